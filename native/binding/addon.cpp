@@ -1,0 +1,433 @@
+// Thin node-addon-api binding over the arbiter core. All heavy work runs in AsyncWorkers (libuv
+// pool), never on the JS thread; every C++ exception becomes a rejected promise whose Error has a
+// stable `code`. Typed-array inputs are held by persistent references while a worker runs; the
+// TypeScript layer validates shapes and values before calling in, and these checks are only the
+// last line of defence that keeps a misuse from crashing the process.
+#include <napi.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arbiter/core.hpp"
+
+namespace {
+
+using arbiter::Error;
+
+Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+// Runs `work` off the JS thread, then `done` on it to build the resolved value.
+class Task : public Napi::AsyncWorker {
+ public:
+  Task(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+      : Napi::AsyncWorker(env, "arbiter"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+        done_(std::move(done)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void keep(Napi::Value v) { refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  void Execute() override {
+    try {
+      work_();
+    } catch (const Error& e) {
+      code_ = e.code();
+      SetError(e.what());
+    } catch (const std::bad_alloc&) {
+      code_ = "ARB_OUT_OF_MEMORY";
+      SetError("out of memory");
+    } catch (const std::exception& e) {
+      code_ = "ARB_NATIVE_ERROR";
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    try {
+      deferred_.Resolve(done_(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(make_error(Env(), code_, e.Message()).Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> done_;
+  std::vector<Napi::ObjectReference> refs_;
+  std::string code_ = "ARB_NATIVE_ERROR";
+};
+
+Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& msg) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(make_error(env, code, msg).Value());
+  return d.Promise();
+}
+
+// Argument helpers: throw arbiter::Error, turned into a rejection by guard().
+template <typename T>
+Napi::TypedArrayOf<T> typed(const Napi::Value& v, napi_typedarray_type type, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " has the wrong type");
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+size_t count(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a non-negative integer");
+  return static_cast<size_t>(d);
+}
+std::string str(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+arbiter::Device device_of(const Napi::Value& v) {
+  const std::string s = v.IsUndefined() ? "cpu" : str(v, "device");
+  if (s == "cpu") return arbiter::Device::Cpu;
+  if (s == "cuda") return arbiter::Device::Cuda;
+  throw Error("ARB_INVALID_ARGUMENT", "device must be 'cpu' or 'cuda'");
+}
+
+// Runs body; an arbiter::Error thrown while reading arguments becomes a rejected promise
+// (async methods) or a thrown JS error (sync methods and constructors).
+template <typename F>
+Napi::Value guard_async(Napi::Env env, F&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    return rejected(env, e.code(), e.what());
+  } catch (const std::exception& e) {
+    return rejected(env, "ARB_NATIVE_ERROR", e.what());
+  }
+}
+template <typename F>
+auto guard_sync(Napi::Env env, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    throw make_error(env, e.code(), e.what());
+  } catch (const std::exception& e) {
+    throw make_error(env, "ARB_NATIVE_ERROR", e.what());
+  }
+}
+
+// ---------------- Index ----------------
+class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Index",
+                       {InstanceMethod("add", &IndexWrap::Add), InstanceMethod("remove", &IndexWrap::Remove),
+                        InstanceMethod("search", &IndexWrap::Search), InstanceMethod("size", &IndexWrap::Size),
+                        InstanceMethod("get", &IndexWrap::Get), InstanceMethod("free", &IndexWrap::Free)});
+  }
+  // new Index(dim, dtype, device)
+  explicit IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      const size_t dim = count(info[0], "dim");
+      const auto dtype = arbiter::parse_dtype(info[1].IsUndefined() ? "f32" : str(info[1], "dtype"));
+      const auto dev = device_of(info[2]);
+      idx_ = dev == arbiter::Device::Cuda ? std::shared_ptr<arbiter::Index>(arbiter::make_cuda_index(dim, dtype))
+                                          : std::shared_ptr<arbiter::Index>(arbiter::make_cpu_index(dim, dtype));
+      return 0;
+    });
+  }
+
+ private:
+  std::shared_ptr<arbiter::Index> live() const {
+    if (!idx_) throw Error("ARB_FREED", "the index has been freed");
+    return idx_;
+  }
+  // add(labels: BigInt64Array, vectors: Float32Array)
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      auto idx = live();
+      auto labels = typed<int64_t>(info[0], napi_bigint64_array, "ids");
+      auto vecs = typed<float>(info[1], napi_float32_array, "vectors");
+      const size_t n = labels.ElementLength();
+      if (vecs.ElementLength() != n * idx->dim())
+        throw Error("ARB_DIMENSION_MISMATCH", "vectors must hold ids.length * dim values");
+      const int64_t* lp = labels.Data();
+      const float* vp = vecs.Data();
+      auto* t = new Task(info.Env(), [idx, lp, vp, n] { idx->add(lp, vp, n); },
+                         [](Napi::Env env) { return env.Undefined(); });
+      t->keep(labels);
+      t->keep(vecs);
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+  Napi::Value Remove(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      auto idx = live();
+      auto labels = typed<int64_t>(info[0], napi_bigint64_array, "ids");
+      const int64_t* lp = labels.Data();
+      const size_t n = labels.ElementLength();
+      auto removed = std::make_shared<size_t>(0);
+      auto* t = new Task(info.Env(), [idx, lp, n, removed] { *removed = idx->remove(lp, n); },
+                         [removed](Napi::Env env) { return Napi::Number::New(env, static_cast<double>(*removed)); });
+      t->keep(labels);
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+  // search(queries: Float32Array, k, metric) -> {ids: BigInt64Array, scores: Float32Array, k}
+  Napi::Value Search(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      auto idx = live();
+      auto q = typed<float>(info[0], napi_float32_array, "queries");
+      const size_t k = count(info[1], "k");
+      if (k == 0) throw Error("ARB_INVALID_ARGUMENT", "k must be a positive integer");
+      const auto metric = arbiter::parse_metric(str(info[2], "metric"));
+      if (q.ElementLength() % idx->dim() != 0)
+        throw Error("ARB_DIMENSION_MISMATCH", "queries.length must be a multiple of dim");
+      const size_t nq = q.ElementLength() / idx->dim();
+      const float* qp = q.Data();
+      auto res = std::make_shared<arbiter::SearchResult>();
+      auto* t = new Task(
+          info.Env(), [idx, qp, nq, k, metric, res] { *res = idx->search(qp, nq, k, metric); },
+          [res](Napi::Env env) -> Napi::Value {
+            auto ids = Napi::BigInt64Array::New(env, res->ids.size());
+            auto scores = Napi::Float32Array::New(env, res->scores.size());
+            std::copy(res->ids.begin(), res->ids.end(), ids.Data());
+            std::copy(res->scores.begin(), res->scores.end(), scores.Data());
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("ids", ids);
+            o.Set("scores", scores);
+            o.Set("k", Napi::Number::New(env, static_cast<double>(res->k)));
+            return o;
+          });
+      t->keep(q);
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      return Napi::Number::New(info.Env(), static_cast<double>(live()->size()));
+    });
+  }
+  // get(label: bigint) -> Float32Array | null
+  Napi::Value Get(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      auto idx = live();
+      if (!info[0].IsBigInt()) throw Error("ARB_INVALID_ARGUMENT", "id must be a bigint");
+      bool lossless = false;
+      const int64_t label = info[0].As<Napi::BigInt>().Int64Value(&lossless);
+      auto out = Napi::Float32Array::New(info.Env(), idx->dim());
+      if (!lossless || !idx->get(label, out.Data())) return info.Env().Null();
+      return out;
+    });
+  }
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    idx_.reset();  // in-flight work holds its own reference
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<arbiter::Index> idx_;
+};
+
+// ---------------- EmbedTable ----------------
+// new EmbedTable(table: Float32Array | Uint16Array (fp16 bits), vocab, dim, device)
+class TableWrap : public Napi::ObjectWrap<TableWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "EmbedTable", {InstanceMethod("pool", &TableWrap::Pool), InstanceMethod("free", &TableWrap::Free)});
+  }
+  explicit TableWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TableWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      if (!info[0].IsTypedArray()) throw Error("ARB_INVALID_ARGUMENT", "table must be a Float32Array or Uint16Array");
+      auto arr = info[0].As<Napi::TypedArray>();
+      arbiter::DType dt;
+      if (arr.TypedArrayType() == napi_float32_array) dt = arbiter::DType::F32;
+      else if (arr.TypedArrayType() == napi_uint16_array) dt = arbiter::DType::F16;
+      else throw Error("ARB_INVALID_ARGUMENT", "table must be a Float32Array or Uint16Array");
+      const size_t vocab = count(info[1], "vocab"), dim = count(info[2], "dim");
+      if (dim == 0 || arr.ElementLength() != vocab * dim)
+        throw Error("ARB_DIMENSION_MISMATCH", "table must hold vocab * dim values");
+      state_ = std::make_shared<State>();
+      state_->view = {static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), dt, vocab, dim};
+      if (device_of(info[3]) == arbiter::Device::Cuda) state_->cuda = arbiter::make_cuda_embed_table(state_->view);
+      table_ref_ = Napi::Persistent(arr.As<Napi::Object>());  // the CPU path reads the JS memory in place
+      return 0;
+    });
+  }
+
+ private:
+  struct State {
+    arbiter::EmbedTableView view{};
+    std::unique_ptr<arbiter::CudaEmbedTable> cuda;
+  };
+  // pool(ids: Int32Array, offsets: Int32Array, weights: Float32Array | null, normalize) -> Float32Array
+  Napi::Value Pool(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      if (!state_) throw Error("ARB_FREED", "the embedding table has been freed");
+      auto st = state_;
+      auto ids = typed<int32_t>(info[0], napi_int32_array, "ids");
+      auto off = typed<int32_t>(info[1], napi_int32_array, "offsets");
+      const bool has_w = !info[2].IsNull() && !info[2].IsUndefined();
+      Napi::Float32Array w;
+      if (has_w) {
+        w = typed<float>(info[2], napi_float32_array, "weights");
+        if (w.ElementLength() != ids.ElementLength())
+          throw Error("ARB_DIMENSION_MISMATCH", "weights must have one value per id");
+      }
+      const bool normalize = info[3].IsUndefined() ? true : info[3].ToBoolean().Value();
+      if (off.ElementLength() == 0) throw Error("ARB_INVALID_ARGUMENT", "offsets must have n + 1 entries");
+      const size_t nb = off.ElementLength() - 1, n_ids = ids.ElementLength(), d = st->view.dim;
+      auto out = Napi::Float32Array::New(info.Env(), nb * d);
+      const int32_t* ip = ids.Data();
+      const int32_t* op = off.Data();
+      const float* wp = has_w ? w.Data() : nullptr;
+      float* outp = out.Data();
+      auto* t = new Task(
+          info.Env(),
+          [st, ip, n_ids, op, nb, wp, normalize, outp] {
+            if (st->cuda) st->cuda->pool(ip, n_ids, op, nb, wp, normalize, outp);
+            else arbiter::embed_pool_cpu(st->view, ip, n_ids, op, nb, wp, normalize, outp);
+          },
+          [out_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(out.As<Napi::Object>()))](Napi::Env) {
+            return out_ref->Value();
+          });
+      t->keep(ids);
+      t->keep(off);
+      if (has_w) t->keep(w);
+      t->keep(table_ref_.Value());
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    state_.reset();
+    table_ref_.Reset();
+    return info.Env().Undefined();
+  }
+  std::shared_ptr<State> state_;
+  Napi::ObjectReference table_ref_;
+};
+
+// ---------------- Mlp ----------------
+// new Mlp(layers: [{in, out, weight: Float32Array, bias?: Float32Array, activation: string}], device)
+class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Mlp", {InstanceMethod("forward", &MlpWrap::Forward), InstanceMethod("free", &MlpWrap::Free)});
+  }
+  explicit MlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MlpWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      if (!info[0].IsArray()) throw Error("ARB_INVALID_ARGUMENT", "layers must be an array");
+      auto arr = info[0].As<Napi::Array>();
+      std::vector<arbiter::LayerSpec> layers;
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        const Napi::Value lv = arr.Get(i);
+        if (!lv.IsObject()) throw Error("ARB_INVALID_ARGUMENT", "each layer must be an object");
+        const Napi::Object o = lv.As<Napi::Object>();
+        arbiter::LayerSpec L;
+        L.in = count(o.Get("in"), "layer.in");
+        L.out = count(o.Get("out"), "layer.out");
+        auto w = typed<float>(o.Get("weight"), napi_float32_array, "layer.weight");
+        L.weight.assign(w.Data(), w.Data() + w.ElementLength());
+        const Napi::Value b = o.Get("bias");
+        if (!b.IsUndefined() && !b.IsNull()) {
+          auto bb = typed<float>(b, napi_float32_array, "layer.bias");
+          L.bias.assign(bb.Data(), bb.Data() + bb.ElementLength());
+        }
+        const Napi::Value a = o.Get("activation");
+        L.activation = arbiter::parse_activation(a.IsUndefined() ? "none" : str(a, "layer.activation"));
+        layers.push_back(std::move(L));
+      }
+      mlp_ = device_of(info[1]) == arbiter::Device::Cuda ? std::shared_ptr<arbiter::Mlp>(arbiter::make_cuda_mlp(layers))
+                                                          : std::shared_ptr<arbiter::Mlp>(arbiter::make_cpu_mlp(layers));
+      return 0;
+    });
+  }
+
+ private:
+  // forward(x: Float32Array) -> Float32Array (n x out)
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      if (!mlp_) throw Error("ARB_FREED", "the MLP has been freed");
+      auto net = mlp_;
+      auto x = typed<float>(info[0], napi_float32_array, "x");
+      if (x.ElementLength() % net->in_dim() != 0)
+        throw Error("ARB_DIMENSION_MISMATCH", "x.length must be a multiple of the input size");
+      const size_t n = x.ElementLength() / net->in_dim();
+      auto out = Napi::Float32Array::New(info.Env(), n * net->out_dim());
+      const float* xp = x.Data();
+      float* op = out.Data();
+      auto* t = new Task(
+          info.Env(), [net, xp, n, op] { net->forward(xp, n, op); },
+          [out_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(out.As<Napi::Object>()))](Napi::Env) {
+            return out_ref->Value();
+          });
+      t->keep(x);
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    mlp_.reset();
+    return info.Env().Undefined();
+  }
+  std::shared_ptr<arbiter::Mlp> mlp_;
+};
+
+// ---------------- module ----------------
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {InstanceValue("Index", IndexWrap::Define(env)),
+                          InstanceValue("EmbedTable", TableWrap::Define(env)),
+                          InstanceValue("Mlp", MlpWrap::Define(env)), InstanceMethod("info", &Addon::Info),
+                          InstanceMethod("setThreads", &Addon::SetThreads),
+                          InstanceMethod("forceGenericKernels", &Addon::ForceGeneric)});
+  }
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto cpu = arbiter::cpu_info();
+    const auto cu = arbiter::cuda_info();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("simd", cpu.simd);
+    o.Set("threads", cpu.threads);
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("compiled", cu.compiled);
+    c.Set("available", cu.available);
+    c.Set("reason", cu.reason);
+    c.Set("device", cu.device);
+    c.Set("deviceCount", cu.device_count);
+    o.Set("cuda", c);
+    return o;
+  }
+  Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      arbiter::set_threads(static_cast<unsigned>(count(info[0], "threads")));
+      return info.Env().Undefined();
+    });
+  }
+  Napi::Value ForceGeneric(const Napi::CallbackInfo& info) {
+    arbiter::force_generic_kernels(info[0].ToBoolean().Value());
+    return info.Env().Undefined();
+  }
+};
+
+}  // namespace
+
+NODE_API_ADDON(Addon)

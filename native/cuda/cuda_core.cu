@@ -1,0 +1,648 @@
+// CUDA implementations of the three kernels. The CUDA runtime is linked statically, so this code
+// loads on machines without a GPU or CUDA libraries; cuda_info() then reports why it is unusable.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "../src/topk.hpp"
+#include "arbiter/core.hpp"
+
+namespace arbiter {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error("ARB_CUDA_ERROR", std::string(what) + ": " + cudaGetErrorString(e));
+}
+#define CK(x) check((x), #x)
+
+// Owns one device allocation.
+template <typename T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) { resize(n); }
+  ~DeviceBuffer() { release(); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void resize(size_t n) {  // discards contents
+    if (n <= cap_) return;
+    release();
+    CK(cudaMalloc(&p_, std::max<size_t>(n, 1) * sizeof(T)));
+    cap_ = n;
+  }
+  void grow_keep(size_t n, size_t keep) {  // keeps the first `keep` elements
+    if (n <= cap_) return;
+    T* q = nullptr;
+    CK(cudaMalloc(&q, n * sizeof(T)));
+    if (keep) CK(cudaMemcpy(q, p_, keep * sizeof(T), cudaMemcpyDeviceToDevice));
+    release();
+    p_ = q;
+    cap_ = n;
+  }
+  void upload(const T* h, size_t n, size_t at = 0) {
+    if (n) CK(cudaMemcpy(p_ + at, h, n * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  void download(T* h, size_t n, size_t at = 0) const {
+    if (n) CK(cudaMemcpy(h, p_ + at, n * sizeof(T), cudaMemcpyDeviceToHost));
+  }
+  T* get() const { return p_; }
+
+ private:
+  void release() {
+    if (p_) cudaFree(p_);
+    p_ = nullptr;
+    cap_ = 0;
+  }
+  T* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
+__device__ __forceinline__ float ld(const float* p) { return *p; }
+__device__ __forceinline__ float ld(const __half* p) { return __half2float(*p); }
+
+// ---------- NT GEMM: C[i, j] = epi(sum_t A[i, t] * B[j, t], i, j) ----------
+constexpr int TM = 64, TN = 64, TK = 16;  // 256 threads, 4 x 4 outputs each
+
+struct ScoreEpilogue {  // kNN: monotone transform of the dot product for ranking
+  int metric;           // 0 ip, 1 cos, 2 l2
+  const float* aux;     // per row of B: inverse norm (cos) or squared norm (l2)
+  __device__ float operator()(float s, int, int j) const {
+    if (metric == 1) return s * aux[j];
+    if (metric == 2) return 2.f * s - aux[j];
+    return s;
+  }
+};
+struct BiasActEpilogue {  // MLP: bias and element-wise activation (softmax runs after)
+  const float* bias;
+  int act;  // 0 none, 1 relu, 2 gelu, 3 sigmoid
+  __device__ float operator()(float s, int, int j) const {
+    float v = s + bias[j];
+    if (act == 1) return v > 0.f ? v : 0.f;
+    if (act == 2) return 0.5f * v * (1.f + erff(v * 0.70710678118654752f));
+    if (act == 3) return 1.f / (1.f + __expf(-v));
+    return v;
+  }
+};
+
+template <typename TB, typename Epi>
+__global__ void gemm_nt(const float* __restrict__ A, const TB* __restrict__ B, float* __restrict__ C, int M, int N,
+                        int K, long ldc, Epi epi) {
+  __shared__ float As[TK][TM + 4];
+  __shared__ float Bs[TK][TN + 4];
+  const int tid = threadIdx.x;
+  const int ty = tid / 16, tx = tid % 16;
+  const int i0 = blockIdx.y * TM, j0 = blockIdx.x * TN;
+  float acc[4][4] = {};
+  for (int k0 = 0; k0 < K; k0 += TK) {
+    for (int e = tid; e < TM * TK; e += 256) {  // 64 rows x 16 dims of each operand
+      const int r = e / TK, t = e % TK;
+      const int gi = i0 + r, gj = j0 + r, gt = k0 + t;
+      As[t][r] = (gi < M && gt < K) ? A[(long)gi * K + gt] : 0.f;
+      Bs[t][r] = (gj < N && gt < K) ? ld(B + (long)gj * K + gt) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int t = 0; t < TK; ++t) {
+      float a[4], b[4];
+#pragma unroll
+      for (int u = 0; u < 4; ++u) {
+        a[u] = As[t][ty * 4 + u];
+        b[u] = Bs[t][tx * 4 + u];
+      }
+#pragma unroll
+      for (int u = 0; u < 4; ++u)
+#pragma unroll
+        for (int v = 0; v < 4; ++v) acc[u][v] = fmaf(a[u], b[v], acc[u][v]);
+    }
+    __syncthreads();
+  }
+#pragma unroll
+  for (int u = 0; u < 4; ++u) {
+    const int i = i0 + ty * 4 + u;
+    if (i >= M) continue;
+#pragma unroll
+    for (int v = 0; v < 4; ++v) {
+      const int j = j0 + tx * 4 + v;
+      if (j < N) C[(long)i * ldc + j] = epi(acc[u][v], i, j);
+    }
+  }
+}
+
+// ---------- GEMV for a few queries: one warp per row, queries in shared memory ----------
+constexpr int kGemvMaxQ = 8;
+template <typename TB>
+__global__ void gemv_scores(const float* __restrict__ Q, int nq, const TB* __restrict__ B, int N, int K,
+                            float* __restrict__ C, long ldc, ScoreEpilogue epi) {
+  extern __shared__ float qs[];  // nq x K
+  for (int e = threadIdx.x; e < nq * K; e += blockDim.x) qs[e] = Q[e];
+  __syncthreads();
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  for (int j = blockIdx.x * warps + warp; j < N; j += gridDim.x * warps) {
+    float acc[kGemvMaxQ] = {};
+    const TB* row = B + (long)j * K;
+    for (int t = lane; t < K; t += 32) {
+      const float b = ld(row + t);
+#pragma unroll
+      for (int q = 0; q < kGemvMaxQ; ++q)
+        if (q < nq) acc[q] = fmaf(qs[q * K + t], b, acc[q]);
+    }
+#pragma unroll
+    for (int q = 0; q < kGemvMaxQ; ++q) {
+      float v = acc[q];
+      for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+      if (q < nq && lane == 0) C[(long)q * ldc + j] = epi(v, q, j);
+    }
+  }
+}
+
+// ---------- segmented top-k ----------
+// Each block takes `seg` consecutive candidates of one query row; every thread keeps a sorted
+// list of its best KCAP-bounded k in local memory, then the block merges the lists k times by
+// an argmax reduction. Ties prefer the lower id (as on the CPU).
+constexpr int kTopkThreads = 128;
+
+__device__ __forceinline__ bool dbetter(float sa, long long ia, float sb, long long ib) {
+  return sa > sb || (sa == sb && ia < ib);
+}
+
+template <int KCAP>
+__global__ void topk_segments(const float* __restrict__ scores, const long long* __restrict__ ids, long ld_in,
+                              int len, int seg, long long id_base, int k, float* __restrict__ out_s,
+                              long long* __restrict__ out_i) {
+  const int q = blockIdx.y, s = blockIdx.x;
+  const float* row = scores + (long)q * ld_in;
+  const long long* idrow = ids ? ids + (long)q * ld_in : nullptr;
+  float ls[KCAP];
+  long long li[KCAP];
+  int n = 0;
+  const int c0 = s * seg, c1 = min(len, c0 + seg);
+  for (int c = c0 + threadIdx.x; c < c1; c += blockDim.x) {
+    const float v = row[c];
+    const long long id = idrow ? idrow[c] : id_base + c;
+    if (id < 0 || isnan(v)) continue;
+    if (n == k && !dbetter(v, id, ls[k - 1], li[k - 1])) continue;
+    int p = n < k ? n++ : k - 1;
+    while (p > 0 && dbetter(v, id, ls[p - 1], li[p - 1])) {
+      ls[p] = ls[p - 1];
+      li[p] = li[p - 1];
+      --p;
+    }
+    ls[p] = v;
+    li[p] = id;
+  }
+  __shared__ float rs[kTopkThreads / 32];
+  __shared__ long long ri[kTopkThreads / 32];
+  __shared__ int rw[kTopkThreads / 32];
+  int head = 0;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  float* os = out_s + ((long)q * gridDim.x + s) * k;
+  long long* oi = out_i + ((long)q * gridDim.x + s) * k;
+  for (int r = 0; r < k; ++r) {
+    float v = head < n ? ls[head] : -INFINITY;
+    long long id = head < n ? li[head] : -1;
+    int who = head < n ? (int)threadIdx.x : -1;
+    for (int o = 16; o > 0; o >>= 1) {
+      const float v2 = __shfl_xor_sync(0xffffffffu, v, o);
+      const long long id2 = __shfl_xor_sync(0xffffffffu, id, o);
+      const int w2 = __shfl_xor_sync(0xffffffffu, who, o);
+      if (w2 >= 0 && (who < 0 || dbetter(v2, id2, v, id))) { v = v2; id = id2; who = w2; }
+    }
+    if (lane == 0) { rs[warp] = v; ri[warp] = id; rw[warp] = who; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      float bv = rs[0];
+      long long bi = ri[0];
+      int bw = rw[0];
+      for (int w = 1; w < kTopkThreads / 32; ++w)
+        if (rw[w] >= 0 && (bw < 0 || dbetter(rs[w], ri[w], bv, bi))) { bv = rs[w]; bi = ri[w]; bw = rw[w]; }
+      os[r] = bw >= 0 ? bv : NAN;
+      oi[r] = bw >= 0 ? bi : -1;
+      rw[0] = bw;
+    }
+    __syncthreads();
+    if ((int)threadIdx.x == rw[0]) ++head;
+    __syncthreads();
+  }
+}
+
+template <int KCAP>
+void launch_topk(const float* sc, const long long* ids, long ld_in, int rows, int len, int seg, long long base, int k,
+                 float* os, long long* oi) {
+  dim3 grid((len + seg - 1) / seg, rows);
+  topk_segments<KCAP><<<grid, kTopkThreads>>>(sc, ids, ld_in, len, seg, base, k, os, oi);
+  CK(cudaGetLastError());
+}
+void topk(const float* sc, const long long* ids, long ld_in, int rows, int len, int seg, long long base, int k,
+          float* os, long long* oi) {
+  if (k <= 16) launch_topk<16>(sc, ids, ld_in, rows, len, seg, base, k, os, oi);
+  else if (k <= 64) launch_topk<64>(sc, ids, ld_in, rows, len, seg, base, k, os, oi);
+  else launch_topk<256>(sc, ids, ld_in, rows, len, seg, base, k, os, oi);
+}
+constexpr int kCudaMaxK = 256;
+
+// ---------- pooling: one block per bag ----------
+template <typename T>
+__global__ void embed_pool_kernel(const T* __restrict__ table, int d, const int* __restrict__ ids,
+                                  const int* __restrict__ offsets, const float* __restrict__ weights, int normalize,
+                                  float* __restrict__ out) {
+  const int b = blockIdx.x;
+  const int j0 = offsets[b], j1 = offsets[b + 1];
+  __shared__ float red[256];
+  __shared__ float wsum_s;
+  float local_ss = 0.f;
+  float wsum = 0.f;
+  for (int j = j0; j < j1; ++j) wsum += weights ? weights[j] : 1.f;
+  for (int t = threadIdx.x; t < d; t += blockDim.x) {
+    float acc = 0.f;
+    for (int j = j0; j < j1; ++j) {
+      const float w = weights ? weights[j] : 1.f;
+      acc = fmaf(w, ld(table + (long)ids[j] * d + t), acc);
+    }
+    out[(long)b * d + t] = acc;
+    local_ss += acc * acc;
+  }
+  red[threadIdx.x] = local_ss;
+  if (threadIdx.x == 0) wsum_s = wsum;
+  __syncthreads();
+  for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+    if ((int)threadIdx.x < o) red[threadIdx.x] += red[threadIdx.x + o];
+    __syncthreads();
+  }
+  const float ss = red[0];
+  float scale;
+  if (wsum_s <= 0.f) scale = 0.f;
+  else if (normalize) scale = ss > 0.f ? rsqrtf(ss) : 0.f;
+  else scale = 1.f / wsum_s;
+  for (int t = threadIdx.x; t < d; t += blockDim.x) out[(long)b * d + t] *= scale;
+}
+
+__global__ void softmax_rows(float* y, int n, int m) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  float* r = y + (long)i * m;
+  float mx = r[0];
+  for (int j = 1; j < m; ++j) mx = fmaxf(mx, r[j]);
+  float sum = 0.f;
+  for (int j = 0; j < m; ++j) { r[j] = __expf(r[j] - mx); sum += r[j]; }
+  for (int j = 0; j < m; ++j) r[j] /= sum;
+}
+
+void require_device() {
+  const CudaInfo info = cuda_info();
+  if (!info.available) throw Error("ARB_CUDA_UNAVAILABLE", "CUDA is not available: " + info.reason);
+}
+
+// ---------- index ----------
+template <typename T>
+class CudaIndex final : public Index {
+ public:
+  CudaIndex(size_t dim, DType dtype) : dim_(dim), dtype_(dtype) {
+    if (dim == 0) throw Error("ARB_INVALID_ARGUMENT", "dim must be a positive integer");
+    require_device();
+  }
+  size_t dim() const override { return dim_; }
+  DType dtype() const override { return dtype_; }
+  Device device() const override { return Device::Cuda; }
+  size_t size() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return labels_.size();
+  }
+  bool contains(int64_t label) const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    return row_of_.count(label) > 0;
+  }
+  void add(const int64_t* labels, const float* v, size_t n) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::unordered_set<int64_t> fresh;
+    for (size_t i = 0; i < n; ++i)
+      if (row_of_.count(labels[i]) || !fresh.insert(labels[i]).second)
+        throw Error("ARB_DUPLICATE_ID", "id " + std::to_string(labels[i]) + " is already in the index");
+    const size_t n0 = labels_.size();
+    std::vector<T> enc(n * dim_);
+    std::vector<float> n2(n), inv(n);
+    for (size_t i = 0; i < n; ++i) {
+      double ss = 0;
+      for (size_t t = 0; t < dim_; ++t) {
+        const float x = v[i * dim_ + t];
+        if constexpr (sizeof(T) == 2) {
+          const uint16_t h = float_to_half(x);
+          std::memcpy(&enc[i * dim_ + t], &h, 2);
+          const double y = half_to_float(h);
+          ss += y * y;
+        } else {
+          enc[i * dim_ + t] = x;
+          ss += static_cast<double>(x) * x;
+        }
+      }
+      n2[i] = static_cast<float>(ss);
+      inv[i] = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
+    }
+    const size_t cap = std::max(n0 + n, cap_rows_ * 3 / 2);
+    if (n0 + n > cap_rows_) {
+      rows_.grow_keep(cap * dim_, n0 * dim_);
+      norm2_.grow_keep(cap, n0);
+      inv_.grow_keep(cap, n0);
+      cap_rows_ = cap;
+    }
+    rows_.upload(enc.data(), n * dim_, n0 * dim_);
+    norm2_.upload(n2.data(), n, n0);
+    inv_.upload(inv.data(), n, n0);
+    for (size_t i = 0; i < n; ++i) {
+      labels_.push_back(labels[i]);
+      row_of_[labels[i]] = n0 + i;
+    }
+  }
+  size_t remove(const int64_t* labels, size_t n) override {
+    std::lock_guard<std::mutex> lk(mu_);
+    size_t removed = 0;
+    for (size_t i = 0; i < n; ++i) {
+      auto it = row_of_.find(labels[i]);
+      if (it == row_of_.end()) continue;
+      const size_t r = it->second, last = labels_.size() - 1;
+      row_of_.erase(it);
+      if (r != last) {
+        CK(cudaMemcpy(rows_.get() + r * dim_, rows_.get() + last * dim_, dim_ * sizeof(T), cudaMemcpyDeviceToDevice));
+        CK(cudaMemcpy(norm2_.get() + r, norm2_.get() + last, sizeof(float), cudaMemcpyDeviceToDevice));
+        CK(cudaMemcpy(inv_.get() + r, inv_.get() + last, sizeof(float), cudaMemcpyDeviceToDevice));
+        labels_[r] = labels_[last];
+        row_of_[labels_[r]] = r;
+      }
+      labels_.pop_back();
+      ++removed;
+    }
+    return removed;
+  }
+  bool get(int64_t label, float* out) const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = row_of_.find(label);
+    if (it == row_of_.end()) return false;
+    std::vector<T> h(dim_);
+    rows_.download(h.data(), dim_, it->second * dim_);
+    for (size_t t = 0; t < dim_; ++t) {
+      if constexpr (sizeof(T) == 2) {
+        uint16_t b;
+        std::memcpy(&b, &h[t], 2);
+        out[t] = half_to_float(b);
+      } else {
+        out[t] = h[t];
+      }
+    }
+    return true;
+  }
+
+  SearchResult search(const float* queries, size_t nq, size_t k, Metric metric) const override {
+    std::lock_guard<std::mutex> lk(mu_);  // one search at a time per index: scratch buffers are shared
+    const size_t n = labels_.size(), d = dim_;
+    SearchResult res;
+    res.k = std::min(k, n);
+    if (nq == 0 || res.k == 0) return res;
+    if (res.k > static_cast<size_t>(kCudaMaxK))
+      throw Error("ARB_UNSUPPORTED", "cuda search supports k <= " + std::to_string(kCudaMaxK));
+    const int kk = static_cast<int>(res.k);
+    q_.resize(nq * d);
+    q_.upload(queries, nq * d);
+    const int mcode = metric == Metric::InnerProduct ? 0 : metric == Metric::Cosine ? 1 : 2;
+    ScoreEpilogue epi{mcode, mcode == 1 ? inv_.get() : norm2_.get()};
+    // Score a chunk of rows at a time (bounded scratch), fold each chunk into the running top-k.
+    const size_t chunk = std::min(n, std::max<size_t>(4096, (size_t{128} << 20) / nq));
+    const int seg = 4096;
+    const size_t max_segs = (chunk + seg - 1) / seg;
+    scores_.resize(nq * chunk);
+    cand_s_.resize(nq * (max_segs + 1) * kk);
+    cand_i_.resize(nq * (max_segs + 1) * kk);
+    best_s_.resize(nq * kk);
+    best_i_.resize(nq * kk);
+    const bool gemv = nq <= static_cast<size_t>(kGemvMaxQ) && nq * d * sizeof(float) <= 48 * 1024;
+    for (size_t c0 = 0; c0 < n; c0 += chunk) {
+      const size_t len = std::min(chunk, n - c0);
+      ScoreEpilogue e = epi;
+      e.aux += c0;
+      const T* B = rows_.get() + c0 * d;
+      if (gemv) {
+        const int blocks = static_cast<int>(std::min<size_t>(4096, (len + 7) / 8));
+        gemv_scores<<<blocks, 256, nq * d * sizeof(float)>>>(q_.get(), (int)nq, dev(B), (int)len, (int)d,
+                                                              scores_.get(), (long)len, e);
+      } else {
+        dim3 grid(static_cast<unsigned>((len + TN - 1) / TN), static_cast<unsigned>((nq + TM - 1) / TM));
+        gemm_nt<<<grid, 256>>>(q_.get(), dev(B), scores_.get(), (int)nq, (int)len, (int)d, (long)len, e);
+      }
+      CK(cudaGetLastError());
+      const int segs = static_cast<int>((len + seg - 1) / seg);
+      // stage 1: per-segment top-k (ids are row numbers), written after a slot for the running best
+      topk(scores_.get(), nullptr, (long)len, (int)nq, (int)len, seg, (long long)c0, kk,
+           cand_s_.get() + 0, cand_i_.get() + 0);
+      // stage 2: merge segments (+ the running best from earlier chunks) into best
+      const int width = segs * kk;
+      if (c0 > 0) {
+        // append running best as one more segment per query: rebuild a [nq x (segs+1)*kk] matrix
+        merge_prev(width, kk, (int)nq);
+        topk(cand2_s_.get(), cand2_i_.get(), (long)(width + kk), (int)nq, width + kk, width + kk, 0, kk,
+             best_s_.get(), best_i_.get());
+      } else {
+        topk(cand_s_.get(), cand_i_.get(), (long)width, (int)nq, width, width, 0, kk, best_s_.get(), best_i_.get());
+      }
+    }
+    CK(cudaDeviceSynchronize());
+    res.scores.resize(nq * kk);
+    std::vector<long long> rows(nq * kk);
+    best_s_.download(res.scores.data(), nq * kk);
+    best_i_.download(rows.data(), nq * kk);
+    res.ids.resize(nq * kk);
+    for (size_t q = 0; q < nq; ++q) {
+      double qn2 = 0;
+      for (size_t t = 0; t < d; ++t) qn2 += static_cast<double>(queries[q * d + t]) * queries[q * d + t];
+      for (int j = 0; j < kk; ++j) {
+        const long long r = rows[q * kk + j];
+        float& s = res.scores[q * kk + j];
+        res.ids[q * kk + j] = r >= 0 ? labels_[static_cast<size_t>(r)] : -1;
+        if (metric == Metric::Cosine) s = qn2 > 0 ? static_cast<float>(s / std::sqrt(qn2)) : 0.f;
+        else if (metric == Metric::L2) s = std::max(0.f, static_cast<float>(qn2 - s));
+      }
+      // equal scores: order by label, as the CPU does
+      float* ss = res.scores.data() + q * kk;
+      int64_t* ii = res.ids.data() + q * kk;
+      for (int a = 1; a < kk; ++a)
+        for (int b = a; b > 0 && ss[b] == ss[b - 1] && ii[b] < ii[b - 1]; --b) std::swap(ii[b], ii[b - 1]);
+    }
+    return res;
+  }
+
+ private:
+  static const float* dev(const float* p) { return p; }
+  static const __half* dev(const uint16_t* p) { return reinterpret_cast<const __half*>(p); }
+
+  // cand2 = [cand (width) | best (kk)] per query row
+  void merge_prev(int width, int kk, int nq) const {
+    const size_t w2 = static_cast<size_t>(width + kk);
+    cand2_s_.resize(nq * w2);
+    cand2_i_.resize(nq * w2);
+    CK(cudaMemcpy2D(cand2_s_.get(), w2 * sizeof(float), cand_s_.get(), width * sizeof(float), width * sizeof(float), nq,
+                    cudaMemcpyDeviceToDevice));
+    CK(cudaMemcpy2D(cand2_s_.get() + width, w2 * sizeof(float), best_s_.get(), kk * sizeof(float), kk * sizeof(float),
+                    nq, cudaMemcpyDeviceToDevice));
+    CK(cudaMemcpy2D(cand2_i_.get(), w2 * sizeof(long long), cand_i_.get(), width * sizeof(long long),
+                    width * sizeof(long long), nq, cudaMemcpyDeviceToDevice));
+    CK(cudaMemcpy2D(cand2_i_.get() + width, w2 * sizeof(long long), best_i_.get(), kk * sizeof(long long),
+                    kk * sizeof(long long), nq, cudaMemcpyDeviceToDevice));
+  }
+
+  size_t dim_;
+  DType dtype_;
+  mutable std::mutex mu_;
+  DeviceBuffer<T> rows_;  // row-major n x d (fp32, or fp16 bits)
+  DeviceBuffer<float> norm2_, inv_;
+  size_t cap_rows_ = 0;
+  std::vector<int64_t> labels_;
+  std::unordered_map<int64_t, size_t> row_of_;
+  mutable DeviceBuffer<float> q_, scores_, cand_s_, best_s_, cand2_s_;
+  mutable DeviceBuffer<long long> cand_i_, best_i_, cand2_i_;
+};
+
+// ---------- MLP ----------
+class CudaMlp final : public Mlp {
+ public:
+  explicit CudaMlp(std::vector<LayerSpec> layers) {
+    validate_layers(layers);
+    require_device();
+    for (auto& L : layers) {
+      auto dl = std::make_unique<DevLayer>();
+      dl->in = L.in;
+      dl->out = L.out;
+      dl->act = L.activation;
+      dl->w.resize(L.in * L.out);
+      dl->w.upload(L.weight.data(), L.in * L.out);
+      std::vector<float> b = L.bias.empty() ? std::vector<float>(L.out, 0.f) : L.bias;
+      dl->b.resize(L.out);
+      dl->b.upload(b.data(), L.out);
+      layers_.push_back(std::move(dl));
+    }
+  }
+  size_t in_dim() const override { return layers_.front()->in; }
+  size_t out_dim() const override { return layers_.back()->out; }
+  Device device() const override { return Device::Cuda; }
+  void forward(const float* x, size_t n, float* out) const override {
+    if (n == 0) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    size_t widest = 0;
+    for (auto& L : layers_) widest = std::max({widest, L->in, L->out});
+    a_.resize(n * widest);
+    b_.resize(n * widest);
+    a_.upload(x, n * in_dim());
+    float* cur = a_.get();
+    float* nxt = b_.get();
+    for (auto& L : layers_) {
+      const int act = L->act == Activation::Relu ? 1 : L->act == Activation::Gelu ? 2 : L->act == Activation::Sigmoid ? 3 : 0;
+      dim3 grid(static_cast<unsigned>((L->out + TN - 1) / TN), static_cast<unsigned>((n + TM - 1) / TM));
+      gemm_nt<<<grid, 256>>>(cur, L->w.get(), nxt, (int)n, (int)L->out, (int)L->in, (long)L->out,
+                             BiasActEpilogue{L->b.get(), act});
+      CK(cudaGetLastError());
+      if (L->act == Activation::Softmax) {
+        softmax_rows<<<static_cast<unsigned>((n + 127) / 128), 128>>>(nxt, (int)n, (int)L->out);
+        CK(cudaGetLastError());
+      }
+      std::swap(cur, nxt);
+    }
+    CK(cudaMemcpy(out, cur, n * out_dim() * sizeof(float), cudaMemcpyDeviceToHost));
+  }
+
+ private:
+  struct DevLayer {
+    size_t in, out;
+    Activation act;
+    DeviceBuffer<float> w, b;
+  };
+  std::vector<std::unique_ptr<DevLayer>> layers_;
+  mutable std::mutex mu_;
+  mutable DeviceBuffer<float> a_, b_;
+};
+
+// ---------- embedding table ----------
+class CudaTable final : public CudaEmbedTable {
+ public:
+  explicit CudaTable(const EmbedTableView& t) : vocab_(t.vocab), dim_(t.dim), dtype_(t.dtype) {
+    require_device();
+    const size_t bytes = t.vocab * t.dim * (t.dtype == DType::F16 ? 2 : 4);
+    table_.resize(bytes);
+    table_.upload(static_cast<const unsigned char*>(t.data), bytes);
+  }
+  void pool(const int32_t* ids, size_t n_ids, const int32_t* offsets, size_t n_bags, const float* weights,
+            bool normalize, float* out) const override {
+    if (n_bags == 0) return;
+    if (offsets[0] != 0 || static_cast<size_t>(offsets[n_bags]) != n_ids)
+      throw Error("ARB_INVALID_ARGUMENT", "offsets must start at 0 and end at the number of ids");
+    for (size_t i = 0; i < n_bags; ++i)
+      if (offsets[i + 1] < offsets[i]) throw Error("ARB_INVALID_ARGUMENT", "offsets must be non-decreasing");
+    for (size_t j = 0; j < n_ids; ++j)
+      if (ids[j] < 0 || static_cast<size_t>(ids[j]) >= vocab_)
+        throw Error("ARB_OUT_OF_RANGE", "ids[" + std::to_string(j) + "] is outside the table");
+    std::lock_guard<std::mutex> lk(mu_);
+    ids_.resize(n_ids);
+    ids_.upload(ids, n_ids);
+    off_.resize(n_bags + 1);
+    off_.upload(offsets, n_bags + 1);
+    if (weights) {
+      w_.resize(n_ids);
+      w_.upload(weights, n_ids);
+    }
+    out_.resize(n_bags * dim_);
+    const int threads = dim_ >= 256 ? 256 : dim_ >= 128 ? 128 : 64;
+    if (dtype_ == DType::F16)
+      embed_pool_kernel<<<static_cast<unsigned>(n_bags), threads>>>(reinterpret_cast<const __half*>(table_.get()), (int)dim_, ids_.get(),
+                                             off_.get(), weights ? w_.get() : nullptr, normalize, out_.get());
+    else
+      embed_pool_kernel<<<static_cast<unsigned>(n_bags), threads>>>(reinterpret_cast<const float*>(table_.get()), (int)dim_, ids_.get(),
+                                             off_.get(), weights ? w_.get() : nullptr, normalize, out_.get());
+    CK(cudaGetLastError());
+    out_.download(out, n_bags * dim_);
+  }
+
+ private:
+  size_t vocab_, dim_;
+  DType dtype_;
+  DeviceBuffer<unsigned char> table_;
+  mutable std::mutex mu_;
+  mutable DeviceBuffer<int> ids_, off_;
+  mutable DeviceBuffer<float> w_, out_;
+};
+
+}  // namespace
+
+CudaInfo cuda_info() {
+  static const CudaInfo info = [] {
+    CudaInfo i;
+    i.compiled = true;
+    int n = 0;
+    const cudaError_t e = cudaGetDeviceCount(&n);
+    if (e != cudaSuccess) {
+      i.reason = std::string("no usable CUDA driver or device (") + cudaGetErrorString(e) + ")";
+      return i;
+    }
+    i.device_count = n;
+    if (n == 0) {
+      i.reason = "no CUDA device found";
+      return i;
+    }
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) i.device = p.name;
+    i.available = true;
+    return i;
+  }();
+  return info;
+}
+
+std::unique_ptr<Index> make_cuda_index(size_t dim, DType dtype) {
+  if (dtype == DType::F16) return std::make_unique<CudaIndex<uint16_t>>(dim, dtype);
+  return std::make_unique<CudaIndex<float>>(dim, dtype);
+}
+std::unique_ptr<Mlp> make_cuda_mlp(std::vector<LayerSpec> layers) { return std::make_unique<CudaMlp>(std::move(layers)); }
+std::unique_ptr<CudaEmbedTable> make_cuda_embed_table(const EmbedTableView& t) { return std::make_unique<CudaTable>(t); }
+
+}  // namespace arbiter

@@ -1,0 +1,129 @@
+// arbiter native compute core: public C++ API (no Node.js dependency).
+//
+// Three batched kernels, each with a CPU implementation (AVX2/FMA/F16C when the CPU has it,
+// a portable path otherwise, spread over all cores) and, when built with CUDA, a GPU one:
+//   * embed_pool  — gather rows of a token table, weighted mean, L2-normalise;
+//   * Index       — exact top-k search (inner product, cosine, squared L2) over fp32/fp16 rows;
+//   * Mlp         — small dense networks (ReLU/GELU hidden layers, sigmoid/softmax outputs).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace arbiter {
+
+// Every failure the core reports is an arbiter::Error with a stable code.
+class Error : public std::runtime_error {
+ public:
+  Error(std::string code, const std::string& message) : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
+};
+
+enum class DType { F32, F16 };
+enum class Metric { InnerProduct, Cosine, L2 };
+enum class Device { Cpu, Cuda };
+enum class Activation { None, Relu, Gelu, Sigmoid, Softmax };
+
+DType parse_dtype(const std::string& s);
+Metric parse_metric(const std::string& s);
+Activation parse_activation(const std::string& s);
+
+// ---- fp16 helpers (IEEE 754 binary16, round-to-nearest-even) ----
+uint16_t float_to_half(float f);
+float half_to_float(uint16_t h);
+
+// ---- runtime information ----
+struct CpuInfo {
+  std::string simd;   // "avx2+fma+f16c" or "generic"
+  unsigned threads;   // worker threads used by parallel kernels
+};
+CpuInfo cpu_info();
+// Override the thread count (0 = hardware concurrency). Takes effect for later calls.
+void set_threads(unsigned n);
+// Force the portable kernels even when AVX2 is present (tests use it to check both paths).
+void force_generic_kernels(bool on);
+
+struct CudaInfo {
+  bool compiled = false;   // built with CUDA kernels
+  bool available = false;  // a usable device was found at run time
+  std::string reason;      // why not available
+  std::string device;      // device name when available
+  int device_count = 0;
+};
+CudaInfo cuda_info();
+
+// ---- static embedding pooling ----
+// table: vocab x dim rows (fp32 or fp16 bits). Bag i covers ids[offsets[i] .. offsets[i+1]).
+// weights (optional, one per id, >= 0). out: n_bags x dim. An empty or zero-weight bag gives zeros.
+struct EmbedTableView {
+  const void* data;
+  DType dtype;
+  size_t vocab;
+  size_t dim;
+};
+void embed_pool_cpu(const EmbedTableView& table, const int32_t* ids, size_t n_ids, const int32_t* offsets,
+                    size_t n_bags, const float* weights, bool normalize, float* out);
+
+// ---- exact kNN index ----
+struct SearchResult {
+  size_t k = 0;                // columns per query: min(k requested, index size)
+  std::vector<int64_t> ids;    // n_queries x k, best first
+  std::vector<float> scores;   // similarity for ip/cosine; squared distance for l2
+};
+
+class Index {
+ public:
+  virtual ~Index() = default;
+  virtual size_t dim() const = 0;
+  virtual DType dtype() const = 0;
+  virtual Device device() const = 0;
+  virtual size_t size() const = 0;
+  // Adds n rows; labels must be new and distinct (throws ARB_DUPLICATE_ID, leaving the index unchanged).
+  virtual void add(const int64_t* labels, const float* vectors, size_t n) = 0;
+  // Removes the rows with these labels; unknown labels are ignored. Returns how many were removed.
+  virtual size_t remove(const int64_t* labels, size_t n) = 0;
+  virtual bool contains(int64_t label) const = 0;
+  virtual SearchResult search(const float* queries, size_t n_queries, size_t k, Metric metric) const = 0;
+  // Copies the stored row (fp32, after fp16 rounding when dtype is F16) of a label; false if absent.
+  virtual bool get(int64_t label, float* out) const = 0;
+};
+std::unique_ptr<Index> make_cpu_index(size_t dim, DType dtype);
+
+// ---- MLP heads ----
+struct LayerSpec {
+  size_t in = 0, out = 0;
+  std::vector<float> weight;  // out x in, row-major
+  std::vector<float> bias;    // out (may be empty: zeros)
+  Activation activation = Activation::None;
+};
+class Mlp {
+ public:
+  virtual ~Mlp() = default;
+  virtual size_t in_dim() const = 0;
+  virtual size_t out_dim() const = 0;
+  virtual Device device() const = 0;
+  // x: n x in_dim -> out: n x out_dim
+  virtual void forward(const float* x, size_t n, float* out) const = 0;
+};
+void validate_layers(const std::vector<LayerSpec>& layers);
+std::unique_ptr<Mlp> make_cpu_mlp(std::vector<LayerSpec> layers);
+
+// ---- CUDA (real implementations when compiled with CUDA; otherwise they throw ARB_CUDA_UNAVAILABLE) ----
+std::unique_ptr<Index> make_cuda_index(size_t dim, DType dtype);
+std::unique_ptr<Mlp> make_cuda_mlp(std::vector<LayerSpec> layers);
+// A token table resident on the GPU.
+class CudaEmbedTable {
+ public:
+  virtual ~CudaEmbedTable() = default;
+  virtual void pool(const int32_t* ids, size_t n_ids, const int32_t* offsets, size_t n_bags, const float* weights,
+                    bool normalize, float* out) const = 0;
+};
+std::unique_ptr<CudaEmbedTable> make_cuda_embed_table(const EmbedTableView& table);
+
+}  // namespace arbiter

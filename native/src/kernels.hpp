@@ -1,0 +1,34 @@
+// Internal: the inner loops that differ between instruction sets, selected once at run time.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace arbiter::detail {
+
+// Row panels: the core stores matrices whose rows are searched or multiplied as panels of
+// kPanel rows interleaved by dimension: element (row r, dim t) of panel p lives at
+// p * kPanel * d + t * kPanel + (r % kPanel). Queries are packed the same way in panels of
+// at most kMaxMr rows. A micro-kernel multiplies one query panel by one row panel.
+constexpr size_t kPanel = 16;
+constexpr size_t kMaxMr = 6;
+
+// C[i * ldc + j] = sum_t A[t * MR + i] * B[t * 16 + j], i < mr, j < 16.
+using MicroF32 = void (*)(const float* a, const float* b, size_t d, float* c, size_t ldc);
+using MicroF16 = void (*)(const float* a, const uint16_t* b, size_t d, float* c, size_t ldc);
+
+struct KernelTable {
+  const char* name;
+  MicroF32 micro_f32[kMaxMr + 1];  // indexed by mr (1..6)
+  MicroF16 micro_f16[kMaxMr + 1];
+  void (*axpy_f32)(float w, const float* x, float* y, size_t d);
+  void (*axpy_f16)(float w, const uint16_t* x, float* y, size_t d);
+  void (*half_to_float_n)(const uint16_t* x, float* y, size_t n);
+};
+
+const KernelTable& generic_kernels();
+// Returns nullptr when the binary was built without AVX2 support.
+const KernelTable* avx2_kernels();
+// The table in use: AVX2 when the CPU supports AVX2+FMA+F16C and it was not disabled.
+const KernelTable& kernels();
+
+}  // namespace arbiter::detail

@@ -1,0 +1,136 @@
+#include "parallel.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "arbiter/core.hpp"
+
+namespace arbiter::detail {
+namespace {
+
+unsigned default_threads() {
+  if (const char* env = std::getenv("ARBITER_THREADS")) {
+    const long v = std::strtol(env, nullptr, 10);
+    if (v > 0 && v <= 1024) return static_cast<unsigned>(v);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  return hc == 0 ? 1 : hc;
+}
+
+class Pool {
+ public:
+  explicit Pool(unsigned threads) : threads_(threads) {
+    for (unsigned w = 1; w < threads_; ++w) workers_.emplace_back([this, w] { loop(w); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  unsigned threads() const { return threads_; }
+
+  void run(size_t n, const std::function<void(size_t, unsigned)>& fn) {
+    std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      fn_ = &fn;
+      n_ = n;
+      next_.store(0);
+      error_ = nullptr;
+      active_ = static_cast<unsigned>(workers_.size());
+      ++generation_;
+    }
+    cv_.notify_all();
+    work(0);
+    std::unique_lock<std::mutex> lk(mu_);
+    done_cv_.wait(lk, [this] { return active_ == 0; });
+    fn_ = nullptr;
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void work(unsigned worker) {
+    for (;;) {
+      const size_t i = next_.fetch_add(1);
+      if (i >= n_) break;
+      try {
+        (*fn_)(i, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(n_);  // stop handing out tasks
+      }
+    }
+  }
+  void loop(unsigned worker) {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      work(worker);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (--active_ == 0) done_cv_.notify_one();
+      }
+    }
+  }
+
+  unsigned threads_;
+  std::vector<std::thread> workers_;
+  std::mutex job_mu_, mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(size_t, unsigned)>* fn_ = nullptr;
+  size_t n_ = 0;
+  std::atomic<size_t> next_{0};
+  unsigned active_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+std::mutex g_pool_mu;
+std::shared_ptr<Pool> g_pool;  // a running job keeps its pool alive across set_threads
+unsigned g_requested = 0;
+
+std::shared_ptr<Pool> pool() {
+  std::lock_guard<std::mutex> lk(g_pool_mu);
+  if (!g_pool) g_pool = std::make_shared<Pool>(g_requested ? g_requested : default_threads());
+  return g_pool;
+}
+
+}  // namespace
+
+unsigned pool_threads() { return pool()->threads(); }
+
+void parallel_for(size_t n_tasks, const std::function<void(size_t, unsigned)>& fn) {
+  if (n_tasks == 0) return;
+  const std::shared_ptr<Pool> p = pool();
+  if (n_tasks == 1 || p->threads() == 1) {
+    for (size_t i = 0; i < n_tasks; ++i) fn(i, 0);
+    return;
+  }
+  p->run(n_tasks, fn);
+}
+
+}  // namespace arbiter::detail
+
+namespace arbiter {
+void set_threads(unsigned n) {
+  std::lock_guard<std::mutex> lk(detail::g_pool_mu);
+  detail::g_requested = n;
+  detail::g_pool.reset();  // the next parallel call starts a pool of the new size
+}
+}  // namespace arbiter

@@ -1,0 +1,12 @@
+// Internal: a persistent worker pool. parallel_for runs fn(task, worker) for task in [0, n) on
+// the calling thread plus the pool's workers; one job at a time (concurrent callers queue).
+#pragma once
+#include <cstddef>
+#include <functional>
+
+namespace arbiter::detail {
+
+unsigned pool_threads();
+void parallel_for(size_t n_tasks, const std::function<void(size_t task, unsigned worker)>& fn);
+
+}  // namespace arbiter::detail

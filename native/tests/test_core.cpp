@@ -1,0 +1,338 @@
+// Standalone checks of the native core against a plain double-precision reference, on fresh
+// random inputs (seed printed; set ARBITER_SEED to replay). Runs every path the build has:
+// portable kernels, AVX2 kernels, and CUDA when a device is present. No Node.js needed.
+//   usage: arbiter_tests [--cuda-required]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "arbiter/core.hpp"
+
+using namespace arbiter;
+
+namespace {
+int g_pass = 0, g_fail = 0;
+std::mt19937_64 g_rng;
+
+void expect(bool ok, const std::string& what) {
+  if (ok) ++g_pass;
+  else { ++g_fail; std::printf("FAIL %s\n", what.c_str()); }
+}
+std::vector<float> randn(size_t n) {
+  std::normal_distribution<float> N(0.f, 1.f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = N(g_rng);
+  return v;
+}
+std::vector<float> round_f16(std::vector<float> v) {
+  for (auto& x : v) x = half_to_float(float_to_half(x));
+  return v;
+}
+
+// Reference kNN in double precision: returns, per query, every row's score.
+std::vector<double> ref_scores(const std::vector<float>& db, size_t n, const std::vector<float>& q, size_t nq, size_t d,
+                               Metric m) {
+  std::vector<double> s(nq * n);
+  for (size_t i = 0; i < nq; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      double dot = 0, qq = 0, xx = 0;
+      for (size_t t = 0; t < d; ++t) {
+        dot += double(q[i * d + t]) * db[j * d + t];
+        qq += double(q[i * d + t]) * q[i * d + t];
+        xx += double(db[j * d + t]) * db[j * d + t];
+      }
+      if (m == Metric::InnerProduct) s[i * n + j] = dot;
+      else if (m == Metric::Cosine) s[i * n + j] = (qq > 0 && xx > 0) ? dot / std::sqrt(qq * xx) : 0;
+      else s[i * n + j] = qq + xx - 2 * dot;
+    }
+  return s;
+}
+
+// Checks a search result: ids are distinct stored labels, scores match the reference within tol,
+// and every returned score is at least as good as the best excluded one (allowing tol).
+void check_search(const std::string& tag, const SearchResult& r, const std::vector<double>& ref, size_t n, size_t nq,
+                  size_t k, Metric m, double tol) {
+  const size_t kk = std::min(k, n);
+  expect(r.k == kk && r.ids.size() == nq * kk && r.scores.size() == nq * kk, tag + ": result shape");
+  if (r.ids.size() != nq * kk) return;
+  const bool lower_better = m == Metric::L2;
+  bool ok_scores = true, ok_order = true, ok_set = true;
+  for (size_t i = 0; i < nq; ++i) {
+    std::vector<char> taken(n, 0);
+    for (size_t j = 0; j < kk; ++j) {
+      const int64_t id = r.ids[i * kk + j] - 1000;  // labels are row + 1000
+      if (id < 0 || size_t(id) >= n || taken[id]) { ok_set = false; continue; }
+      taken[id] = 1;
+      const double want = ref[i * n + id];
+      if (std::fabs(r.scores[i * kk + j] - want) > tol * (1 + std::fabs(want))) ok_scores = false;
+      if (j > 0) {
+        const float a = r.scores[i * kk + j - 1], b = r.scores[i * kk + j];
+        if (lower_better ? a > b + 1e-6f : a < b - 1e-6f) ok_order = false;
+      }
+    }
+    // best excluded reference score must not beat the worst returned (within tol)
+    double worst = lower_better ? -1e300 : 1e300;
+    for (size_t j = 0; j < kk; ++j) {
+      const int64_t id = r.ids[i * kk + j] - 1000;
+      if (id < 0 || size_t(id) >= n) continue;
+      worst = lower_better ? std::max(worst, ref[i * n + id]) : std::min(worst, ref[i * n + id]);
+    }
+    for (size_t j = 0; j < n; ++j) {
+      if (taken[j]) continue;
+      const double v = ref[i * n + j];
+      if (lower_better ? v < worst - tol * (1 + std::fabs(v)) : v > worst + tol * (1 + std::fabs(v))) ok_set = false;
+    }
+  }
+  expect(ok_set, tag + ": returned ids are the true top-k");
+  expect(ok_scores, tag + ": scores match the reference");
+  expect(ok_order, tag + ": scores sorted best first");
+}
+
+using IndexFactory = std::function<std::unique_ptr<Index>(size_t, DType)>;
+
+void test_index(const std::string& path, const IndexFactory& make) {
+  struct Shape { size_t n, d, nq, k; };
+  const Shape shapes[] = {{1, 7, 1, 1}, {1, 3, 2, 5}, {37, 33, 5, 4}, {1000, 64, 13, 10}, {3001, 129, 7, 50},
+                          {500, 256, 70, 300}, {20000, 96, 3, 16}};
+  for (DType dt : {DType::F32, DType::F16}) {
+    const double tol = dt == DType::F32 ? 2e-5 : 2e-5;  // reference uses the stored (rounded) rows
+    for (const auto& sh : shapes) {
+      auto idx = make(sh.d, dt);
+      auto db = randn(sh.n * sh.d);
+      if (dt == DType::F16) db = round_f16(db);
+      std::vector<int64_t> labels(sh.n);
+      for (size_t i = 0; i < sh.n; ++i) labels[i] = int64_t(i) + 1000;
+      // add in two batches
+      const size_t h = sh.n / 2;
+      idx->add(labels.data(), db.data(), h);
+      idx->add(labels.data() + h, db.data() + h * sh.d, sh.n - h);
+      expect(idx->size() == sh.n, path + ": size after add");
+      auto q = randn(sh.nq * sh.d);
+      for (Metric m : {Metric::InnerProduct, Metric::Cosine, Metric::L2}) {
+        const auto ref = ref_scores(db, sh.n, q, sh.nq, sh.d, m);
+        const std::string tag = path + (dt == DType::F32 ? " f32" : " f16") + " n=" + std::to_string(sh.n) +
+                                " d=" + std::to_string(sh.d) + " q=" + std::to_string(sh.nq) + " k=" +
+                                std::to_string(sh.k) + " m=" + std::to_string(int(m));
+        check_search(tag, idx->search(q.data(), sh.nq, sh.k, m), ref, sh.n, sh.nq, sh.k, m, tol * std::sqrt(double(sh.d)));
+      }
+      // remove a third of the rows, then results must match a reference over the rest
+      if (sh.n >= 3) {
+        std::vector<int64_t> gone;
+        for (size_t i = 0; i < sh.n; i += 3) gone.push_back(labels[i]);
+        gone.push_back(-5);  // unknown: ignored
+        expect(idx->remove(gone.data(), gone.size()) == gone.size() - 1, path + ": remove count");
+        std::vector<float> rest;
+        std::vector<int64_t> rest_labels;
+        for (size_t i = 0; i < sh.n; ++i)
+          if (i % 3 != 0) {
+            rest.insert(rest.end(), db.begin() + i * sh.d, db.begin() + (i + 1) * sh.d);
+            rest_labels.push_back(labels[i]);
+          }
+        const size_t nr = rest_labels.size();
+        auto r = idx->search(q.data(), sh.nq, sh.k, Metric::InnerProduct);
+        // map labels back to positions in `rest` for the checker (label = pos + 1000)
+        for (auto& id : r.ids) {
+          const auto it = std::find(rest_labels.begin(), rest_labels.end(), id);
+          id = it == rest_labels.end() ? -1 : int64_t(it - rest_labels.begin()) + 1000;
+        }
+        const auto ref = ref_scores(rest, nr, q, sh.nq, sh.d, Metric::InnerProduct);
+        check_search(path + " after remove n=" + std::to_string(sh.n), r, ref, nr, sh.nq, sh.k, Metric::InnerProduct,
+                     tol * std::sqrt(double(sh.d)));
+        std::vector<float> row(sh.d);
+        expect(idx->get(labels[1], row.data()) && std::memcmp(row.data(), db.data() + sh.d, sh.d * 4) == 0,
+               path + ": get returns the stored row");
+        expect(!idx->get(labels[0], row.data()), path + ": get of a removed id is false");
+      }
+      // duplicate ids are refused and change nothing
+      const size_t before = idx->size();
+      bool threw = false;
+      try {
+        int64_t dup[2] = {999999, 999999};
+        auto v = randn(2 * sh.d);
+        idx->add(dup, v.data(), 2);
+      } catch (const Error& e) { threw = e.code() == "ARB_DUPLICATE_ID"; }
+      expect(threw && idx->size() == before, path + ": duplicate ids refused without change");
+    }
+  }
+  // empty index and empty batch
+  auto idx = make(5, DType::F32);
+  auto q = randn(5);
+  expect(idx->search(q.data(), 1, 3, Metric::L2).k == 0, path + ": search of an empty index gives k = 0");
+  expect(idx->search(q.data(), 0, 3, Metric::L2).ids.empty(), path + ": empty query batch");
+}
+
+void test_embed(const std::string& path,
+                const std::function<void(const EmbedTableView&, const int32_t*, size_t, const int32_t*, size_t,
+                                         const float*, bool, float*)>& pool) {
+  std::uniform_int_distribution<int> len(0, 40);
+  std::uniform_real_distribution<float> U(0.f, 2.f);
+  for (DType dt : {DType::F32, DType::F16}) {
+    for (size_t d : {size_t(1), size_t(7), size_t(64), size_t(300)}) {
+      const size_t V = 500, nb = 67;
+      auto tab = randn(V * d);
+      std::vector<uint16_t> tab16(V * d);
+      for (size_t i = 0; i < V * d; ++i) tab16[i] = float_to_half(tab[i]);
+      if (dt == DType::F16) tab = round_f16(tab);
+      std::vector<int32_t> offsets{0}, ids;
+      std::vector<float> w;
+      std::uniform_int_distribution<int> tok(0, int(V) - 1);
+      for (size_t b = 0; b < nb; ++b) {
+        const int l = b == 3 ? 0 : len(g_rng);  // bag 3 empty
+        for (int j = 0; j < l; ++j) { ids.push_back(tok(g_rng)); w.push_back(U(g_rng)); }
+        offsets.push_back(int32_t(ids.size()));
+      }
+      EmbedTableView view{dt == DType::F32 ? static_cast<const void*>(tab.data()) : tab16.data(), dt, V, d};
+      for (bool weighted : {false, true})
+        for (bool norm : {true, false}) {
+          std::vector<float> out(nb * d, 123.f);
+          pool(view, ids.data(), ids.size(), offsets.data(), nb, weighted ? w.data() : nullptr, norm, out.data());
+          double maxerr = 0;
+          for (size_t b = 0; b < nb; ++b) {
+            std::vector<double> acc(d, 0.0);
+            double ws = 0;
+            for (int j = offsets[b]; j < offsets[b + 1]; ++j) {
+              const double ww = weighted ? w[j] : 1.0;
+              ws += ww;
+              for (size_t t = 0; t < d; ++t) acc[t] += ww * tab[size_t(ids[j]) * d + t];
+            }
+            double ss = 0;
+            for (double a : acc) ss += a * a;
+            for (size_t t = 0; t < d; ++t) {
+              const double want = ws <= 0 ? 0 : norm ? (ss > 0 ? acc[t] / std::sqrt(ss) : 0) : acc[t] / ws;
+              maxerr = std::max(maxerr, std::fabs(out[b * d + t] - want));
+            }
+          }
+          expect(maxerr < 1e-4, path + " embed d=" + std::to_string(d) + (dt == DType::F16 ? " f16" : " f32") +
+                                    (weighted ? " weighted" : "") + (norm ? " normalized" : " mean") +
+                                    " max error " + std::to_string(maxerr));
+        }
+      // out-of-range id is a typed error
+      bool threw = false;
+      try {
+        std::vector<int32_t> bad{0, int32_t(V)}, off{0, 2};
+        std::vector<float> o(d);
+        pool(view, bad.data(), 2, off.data(), 1, nullptr, true, o.data());
+      } catch (const Error& e) { threw = e.code() == "ARB_OUT_OF_RANGE"; }
+      expect(threw, path + ": out-of-range id rejected");
+    }
+  }
+}
+
+void test_mlp(const std::string& path, const std::function<std::unique_ptr<Mlp>(std::vector<LayerSpec>)>& make) {
+  const Activation hidden[] = {Activation::Relu, Activation::Gelu, Activation::Sigmoid};
+  const Activation outs[] = {Activation::None, Activation::Sigmoid, Activation::Softmax};
+  for (size_t n : {size_t(1), size_t(5), size_t(97), size_t(1000)})
+    for (int variant = 0; variant < 3; ++variant) {
+      std::vector<size_t> dims = variant == 0 ? std::vector<size_t>{13, 1} : variant == 1 ? std::vector<size_t>{64, 33, 7}
+                                                                                         : std::vector<size_t>{300, 128, 64, 5};
+      std::vector<LayerSpec> layers;
+      for (size_t l = 0; l + 1 < dims.size(); ++l) {
+        LayerSpec L;
+        L.in = dims[l];
+        L.out = dims[l + 1];
+        L.weight = randn(L.in * L.out);
+        for (auto& x : L.weight) x *= float(1.0 / std::sqrt(double(L.in)));
+        L.bias = randn(L.out);
+        L.activation = l + 2 == dims.size() ? outs[variant] : hidden[(l + variant) % 3];
+        layers.push_back(L);
+      }
+      auto net = make(layers);
+      auto x = randn(n * dims[0]);
+      std::vector<float> out(n * dims.back());
+      net->forward(x.data(), n, out.data());
+      double maxerr = 0;
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<double> cur(x.begin() + i * dims[0], x.begin() + (i + 1) * dims[0]);
+        for (const auto& L : layers) {
+          std::vector<double> nxt(L.out);
+          for (size_t o = 0; o < L.out; ++o) {
+            double s = L.bias[o];
+            for (size_t t = 0; t < L.in; ++t) s += double(L.weight[o * L.in + t]) * cur[t];
+            nxt[o] = s;
+          }
+          if (L.activation == Activation::Relu) for (auto& v : nxt) v = v > 0 ? v : 0;
+          if (L.activation == Activation::Gelu) for (auto& v : nxt) v = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+          if (L.activation == Activation::Sigmoid) for (auto& v : nxt) v = 1 / (1 + std::exp(-v));
+          if (L.activation == Activation::Softmax) {
+            double m = *std::max_element(nxt.begin(), nxt.end()), z = 0;
+            for (auto& v : nxt) { v = std::exp(v - m); z += v; }
+            for (auto& v : nxt) v /= z;
+          }
+          cur = nxt;
+        }
+        for (size_t o = 0; o < cur.size(); ++o) maxerr = std::max(maxerr, std::fabs(out[i * cur.size() + o] - cur[o]));
+      }
+      expect(maxerr < 1e-4, path + " mlp n=" + std::to_string(n) + " variant " + std::to_string(variant) +
+                                " max error " + std::to_string(maxerr));
+    }
+  bool threw = false;
+  try {
+    LayerSpec a{4, 3, randn(12), {}, Activation::Relu}, b{5, 2, randn(10), {}, Activation::None};
+    make({a, b});
+  } catch (const Error& e) { threw = e.code() == "ARB_DIMENSION_MISMATCH"; }
+  expect(threw, path + ": mismatched layer sizes rejected");
+}
+
+void test_half() {
+  const float vals[] = {0.f, -0.f, 1.f, -2.5f, 65504.f, 6.1035156e-05f, 5.9604645e-08f, 1e-9f, 70000.f, 0.333333f};
+  const uint16_t want[] = {0x0000, 0x8000, 0x3c00, 0xc100, 0x7bff, 0x0400, 0x0001, 0x0000, 0x7c00, 0x3555};
+  bool ok = true;
+  for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); ++i)
+    if (float_to_half(vals[i]) != want[i]) { ok = false; std::printf("half(%g) = %04x, want %04x\n", vals[i], float_to_half(vals[i]), want[i]); }
+  expect(ok, "fp16 encoding of known values");
+  bool rt = true;
+  for (uint32_t h = 0; h < 0x7c00; ++h)
+    if (float_to_half(half_to_float(uint16_t(h))) != h) rt = false;
+  expect(rt, "fp16 round trip of every finite half");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool cuda_required = false;
+  for (int i = 1; i < argc; ++i) if (std::string(argv[i]) == "--cuda-required") cuda_required = true;
+  uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("ARBITER_SEED")) seed = std::strtoull(s, nullptr, 10);
+  g_rng.seed(seed);
+  std::printf("arbiter native tests, seed %llu (ARBITER_SEED to replay)\n", (unsigned long long)seed);
+  const CpuInfo ci = cpu_info();
+  std::printf("cpu kernels: %s, %u threads\n", ci.simd.c_str(), ci.threads);
+
+  test_half();
+  for (bool generic : {true, false}) {
+    force_generic_kernels(generic);
+    const std::string path = std::string("cpu/") + cpu_info().simd;
+    if (!generic && cpu_info().simd == "generic") break;  // no AVX2 path on this machine
+    test_index(path, [](size_t d, DType t) { return make_cpu_index(d, t); });
+    test_embed(path, embed_pool_cpu);
+    test_mlp(path, [](std::vector<LayerSpec> l) { return make_cpu_mlp(std::move(l)); });
+  }
+  force_generic_kernels(false);
+  // single-threaded pool must give the same answers
+  set_threads(1);
+  test_index("cpu/1-thread", [](size_t d, DType t) { return make_cpu_index(d, t); });
+  set_threads(0);
+
+  const CudaInfo cu = cuda_info();
+  std::printf("cuda: compiled=%d available=%d %s%s\n", cu.compiled, cu.available, cu.device.c_str(),
+              cu.available ? "" : (" (" + cu.reason + ")").c_str());
+  if (cu.available) {
+    test_index("cuda", [](size_t d, DType t) { return make_cuda_index(d, t); });
+    test_embed("cuda", [](const EmbedTableView& v, const int32_t* ids, size_t n, const int32_t* off, size_t nb,
+                          const float* w, bool norm, float* out) { make_cuda_embed_table(v)->pool(ids, n, off, nb, w, norm, out); });
+    test_mlp("cuda", [](std::vector<LayerSpec> l) { return make_cuda_mlp(std::move(l)); });
+  } else {
+    bool threw = false;
+    try { make_cuda_index(4, DType::F32); } catch (const Error& e) { threw = e.code() == "ARB_CUDA_UNAVAILABLE"; }
+    expect(threw, "cuda unavailable is reported as ARB_CUDA_UNAVAILABLE");
+    if (cuda_required) expect(false, "--cuda-required but CUDA is unavailable: " + cu.reason);
+  }
+  std::printf("%d passed, %d failed\n", g_pass, g_fail);
+  return g_fail == 0 ? 0 : 1;
+}

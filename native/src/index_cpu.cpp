@@ -211,7 +211,7 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
       }
     }
     for (size_t q = 0; q < nq; ++q)  // pad short lists
-      for (size_t j = counts[q]; j < kk; ++j) ci[q * kk + j] = -1;
+      for (size_t j = counts[q]; j < kk; ++j) cs[q * kk + j] = std::numeric_limits<float>::quiet_NaN();
   });
 
   res.ids.resize(nq * kk);
@@ -241,7 +241,7 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
         for (size_t t = 0; t < d; ++t) qn2 += static_cast<double>(qv[t]) * qv[t];
       }
       for (size_t j = 0; j < kk; ++j) {
-        if (oi[j] < 0) continue;
+        if (std::isnan(os[j])) continue;
         if (metric == Metric::Cosine) os[j] = qn2 > 0 ? static_cast<float>(os[j] / std::sqrt(qn2)) : 0.f;
         else if (metric == Metric::L2) os[j] = std::max(0.f, static_cast<float>(qn2 - os[j]));
       }

@@ -89,13 +89,13 @@ inline void drain_sorted(TopK& h, float* out_s, int64_t* out_id) {
   }
 }
 
-// Merges candidate lists into the best k, sorted best-first. Candidates with id < 0 or a NaN
-// score are padding. tmp_* must hold k entries.
+// Merges candidate lists into the best k, sorted best-first. Candidates with a NaN score are
+// padding (any id, negative ones included, is a valid label). tmp_* must hold k entries.
 inline void merge_candidates(const float* cs, const int64_t* ci, size_t n_cand, size_t k, float* out_s,
                              int64_t* out_id, float* tmp_s, int64_t* tmp_id) {
   TopK h{tmp_s, tmp_id, k};
   for (size_t c = 0; c < n_cand; ++c)
-    if (ci[c] >= 0 && !std::isnan(cs[c])) h.push(cs[c], ci[c]);
+    if (!std::isnan(cs[c])) h.push(cs[c], ci[c]);
   drain_sorted(h, out_s, out_id);
 }
 

@@ -160,6 +160,16 @@ void test_index(const std::string& path, const IndexFactory& make) {
       expect(threw && idx->size() == before, path + ": duplicate ids refused without change");
     }
   }
+  // negative labels are ordinary labels
+  {
+    auto idx = make(3, DType::F32);
+    const int64_t labels[3] = {-1, -7, 4};
+    const float rows[9] = {1, 0, 0, 0.5f, 0.5f, 0, 0, 0, 1};
+    idx->add(labels, rows, 3);
+    const float q[3] = {1, 0.2f, 0};
+    const auto r = idx->search(q, 1, 3, Metric::InnerProduct);
+    expect(r.k == 3 && r.ids[0] == -1 && r.ids[1] == -7 && r.ids[2] == 4, path + ": negative labels are returned");
+  }
   // empty index and empty batch
   auto idx = make(5, DType::F32);
   auto q = randn(5);

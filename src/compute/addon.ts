@@ -1,0 +1,87 @@
+/**
+ * Loads the native addon. The chain is short and logged: ARBITER_ADDON (an explicit path), then
+ * the package's build/Release/arbiter.node. Each attempt is recorded in loadReport() and, with
+ * ARBITER_DEBUG set, printed to stderr. Nothing found means the native backends are unavailable
+ * (with the reasons), and selection falls back to gpujs or js.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's private surface; users only see the TypeScript classes that own these handles. */
+export interface NativeIndexHandle {
+  add(ids: BigInt64Array, vectors: Float32Array): Promise<void>;
+  remove(ids: BigInt64Array): Promise<number>;
+  search(queries: Float32Array, k: number, metric: string): Promise<{ ids: BigInt64Array; scores: Float32Array; k: number }>;
+  size(): number;
+  get(id: bigint): Float32Array | null;
+  free(): void;
+}
+export interface NativeTableHandle {
+  pool(ids: Int32Array, offsets: Int32Array, weights: Float32Array | null, normalize: boolean): Promise<Float32Array>;
+  free(): void;
+}
+export interface NativeMlpHandle {
+  forward(x: Float32Array): Promise<Float32Array>;
+  free(): void;
+}
+export interface NativeInfo {
+  simd: string;
+  threads: number;
+  cuda: { compiled: boolean; available: boolean; reason: string; device: string; deviceCount: number };
+}
+export interface NativeAddon {
+  Index: new (dim: number, dtype: string, device: string) => NativeIndexHandle;
+  EmbedTable: new (table: Float32Array | Uint16Array, vocab: number, dim: number, device: string) => NativeTableHandle;
+  Mlp: new (layers: unknown[], device: string) => NativeMlpHandle;
+  info(): NativeInfo;
+  setThreads(n: number): void;
+  forceGenericKernels(on: boolean): void;
+}
+
+export interface LoadAttempt {
+  path: string;
+  ok: boolean;
+  error?: string;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'CMakeLists.txt'))) return dir;
+    dir = dirname(dir);
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+let cached: { addon: NativeAddon | null; attempts: LoadAttempt[] } | undefined;
+
+export function loadAddon(): NativeAddon | null {
+  if (cached) return cached.addon;
+  const require = createRequire(import.meta.url);
+  const candidates = [process.env.ARBITER_ADDON, join(packageRoot(), 'build', 'Release', 'arbiter.node')].filter(
+    (p): p is string => typeof p === 'string' && p.length > 0,
+  );
+  const attempts: LoadAttempt[] = [];
+  let addon: NativeAddon | null = null;
+  for (const path of candidates) {
+    try {
+      if (!existsSync(path)) throw new Error('file not found (run `npm run build:native`)');
+      addon = require(path) as NativeAddon;
+      attempts.push({ path, ok: true });
+      break;
+    } catch (e) {
+      attempts.push({ path, ok: false, error: (e as Error).message.split('\n')[0] ?? String(e) });
+    }
+  }
+  if (process.env.ARBITER_DEBUG)
+    for (const a of attempts) process.stderr.write(`arbiter: addon ${a.ok ? 'loaded' : 'not loaded'} ${a.path}${a.error ? `: ${a.error}` : ''}\n`);
+  cached = { addon, attempts };
+  return addon;
+}
+
+export function loadReport(): LoadAttempt[] {
+  loadAddon();
+  return cached?.attempts ?? [];
+}

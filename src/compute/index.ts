@@ -1,0 +1,20 @@
+export type {
+  Activation,
+  BackendName,
+  ComputeBackend,
+  DenseLayer,
+  DType,
+  EmbeddingTable,
+  EmbedPoolOptions,
+  IdType,
+  Ids,
+  IndexOptions,
+  Metric,
+  MlpWeights,
+  SearchResult,
+  VectorIndex,
+} from './types.js';
+export { ACTIVATIONS, BACKEND_NAMES } from './types.js';
+export { createBackend, probeBackend, probeBackends, selectBackend, type BackendStatus, type Selection } from './select.js';
+export { floatToHalf, halfToFloat, toHalf, fromHalf } from './fp16.js';
+export { loadReport, type LoadAttempt } from './addon.js';

@@ -1,0 +1,109 @@
+/**
+ * The native backends: `cpu` (the C++ core on all cores) and `cuda` (the same contract on a GPU).
+ * Both own native handles through TypeScript classes; inputs are validated before native code
+ * sees them, and native failures become ArbiterErrors with the addon's stable code.
+ */
+import { ArbiterError, ErrorCodes, fromNative } from '../errors.js';
+import { loadAddon, loadReport, type NativeAddon, type NativeIndexHandle, type NativeMlpHandle, type NativeTableHandle } from './addon.js';
+import { BaseIndex, type RawSearch } from './base-index.js';
+import type { ComputeBackend, EmbeddingTable, EmbedPoolOptions, IndexOptions, Metric, MlpWeights } from './types.js';
+import * as v from './validate.js';
+
+type Device = 'cpu' | 'cuda';
+
+class NativeIndex extends BaseIndex {
+  private handle: NativeIndexHandle;
+
+  constructor(addon: NativeAddon, device: Device, options: IndexOptions) {
+    super(device, options);
+    try {
+      this.handle = new addon.Index(this.dim, this.dtype, device);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+  protected rawSize(): number {
+    return this.handle.size();
+  }
+  protected rawAdd(ids: BigInt64Array, vectors: Float32Array): Promise<void> {
+    return this.handle.add(ids, vectors);
+  }
+  protected rawRemove(ids: BigInt64Array): Promise<number> {
+    return this.handle.remove(ids);
+  }
+  protected rawSearch(queries: Float32Array, k: number, metric: Metric): Promise<RawSearch> {
+    return this.handle.search(queries, k, metric);
+  }
+  protected rawGet(id: bigint): Float32Array | null {
+    return this.handle.get(id);
+  }
+  protected rawFree(): void {
+    this.handle.free();
+  }
+}
+
+export class NativeBackend implements ComputeBackend {
+  private readonly tables = new WeakMap<EmbeddingTable, { data: EmbeddingTable['data']; handle: NativeTableHandle }>();
+  private readonly nets = new WeakMap<MlpWeights, NativeMlpHandle>();
+
+  private constructor(
+    readonly name: Device,
+    private readonly addon: NativeAddon,
+  ) {}
+
+  /** Creates the backend, or throws ARB_BACKEND_UNAVAILABLE with the reason. */
+  static create(device: Device): NativeBackend {
+    const addon = loadAddon();
+    if (!addon) {
+      const why = loadReport().map((a) => `${a.path}: ${a.error}`).join('; ');
+      throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `the native addon did not load (${why})`);
+    }
+    if (device === 'cuda') {
+      const cuda = addon.info().cuda;
+      if (!cuda.available) throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, cuda.compiled ? cuda.reason : 'the addon was built without CUDA');
+    }
+    return new NativeBackend(device, addon);
+  }
+
+  info() {
+    return this.addon.info();
+  }
+
+  async embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array> {
+    v.embedTable(table);
+    v.embedInputs(table, ids, offsets, options);
+    try {
+      return await this.tableHandle(table).pool(ids, offsets, options?.weights ?? null, options?.normalize ?? true);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  createIndex(options: IndexOptions): BaseIndex {
+    return new NativeIndex(this.addon, this.name, options);
+  }
+
+  async mlp(weights: MlpWeights, x: Float32Array): Promise<Float32Array> {
+    const [inDim] = v.mlpWeights(weights);
+    v.matrixRows(x, inDim, 'x');
+    try {
+      let net = this.nets.get(weights);
+      if (!net) {
+        net = new this.addon.Mlp([...weights.layers], this.name);
+        this.nets.set(weights, net);
+      }
+      return await net.forward(x);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The native table for `table`; on the CPU it reads the JS memory in place (no copy). */
+  private tableHandle(table: EmbeddingTable): NativeTableHandle {
+    const hit = this.tables.get(table);
+    if (hit && hit.data === table.data) return hit.handle;
+    const handle = new this.addon.EmbedTable(table.data, table.vocab, table.dim, this.name);
+    this.tables.set(table, { data: table.data, handle });
+    return handle;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The one catalogue of error codes used by the library, the CLI and (later) HTTP. Codes are
+ * stable: clients may switch on them. Messages name the argument and what was expected.
+ */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'ARB_INVALID_ARGUMENT',
+  DIMENSION_MISMATCH: 'ARB_DIMENSION_MISMATCH',
+  NOT_FINITE: 'ARB_NOT_FINITE',
+  OUT_OF_RANGE: 'ARB_OUT_OF_RANGE',
+  DUPLICATE_ID: 'ARB_DUPLICATE_ID',
+  FREED: 'ARB_FREED',
+  UNSUPPORTED: 'ARB_UNSUPPORTED',
+  BACKEND_UNAVAILABLE: 'ARB_BACKEND_UNAVAILABLE',
+  CUDA_UNAVAILABLE: 'ARB_CUDA_UNAVAILABLE',
+  CUDA_ERROR: 'ARB_CUDA_ERROR',
+  OUT_OF_MEMORY: 'ARB_OUT_OF_MEMORY',
+  NATIVE_ERROR: 'ARB_NATIVE_ERROR',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+const known = new Set<string>(Object.values(ErrorCodes));
+
+export class ArbiterError extends Error {
+  readonly code: ErrorCode;
+  /** The argument or option the error is about, when there is one. */
+  readonly param: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ArbiterError';
+    this.code = code;
+    this.param = options.param;
+  }
+}
+
+export function isArbiterError(e: unknown): e is ArbiterError {
+  return e instanceof ArbiterError;
+}
+
+/** Converts an error thrown by the native addon (an Error with a string `code`) to an ArbiterError. */
+export function fromNative(e: unknown): ArbiterError {
+  if (e instanceof ArbiterError) return e;
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' && known.has(err.code) ? (err.code as ErrorCode) : ErrorCodes.NATIVE_ERROR;
+  return new ArbiterError(code, String(err?.message ?? e), { cause: e });
+}

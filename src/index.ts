@@ -1,0 +1,2 @@
+export * from './compute/index.js';
+export { ArbiterError, ErrorCodes, isArbiterError, type ErrorCode } from './errors.js';

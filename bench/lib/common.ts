@@ -1,0 +1,77 @@
+/** Shared benchmark plumbing: timing with tinybench, machine description, table and JSON output. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import Table from 'cli-table3';
+import { Bench } from 'tinybench';
+
+import { loadAddon } from '../../src/compute/addon.js';
+
+export interface ResultRow {
+  name: string;
+  kind: 'backend' | 'peer' | 'ceiling';
+  Q: number;
+  medianMs: number;
+  qps: number;
+  gflops?: number;
+  gbps?: number;
+  note?: string;
+}
+
+/** Median latency (ms) of fn with tinybench: a warm-up, then at least `iterations` runs or `time` ms. */
+export async function medianMs(fn: () => unknown, options: { iterations?: number; time?: number } = {}): Promise<number> {
+  const bench = new Bench({ iterations: options.iterations ?? 5, time: options.time ?? 1000, warmupIterations: 1, warmupTime: 0 });
+  bench.add('task', fn);
+  await bench.run();
+  const r = bench.tasks[0]!.result;
+  if (r.state !== 'completed') throw new Error(`benchmark task ${r.state}: ${'error' in r ? String(r.error) : ''}`);
+  return r.latency.p50;
+}
+
+export function machine(): Record<string, unknown> {
+  const info = loadAddon()?.info();
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    arch: arch(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    nativeSimd: info?.simd ?? 'addon not loaded',
+    nativeThreads: info?.threads ?? 0,
+    cuda: info?.cuda.available ? info.cuda.device : `unavailable (${info?.cuda.reason ?? 'no addon'})`,
+    date: new Date().toISOString(),
+  };
+}
+
+const fmt = (x: number | undefined, digits = 1) => (x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+export function printTable(title: string, rows: ResultRow[], unit = 'queries/s'): void {
+  const t = new Table({ head: ['name', 'kind', 'Q', 'median ms', unit, 'GFLOP/s', 'GB/s', 'note'] });
+  for (const r of rows) t.push([r.name, r.kind, r.Q, fmt(r.medianMs, 3), fmt(r.qps), fmt(r.gflops), fmt(r.gbps), r.note ?? '']);
+  process.stdout.write(`\n${title}\n${t.toString()}\n`);
+}
+
+export function writeResults(name: string, payload: { shape: Record<string, unknown>; results: ResultRow[]; [k: string]: unknown }): string {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
+  mkdirSync(root, { recursive: true });
+  const file = join(root, `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ machine: machine(), ...payload }, null, 2)}\n`);
+  return file;
+}
+
+/** Standard normal values from a seeded generator (mulberry32 + Box-Muller): never zeros. */
+export function randomNormal(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return out;
+}

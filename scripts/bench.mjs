@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp; none = all.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const all = ['knn', 'embed', 'mlp'];
+const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
+for (const name of names) {
+  const file = `dist/bench/${name}.js`;
+  if (!all.includes(name) || !existsSync(file)) {
+    console.error(`bench: unknown benchmark '${name}' (have: ${all.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`);
+    process.exit(1);
+  }
+  const r = spawnSync(process.execPath, ['--expose-gc', file], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}

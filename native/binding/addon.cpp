@@ -259,6 +259,8 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
         throw Error("ARB_DIMENSION_MISMATCH", "table must hold vocab * dim values");
       state_ = std::make_shared<State>();
       state_->view = {static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), dt, vocab, dim};
+      if (dt == arbiter::DType::F32)  // once per table: tables are immutable once handed over
+        arbiter::require_finite(static_cast<const float*>(state_->view.data), vocab * dim, "table.data");
       if (device_of(info[3]) == arbiter::Device::Cuda) state_->cuda = arbiter::make_cuda_embed_table(state_->view);
       table_ref_ = Napi::Persistent(arr.As<Napi::Object>());  // the CPU path reads the JS memory in place
       return 0;

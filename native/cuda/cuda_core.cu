@@ -320,6 +320,7 @@ class CudaIndex final : public Index {
     return row_of_.count(label) > 0;
   }
   void add(const int64_t* labels, const float* v, size_t n) override {
+    require_finite(v, n * dim_, "vectors");
     std::lock_guard<std::mutex> lk(mu_);
     std::unordered_set<int64_t> fresh;
     for (size_t i = 0; i < n; ++i)
@@ -399,6 +400,7 @@ class CudaIndex final : public Index {
   }
 
   SearchResult search(const float* queries, size_t nq, size_t k, Metric metric) const override {
+    require_finite(queries, nq * dim_, "queries");
     std::lock_guard<std::mutex> lk(mu_);  // one search at a time per index: scratch buffers are shared
     const size_t n = labels_.size(), d = dim_;
     SearchResult res;
@@ -530,6 +532,7 @@ class CudaMlp final : public Mlp {
   Device device() const override { return Device::Cuda; }
   void forward(const float* x, size_t n, float* out) const override {
     if (n == 0) return;
+    require_finite(x, n * in_dim(), "x");
     std::lock_guard<std::mutex> lk(mu_);
     size_t widest = 0;
     for (auto& L : layers_) widest = std::max({widest, L->in, L->out});

@@ -1,4 +1,5 @@
 #include <atomic>
+#include <string>
 
 #include "arbiter/core.hpp"
 #include "kernels.hpp"
@@ -29,6 +30,11 @@ const KernelTable& kernels() {
   return generic_kernels();
 }
 }  // namespace detail
+
+void require_finite(const float* x, size_t n, const char* param, size_t offset) {
+  const size_t i = detail::kernels().find_nonfinite(x, n);
+  if (i < n) throw Error("ARB_NOT_FINITE", std::string(param) + "[" + std::to_string(i + offset) + "] is not finite");
+}
 
 void force_generic_kernels(bool on) { detail::g_force_generic.store(on); }
 

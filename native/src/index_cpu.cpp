@@ -57,6 +57,7 @@ class CpuIndex final : public Index {
   }
 
   void add(const int64_t* labels, const float* vectors, size_t n) override {
+    require_finite(vectors, n * dim_, "vectors");
     std::unique_lock<std::shared_mutex> lk(mu_);
     {  // validate first: the index is unchanged on error
       std::unordered_set<int64_t> fresh;
@@ -145,6 +146,7 @@ class CpuIndex final : public Index {
 
 template <typename T>
 SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metric metric) const {
+  require_finite(queries, nq * dim_, "queries");
   std::shared_lock<std::shared_mutex> lk(mu_);
   const size_t n = labels_.size(), d = dim_;
   SearchResult res;
@@ -172,6 +174,7 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
   int64_t* cand_i = detail::scratch(cand_i_buf, chunks * nq * kk);
   const float* aux = metric == Metric::Cosine ? inv_norm_.data() : norm2_.data();
 
+  const auto& K = detail::kernels();
   detail::parallel_for(chunks, [&](size_t chunk, unsigned) {
     thread_local std::vector<float> tile_buf;
     thread_local std::vector<size_t> count_buf;
@@ -199,12 +202,10 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
             for (size_t c = 0; c < ncols; ++c) row[c] = 2.f * row[c] - ax[c];
           }
           detail::TopK h{cs + (q0 + i) * kk, ci + (q0 + i) * kk, kk, counts[q0 + i]};
-          float thr = h.threshold();
-          for (size_t c = 0; c < ncols; ++c) {
-            if (row[c] >= thr) {
-              h.push(row[c], labels_[row0 + c]);
-              thr = h.threshold();
-            }
+          for (size_t c = K.find_ge(row, ncols, h.threshold()); c < ncols;) {
+            h.push(row[c], labels_[row0 + c]);
+            ++c;
+            c += K.find_ge(row + c, ncols - c, h.threshold());
           }
           counts[q0 + i] = h.n;
         }

@@ -102,6 +102,42 @@ void h2f_n(const uint16_t* x, float* y, size_t n) {
   for (; i < n; ++i) y[i] = _cvtsh_ss(x[i]);
 }
 
+size_t find_ge(const float* x, size_t n, float thr) {
+  const __m256 t = _mm256_set1_ps(thr);
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {  // four vectors per test: almost every tile is all below thr
+    const __m256 c0 = _mm256_cmp_ps(_mm256_loadu_ps(x + i), t, _CMP_GE_OQ);
+    const __m256 c1 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 8), t, _CMP_GE_OQ);
+    const __m256 c2 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 16), t, _CMP_GE_OQ);
+    const __m256 c3 = _mm256_cmp_ps(_mm256_loadu_ps(x + i + 24), t, _CMP_GE_OQ);
+    const __m256 any = _mm256_or_ps(_mm256_or_ps(c0, c1), _mm256_or_ps(c2, c3));
+    if (_mm256_movemask_ps(any)) {
+      const unsigned m = unsigned(_mm256_movemask_ps(c0)) | unsigned(_mm256_movemask_ps(c1)) << 8 |
+                         unsigned(_mm256_movemask_ps(c2)) << 16 | unsigned(_mm256_movemask_ps(c3)) << 24;
+      return i + static_cast<size_t>(__builtin_ctz(m));
+    }
+  }
+  for (; i < n; ++i)
+    if (x[i] >= thr) return i;
+  return n;
+}
+
+size_t find_nonfinite(const float* x, size_t n) {
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {  // x - x is NaN exactly for NaN and infinities
+    __m256 bad = _mm256_setzero_ps();
+    for (size_t u = 0; u < 32; u += 8) {
+      const __m256 v = _mm256_loadu_ps(x + i + u);
+      const __m256 z = _mm256_sub_ps(v, v);
+      bad = _mm256_or_ps(bad, _mm256_cmp_ps(z, z, _CMP_UNORD_Q));
+    }
+    if (_mm256_movemask_ps(bad)) break;  // locate it below
+  }
+  for (; i < n; ++i)
+    if (!(x[i] - x[i] == 0.f)) return i;
+  return n;
+}
+
 const KernelTable kAvx2 = {
     "avx2+fma+f16c",
     {nullptr, micro_f32<1>, micro_f32<2>, micro_f32<3>, micro_f32<4>, micro_f32<5>, micro_f32<6>},
@@ -109,6 +145,8 @@ const KernelTable kAvx2 = {
     axpy_f32,
     axpy_f16,
     h2f_n,
+    find_ge,
+    find_nonfinite,
 };
 
 }  // namespace

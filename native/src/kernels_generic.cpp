@@ -44,6 +44,18 @@ void h2f_n(const uint16_t* x, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
 }
 
+size_t find_ge(const float* x, size_t n, float thr) {
+  for (size_t i = 0; i < n; ++i)
+    if (x[i] >= thr) return i;
+  return n;
+}
+
+size_t find_nonfinite(const float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!(x[i] - x[i] == 0.f)) return i;  // inf - inf and NaN - NaN are NaN
+  return n;
+}
+
 const KernelTable kGeneric = {
     "generic",
     {nullptr, micro_f32<1>, micro_f32<2>, micro_f32<3>, micro_f32<4>, micro_f32<5>, micro_f32<6>},
@@ -51,6 +63,8 @@ const KernelTable kGeneric = {
     axpy_f32,
     axpy_f16,
     h2f_n,
+    find_ge,
+    find_nonfinite,
 };
 
 }  // namespace

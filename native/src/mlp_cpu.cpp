@@ -77,6 +77,7 @@ class CpuMlp final : public Mlp {
       float* nxt = detail::scratch(b_buf, kRows * widest);
       float* packed = detail::scratch(pack_buf, kRows * widest);
       const float* src = x + r0 * in_dim();
+      require_finite(src, rows * in_dim(), "x", r0 * in_dim());  // rows now hot in cache for packing
       for (size_t l = 0; l < layers_.size(); ++l) {
         const PackedLayer& L = layers_[l];
         const size_t ldo = div_up(L.out, kPanel) * kPanel;

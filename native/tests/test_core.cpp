@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -170,6 +171,22 @@ void test_index(const std::string& path, const IndexFactory& make) {
     const auto r = idx->search(q, 1, 3, Metric::InnerProduct);
     expect(r.k == 3 && r.ids[0] == -1 && r.ids[1] == -7 && r.ids[2] == 4, path + ": negative labels are returned");
   }
+  // NaN and infinity are refused with the offending position, and change nothing
+  {
+    auto idx = make(4, DType::F32);
+    auto v = randn(12);
+    const int64_t labels[3] = {1, 2, 3};
+    idx->add(labels, v.data(), 2);
+    v[9] = std::numeric_limits<float>::infinity();
+    std::string msg;
+    try { idx->add(labels + 2, v.data() + 4, 2); } catch (const Error& e) { msg = e.code() + " " + e.what(); }
+    expect(msg == "ARB_NOT_FINITE vectors[5] is not finite" && idx->size() == 2, path + ": non-finite vectors refused: " + msg);
+    std::vector<float> q(40, 0.5f);
+    q[37] = std::nanf("");
+    msg.clear();
+    try { idx->search(q.data(), 10, 1, Metric::L2); } catch (const Error& e) { msg = e.code() + " " + e.what(); }
+    expect(msg == "ARB_NOT_FINITE queries[37] is not finite", path + ": non-finite query refused: " + msg);
+  }
   // empty index and empty batch
   auto idx = make(5, DType::F32);
   auto q = randn(5);
@@ -281,6 +298,16 @@ void test_mlp(const std::string& path, const std::function<std::unique_ptr<Mlp>(
       expect(maxerr < 1e-4, path + " mlp n=" + std::to_string(n) + " variant " + std::to_string(variant) +
                                 " max error " + std::to_string(maxerr));
     }
+  {  // a non-finite input row far into the batch is reported with its flat position
+    LayerSpec a{3, 2, randn(6), {}, Activation::Relu};
+    auto net = make({a});
+    auto x = randn(3 * 200);
+    x[3 * 150 + 1] = -std::numeric_limits<float>::infinity();
+    std::vector<float> out(2 * 200);
+    std::string msg;
+    try { net->forward(x.data(), 200, out.data()); } catch (const Error& e) { msg = e.code() + " " + e.what(); }
+    expect(msg == "ARB_NOT_FINITE x[451] is not finite", path + ": non-finite mlp input refused: " + msg);
+  }
   bool threw = false;
   try {
     LayerSpec a{4, 3, randn(12), {}, Activation::Relu}, b{5, 2, randn(10), {}, Activation::None};

@@ -31,6 +31,8 @@ enum class Device { Cpu, Cuda };
 enum class Activation { None, Relu, Gelu, Sigmoid, Softmax };
 
 DType parse_dtype(const std::string& s);
+// Throws ARB_NOT_FINITE naming param[i + offset] for the first NaN or infinity in x[0, n).
+void require_finite(const float* x, size_t n, const char* param, size_t offset = 0);
 Metric parse_metric(const std::string& s);
 Activation parse_activation(const std::string& s);
 

@@ -42,5 +42,8 @@ export function fromNative(e: unknown): ArbiterError {
   if (e instanceof ArbiterError) return e;
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' && known.has(err.code) ? (err.code as ErrorCode) : ErrorCodes.NATIVE_ERROR;
-  return new ArbiterError(code, String(err?.message ?? e), { cause: e });
+  const message = String(err?.message ?? e);
+  // native messages about one argument start with its name, e.g. "queries[12] is not finite"
+  const param = /^([A-Za-z_][\w.]*)\[\d+\]/.exec(message)?.[1];
+  return new ArbiterError(code, message, param === undefined ? { cause: e } : { param, cause: e });
 }

@@ -95,6 +95,10 @@ describe.each(availableBackends().map((b) => [b.name, b]))('%s backend rejects b
     await rejectsWith(backend.embedPool({ ...table, vocab: 11 }, ok, ok), ErrorCodes.DIMENSION_MISMATCH, 'table.data');
     await rejectsWith(backend.embedPool({ data: [1, 2, 3], vocab: 1, dim: 3 } as never, ok, ok), ErrorCodes.INVALID_ARGUMENT, 'table.data');
     await rejectsWith(backend.embedPool(table, [0, 1] as never, ok), ErrorCodes.INVALID_ARGUMENT, 'ids');
+    const nanTable = { data: r.normal(10 * 3), vocab: 10, dim: 3 };
+    nanTable.data[17] = NaN;
+    await rejectsWith(backend.embedPool(nanTable, ok, ok), ErrorCodes.NOT_FINITE, 'table.data');
+    await rejectsWith(backend.embedPool(nanTable, ok, ok), ErrorCodes.NOT_FINITE, 'table.data'); // still, on a second call
   });
 
   it('mlp: chaining, sizes, activations, NaN weights, input length', async () => {

@@ -19,9 +19,14 @@ export abstract class BaseIndex implements VectorIndex {
   readonly idType: IdType;
   private freed = false;
 
+  /**
+   * @param nativeFinite the backend checks vectors and queries for NaN/infinity itself (SIMD, in a
+   *   pass it makes anyway) and reports ARB_NOT_FINITE; otherwise they are checked here.
+   */
   protected constructor(
     readonly backend: BackendName,
     options: IndexOptions,
+    private readonly nativeFinite = false,
   ) {
     const o = v.indexOptions(options);
     this.dim = o.dim;
@@ -47,7 +52,7 @@ export abstract class BaseIndex implements VectorIndex {
   async add(ids: Ids, vectors: Float32Array): Promise<void> {
     this.live();
     const ids64 = v.idsToBigInt(ids, this.idType);
-    const n = v.matrixRows(vectors, this.dim, 'vectors');
+    const n = v.matrixRows(vectors, this.dim, 'vectors', !this.nativeFinite);
     if (n !== ids64.length)
       throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `vectors holds ${n} rows but ids has ${ids64.length}`, { param: 'vectors' });
     v.distinctIds(ids64);
@@ -72,7 +77,7 @@ export abstract class BaseIndex implements VectorIndex {
     this.live();
     const m = v.metricOf(metric);
     const kk = v.kOf(k);
-    const n = v.matrixRows(queries, this.dim, 'queries');
+    const n = v.matrixRows(queries, this.dim, 'queries', !this.nativeFinite);
     let raw: RawSearch;
     try {
       raw = await this.rawSearch(queries, kk, m);

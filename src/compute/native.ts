@@ -15,7 +15,7 @@ class NativeIndex extends BaseIndex {
   private handle: NativeIndexHandle;
 
   constructor(addon: NativeAddon, device: Device, options: IndexOptions) {
-    super(device, options);
+    super(device, options, true);
     try {
       this.handle = new addon.Index(this.dim, this.dtype, device);
     } catch (e) {
@@ -70,7 +70,7 @@ export class NativeBackend implements ComputeBackend {
   }
 
   async embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array> {
-    v.embedTable(table);
+    v.embedTable(table, false); // fp32 tables are checked for NaN/infinity natively, once per table
     v.embedInputs(table, ids, offsets, options);
     try {
       return await this.tableHandle(table).pool(ids, offsets, options?.weights ?? null, options?.normalize ?? true);
@@ -85,7 +85,7 @@ export class NativeBackend implements ComputeBackend {
 
   async mlp(weights: MlpWeights, x: Float32Array): Promise<Float32Array> {
     const [inDim] = v.mlpWeights(weights);
-    v.matrixRows(x, inDim, 'x');
+    v.matrixRows(x, inDim, 'x', false); // NaN/infinity in x: checked natively while packing
     try {
       let net = this.nets.get(weights);
       if (!net) {

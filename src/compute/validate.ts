@@ -37,9 +37,13 @@ export function finiteArray(v: unknown, param: string): Float32Array {
   return v;
 }
 
-/** A flat n x d matrix: checks length % d === 0 and finiteness, returns n. */
-export function matrixRows(v: unknown, d: number, param: string): number {
-  const arr = finiteArray(v, param);
+/**
+ * A flat n x d matrix: checks the type, length % d === 0 and (unless the backend checks it
+ * natively, in a pass it makes anyway) finiteness; returns n.
+ */
+export function matrixRows(v: unknown, d: number, param: string, checkFinite = true): number {
+  if (!(v instanceof Float32Array)) fail(INVALID_ARGUMENT, param, 'must be a Float32Array');
+  const arr = checkFinite ? finiteArray(v, param) : v;
   if (arr.length % d !== 0) fail(DIMENSION_MISMATCH, param, `length ${arr.length} is not a multiple of dim ${d}`);
   return arr.length / d;
 }
@@ -86,15 +90,22 @@ export function kOf(k: unknown): number {
   return positiveInt(k, 'k', 1 << 20);
 }
 
-export function embedTable(t: unknown): EmbeddingTable {
+/** Tables already validated (with the data array they had then): tables are immutable once used. */
+const validTables = new WeakMap<EmbeddingTable, EmbeddingTable['data']>();
+
+/** Validates a table once per (table, data) pair; `checkFinite` false when the backend checks natively. */
+export function embedTable(t: unknown, checkFinite = true): EmbeddingTable {
   if (typeof t !== 'object' || t === null) fail(INVALID_ARGUMENT, 'table', 'must be an object {data, vocab, dim}');
   const tab = t as EmbeddingTable;
+  if (validTables.get(tab) === tab.data && tab.data !== undefined) return tab;
   positiveInt(tab.vocab, 'table.vocab');
   positiveInt(tab.dim, 'table.dim', 65536);
-  if (tab.data instanceof Float32Array) finiteArray(tab.data, 'table.data');
-  else if (!(tab.data instanceof Uint16Array)) fail(INVALID_ARGUMENT, 'table.data', 'must be a Float32Array or a Uint16Array of fp16 bits');
+  if (tab.data instanceof Float32Array) {
+    if (checkFinite) finiteArray(tab.data, 'table.data');
+  } else if (!(tab.data instanceof Uint16Array)) fail(INVALID_ARGUMENT, 'table.data', 'must be a Float32Array or a Uint16Array of fp16 bits');
   if (tab.data.length !== tab.vocab * tab.dim)
     fail(DIMENSION_MISMATCH, 'table.data', `length ${tab.data.length} must equal vocab * dim = ${tab.vocab * tab.dim}`);
+  if (checkFinite || tab.data instanceof Uint16Array) validTables.set(tab, tab.data); // fully checked only
   return tab;
 }
 
@@ -124,10 +135,15 @@ export function embedInputs(table: EmbeddingTable, ids: unknown, offsets: unknow
   return offsets.length - 1;
 }
 
-/** Validates MLP weights (layer chaining, sizes, finiteness); returns [in, out]. */
+/** Weights already validated: weights are immutable once used (backends cache compiled copies). */
+const validWeights = new WeakMap<MlpWeights, [number, number]>();
+
+/** Validates MLP weights once per object (layer chaining, sizes, finiteness); returns [in, out]. */
 export function mlpWeights(w: unknown): [number, number] {
   if (typeof w !== 'object' || w === null || !Array.isArray((w as MlpWeights).layers))
     fail(INVALID_ARGUMENT, 'weights', 'must be an object {layers: [...]}');
+  const known = validWeights.get(w as MlpWeights);
+  if (known) return known;
   const layers = (w as MlpWeights).layers;
   if (layers.length === 0) fail(INVALID_ARGUMENT, 'weights.layers', 'must not be empty');
   layers.forEach((L, i) => {
@@ -145,5 +161,7 @@ export function mlpWeights(w: unknown): [number, number] {
     if (!ACTIVATIONS.includes(L.activation)) fail(INVALID_ARGUMENT, `${p}.activation`, `must be one of ${ACTIVATIONS.join(', ')}`);
     if (L.activation === 'softmax' && i !== layers.length - 1) fail(INVALID_ARGUMENT, `${p}.activation`, 'softmax is only allowed on the last layer');
   });
-  return [layers[0]!.in, layers[layers.length - 1]!.out];
+  const dims: [number, number] = [layers[0]!.in, layers[layers.length - 1]!.out];
+  validWeights.set(w as MlpWeights, dims);
+  return dims;
 }

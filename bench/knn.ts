@@ -2,7 +2,9 @@
  * Exact kNN: N rows of dimension d, top-k by inner product, Q queries per call.
  * Every backend, peers on the same data in the same run (usearch exactSearch, hnswlib-node
  * BruteforceSearch, onnxruntime Gemm + TopK), and the machine's ceilings (onnxruntime sgemm, copy
- * bandwidth). FLOPs = 2·Q·N·d; bytes read per call >= N·d·4.
+ * bandwidth). FLOPs = 2·Q·N·d; bytes read per call >= N·d·4. Contenders at each Q are timed in
+ * alternating passes (interleavedMedians) so drift on a shared machine hits all alike; the pure-JS
+ * paths and hnswlib-node's one-query-per-call API run only Q <= 64.
  *   npm run bench -- knn          (BENCH_N, BENCH_D to change the shape)
  */
 import { cpus } from 'node:os';
@@ -13,8 +15,8 @@ import usearch from 'usearch';
 
 import { createBackend, type BackendName } from '../src/index.js';
 import { bandwidthCeiling, sgemmCeiling } from './lib/ceilings.js';
-import { medianMs, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
-import { buildModel } from './lib/onnx.js';
+import { interleavedMedians, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import { cpuSession } from './lib/onnx.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const D = Number(process.env.BENCH_D ?? 256);
@@ -27,7 +29,6 @@ const db = randomNormal(N * D, 42);
 const queries = randomNormal(Math.max(...QS) * D, 43);
 const ids = Int32Array.from({ length: N }, (_, i) => i);
 const rows: ResultRow[] = [];
-const reference = new Map<number, number[][]>(); // Q -> top-k ids per query (from the cpu backend)
 
 const row = (name: string, kind: ResultRow['kind'], Q: number, ms: number, note?: string): ResultRow => ({
   name,
@@ -39,12 +40,18 @@ const row = (name: string, kind: ResultRow['kind'], Q: number, ms: number, note?
   gbps: (N * D * 4) / ms / 1e6,
   ...(note ? { note } : {}),
 });
-const iterationsFor = (Q: number) => (Q === 1 ? 50 : Q === 64 ? 10 : 5);
 
-/** Share of queries whose top-k id sets equal the cpu backend's. */
-function agreement(Q: number, got: number[][]): string {
-  const want = reference.get(Q);
-  if (!want) return '';
+/** A contender searches Q queries and returns the top-k ids per query (for the agreement check). */
+interface Contender {
+  name: string;
+  kind: 'backend' | 'peer';
+  maxQ: number;
+  search: (q: Float32Array, Q: number) => Promise<number[][]> | number[][];
+}
+const split = (flat: ArrayLike<number | bigint>, Q: number) => Array.from({ length: Q }, (_, i) => Array.from({ length: K }, (_, j) => Number(flat[i * K + j]!)));
+
+/** Share of queries whose top-k id sets equal the reference's. */
+function agreement(got: number[][], want: number[][]): string {
   let same = 0;
   got.forEach((g, i) => {
     const w = new Set(want[i]);
@@ -53,7 +60,8 @@ function agreement(Q: number, got: number[][]): string {
   return `top-${K} agree ${((100 * same) / got.length).toFixed(0)}%`;
 }
 
-async function backends(): Promise<void> {
+async function contenders(): Promise<Contender[]> {
+  const out: Contender[] = [];
   for (const name of ['cpu', 'cuda', 'gpujs', 'js'] as BackendName[]) {
     let backend;
     try {
@@ -64,31 +72,18 @@ async function backends(): Promise<void> {
     }
     const idx = backend.createIndex({ dim: D });
     await idx.add(ids, db);
-    for (const Q of QS) {
-      if ((name === 'js' || name === 'gpujs') && Q > SLOW_MAX_Q) continue;
-      const q = queries.subarray(0, Q * D);
-      const res = await idx.search(q, K, 'ip');
-      const top = Array.from({ length: Q }, (_, i) => Array.from(res.ids.subarray(i * K, (i + 1) * K), Number));
-      if (name === 'cpu') reference.set(Q, top);
-      const ms = await medianMs(() => idx.search(q, K, 'ip'), { iterations: name === 'js' || name === 'gpujs' ? 3 : iterationsFor(Q), time: 500 });
-      rows.push(row(name, 'backend', Q, ms, name === 'cpu' ? undefined : agreement(Q, top)));
-    }
-    idx.free();
+    const slow = name === 'js' || name === 'gpujs';
+    out.push({ name, kind: 'backend', maxQ: slow ? SLOW_MAX_Q : Infinity, search: async (q, Q) => split((await idx.search(q, K, 'ip')).ids, Q) });
   }
-}
-
-async function peers(): Promise<void> {
   const threads = cpus().length;
-  // usearch: exact (brute-force) search over the same Float32Array, all threads
-  for (const Q of QS) {
-    const q = queries.subarray(0, Q * D);
-    const res = usearch.exactSearch(db, q, D, K, usearch.MetricKind.IP, threads) as { keys: BigUint64Array };
-    const top = Array.from({ length: Q }, (_, i) => Array.from(res.keys.subarray(i * K, (i + 1) * K), Number));
-    const ms = await medianMs(() => usearch.exactSearch(db, q, D, K, usearch.MetricKind.IP, threads), { iterations: iterationsFor(Q), time: 500 });
-    rows.push(row('usearch exactSearch', 'peer', Q, ms, agreement(Q, top)));
-  }
+  out.push({
+    name: 'usearch exactSearch',
+    kind: 'peer',
+    maxQ: Infinity,
+    search: (q, Q) => split((usearch.exactSearch(db, q, D, K, usearch.MetricKind.IP, threads) as { keys: BigUint64Array }).keys, Q),
+  });
   // onnxruntime: Gemm (Q x D times D x N) + TopK, intra-op threads = cores
-  const model = buildModel({
+  const session = await cpuSession({
     inputs: [{ name: 'Q', shape: ['q', D] }, { name: 'DB', shape: [N, D] }],
     outputs: [{ name: 'values', shape: ['q', K] }, { name: 'indices', shape: ['q', K], type: 'int64' }],
     int64Constants: { K: [K] },
@@ -97,36 +92,41 @@ async function peers(): Promise<void> {
       { op: 'TopK', inputs: ['S', 'K'], outputs: ['values', 'indices'], ints: { axis: -1, largest: 1, sorted: 1 } },
     ],
   });
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const dbTensor = new ort.Tensor('float32', db, [N, D]);
-  for (const Q of QS) {
-    const feeds = { Q: new ort.Tensor('float32', queries.subarray(0, Q * D), [Q, D]), DB: dbTensor };
-    const out = await session.run(feeds);
-    const idxs = out.indices!.data as BigInt64Array;
-    const top = Array.from({ length: Q }, (_, i) => Array.from(idxs.subarray(i * K, (i + 1) * K), Number));
-    const ms = await medianMs(() => session.run(feeds), { iterations: iterationsFor(Q), time: 500 });
-    rows.push(row('onnxruntime Gemm+TopK', 'peer', Q, ms, agreement(Q, top)));
-  }
-  await session.release();
-  // hnswlib-node: BruteforceSearch, one query per call (its API), single-threaded
+  out.push({
+    name: 'onnxruntime Gemm+TopK',
+    kind: 'peer',
+    maxQ: Infinity,
+    search: async (q, Q) => split((await session.run({ Q: new ort.Tensor('float32', q, [Q, D]), DB: dbTensor })).indices!.data as BigInt64Array, Q),
+  });
+  // hnswlib-node: BruteforceSearch takes one query per call (its API), single-threaded
   const bf = new hnswlib.BruteforceSearch('ip', D);
   bf.initIndex(N);
   for (let i = 0; i < N; i++) bf.addPoint(Array.from(db.subarray(i * D, (i + 1) * D)), i);
-  for (const Q of QS.filter((q) => q <= SLOW_MAX_Q)) {
-    const qs = Array.from({ length: Q }, (_, i) => Array.from(queries.subarray(i * D, (i + 1) * D)));
-    const top = qs.map((q) => {
-      const r = bf.searchKnn(q, K);
-      return r.neighbors;
-    });
-    const ms = await medianMs(() => qs.forEach((q) => bf.searchKnn(q, K)), { iterations: 3, time: 500 });
-    rows.push(row('hnswlib-node BruteforceSearch', 'peer', Q, ms, agreement(Q, top)));
+  out.push({
+    name: 'hnswlib-node BruteforceSearch',
+    kind: 'peer',
+    maxQ: SLOW_MAX_Q,
+    search: (q, Q) => Array.from({ length: Q }, (_, i) => bf.searchKnn(Array.from(q.subarray(i * D, (i + 1) * D)), K).neighbors),
+  });
+  return out;
+}
+
+async function measure(all: Contender[]): Promise<void> {
+  for (const Q of QS) {
+    const q = queries.subarray(0, Q * D);
+    const here = all.filter((c) => Q <= c.maxQ);
+    const want = await here[0]!.search(q, Q); // the first contender (cpu when the addon loaded) is the reference
+    const notes = new Map<string, string>();
+    for (const c of here.slice(1)) notes.set(c.name, agreement(await c.search(q, Q), want));
+    const medians = await interleavedMedians(here.map((c) => ({ name: c.name, fn: () => c.search(q, Q) })));
+    for (const c of here) rows.push(row(c.name, c.kind, Q, medians.get(c.name)!, notes.get(c.name)));
   }
 }
 
 const sgemm = await sgemmCeiling();
 const bandwidth = await bandwidthCeiling();
-await backends();
-await peers();
+await measure(await contenders());
 const all = [sgemm, bandwidth, ...rows];
 printTable(`Exact kNN, N = ${N.toLocaleString('en-US')}, d = ${D}, k = ${K}, inner product`, all);
 

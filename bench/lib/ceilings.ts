@@ -9,15 +9,14 @@ import { Worker } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 
 import { medianMs, randomNormal, type ResultRow } from './common.js';
-import { buildModel } from './onnx.js';
+import { cpuSession } from './onnx.js';
 
 export async function sgemmCeiling(size = 2048): Promise<ResultRow> {
-  const model = buildModel({
+  const session = await cpuSession({
     inputs: [{ name: 'A', shape: [size, size] }, { name: 'B', shape: [size, size] }],
     outputs: [{ name: 'C', shape: [size, size] }],
     nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }],
   });
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: cpus().length, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const feeds = { A: new ort.Tensor('float32', randomNormal(size * size, 1), [size, size]), B: new ort.Tensor('float32', randomNormal(size * size, 2), [size, size]) };
   const ms = await medianMs(() => session.run(feeds), { iterations: 5, time: 2000 });
   await session.release();

@@ -20,14 +20,36 @@ export interface ResultRow {
   note?: string;
 }
 
-/** Median latency (ms) of fn with tinybench: a warm-up, then at least `iterations` runs or `time` ms. */
-export async function medianMs(fn: () => unknown, options: { iterations?: number; time?: number } = {}): Promise<number> {
-  const bench = new Bench({ iterations: options.iterations ?? 5, time: options.time ?? 1000, warmupIterations: 1, warmupTime: 0 });
+/** Median latency (ms) of fn with tinybench: a warm-up run (unless disabled), then at least `iterations` runs or `time` ms. */
+export async function medianMs(fn: () => unknown, options: { iterations?: number; time?: number; warmup?: boolean } = {}): Promise<number> {
+  const warmup = options.warmup ?? true;
+  const bench = new Bench({ iterations: options.iterations ?? 5, time: options.time ?? 1000, warmup, warmupIterations: 1, warmupTime: 0 });
   bench.add('task', fn);
   await bench.run();
   const r = bench.tasks[0]!.result;
   if (r.state !== 'completed') throw new Error(`benchmark task ${r.state}: ${'error' in r ? String(r.error) : ''}`);
   return r.latency.p50;
+}
+
+/**
+ * Medians of several contenders measured in alternating passes (A B C, A B C, ...), each pass
+ * timed by tinybench, the result the median of the pass medians: drift on a shared machine then
+ * hits every contender alike. Iterations per pass adapt to about `passMs` per contender.
+ */
+export async function interleavedMedians(contenders: Array<{ name: string; fn: () => unknown }>, options: { passes?: number; passMs?: number } = {}): Promise<Map<string, number>> {
+  const passes = options.passes ?? 3;
+  const passMs = options.passMs ?? 600;
+  const iterations = new Map<string, number>();
+  for (const c of contenders) {
+    const t0 = performance.now();
+    await c.fn(); // warm-up, and a first estimate of the cost
+    const once = performance.now() - t0;
+    iterations.set(c.name, Math.min(50, Math.max(1, Math.round(passMs / Math.max(once, 1e-3)))));
+  }
+  const perPass = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let p = 0; p < passes; p++)
+    for (const c of contenders) perPass.get(c.name)!.push(await medianMs(c.fn, { iterations: iterations.get(c.name)!, time: 0, warmup: false }));
+  return new Map([...perPass].map(([name, ms]) => [name, ms.sort((a, b) => a - b)[ms.length >> 1]!]));
 }
 
 export function machine(): Record<string, unknown> {

@@ -2,6 +2,9 @@
  * Builds small ONNX graphs in memory (protobufjs over a proto2 subset of onnx.proto, field
  * numbers as in the ONNX spec), for onnxruntime-node peers and ceilings in the benchmarks.
  */
+import { cpus } from 'node:os';
+
+import ort from 'onnxruntime-node';
 import protobuf from 'protobufjs';
 
 const SCHEMA = `
@@ -35,6 +38,7 @@ export interface GraphSpec {
   outputs: Array<{ name: string; shape: Dim[]; type?: 'float' | 'int64' }>;
   nodes: NodeSpec[];
   int64Constants?: Record<string, number[]>;
+  floatConstants?: Record<string, { dims: number[]; data: Float32Array }>;
 }
 
 function valueInfo(v: { name: string; shape: Dim[]; type?: 'float' | 'int64' }) {
@@ -59,7 +63,15 @@ export function buildModel(spec: GraphSpec): Uint8Array {
       name: 'g',
       input: spec.inputs.map(valueInfo),
       output: spec.outputs.map(valueInfo),
-      initializer: Object.entries(spec.int64Constants ?? {}).map(([name, vals]) => ({ name, dims: [vals.length], dataType: INT64, int64Data: vals })),
+      initializer: [
+        ...Object.entries(spec.int64Constants ?? {}).map(([name, vals]) => ({ name, dims: [vals.length], dataType: INT64, int64Data: vals })),
+        ...Object.entries(spec.floatConstants ?? {}).map(([name, c]) => ({
+          name,
+          dims: c.dims,
+          dataType: FLOAT,
+          rawData: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), // little-endian, as ONNX requires
+        })),
+      ],
       node: spec.nodes.map((n, i) => ({
         name: `n${i}`,
         opType: n.op,
@@ -70,4 +82,18 @@ export function buildModel(spec: GraphSpec): Uint8Array {
     },
   });
   return Model.encode(model).finish();
+}
+
+/**
+ * An onnxruntime CPU session with one intra-op thread per core and spin-waiting off: spinning
+ * threads would keep burning cycles after each run and slow whichever contender runs next in the
+ * same process, which makes interleaved timing unfair to everyone else.
+ */
+export async function cpuSession(spec: GraphSpec): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(buildModel(spec), {
+    intraOpNumThreads: cpus().length,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
 }

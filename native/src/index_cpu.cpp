@@ -131,8 +131,8 @@ class CpuIndex final : public Index {
 
   void micro(size_t mr, const float* a, const T* b, float* c, size_t ldc) const {
     const auto& K = detail::kernels();
-    if constexpr (sizeof(T) == 4) K.micro_f32[mr](a, b, dim_, c, ldc);
-    else K.micro_f16[mr](a, b, dim_, c, ldc);
+    if constexpr (sizeof(T) == 4) K.micro_f32[mr](a, dim_, b, dim_, c, ldc);
+    else K.micro_f16[mr](a, dim_, b, dim_, c, ldc);
   }
 
   size_t dim_;
@@ -153,10 +153,6 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
   res.k = std::min(k, n);
   if (nq == 0 || res.k == 0) return res;
   const size_t kk = res.k;
-
-  thread_local std::vector<float> qa_buf;
-  float* qa = detail::scratch(qa_buf, nq * d);
-  detail::pack_queries(queries, nq, d, qa);
 
   const size_t n_panels = div_up(n, kPanel);
   const size_t q_panels = div_up(nq, kMaxMr);
@@ -191,7 +187,7 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
       const size_t ncols = std::min(bcount * kPanel, n - row0);
       for (size_t qp = 0; qp < q_panels; ++qp) {
         const size_t q0 = qp * kMaxMr, mr = std::min(kMaxMr, nq - q0);
-        const float* a = qa + q0 * d;
+        const float* a = queries + q0 * d;
         for (size_t j = 0; j < bcount; ++j) micro(mr, a, rows_.data() + (bp + j) * kPanel * d, tile + j * kPanel, ldc);
         for (size_t i = 0; i < mr; ++i) {
           float* row = tile + i * ldc;  // cosine and l2 are ranked by a monotone transform of the dot

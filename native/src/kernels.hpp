@@ -7,14 +7,14 @@ namespace arbiter::detail {
 
 // Row panels: the core stores matrices whose rows are searched or multiplied as panels of
 // kPanel rows interleaved by dimension: element (row r, dim t) of panel p lives at
-// p * kPanel * d + t * kPanel + (r % kPanel). Queries are packed the same way in panels of
-// at most kMaxMr rows. A micro-kernel multiplies one query panel by one row panel.
+// p * kPanel * d + t * kPanel + (r % kPanel). A micro-kernel multiplies up to kMaxMr row-major
+// query rows (read in place: they stay in L1) by one row panel.
 constexpr size_t kPanel = 16;
 constexpr size_t kMaxMr = 6;
 
-// C[i * ldc + j] = sum_t A[t * MR + i] * B[t * 16 + j], i < mr, j < 16.
-using MicroF32 = void (*)(const float* a, const float* b, size_t d, float* c, size_t ldc);
-using MicroF16 = void (*)(const float* a, const uint16_t* b, size_t d, float* c, size_t ldc);
+// C[i * ldc + j] = sum_t A[i * lda + t] * B[t * 16 + j], i < mr, j < 16.
+using MicroF32 = void (*)(const float* a, size_t lda, const float* b, size_t d, float* c, size_t ldc);
+using MicroF16 = void (*)(const float* a, size_t lda, const uint16_t* b, size_t d, float* c, size_t ldc);
 
 struct KernelTable {
   const char* name;

@@ -23,7 +23,7 @@ inline __m256 ld(const T* p) {
 
 #define ARB_ROW(i)                                         \
   if constexpr (MR > i) {                                  \
-    const __m256 av = _mm256_broadcast_ss(at + i);         \
+    const __m256 av = _mm256_broadcast_ss(a + i * lda + t); \
     c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0);            \
     c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1);            \
   }
@@ -34,7 +34,7 @@ inline __m256 ld(const T* p) {
   }
 
 template <int MR, typename T>
-inline void micro_impl(const float* a, const T* b, size_t d, float* c, size_t ldc) {
+inline void micro_impl(const float* a, size_t lda, const T* b, size_t d, float* c, size_t ldc) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   size_t t = 0;
@@ -43,15 +43,13 @@ inline void micro_impl(const float* a, const T* b, size_t d, float* c, size_t ld
     for (; t + 2 <= d; t += 2) {
       const T* bt = b + t * kPanel;
       const __m256 b0 = ld(bt), b1 = ld(bt + 8), b2 = ld(bt + 16), b3 = ld(bt + 24);
-      const float* a0 = a + t * MR;
-      const float* a1 = a + (t + 1) * MR;
-      const __m256 x0 = _mm256_broadcast_ss(a0), y0 = _mm256_broadcast_ss(a1);
+      const __m256 x0 = _mm256_broadcast_ss(a + t), y0 = _mm256_broadcast_ss(a + t + 1);
       c00 = _mm256_fmadd_ps(x0, b0, c00);
       c01 = _mm256_fmadd_ps(x0, b1, c01);
       c20 = _mm256_fmadd_ps(y0, b2, c20);
       c21 = _mm256_fmadd_ps(y0, b3, c21);
       if constexpr (MR == 2) {
-        const __m256 x1 = _mm256_broadcast_ss(a0 + 1), y1 = _mm256_broadcast_ss(a1 + 1);
+        const __m256 x1 = _mm256_broadcast_ss(a + lda + t), y1 = _mm256_broadcast_ss(a + lda + t + 1);
         c10 = _mm256_fmadd_ps(x1, b0, c10);
         c11 = _mm256_fmadd_ps(x1, b1, c11);
         c30 = _mm256_fmadd_ps(y1, b2, c30);
@@ -67,7 +65,6 @@ inline void micro_impl(const float* a, const T* b, size_t d, float* c, size_t ld
   for (; t < d; ++t) {
     const T* bt = b + t * kPanel;
     const __m256 b0 = ld(bt), b1 = ld(bt + 8);
-    const float* at = a + t * MR;
     ARB_ROW(0) ARB_ROW(1) ARB_ROW(2) ARB_ROW(3) ARB_ROW(4) ARB_ROW(5)
   }
   ARB_STORE(0) ARB_STORE(1) ARB_STORE(2) ARB_STORE(3) ARB_STORE(4) ARB_STORE(5)
@@ -76,12 +73,12 @@ inline void micro_impl(const float* a, const T* b, size_t d, float* c, size_t ld
 #undef ARB_STORE
 
 template <int MR>
-void micro_f32(const float* a, const float* b, size_t d, float* c, size_t ldc) {
-  micro_impl<MR, float>(a, b, d, c, ldc);
+void micro_f32(const float* a, size_t lda, const float* b, size_t d, float* c, size_t ldc) {
+  micro_impl<MR, float>(a, lda, b, d, c, ldc);
 }
 template <int MR>
-void micro_f16(const float* a, const uint16_t* b, size_t d, float* c, size_t ldc) {
-  micro_impl<MR, uint16_t>(a, b, d, c, ldc);
+void micro_f16(const float* a, size_t lda, const uint16_t* b, size_t d, float* c, size_t ldc) {
+  micro_impl<MR, uint16_t>(a, lda, b, d, c, ldc);
 }
 
 void axpy_f32(float w, const float* x, float* y, size_t d) {

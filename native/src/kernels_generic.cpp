@@ -6,12 +6,12 @@ namespace arbiter::detail {
 namespace {
 
 template <int MR>
-void micro_f32(const float* a, const float* b, size_t d, float* c, size_t ldc) {
+void micro_f32(const float* a, size_t lda, const float* b, size_t d, float* c, size_t ldc) {
   float acc[MR][kPanel] = {};
   for (size_t t = 0; t < d; ++t) {
     const float* bt = b + t * kPanel;
     for (int i = 0; i < MR; ++i) {
-      const float av = a[t * MR + i];
+      const float av = a[i * lda + t];
       for (size_t j = 0; j < kPanel; ++j) acc[i][j] += av * bt[j];
     }
   }
@@ -20,13 +20,13 @@ void micro_f32(const float* a, const float* b, size_t d, float* c, size_t ldc) {
 }
 
 template <int MR>
-void micro_f16(const float* a, const uint16_t* b, size_t d, float* c, size_t ldc) {
+void micro_f16(const float* a, size_t lda, const uint16_t* b, size_t d, float* c, size_t ldc) {
   float acc[MR][kPanel] = {};
   float bt[kPanel];
   for (size_t t = 0; t < d; ++t) {
     for (size_t j = 0; j < kPanel; ++j) bt[j] = half_to_float(b[t * kPanel + j]);
     for (int i = 0; i < MR; ++i) {
-      const float av = a[t * MR + i];
+      const float av = a[i * lda + t];
       for (size_t j = 0; j < kPanel; ++j) acc[i][j] += av * bt[j];
     }
   }

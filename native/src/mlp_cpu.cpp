@@ -71,22 +71,20 @@ class CpuMlp final : public Mlp {
     size_t widest = 0;
     for (const auto& L : layers_) widest = std::max({widest, L.in, div_up(L.out, kPanel) * kPanel});
     detail::parallel_for(groups, [&](size_t g, unsigned) {
-      thread_local std::vector<float> a_buf, b_buf, pack_buf;
+      thread_local std::vector<float> a_buf, b_buf;
       const size_t r0 = g * kRows, rows = std::min(kRows, n - r0);
       float* cur = detail::scratch(a_buf, kRows * widest);
       float* nxt = detail::scratch(b_buf, kRows * widest);
-      float* packed = detail::scratch(pack_buf, kRows * widest);
       const float* src = x + r0 * in_dim();
       require_finite(src, rows * in_dim(), "x", r0 * in_dim());  // rows now hot in cache for packing
       for (size_t l = 0; l < layers_.size(); ++l) {
         const PackedLayer& L = layers_[l];
         const size_t ldo = div_up(L.out, kPanel) * kPanel;
-        detail::pack_queries(src, rows, L.in, packed);
         const auto& K = detail::kernels();
         for (size_t q0 = 0; q0 < rows; q0 += kMaxMr) {
           const size_t mr = std::min(kMaxMr, rows - q0);
           for (size_t p = 0; p < ldo / kPanel; ++p)
-            K.micro_f32[mr](packed + q0 * L.in, L.w.data() + p * kPanel * L.in, L.in, nxt + q0 * ldo + p * kPanel, ldo);
+            K.micro_f32[mr](src + q0 * L.in, L.in, L.w.data() + p * kPanel * L.in, L.in, nxt + q0 * ldo + p * kPanel, ldo);
         }
         const bool last = l + 1 == layers_.size();
         for (size_t i = 0; i < rows; ++i) {

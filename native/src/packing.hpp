@@ -1,4 +1,4 @@
-// Internal: panel packing shared by the index (rows), the MLP (weights) and queries.
+// Internal: panel layout helpers shared by the index (rows) and the MLP (weights).
 #pragma once
 #include <algorithm>
 #include <cstddef>
@@ -11,18 +11,6 @@
 namespace arbiter::detail {
 
 inline size_t div_up(size_t a, size_t b) { return (a + b - 1) / b; }
-
-// Packs n x d row-major queries into panels of up to kMaxMr rows (layout t * mr + i).
-inline void pack_queries(const float* x, size_t n, size_t d, float* dst) {
-  for (size_t r0 = 0; r0 < n; r0 += kMaxMr) {
-    const size_t mr = std::min(kMaxMr, n - r0);
-    float* p = dst + r0 * d;
-    for (size_t i = 0; i < mr; ++i) {
-      const float* row = x + (r0 + i) * d;
-      for (size_t t = 0; t < d; ++t) p[t * mr + i] = row[t];
-    }
-  }
-}
 
 // Element offset of (row r, dim t) in a panel-packed matrix with d columns.
 inline size_t panel_offset(size_t r, size_t t, size_t d) {

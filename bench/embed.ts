@@ -8,7 +8,7 @@
 import ort from 'onnxruntime-node';
 
 import { createBackend, toHalf, type BackendName, type EmbeddingTable } from '../src/index.js';
-import { interleavedMedians, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import { interleavedMedians, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession } from './lib/onnx.js';
 
 const VOCAB = 30_000;
@@ -73,15 +73,7 @@ const session = await cpuSession({
 const feeds = { ids: new ort.Tensor('int64', padIds, [BAGS, MAX_LEN]), w: new ort.Tensor('float32', padW, [BAGS, MAX_LEN, 1]) };
 contenders.push({ name: 'onnxruntime Gather+ReduceSum+LpNorm', kind: 'peer', bytes: 4, fn: async () => (await session.run(feeds)).out!.data as Float32Array });
 
-// agreement with the first contender (cpu f32 when the addon loaded)
-const want = await contenders[0]!.fn();
-const notes = new Map<string, string>();
-for (const c of contenders.slice(1)) {
-  const got = await c.fn();
-  let err = 0;
-  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
-  notes.set(c.name, `max |diff| ${err.toExponential(1)}`);
-}
+const notes = await maxDiffNotes(contenders); // against the first contender (cpu f32 when the addon loaded)
 const medians = await interleavedMedians(contenders.map((c) => ({ name: c.name, fn: c.fn })));
 const rows = contenders.map((c) => row(c.name, c.kind, medians.get(c.name)!, c.bytes, notes.get(c.name)));
 printTable(`Embedding pooling: ${BAGS} bags, ${TOKENS.toLocaleString('en-US')} tokens (8-${MAX_LEN} per bag), table ${VOCAB.toLocaleString('en-US')} x ${D}, weighted, L2-normalised`, rows, 'bags/s');

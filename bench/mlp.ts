@@ -7,7 +7,7 @@
 import ort from 'onnxruntime-node';
 
 import { createBackend, type Activation, type BackendName, type MlpWeights } from '../src/index.js';
-import { interleavedMedians, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import { interleavedMedians, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession, type NodeSpec } from './lib/onnx.js';
 
 const ROWS = 65_536;
@@ -53,14 +53,7 @@ for (const head of heads) {
   const feeds = { x: new ort.Tensor('float32', x, [ROWS, 256]) };
   contenders.push({ name: 'onnxruntime Gemm chain', kind: 'peer', fn: async () => (await session.run(feeds)).y!.data as Float32Array });
 
-  const want = await contenders[0]!.fn();
-  const notes = new Map<string, string>();
-  for (const c of contenders.slice(1)) {
-    const got = await c.fn();
-    let err = 0;
-    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
-    notes.set(c.name, `max |diff| ${err.toExponential(1)}`);
-  }
+  const notes = await maxDiffNotes(contenders);
   const medians = await interleavedMedians(contenders.map((c) => ({ name: c.name, fn: c.fn })));
   for (const c of contenders) {
     const ms = medians.get(c.name)!;

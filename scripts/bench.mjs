@@ -11,6 +11,6 @@ for (const name of names) {
     console.error(`bench: unknown benchmark '${name}' (have: ${all.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`);
     process.exit(1);
   }
-  const r = spawnSync(process.execPath, ['--expose-gc', file], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [file], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -52,6 +52,19 @@ export async function interleavedMedians(contenders: Array<{ name: string; fn: (
   return new Map([...perPass].map(([name, ms]) => [name, ms.sort((a, b) => a - b)[ms.length >> 1]!]));
 }
 
+/** For each contender after the first, `max |diff| e` of its output against the first one's. */
+export async function maxDiffNotes(contenders: Array<{ name: string; fn: () => Promise<Float32Array> }>): Promise<Map<string, string>> {
+  const want = await contenders[0]!.fn();
+  const notes = new Map<string, string>();
+  for (const c of contenders.slice(1)) {
+    const got = await c.fn();
+    let err = got.length === want.length ? 0 : Infinity;
+    for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(got[i]! - want[i]!));
+    notes.set(c.name, `max |diff| ${err.toExponential(1)}`);
+  }
+  return notes;
+}
+
 export function machine(): Record<string, unknown> {
   const info = loadAddon()?.info();
   return {

@@ -127,7 +127,13 @@ let selected: Promise<Selection> | undefined;
  * the reference. Resolved once per process (pass `refresh` to probe again).
  */
 export function selectBackend(options: { refresh?: boolean } = {}): Promise<Selection> {
-  if (!selected || options.refresh) selected = doSelect();
+  if (!selected || options.refresh) {
+    const attempt = doSelect();
+    selected = attempt;
+    attempt.catch(() => {
+      if (selected === attempt) selected = undefined; // a failure is not remembered
+    });
+  }
   return selected;
 }
 

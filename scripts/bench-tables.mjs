@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Renders bench/results/{knn,embed,mlp}.json as Markdown tables into README.md, between
+// <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+const fmt = (x, d = 1) => (x === undefined || x === null ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
+const cell = (s) => String(s).replaceAll('|', '\\|'); // notes like "max |diff|" inside a table
+
+function knn(r) {
+  const ceil = Object.fromEntries(r.results.filter((x) => x.kind === 'ceiling').map((x) => [x.name.startsWith('copy') ? 'bw' : 'sgemm', x]));
+  const lines = [
+    `Ceilings measured in the same run: onnxruntime sgemm ${fmt(ceil.sgemm?.gflops)} GFLOP/s; copy bandwidth ${fmt(ceil.bw?.gbps)} GB/s (read + write, ${r.machine.cores} threads).`,
+    '',
+    '| Q | contender | queries/s | GFLOP/s | GB/s | `cpu` speed-up | check |',
+    '|---:|---|---:|---:|---:|---:|---|',
+  ];
+  for (const Q of r.shape.Q) {
+    const rows = r.results.filter((x) => x.Q === Q && x.kind !== 'ceiling');
+    const cpu = rows.find((x) => x.name === 'cpu');
+    for (const x of rows)
+      lines.push(`| ${Q} | ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${fmt(x.qps)} | ${fmt(x.gflops)} | ${Q === 1 ? fmt(x.gbps) : '–'} | ${x.name === 'cpu' ? '' : ratio(cpu?.qps, x.qps)} | ${cell(x.note ?? 'reference')} |`);
+  }
+  const s = r.summary;
+  lines.push('', `cpu at Q = 1,024: ${(100 * s.cpuQ1024FractionOfSgemm).toFixed(0)}% of the sgemm ceiling; at Q = 1: ${(100 * s.cpuQ1FractionOfBandwidthFloor).toFixed(0)}% of the copy bandwidth (N·d·4 bytes per query).`);
+  return lines.join('\n');
+}
+
+/** Rows named "<group>: <contender>" compare within their group; others against the first cpu row. */
+function simple(r, unit) {
+  const group = (name) => (name.includes(': ') ? name.slice(0, name.lastIndexOf(': ')) : '');
+  const baseOf = (x) => r.results.find((y) => group(y.name) === group(x.name) && y.kind === 'backend' && /(^|: )cpu\b/.test(y.name));
+  const lines = [`| contender | ${unit} | GFLOP/s | \`cpu\` speed-up | check |`, '|---|---:|---:|---:|---|'];
+  for (const x of r.results) {
+    const base = baseOf(x);
+    lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${fmt(x.qps, 0)} | ${fmt(x.gflops)} | ${x === base ? '' : ratio(base?.qps, x.qps)} | ${cell(x.note ?? 'reference')} |`);
+  }
+  return lines.join('\n');
+}
+
+let readme = readFileSync('README.md', 'utf8');
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')]]) {
+  const file = `bench/results/${name}.json`;
+  if (!existsSync(file)) continue;
+  const r = JSON.parse(readFileSync(file, 'utf8'));
+  const block = `<!-- bench:${name} -->\n_${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.node}, ${r.machine.date.slice(0, 16).replace('T', ' ')} UTC_\n\n${render(r)}\n<!-- /bench:${name} -->`;
+  const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
+  readme = re.test(readme) ? readme.replace(re, block) : readme.replace(`RESULTS_${name.toUpperCase()}`, block);
+}
+writeFileSync('README.md', readme);
+console.log('README.md benchmark tables updated');

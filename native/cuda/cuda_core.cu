@@ -164,7 +164,8 @@ __global__ void gemv_scores(const float* __restrict__ Q, int nq, const TB* __res
 }
 
 // ---------- segmented top-k ----------
-// Each block takes `seg` consecutive candidates of one query row; every thread keeps a sorted
+// Grid: x = query row (up to 2^31 - 1), y = segment (up to 65,535). Each block takes `seg`
+// consecutive candidates of one query row; every thread keeps a sorted
 // list of its best KCAP-bounded k in local memory, then the block merges the lists k times by
 // an argmax reduction. Ties prefer the lower id (as on the CPU).
 constexpr int kTopkThreads = 128;
@@ -177,7 +178,7 @@ template <int KCAP>
 __global__ void topk_segments(const float* __restrict__ scores, const long long* __restrict__ ids, long ld_in,
                               int len, int seg, long long id_base, int k, float* __restrict__ out_s,
                               long long* __restrict__ out_i) {
-  const int q = blockIdx.y, s = blockIdx.x;
+  const int q = blockIdx.x, s = blockIdx.y;
   const float* row = scores + (long)q * ld_in;
   const long long* idrow = ids ? ids + (long)q * ld_in : nullptr;
   float ls[KCAP];
@@ -203,8 +204,8 @@ __global__ void topk_segments(const float* __restrict__ scores, const long long*
   __shared__ int rw[kTopkThreads / 32];
   int head = 0;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  float* os = out_s + ((long)q * gridDim.x + s) * k;
-  long long* oi = out_i + ((long)q * gridDim.x + s) * k;
+  float* os = out_s + ((long)q * gridDim.y + s) * k;
+  long long* oi = out_i + ((long)q * gridDim.y + s) * k;
   for (int r = 0; r < k; ++r) {
     float v = head < n ? ls[head] : -INFINITY;
     long long id = head < n ? li[head] : -1;
@@ -236,7 +237,7 @@ __global__ void topk_segments(const float* __restrict__ scores, const long long*
 template <int KCAP>
 void launch_topk(const float* sc, const long long* ids, long ld_in, int rows, int len, int seg, long long base, int k,
                  float* os, long long* oi) {
-  dim3 grid((len + seg - 1) / seg, rows);
+  dim3 grid(rows, (len + seg - 1) / seg);
   topk_segments<KCAP><<<grid, kTopkThreads>>>(sc, ids, ld_in, len, seg, base, k, os, oi);
   CK(cudaGetLastError());
 }
@@ -402,19 +403,34 @@ class CudaIndex final : public Index {
   SearchResult search(const float* queries, size_t nq, size_t k, Metric metric) const override {
     require_finite(queries, nq * dim_, "queries");
     std::lock_guard<std::mutex> lk(mu_);  // one search at a time per index: scratch buffers are shared
-    const size_t n = labels_.size(), d = dim_;
     SearchResult res;
-    res.k = std::min(k, n);
+    res.k = std::min(k, labels_.size());
     if (nq == 0 || res.k == 0) return res;
     if (res.k > static_cast<size_t>(kCudaMaxK))
       throw Error("ARB_UNSUPPORTED", "cuda search supports k <= " + std::to_string(kCudaMaxK));
-    const int kk = static_cast<int>(res.k);
+    res.ids.resize(nq * res.k);
+    res.scores.resize(nq * res.k);
+    // Blocks of queries bound the score scratch (kQueryBlock x chunk floats) for any batch size.
+    for (size_t q0 = 0; q0 < nq; q0 += kQueryBlock) {
+      const size_t nb = std::min(kQueryBlock, nq - q0);
+      search_block(queries + q0 * dim_, nb, res.k, metric, res.ids.data() + q0 * res.k, res.scores.data() + q0 * res.k);
+    }
+    return res;
+  }
+
+ private:
+  static constexpr size_t kQueryBlock = 8192;
+
+  // Exact top-kk for nq <= kQueryBlock queries, written to ids/scores (nq x kk). Holds mu_.
+  void search_block(const float* queries, size_t nq, size_t kk_, Metric metric, int64_t* out_ids, float* out_scores) const {
+    const size_t n = labels_.size(), d = dim_;
+    const int kk = static_cast<int>(kk_);
     q_.resize(nq * d);
     q_.upload(queries, nq * d);
     const int mcode = metric == Metric::InnerProduct ? 0 : metric == Metric::Cosine ? 1 : 2;
     ScoreEpilogue epi{mcode, mcode == 1 ? inv_.get() : norm2_.get()};
     // Score a chunk of rows at a time (bounded scratch), fold each chunk into the running top-k.
-    const size_t chunk = std::min(n, std::max<size_t>(4096, (size_t{128} << 20) / nq));
+    const size_t chunk = std::min(n, std::max<size_t>(4096, (size_t{64} << 20) / nq));  // <= 256 MiB of scores
     const int seg = 4096;
     const size_t max_segs = (chunk + seg - 1) / seg;
     scores_.resize(nq * chunk);
@@ -438,13 +454,13 @@ class CudaIndex final : public Index {
       }
       CK(cudaGetLastError());
       const int segs = static_cast<int>((len + seg - 1) / seg);
-      // stage 1: per-segment top-k (ids are row numbers), written after a slot for the running best
+      // stage 1: per-segment top-k of this chunk (ids are global row numbers)
       topk(scores_.get(), nullptr, (long)len, (int)nq, (int)len, seg, (long long)c0, kk,
            cand_s_.get() + 0, cand_i_.get() + 0);
       // stage 2: merge segments (+ the running best from earlier chunks) into best
       const int width = segs * kk;
       if (c0 > 0) {
-        // append running best as one more segment per query: rebuild a [nq x (segs+1)*kk] matrix
+        // the running best from earlier chunks joins as one more segment: [nq x (width + kk)]
         merge_prev(width, kk, (int)nq);
         topk(cand2_s_.get(), cand2_i_.get(), (long)(width + kk), (int)nq, width + kk, width + kk, 0, kk,
              best_s_.get(), best_i_.get());
@@ -453,31 +469,27 @@ class CudaIndex final : public Index {
       }
     }
     CK(cudaDeviceSynchronize());
-    res.scores.resize(nq * kk);
     std::vector<long long> rows(nq * kk);
-    best_s_.download(res.scores.data(), nq * kk);
+    best_s_.download(out_scores, nq * kk);
     best_i_.download(rows.data(), nq * kk);
-    res.ids.resize(nq * kk);
     for (size_t q = 0; q < nq; ++q) {
       double qn2 = 0;
       for (size_t t = 0; t < d; ++t) qn2 += static_cast<double>(queries[q * d + t]) * queries[q * d + t];
       for (int j = 0; j < kk; ++j) {
         const long long r = rows[q * kk + j];
-        float& s = res.scores[q * kk + j];
-        res.ids[q * kk + j] = r >= 0 ? labels_[static_cast<size_t>(r)] : -1;
+        float& s = out_scores[q * kk + j];
+        out_ids[q * kk + j] = r >= 0 ? labels_[static_cast<size_t>(r)] : -1;
         if (metric == Metric::Cosine) s = qn2 > 0 ? static_cast<float>(s / std::sqrt(qn2)) : 0.f;
         else if (metric == Metric::L2) s = std::max(0.f, static_cast<float>(qn2 - s));
       }
       // equal scores: order by label, as the CPU does
-      float* ss = res.scores.data() + q * kk;
-      int64_t* ii = res.ids.data() + q * kk;
+      float* ss = out_scores + q * kk;
+      int64_t* ii = out_ids + q * kk;
       for (int a = 1; a < kk; ++a)
         for (int b = a; b > 0 && ss[b] == ss[b - 1] && ii[b] < ii[b - 1]; --b) std::swap(ii[b], ii[b - 1]);
     }
-    return res;
   }
 
- private:
   static const float* dev(const float* p) { return p; }
   static const __half* dev(const uint16_t* p) { return reinterpret_cast<const __half*>(p); }
 

@@ -546,6 +546,14 @@ class CudaMlp final : public Mlp {
     if (n == 0) return;
     require_finite(x, n * in_dim(), "x");
     std::lock_guard<std::mutex> lk(mu_);
+    // Blocks of rows keep the grid's y dimension (<= 65,535 tiles of 64 rows) and scratch bounded.
+    constexpr size_t kRowBlock = 1 << 20;
+    for (size_t r0 = 0; r0 < n; r0 += kRowBlock)
+      forward_block(x + r0 * in_dim(), std::min(kRowBlock, n - r0), out + r0 * out_dim());
+  }
+
+ private:
+  void forward_block(const float* x, size_t n, float* out) const {
     size_t widest = 0;
     for (auto& L : layers_) widest = std::max({widest, L->in, L->out});
     a_.resize(n * widest);
@@ -568,7 +576,6 @@ class CudaMlp final : public Mlp {
     CK(cudaMemcpy(out, cur, n * out_dim() * sizeof(float), cudaMemcpyDeviceToHost));
   }
 
- private:
   struct DevLayer {
     size_t in, out;
     Activation act;

@@ -547,7 +547,7 @@ class CudaMlp final : public Mlp {
     require_finite(x, n * in_dim(), "x");
     std::lock_guard<std::mutex> lk(mu_);
     // Blocks of rows keep the grid's y dimension (<= 65,535 tiles of 64 rows) and scratch bounded.
-    constexpr size_t kRowBlock = 1 << 20;
+    constexpr size_t kRowBlock = 1 << 18;
     for (size_t r0 = 0; r0 < n; r0 += kRowBlock)
       forward_block(x + r0 * in_dim(), std::min(kRowBlock, n - r0), out + r0 * out_dim());
   }

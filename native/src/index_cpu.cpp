@@ -114,9 +114,27 @@ class CpuIndex final : public Index {
     return true;
   }
 
-  SearchResult search(const float* queries, size_t nq, size_t k, Metric metric) const override;
+  SearchResult search(const float* queries, size_t nq, size_t k, Metric metric) const override {
+    require_finite(queries, nq * dim_, "queries");
+    std::shared_lock<std::shared_mutex> lk(mu_);
+    SearchResult res;
+    res.k = std::min(k, labels_.size());
+    if (nq == 0 || res.k == 0) return res;
+    res.ids.resize(nq * res.k);
+    res.scores.resize(nq * res.k);
+    // Blocks of queries bound the candidate buffers (chunks x block x k entries) for any batch.
+    const size_t block = std::clamp<size_t>((size_t{1} << 20) / res.k, 64, 4096);
+    for (size_t q0 = 0; q0 < nq; q0 += block)
+      search_block(queries + q0 * dim_, std::min(block, nq - q0), res.k, metric, res.ids.data() + q0 * res.k,
+                   res.scores.data() + q0 * res.k);
+    return res;
+  }
 
  private:
+  // Exact top-kk (kk <= size) for nq queries into ids/scores (nq x kk). Caller holds mu_ shared.
+  void search_block(const float* queries, size_t nq, size_t kk, Metric metric, int64_t* out_ids,
+                    float* out_scores) const;
+
   void write_row(size_t r, const float* v) {
     double ss = 0;
     for (size_t t = 0; t < dim_; ++t) {
@@ -145,14 +163,9 @@ class CpuIndex final : public Index {
 };
 
 template <typename T>
-SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metric metric) const {
-  require_finite(queries, nq * dim_, "queries");
-  std::shared_lock<std::shared_mutex> lk(mu_);
+void CpuIndex<T>::search_block(const float* queries, size_t nq, size_t kk, Metric metric, int64_t* out_ids,
+                               float* out_scores) const {
   const size_t n = labels_.size(), d = dim_;
-  SearchResult res;
-  res.k = std::min(k, n);
-  if (nq == 0 || res.k == 0) return res;
-  const size_t kk = res.k;
 
   const size_t n_panels = div_up(n, kPanel);
   const size_t q_panels = div_up(nq, kMaxMr);
@@ -211,8 +224,6 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
       for (size_t j = counts[q]; j < kk; ++j) cs[q * kk + j] = std::numeric_limits<float>::quiet_NaN();
   });
 
-  res.ids.resize(nq * kk);
-  res.scores.resize(nq * kk);
   const size_t merge_tasks = std::min<size_t>(div_up(nq, 64), threads * 4);
   const size_t per_task = div_up(nq, merge_tasks);
   detail::parallel_for(merge_tasks, [&](size_t task, unsigned) {
@@ -229,8 +240,8 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
           gs[c * kk + j] = cand_s[(c * nq + q) * kk + j];
           gi[c * kk + j] = cand_i[(c * nq + q) * kk + j];
         }
-      float* os = res.scores.data() + q * kk;
-      int64_t* oi = res.ids.data() + q * kk;
+      float* os = out_scores + q * kk;
+      int64_t* oi = out_ids + q * kk;
       detail::merge_candidates(gs, gi, chunks * kk, kk, os, oi, ts, ti);
       double qn2 = 0;
       if (metric != Metric::InnerProduct) {
@@ -244,7 +255,6 @@ SearchResult CpuIndex<T>::search(const float* queries, size_t nq, size_t k, Metr
       }
     }
   });
-  return res;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "arbiter/core.hpp"
@@ -138,9 +139,11 @@ void test_index(const std::string& path, const IndexFactory& make) {
         const size_t nr = rest_labels.size();
         auto r = idx->search(q.data(), sh.nq, sh.k, Metric::InnerProduct);
         // map labels back to positions in `rest` for the checker (label = pos + 1000)
+        std::unordered_map<int64_t, int64_t> pos;
+        for (size_t i = 0; i < rest_labels.size(); ++i) pos[rest_labels[i]] = int64_t(i) + 1000;
         for (auto& id : r.ids) {
-          const auto it = std::find(rest_labels.begin(), rest_labels.end(), id);
-          id = it == rest_labels.end() ? -1 : int64_t(it - rest_labels.begin()) + 1000;
+          const auto it = pos.find(id);
+          id = it == pos.end() ? -1 : it->second;
         }
         const auto ref = ref_scores(rest, nr, q, sh.nq, sh.d, Metric::InnerProduct);
         check_search(path + " after remove n=" + std::to_string(sh.n), r, ref, nr, sh.nq, sh.k, Metric::InnerProduct,
@@ -160,6 +163,18 @@ void test_index(const std::string& path, const IndexFactory& make) {
       } catch (const Error& e) { threw = e.code() == "ARB_DUPLICATE_ID"; }
       expect(threw && idx->size() == before, path + ": duplicate ids refused without change");
     }
+  }
+  // a batch large enough, for its k, to run in several query blocks (k = 16,400: blocks of 64)
+  {
+    const size_t n = 16400, d = 4, nq = 150;
+    auto idx = make(d, DType::F32);
+    auto db = randn(n * d);
+    std::vector<int64_t> labels(n);
+    for (size_t i = 0; i < n; ++i) labels[i] = int64_t(i) + 1000;
+    idx->add(labels.data(), db.data(), n);
+    auto q = randn(nq * d);
+    check_search(path + " query blocks", idx->search(q.data(), nq, n, Metric::InnerProduct),
+                 ref_scores(db, n, q, nq, d, Metric::InnerProduct), n, nq, n, Metric::InnerProduct, 2e-5 * 2);
   }
   // negative labels are ordinary labels
   {

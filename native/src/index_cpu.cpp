@@ -12,7 +12,7 @@
 
 #include "arbiter/core.hpp"
 #include "kernels.hpp"
-#include "packing.hpp"
+#include "panels.hpp"
 #include "parallel.hpp"
 #include "topk.hpp"
 

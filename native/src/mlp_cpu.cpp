@@ -7,7 +7,7 @@
 #include "arbiter/core.hpp"
 #include "kernels.hpp"
 #include "mlp_common.hpp"
-#include "packing.hpp"
+#include "panels.hpp"
 #include "parallel.hpp"
 
 namespace arbiter {
@@ -76,7 +76,7 @@ class CpuMlp final : public Mlp {
       float* cur = detail::scratch(a_buf, kRows * widest);
       float* nxt = detail::scratch(b_buf, kRows * widest);
       const float* src = x + r0 * in_dim();
-      require_finite(src, rows * in_dim(), "x", r0 * in_dim());  // rows now hot in cache for packing
+      require_finite(src, rows * in_dim(), "x", r0 * in_dim());  // the group is then hot in cache for the kernel
       for (size_t l = 0; l < layers_.size(); ++l) {
         const PackedLayer& L = layers_[l];
         const size_t ldo = div_up(L.out, kPanel) * kPanel;

@@ -85,7 +85,7 @@ export class NativeBackend implements ComputeBackend {
 
   async mlp(weights: MlpWeights, x: Float32Array): Promise<Float32Array> {
     const [inDim] = v.mlpWeights(weights);
-    v.matrixRows(x, inDim, 'x', false); // NaN/infinity in x: checked natively while packing
+    v.matrixRows(x, inDim, 'x', false); // NaN/infinity in x: checked natively, per row group, in SIMD
     try {
       let net = this.nets.get(weights);
       if (!net) {

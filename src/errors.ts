@@ -15,6 +15,8 @@ export const ErrorCodes = {
   CUDA_ERROR: 'ARB_CUDA_ERROR',
   OUT_OF_MEMORY: 'ARB_OUT_OF_MEMORY',
   NATIVE_ERROR: 'ARB_NATIVE_ERROR',
+  INVALID_CONFIG: 'ARB_INVALID_CONFIG',
+  NOT_FOUND: 'ARB_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -24,12 +26,15 @@ export class ArbiterError extends Error {
   readonly code: ErrorCode;
   /** The argument or option the error is about, when there is one. */
   readonly param: string | undefined;
+  /** Every problem found, when there were several (e.g. each invalid key of a config). */
+  readonly details: readonly string[] | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown; details?: readonly string[] } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ArbiterError';
     this.code = code;
     this.param = options.param;
+    this.details = options.details;
   }
 }
 

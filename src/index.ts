@@ -1,2 +1,3 @@
 export * from './compute/index.js';
 export { ArbiterError, ErrorCodes, isArbiterError, type ErrorCode } from './errors.js';
+export * from './models/index.js';

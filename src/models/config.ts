@@ -1,0 +1,142 @@
+/**
+ * Loading and validating the config file (YAML or JSON) against the JSON Schema in schema.ts.
+ * Every problem is reported at once, each naming its key path and what was expected, e.g.
+ *   models[1].cost.inputPer1k: must be >= 0 (got -1)
+ * Secrets are never read from the file: a literal API key is an error that says where to put it.
+ */
+import { readFile } from 'node:fs/promises';
+
+import { Ajv, type ErrorObject } from 'ajv';
+import YAML from 'yaml';
+
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { configSchema } from './schema.js';
+import type { ArbiterConfig } from './types.js';
+
+// strictRequired off: conditional `required` (provider kind -> baseUrl or data) lives in if/then branches
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const validate = ajv.compile(configSchema);
+
+const SECRET_KEYS = /^(api[_-]?key|secret|token|password|authorization)$/i;
+
+/** JSON-pointer "/models/1/cost" -> "models[1].cost". */
+function keyPath(pointer: string, extra?: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(root)';
+}
+
+function valueAt(data: unknown, pointer: string): unknown {
+  let cur = data;
+  for (const p of pointer.split('/').slice(1)) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return JSON.stringify(v);
+}
+
+function explain(e: ErrorObject, data: unknown): string | undefined {
+  if (e.propertyName !== undefined && e.keyword !== 'propertyNames') return undefined; // repeated by 'propertyNames'
+  const p = e.params as Record<string, unknown>;
+  const got = ` (got ${describe(valueAt(data, e.instancePath))})`;
+  switch (e.keyword) {
+    case 'if':
+      return undefined; // its 'then' error says what is missing
+    case 'required':
+      return `${keyPath(e.instancePath, String(p.missingProperty))}: is required`;
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      return SECRET_KEYS.test(key)
+        ? `${keyPath(e.instancePath, key)}: secrets are not allowed in the config file; put the key in an environment variable and name that variable in apiKeyEnv`
+        : `${keyPath(e.instancePath, key)}: unknown key`;
+    }
+    case 'enum':
+      return `${keyPath(e.instancePath)}: must be one of ${(p.allowedValues as unknown[]).map(String).join(', ')}${got}`;
+    case 'type':
+      return `${keyPath(e.instancePath)}: must be ${e.keyword === 'type' && p.type === 'integer' ? 'an integer' : `a ${String(p.type)}`}${got}`;
+    case 'propertyNames':
+      return `${keyPath(e.instancePath, String(p.propertyName))}: task names must be lower-case words (a-z, 0-9, _ and -)`;
+    case 'pattern':
+      if (e.instancePath.endsWith('/id')) return `${keyPath(e.instancePath)}: must be 1-128 letters, digits or . _ : / - (got ${describe(valueAt(data, e.instancePath))})`;
+      if (e.instancePath.endsWith('/baseUrl')) return `${keyPath(e.instancePath)}: must be an http(s) URL${got}`;
+      if (e.instancePath.endsWith('/apiKeyEnv')) return `${keyPath(e.instancePath)}: must be an environment variable name${got}`;
+      return `${keyPath(e.instancePath)}: must match ${String(p.pattern)}${got}`;
+    default:
+      return `${keyPath(e.instancePath)}: ${e.message ?? e.keyword}${got}`;
+  }
+}
+
+/** Problems sorted by key path (models[2] before models[10]), so the list reads like the file. */
+const byPath = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+function fail(source: string, unsorted: string[]): never {
+  const problems = [...unsorted].sort(byPath);
+  const first = problems[0]!.split(':')[0];
+  throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${source}: invalid config:\n  - ${problems.join('\n  - ')}`, {
+    details: problems,
+    ...(first && first !== '(root)' ? { param: first } : {}),
+  });
+}
+
+/** Validates a parsed config object (defaults filled in on a copy) and returns it typed and frozen. */
+export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
+  let data: Record<string, unknown>;
+  try {
+    data = structuredClone(raw) as Record<string, unknown>;
+  } catch (e) {
+    fail(source, [`(root): must be plain data (objects, arrays, strings, numbers, booleans): ${(e as Error).message}`]);
+  }
+  if (!validate(data)) {
+    const problems = [...new Set((validate.errors ?? []).map((e) => explain(e, data)).filter((m): m is string => !!m))];
+    fail(source, problems);
+  }
+  const cfg = data as unknown as Omit<ArbiterConfig, 'source'>;
+  const problems: string[] = [];
+  const seen = new Map<string, number>();
+  cfg.models.forEach((m, i) => {
+    const prev = seen.get(m.id);
+    if (prev !== undefined) problems.push(`models[${i}].id: duplicate id '${m.id}' (also models[${prev}])`);
+    seen.set(m.id, i);
+  });
+  const w = cfg.routing.weights;
+  if (w.quality + w.cost + w.latency === 0) problems.push('routing.weights: at least one weight must be > 0');
+  if (problems.length) fail(source, problems);
+  return deepFreeze({ ...cfg, source });
+}
+
+/** Parses YAML (a superset of JSON) or, for a .json source, JSON; then validates. */
+export function parseConfig(text: string, source = 'config'): ArbiterConfig {
+  let raw: unknown;
+  try {
+    raw = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    const err = e as Error & { linePos?: Array<{ line: number; col: number }> };
+    const at = err.linePos?.[0] ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${source}${at}: cannot parse: ${err.message.split('\n')[0]}`, { cause: e });
+  }
+  return validateConfig(raw, source);
+}
+
+export async function loadConfig(path: string): Promise<ArbiterConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  return parseConfig(text, path);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
+  }
+  return o;
+}

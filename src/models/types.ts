@@ -1,0 +1,45 @@
+/** A configured model and how to reach it. Units: USD per 1,000 tokens; milliseconds; tokens. */
+
+export type ProviderKind = 'openai' | 'replay';
+
+export interface ProviderSettings {
+  kind: ProviderKind;
+  /** OpenAI-compatible endpoint, e.g. http://127.0.0.1:8001/v1 (kind 'openai'). */
+  baseUrl?: string;
+  /** Name of the environment variable that holds the API key; the key itself never sits in the file. */
+  apiKeyEnv?: string;
+  /** Model name to send upstream (defaults to the model's id). */
+  upstreamModel?: string;
+  /** Recorded-outcome dataset to answer from (kind 'replay'). */
+  data?: string;
+}
+
+export interface ModelSpec {
+  id: string;
+  provider: ProviderSettings;
+  cost: { inputPer1k: number; outputPer1k: number };
+  contextTokens: number;
+  maxConcurrent: number;
+  /** Latency prior until measurements arrive. */
+  latency: { firstTokenMs: number; tokensPerSec: number };
+  /** Prior quality per task type in [0, 1] (the taxonomy is open: any task name). */
+  strengths: Record<string, number>;
+  tags: string[];
+}
+
+export type Strategy = 'quality' | 'cost' | 'latency' | 'balanced' | 'custom';
+
+export interface RoutingSettings {
+  strategy: Strategy;
+  /** Relative weights for 'custom' (and the 'balanced' default); need not sum to 1. */
+  weights: { quality: number; cost: number; latency: number };
+  /** Quality-target mode: the cheapest model predicted to reach this quality. */
+  qualityTarget?: number;
+}
+
+export interface ArbiterConfig {
+  models: ModelSpec[];
+  routing: RoutingSettings;
+  /** Where the config came from (a path, or a label for in-memory configs). */
+  source: string;
+}

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 
 import { isArbiterError } from '../errors.js';
 import { backendsCommand } from './backends.js';
+import { distillCommand } from './distill.js';
 
 const program = new Command();
 program.name('arbiter').description('Multi-model router and reward-guided inference engine').version('0.1.0');
@@ -11,6 +12,16 @@ program
   .description('list compute backends: availability (with the reason) and probe throughput')
   .option('--json', 'print JSON instead of a table')
   .action(backendsCommand);
+
+program
+  .command('distill')
+  .description('make the static embedder (token table + tokenizer) from the USE-lite teacher')
+  .requiredOption('--out <dir>', 'model folder to write (manifest.json, table.f16.bin, tokenizer.json)')
+  .option('--dim <n>', 'output dimension (PCA of the teacher\'s 512)', '256')
+  .option('--drop <n>', 'leading principal components to remove (the direction all pieces share)', '1')
+  .option('--note <text>', 'a note recorded in the manifest (e.g. how the settings were chosen)')
+  .option('--eval <csv...>', 'RouterBench-style CSVs (a prompt column) to measure agreement with the teacher on')
+  .action(distillCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const msg = isArbiterError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);

@@ -1,0 +1,3 @@
+export { UnigramTokenizer, type TokenizerOptions, type Vocabulary } from './tokenizer.js';
+export { StaticEmbedder } from './static.js';
+export { readManifest, type Manifest, type ManifestFile } from './manifest.js';

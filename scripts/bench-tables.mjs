@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static}.json as Markdown tables into README.md, between
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -29,17 +29,18 @@ function knn(r) {
 /** Rows named "<group>: <contender>" compare within their group; others against the first cpu row. */
 function simple(r, unit) {
   const group = (name) => (name.includes(': ') ? name.slice(0, name.lastIndexOf(': ')) : '');
-  const baseOf = (x) => r.results.find((y) => group(y.name) === group(x.name) && y.kind === 'backend' && /(^|: )cpu\b/.test(y.name));
+  const isCpu = (y) => y.kind === 'backend' && /\bcpu\b/.test(y.name);
+  const baseOf = (x) => r.results.find((y) => group(y.name) === group(x.name) && isCpu(y)) ?? r.results.find(isCpu);
   const lines = [`| contender | ${unit} | GFLOP/s | \`cpu\` speed-up | check |`, '|---|---:|---:|---:|---|'];
   for (const x of r.results) {
     const base = baseOf(x);
-    lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${fmt(x.qps, 0)} | ${fmt(x.gflops)} | ${x === base ? '' : ratio(base?.qps, x.qps)} | ${cell(x.note ?? 'reference')} |`);
+    lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name.trim()}**`} | ${fmt(x.qps, 0)} | ${fmt(x.gflops)} | ${x === base ? '' : ratio(base?.qps, x.qps)} | ${cell(x.note ?? (x === base ? 'reference' : ''))} |`);
   }
   return lines.join('\n');
 }
 
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')]]) {
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')]]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

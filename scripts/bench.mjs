@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['knn', 'embed', 'mlp'];
+const all = ['knn', 'embed', 'mlp', 'static'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {
   const file = `dist/bench/${name}.js`;

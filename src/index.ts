@@ -2,3 +2,4 @@ export * from './compute/index.js';
 export { ArbiterError, ErrorCodes, isArbiterError, type ErrorCode } from './errors.js';
 export * from './models/index.js';
 export * from './embed/index.js';
+export * from './analyze/index.js';

@@ -1,0 +1,89 @@
+/**
+ * Keyword rules for the task type: the fallback when no trained task head is loaded (the
+ * analysis says `source: 'keywords'`). Each task has weighted patterns and feature cues; scores
+ * become a distribution by a softmax. The taxonomy is open: add a task by adding rules.
+ */
+import type { Features } from './features.js';
+
+export const TASK_TYPES = ['math', 'code', 'reasoning', 'knowledge', 'creative', 'extraction', 'conversation'] as const;
+export type TaskType = (typeof TASK_TYPES)[number] | (string & {});
+
+export interface TaskRule {
+  patterns: Array<[RegExp, number]>;
+  /** Extra evidence from the features. */
+  cues?: (f: Features) => number;
+}
+
+export const DEFAULT_RULES: Record<string, TaskRule> = {
+  math: {
+    patterns: [
+      [/\b(solve|calculate|compute|evaluate|simplify|integral|derivative|equation|probability|how many|how much|sum of|product of|percent(age)?|average|ratio|fraction)\b/gi, 1],
+      [/\b(prove|theorem|lemma|matrix|vector|polynomial|prime|modulo|factorial|logarithm)\b/gi, 1.2],
+      [/\$\d|\d+\s*(dollars|cents|km|kg|hours|minutes|apples|eggs)\b/gi, 0.8],
+    ],
+    cues: (f) => Math.min(3, f.mathDensity * 0.8) + Math.min(1.5, f.numbers * 0.25),
+  },
+  code: {
+    patterns: [
+      [/\b(function|python|javascript|typescript|java|c\+\+|rust|golang|sql|regex|algorithm|implement|refactor|debug|compile|bug|stack trace|api|class|method|script)\b/gi, 1.2],
+      [/\b(write|create|fix) (a |an |the )?(function|program|script|class|query|method)\b/gi, 2],
+    ],
+    cues: (f) => f.codeBlocks * 2 + f.codeLineShare * 3,
+  },
+  reasoning: {
+    patterns: [
+      [/\b(why|explain|reason|logic(al)?|infer|deduce|conclude|implies|assume|therefore|puzzle|riddle|cause|effect|likely)\b/gi, 0.8],
+      [/\b(what would happen|step by step|think carefully|pros and cons|trade-?offs?)\b/gi, 1.5],
+      [/(^|\s)_(\s|$)/g, 1.5], // fill-in-the-blank (Winograd-style) sentences
+    ],
+    cues: (f) => Math.min(2, f.reasoningCues * 0.8),
+  },
+  knowledge: {
+    patterns: [
+      [/\b(what is|who (was|is)|when did|where is|which of the following|define|definition|history|capital|discovered|invented|located|known as|refers to)\b/gi, 1],
+      [/\b(science|biology|chemistry|physics|geography|economics|law|medicine|astronomy)\b/gi, 0.6],
+    ],
+    cues: (f) => (f.options >= 2 ? 1.5 : 0),
+  },
+  creative: {
+    patterns: [
+      [/\b(write|compose|draft|create) (a |an |the )?([a-z-]+ )?(story|poem|song|essay|lyrics|haiku|limerick|dialogue|speech|letter|blog post|tweet|slogan)\b/gi, 3],
+      [/\b(story|poem|fiction|character|plot|imagine|creative|rhyme|metaphor|brainstorm)\b/gi, 1],
+    ],
+  },
+  extraction: {
+    patterns: [
+      [/\b(summari[sz]e|summary|tl;?dr|extract|list (all|the)|find all|identify (all|the)|classify|categori[sz]e|translate|rewrite|paraphrase|convert (this|the following)|key points|bullet points)\b/gi, 1.5],
+      [/\b(the following (text|passage|article|document|email|paragraph))\b/gi, 1.5],
+    ],
+    cues: (f) => (f.chars > 1500 ? 0.5 : 0),
+  },
+  conversation: {
+    patterns: [
+      [/^(hi|hello|hey|thanks|thank you|good (morning|evening)|how are you)\b/gi, 2],
+      [/\b(you|your|chat|talk|feel|think about|opinion|recommend|advice|suggest)\b/gi, 0.5],
+    ],
+    cues: (f) => (f.words < 8 ? 0.8 : 0),
+  },
+};
+
+export interface TaskScores {
+  label: TaskType;
+  confidence: number;
+  scores: Record<string, number>;
+}
+
+/** A distribution over the tasks of `rules` from keyword and feature evidence. */
+export function classifyByRules(text: string, f: Features, rules: Record<string, TaskRule> = DEFAULT_RULES, temperature = 1): TaskScores {
+  const raw: Array<[string, number]> = Object.entries(rules).map(([task, rule]) => {
+    let s = rule.cues?.(f) ?? 0;
+    for (const [re, w] of rule.patterns) s += w * Math.min(4, (text.match(re) ?? []).length);
+    return [task, s];
+  });
+  const max = Math.max(...raw.map(([, s]) => s));
+  const exps = raw.map(([t, s]) => [t, Math.exp((s - max) / temperature)] as const);
+  const z = exps.reduce((acc, [, e]) => acc + e, 0);
+  const scores = Object.fromEntries(exps.map(([t, e]) => [t, e / z]));
+  const [label, confidence] = Object.entries(scores).sort((a, b) => b[1] - a[1])[0]!;
+  return { label, confidence, scores };
+}

@@ -1,0 +1,107 @@
+// Prompt analysis on prompts written here (no shared data): few-shot question extraction in two
+// common formats and no false positives, features, keyword task rules, and robustness.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { analyze, extractQuestion, features, featureVector, FEATURE_NAMES } from '../src/index.js';
+
+const mcq = (q: string, opts: string[], answer?: string) =>
+  `${q}\n${opts.map((o, i) => `${'ABCD'[i]}) ${o}`).join('\n')}\nPrint only a single choice from "A" or "B" or "C" or "D" without explanation.\nAnswer:${answer ? `\n${answer}` : ''}`;
+
+describe('few-shot question extraction', () => {
+  it('finds the final question of a 5-shot multiple-choice prompt and drops the shared template', () => {
+    const shots = ['What melts ice fastest?', 'Which planet is largest?', 'What do plants absorb?', 'Which is a mammal?', 'What is H2O?'].map((q, i) =>
+      mcq(q, ['one', 'two', 'three', 'four'], 'ABCD'[i % 4]),
+    );
+    const prompt = [...shots, mcq('What is the mass of a carbon-13 atom?', ['19', '7', '13', '6'])].join('\n\n');
+    const fs = extractQuestion(prompt);
+    expect(fs).toMatchObject({ detected: true, examples: 5 });
+    expect(fs.question).toBe('What is the mass of a carbon-13 atom?\nA) 19\nB) 7\nC) 13\nD) 6');
+    expect(fs.template).toContain('Print only a single choice from "A" or "B" or "C" or "D" without explanation.');
+  });
+
+  it('handles a repeated instruction block before each example (Winograd style)', () => {
+    const ex = (s: string, a: string, b: string, ans?: string) =>
+      `Please answer with the letter of the correct answer.\n\n${s}\nA) ${a}\nB) ${b}\nPrint only a single choice from "A" or "B" without explanation. Answer:${ans ? `\n${ans}` : ''}`;
+    const prompt = [
+      ex('Ian ate because _ was hungry.', 'Ian', 'Dennis', 'A'),
+      ex('The cup broke because _ was fragile.', 'cup', 'table', 'A'),
+      ex('Sam thanked Max because _ helped.', 'Sam', 'Max', 'B'),
+      ex('Kyle wears warmers, Logan does not. _ lives somewhere cold.', 'Kyle', 'Logan'),
+    ].join('\n\n');
+    const fs = extractQuestion(prompt);
+    expect(fs.detected).toBe(true);
+    expect(fs.examples).toBe(3);
+    expect(fs.question).toBe('Kyle wears warmers, Logan does not. _ lives somewhere cold.\nA) Kyle\nB) Logan');
+  });
+
+  it('leaves ordinary multi-paragraph prompts alone', () => {
+    const essay = 'Write an essay about rivers.\n\nFocus on how they shape valleys.\n\nMention deltas and floods.\n\nKeep it under 500 words.';
+    const code = 'Fix this function:\n\n```python\ndef f(x):\n    return x\n```\n\nIt should double x.\n\nThanks!';
+    for (const p of [essay, code, 'Just one line?', '']) {
+      const fs = extractQuestion(p);
+      expect(fs.detected).toBe(false);
+      expect(fs.question).toBe(p.trim());
+    }
+  });
+});
+
+describe('features', () => {
+  it('measures code, math, lists, options, questions and script', () => {
+    const code = features('Why does this fail?\n```js\nfunction add(a, b) {\n  return a + b;\n}\n```');
+    expect(code.codeBlocks).toBe(1);
+    expect(code.codeLineShare).toBeGreaterThan(0.3);
+    expect(code.isQuestion).toBe(true);
+    const math = features('Solve 3x + 5 = 20, then compute \\frac{x}{2}.');
+    expect(math.mathDensity).toBeGreaterThan(3);
+    expect(math.numbers).toBe(4);
+    expect(features('Steps:\n1. mix\n2. bake\n- serve').listItems).toBe(3);
+    expect(features('Pick one:\nA) red\nB) blue\n(C) green').options).toBe(3);
+    expect(features('東京は日本の首都です').script).toBe('cjk');
+    expect(features('Привет, как дела?').script).toBe('cyrillic');
+    expect(features('').script).toBe('none');
+  });
+
+  it('gives a fixed-order, finite vector', () => {
+    const v = featureVector(features('Explain step by step why the sky is blue. You must be brief.'));
+    expect(v.length).toBe(FEATURE_NAMES.length);
+    expect(Array.from(v).every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('analyze', () => {
+  it.each([
+    ['math', 'Janet has 16 eggs and eats 3 each day. How much money does she make selling the rest at $2 each?'],
+    ['code', 'Write a python function to check whether a number is prime.'],
+    ['creative', 'Write a short poem about autumn leaves.'],
+    ['extraction', 'Summarize the following article in three bullet points: The council met on Monday to discuss the budget.'],
+    ['knowledge', 'Which of the following is the capital of Australia?\nA) Sydney\nB) Canberra\nC) Melbourne\nD) Perth'],
+    ['reasoning', 'The trophy does not fit in the suitcase because _ is too big. Explain why.'],
+    ['conversation', 'hi there, how are you?'],
+  ])('labels %s prompts by keyword rules and says so', (label, prompt) => {
+    const a = analyze(prompt);
+    expect(a.task.label).toBe(label);
+    expect(a.task.source).toBe('keywords');
+    expect(a.task.confidence).toBeGreaterThan(0.3);
+    expect(Object.values(a.task.scores).reduce((s, x) => s + x, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('rates a long constrained reasoning prompt as more complex than a greeting', () => {
+    const hard = analyze('Prove step by step that the sum of two odd integers is even. You must justify each step and compare two approaches, without using modular arithmetic.');
+    const easy = analyze('hello');
+    expect(hard.complexity).toBeGreaterThan(0.5);
+    expect(easy.complexity).toBeLessThan(0.2);
+  });
+
+  it('never throws and is deterministic on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 400 }), (s) => {
+        const a = analyze(s);
+        expect(analyze(s)).toEqual(a);
+        expect(a.complexity).toBeGreaterThanOrEqual(0);
+        expect(a.complexity).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

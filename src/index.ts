@@ -3,3 +3,4 @@ export { ArbiterError, ErrorCodes, isArbiterError, type ErrorCode } from './erro
 export * from './models/index.js';
 export * from './embed/index.js';
 export * from './analyze/index.js';
+export * from './manifold/index.js';

@@ -1,0 +1,3 @@
+export { Manifold, type ManifoldOptions, type PointInput, type PointKind, type Vote } from './manifold.js';
+export { saveManifold, loadManifold } from './persist.js';
+export { kmeans, type Clustering } from './cluster.js';

@@ -1,0 +1,276 @@
+/**
+ * The manifold: labelled reference prompts (embedding, task label, per-model outcomes in [0, 1])
+ * held in a compute-backend index. kNN voting over a query's neighbours gives a task
+ * distribution and, per model, a predicted quality with its uncertainty.
+ *
+ * Online learning, bounded memory: feedback for a prompt whose nearest point is a near-duplicate
+ * (cosine >= mergeThreshold) is merged into that point (a running mean per model); otherwise it
+ * becomes a new feedback point. When the manifold is over capacity the oldest feedback point is
+ * evicted first; reference points (from training) are evicted only when nothing else is left.
+ */
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import type { ComputeBackend, VectorIndex } from '../compute/index.js';
+
+export type PointKind = 'reference' | 'feedback';
+
+export interface ManifoldOptions {
+  dim: number;
+  /** Model ids whose outcomes are tracked (more can be added later with addModel). */
+  models?: string[];
+  /** Most points kept (reference + feedback). */
+  capacity?: number;
+  /** Feedback this close (cosine) to an existing point is merged into it. */
+  mergeThreshold?: number;
+}
+
+export interface PointInput {
+  embedding: Float32Array;
+  task?: string;
+  /** Outcome per model id, in [0, 1] (0/1 correctness, or a normalised judge score). */
+  outcomes?: Record<string, number>;
+}
+
+export interface Vote {
+  /** Task distribution over labelled neighbours (empty when none has a label). */
+  task: { label: string | null; confidence: number; distribution: Record<string, number> };
+  /** Per model: weighted mean outcome of neighbours that have one, its standard error, and effective sample size. */
+  quality: Record<string, { mean: number; stderr: number; nEff: number }>;
+  neighbours: { ids: Int32Array; scores: Float32Array };
+}
+
+const bad = (param: string, msg: string): never => {
+  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
+};
+
+export class Manifold {
+  readonly dim: number;
+  readonly capacity: number;
+  readonly mergeThreshold: number;
+  private readonly index: VectorIndex;
+  private models: string[];
+  private readonly modelIdx = new Map<string, number>();
+  private readonly taskNames: string[] = [];
+  private readonly taskIdx = new Map<string, number>();
+  // per point, by id
+  private readonly points = new Map<number, { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array; seq: number }>();
+  private readonly embeddings = new Map<number, Float32Array>();
+  private nextId = 0;
+  private seq = 0;
+
+  constructor(readonly backend: ComputeBackend, options: ManifoldOptions) {
+    this.dim = options.dim;
+    this.capacity = options.capacity ?? 100_000;
+    this.mergeThreshold = options.mergeThreshold ?? 0.97;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) bad('options.capacity', 'must be a positive integer');
+    if (!(this.mergeThreshold > 0 && this.mergeThreshold <= 1)) bad('options.mergeThreshold', 'must be in (0, 1]');
+    this.index = backend.createIndex({ dim: options.dim });
+    this.models = [];
+    for (const m of options.models ?? []) this.addModel(m);
+  }
+
+  get size(): number {
+    return this.points.size;
+  }
+  get modelIds(): readonly string[] {
+    return this.models;
+  }
+  get tasks(): readonly string[] {
+    return this.taskNames;
+  }
+  count(kind: PointKind): number {
+    let n = 0;
+    for (const p of this.points.values()) if (p.kind === kind) n++;
+    return n;
+  }
+
+  /** Tracks outcomes of another model (a new model starts with none: it learns from feedback). */
+  addModel(id: string): void {
+    if (typeof id !== 'string' || id.length === 0) bad('model', 'must be a non-empty string');
+    if (this.modelIdx.has(id)) return;
+    this.modelIdx.set(id, this.models.length);
+    this.models = [...this.models, id];
+    for (const p of this.points.values()) {
+      p.outcomes = grow(p.outcomes, this.models.length, NaN);
+      p.counts = grow(p.counts, this.models.length, 0);
+    }
+  }
+
+  private taskId(task: string | undefined): number {
+    if (task === undefined) return -1;
+    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task)) bad('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
+    let t = this.taskIdx.get(task);
+    if (t === undefined) {
+      t = this.taskNames.length;
+      this.taskNames.push(task);
+      this.taskIdx.set(task, t);
+    }
+    return t;
+  }
+
+  private outcomeRow(outcomes: Record<string, number> | undefined, param: string): Float32Array {
+    const row = new Float32Array(this.models.length).fill(NaN);
+    for (const [model, q] of Object.entries(outcomes ?? {})) {
+      if (typeof q !== 'number' || !(q >= 0 && q <= 1)) bad(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
+      if (!this.modelIdx.has(model)) this.addModel(model);
+      row[this.modelIdx.get(model)!] = q;
+    }
+    return grow(row, this.models.length, NaN);
+  }
+
+  private checkEmbedding(e: unknown, param: string): Float32Array {
+    if (!(e instanceof Float32Array) || e.length !== this.dim) bad(param, `must be a Float32Array of length ${this.dim}`);
+    const v = e as Float32Array;
+    for (const x of v) if (!Number.isFinite(x)) throw new ArbiterError(ErrorCodes.NOT_FINITE, `${param} contains a non-finite value`, { param });
+    return v;
+  }
+
+  /** Adds reference points (training data). Validates all before adding any. Returns their ids. */
+  async add(points: readonly PointInput[], kind: PointKind = 'reference'): Promise<number[]> {
+    if (!Array.isArray(points)) bad('points', 'must be an array');
+    const rows = points.map((p, i) => {
+      const embedding = this.checkEmbedding(p?.embedding, `points[${i}].embedding`);
+      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task))) bad(`points[${i}].task`, 'must be a lower-case word');
+      for (const [m, q] of Object.entries(p.outcomes ?? {}))
+        if (typeof q !== 'number' || !(q >= 0 && q <= 1)) bad(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
+      return embedding;
+    });
+    const ids = points.map(() => this.nextId++);
+    const flat = new Float32Array(points.length * this.dim);
+    rows.forEach((e, i) => flat.set(e, i * this.dim));
+    await this.index.add(Int32Array.from(ids), flat);
+    points.forEach((p, i) => {
+      const outcomes = this.outcomeRow(p.outcomes, `points[${i}].outcomes`);
+      const counts = new Float32Array(this.models.length).map((_, m) => (Number.isNaN(outcomes[m]!) ? 0 : 1));
+      this.points.set(ids[i]!, { kind, task: this.taskId(p.task), outcomes, counts, seq: this.seq++ });
+      this.embeddings.set(ids[i]!, rows[i]!.slice());
+    });
+    await this.evict();
+    return ids;
+  }
+
+  /** kNN vote for each of n queries (n x dim). Neighbour weights: max(cosine, 0)^2. */
+  async vote(queries: Float32Array, k = 16): Promise<Vote[]> {
+    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0) bad('queries', `must be a Float32Array of n x ${this.dim}`);
+    const res = await this.index.search(queries, k, 'cos');
+    const out: Vote[] = [];
+    for (let q = 0; q < res.n; q++) {
+      const ids = (res.ids as Int32Array).slice(q * res.k, (q + 1) * res.k);
+      const scores = res.scores.slice(q * res.k, (q + 1) * res.k);
+      const taskW = new Map<number, number>();
+      let taskTotal = 0;
+      const qs = this.models.map(() => ({ w: 0, w2: 0, s: 0, s2: 0 }));
+      ids.forEach((id, j) => {
+        const p = this.points.get(id)!;
+        const w = Math.max(0, scores[j]!) ** 2;
+        if (w === 0) return;
+        if (p.task >= 0) {
+          taskW.set(p.task, (taskW.get(p.task) ?? 0) + w);
+          taskTotal += w;
+        }
+        p.outcomes.forEach((o, m) => {
+          if (Number.isNaN(o)) return;
+          const wm = w * Math.min(p.counts[m]!, 10) ** 0.5; // merged feedback counts a little more
+          const a = qs[m]!;
+          a.w += wm;
+          a.w2 += wm * wm;
+          a.s += wm * o;
+          a.s2 += wm * o * o;
+        });
+      });
+      const distribution: Record<string, number> = {};
+      for (const [t, w] of taskW) distribution[this.taskNames[t]!] = w / taskTotal;
+      const best = Object.entries(distribution).sort((a, b) => b[1] - a[1])[0];
+      const quality: Vote['quality'] = {};
+      this.models.forEach((m, i) => {
+        const a = qs[i]!;
+        if (a.w === 0) return;
+        const mean = a.s / a.w;
+        const nEff = (a.w * a.w) / a.w2;
+        const variance = Math.max(0, a.s2 / a.w - mean * mean);
+        quality[m] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
+      });
+      out.push({ task: { label: best?.[0] ?? null, confidence: best?.[1] ?? 0, distribution }, quality, neighbours: { ids, scores } });
+    }
+    return out;
+  }
+
+  /**
+   * Learns from one outcome: merges into the nearest point when it is a near-duplicate, else adds
+   * a feedback point; then evicts past capacity. Returns what it did.
+   */
+  async feedback(input: { embedding: Float32Array; model: string; quality: number; task?: string }): Promise<{ merged: boolean; id: number }> {
+    const e = this.checkEmbedding(input?.embedding, 'embedding');
+    if (typeof input.model !== 'string' || !input.model) bad('model', 'must be a non-empty string');
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) bad('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (input.task !== undefined) this.taskId(input.task); // validates
+    if (this.size > 0) {
+      const near = await this.index.search(e, 1, 'cos');
+      const id = Number(near.ids[0]);
+      if (near.scores[0]! >= this.mergeThreshold) {
+        this.addModel(input.model);
+        const p = this.points.get(id)!;
+        const m = this.modelIdx.get(input.model)!;
+        const c = p.counts[m]!;
+        p.outcomes[m] = c === 0 ? input.quality : (p.outcomes[m]! * c + input.quality) / (c + 1);
+        p.counts[m] = c + 1;
+        if (p.task < 0 && input.task) p.task = this.taskId(input.task);
+        return { merged: true, id };
+      }
+    }
+    const [id] = await this.add([{ embedding: e, outcomes: { [input.model]: input.quality }, ...(input.task ? { task: input.task } : {}) }], 'feedback');
+    return { merged: false, id: id! };
+  }
+
+  private async evict(): Promise<void> {
+    const over = this.size - this.capacity;
+    if (over <= 0) return;
+    const order = [...this.points].sort((a, b) => (a[1].kind === b[1].kind ? a[1].seq - b[1].seq : a[1].kind === 'feedback' ? -1 : 1));
+    const gone = order.slice(0, over).map(([id]) => id);
+    await this.index.remove(Int32Array.from(gone));
+    for (const id of gone) {
+      this.points.delete(id);
+      this.embeddings.delete(id);
+    }
+  }
+
+  /** Snapshot for persistence: points in insertion order. */
+  snapshot() {
+    const entries = [...this.points].sort((a, b) => a[1].seq - b[1].seq);
+    return {
+      dim: this.dim,
+      capacity: this.capacity,
+      mergeThreshold: this.mergeThreshold,
+      models: [...this.models],
+      tasks: [...this.taskNames],
+      points: entries.map(([id, p]) => ({ kind: p.kind, task: p.task, outcomes: grow(p.outcomes, this.models.length, NaN), counts: grow(p.counts, this.models.length, 0), embedding: this.embeddings.get(id)! })),
+    };
+  }
+
+  /** Re-creates points from a snapshot (loadManifold), outcomes and merge counts included. */
+  async restore(points: Array<{ embedding: Float32Array; task: string | undefined; outcomes: Float32Array; counts: Float32Array; kind: PointKind }>): Promise<void> {
+    const ids = await this.add(points.map((p) => ({ embedding: p.embedding, ...(p.task ? { task: p.task } : {}) })));
+    ids.forEach((id, i) => {
+      const p = this.points.get(id)!;
+      p.outcomes = grow(points[i]!.outcomes.slice(), this.models.length, NaN);
+      p.counts = grow(points[i]!.counts.slice(), this.models.length, 0);
+      p.kind = points[i]!.kind;
+    });
+  }
+
+  embeddingOf(id: number): Float32Array | undefined {
+    return this.embeddings.get(id);
+  }
+
+  free(): void {
+    this.index.free();
+    this.points.clear();
+    this.embeddings.clear();
+  }
+}
+
+function grow(a: Float32Array, n: number, fill: number): Float32Array {
+  if (a.length >= n) return a;
+  const b = new Float32Array(n).fill(fill);
+  b.set(a);
+  return b;
+}

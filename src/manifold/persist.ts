@@ -1,0 +1,93 @@
+/**
+ * Manifold files, version 1 (little-endian):
+ *   "ARBM" | u32 version | u32 header bytes | header JSON (dim, capacity, mergeThreshold,
+ *   models, tasks, n) | f32 embeddings n x dim | f32 outcomes n x models (NaN = unknown) |
+ *   f32 counts n x models | i32 task n (-1 = none) | u8 kind n (0 reference, 1 feedback) |
+ *   padding to 4 bytes | sha256 of everything before it (32 bytes).
+ * Written to a temporary file and renamed, so a crash never leaves half a file.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import type { ComputeBackend } from '../compute/index.js';
+import { Manifold } from './manifold.js';
+
+const MAGIC = 'ARBM';
+const VERSION = 1;
+
+export async function saveManifold(m: Manifold, path: string): Promise<void> {
+  const s = m.snapshot();
+  const n = s.points.length;
+  const M = s.models.length;
+  const header = Buffer.from(JSON.stringify({ dim: s.dim, capacity: s.capacity, mergeThreshold: s.mergeThreshold, models: s.models, tasks: s.tasks, n }));
+  const body = 12 + header.length + 4 * (n * s.dim + 2 * n * M + n) + n;
+  const pad = (4 - (body % 4)) % 4;
+  const buf = Buffer.alloc(body + pad + 32);
+  buf.write(MAGIC, 0, 'latin1');
+  buf.writeUInt32LE(VERSION, 4);
+  buf.writeUInt32LE(header.length, 8);
+  header.copy(buf, 12);
+  let o = 12 + header.length;
+  for (const p of s.points) for (const x of p.embedding) o = buf.writeFloatLE(x, o);
+  for (const p of s.points) for (const x of p.outcomes) o = buf.writeFloatLE(x, o);
+  for (const p of s.points) for (const x of p.counts) o = buf.writeFloatLE(x, o);
+  for (const p of s.points) o = buf.writeInt32LE(p.task, o);
+  for (const p of s.points) o = buf.writeUInt8(p.kind === 'feedback' ? 1 : 0, o);
+  o += pad;
+  createHash('sha256').update(buf.subarray(0, o)).digest().copy(buf, o);
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, buf);
+  await rename(tmp, path);
+}
+
+export async function loadManifold(path: string, backend: ComputeBackend): Promise<Manifold> {
+  const fail = (msg: string): never => {
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `manifold file ${path}: ${msg}`, { param: 'path' });
+  };
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    return fail(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (buf.length < 44 || buf.toString('latin1', 0, 4) !== MAGIC) fail('not a manifold file');
+  const version = buf.readUInt32LE(4);
+  if (version !== VERSION) fail(`version ${version} is not supported (this build reads version ${VERSION})`);
+  const digest = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+  if (!digest.equals(buf.subarray(buf.length - 32))) fail('checksum mismatch (corrupt or truncated)');
+  const hlen = buf.readUInt32LE(8);
+  let h: { dim: number; capacity: number; mergeThreshold: number; models: string[]; tasks: string[]; n: number };
+  try {
+    h = JSON.parse(buf.toString('utf8', 12, 12 + hlen)) as typeof h;
+  } catch {
+    return fail('unreadable header');
+  }
+  const { dim, n, models, tasks } = h;
+  const M = models.length;
+  const need = 12 + hlen + 4 * (n * dim + 2 * n * M + n) + n;
+  if (buf.length < need + 32) fail('shorter than its header says');
+  const m = new Manifold(backend, { dim, capacity: h.capacity, mergeThreshold: h.mergeThreshold, models });
+  let o = 12 + hlen;
+  const f32 = (count: number) => {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++, o += 4) out[i] = buf.readFloatLE(o);
+    return out;
+  };
+  const emb = f32(n * dim);
+  const outcomes = f32(n * M);
+  const counts = f32(n * M);
+  const task = Array.from({ length: n }, (_, i) => buf.readInt32LE(o + 4 * i));
+  o += 4 * n;
+  const kind = Array.from({ length: n }, (_, i) => buf.readUInt8(o + i));
+  await m.restore(
+    Array.from({ length: n }, (_, i) => ({
+      embedding: emb.subarray(i * dim, (i + 1) * dim),
+      task: task[i]! >= 0 ? tasks[task[i]!] : undefined,
+      outcomes: outcomes.subarray(i * M, (i + 1) * M),
+      counts: counts.subarray(i * M, (i + 1) * M),
+      kind: kind[i] === 1 ? 'feedback' : 'reference',
+    })),
+  );
+  return m;
+}

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   NATIVE_ERROR: 'ARB_NATIVE_ERROR',
   INVALID_CONFIG: 'ARB_INVALID_CONFIG',
   NOT_FOUND: 'ARB_NOT_FOUND',
+  NO_ELIGIBLE_MODEL: 'ARB_NO_ELIGIBLE_MODEL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

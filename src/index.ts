@@ -4,3 +4,4 @@ export * from './models/index.js';
 export * from './embed/index.js';
 export * from './analyze/index.js';
 export * from './manifold/index.js';
+export * from './router/index.js';

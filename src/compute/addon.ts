@@ -6,8 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+import { packageRoot } from '../paths.js';
 
 /** The addon's private surface; users only see the TypeScript classes that own these handles. */
 export interface NativeIndexHandle {
@@ -44,15 +45,6 @@ export interface LoadAttempt {
   path: string;
   ok: boolean;
   error?: string;
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'CMakeLists.txt'))) return dir;
-    dir = dirname(dir);
-  }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
 let cached: { addon: NativeAddon | null; attempts: LoadAttempt[] } | undefined;

@@ -15,7 +15,7 @@ export class StaticEmbedder {
     readonly manifest: Manifest,
     readonly tokenizer: UnigramTokenizer,
     private readonly table: EmbeddingTable,
-    private readonly backend: ComputeBackend,
+    readonly backend: ComputeBackend,
   ) {}
 
   get dim(): number {

@@ -1,0 +1,48 @@
+/**
+ * Per-model predictions for one prompt. Quality: the manifold's kNN vote, shrunk toward the
+ * model's prior (its configured task strengths under the task distribution) by the vote's
+ * effective sample size, so a model without outcomes routes on its prior and sharpens with
+ * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
+ */
+import type { Vote } from '../manifold/index.js';
+import type { ModelSpec } from '../models/index.js';
+import type { Prediction } from './types.js';
+
+/** Output tokens expected per task type when the request does not say. */
+export const OUTPUT_TOKENS: Record<string, number> = {
+  math: 350, code: 450, reasoning: 250, knowledge: 60, creative: 600, extraction: 250, conversation: 150,
+};
+const DEFAULT_STRENGTH = 0.5;
+/** Prior pseudo-count: how many neighbour votes a prior is worth. */
+const PRIOR_WEIGHT = 4;
+
+export function estimateInputTokens(prompt: string): number {
+  return Math.max(1, Math.ceil(prompt.length / 4)); // about 4 characters per token for English
+}
+
+export function priorQuality(model: ModelSpec, taskDist: Record<string, number>): number {
+  const entries = Object.entries(taskDist);
+  if (!entries.length) return model.strengths.general ?? DEFAULT_STRENGTH;
+  return entries.reduce((s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH), 0);
+}
+
+export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: Vote | undefined, maxTokens?: number): Prediction[] {
+  const inputTokens = estimateInputTokens(prompt);
+  const outputTokens =
+    maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
+  return models.map((m) => {
+    const prior = priorQuality(m, taskDist);
+    const v = vote?.quality[m.id];
+    let quality = prior;
+    let qualityStderr = Math.sqrt((prior * (1 - prior) + 1 / 12) / (PRIOR_WEIGHT + 1));
+    let qualitySource: Prediction['qualitySource'] = 'prior';
+    if (v) {
+      quality = (v.nEff * v.mean + PRIOR_WEIGHT * prior) / (v.nEff + PRIOR_WEIGHT);
+      qualityStderr = Math.sqrt((v.stderr ** 2 * v.nEff + qualityStderr ** 2 * PRIOR_WEIGHT) / (v.nEff + PRIOR_WEIGHT));
+      qualitySource = v.nEff >= PRIOR_WEIGHT ? 'manifold' : 'manifold+prior';
+    }
+    const cost = (inputTokens / 1000) * m.cost.inputPer1k + (outputTokens / 1000) * m.cost.outputPer1k;
+    const latencyMs = m.latency.firstTokenMs + (outputTokens / m.latency.tokensPerSec) * 1000;
+    return { model: m.id, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs };
+  });
+}

@@ -1,0 +1,86 @@
+/**
+ * Turns predictions into a ranked, constrained choice. Scores (higher is better):
+ *   quality: predicted quality; cost: -cost; latency: -latency;
+ *   balanced / custom: wq·quality − wc·cost′ − wl·latency′, where cost′ and latency′ are the
+ *   log values rescaled to [0, 1] over the eligible models;
+ *   quality target q: the cheapest model predicted to reach q (else the best predicted).
+ * The chosen model is the best eligible one with room under its concurrency cap.
+ */
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import type { ModelSpec, RoutingSettings, Strategy } from '../models/index.js';
+import type { LoadTracker } from './load.js';
+import type { Candidate, Prediction, RouteOptions } from './types.js';
+
+export interface Choice {
+  chosen: Candidate;
+  ranked: Candidate[];
+  strategy: Strategy | 'quality-target';
+  note: string;
+  confidence: number;
+}
+
+/** Standard normal CDF (Abramowitz & Stegun 26.2.17, |error| < 7.5e-8). */
+function phi(z: number): number {
+  const t = 1 / (1 + 0.2316419 * Math.abs(z));
+  const d = 0.3989422804014327 * Math.exp((-z * z) / 2);
+  const p = d * t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))));
+  return z > 0 ? 1 - p : p;
+}
+
+function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefined {
+  const c = o.constraints ?? {};
+  if (c.allow && !c.allow.includes(m.id)) return 'not in allow list';
+  if (c.deny?.includes(m.id)) return 'in deny list';
+  const need = c.minContext ?? p.inputTokens + p.outputTokens;
+  if (need > m.contextTokens) return `needs ${need} tokens of context, has ${m.contextTokens}`;
+  if (c.maxCost !== undefined && p.cost > c.maxCost) return `cost ${p.cost.toPrecision(3)} > max ${c.maxCost}`;
+  if (c.maxLatencyMs !== undefined && p.latencyMs > c.maxLatencyMs) return `latency ${Math.round(p.latencyMs)} ms > max ${c.maxLatencyMs}`;
+  if (c.minQuality !== undefined && p.quality < c.minQuality) return `quality ${p.quality.toFixed(3)} < min ${c.minQuality}`;
+  return undefined;
+}
+
+export function choose(preds: Prediction[], models: readonly ModelSpec[], o: RouteOptions, routing: RoutingSettings, load: LoadTracker): Choice {
+  const spec = new Map(models.map((m) => [m.id, m]));
+  const target = o.qualityTarget ?? (o.strategy ? undefined : routing.qualityTarget);
+  const strategy: Strategy = o.strategy ?? routing.strategy;
+  const w = o.weights ?? routing.weights;
+  const cands: Candidate[] = preds.map((p) => {
+    const m = spec.get(p.model)!;
+    const why = excluded(p, m, o);
+    return { ...p, score: 0, eligible: why === undefined, ...(why ? { excluded: why } : {}), saturated: load.saturated(p.model, m.maxConcurrent) };
+  });
+  const eligible = cands.filter((c) => c.eligible);
+  if (!eligible.length)
+    throw new ArbiterError(ErrorCodes.NO_ELIGIBLE_MODEL, `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`, { param: 'constraints' });
+  const span = (f: (c: Candidate) => number) => {
+    const v = eligible.map(f);
+    const lo = Math.min(...v);
+    const hi = Math.max(...v);
+    return (c: Candidate) => (hi > lo ? (f(c) - lo) / (hi - lo) : 0);
+  };
+  const costN = span((c) => Math.log(c.cost + 1e-9));
+  const latN = span((c) => Math.log(c.latencyMs + 1));
+  let note = '';
+  let used: Strategy | 'quality-target' = strategy;
+  if (target !== undefined) {
+    used = 'quality-target';
+    const reach = eligible.filter((c) => c.quality >= target);
+    for (const c of cands) c.score = reach.includes(c) ? 10 - costN(c) : c.quality; // reachers first, cheapest first
+    note = reach.length ? `cheapest predicted to reach ${target}` : `none predicted to reach ${target}: best predicted instead`;
+  } else {
+    for (const c of cands) {
+      if (strategy === 'quality') c.score = c.quality - 1e-6 * costN(c);
+      else if (strategy === 'cost') c.score = -c.cost + 1e-9 * c.quality;
+      else if (strategy === 'latency') c.score = -c.latencyMs + 1e-6 * c.quality;
+      else c.score = w.quality * c.quality - w.cost * costN(c) - w.latency * latN(c);
+    }
+  }
+  const ranked = [...cands].sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score);
+  const open = ranked.filter((c) => c.eligible && !c.saturated);
+  const chosen = open[0] ?? ranked[0]!;
+  if (chosen !== ranked[0]) note = [note, `${ranked[0]!.model} is at its concurrency cap`].filter(Boolean).join('; ');
+  else if (!open.length) note = [note, 'every eligible model is at its concurrency cap: queued on the best'].filter(Boolean).join('; ');
+  const runner = ranked.find((c) => c.eligible && c !== chosen);
+  const confidence = runner ? phi((chosen.quality - runner.quality) / Math.hypot(chosen.qualityStderr, runner.qualityStderr, 1e-9)) : 1;
+  return { chosen, ranked, strategy: used, note, confidence };
+}

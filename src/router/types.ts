@@ -1,0 +1,61 @@
+import type { PromptAnalysis } from '../analyze/index.js';
+import type { Strategy } from '../models/index.js';
+
+export interface RouteOptions {
+  /** Overrides the config's strategy. */
+  strategy?: Strategy;
+  /** Weights for 'custom' (and 'balanced' when given). */
+  weights?: { quality: number; cost: number; latency: number };
+  /** Quality-target mode: the cheapest model predicted to reach this quality (0..1). */
+  qualityTarget?: number;
+  /** Expected output tokens (default: by task type). */
+  maxTokens?: number;
+  constraints?: {
+    maxCost?: number;
+    maxLatencyMs?: number;
+    minQuality?: number;
+    /** Tokens the model must fit (default: estimated input + output). */
+    minContext?: number;
+    allow?: string[];
+    deny?: string[];
+  };
+}
+
+export interface Prediction {
+  model: string;
+  quality: number;
+  /** Standard error of the quality prediction. */
+  qualityStderr: number;
+  /** How the quality was predicted. */
+  qualitySource: 'manifold' | 'prior' | 'manifold+prior';
+  inputTokens: number;
+  outputTokens: number;
+  cost: number;
+  latencyMs: number;
+}
+
+export interface Candidate extends Prediction {
+  /** Strategy score (higher is better), comparable within one decision. */
+  score: number;
+  eligible: boolean;
+  /** Why an ineligible model was excluded. */
+  excluded?: string;
+  /** True when its concurrency cap is reached right now. */
+  saturated: boolean;
+}
+
+export interface Decision {
+  model: string;
+  strategy: Strategy | 'quality-target';
+  predicted: { quality: number; qualityStderr: number; cost: number; latencyMs: number };
+  /** 0..1: how clearly the choice beats the runner-up, discounted by prediction uncertainty. */
+  confidence: number;
+  /** Every model, best first, with its predictions and score (ineligible ones last, with the reason). */
+  alternatives: Candidate[];
+  /** Ordered models to try if the choice fails (eligible, excluding the choice). */
+  fallbacks: string[];
+  task: { label: string; confidence: number; distribution: Record<string, number>; source: 'keywords' | 'manifold+keywords' };
+  analysis: PromptAnalysis;
+  /** One line a person can read. */
+  reason: string;
+}

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { isArbiterError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
+import { routeCommand } from './route.js';
 
 const program = new Command();
 program.name('arbiter').description('Multi-model router and reward-guided inference engine').version('0.1.0');
@@ -12,6 +13,18 @@ program
   .description('list compute backends: availability (with the reason) and probe throughput')
   .option('--json', 'print JSON instead of a table')
   .action(backendsCommand);
+
+program
+  .command('route')
+  .description('route a JSONL file of prompts ({"prompt": ..., "id"?: ...} per line) to decisions, one JSON line each')
+  .requiredOption('--in <file>', "input JSONL ('-' for stdin)")
+  .option('--out <file>', "output JSONL ('-' or absent for stdout)")
+  .option('--config <file>', 'models and routing config', 'config/example.yaml')
+  .option('--strategy <name>', 'override the config strategy')
+  .option('--batch <n>', 'prompts per batch', '512')
+  .option('--threads <n>', 'worker threads (default: all cores)')
+  .option('--strict', 'stop at the first malformed line')
+  .action(routeCommand);
 
 program
   .command('distill')
@@ -24,7 +37,12 @@ program
   .action(distillCommand);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  const msg = isArbiterError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+  // one line: the first line of the message, then every listed problem
+  const msg = isArbiterError(e)
+    ? `${e.code}: ${e.message.split('\n')[0]}${e.details?.length ? ` ${e.details.join('; ')}` : ''}`
+    : e instanceof Error
+      ? e.message.split('\n')[0]
+      : String(e);
   process.stderr.write(`arbiter: ${msg}\n`);
   process.exit(1);
 });

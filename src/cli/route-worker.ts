@@ -1,0 +1,20 @@
+/**
+ * Piscina task file for `arbiter route`: each worker thread builds one router (config, default
+ * embedder, the chosen compute backend) on first use and routes whole batches.
+ */
+import { createBackend, type BackendName } from '../compute/index.js';
+import { createRouter, type Decision, type RouteOptions, type Router } from '../router/index.js';
+
+export interface RouteTask {
+  config: string;
+  backend: BackendName;
+  prompts: string[];
+  options?: RouteOptions;
+}
+
+let router: Promise<Router> | undefined;
+
+export default async function routeBatch(task: RouteTask): Promise<Decision[]> {
+  router ??= createRouter(task.config, { backend: createBackend(task.backend) });
+  return (await router).routeBatch(task.prompts, task.options);
+}

@@ -1,0 +1,135 @@
+/**
+ * `arbiter route --in prompts.jsonl --out decisions.jsonl [--config file]`: streams any number
+ * of prompts in constant memory. Lines are read in batches; batches are routed in a Piscina pool
+ * (one router per worker thread) with a bounded number in flight, and written in input order.
+ * A malformed line is reported with its line number and skipped (--strict stops there).
+ */
+import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+
+import cliProgress from 'cli-progress';
+import { Piscina } from 'piscina';
+
+import { selectBackend } from '../compute/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { loadConfig, STRATEGIES, type Strategy } from '../models/index.js';
+import type { Decision } from '../router/index.js';
+import type { RouteTask } from './route-worker.js';
+
+export interface RouteCommandOptions {
+  in: string;
+  out?: string;
+  config: string;
+  strict?: boolean;
+  batch: string;
+  threads?: string;
+  strategy?: string;
+}
+
+interface Item {
+  id: string | number;
+  prompt: string;
+}
+
+/** Parses one input line: a JSON object with a string `prompt` and an optional string/number `id`. */
+export function parseLine(line: string, lineNo: number): Item | { error: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    return { error: `line ${lineNo}: not JSON (${(e as Error).message})` };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: `line ${lineNo}: must be a JSON object` };
+  const o = v as { prompt?: unknown; id?: unknown };
+  if (typeof o.prompt !== 'string') return { error: `line ${lineNo}: "prompt" must be a string` };
+  if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') return { error: `line ${lineNo}: "id" must be a string or a number` };
+  return { id: (o.id as string | number | undefined) ?? lineNo, prompt: o.prompt };
+}
+
+const int = (v: string | undefined, name: string, min: number, max: number, dflt: number) => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be an integer from ${min} to ${max}, got ${v}`, { param: name });
+  return n;
+};
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+export async function routeCommand(o: RouteCommandOptions): Promise<void> {
+  const batch = int(o.batch, 'batch', 1, 100_000, 512);
+  const threads = int(o.threads, 'threads', 1, 256, Math.max(1, cpus().length));
+  if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`, { param: 'strategy' });
+  await loadConfig(o.config); // fail fast, with every config problem, before any work
+  const input = o.in === '-' ? process.stdin : createReadStream(o.in);
+  await new Promise<void>((resolve, reject) => {
+    if (o.in === '-') return resolve();
+    input.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cannot read ${o.in}: ${e.code}`, { param: 'in' })));
+  });
+  const out: Writable = !o.out || o.out === '-' ? process.stdout : createWriteStream(o.out);
+  const { backend } = await selectBackend();
+  const pool = new Piscina({ filename: new URL('./route-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const total = o.in === '-' ? 0 : statSync(o.in).size;
+  const bar = process.stderr.isTTY && total > 0 ? new cliProgress.SingleBar({ format: 'routing [{bar}] {percentage}% | {routed} prompts | {rate} prompts/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(total, 0, { routed: 0, rate: 0 });
+  const t0 = performance.now();
+  let routed = 0;
+  let malformed = 0;
+  let bytes = 0;
+  const pending: Array<{ items: Item[]; result: Promise<Decision[]> }> = [];
+  const maxInFlight = threads * 2;
+  const submit = (items: Item[]) => {
+    const task: RouteTask = { config: o.config, backend: backend.name, prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
+    pending.push({ items, result: pool.run(task) as Promise<Decision[]> });
+  };
+  const drainOne = async () => {
+    const head = pending.shift()!;
+    const decisions = await head.result;
+    let text = '';
+    decisions.forEach((d, i) => (text += `${JSON.stringify({ id: head.items[i]!.id, ...d })}\n`));
+    await write(out, text);
+    routed += decisions.length;
+    bar?.update(bytes, { routed, rate: Math.round((routed * 1000) / (performance.now() - t0)) });
+  };
+  let failure: ArbiterError | undefined;
+  try {
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    let lineNo = 0;
+    let items: Item[] = [];
+    for await (const line of lines) {
+      lineNo++;
+      bytes += Buffer.byteLength(line) + 1;
+      if (line.trim() === '') continue;
+      const parsed = parseLine(line, lineNo);
+      if ('error' in parsed) {
+        malformed++;
+        if (o.strict) {
+          failure = new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${parsed.error} (--strict)`, { param: 'in' });
+          break;
+        }
+        process.stderr.write(`arbiter route: skipped ${parsed.error}\n`);
+        continue;
+      }
+      items.push(parsed);
+      if (items.length >= batch) {
+        submit(items);
+        items = [];
+        while (pending.length >= maxInFlight) await drainOne(); // backpressure: constant memory
+      }
+    }
+    if (!failure && items.length) submit(items);
+    while (pending.length) await drainOne();
+  } finally {
+    bar?.stop();
+    await pool.destroy();
+    if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  process.stderr.write(`arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}\n`);
+  if (failure) throw failure;
+}

@@ -5,3 +5,4 @@ export * from './embed/index.js';
 export * from './analyze/index.js';
 export * from './manifold/index.js';
 export * from './router/index.js';
+export * from './engine/index.js';

@@ -3,7 +3,8 @@
  * embedder, the chosen compute backend) on first use and routes whole batches.
  */
 import { createBackend, type BackendName } from '../compute/index.js';
-import { createRouter, type Decision, type RouteOptions, type Router } from '../router/index.js';
+import { createRouter, type Router } from '../engine/index.js';
+import type { Decision, RouteOptions } from '../router/index.js';
 
 export interface RouteTask {
   config: string;

@@ -4,9 +4,8 @@
  * effective sample size, so a model without outcomes routes on its prior and sharpens with
  * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
  */
-import type { Vote } from '../manifold/index.js';
 import type { ModelSpec } from '../models/index.js';
-import type { Prediction } from './types.js';
+import type { NeighbourVote, Prediction } from './types.js';
 
 /** Output tokens expected per task type when the request does not say. */
 export const OUTPUT_TOKENS: Record<string, number> = {
@@ -26,7 +25,7 @@ export function priorQuality(model: ModelSpec, taskDist: Record<string, number>)
   return entries.reduce((s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH), 0);
 }
 
-export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: Vote | undefined, maxTokens?: number): Prediction[] {
+export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, maxTokens?: number): Prediction[] {
   const inputTokens = estimateInputTokens(prompt);
   const outputTokens =
     maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);

@@ -1,6 +1,12 @@
 import type { PromptAnalysis } from '../analyze/index.js';
 import type { Strategy } from '../models/index.js';
 
+/** What the router needs from a kNN vote (the manifold's Vote has this shape). */
+export interface NeighbourVote {
+  task: { distribution: Record<string, number> };
+  quality: Record<string, { mean: number; stderr: number; nEff: number }>;
+}
+
 export interface RouteOptions {
   /** Overrides the config's strategy. */
   strategy?: Strategy;

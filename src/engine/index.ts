@@ -1,0 +1,1 @@
+export { Router, createRouter, type RouterParts } from './router.js';

@@ -1,0 +1,81 @@
+/**
+ * The router as a service object: analyse → embed the question → vote on the manifold → decide.
+ * One prompt with route(), many with routeBatch() (one embedding call and one kNN search for the
+ * batch), and learning from outcomes with feedback().
+ */
+import { analyze } from '../analyze/index.js';
+import { selectBackend } from '../compute/index.js';
+import { StaticEmbedder } from '../embed/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { Manifold, type Vote } from '../manifold/index.js';
+import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
+import { defaultModelDir } from '../paths.js';
+import { checkRouteOptions, decide, LoadTracker, type Decision, type RouteOptions } from '../router/index.js';
+import type { ComputeBackend } from '../compute/index.js';
+
+export interface RouterParts {
+  backend?: ComputeBackend;
+  embedder?: StaticEmbedder;
+  /** Reference outcomes; an empty one is created when absent (routing then uses the priors). */
+  manifold?: Manifold;
+  /** kNN neighbours per vote. */
+  k?: number;
+}
+
+const bad = (param: string, msg: string): never => {
+  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
+};
+
+export class Router {
+  readonly load = new LoadTracker();
+
+  constructor(
+    readonly registry: ModelRegistry,
+    readonly embedder: StaticEmbedder,
+    readonly manifold: Manifold,
+    private readonly k = 16,
+  ) {
+    for (const id of registry.ids()) manifold.addModel(id);
+  }
+
+  async route(prompt: string, options?: RouteOptions): Promise<Decision> {
+    const [d] = await this.routeBatch([prompt], options);
+    return d!;
+  }
+
+  async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
+    if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) bad('prompts', 'must be an array of strings');
+    const o = checkRouteOptions(options);
+    for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
+    if (prompts.length === 0) return [];
+    const analyses = prompts.map((p) => analyze(p));
+    const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
+    const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
+    const models = this.registry.list();
+    return analyses.map((a, i) => decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load));
+  }
+
+  /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`. */
+  async feedback(input: { prompt: string; model: string; quality: number; task?: string }): Promise<{ merged: boolean }> {
+    if (typeof input?.prompt !== 'string') bad('prompt', 'must be a string');
+    this.registry.get(input.model);
+    const embedding = await this.embedder.embed([analyze(input.prompt).fewShot.question]);
+    const { merged } = await this.manifold.feedback({ embedding, model: input.model, quality: input.quality, ...(input.task ? { task: input.task } : {}) });
+    return { merged };
+  }
+}
+
+/** A router from a config (object or file path) with the default embedder on the best backend. */
+export async function createRouter(config: ArbiterConfig | Record<string, unknown> | string, parts: RouterParts = {}): Promise<Router> {
+  let cfg: ArbiterConfig;
+  if (typeof config === 'string') cfg = await loadConfig(config);
+  else {
+    const { source, ...rest } = config as Record<string, unknown>; // a loaded config validates again, minus its source
+    cfg = validateConfig(rest, typeof source === 'string' ? source : 'config');
+  }
+  const backend = parts.backend ?? parts.embedder?.backend ?? (await selectBackend()).backend;
+  const embedder = parts.embedder ?? (await StaticEmbedder.load(defaultModelDir(), backend));
+  const manifold = parts.manifold ?? new Manifold(backend, { dim: embedder.dim });
+  if (manifold.dim !== embedder.dim) bad('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
+  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k);
+}

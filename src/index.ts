@@ -6,3 +6,4 @@ export * from './analyze/index.js';
 export * from './manifold/index.js';
 export * from './router/index.js';
 export * from './engine/index.js';
+export * from './eval/index.js';

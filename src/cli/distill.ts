@@ -4,13 +4,7 @@ import { parse } from 'csv-parse/sync';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { distill } from '../embed/distill.js';
-
-/** RouterBench stores each prompt as a Python list literal of strings: ['...'] — unwrap the first. */
-function unwrapPrompt(raw: string): string {
-  const m = /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw);
-  if (!m) return raw;
-  return m[2]!.replace(/\\n/g, '\n').replace(/\\t/g, '\t').replace(/\\(['"\\])/g, '$1');
-}
+import { unwrapPythonList } from '../eval/index.js';
 
 async function promptsFrom(files: string[]): Promise<string[]> {
   const out: string[] = [];
@@ -23,7 +17,7 @@ async function promptsFrom(files: string[]): Promise<string[]> {
     }
     for (const [i, r] of rows.entries()) {
       if (typeof r.prompt !== 'string') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${file}: row ${i + 2} has no 'prompt' column`, { param: 'eval' });
-      out.push(unwrapPrompt(r.prompt));
+      out.push(unwrapPythonList(r.prompt));
     }
   }
   return out;

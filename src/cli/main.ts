@@ -4,6 +4,7 @@ import { isArbiterError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
 import { routeCommand } from './route.js';
+import { trainCommand } from './train.js';
 
 const program = new Command();
 program.name('arbiter').description('Multi-model router and reward-guided inference engine').version('0.1.0');
@@ -21,10 +22,23 @@ program
   .option('--out <file>', "output JSONL ('-' or absent for stdout)")
   .option('--config <file>', 'models and routing config', 'config/example.yaml')
   .option('--strategy <name>', 'override the config strategy')
+  .option('--model <dir>', 'a trained router model (arbiter train)')
   .option('--batch <n>', 'prompts per batch', '512')
   .option('--threads <n>', 'worker threads (default: all cores)')
   .option('--strict', 'stop at the first malformed line')
   .action(routeCommand);
+
+program
+  .command('train')
+  .description('train a router model (manifold of reference outcomes + observed costs) from outcome data, with a validation report')
+  .requiredOption('--data <path>', 'a file, or a folder of *_train.csv (routerbench) / *.jsonl files')
+  .requiredOption('--out <dir>', 'model folder to write, e.g. models/routerbench')
+  .option('--format <name>', 'routerbench or jsonl', 'routerbench')
+  .option('--val <fraction>', 'held-out validation share', '0.1')
+  .option('--seed <n>', 'split seed', '1')
+  .option('--k <n>', 'neighbours per vote in the report', '16')
+  .option('--json', 'print the report as JSON')
+  .action(trainCommand);
 
 program
   .command('distill')

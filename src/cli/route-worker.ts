@@ -9,6 +9,8 @@ import type { Decision, RouteOptions } from '../router/index.js';
 export interface RouteTask {
   config: string;
   backend: BackendName;
+  /** A trained router model folder. */
+  model?: string;
   prompts: string[];
   options?: RouteOptions;
 }
@@ -16,6 +18,6 @@ export interface RouteTask {
 let router: Promise<Router> | undefined;
 
 export default async function routeBatch(task: RouteTask): Promise<Decision[]> {
-  router ??= createRouter(task.config, { backend: createBackend(task.backend) });
+  router ??= createRouter(task.config, { backend: createBackend(task.backend), ...(task.model ? { model: task.model } : {}) });
   return (await router).routeBatch(task.prompts, task.options);
 }

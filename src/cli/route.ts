@@ -27,6 +27,7 @@ export interface RouteCommandOptions {
   batch: string;
   threads?: string;
   strategy?: string;
+  model?: string;
 }
 
 interface Item {
@@ -84,7 +85,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const pending: Array<{ items: Item[]; result: Promise<Decision[]> }> = [];
   const maxInFlight = threads * 2;
   const submit = (items: Item[]) => {
-    const task: RouteTask = { config: o.config, backend: backend.name, prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
+    const task: RouteTask = { config: o.config, backend: backend.name, ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
     pending.push({ items, result: pool.run(task) as Promise<Decision[]> });
   };
   const drainOne = async () => {

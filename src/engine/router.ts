@@ -10,7 +10,8 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
 import { defaultModelDir } from '../paths.js';
-import { checkRouteOptions, decide, LoadTracker, type Decision, type RouteOptions } from '../router/index.js';
+import { checkRouteOptions, decide, LoadTracker, type CostTable, type Decision, type RouteOptions } from '../router/index.js';
+import { loadRouterModel } from './model.js';
 import type { ComputeBackend } from '../compute/index.js';
 
 export interface RouterParts {
@@ -20,6 +21,8 @@ export interface RouterParts {
   manifold?: Manifold;
   /** kNN neighbours per vote. */
   k?: number;
+  /** A trained router model folder (arbiter train): its manifold and observed costs. */
+  model?: string;
 }
 
 const bad = (param: string, msg: string): never => {
@@ -34,6 +37,8 @@ export class Router {
     readonly embedder: StaticEmbedder,
     readonly manifold: Manifold,
     private readonly k = 16,
+    /** Observed costs from training data (used instead of price estimates where present). */
+    readonly costs?: CostTable,
   ) {
     for (const id of registry.ids()) manifold.addModel(id);
   }
@@ -52,7 +57,7 @@ export class Router {
     const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
     const models = this.registry.list();
-    return analyses.map((a, i) => decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load));
+    return analyses.map((a, i) => decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, this.costs));
   }
 
   /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`. */
@@ -75,7 +80,15 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
   }
   const backend = parts.backend ?? parts.embedder?.backend ?? (await selectBackend()).backend;
   const embedder = parts.embedder ?? (await StaticEmbedder.load(defaultModelDir(), backend));
-  const manifold = parts.manifold ?? new Manifold(backend, { dim: embedder.dim });
+  const trained = parts.model ? await loadRouterModel(parts.model, embedder, backend) : undefined;
+  if (trained) {
+    // learned per-task strengths fill in what the config does not set (the config wins); the
+    // overall mean ('*' in the model folder) is the config's 'general' fallback
+    const learned = (id: string) => Object.fromEntries(Object.entries(trained.strengths[id] ?? {}).map(([t, q]) => [t === '*' ? 'general' : t, q]));
+    const models = cfg.models.map((m) => ({ ...m, strengths: { ...learned(m.id), ...m.strengths } }));
+    cfg = validateConfig({ models, routing: cfg.routing }, cfg.source);
+  }
+  const manifold = parts.manifold ?? trained?.manifold ?? new Manifold(backend, { dim: embedder.dim });
   if (manifold.dim !== embedder.dim) bad('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
-  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k);
+  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k, trained?.costs);
 }

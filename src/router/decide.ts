@@ -9,7 +9,7 @@ import { STRATEGIES, type ModelSpec, type RoutingSettings } from '../models/inde
 import type { LoadTracker } from './load.js';
 import { predict } from './predict.js';
 import { choose } from './strategy.js';
-import type { Decision, NeighbourVote, RouteOptions } from './types.js';
+import type { CostTable, Decision, NeighbourVote, RouteOptions } from './types.js';
 
 const bad = (param: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
@@ -50,13 +50,14 @@ export function decide(
   options: RouteOptions,
   routing: RoutingSettings,
   load: LoadTracker,
+  costs?: CostTable,
 ): Decision {
   const labelled = vote !== undefined && Object.keys(vote.task.distribution).length > 0;
   const dist: Record<string, number> = {};
   for (const [t, p] of Object.entries(analysis.task.scores)) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * p;
   if (labelled) for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
   const [label, conf] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
-  const c = choose(predict(models, prompt, dist, vote, options.maxTokens), models, options, routing, load);
+  const c = choose(predict(models, prompt, dist, vote, options.maxTokens, costs), models, options, routing, load);
   const ch = c.chosen;
   const runner = c.ranked.find((x) => x.eligible && x !== ch);
   const money = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;

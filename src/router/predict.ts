@@ -5,7 +5,7 @@
  * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
  */
 import type { ModelSpec } from '../models/index.js';
-import type { NeighbourVote, Prediction } from './types.js';
+import type { CostTable, NeighbourVote, Prediction } from './types.js';
 
 /** Output tokens expected per task type when the request does not say. */
 export const OUTPUT_TOKENS: Record<string, number> = {
@@ -13,7 +13,7 @@ export const OUTPUT_TOKENS: Record<string, number> = {
 };
 const DEFAULT_STRENGTH = 0.5;
 /** Prior pseudo-count: how many neighbour votes a prior is worth. */
-const PRIOR_WEIGHT = 4;
+export const PRIOR_WEIGHT = 4;
 
 export function estimateInputTokens(prompt: string): number {
   return Math.max(1, Math.ceil(prompt.length / 4)); // about 4 characters per token for English
@@ -25,7 +25,11 @@ export function priorQuality(model: ModelSpec, taskDist: Record<string, number>)
   return entries.reduce((s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH), 0);
 }
 
-export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, maxTokens?: number): Prediction[] {
+/**
+ * Cost: the observed mean cost of the model under the task distribution when a cost table has
+ * the model (training data), else the token estimate times the configured prices.
+ */
+export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, maxTokens?: number, costs?: CostTable): Prediction[] {
   const inputTokens = estimateInputTokens(prompt);
   const outputTokens =
     maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
@@ -40,7 +44,11 @@ export function predict(models: readonly ModelSpec[], prompt: string, taskDist: 
       qualityStderr = Math.sqrt((v.stderr ** 2 * v.nEff + qualityStderr ** 2 * PRIOR_WEIGHT) / (v.nEff + PRIOR_WEIGHT));
       qualitySource = v.nEff >= PRIOR_WEIGHT ? 'manifold' : 'manifold+prior';
     }
-    const cost = (inputTokens / 1000) * m.cost.inputPer1k + (outputTokens / 1000) * m.cost.outputPer1k;
+    const observed = costs?.[m.id];
+    const cost =
+      observed && observed['*'] !== undefined && maxTokens === undefined
+        ? Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) || observed['*']!
+        : (inputTokens / 1000) * m.cost.inputPer1k + (outputTokens / 1000) * m.cost.outputPer1k;
     const latencyMs = m.latency.firstTokenMs + (outputTokens / m.latency.tokensPerSec) * 1000;
     return { model: m.id, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs };
   });

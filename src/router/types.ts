@@ -7,6 +7,9 @@ export interface NeighbourVote {
   quality: Record<string, { mean: number; stderr: number; nEff: number }>;
 }
 
+/** Observed mean cost (USD) per call, by model then task ('*' = over all tasks), from training data. */
+export type CostTable = Record<string, Record<string, number>>;
+
 export interface RouteOptions {
   /** Overrides the config's strategy. */
   strategy?: Strategy;

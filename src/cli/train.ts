@@ -1,0 +1,62 @@
+import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
+
+import { selectBackend } from '../compute/index.js';
+import { StaticEmbedder } from '../embed/index.js';
+import { saveRouterModel, train } from '../engine/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { loadJsonl, loadRouterBench } from '../eval/index.js';
+import { defaultModelDir } from '../paths.js';
+
+export interface TrainCommandOptions {
+  data: string;
+  format: string;
+  out: string;
+  val: string;
+  seed: string;
+  k: string;
+  json?: boolean;
+}
+
+/** `arbiter train --data <file|dir> --format routerbench|jsonl --out models/<name>` */
+export async function trainCommand(o: TrainCommandOptions): Promise<void> {
+  const val = Number(o.val);
+  const seed = Number(o.seed);
+  const k = Number(o.k);
+  if (!(val >= 0 && val < 1)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--val must be a fraction in [0, 1), got ${o.val}`, { param: 'val' });
+  if (!Number.isInteger(seed)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--seed must be an integer, got ${o.seed}`, { param: 'seed' });
+  if (!Number.isInteger(k) || k < 1 || k > 1024) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--k must be an integer from 1 to 1024, got ${o.k}`, { param: 'k' });
+  if (o.format !== 'routerbench' && o.format !== 'jsonl') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--format must be routerbench or jsonl, got ${o.format}`, { param: 'format' });
+  const records = o.format === 'routerbench' ? await loadRouterBench(o.data, 'train') : await loadJsonl(o.data);
+  if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
+  const { backend } = await selectBackend();
+  const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'embedding [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(records.length, 0);
+  const t0 = performance.now();
+  const { manifold, costs, strengths, report } = await train(records, embedder, backend, { valFraction: val, seed, k, log: (d) => bar?.update(d) });
+  bar?.stop();
+  await saveRouterModel(o.out, {
+    manifold,
+    costs,
+    strengths,
+    report,
+    embedder,
+    produced: { command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k}`, date: new Date().toISOString(), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) },
+  });
+  manifold.free();
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return;
+  }
+  const pct = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
+  process.stdout.write(`trained on ${report.train} prompts, validated on ${report.validation} (seed ${seed}; ${report.droppedDuplicates} validation prompts dropped as duplicates of training ones); wrote ${o.out}\n`);
+  if (report.taskAccuracy !== null) process.stdout.write(`task accuracy (kNN vote, k = ${k}): ${report.taskAccuracy.toFixed(3)}\n`);
+  const t = new Table({ head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task'] });
+  for (const m of report.models) t.push([m, pct(report.singleModels[m]?.quality ?? NaN), (report.singleModels[m]?.cost ?? 0).toFixed(4), pct(report.auc[m]?.overall ?? NaN), pct(report.auc[m]?.withinTask ?? NaN)]);
+  t.push(['oracle', pct(report.oracle.quality), report.oracle.cost.toFixed(4), '', '']);
+  process.stdout.write(`${t.toString()}\n`);
+  const c = new Table({ head: ['λ (cost weight)', 'routed quality', 'routed cost $'] });
+  for (const p of report.curve) c.push([p.lambda, pct(p.quality), p.cost.toFixed(4)]);
+  process.stdout.write(`routing on validation, by max(predicted quality − λ·cost/mean cost):\n${c.toString()}\n`);
+}

@@ -1,0 +1,106 @@
+// Loaders (file:line errors), training on generated outcome data with a known structure, the
+// model folder (checksums, embedder check), and routing with the trained model — no shared data.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { createRouter, loadJsonl, loadRouterBench, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
+import { defaultModelDir } from '../src/paths.js';
+import { availableBackends } from './helpers.js';
+
+const backend = availableBackends()[0]!;
+
+/** Code prompts: 'coder' succeeds, 'talker' fails; chat prompts: the reverse. 'coder' costs 10x. */
+function dataset(n: number): OutcomeRecord[] {
+  const code = ['Write a python function to reverse a string', 'Implement a binary search in java', 'Write a SQL query that joins two tables', 'Fix this javascript bug in my function', 'Write a rust function to parse integers'];
+  const chat = ['hello, how are you today', 'thanks for your help yesterday', 'what do you think about the weather', 'good morning, nice to meet you', 'can you recommend a good movie'];
+  return Array.from({ length: n }, (_, i) => {
+    const isCode = i % 2 === 0;
+    const base = (isCode ? code : chat)[Math.floor(i / 2) % 5]!;
+    return {
+      prompt: `${base} (variant ${i})`,
+      task: isCode ? 'code' : 'conversation',
+      outcomes: { coder: isCode ? 1 : 0, talker: isCode ? 0 : 1 },
+      costs: { coder: 0.01, talker: 0.001 },
+      source: `mem:${i + 1}`,
+    };
+  });
+}
+
+describe('outcome data loaders', () => {
+  it('reads the documented JSONL format and names file:line on errors', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-data-'));
+    const f = join(dir, 'a.jsonl');
+    await writeFile(f, `${JSON.stringify({ prompt: 'p', task: 'code', outcomes: { a: 1, b: 0.5 }, costs: { a: 0.1 } })}\n\n${JSON.stringify({ prompt: 'q', outcomes: { a: 0 } })}\n`);
+    const recs = await loadJsonl(f);
+    expect(recs).toEqual([
+      { prompt: 'p', task: 'code', outcomes: { a: 1, b: 0.5 }, costs: { a: 0.1 }, source: `${f}:1` },
+      { prompt: 'q', outcomes: { a: 0 }, costs: {}, source: `${f}:3` },
+    ]);
+    await writeFile(f, `${JSON.stringify({ prompt: 'p', outcomes: { a: 1 } })}\n${JSON.stringify({ prompt: 'p', outcomes: { a: 2 } })}\n`);
+    await expect(loadJsonl(f)).rejects.toThrow(`${f}:2: outcomes.a must be a number in [0, 1]`);
+    await writeFile(f, '{"prompt": 1}\n');
+    await expect(loadJsonl(f)).rejects.toThrow(`${f}:1: "prompt" must be a string`);
+  });
+
+  it('reads RouterBench-style CSVs (models from "<model>|total_cost" columns, task from eval_name)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-rb-'));
+    const csv = ['sample_id,prompt,eval_name,m1,m2,m1|total_cost,m2|total_cost,m1|model_response', `1,"['Say hi\\nnow']",arc-challenge,1.0,0.0,0.002,0.0001,hi`, `2,"['Code it']",mbpp,0.0,1.0,0.003,0.0002,x`].join('\n');
+    await writeFile(join(dir, 'x_train.csv'), csv);
+    await writeFile(join(dir, 'x_test.csv'), csv.replace('1.0,0.0', '7,0.0'));
+    const recs = await loadRouterBench(dir, 'train');
+    expect(recs.map((r) => [r.prompt, r.task, r.outcomes, r.costs])).toEqual([
+      ['Say hi\nnow', 'knowledge', { m1: 1, m2: 0 }, { m1: 0.002, m2: 0.0001 }],
+      ['Code it', 'code', { m1: 0, m2: 1 }, { m1: 0.003, m2: 0.0002 }],
+    ]);
+    await expect(loadRouterBench(dir, 'test')).rejects.toThrow(/x_test\.csv:2: m1: outcome must be in \[0, 1\], got "7"/);
+  });
+});
+
+describe('train', () => {
+  it('learns who wins on which prompts, reports it on a disjoint validation split, and routes with it', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const data = dataset(400);
+    const { manifold, costs, strengths, report } = await train(data, embedder, backend, { valFraction: 0.2, seed: 3, k: 8 });
+    expect(report.train + report.validation + report.droppedDuplicates).toBe(400);
+    expect(report.taskAccuracy).toBeGreaterThan(0.95);
+    expect(report.auc.coder!.overall).toBeGreaterThan(0.95);
+    expect(strengths.coder).toMatchObject({ code: 1, conversation: 0 });
+    expect(costs.talker!['*']).toBeCloseTo(0.001, 9);
+    const lowCost = report.curve[0]!; // λ = 0: best predicted quality
+    expect(lowCost.quality).toBeGreaterThan(0.95);
+    expect(lowCost.cost).toBeLessThan(report.singleModels.coder!.cost); // chat prompts go to the cheap talker
+    // save, load, route
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+    await saveRouterModel(dir, { manifold, costs, strengths, report, embedder, produced: { by: 'test' } });
+    const config = { models: ['coder', 'talker'].map((id) => ({ id, provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } })), routing: { strategy: 'quality' } };
+    const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
+    const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
+    expect(a!.model).toBe('coder');
+    expect(b!.model).toBe('talker');
+    expect(a!.predicted.cost).toBeCloseTo(0.01, 6); // observed cost, not the config's price estimate
+    expect(a!.task.source).toBe('manifold+keywords');
+    manifold.free();
+  });
+
+  it('refuses a router model trained with another embedder', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const { manifold, costs, strengths, report } = await train(dataset(40), embedder, backend, { valFraction: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+    const fake = { ...embedder, manifest: { ...embedder.manifest, files: embedder.manifest.files.map((f) => ({ ...f, sha256: '0'.repeat(64) })) } } as unknown as StaticEmbedder;
+    await saveRouterModel(dir, { manifold, costs, strengths, report, embedder: fake, produced: {} });
+    const config = { models: [{ id: 'coder', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } }] };
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(/was trained with another embedder/);
+    manifold.free();
+  });
+});
+
+describe('rocAuc', () => {
+  it('matches hand-computed values, with ties counted half', () => {
+    expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.75, 12);
+    expect(rocAuc([0.5, 0.5], [0, 1])).toBe(0.5);
+    expect(rocAuc([1, 2], [1, 1])).toBeNaN();
+  });
+});

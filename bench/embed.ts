@@ -7,8 +7,8 @@
  */
 import ort from 'onnxruntime-node';
 
-import { createBackend, toHalf, type BackendName, type EmbeddingTable } from '../src/index.js';
-import { interleavedMedians, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import { toHalf, type EmbeddingTable } from '../src/index.js';
+import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession } from './lib/onnx.js';
 
 const VOCAB = 30_000;
@@ -39,13 +39,8 @@ const row = (name: string, kind: ResultRow['kind'], ms: number, bytesPerValue: n
 });
 
 const contenders: Array<{ name: string; kind: ResultRow['kind']; bytes: number; fn: () => Promise<Float32Array> }> = [];
-for (const name of ['cpu', 'cuda', 'gpujs', 'js'] as BackendName[]) {
-  let backend;
-  try {
-    backend = createBackend(name);
-  } catch {
-    continue;
-  }
+for (const backend of loadedBackends()) {
+  const name = backend.name;
   contenders.push({ name: `${name} f32`, kind: 'backend', bytes: 4, fn: () => backend.embedPool(f32, ids, offsets, { weights }) });
   contenders.push({ name: `${name} f16`, kind: 'backend', bytes: 2, fn: () => backend.embedPool(f16, ids, offsets, { weights }) });
 }

@@ -6,8 +6,8 @@
  */
 import ort from 'onnxruntime-node';
 
-import { createBackend, type Activation, type BackendName, type MlpWeights } from '../src/index.js';
-import { interleavedMedians, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import type { Activation, MlpWeights } from '../src/index.js';
+import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession, type NodeSpec } from './lib/onnx.js';
 
 const ROWS = 65_536;
@@ -30,14 +30,7 @@ for (const head of heads) {
   };
   const flops = 2 * ROWS * head.dims.slice(1).reduce((s, o, l) => s + head.dims[l]! * o, 0);
   const contenders: Array<{ name: string; kind: ResultRow['kind']; fn: () => Promise<Float32Array> }> = [];
-  for (const name of ['cpu', 'cuda', 'gpujs', 'js'] as BackendName[]) {
-    try {
-      const b = createBackend(name);
-      contenders.push({ name, kind: 'backend', fn: () => b.mlp(weights, x) });
-    } catch {
-      /* unavailable here */
-    }
-  }
+  for (const b of loadedBackends()) contenders.push({ name: b.name, kind: 'backend', fn: () => b.mlp(weights, x) });
   const nodes: NodeSpec[] = [];
   const floatConstants: Record<string, { dims: number[]; data: Float32Array }> = {};
   let cur = 'x';

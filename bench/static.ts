@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 
 import { parse } from 'csv-parse/sync';
 
-import { createBackend, StaticEmbedder, type BackendName } from '../src/index.js';
-import { medianMs, printTable, writeResults, type ResultRow } from './lib/common.js';
+import { StaticEmbedder } from '../src/index.js';
+import { loadedBackends, medianMs, printTable, writeResults, type ResultRow } from './lib/common.js';
 
 const file = process.env.BENCH_PROMPTS ?? '../shared/data/routerbench/mbpp_test.csv';
 const unwrap = (raw: string) => /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw)?.[2]?.replace(/\\n/g, '\n') ?? raw;
@@ -20,13 +20,8 @@ const model = new URL('../../models/default', import.meta.url).pathname;
 const rows: ResultRow[] = [];
 const row = (name: string, kind: ResultRow['kind'], n: number, ms: number, note?: string): ResultRow => ({ name, kind, Q: n, medianMs: ms, qps: (n * 1000) / ms, ...(note ? { note } : {}) });
 
-for (const name of ['cpu', 'cuda', 'gpujs', 'js'] as BackendName[]) {
-  let backend;
-  try {
-    backend = createBackend(name);
-  } catch {
-    continue;
-  }
+for (const backend of loadedBackends()) {
+  const name = backend.name;
   const emb = await StaticEmbedder.load(model, backend);
   rows.push(row(`static (${name})`, 'backend', prompts.length, await medianMs(() => emb.embed(prompts), { iterations: 5, time: 1000 })));
   if (name === 'cpu') {

@@ -85,6 +85,18 @@ describe('train', () => {
     manifold.free();
   });
 
+  it('learned priors weight every record once, with or without a task label', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const recs: OutcomeRecord[] = [
+      { prompt: 'Write a python function', task: 'code', outcomes: { m: 1 }, costs: { m: 0.3 }, source: 'a' },
+      { prompt: 'hello there', outcomes: { m: 0 }, costs: { m: 0.1 }, source: 'b' },
+    ];
+    const { strengths, costs, manifold } = await train(recs, embedder, backend, { valFraction: 0 });
+    expect(strengths.m).toEqual({ '*': 0.5, code: 1 });
+    expect(costs.m!['*']).toBeCloseTo(0.2, 12);
+    manifold.free();
+  });
+
   it('refuses a router model trained with another embedder', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const { manifold, costs, strengths, report } = await train(dataset(40), embedder, backend, { valFraction: 0 });

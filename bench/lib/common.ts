@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { Bench } from 'tinybench';
 
+import { createBackend, type BackendName, type ComputeBackend } from '../../src/index.js';
 import { loadAddon } from '../../src/compute/addon.js';
 
 export interface ResultRow {
@@ -63,6 +64,19 @@ export async function maxDiffNotes(contenders: Array<{ name: string; fn: () => P
     notes.set(c.name, `max |diff| ${err.toExponential(1)}`);
   }
   return notes;
+}
+
+/** Every compute backend that loads here, fastest kinds first (cpu, cuda, gpujs, js). */
+export function loadedBackends(): ComputeBackend[] {
+  const out: ComputeBackend[] = [];
+  for (const name of ['cpu', 'cuda', 'gpujs', 'js'] as BackendName[]) {
+    try {
+      out.push(createBackend(name));
+    } catch {
+      /* not available on this machine: the bench reports what ran */
+    }
+  }
+  return out;
 }
 
 export function machine(): Record<string, unknown> {

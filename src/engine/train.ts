@@ -45,6 +45,22 @@ function shuffle<T>(xs: T[], seed: number): T[] {
   return a;
 }
 
+/** Mean of value(r) over the records that have one: overall ('*') and per task label. */
+function meansByTask(records: readonly OutcomeRecord[], value: (r: OutcomeRecord) => number | undefined): Record<string, number> {
+  const acc = new Map<string, { sum: number; n: number }>();
+  for (const r of records) {
+    const v = value(r);
+    if (v === undefined) continue;
+    for (const key of new Set(['*', r.task ?? '*'])) {
+      const a = acc.get(key) ?? { sum: 0, n: 0 };
+      a.sum += v;
+      a.n += 1;
+      acc.set(key, a);
+    }
+  }
+  return Object.fromEntries([...acc].map(([k, a]) => [k, a.sum / a.n]));
+}
+
 async function embedAll(embedder: StaticEmbedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Float32Array> {
   const d = embedder.dim;
   const out = new Float32Array(records.length * d);
@@ -72,27 +88,14 @@ export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, 
   const d = embedder.dim;
   await manifold.add(trainSet.map((r, i) => ({ embedding: embTrain.subarray(i * d, (i + 1) * d), outcomes: r.outcomes, ...(r.task ? { task: r.task } : {}) })));
 
-  // learned priors: each model's mean outcome per task (and overall, '*') on the training data
+  // learned priors (mean outcome) and observed costs (mean USD), per model, by task and overall ('*')
   const strengths: Record<string, Record<string, number>> = {};
-  for (const m of models) {
-    const by = new Map<string, number[]>();
-    for (const r of trainSet) {
-      const o = r.outcomes[m];
-      if (o === undefined) continue;
-      for (const key of ['*', r.task ?? '*']) by.set(key, [...(by.get(key) ?? []), o]);
-    }
-    strengths[m] = Object.fromEntries([...by].map(([t, os]) => [t, mean(os)]));
-  }
-
   const costs: CostTable = {};
   for (const m of models) {
-    const by = new Map<string, number[]>();
-    for (const r of trainSet) {
-      const c = r.costs[m];
-      if (c === undefined) continue;
-      for (const key of ['*', r.task ?? '*']) by.set(key, [...(by.get(key) ?? []), c]);
-    }
-    if (by.size) costs[m] = Object.fromEntries([...by].map(([t, cs]) => [t, mean(cs)]));
+    const s = meansByTask(trainSet, (r) => r.outcomes[m]);
+    const c = meansByTask(trainSet, (r) => r.costs[m]);
+    if (Object.keys(s).length) strengths[m] = s;
+    if (Object.keys(c).length) costs[m] = c;
   }
 
   const report: TrainReport = {

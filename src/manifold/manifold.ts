@@ -51,11 +51,11 @@ export class Manifold {
   private readonly modelIdx = new Map<string, number>();
   private readonly taskNames: string[] = [];
   private readonly taskIdx = new Map<string, number>();
-  // per point, by id
-  private readonly points = new Map<number, { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array; seq: number }>();
-  private readonly embeddings = new Map<number, Float32Array>();
+  // per point, by id, in insertion order (the embeddings themselves live only in the index)
+  private readonly points = new Map<number, { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array }>();
+  /** Feedback point ids, oldest first: the eviction queue. */
+  private readonly feedbackOrder = new Set<number>();
   private nextId = 0;
-  private seq = 0;
 
   constructor(readonly backend: ComputeBackend, options: ManifoldOptions) {
     this.dim = options.dim;
@@ -78,9 +78,7 @@ export class Manifold {
     return this.taskNames;
   }
   count(kind: PointKind): number {
-    let n = 0;
-    for (const p of this.points.values()) if (p.kind === kind) n++;
-    return n;
+    return kind === 'feedback' ? this.feedbackOrder.size : this.points.size - this.feedbackOrder.size;
   }
 
   /** Tracks outcomes of another model (a new model starts with none: it learns from feedback). */
@@ -141,8 +139,8 @@ export class Manifold {
     points.forEach((p, i) => {
       const outcomes = this.outcomeRow(p.outcomes, `points[${i}].outcomes`);
       const counts = new Float32Array(this.models.length).map((_, m) => (Number.isNaN(outcomes[m]!) ? 0 : 1));
-      this.points.set(ids[i]!, { kind, task: this.taskId(p.task), outcomes, counts, seq: this.seq++ });
-      this.embeddings.set(ids[i]!, rows[i]!.slice());
+      this.points.set(ids[i]!, { kind, task: this.taskId(p.task), outcomes, counts });
+      if (kind === 'feedback') this.feedbackOrder.add(ids[i]!);
     });
     await this.evict();
     return ids;
@@ -221,28 +219,36 @@ export class Manifold {
     return { merged: false, id: id! };
   }
 
+  /** Oldest feedback first, then the oldest reference points: no sorting, both are in insertion order. */
   private async evict(): Promise<void> {
     const over = this.size - this.capacity;
     if (over <= 0) return;
-    const order = [...this.points].sort((a, b) => (a[1].kind === b[1].kind ? a[1].seq - b[1].seq : a[1].kind === 'feedback' ? -1 : 1));
-    const gone = order.slice(0, over).map(([id]) => id);
+    const gone: number[] = [];
+    for (const id of this.feedbackOrder) {
+      if (gone.length === over) break;
+      gone.push(id);
+    }
+    for (const id of this.points.keys()) {
+      if (gone.length === over) break;
+      if (!this.feedbackOrder.has(id)) gone.push(id);
+    }
     await this.index.remove(Int32Array.from(gone));
     for (const id of gone) {
       this.points.delete(id);
-      this.embeddings.delete(id);
+      this.feedbackOrder.delete(id);
     }
   }
 
   /** Snapshot for persistence: points in insertion order. */
   snapshot() {
-    const entries = [...this.points].sort((a, b) => a[1].seq - b[1].seq);
+    const entries = [...this.points]; // insertion order
     return {
       dim: this.dim,
       capacity: this.capacity,
       mergeThreshold: this.mergeThreshold,
       models: [...this.models],
       tasks: [...this.taskNames],
-      points: entries.map(([id, p]) => ({ kind: p.kind, task: p.task, outcomes: grow(p.outcomes, this.models.length, NaN), counts: grow(p.counts, this.models.length, 0), embedding: this.embeddings.get(id)! })),
+      points: entries.map(([id, p]) => ({ kind: p.kind, task: p.task, outcomes: grow(p.outcomes, this.models.length, NaN), counts: grow(p.counts, this.models.length, 0), embedding: this.index.get(id)! })),
     };
   }
 
@@ -254,17 +260,19 @@ export class Manifold {
       p.outcomes = grow(points[i]!.outcomes.slice(), this.models.length, NaN);
       p.counts = grow(points[i]!.counts.slice(), this.models.length, 0);
       p.kind = points[i]!.kind;
+      if (p.kind === 'feedback') this.feedbackOrder.add(id);
     });
   }
 
+  /** The stored embedding of a point (read from the index), or undefined. */
   embeddingOf(id: number): Float32Array | undefined {
-    return this.embeddings.get(id);
+    return this.points.has(id) ? (this.index.get(id) ?? undefined) : undefined;
   }
 
   free(): void {
     this.index.free();
     this.points.clear();
-    this.embeddings.clear();
+    this.feedbackOrder.clear();
   }
 }
 

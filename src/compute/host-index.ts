@@ -13,6 +13,8 @@ export type DotsFn = (queries: Float32Array, nq: number, rows: Float32Array, n: 
 
 export class HostIndex extends BaseIndex {
   private rows = new Float32Array(0);
+  /** Squared norm of each row, kept with the rows (cosine and l2 need it on every search). */
+  private norms = new Float64Array(0);
   private labels: bigint[] = [];
   private rowOf = new Map<bigint, number>();
 
@@ -33,12 +35,18 @@ export class HostIndex extends BaseIndex {
       const grown = new Float32Array(Math.max((n0 + ids.length) * d, this.rows.length * 2));
       grown.set(this.rows.subarray(0, n0 * d));
       this.rows = grown;
+      const norms = new Float64Array(grown.length / d);
+      norms.set(this.norms.subarray(0, n0));
+      this.norms = norms;
     }
     for (let i = 0; i < ids.length; i++) {
       for (let t = 0; t < d; t++) {
         const x = vectors[i * d + t]!;
         this.rows[(n0 + i) * d + t] = this.dtype === 'f16' ? halfToFloat(floatToHalf(x)) : x;
       }
+      let ss = 0;
+      for (let t = 0; t < d; t++) ss += this.rows[(n0 + i) * d + t]! ** 2;
+      this.norms[n0 + i] = ss;
       this.labels.push(ids[i]!);
       this.rowOf.set(ids[i]!, n0 + i);
     }
@@ -54,6 +62,7 @@ export class HostIndex extends BaseIndex {
       this.rowOf.delete(id);
       if (r !== last) {
         this.rows.copyWithin(r * d, last * d, (last + 1) * d);
+        this.norms[r] = this.norms[last]!;
         this.labels[r] = this.labels[last]!;
         this.rowOf.set(this.labels[r]!, r);
       }
@@ -74,12 +83,7 @@ export class HostIndex extends BaseIndex {
     // Everything read from the storage is read before the await: add/remove/free may run during it.
     const rows = this.rows.subarray(0, n * d);
     const labels = this.labels.slice(0, n);
-    const norms = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += rows[j * d + t]! ** 2;
-      norms[j] = s;
-    }
+    const norms = this.norms.slice(0, n);
     const pending = this.dots(queries, nq, rows, n, d);  // reads rows synchronously
     const dots = await pending;
     for (let q = 0; q < nq; q++) {
@@ -109,6 +113,7 @@ export class HostIndex extends BaseIndex {
 
   protected rawFree(): void {
     this.rows = new Float32Array(0);
+    this.norms = new Float64Array(0);
     this.labels = [];
     this.rowOf.clear();
   }

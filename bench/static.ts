@@ -8,12 +8,11 @@ import { readFileSync } from 'node:fs';
 
 import { parse } from 'csv-parse/sync';
 
-import { StaticEmbedder } from '../src/index.js';
+import { StaticEmbedder, unwrapPythonList } from '../src/index.js';
 import { loadedBackends, medianMs, printTable, writeResults, type ResultRow } from './lib/common.js';
 
 const file = process.env.BENCH_PROMPTS ?? '../shared/data/routerbench/mbpp_test.csv';
-const unwrap = (raw: string) => /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw)?.[2]?.replace(/\\n/g, '\n') ?? raw;
-const base = (parse(readFileSync(file), { columns: true }) as Array<{ prompt: string }>).map((r) => unwrap(r.prompt));
+const base = (parse(readFileSync(file), { columns: true }) as Array<{ prompt: string }>).map((r) => unwrapPythonList(r.prompt));
 const prompts = Array.from({ length: 4096 }, (_, i) => base[i % base.length]!);
 const avgChars = Math.round(prompts.reduce((s, p) => s + p.length, 0) / prompts.length);
 const model = new URL('../../models/default', import.meta.url).pathname;

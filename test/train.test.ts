@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createRouter, loadJsonl, loadRouterBench, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
+import { calibratedQuality, createRouter, fitCapability, loadJsonl, loadRouterBench, predictRecords, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
 
@@ -63,7 +63,8 @@ describe('train', () => {
   it('learns who wins on which prompts, reports it on a disjoint validation split, and routes with it', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const data = dataset(400);
-    const { manifold, costs, strengths, report } = await train(data, embedder, backend, { valFraction: 0.2, seed: 3, k: 8 });
+    const trained = await train(data, embedder, backend, { valFraction: 0.2, seed: 3, k: 8 });
+    const { manifold, costs, strengths, report } = trained;
     expect(report.train + report.validation + report.droppedDuplicates).toBe(400);
     expect(report.taskAccuracy).toBeGreaterThan(0.95);
     expect(report.auc.coder!.overall).toBeGreaterThan(0.95);
@@ -74,14 +75,16 @@ describe('train', () => {
     expect(lowCost.cost).toBeLessThan(report.singleModels.coder!.cost); // chat prompts go to the cheap talker
     // save, load, route
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
-    await saveRouterModel(dir, { manifold, costs, strengths, report, embedder, produced: { by: 'test' } });
+    await saveRouterModel(dir, { ...trained, embedder, produced: { by: 'test' } });
     const config = { models: ['coder', 'talker'].map((id) => ({ id, provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } })), routing: { strategy: 'quality' } };
     const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
     const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
     expect(a!.model).toBe('coder');
     expect(b!.model).toBe('talker');
     expect(a!.predicted.cost).toBeCloseTo(0.01, 6); // observed cost, not the config's price estimate
-    expect(a!.task.source).toBe('manifold+keywords');
+    expect(a!.task).toMatchObject({ label: 'code', source: expect.stringMatching(/^head/) });
+    expect(a!.analysis.difficulty!.value).toBeGreaterThanOrEqual(0);
+    expect(report.taskCalibrationError).toBeLessThan(0.1);
     manifold.free();
   });
 
@@ -99,13 +102,71 @@ describe('train', () => {
 
   it('refuses a router model trained with another embedder', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
-    const { manifold, costs, strengths, report } = await train(dataset(40), embedder, backend, { valFraction: 0 });
+    const trained = await train(dataset(40), embedder, backend, { valFraction: 0 });
+    const { manifold } = trained;
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
     const fake = { ...embedder, manifest: { ...embedder.manifest, files: embedder.manifest.files.map((f) => ({ ...f, sha256: '0'.repeat(64) })) } } as unknown as StaticEmbedder;
-    await saveRouterModel(dir, { manifold, costs, strengths, report, embedder: fake, produced: {} });
+    await saveRouterModel(dir, { ...trained, embedder: fake, produced: {} });
     const config = { models: [{ id: 'coder', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } }] };
     await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(/was trained with another embedder/);
     manifold.free();
+  });
+});
+
+describe('learned difficulty and capabilities', () => {
+  // Within one task, 'big' solves every prompt and 'small' only the short ones: only the learned
+  // ease (from the prompt's length) can tell them apart, the task prior cannot.
+  function graded(n: number): OutcomeRecord[] {
+    const words = ['alpha', 'river', 'stone', 'cloud', 'maple', 'orbit', 'lemon', 'piano', 'tiger', 'amber', 'delta', 'frost'];
+    return Array.from({ length: n }, (_, i) => {
+      const len = 2 + ((i * 7) % 40);
+      const prompt = `Question ${i}: ` + Array.from({ length: len }, (_, j) => words[(i * 3 + j * 5) % words.length]).join(' ') + '?';
+      return { prompt, task: 'knowledge', outcomes: { big: 1, small: len < 20 ? 1 : 0, coin: (i * 2654435761) % 7 < 3 ? 1 : 0 }, costs: { big: 0.01, small: 0.001, coin: 0.001 }, source: `g:${i}` };
+    });
+  }
+
+  it('predicts which prompts the weaker model fails within a task, and routes on it', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const t = await train(graded(500), embedder, backend, { valFraction: 0.2, seed: 5 });
+    expect(t.report.auc.small!.withinTask).toBeGreaterThan(0.9);
+    expect(t.report.meanWithinTaskAuc!.learned).toBeGreaterThan(t.report.meanWithinTaskAuc!.knn - 0.05);
+    expect(t.calibration.small!.knowledge![1]).toBeGreaterThan(0); // small's success rises with ease
+    // with a cost weight, short prompts go to small and long ones to big
+    const preds = await predictRecords(t, embedder, backend, graded(60).slice(40));
+    const shortQ = preds.filter((_, i) => (2 + (((i + 40) * 7) % 40)) < 12).map((p) => p.quality.small!);
+    const longQ = preds.filter((_, i) => (2 + (((i + 40) * 7) % 40)) > 30).map((p) => p.quality.small!);
+    expect(Math.min(...shortQ)).toBeGreaterThan(Math.max(...longQ));
+    t.manifold.free();
+  });
+
+  it('fitCapability recovers the parameters of simulated outcomes', () => {
+    let s = 12345;
+    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const truth = [0.4, 1.5, -0.7];
+    const n = 20_000;
+    const x1 = Array.from({ length: n }, () => rand() * 4 - 2);
+    const x2 = Array.from({ length: n }, () => rand() * 4 - 2);
+    const y = x1.map((v, i) => (rand() < 1 / (1 + Math.exp(-(truth[0]! + truth[1]! * v + truth[2]! * x2[i]!))) ? 1 : 0));
+    const cap = fitCapability(x1, x2, y, 1e-3);
+    cap.forEach((v, i) => expect(Math.abs(v - truth[i]!)).toBeLessThan(0.12));
+  });
+
+  it('calibratedQuality mixes tasks and leaves uncalibrated ones to the kNN quality', () => {
+    const caps = { math: [0, 1, 0] as [number, number, number] };
+    expect(calibratedQuality(undefined, { math: 1 }, { math: 0.5 }, 0.3)).toBeUndefined();
+    expect(calibratedQuality(caps, { code: 1 }, { code: 0.5 }, 0.3)).toBeUndefined();
+    expect(calibratedQuality(caps, { math: 1 }, { math: 0.8 }, 0.3)).toBeCloseTo(0.8, 6);
+    expect(calibratedQuality(caps, { math: 0.5, code: 0.5 }, { math: 0.8 }, 0.3)).toBeCloseTo(0.55, 6);
+  });
+
+  it('refuses a head.json of the wrong shape with a typed error', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const trained = await train(dataset(40), embedder, backend, { valFraction: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+    await saveRouterModel(dir, { ...trained, head: { ...trained.head, layer: { ...trained.head.layer, bias: new Float32Array(1) } }, embedder, produced: {} });
+    const config = { models: [{ id: 'coder', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } }] };
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT', message: /head\.json: weight must hold/ });
+    trained.manifold.free();
   });
 });
 

@@ -14,6 +14,11 @@ export interface PromptAnalysis {
   /** 0..1: a prior from the features (length, reasoning cues, constraints, math, code) until learned. */
   complexity: number;
   task: { label: TaskType; confidence: number; scores: Record<string, number>; source: 'keywords' };
+  /**
+   * With a trained router model: 1 − the predicted success rate of the training models on this
+   * prompt (under its task distribution), and per task.
+   */
+  difficulty?: { value: number; byTask: Record<string, number> };
 }
 
 /** Heuristic complexity prior in [0, 1]; weights are hand-set, to be replaced by learned ones. */
@@ -43,5 +48,6 @@ export function analyze(prompt: string, rules: Record<string, TaskRule> = DEFAUL
   };
 }
 
+export { applyHead, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, type AnalysisHead, type HeadOutput, type HeadTrainingSet } from './head.js';
 export { extractQuestion, features, featureVector, FEATURE_NAMES, classifyByRules, DEFAULT_RULES, TASK_TYPES };
 export type { FewShot, Features, Script, TaskRule, TaskType };

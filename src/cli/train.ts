@@ -34,13 +34,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'embedding [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(records.length, 0);
   const t0 = performance.now();
-  const { manifold, costs, strengths, report } = await train(records, embedder, backend, { valFraction: val, seed, k, log: (d) => bar?.update(d) });
+  const trained = await train(records, embedder, backend, { valFraction: val, seed, k, log: (d) => bar?.update(d) });
   bar?.stop();
+  const { manifold, report } = trained;
   await saveRouterModel(o.out, {
-    manifold,
-    costs,
-    strengths,
-    report,
+    ...trained,
     embedder,
     produced: { command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k}`, date: new Date().toISOString(), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) },
   });
@@ -51,10 +49,16 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   }
   const pct = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
   process.stdout.write(`trained on ${report.train} prompts, validated on ${report.validation} (seed ${seed}; ${report.droppedDuplicates} validation prompts dropped as duplicates of training ones); wrote ${o.out}\n`);
-  if (report.taskAccuracy !== null) process.stdout.write(`task accuracy (kNN vote, k = ${k}): ${report.taskAccuracy.toFixed(3)}\n`);
-  const t = new Table({ head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task'] });
-  for (const m of report.models) t.push([m, pct(report.singleModels[m]?.quality ?? NaN), (report.singleModels[m]?.cost ?? 0).toFixed(4), pct(report.auc[m]?.overall ?? NaN), pct(report.auc[m]?.withinTask ?? NaN)]);
-  t.push(['oracle', pct(report.oracle.quality), report.oracle.cost.toFixed(4), '', '']);
+  if (report.taskAccuracy !== null)
+    process.stdout.write(
+      `task accuracy (head + kNN vote, k = ${k}): ${report.taskAccuracy.toFixed(3)}; calibration error of its confidence (ECE, 10 bins): ${pct(report.taskCalibrationError ?? NaN)}` +
+        (report.taskHead ? `; temperature ${report.taskHead.temperature}, kNN weight ${report.taskHead.knnWeight} (fitted out of fold)` : '') +
+        '\n',
+    );
+  if (report.meanWithinTaskAuc) process.stdout.write(`mean within-task ROC AUC of predicted quality: ${pct(report.meanWithinTaskAuc.learned)} learned, ${pct(report.meanWithinTaskAuc.knn)} kNN vote alone\n`);
+  const t = new Table({ head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task', 'kNN alone'] });
+  for (const m of report.models) t.push([m, pct(report.singleModels[m]?.quality ?? NaN), (report.singleModels[m]?.cost ?? 0).toFixed(4), pct(report.auc[m]?.overall ?? NaN), pct(report.auc[m]?.withinTask ?? NaN), pct(report.auc[m]?.knnWithinTask ?? NaN)]);
+  t.push(['oracle', pct(report.oracle.quality), report.oracle.cost.toFixed(4), '', '', '']);
   process.stdout.write(`${t.toString()}\n`);
   const c = new Table({ head: ['λ (cost weight)', 'routed quality', 'routed cost $'] });
   for (const p of report.curve) c.push([p.lambda, pct(p.quality), p.cost.toFixed(4)]);

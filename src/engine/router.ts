@@ -3,14 +3,14 @@
  * One prompt with route(), many with routeBatch() (one embedding call and one kNN search for the
  * batch), and learning from outcomes with feedback().
  */
-import { analyze } from '../analyze/index.js';
+import { analyze, applyHead, headInput, mixTaskDistribution, type AnalysisHead, type HeadOutput } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
 import { StaticEmbedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
 import { defaultModelDir } from '../paths.js';
-import { checkRouteOptions, decide, LoadTracker, type CostTable, type Decision, type RouteOptions } from '../router/index.js';
+import { checkRouteOptions, decide, LoadTracker, type CostTable, type Decision, type DecideInputs, type QualityCalibration, type RouteOptions } from '../router/index.js';
 import { loadRouterModel } from './model.js';
 import type { ComputeBackend } from '../compute/index.js';
 
@@ -21,8 +21,18 @@ export interface RouterParts {
   manifold?: Manifold;
   /** kNN neighbours per vote. */
   k?: number;
-  /** A trained router model folder (arbiter train): its manifold and observed costs. */
+  /** A trained router model folder (arbiter train): its manifold, analysis head, capabilities and observed costs. */
   model?: string;
+}
+
+/** What a trained router model adds to routing. */
+export interface Learned {
+  /** Observed costs from training data (used instead of price estimates where present). */
+  costs?: CostTable;
+  /** Task head and predicted ease (difficulty). */
+  head?: AnalysisHead;
+  /** Per-model capability vectors. */
+  calibration?: QualityCalibration;
 }
 
 const bad = (param: string, msg: string): never => {
@@ -37,8 +47,7 @@ export class Router {
     readonly embedder: StaticEmbedder,
     readonly manifold: Manifold,
     private readonly k = 16,
-    /** Observed costs from training data (used instead of price estimates where present). */
-    readonly costs?: CostTable,
+    readonly learned: Learned = {},
   ) {
     for (const id of registry.ids()) manifold.addModel(id);
   }
@@ -56,8 +65,28 @@ export class Router {
     const analyses = prompts.map((p) => analyze(p));
     const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
+    const head = this.learned.head;
+    const out: HeadOutput | undefined = head ? await applyHead(head, this.embedder.backend, headInput(emb, analyses, this.embedder.dim)) : undefined;
     const models = this.registry.list();
-    return analyses.map((a, i) => decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, this.costs));
+    return analyses.map((a, i) => {
+      const inputs: DecideInputs = { ...(this.learned.costs ? { costs: this.learned.costs } : {}), ...(this.learned.calibration ? { calibration: this.learned.calibration } : {}) };
+      if (head && out) {
+        const T = head.tasks.length;
+        const vote = votes[i]?.task.distribution;
+        const distribution = mixTaskDistribution(head, out.taskProbs.subarray(i * T, (i + 1) * T), vote);
+        const ease: Record<string, number> = {};
+        const byTask: Record<string, number> = {};
+        head.tasks.forEach((t, j) => {
+          ease[t] = out.ease[i * T + j]!;
+          byTask[t] = 1 - ease[t];
+        });
+        const value = head.tasks.reduce((s, t) => s + (distribution[t] ?? 0) * byTask[t]!, 0);
+        a.difficulty = { value, byTask };
+        inputs.ease = ease;
+        inputs.task = { distribution, source: vote && Object.keys(vote).length && head.knnWeight > 0 ? 'head+manifold' : 'head' };
+      }
+      return decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, inputs);
+    });
   }
 
   /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`. */
@@ -90,5 +119,5 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
   }
   const manifold = parts.manifold ?? trained?.manifold ?? new Manifold(backend, { dim: embedder.dim });
   if (manifold.dim !== embedder.dim) bad('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
-  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k, trained?.costs);
+  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {});
 }

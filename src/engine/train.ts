@@ -1,22 +1,30 @@
 /**
- * Training a router model from outcome data: the questions of the training prompts, embedded,
- * become the manifold's reference points (task label and per-model outcomes); each model's mean
- * observed cost per task becomes the cost table. A seeded validation split, disjoint from the
- * training prompts after normalisation, measures what was learned: task accuracy, per-model ROC
- * AUC of predicted quality (overall and within task), and the quality/cost of routing against
- * every single model and the oracle.
+ * Training a router model from outcome data:
+ *   - the questions of the training prompts, embedded, become the manifold's reference points
+ *     (task label and per-model outcomes);
+ *   - the analysis head (task logits and predicted pool success, one dense layer) is fitted on
+ *     them, its temperature and kNN mixing weight on cross-fitted (out-of-fold) predictions;
+ *   - each model's capability vector per task (level, slope on the prompt's predicted ease, weight
+ *     of its kNN vote) is fitted on the same out-of-fold predictions, so it learns how much
+ *     to trust them on prompts it has not seen;
+ *   - each model's mean outcome per task becomes its prior, its mean observed cost the cost table.
+ * A seeded validation split, disjoint from the training prompts after normalisation, measures
+ * what was learned: task accuracy and calibration, per-model ROC AUC of predicted quality
+ * (overall and within task), and the quality/cost of routing against single models and the oracle.
  */
-import { analyze } from '../analyze/index.js';
+import { analyze, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { StaticEmbedder } from '../embed/index.js';
 import { mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
-import { PRIOR_WEIGHT, type CostTable } from '../router/index.js';
+import { calibratedQuality, fitCapability, logit, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
 
 export interface TrainOptions {
   valFraction?: number;
   seed?: number;
   k?: number;
+  /** Folds for the out-of-fold predictions that calibrate the head and fit capabilities (default 5). */
+  folds?: number;
   log?: (done: number, total: number) => void;
 }
 
@@ -27,7 +35,14 @@ export interface TrainReport {
   droppedDuplicates: number;
   models: string[];
   taskAccuracy: number | null;
-  auc: Record<string, { overall: number; withinTask: number }>;
+  /** Expected calibration error of the task confidence (10 bins) on validation. */
+  taskCalibrationError: number | null;
+  /** Fitted on out-of-fold predictions of the training split. */
+  taskHead: { temperature: number; knnWeight: number; logLoss: number } | null;
+  /** ROC AUC of the predicted quality against the outcome: learned (the engine's) and kNN vote alone. */
+  auc: Record<string, { overall: number; withinTask: number; knnWithinTask: number }>;
+  /** Mean over models of the within-task AUC (the figure that says whether routing can beat the task prior). */
+  meanWithinTaskAuc: { learned: number; knn: number } | null;
   singleModels: Record<string, { quality: number; cost: number }>;
   oracle: { quality: number; cost: number };
   /** Routing by max(quality − λ · cost / mean cost) on validation, for a range of λ. */
@@ -61,20 +76,164 @@ function meansByTask(records: readonly OutcomeRecord[], value: (r: OutcomeRecord
   return Object.fromEntries([...acc].map(([k, a]) => [k, a.sum / a.n]));
 }
 
-async function embedAll(embedder: StaticEmbedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Float32Array> {
-  const d = embedder.dim;
-  const out = new Float32Array(records.length * d);
-  for (let i = 0; i < records.length; i += 1024) {
-    const part = records.slice(i, i + 1024);
-    out.set(await embedder.embed(part.map((r) => analyze(r.prompt).fewShot.question)), i * d);
-    log?.(Math.min(i + 1024, records.length), records.length);
-  }
-  return out;
+/** The shared pieces of a fitted (fold) model and its predictions for a set of prompts. */
+interface Fitted {
+  head: AnalysisHead;
+  manifold: Manifold;
+  strengths: Record<string, Record<string, number>>;
 }
 
-export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, backend: ComputeBackend, options: TrainOptions = {}) {
+interface SetPredictions {
+  logits: Float32Array;
+  ease: Float32Array;
+  votes: Vote[];
+  /** q0[i][m]: kNN vote shrunk toward the learned prior under the vote's/head's task distribution. */
+  q0: Array<Record<string, number>>;
+  dist: Array<Record<string, number>>;
+}
+
+interface Prepared {
+  records: OutcomeRecord[];
+  analyses: PromptAnalysis[];
+  emb: Float32Array;
+  x: Float32Array;
+}
+
+async function prepare(embedder: StaticEmbedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Prepared> {
+  const d = embedder.dim;
+  const analyses = records.map((r) => analyze(r.prompt));
+  const emb = new Float32Array(records.length * d);
+  for (let i = 0; i < records.length; i += 1024) {
+    emb.set(await embedder.embed(analyses.slice(i, i + 1024).map((a) => a.fewShot.question)), i * d);
+    log?.(Math.min(i + 1024, records.length), records.length);
+  }
+  return { records, analyses, emb, x: headInput(emb, analyses, d) };
+}
+
+function subset(p: Prepared, idx: readonly number[], dim: number): Prepared {
+  const D = headInputDim(dim);
+  const emb = new Float32Array(idx.length * dim);
+  const x = new Float32Array(idx.length * D);
+  idx.forEach((i, j) => {
+    emb.set(p.emb.subarray(i * dim, (i + 1) * dim), j * dim);
+    x.set(p.x.subarray(i * D, (i + 1) * D), j * D);
+  });
+  return { records: idx.map((i) => p.records[i]!), analyses: idx.map((i) => p.analyses[i]!), emb, x };
+}
+
+const poolSuccess = (r: OutcomeRecord) => {
+  const v = Object.values(r.outcomes);
+  return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN;
+};
+
+function learnedPriors(records: readonly OutcomeRecord[], models: readonly string[]): Record<string, Record<string, number>> {
+  const strengths: Record<string, Record<string, number>> = {};
+  for (const m of models) {
+    const s = meansByTask(records, (r) => r.outcomes[m]);
+    if (Object.keys(s).length) strengths[m] = s;
+  }
+  return strengths;
+}
+
+async function fit(p: Prepared, tasks: string[], models: string[], backend: ComputeBackend, dim: number): Promise<Fitted> {
+  const taskOf = new Map(tasks.map((t, i) => [t, i]));
+  const head = fitHead(
+    { x: p.x, task: Int32Array.from(p.records, (r) => (tasks.length === 1 ? 0 : (taskOf.get(r.task ?? '') ?? -1))), success: Float64Array.from(p.records, poolSuccess) },
+    tasks,
+    headInputDim(dim),
+  );
+  const manifold = new Manifold(backend, { dim, models, capacity: Math.max(100_000, p.records.length) });
+  await manifold.add(p.records.map((r, i) => ({ embedding: p.emb.subarray(i * dim, (i + 1) * dim), outcomes: r.outcomes, ...(r.task ? { task: r.task } : {}) })));
+  return { head, manifold, strengths: learnedPriors(p.records, models) };
+}
+
+/** The prior under a task distribution, from learned per-task means (as the router computes it). */
+function prior(strengths: Record<string, Record<string, number>>, m: string, dist: Record<string, number>): number {
+  const s = strengths[m];
+  const entries = Object.entries(dist);
+  if (!entries.length) return s?.['*'] ?? 0.5;
+  return entries.reduce((acc, [t, w]) => acc + w * (s?.[t] ?? s?.['*'] ?? 0.5), 0);
+}
+
+async function predictSet(f: Fitted, p: Prepared, models: readonly string[], backend: ComputeBackend, k: number): Promise<SetPredictions> {
+  const { logits, ease } = await headLogits(f.head, backend, p.x);
+  const votes = await f.manifold.vote(p.emb, k);
+  const T = f.head.tasks.length;
+  const q0: SetPredictions['q0'] = [];
+  const dist: SetPredictions['dist'] = [];
+  votes.forEach((v, i) => {
+    const probs = softmax(logits.subarray(i * T, (i + 1) * T), f.head.temperature);
+    const dd = mixTaskDistribution(f.head, probs, v.task.distribution);
+    dist.push(dd);
+    const row: Record<string, number> = {};
+    for (const m of models) {
+      const pr = prior(f.strengths, m, dd);
+      const q = v.quality[m];
+      row[m] = q ? (q.nEff * q.mean + PRIOR_WEIGHT * pr) / (q.nEff + PRIOR_WEIGHT) : pr;
+    }
+    q0.push(row);
+  });
+  return { logits, ease, votes, q0, dist };
+}
+
+function softmax(logits: ArrayLike<number>, temperature: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]! / temperature);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! / temperature - max);
+  return out.map((v) => v / sum);
+}
+
+/** Expected calibration error over 10 equal-width confidence bins. */
+function expectedCalibrationError(conf: readonly number[], correct: readonly boolean[]): number {
+  const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, acc: 0 }));
+  conf.forEach((c, i) => {
+    const b = bins[Math.min(9, Math.floor(c * 10))]!;
+    b.n++;
+    b.conf += c;
+    b.acc += correct[i] ? 1 : 0;
+  });
+  return bins.reduce((s, b) => s + (b.n ? Math.abs(b.acc - b.conf) : 0), 0) / Math.max(1, conf.length);
+}
+
+/**
+ * Per-record predictions of a trained router (as the engine makes them): the task distribution
+ * and, per model, the predicted quality.
+ */
+export async function predictRecords(
+  model: Pick<TrainedRouter, 'head' | 'manifold' | 'strengths' | 'calibration'>,
+  embedder: StaticEmbedder,
+  backend: ComputeBackend,
+  records: OutcomeRecord[],
+  k = 16,
+): Promise<Array<{ dist: Record<string, number>; quality: Record<string, number> }>> {
+  const p = await prepare(embedder, records);
+  const models = model.manifold.modelIds;
+  const pr = await predictSet(model, p, models, backend, k);
+  const T = model.head.tasks.length;
+  return records.map((_, i) => {
+    const ease = Object.fromEntries(model.head.tasks.map((t, j) => [t, pr.ease[i * T + j]!]));
+    const quality: Record<string, number> = {};
+    for (const m of models) quality[m] = calibratedQuality(model.calibration[m], pr.dist[i]!, ease, pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
+    return { dist: pr.dist[i]!, quality };
+  });
+}
+
+export interface TrainedRouter {
+  manifold: Manifold;
+  head: AnalysisHead;
+  calibration: QualityCalibration;
+  costs: CostTable;
+  strengths: Record<string, Record<string, number>>;
+  report: TrainReport;
+}
+
+export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, backend: ComputeBackend, options: TrainOptions = {}): Promise<TrainedRouter> {
   const valFraction = options.valFraction ?? 0.1;
   const k = options.k ?? 16;
+  const folds = options.folds ?? 5;
+  const dim = embedder.dim;
   const shuffled = shuffle(records, options.seed ?? 1);
   const nVal = Math.round(shuffled.length * valFraction);
   const trainSet = shuffled.slice(nVal);
@@ -82,19 +241,60 @@ export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, 
   const valAll = shuffled.slice(0, nVal);
   const valSet = valAll.filter((r) => !seen.has(normalizePrompt(r.prompt)));
   const models = [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))].sort();
+  const labelled = [...new Set(trainSet.flatMap((r) => (r.task ? [r.task] : [])))].sort();
+  const tasks = labelled.length ? labelled : ['general'];
 
-  const embTrain = await embedAll(embedder, trainSet, options.log);
-  const manifold = new Manifold(backend, { dim: embedder.dim, models, capacity: Math.max(100_000, trainSet.length) });
-  const d = embedder.dim;
-  await manifold.add(trainSet.map((r, i) => ({ embedding: embTrain.subarray(i * d, (i + 1) * d), outcomes: r.outcomes, ...(r.task ? { task: r.task } : {}) })));
+  const all = await prepare(embedder, trainSet, options.log);
 
-  // learned priors (mean outcome) and observed costs (mean USD), per model, by task and overall ('*')
-  const strengths: Record<string, Record<string, number>> = {};
+  // out-of-fold predictions on the training split: calibrate the head, fit the capabilities
+  const n = trainSet.length;
+  const T = tasks.length;
+  const oofLogits = new Float32Array(n * T);
+  const oofEase = new Float32Array(n * T);
+  const oofVotes: Array<Record<string, number>> = new Array(n);
+  const oofQ0: Array<Record<string, number>> = new Array(n);
+  const nFolds = Math.min(folds, n);
+  if (nFolds >= 2) {
+    for (let f = 0; f < nFolds; f++) {
+      const held = [...Array(n).keys()].filter((i) => i % nFolds === f);
+      const rest = [...Array(n).keys()].filter((i) => i % nFolds !== f);
+      const fitted = await fit(subset(all, rest, dim), tasks, models, backend, dim);
+      const pr = await predictSet(fitted, subset(all, held, dim), models, backend, k);
+      held.forEach((i, j) => {
+        oofLogits.set(pr.logits.subarray(j * T, (j + 1) * T), i * T);
+        oofEase.set(pr.ease.subarray(j * T, (j + 1) * T), i * T);
+        oofVotes[i] = pr.votes[j]!.task.distribution;
+        oofQ0[i] = pr.q0[j]!;
+      });
+      fitted.manifold.free();
+    }
+  }
+  const taskIdx = new Map(tasks.map((t, i) => [t, i]));
+  const labels = Int32Array.from(trainSet, (r) => (labelled.length ? (taskIdx.get(r.task ?? '') ?? -1) : 0));
+  const taskHead = nFolds >= 2 && T > 1 ? calibrateTask(tasks, oofLogits, oofVotes, labels) : null;
+  const calibration: QualityCalibration = {};
+  if (nFolds >= 2) {
+    for (const m of models) {
+      for (const [t, ti] of taskIdx) {
+        const rows = [...Array(n).keys()].filter((i) => labels[i] === ti && trainSet[i]!.outcomes[m] !== undefined);
+        if (rows.length < 20) continue; // too few to learn a capability: the model keeps kNN + prior
+        const cap = fitCapability(
+          rows.map((i) => logit(oofEase[i * T + ti]!)),
+          rows.map((i) => logit(oofQ0[i]![m]!)),
+          rows.map((i) => trainSet[i]!.outcomes[m]!),
+        );
+        (calibration[m] ??= {})[t] = cap;
+      }
+    }
+  }
+
+  const final = await fit(all, tasks, models, backend, dim);
+  if (taskHead) Object.assign(final.head, { temperature: taskHead.temperature, knnWeight: taskHead.knnWeight });
+  const manifold = final.manifold;
+  const strengths = final.strengths;
   const costs: CostTable = {};
   for (const m of models) {
-    const s = meansByTask(trainSet, (r) => r.outcomes[m]);
     const c = meansByTask(trainSet, (r) => r.costs[m]);
-    if (Object.keys(s).length) strengths[m] = s;
     if (Object.keys(c).length) costs[m] = c;
   }
 
@@ -105,34 +305,45 @@ export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, 
     droppedDuplicates: valAll.length - valSet.length,
     models,
     taskAccuracy: null,
+    taskCalibrationError: null,
+    taskHead,
     auc: {},
+    meanWithinTaskAuc: null,
     singleModels: {},
     oracle: { quality: 0, cost: 0 },
     curve: [],
   };
   if (valSet.length) {
-    const votes: Vote[] = await manifold.vote(await embedAll(embedder, valSet), k);
-    const labelled = valSet.map((r, i) => [r.task, votes[i]!.task.label] as const).filter(([t]) => t !== undefined);
-    report.taskAccuracy = labelled.length ? labelled.filter(([t, p]) => t === p).length / labelled.length : null;
-    // the engine's prediction: the vote shrunk toward the learned prior under the vote's task distribution
-    const pred = (i: number, m: string) => {
-      const v = votes[i]!;
-      const dist = Object.entries(v.task.distribution);
-      const prior = dist.length ? dist.reduce((s, [t, p]) => s + p * (strengths[m]?.[t] ?? strengths[m]?.['*'] ?? 0.5), 0) : (strengths[m]?.['*'] ?? 0.5);
-      const q = v.quality[m];
-      return q ? (q.nEff * q.mean + PRIOR_WEIGHT * prior) / (q.nEff + PRIOR_WEIGHT) : prior;
-    };
-    for (const m of models) {
-      const idx = valSet.map((_, i) => i).filter((i) => valSet[i]!.outcomes[m] !== undefined);
-      const overall = rocAuc(idx.map((i) => pred(i, m)), idx.map((i) => valSet[i]!.outcomes[m]!));
-      const tasks = [...new Set(idx.map((i) => valSet[i]!.task ?? '*'))];
-      const within = tasks.map((t) => {
+    const val = await prepare(embedder, valSet);
+    const pr = await predictSet(final, val, models, backend, k);
+    const ease = (i: number) => Object.fromEntries(tasks.map((t, j) => [t, pr.ease[i * T + j]!]));
+    const predLearned = (i: number, m: string) => calibratedQuality(calibration[m], pr.dist[i]!, ease(i), pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
+    const predKnn = (i: number, m: string) => pr.q0[i]![m]!;
+    const top = pr.dist.map((d): [string, number] => Object.entries(d).sort((a, b) => b[1] - a[1])[0] ?? ['', 0]);
+    const withTask = valSet.map((r, i) => i).filter((i) => valSet[i]!.task !== undefined);
+    if (withTask.length && labelled.length) {
+      report.taskAccuracy = withTask.filter((i) => top[i]![0] === valSet[i]!.task).length / withTask.length;
+      report.taskCalibrationError = expectedCalibrationError(withTask.map((i) => top[i]![1]), withTask.map((i) => top[i]![0] === valSet[i]!.task));
+    }
+    const within = (pred: (i: number, m: string) => number, idx: number[], m: string) => {
+      const ts = [...new Set(idx.map((i) => valSet[i]!.task ?? '*'))];
+      const a = ts.map((t) => {
         const ti = idx.filter((i) => (valSet[i]!.task ?? '*') === t);
         return rocAuc(ti.map((i) => pred(i, m)), ti.map((i) => valSet[i]!.outcomes[m]!));
       }).filter((x) => !Number.isNaN(x));
-      report.auc[m] = { overall, withinTask: within.length ? mean(within) : NaN };
+      return a.length ? mean(a) : NaN;
+    };
+    for (const m of models) {
+      const idx = valSet.map((_, i) => i).filter((i) => valSet[i]!.outcomes[m] !== undefined);
+      report.auc[m] = {
+        overall: rocAuc(idx.map((i) => predLearned(i, m)), idx.map((i) => valSet[i]!.outcomes[m]!)),
+        withinTask: within(predLearned, idx, m),
+        knnWithinTask: within(predKnn, idx, m),
+      };
       report.singleModels[m] = { quality: mean(idx.map((i) => valSet[i]!.outcomes[m]!)), cost: idx.reduce((s, i) => s + (valSet[i]!.costs[m] ?? 0), 0) };
     }
+    const okAuc = models.map((m) => report.auc[m]!).filter((a) => !Number.isNaN(a.withinTask));
+    if (okAuc.length) report.meanWithinTaskAuc = { learned: mean(okAuc.map((a) => a.withinTask)), knn: mean(okAuc.map((a) => a.knnWithinTask)) };
     // oracle: the cheapest model that succeeds, else the cheapest
     for (const r of valSet) {
       const ok = models.filter((m) => (r.outcomes[m] ?? 0) >= 0.5);
@@ -146,9 +357,10 @@ export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, 
       let quality = 0;
       let cost = 0;
       valSet.forEach((r, i) => {
-        const task = r.task ?? '*';
+        const dd = pr.dist[i]!;
+        const expCost = (m: string) => Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0);
         const best = models.reduce((a, b) => {
-          const score = (m: string) => pred(i, m) - (lambda * (costs[m]?.[task] ?? costs[m]?.['*'] ?? 0)) / meanCost;
+          const score = (m: string) => predLearned(i, m) - (lambda * expCost(m)) / meanCost;
           return score(b) > score(a) ? b : a;
         });
         quality += (r.outcomes[best] ?? 0) / valSet.length;
@@ -157,5 +369,5 @@ export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, 
       report.curve.push({ lambda, quality, cost });
     }
   }
-  return { manifold, costs, strengths, report };
+  return { manifold, head: final.head, calibration, costs, strengths, report };
 }

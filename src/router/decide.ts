@@ -7,9 +7,9 @@ import type { PromptAnalysis } from '../analyze/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { STRATEGIES, type ModelSpec, type RoutingSettings } from '../models/index.js';
 import type { LoadTracker } from './load.js';
-import { predict } from './predict.js';
+import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
-import type { CostTable, Decision, NeighbourVote, RouteOptions } from './types.js';
+import type { Decision, NeighbourVote, RouteOptions } from './types.js';
 
 const bad = (param: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
@@ -42,6 +42,11 @@ export function checkRouteOptions(o: unknown): RouteOptions {
 /** Weight of the kNN vote's task distribution against the keyword rules' when both exist. */
 const VOTE_TASK_WEIGHT = 0.7;
 
+export interface DecideInputs extends Omit<PredictInputs, 'maxTokens'> {
+  /** The task distribution of a trained head (already mixed with the vote); else rules + vote. */
+  task?: { distribution: Record<string, number>; source: 'head' | 'head+manifold' };
+}
+
 export function decide(
   prompt: string,
   analysis: PromptAnalysis,
@@ -50,14 +55,20 @@ export function decide(
   options: RouteOptions,
   routing: RoutingSettings,
   load: LoadTracker,
-  costs?: CostTable,
+  inputs: DecideInputs = {},
 ): Decision {
   const labelled = vote !== undefined && Object.keys(vote.task.distribution).length > 0;
-  const dist: Record<string, number> = {};
-  for (const [t, p] of Object.entries(analysis.task.scores)) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * p;
-  if (labelled) for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
+  let dist: Record<string, number> = {};
+  let source: Decision['task']['source'] = labelled ? 'manifold+keywords' : 'keywords';
+  if (inputs.task) {
+    dist = inputs.task.distribution;
+    source = inputs.task.source;
+  } else {
+    for (const [t, p] of Object.entries(analysis.task.scores)) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * p;
+    if (labelled) for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
+  }
   const [label, conf] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
-  const c = choose(predict(models, prompt, dist, vote, options.maxTokens, costs), models, options, routing, load);
+  const c = choose(predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens }), models, options, routing, load);
   const ch = c.chosen;
   const runner = c.ranked.find((x) => x.eligible && x !== ch);
   const money = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;
@@ -73,7 +84,7 @@ export function decide(
     confidence: c.confidence,
     alternatives: c.ranked,
     fallbacks: c.ranked.filter((x) => x.eligible && x !== ch).map((x) => x.model),
-    task: { label, confidence: conf, distribution: dist, source: labelled ? 'manifold+keywords' : 'keywords' },
+    task: { label, confidence: conf, distribution: dist, source },
     analysis,
     reason,
   };

@@ -5,7 +5,19 @@
  * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
  */
 import type { ModelSpec } from '../models/index.js';
+import { calibratedQuality, type QualityCalibration } from './quality.js';
 import type { CostTable, NeighbourVote, Prediction } from './types.js';
+
+export interface PredictInputs {
+  /** Expected output tokens (default: by task type). */
+  maxTokens?: number;
+  /** Observed costs from training data. */
+  costs?: CostTable;
+  /** The analysis head's predicted pool success per task (a trained model's). */
+  ease?: Record<string, number>;
+  /** Per-model capability vectors (a trained model's). */
+  calibration?: QualityCalibration;
+}
 
 /** Output tokens expected per task type when the request does not say. */
 export const OUTPUT_TOKENS: Record<string, number> = {
@@ -26,10 +38,13 @@ export function priorQuality(model: ModelSpec, taskDist: Record<string, number>)
 }
 
 /**
- * Cost: the observed mean cost of the model under the task distribution when a cost table has
- * the model (training data), else the token estimate times the configured prices.
+ * Quality: the kNN vote shrunk toward the prior, then, for a model with learned capabilities, put
+ * through its calibration with the prompt's predicted ease. Cost: the observed mean cost of the
+ * model under the task distribution when a cost table has the model (training data), else the
+ * token estimate times the configured prices.
  */
-export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, maxTokens?: number, costs?: CostTable): Prediction[] {
+export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, inputs: PredictInputs = {}): Prediction[] {
+  const { maxTokens, costs } = inputs;
   const inputTokens = estimateInputTokens(prompt);
   const outputTokens =
     maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
@@ -43,6 +58,11 @@ export function predict(models: readonly ModelSpec[], prompt: string, taskDist: 
       quality = (v.nEff * v.mean + PRIOR_WEIGHT * prior) / (v.nEff + PRIOR_WEIGHT);
       qualityStderr = Math.sqrt((v.stderr ** 2 * v.nEff + qualityStderr ** 2 * PRIOR_WEIGHT) / (v.nEff + PRIOR_WEIGHT));
       qualitySource = v.nEff >= PRIOR_WEIGHT ? 'manifold' : 'manifold+prior';
+    }
+    const learned = calibratedQuality(inputs.calibration?.[m.id], taskDist, inputs.ease, quality);
+    if (learned !== undefined) {
+      quality = learned;
+      qualitySource = 'learned';
     }
     const observed = costs?.[m.id];
     const cost =

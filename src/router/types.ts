@@ -36,7 +36,7 @@ export interface Prediction {
   /** Standard error of the quality prediction. */
   qualityStderr: number;
   /** How the quality was predicted. */
-  qualitySource: 'manifold' | 'prior' | 'manifold+prior';
+  qualitySource: 'manifold' | 'prior' | 'manifold+prior' | 'learned';
   inputTokens: number;
   outputTokens: number;
   cost: number;
@@ -63,7 +63,7 @@ export interface Decision {
   alternatives: Candidate[];
   /** Ordered models to try if the choice fails (eligible, excluding the choice). */
   fallbacks: string[];
-  task: { label: string; confidence: number; distribution: Record<string, number>; source: 'keywords' | 'manifold+keywords' };
+  task: { label: string; confidence: number; distribution: Record<string, number>; source: 'keywords' | 'manifold+keywords' | 'head' | 'head+manifold' };
   analysis: PromptAnalysis;
   /** One line a person can read. */
   reason: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { calibratedQuality, createRouter, fitCapability, loadJsonl, loadRouterBench, predictRecords, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
+import { calibratedQuality, createRouter, fitCapability, loadJsonl, loadRouteLLM, loadRouterBench, predictRecords, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
 
@@ -43,6 +43,30 @@ describe('outcome data loaders', () => {
     await expect(loadJsonl(f)).rejects.toThrow(`${f}:2: outcomes.a must be a number in [0, 1]`);
     await writeFile(f, '{"prompt": 1}\n');
     await expect(loadJsonl(f)).rejects.toThrow(`${f}:1: "prompt" must be a string`);
+  });
+
+  it('reads RouteLLM-style folders: True/False CSVs, MT-Bench judge scores, contaminated prompts left out', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'arbiter-rl-'));
+    const { mkdir } = await import('node:fs/promises');
+    for (const d of ['mmlu', 'gsm8k', 'mt_bench']) await mkdir(join(root, d));
+    await writeFile(join(root, 'mmlu', 'mmlu_anatomy.csv'), 'prompt,weak,strong\n"Which bone?\nA. x\nB. y\nAnswer:",False,True\nWhat is 2+2?,True,True\n');
+    await writeFile(join(root, 'mmlu', 'contaminated_prompts.jsonl'), `${JSON.stringify({ train_prompt: 'x', eval_prompt: 'what is 2+2?' })}\n`);
+    await writeFile(join(root, 'gsm8k', 'gsm8k_responses.csv'), 'prompt,weak,strong,weak_response,strong_response\nTom has 3 apples...,True,False,"3","4"\n');
+    await writeFile(join(root, 'mt_bench', 'question.jsonl'), `${JSON.stringify({ question_id: 81, category: 'writing', turns: ['Write a poem', 'Shorter'] })}\n`);
+    await writeFile(
+      join(root, 'mt_bench', 'judgements.jsonl'),
+      [{ question_id: 81, model: 'strong', score: 10, turn: 1 }, { question_id: 81, model: 'strong', score: 8, turn: 2 }, { question_id: 81, model: 'weak', score: 1, turn: 1 }, { question_id: 81, model: 'weak', score: -1, turn: 2 }].map((j) => JSON.stringify(j)).join('\n'),
+    );
+    const recs = await loadRouteLLM(root);
+    expect(recs.map((r) => [r.prompt, r.task, r.outcomes])).toEqual([
+      ['Tom has 3 apples...', 'math', { weak: 1, strong: 0 }],
+      ['Which bone?\nA. x\nB. y\nAnswer:', 'knowledge', { weak: 0, strong: 1 }],
+      ['Write a poem', 'creative', { strong: 8 / 9, weak: 0 }],
+    ]);
+    expect(await loadRouteLLM(root, { includeContaminated: true })).toHaveLength(4);
+    await writeFile(join(root, 'gsm8k', 'gsm8k_responses.csv'), 'prompt,weak,strong\nq,maybe,True\n');
+    await expect(loadRouteLLM(root)).rejects.toThrow(/gsm8k_responses\.csv:2: weak: expected True or False, got "maybe"/);
+    await expect(loadRouteLLM(join(root, 'nope'))).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
   });
 
   it('reads RouterBench-style CSVs (models from "<model>|total_cost" columns, task from eval_name)', async () => {

@@ -129,14 +129,27 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
       continue;
     }
     const ym = rows.reduce((s, i) => s + data.success[i]!, 0) / rows.length;
-    const Xm = new Matrix(rows.length, D);
-    rows.forEach((i, r) => {
-      for (let j = 0; j < D; j++) Xm.set(r, j, z[i * D + j]!);
-    });
-    const XtX = Xm.transpose().mmul(Xm);
-    for (let j = 0; j < D; j++) XtX.set(j, j, XtX.get(j, j) + easeL2 * rows.length);
-    const y = Matrix.columnVector(rows.map((i) => data.success[i]! - ym));
-    const w = solve(XtX, Xm.transpose().mmul(y)).getColumn(0);
+    // normal equations accumulated row by row (upper triangle), then mirrored
+    const XtX = new Float64Array(D * D);
+    const Xty = new Float64Array(D);
+    for (const i of rows) {
+      const x = z.subarray(i * D, (i + 1) * D);
+      const yi = data.success[i]! - ym;
+      for (let j = 0; j < D; j++) {
+        const xj = x[j]!;
+        if (xj === 0) continue;
+        Xty[j]! += xj * yi;
+        const base = j * D;
+        for (let k = j; k < D; k++) XtX[base + k]! += xj * x[k]!;
+      }
+    }
+    const A = new Matrix(D, D);
+    for (let j = 0; j < D; j++) for (let k = j; k < D; k++) {
+      A.set(j, k, XtX[j * D + k]!);
+      A.set(k, j, XtX[j * D + k]!);
+    }
+    for (let j = 0; j < D; j++) A.set(j, j, A.get(j, j) + easeL2 * rows.length);
+    const w = solve(A, Matrix.columnVector(Array.from(Xty))).getColumn(0);
     for (let j = 0; j < D; j++) W[(T + t) * D + j] = w[j]!;
     b[T + t] = ym;
   }

@@ -6,6 +6,12 @@ import { distillCommand } from './distill.js';
 import { routeCommand } from './route.js';
 import { trainCommand } from './train.js';
 
+// output piped into a reader that stopped early (arbiter ... | head): finish quietly
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program.name('arbiter').description('Multi-model router and reward-guided inference engine').version('0.1.0');
 
@@ -33,7 +39,7 @@ program
   .description('train a router model (manifold of reference outcomes + observed costs) from outcome data, with a validation report')
   .requiredOption('--data <path>', 'a file, or a folder of *_train.csv (routerbench) / *.jsonl files')
   .requiredOption('--out <dir>', 'model folder to write, e.g. models/routerbench')
-  .option('--format <name>', 'routerbench or jsonl', 'routerbench')
+  .option('--format <name>', 'routerbench, routellm or jsonl', 'routerbench')
   .option('--val <fraction>', 'held-out validation share', '0.1')
   .option('--seed <n>', 'split seed', '1')
   .option('--k <n>', 'neighbours per vote in the report', '16')

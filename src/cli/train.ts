@@ -5,7 +5,7 @@ import { selectBackend } from '../compute/index.js';
 import { StaticEmbedder } from '../embed/index.js';
 import { saveRouterModel, train } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { loadJsonl, loadRouterBench } from '../eval/index.js';
+import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
 import { defaultModelDir } from '../paths.js';
 
 export interface TrainCommandOptions {
@@ -18,7 +18,7 @@ export interface TrainCommandOptions {
   json?: boolean;
 }
 
-/** `arbiter train --data <file|dir> --format routerbench|jsonl --out models/<name>` */
+/** `arbiter train --data <file|dir> --format routerbench|routellm|jsonl --out models/<name>` */
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const val = Number(o.val);
   const seed = Number(o.seed);
@@ -26,8 +26,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   if (!(val >= 0 && val < 1)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--val must be a fraction in [0, 1), got ${o.val}`, { param: 'val' });
   if (!Number.isInteger(seed)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--seed must be an integer, got ${o.seed}`, { param: 'seed' });
   if (!Number.isInteger(k) || k < 1 || k > 1024) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--k must be an integer from 1 to 1024, got ${o.k}`, { param: 'k' });
-  if (o.format !== 'routerbench' && o.format !== 'jsonl') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--format must be routerbench or jsonl, got ${o.format}`, { param: 'format' });
-  const records = o.format === 'routerbench' ? await loadRouterBench(o.data, 'train') : await loadJsonl(o.data);
+  const loaders: Record<string, (path: string) => Promise<OutcomeRecord[]>> = { routerbench: (p) => loadRouterBench(p, 'train'), routellm: (p) => loadRouteLLM(p), jsonl: loadJsonl };
+  const load = loaders[o.format];
+  if (!load) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--format must be one of ${Object.keys(loaders).join(', ')}, got ${o.format}`, { param: 'format' });
+  const records = await load(o.data);
   if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
   const { backend } = await selectBackend();
   const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
@@ -60,6 +62,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   for (const m of report.models) t.push([m, pct(report.singleModels[m]?.quality ?? NaN), (report.singleModels[m]?.cost ?? 0).toFixed(4), pct(report.auc[m]?.overall ?? NaN), pct(report.auc[m]?.withinTask ?? NaN), pct(report.auc[m]?.knnWithinTask ?? NaN)]);
   t.push(['oracle', pct(report.oracle.quality), report.oracle.cost.toFixed(4), '', '', '']);
   process.stdout.write(`${t.toString()}\n`);
+  if (!report.models.some((m) => (report.singleModels[m]?.cost ?? 0) > 0)) {
+    process.stdout.write('no cost data in this set: routing uses the config\'s prices (see arbiter eval for the quality-vs-calls curve)\n');
+    return;
+  }
   const c = new Table({ head: ['λ (cost weight)', 'routed quality', 'routed cost $'] });
   for (const p of report.curve) c.push([p.lambda, pct(p.quality), p.cost.toFixed(4)]);
   process.stdout.write(`routing on validation, by max(predicted quality − λ·cost/mean cost):\n${c.toString()}\n`);

@@ -4,6 +4,10 @@
  *   - RouterBench CSV: `prompt` (a Python-list literal of strings), `eval_name`, a 0/1 column per
  *     model and `<model>|total_cost`. Task labels come from eval_name (arc → knowledge,
  *     winogrande → reasoning, mbpp → code; others as their own lower-case label).
+ *   - RouteLLM (lm-sys/RouteLLM's evaluation data): CSVs with `prompt` and a True/False column
+ *     per model (MMLU → knowledge, GSM8K → math), and MT-Bench's question.jsonl + judgements.jsonl
+ *     (GPT-4 judge scores 1–10, mean over a model's turns, scaled to [0, 1]; task by category).
+ *     Prompts listed in a folder's contaminated_prompts.jsonl are left out unless asked for.
  *   - JSONL (documented in the README): {"prompt": string, "task"?: string,
  *     "outcomes": {model: number in [0, 1]}, "costs"?: {model: USD}} per line.
  */
@@ -114,6 +118,115 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
       out.push({ prompt: v.prompt as string, ...(v.task ? { task: v.task as string } : {}), outcomes: outcomes as Record<string, number>, costs: costs as Record<string, number>, source: where });
     });
   }
+  return out;
+}
+
+/** MT-Bench categories onto the task taxonomy. */
+const MT_BENCH_TASKS: Record<string, string> = {
+  writing: 'creative', roleplay: 'creative', reasoning: 'reasoning', math: 'math', coding: 'code', extraction: 'extraction', stem: 'knowledge', humanities: 'knowledge',
+};
+
+async function readJsonl(file: string): Promise<Array<{ v: Record<string, unknown>; where: string }>> {
+  const out: Array<{ v: Record<string, unknown>; where: string }> = [];
+  (await readFile(file, 'utf8')).split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const where = `${file}:${i + 1}`;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      bad(where, `not JSON (${(e as Error).message})`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(where, 'must be a JSON object');
+    out.push({ v: v as Record<string, unknown>, where });
+  });
+  return out;
+}
+
+async function routeLlmCsv(file: string): Promise<OutcomeRecord[]> {
+  let rows: Array<Record<string, string>>;
+  try {
+    rows = parse(await readFile(file), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  } catch (e) {
+    return bad(file, (e as Error).message);
+  }
+  if (!rows.length) return [];
+  const models = Object.keys(rows[0]!).filter((c) => c !== 'prompt' && !c.endsWith('_response'));
+  if (!('prompt' in rows[0]!) || !models.length) bad(file, 'expected a "prompt" column and a True/False column per model');
+  const task = taskFromEvalName(file.split('/').pop() ?? '');
+  return rows.map((r, i) => {
+    const where = `${file}:${i + 2}`;
+    const outcomes: Record<string, number> = {};
+    for (const m of models) {
+      const v = (r[m] ?? '').trim().toLowerCase();
+      if (v === 'true' || v === '1' || v === '1.0') outcomes[m] = 1;
+      else if (v === 'false' || v === '0' || v === '0.0') outcomes[m] = 0;
+      else bad(where, `${m}: expected True or False, got ${JSON.stringify(r[m])}`);
+    }
+    return { prompt: r.prompt!, task, outcomes, costs: {}, source: where };
+  });
+}
+
+async function mtBench(dir: string): Promise<OutcomeRecord[]> {
+  const questions = new Map<number, { prompt: string; task: string; where: string }>();
+  for (const { v, where } of await readJsonl(join(dir, 'question.jsonl'))) {
+    const turns = v.turns;
+    if (typeof v.question_id !== 'number' || !Array.isArray(turns) || typeof turns[0] !== 'string') bad(where, 'expected {question_id: number, category: string, turns: [string, ...]}');
+    const category = String(v.category ?? '');
+    questions.set(v.question_id as number, { prompt: (turns as string[])[0]!, task: MT_BENCH_TASKS[category] ?? taskFromEvalName(category), where });
+  }
+  const scores = new Map<number, Map<string, number[]>>();
+  for (const { v, where } of await readJsonl(join(dir, 'judgements.jsonl'))) {
+    const q = v.question_id as number;
+    const score = v.score as number;
+    if (!questions.has(q)) bad(where, `question_id ${String(q)} is not in question.jsonl`);
+    if (typeof v.model !== 'string' || typeof score !== 'number') bad(where, 'expected {question_id, model: string, score: number}');
+    if (score < 0) continue; // the judge's "could not parse" marker
+    if (!(score >= 1 && score <= 10)) bad(where, `score must be 1..10, got ${score}`);
+    const byModel = scores.get(q) ?? new Map<string, number[]>();
+    byModel.set(v.model as string, [...(byModel.get(v.model as string) ?? []), score]);
+    scores.set(q, byModel);
+  }
+  const out: OutcomeRecord[] = [];
+  for (const [id, q] of questions) {
+    const byModel = scores.get(id);
+    if (!byModel) continue;
+    const outcomes: Record<string, number> = {};
+    for (const [m, s] of byModel) outcomes[m] = (s.reduce((a, b) => a + b, 0) / s.length - 1) / 9;
+    out.push({ prompt: q.prompt, task: q.task, outcomes, costs: {}, source: q.where });
+  }
+  return out;
+}
+
+/**
+ * RouteLLM's evaluation data: the routellm folder (mmlu/, gsm8k/, mt_bench/), one of those
+ * folders, or one CSV. Contaminated prompts (contaminated_prompts.jsonl's eval_prompt) are left
+ * out unless `includeContaminated`.
+ */
+export async function loadRouteLLM(path: string, options: { includeContaminated?: boolean } = {}): Promise<OutcomeRecord[]> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (e) {
+    return bad(path, `cannot read (${(e as NodeJS.ErrnoException).code})`);
+  }
+  if (!s.isDirectory()) {
+    if (!path.endsWith('.csv')) bad(path, 'expected a RouteLLM folder or a .csv file');
+    return routeLlmCsv(path);
+  }
+  const names = (await readdir(path)).sort();
+  let out: OutcomeRecord[] = [];
+  if (names.includes('question.jsonl') && names.includes('judgements.jsonl')) out.push(...(await mtBench(path)));
+  for (const n of names.filter((n) => n.endsWith('.csv'))) out.push(...(await routeLlmCsv(join(path, n))));
+  for (const n of names) {
+    const sub = join(path, n);
+    if ((await stat(sub)).isDirectory()) out.push(...(await loadRouteLLM(sub, options)));
+  }
+  if (!options.includeContaminated && names.includes('contaminated_prompts.jsonl')) {
+    const bad = new Set((await readJsonl(join(path, 'contaminated_prompts.jsonl'))).map(({ v }) => normalizePrompt(String(v.eval_prompt ?? ''))));
+    out = out.filter((r) => !bad.has(normalizePrompt(r.prompt)));
+  }
+  if (!out.length && !names.some((n) => n.endsWith('.csv') || n.endsWith('.jsonl'))) bad(path, 'no RouteLLM data (CSV files, or question.jsonl + judgements.jsonl)');
   return out;
 }
 

@@ -1,2 +1,2 @@
-export { loadRouterBench, loadJsonl, normalizePrompt, taskFromEvalName, unwrapPythonList, type OutcomeRecord } from './datasets.js';
+export { loadRouterBench, loadRouteLLM, loadJsonl, normalizePrompt, taskFromEvalName, unwrapPythonList, type OutcomeRecord } from './datasets.js';
 export { rocAuc, mean } from './metrics.js';

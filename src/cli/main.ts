@@ -29,6 +29,7 @@ program
   .option('--config <file>', 'models and routing config', 'config/example.yaml')
   .option('--strategy <name>', 'override the config strategy')
   .option('--model <dir>', 'a trained router model (arbiter train)')
+  .option('--embedder <spec>', "static (default), static:<dir>, use, or onnx:<path> (the one the model was trained with)", 'static')
   .option('--batch <n>', 'prompts per batch', '512')
   .option('--threads <n>', 'worker threads (default: all cores)')
   .option('--strict', 'stop at the first malformed line')
@@ -43,6 +44,7 @@ program
   .option('--val <fraction>', 'held-out validation share', '0.1')
   .option('--seed <n>', 'split seed', '1')
   .option('--k <n>', 'neighbours per vote in the report', '16')
+  .option('--embedder <spec>', 'static (default), static:<dir>, use, or onnx:<path>', 'static')
   .option('--json', 'print the report as JSON')
   .action(trainCommand);
 

@@ -3,6 +3,7 @@
  * embedder, the chosen compute backend) on first use and routes whole batches.
  */
 import { createBackend, type BackendName } from '../compute/index.js';
+import { loadEmbedder } from '../embed/index.js';
 import { createRouter, type Router } from '../engine/index.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 
@@ -11,6 +12,8 @@ export interface RouteTask {
   backend: BackendName;
   /** A trained router model folder. */
   model?: string;
+  /** Embedder spec (loadEmbedder). */
+  embedder: string;
   prompts: string[];
   options?: RouteOptions;
 }
@@ -18,6 +21,9 @@ export interface RouteTask {
 let router: Promise<Router> | undefined;
 
 export default async function routeBatch(task: RouteTask): Promise<Decision[]> {
-  router ??= createRouter(task.config, { backend: createBackend(task.backend), ...(task.model ? { model: task.model } : {}) });
+  router ??= (async () => {
+    const backend = createBackend(task.backend);
+    return createRouter(task.config, { backend, embedder: await loadEmbedder(task.embedder, backend), ...(task.model ? { model: task.model } : {}) });
+  })();
   return (await router).routeBatch(task.prompts, task.options);
 }

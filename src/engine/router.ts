@@ -5,7 +5,7 @@
  */
 import { analyze, applyHead, headInput, mixTaskDistribution, type AnalysisHead, type HeadOutput } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
-import { StaticEmbedder } from '../embed/index.js';
+import { StaticEmbedder, type Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
@@ -16,7 +16,8 @@ import type { ComputeBackend } from '../compute/index.js';
 
 export interface RouterParts {
   backend?: ComputeBackend;
-  embedder?: StaticEmbedder;
+  /** Default: the static embedder in models/default. */
+  embedder?: Embedder;
   /** Reference outcomes; an empty one is created when absent (routing then uses the priors). */
   manifold?: Manifold;
   /** kNN neighbours per vote. */
@@ -44,7 +45,7 @@ export class Router {
 
   constructor(
     readonly registry: ModelRegistry,
-    readonly embedder: StaticEmbedder,
+    readonly embedder: Embedder,
     readonly manifold: Manifold,
     private readonly k = 16,
     readonly learned: Learned = {},
@@ -66,7 +67,7 @@ export class Router {
     const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
     const head = this.learned.head;
-    const out: HeadOutput | undefined = head ? await applyHead(head, this.embedder.backend, headInput(emb, analyses, this.embedder.dim)) : undefined;
+    const out: HeadOutput | undefined = head ? await applyHead(head, this.manifold.backend, headInput(emb, analyses, this.embedder.dim)) : undefined;
     const models = this.registry.list();
     return analyses.map((a, i) => {
       const inputs: DecideInputs = { ...(this.learned.costs ? { costs: this.learned.costs } : {}), ...(this.learned.calibration ? { calibration: this.learned.calibration } : {}) };
@@ -107,7 +108,7 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
     const { source, ...rest } = config as Record<string, unknown>; // a loaded config validates again, minus its source
     cfg = validateConfig(rest, typeof source === 'string' ? source : 'config');
   }
-  const backend = parts.backend ?? parts.embedder?.backend ?? (await selectBackend()).backend;
+  const backend = parts.backend ?? (parts.embedder instanceof StaticEmbedder ? parts.embedder.backend : undefined) ?? (await selectBackend()).backend;
   const embedder = parts.embedder ?? (await StaticEmbedder.load(defaultModelDir(), backend));
   const trained = parts.model ? await loadRouterModel(parts.model, embedder, backend) : undefined;
   if (trained) {

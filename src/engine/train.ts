@@ -14,7 +14,7 @@
  */
 import { analyze, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
-import type { StaticEmbedder } from '../embed/index.js';
+import type { Embedder } from '../embed/index.js';
 import { mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { calibratedQuality, fitCapability, logit, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
@@ -99,7 +99,7 @@ interface Prepared {
   x: Float32Array;
 }
 
-async function prepare(embedder: StaticEmbedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Prepared> {
+async function prepare(embedder: Embedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Prepared> {
   const d = embedder.dim;
   const analyses = records.map((r) => analyze(r.prompt));
   const emb = new Float32Array(records.length * d);
@@ -203,7 +203,7 @@ function expectedCalibrationError(conf: readonly number[], correct: readonly boo
  */
 export async function predictRecords(
   model: Pick<TrainedRouter, 'head' | 'manifold' | 'strengths' | 'calibration'>,
-  embedder: StaticEmbedder,
+  embedder: Embedder,
   backend: ComputeBackend,
   records: OutcomeRecord[],
   k = 16,
@@ -229,7 +229,7 @@ export interface TrainedRouter {
   report: TrainReport;
 }
 
-export async function train(records: OutcomeRecord[], embedder: StaticEmbedder, backend: ComputeBackend, options: TrainOptions = {}): Promise<TrainedRouter> {
+export async function train(records: OutcomeRecord[], embedder: Embedder, backend: ComputeBackend, options: TrainOptions = {}): Promise<TrainedRouter> {
   const valFraction = options.valFraction ?? 0.1;
   const k = options.k ?? 16;
   const folds = options.folds ?? 5;

@@ -167,9 +167,19 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
   return { tasks: [...tasks], inputDim: D, layer: { in: D, out: 2 * T, weight, bias, activation: 'none' }, temperature: 1, knnWeight: 0 };
 }
 
-/** Multinomial logistic regression by Adam on the full batch (rows with task -1 are skipped). */
+/** Rows the task regression sees at most (an even-strided sample beyond): the fit is converged long before. */
+const MAX_TASK_ROWS = 6000;
+
+/**
+ * Multinomial logistic regression by Adam on the full batch (rows with task -1 are skipped),
+ * stopping once the penalised loss improves by less than 1e-5 (relative) for 5 iterations.
+ */
 function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: number, l2: number, iterations: number, W: Float64Array, b: Float64Array): void {
-  const rows = [...Array(n).keys()].filter((i) => task[i]! >= 0);
+  let rows = [...Array(n).keys()].filter((i) => task[i]! >= 0);
+  if (rows.length > MAX_TASK_ROWS) {
+    const step = rows.length / MAX_TASK_ROWS;
+    rows = Array.from({ length: MAX_TASK_ROWS }, (_, j) => rows[Math.floor(j * step)]!);
+  }
   if (!rows.length || T < 2) return; // one task: constant logits
   const gW = new Float64Array(T * D);
   const gb = new Float64Array(T);
@@ -179,9 +189,12 @@ function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: 
   const vb = new Float64Array(T);
   const p = new Float64Array(T);
   const lr = 0.05;
+  let prev = Infinity;
+  let flat = 0;
   for (let it = 1; it <= iterations; it++) {
     gW.fill(0);
     gb.fill(0);
+    let loss = 0;
     for (const i of rows) {
       const x = z.subarray(i * D, (i + 1) * D);
       for (let t = 0; t < T; t++) {
@@ -190,13 +203,20 @@ function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: 
         p[t] = s;
       }
       softmaxInto(p, 1, p);
+      loss -= Math.log(Math.max(p[task[i]!]!, 1e-12)) / rows.length;
       for (let t = 0; t < T; t++) {
         const e = (p[t]! - (task[i] === t ? 1 : 0)) / rows.length;
         gb[t]! += e;
         for (let j = 0; j < D; j++) gW[t * D + j]! += e * x[j]!;
       }
     }
-    for (let j = 0; j < T * D; j++) gW[j]! += l2 * W[j]!;
+    for (let j = 0; j < T * D; j++) {
+      gW[j]! += l2 * W[j]!;
+      loss += 0.5 * l2 * W[j]! ** 2;
+    }
+    flat = prev - loss < 1e-5 * loss ? flat + 1 : 0;
+    if (flat >= 5) break;
+    prev = loss;
     const c1 = 1 - 0.9 ** it;
     const c2 = 1 - 0.999 ** it;
     for (let j = 0; j < T * D; j++) {

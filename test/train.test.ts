@@ -94,7 +94,7 @@ describe('train', () => {
     expect(report.auc.coder!.overall).toBeGreaterThan(0.95);
     expect(strengths.coder).toMatchObject({ code: 1, conversation: 0 });
     expect(costs.talker!['*']).toBeCloseTo(0.001, 9);
-    const lowCost = report.curve[0]!; // λ = 0: best predicted quality
+    const lowCost = report.curve[0]!; // cost weight 0: best predicted quality
     expect(lowCost.quality).toBeGreaterThan(0.95);
     expect(lowCost.cost).toBeLessThan(report.singleModels.coder!.cost); // chat prompts go to the cheap talker
     // save, load, route
@@ -199,5 +199,26 @@ describe('rocAuc', () => {
     expect(rocAuc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.75, 12);
     expect(rocAuc([0.5, 0.5], [0, 1])).toBe(0.5);
     expect(rocAuc([1, 2], [1, 1])).toBeNaN();
+  });
+});
+
+describe('the shipped RouterBench router (config/routerbench.yaml + models/routerbench)', () => {
+  it('loads from the config alone and routes with the learned head and capabilities', async () => {
+    const router = await createRouter(join(process.cwd(), 'config', 'routerbench.yaml'), { backend });
+    const [code, fewShot] = await router.routeBatch([
+      'Write a python function to find the first repeated character in a given string.',
+      'Question: Which gas do plants absorb?\nAnswer: carbon dioxide\n\nQuestion: What is the boiling point of water at sea level in Celsius?\nAnswer:',
+    ]);
+    expect(code!.task.label).toBe('code');
+    expect(fewShot!.task.label).toBe('knowledge');
+    for (const d of [code!, fewShot!]) {
+      expect(d.alternatives).toHaveLength(11);
+      expect(d.alternatives.every((a) => a.qualitySource === 'learned')).toBe(true);
+      expect(d.analysis.difficulty!.value).toBeGreaterThan(0);
+      expect(d.analysis.difficulty!.value).toBeLessThan(1);
+    }
+    // the quality weight alone picks the best predicted model; the configured cost weight picks a cheaper one
+    const q = await router.route('Write a python function to find the first repeated character in a given string.', { strategy: 'quality' });
+    expect(code!.predicted.cost).toBeLessThanOrEqual(q.predicted.cost);
   });
 });

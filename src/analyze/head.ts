@@ -214,7 +214,7 @@ function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: 
       gW[j]! += l2 * W[j]!;
       loss += 0.5 * l2 * W[j]! ** 2;
     }
-    flat = prev - loss < 1e-5 * loss ? flat + 1 : 0;
+    flat = Math.abs(prev - loss) < 1e-5 * loss ? flat + 1 : 0;
     if (flat >= 5) break;
     prev = loss;
     const c1 = 1 - 0.9 ** it;

@@ -29,7 +29,7 @@ program
   .option('--config <file>', 'models and routing config', 'config/example.yaml')
   .option('--strategy <name>', 'override the config strategy')
   .option('--model <dir>', 'a trained router model (arbiter train)')
-  .option('--embedder <spec>', "static (default), static:<dir>, use, or onnx:<path> (the one the model was trained with)", 'static')
+  .option('--embedder <spec>', "static, static:<dir>, use, or onnx:<path> (default: the config's routing.embedder, else static)")
   .option('--batch <n>', 'prompts per batch', '512')
   .option('--threads <n>', 'worker threads (default: all cores)')
   .option('--strict', 'stop at the first malformed line')

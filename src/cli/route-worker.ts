@@ -12,8 +12,8 @@ export interface RouteTask {
   backend: BackendName;
   /** A trained router model folder. */
   model?: string;
-  /** Embedder spec (loadEmbedder). */
-  embedder: string;
+  /** Embedder spec (loadEmbedder); default: the config's. */
+  embedder?: string;
   prompts: string[];
   options?: RouteOptions;
 }
@@ -23,7 +23,7 @@ let router: Promise<Router> | undefined;
 export default async function routeBatch(task: RouteTask): Promise<Decision[]> {
   router ??= (async () => {
     const backend = createBackend(task.backend);
-    return createRouter(task.config, { backend, embedder: await loadEmbedder(task.embedder, backend), ...(task.model ? { model: task.model } : {}) });
+    return createRouter(task.config, { backend, ...(task.embedder ? { embedder: await loadEmbedder(task.embedder, backend) } : {}), ...(task.model ? { model: task.model } : {}) });
   })();
   return (await router).routeBatch(task.prompts, task.options);
 }

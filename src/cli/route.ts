@@ -29,7 +29,7 @@ export interface RouteCommandOptions {
   threads?: string;
   strategy?: string;
   model?: string;
-  embedder: string;
+  embedder?: string;
 }
 
 interface Item {
@@ -69,7 +69,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy))
     throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`, { param: 'strategy' });
   await loadConfig(o.config); // fail fast, with every config problem, before any work
-  parseEmbedderSpec(o.embedder);
+  if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
   const input = o.in === '-' ? process.stdin : createReadStream(o.in);
   await new Promise<void>((resolve, reject) => {
     if (o.in === '-') return resolve();
@@ -88,7 +88,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const pending: Array<{ items: Item[]; result: Promise<Decision[]> }> = [];
   const maxInFlight = threads * 2;
   const submit = (items: Item[]) => {
-    const task: RouteTask = { config: o.config, backend: backend.name, embedder: o.embedder, ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
+    const task: RouteTask = { config: o.config, backend: backend.name, ...(o.embedder ? { embedder: o.embedder } : {}), ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
     pending.push({ items, result: pool.run(task) as Promise<Decision[]> });
   };
   const drainOne = async () => {

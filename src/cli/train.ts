@@ -66,7 +66,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     process.stdout.write('no cost data in this set: routing uses the config\'s prices (see arbiter eval for the quality-vs-calls curve)\n');
     return;
   }
-  const c = new Table({ head: ['λ (cost weight)', 'routed quality', 'routed cost $'] });
-  for (const p of report.curve) c.push([p.lambda, pct(p.quality), p.cost.toFixed(4)]);
-  process.stdout.write(`routing on validation, by max(predicted quality − λ·cost/mean cost):\n${c.toString()}\n`);
+  const c = new Table({ head: ['cost weight', 'routed quality', 'routed cost $'] });
+  for (const p of report.curve) c.push([p.costWeight, pct(p.quality), p.cost.toFixed(4)]);
+  process.stdout.write(`routing on validation with the custom strategy, weights { quality: 1, cost: w, latency: 0 }:\n${c.toString()}\n`);
+  for (const p of report.operatingPoints)
+    process.stdout.write(`${p.name} (>= ${p.goal.toFixed(3)}): cost weight ${p.costWeight}, quality ${pct(p.quality)} for $${p.cost.toFixed(4)}\n`);
 }

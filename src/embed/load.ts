@@ -21,9 +21,10 @@ export function parseEmbedderSpec(spec: unknown): { kind: 'static' | 'use' | 'on
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `embedder must be one of ${EMBEDDER_SPECS.join(', ')}, got ${JSON.stringify(spec)}`, { param: 'embedder' });
 }
 
-export async function loadEmbedder(spec: string, backend: ComputeBackend): Promise<Embedder> {
+/** Loads an embedder; `path` maps the spec's path (e.g. relative to a config file). */
+export async function loadEmbedder(spec: string, backend: ComputeBackend, path: (p: string) => string = (p) => p): Promise<Embedder> {
   const { kind, arg } = parseEmbedderSpec(spec);
-  if (kind === 'static') return StaticEmbedder.load(arg || defaultModelDir(), backend);
+  if (kind === 'static') return StaticEmbedder.load(arg ? path(arg) : defaultModelDir(), backend);
   if (kind === 'use') return UseEmbedder.load();
-  return OnnxEmbedder.load(arg);
+  return OnnxEmbedder.load(path(arg));
 }

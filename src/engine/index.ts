@@ -1,3 +1,3 @@
 export { Router, createRouter, type Learned, type RouterParts } from './router.js';
-export { predictRecords, train, type TrainedRouter, type TrainOptions, type TrainReport } from './train.js';
+export { COST_WEIGHTS, predictRecords, train, type TrainedRouter, type TrainOptions, type TrainReport } from './train.js';
 export { saveRouterModel, loadRouterModel } from './model.js';

@@ -3,13 +3,14 @@
  * One prompt with route(), many with routeBatch() (one embedding call and one kNN search for the
  * batch), and learning from outcomes with feedback().
  */
+import { dirname, isAbsolute, resolve } from 'node:path';
+
 import { analyze, applyHead, headInput, mixTaskDistribution, type AnalysisHead, type HeadOutput } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
-import { StaticEmbedder, type Embedder } from '../embed/index.js';
+import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
-import { defaultModelDir } from '../paths.js';
 import { checkRouteOptions, decide, LoadTracker, type CostTable, type Decision, type DecideInputs, type QualityCalibration, type RouteOptions } from '../router/index.js';
 import { loadRouterModel } from './model.js';
 import type { ComputeBackend } from '../compute/index.js';
@@ -109,8 +110,12 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
     cfg = validateConfig(rest, typeof source === 'string' ? source : 'config');
   }
   const backend = parts.backend ?? (parts.embedder instanceof StaticEmbedder ? parts.embedder.backend : undefined) ?? (await selectBackend()).backend;
-  const embedder = parts.embedder ?? (await StaticEmbedder.load(defaultModelDir(), backend));
-  const trained = parts.model ? await loadRouterModel(parts.model, embedder, backend) : undefined;
+  // relative paths in a config file are from its folder
+  // (an in-memory config's source is a label: its paths are from the working directory)
+  const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(dirname(cfg.source), p));
+  const embedder = parts.embedder ?? (await loadEmbedder(cfg.routing.embedder, backend, fromConfig));
+  const modelDir = parts.model ?? (cfg.routing.model ? fromConfig(cfg.routing.model) : undefined);
+  const trained = modelDir ? await loadRouterModel(modelDir, embedder, backend) : undefined;
   if (trained) {
     // learned per-task strengths fill in what the config does not set (the config wins); the
     // overall mean ('*' in the model folder) is the config's 'general' fallback
@@ -120,5 +125,5 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
   }
   const manifold = parts.manifold ?? trained?.manifold ?? new Manifold(backend, { dim: embedder.dim });
   if (manifold.dim !== embedder.dim) bad('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
-  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {});
+  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k ?? cfg.routing.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {});
 }

@@ -17,7 +17,10 @@ import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
 import { mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
-import { calibratedQuality, fitCapability, logit, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
+import { calibratedQuality, fitCapability, logit, logSpan, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
+
+/** Cost weights of the validation curve. */
+export const COST_WEIGHTS = [0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
 
 export interface TrainOptions {
   valFraction?: number;
@@ -45,8 +48,10 @@ export interface TrainReport {
   meanWithinTaskAuc: { learned: number; knn: number } | null;
   singleModels: Record<string, { quality: number; cost: number }>;
   oracle: { quality: number; cost: number };
-  /** Routing by max(quality − λ · cost / mean cost) on validation, for a range of λ. */
-  curve: Array<{ lambda: number; quality: number; cost: number }>;
+  /** Routing on validation by the router's custom score, quality − w · cost′ (log cost rescaled to [0, 1]), for a range of w. */
+  curve: Array<{ costWeight: number; quality: number; cost: number }>;
+  /** The cheapest curve point reaching each goal (chosen on validation: use its costWeight in the config). */
+  operatingPoints: Array<{ name: string; goal: number; costWeight: number; quality: number; cost: number }>;
 }
 
 function shuffle<T>(xs: T[], seed: number): T[] {
@@ -312,6 +317,7 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
     singleModels: {},
     oracle: { quality: 0, cost: 0 },
     curve: [],
+    operatingPoints: [],
   };
   if (valSet.length) {
     const val = await prepare(embedder, valSet);
@@ -352,21 +358,29 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
       report.oracle.quality += (r.outcomes[m] ?? 0) / valSet.length;
       report.oracle.cost += r.costs[m] ?? 0;
     }
-    const meanCost = mean(models.map((m) => costs[m]?.['*'] ?? 0).filter((c) => c > 0)) || 1;
-    for (const lambda of [0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30]) {
+    // the router's custom score, quality − w · (log cost rescaled over the models), for a range of w
+    for (const weight of COST_WEIGHTS) {
       let quality = 0;
       let cost = 0;
       valSet.forEach((r, i) => {
         const dd = pr.dist[i]!;
-        const expCost = (m: string) => Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0);
-        const best = models.reduce((a, b) => {
-          const score = (m: string) => predLearned(i, m) - (lambda * expCost(m)) / meanCost;
-          return score(b) > score(a) ? b : a;
+        const expCost = models.map((m) => Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0));
+        const penalty = logSpan(expCost, 1e-9);
+        let best = 0;
+        models.forEach((m, j) => {
+          if (predLearned(i, m) - weight * penalty[j]! > predLearned(i, models[best]!) - weight * penalty[best]!) best = j;
         });
-        quality += (r.outcomes[best] ?? 0) / valSet.length;
-        cost += r.costs[best] ?? 0;
+        quality += (r.outcomes[models[best]!] ?? 0) / valSet.length;
+        cost += r.costs[models[best]!] ?? 0;
       });
-      report.curve.push({ lambda, quality, cost });
+      report.curve.push({ costWeight: weight, quality, cost });
+    }
+    // operating points chosen here, on the training split's validation share
+    const bestSingle = Math.max(...models.map((m) => report.singleModels[m]!.quality));
+    const pick = (goal: number) => report.curve.filter((p) => p.quality >= goal).sort((a, b) => a.cost - b.cost)[0];
+    for (const [name, goal] of [['95% of the best single model', 0.95 * bestSingle], ['within 0.01 of the best single model', bestSingle - 0.01]] as const) {
+      const p = pick(goal);
+      if (p) report.operatingPoints.push({ name, goal, ...p });
     }
   }
   return { manifold, head: final.head, calibration, costs, strengths, report };

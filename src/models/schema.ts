@@ -11,6 +11,8 @@ export const configSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['models'],
+  // x-… keys are free (YAML anchors to share settings between models)
+  patternProperties: { '^x-': {} },
   properties: {
     models: {
       type: 'array',
@@ -81,6 +83,9 @@ export const configSchema = {
           },
         },
         qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
+        model: { type: 'string', minLength: 1 },
+        embedder: { type: 'string', pattern: '^(static(:.+)?|use|onnx:.+)$', default: 'static' },
+        k: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
       },
     },
   },

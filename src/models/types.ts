@@ -35,6 +35,12 @@ export interface RoutingSettings {
   weights: { quality: number; cost: number; latency: number };
   /** Quality-target mode: the cheapest model predicted to reach this quality. */
   qualityTarget?: number;
+  /** A trained router model folder (arbiter train); relative paths are from the config file's folder. */
+  model?: string;
+  /** Embedder spec: static (default), static:<dir>, use, onnx:<path>. */
+  embedder: string;
+  /** Neighbours per kNN vote. */
+  k: number;
 }
 
 export interface ArbiterConfig {

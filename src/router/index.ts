@@ -1,5 +1,5 @@
 export { decide, checkRouteOptions, type DecideInputs } from './decide.js';
-export { choose, type Choice } from './strategy.js';
+export { choose, logSpan, type Choice } from './strategy.js';
 export { LoadTracker } from './load.js';
 export { predict, priorQuality, estimateInputTokens, OUTPUT_TOKENS, PRIOR_WEIGHT, type PredictInputs } from './predict.js';
 export { calibratedQuality, fitCapability, logit, type Capability, type QualityCalibration } from './quality.js';

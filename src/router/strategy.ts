@@ -39,6 +39,17 @@ function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefi
   return undefined;
 }
 
+/**
+ * log(value) rescaled to [0, 1] over the given values (all 0 when they are equal): the cost and
+ * latency terms of the balanced and custom scores.
+ */
+export function logSpan(values: readonly number[], offset: number): number[] {
+  const v = values.map((x) => Math.log(x + offset));
+  const lo = Math.min(...v);
+  const hi = Math.max(...v);
+  return v.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
+}
+
 export function choose(preds: Prediction[], models: readonly ModelSpec[], o: RouteOptions, routing: RoutingSettings, load: LoadTracker): Choice {
   const spec = new Map(models.map((m) => [m.id, m]));
   const target = o.qualityTarget ?? (o.strategy ? undefined : routing.qualityTarget);
@@ -52,14 +63,12 @@ export function choose(preds: Prediction[], models: readonly ModelSpec[], o: Rou
   const eligible = cands.filter((c) => c.eligible);
   if (!eligible.length)
     throw new ArbiterError(ErrorCodes.NO_ELIGIBLE_MODEL, `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`, { param: 'constraints' });
-  const span = (f: (c: Candidate) => number) => {
-    const v = eligible.map(f);
-    const lo = Math.min(...v);
-    const hi = Math.max(...v);
-    return (c: Candidate) => (hi > lo ? (f(c) - lo) / (hi - lo) : 0);
+  const span = (f: (c: Candidate) => number, offset: number) => {
+    const scaled = new Map(logSpan(eligible.map(f), offset).map((x, i) => [eligible[i]!, x]));
+    return (c: Candidate) => scaled.get(c) ?? (c.eligible ? 0 : 1);
   };
-  const costN = span((c) => Math.log(c.cost + 1e-9));
-  const latN = span((c) => Math.log(c.latencyMs + 1));
+  const costN = span((c) => c.cost, 1e-9);
+  const latN = span((c) => c.latencyMs, 1);
   let note = '';
   let used: Strategy | 'quality-target' = strategy;
   if (target !== undefined) {

@@ -28,7 +28,7 @@ describe('config', () => {
     const input = structuredClone(minimal);
     const cfg = validateConfig(input, 'mem');
     expect(cfg.models[0]).toEqual({ ...minimal.models[0], contextTokens: 8192, maxConcurrent: 16, latency: { firstTokenMs: 500, tokensPerSec: 50 }, strengths: {}, tags: [] });
-    expect(cfg.routing).toEqual({ strategy: 'balanced', weights: { quality: 0.6, cost: 0.2, latency: 0.2 } });
+    expect(cfg.routing).toEqual({ embedder: 'static', k: 16, strategy: 'balanced', weights: { quality: 0.6, cost: 0.2, latency: 0.2 } });
     expect(cfg.source).toBe('mem');
     expect(input).toEqual(minimal);
     expect(Object.isFrozen(cfg.models[0]!.cost)).toBe(true);
@@ -64,6 +64,14 @@ describe('config', () => {
       'models[2].provider.data: is required',
       'routing.strategy: must be one of quality, cost, latency, balanced, custom (got "fastest")',
     ]);
+  });
+
+  it('routing.embedder and routing.k are checked; x- keys are free for YAML anchors', async () => {
+    expect(() => validateConfig({ ...minimal, routing: { embedder: 'word2vec', k: 0 } }, 'mem')).toThrow(/routing\.embedder[\s\S]*routing\.k/);
+    expect(validateConfig({ ...minimal, 'x-shared': { anything: 1 } }, 'mem').models).toHaveLength(1);
+    const rb = await loadConfig('config/routerbench.yaml');
+    expect(rb.models).toHaveLength(11);
+    expect(rb.routing).toMatchObject({ model: '../models/routerbench', strategy: 'custom' });
   });
 
   it('refuses secrets in the file and says where they belong', () => {

@@ -114,7 +114,7 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
 export function parseConfig(text: string, source = 'config'): ArbiterConfig {
   let raw: unknown;
   try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true, uniqueKeys: true });
+    raw = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     const err = e as Error & { linePos?: Array<{ line: number; col: number }> };
     const at = err.linePos?.[0] ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';

@@ -105,3 +105,36 @@ describe('analyze', () => {
     );
   });
 });
+
+describe('script detection', () => {
+  // the plain reference: every character through the Unicode regexes
+  const SCRIPTS: Array<[string, RegExp]> = [
+    ['latin', /\p{Script=Latin}/u], ['cyrillic', /\p{Script=Cyrillic}/u], ['greek', /\p{Script=Greek}/u], ['arabic', /\p{Script=Arabic}/u],
+    ['hebrew', /\p{Script=Hebrew}/u], ['devanagari', /\p{Script=Devanagari}/u], ['cjk', /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u],
+    ['hangul', /\p{Script=Hangul}/u], ['thai', /\p{Script=Thai}/u],
+  ];
+  function reference(text: string) {
+    const counts = new Map<string, number>();
+    let letters = 0;
+    for (const ch of text) {
+      if (!/\p{L}/u.test(ch)) continue;
+      letters++;
+      const s = SCRIPTS.find(([, re]) => re.test(ch))?.[0] ?? 'other';
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    return letters ? 1 - (counts.get('latin') ?? 0) / letters : 0;
+  }
+
+  it('the ASCII fast path agrees with the per-character regex reference on random Unicode text', () => {
+    const pieces = ['hello ', 'Привет ', 'γειά ', '你好', 'こんにちは', '안녕 ', 'مرحبا ', 'שלום ', 'नमस्ते ', 'สวัสดี ', 'é', '𝒳𝔸', '😀', '123 ', '\n', 'ß'];
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ unit: 'grapheme' })), { maxLength: 30 }), (parts) => {
+        const text = parts.join('');
+        expect(features(text).nonLatinShare).toBeCloseTo(reference(text), 12);
+      }),
+      { numRuns: 500 },
+    );
+    expect(features('Привет мир, hi').script).toBe('cyrillic');
+    expect(features('hello мир').script).toBe('latin');
+  });
+});

@@ -61,12 +61,22 @@ const SCRIPTS: Array<[Script, RegExp]> = [
 function scriptOf(text: string): { script: Script; nonLatinShare: number } {
   const counts = new Map<Script, number>();
   let letters = 0;
-  for (const ch of text) {
+  let ascii = 0; // ASCII letters, counted without a regex: most text is mostly these
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      if (((c | 32) >= 97 && (c | 32) <= 122)) ascii++;
+      continue;
+    }
+    // a code point outside ASCII (a surrogate pair is one character)
+    const ch = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? text.slice(i, ++i + 1) : text[i]!;
     if (!/\p{L}/u.test(ch)) continue;
     letters++;
     const s = SCRIPTS.find(([, re]) => re.test(ch))?.[0] ?? 'other';
     counts.set(s, (counts.get(s) ?? 0) + 1);
   }
+  letters += ascii;
+  if (ascii) counts.set('latin', (counts.get('latin') ?? 0) + ascii);
   if (letters === 0) return { script: 'none', nonLatinShare: 0 };
   const [script] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
   return { script, nonLatinShare: 1 - (counts.get('latin') ?? 0) / letters };

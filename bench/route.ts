@@ -1,0 +1,110 @@
+/**
+ * Routing end to end, the project's main job:
+ *   - batch: `arbiter route` as a user runs it (a child process: read JSONL, analyse, embed, kNN
+ *     over a 10,000-point manifold, learned head and capabilities, decide, write JSONL), 20,000
+ *     prompts, prompts/s over three runs; and the same with the `use` embedder on a sample;
+ *   - latency: one `router.route()` call at a time in-process, p50 / p99 over 2,000 prompts.
+ * The 10,000-point router model is trained here from RouteLLM's data with `arbiter train` (the
+ * code path of the shipped model); prompts are RouteLLM's and RouterBench's, by path, cycled.
+ *   npm run bench -- route     (BENCH_DATA=../shared/data by default)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createRouter, loadRouteLLM, loadRouterBench, selectBackend } from '../src/index.js';
+import { printTable, writeResults, type ResultRow } from './lib/common.js';
+
+const data = process.env.BENCH_DATA ?? '../shared/data';
+const root = new URL('../..', import.meta.url).pathname;
+const cli = join(root, 'bin', 'arbiter.js');
+const dir = mkdtempSync(join(tmpdir(), 'arbiter-bench-route-'));
+
+const routellm = await loadRouteLLM(join(data, 'routellm'));
+const routerbench = [...(await loadRouterBench(join(data, 'routerbench'), 'train')), ...(await loadRouterBench(join(data, 'routerbench'), 'test'))];
+const manifoldSize = 10_000;
+const trainFile = join(dir, 'train.jsonl');
+// 10,000 reference points (+10% held out for the report)
+writeFileSync(trainFile, routellm.slice(0, Math.round(manifoldSize / 0.9)).map((r) => JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes })).join('\n'));
+const model = join(dir, 'model');
+const run = (args: string[], input?: string) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, ...(input ? { input } : {}) });
+  if (r.status !== 0) throw new Error(`arbiter ${args.join(' ')} failed: ${r.stderr}`);
+  return r;
+};
+run(['train', '--data', trainFile, '--format', 'jsonl', '--out', model, '--json']);
+const points = JSON.parse(readFileSync(join(model, 'report.json'), 'utf8')) as { train: number };
+const config = join(dir, 'config.yaml');
+writeFileSync(
+  config,
+  [
+    'models:',
+    '  - { id: gpt-4-1106-preview, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0.01, outputPer1k: 0.03 } }',
+    '  - { id: mistralai/Mixtral-8x7B-Instruct-v0.1, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0.0006, outputPer1k: 0.0006 } }',
+    'routing:',
+    `  model: ${model}`,
+    '  strategy: balanced',
+  ].join('\n'),
+);
+
+const pool = [...routellm.slice(Math.round(manifoldSize / 0.9)), ...routerbench].map((r) => r.prompt);
+const n = 20_000;
+const prompts = Array.from({ length: n }, (_, i) => pool[i % pool.length]!);
+const avgChars = Math.round(prompts.reduce((s, p) => s + p.length, 0) / n);
+const inFile = join(dir, 'prompts.jsonl');
+writeFileSync(inFile, prompts.map((p, i) => JSON.stringify({ id: i, prompt: p })).join('\n'));
+
+const rows: ResultRow[] = [];
+const rate = (stderr: string) => {
+  const m = /routed (\d+) prompts in ([\d.]+) s/.exec(stderr);
+  if (!m) throw new Error(`no throughput line in: ${stderr}`);
+  return { routed: Number(m[1]), secs: Number(m[2]) };
+};
+// three runs; the process's own figure (from the first line read to the last written, pool start
+// included) and the wall time of the whole command (Node start, config, model load)
+const runs = [0, 1, 2].map(() => {
+  const t0 = performance.now();
+  const r = run(['route', '--in', inFile, '--out', join(dir, 'out.jsonl'), '--config', config]);
+  return { ...rate(r.stderr), wall: (performance.now() - t0) / 1000 };
+});
+const med = <T>(xs: T[], f: (x: T) => number) => xs.map(f).sort((a, b) => a - b)[xs.length >> 1]!;
+const secs = med(runs, (r) => r.secs);
+const wall = med(runs, (r) => r.wall);
+rows.push({ name: 'arbiter route (static)', kind: 'backend', Q: n, medianMs: secs * 1000, qps: n / secs, note: `whole command incl. start: ${Math.round(n / wall)} prompts/s` });
+const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
+if (lines.length !== n) throw new Error(`expected ${n} decisions, got ${lines.length}`);
+
+// the use embedder's path: same command, the teacher embeds (no trained model: it was trained with static)
+const useN = 400;
+writeFileSync(join(dir, 'use.jsonl'), prompts.slice(0, useN).map((p, i) => JSON.stringify({ id: i, prompt: p })).join('\n'));
+writeFileSync(join(dir, 'use.yaml'), readFileSync(config, 'utf8').replace(/ {2}model: .*\n/, '').replace('routing:', 'routing:\n  embedder: use'));
+const useRun = rate(run(['route', '--in', join(dir, 'use.jsonl'), '--out', join(dir, 'use-out.jsonl'), '--config', join(dir, 'use.yaml')]).stderr);
+rows.push({ name: 'arbiter route (use embedder)', kind: 'peer', Q: useN, medianMs: useRun.secs * 1000, qps: useN / useRun.secs, note: 'one run; embedding is ~all of it' });
+
+// latency of single route() calls in-process
+const { backend } = await selectBackend();
+const router = await createRouter(config, { backend });
+const lat: number[] = [];
+for (let i = 0; i < 200; i++) await router.route(prompts[i]!); // warm-up
+for (let i = 0; i < 2000; i++) {
+  const t0 = performance.now();
+  await router.route(prompts[(i * 7) % n]!);
+  lat.push(performance.now() - t0);
+}
+lat.sort((a, b) => a - b);
+const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+rows.push({ name: 'router.route() p50', kind: 'backend', Q: 1, medianMs: pct(0.5), qps: 1000 / pct(0.5), note: `p99 ${pct(0.99).toFixed(3)} ms, max ${lat.at(-1)!.toFixed(3)} ms` });
+
+printTable(`Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars), ${points.train.toLocaleString('en-US')}-point manifold, ${backend.name} backend`, rows, 'prompts/s');
+const summary = {
+  batchPromptsPerSec: Math.round(n / secs),
+  batchRuns: runs,
+  useEmbedderPromptsPerSec: Number((useN / useRun.secs).toFixed(1)),
+  overUse: Number((n / secs / (useN / useRun.secs)).toFixed(0)),
+  routeP50Ms: Number(pct(0.5).toFixed(3)),
+  routeP99Ms: Number(pct(0.99).toFixed(3)),
+  manifoldPoints: points.train,
+  avgChars,
+};
+process.stdout.write(`summary: ${JSON.stringify(summary)}\nwrote ${writeResults('route', { shape: { prompts: n, manifoldPoints: points.train, avgChars, data }, results: rows, summary })}\n`);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ArbiterError, createBackend, StaticEmbedder, toHalf, UnigramTokenizer, type Vocabulary } from '../src/index.js';
 import { sha256 } from '../src/embed/manifest.js';
+import { defaultModelDir } from '../src/paths.js';
 import { availableBackends, Random, SEED } from './helpers.js';
 
 const S = '\u2581';
@@ -146,5 +147,28 @@ describe('the default model (models/default)', () => {
     expect(cos(0, 1)).toBeGreaterThan(cos(0, 2));
     expect(cos(2, 3)).toBeGreaterThan(cos(1, 3));
     for (let i = 0; i < 4; i++) expect(cos(i, i)).toBeCloseTo(1, 5);
+  });
+});
+
+describe('native tokenizer', () => {
+  it('segments exactly as the JS reference on random text (default vocabulary and a random one with duplicates)', async () => {
+    const stat = await StaticEmbedder.load(defaultModelDir(), availableBackends()[0]!);
+    const native = stat.tokenizer;
+    const js = new UnigramTokenizer(native.vocabulary, { reserved: 6, unkId: 0, native: false });
+    expect(native.isNative).toBe(true);
+    const alphabet = ['the', ' ', 'ing', 'é', 'ß', '日本', '😀', '\u0301', 'x', 'Ⅻ', '\n', 'ﬁ', '\uD800', 'abc', '1', '.'];
+    const text = fc.array(fc.oneof(fc.constantFrom(...alphabet), fc.string({ unit: 'binary', maxLength: 6 })), { maxLength: 40 }).map((a) => a.join(''));
+    fc.assert(fc.property(fc.array(text, { maxLength: 8 }), (texts) => {
+        expect(native.encodeBatch(texts)).toEqual(js.encodeBatch(texts));
+      }),
+      { numRuns: 300 },
+    );
+    // a small random vocabulary, duplicates included: the first of duplicates is produced by both
+    const pieces: Array<[string, number]> = [['<unk>', 0], ['<s>', 0]];
+    for (let i = 0; i < 60; i++) pieces.push([Array.from({ length: 1 + (i % 3) }, () => '▁ab c'[Math.floor(Math.random() * 5)]).join(''), -1 - Math.random() * 10]);
+    const a = new UnigramTokenizer(pieces, { reserved: 2, unkId: 0 });
+    const b = new UnigramTokenizer(pieces, { reserved: 2, unkId: 0, native: false });
+    const texts = Array.from({ length: 200 }, () => Array.from({ length: Math.floor(Math.random() * 30) }, () => 'ab cdé😀'[Math.floor(Math.random() * 8)]).join(''));
+    expect(a.encodeBatch(texts)).toEqual(b.encodeBatch(texts));
   });
 });

@@ -346,6 +346,100 @@ void test_half() {
 
 }  // namespace
 
+// ---- tokenizer: Viterbi against a brute-force reference (all substrings looked up in a map) ----
+std::vector<int32_t> reference_segment(const std::u16string& s, const std::vector<std::u16string>& pieces,
+                                       const std::vector<double>& scores, int32_t reserved, int32_t unk) {
+  std::unordered_map<std::u16string, int32_t> ids;
+  double lo = 0;
+  size_t longest = 1;
+  for (size_t i = static_cast<size_t>(reserved); i < pieces.size(); ++i)
+    if (!pieces[i].empty() && !ids.count(pieces[i])) {
+      ids[pieces[i]] = static_cast<int32_t>(i);
+      lo = std::min(lo, scores[i]);
+      longest = std::max(longest, pieces[i].size());
+    }
+  const size_t n = s.size();
+  const double ninf = -std::numeric_limits<double>::infinity();
+  std::vector<double> best(n + 1, ninf);
+  std::vector<int32_t> from(n + 1), via(n + 1);
+  best[0] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (best[i] == ninf) continue;
+    bool any = false;
+    for (size_t len = 1; len <= longest && i + len <= n; ++len) {
+      auto it = ids.find(s.substr(i, len));
+      if (it == ids.end()) continue;
+      any = true;
+      const double v = best[i] + scores[it->second];
+      if (v > best[i + len]) best[i + len] = v, from[i + len] = static_cast<int32_t>(i), via[i + len] = it->second;
+    }
+    if (!any || best[i + 1] == ninf) {
+      const size_t end = i + ((s[i] >= 0xD800 && s[i] <= 0xDBFF && i + 1 < n) ? 2 : 1);
+      const double v = best[i] + (lo - 10);  // the unknown score, as the tokenizer adds it
+      if (v > best[end]) best[end] = v, from[end] = static_cast<int32_t>(i), via[end] = unk;
+    }
+  }
+  std::vector<int32_t> out;
+  for (size_t e = n; e > 0; e = static_cast<size_t>(from[e])) out.push_back(via[e]);
+  std::reverse(out.begin(), out.end());
+  std::vector<int32_t> merged;
+  for (size_t i = 0; i < out.size(); ++i)
+    if (!(out[i] == unk && i > 0 && out[i - 1] == unk)) merged.push_back(out[i]);
+  return merged;
+}
+
+void test_tokenizer() {
+  const std::u16string alphabet = u"ab\u2581c\u00e9 \xD83D\xDE00";  // letters, a word marker, a space, a surrogate pair
+  std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1), len(1, 5), tlen(0, 60);
+  std::uniform_real_distribution<double> score(-12, -0.5);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int32_t reserved = 3, unk = 0;
+    std::vector<std::u16string> pieces = {u"<unk>", u"<s>", u"a"};  // reserved pieces are never produced
+    std::vector<double> scores = {0, 0, 0};
+    const size_t vocab = 10 + trial * 5;
+    while (pieces.size() < vocab) {
+      std::u16string p;
+      for (size_t k = len(g_rng); k > 0; --k) p += alphabet[pick(g_rng)];
+      pieces.push_back(p);
+      scores.push_back(score(g_rng));
+    }
+    UnigramTokenizer tok(pieces, scores, reserved, unk);
+    std::u16string all;
+    std::vector<int64_t> offsets = {0};
+    std::vector<std::u16string> texts;
+    for (int t = 0; t < 30; ++t) {
+      std::u16string s;
+      for (size_t k = tlen(g_rng); k > 0; --k) s += alphabet[pick(g_rng)];
+      texts.push_back(s);
+      all += s;
+      offsets.push_back(static_cast<int64_t>(all.size()));
+    }
+    std::vector<int32_t> ids, id_off;
+    tok.encode_batch(all.data(), offsets.data(), texts.size(), ids, id_off);
+    bool same = id_off.size() == texts.size() + 1;
+    for (size_t t = 0; same && t < texts.size(); ++t) {
+      const auto want = reference_segment(texts[t], pieces, scores, reserved, unk);
+      same = std::vector<int32_t>(ids.begin() + id_off[t], ids.begin() + id_off[t + 1]) == want;
+      if (!same) {
+        std::printf("  text:");
+        for (char16_t c : texts[t]) std::printf(" %04x", (unsigned)c);
+        std::printf("\n  got:");
+        for (int32_t k = id_off[t]; k < id_off[t + 1]; ++k) std::printf(" %d", ids[k]);
+        std::printf("\n  want:");
+        for (int32_t k : want) std::printf(" %d", k);
+        std::printf("\n");
+      }
+    }
+    expect(same, "tokenizer: Viterbi segmentation matches the brute-force reference (vocab " + std::to_string(vocab) + ")");
+  }
+  bool threw = false;
+  try { UnigramTokenizer({u"a"}, {0.0}, 1, 0); } catch (const Error& e) { threw = e.code() == "ARB_INVALID_ARGUMENT"; }
+  expect(threw, "tokenizer: a vocabulary of only reserved pieces is ARB_INVALID_ARGUMENT");
+  threw = false;
+  try { UnigramTokenizer({u"<unk>", u"a"}, {0.0, std::nan("")}, 1, 0); } catch (const Error& e) { threw = e.code() == "ARB_NOT_FINITE"; }
+  expect(threw, "tokenizer: a NaN score is ARB_NOT_FINITE");
+}
+
 int main(int argc, char** argv) {
   bool cuda_required = false;
   for (int i = 1; i < argc; ++i) if (std::string(argv[i]) == "--cuda-required") cuda_required = true;
@@ -357,6 +451,7 @@ int main(int argc, char** argv) {
   std::printf("cpu kernels: %s, %u threads\n", ci.simd.c_str(), ci.threads);
 
   test_half();
+  test_tokenizer();
   for (bool generic : {true, false}) {
     force_generic_kernels(generic);
     const std::string path = std::string("cpu/") + cpu_info().simd;

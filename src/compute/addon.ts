@@ -27,6 +27,10 @@ export interface NativeMlpHandle {
   forward(x: Float32Array): Promise<Float32Array>;
   free(): void;
 }
+export interface NativeTokenizerHandle {
+  /** NFKC texts concatenated; markWords: '▁' before each non-empty text and for its spaces, natively. */
+  encodeBatch(text: string, offsets: Float64Array, markWords: boolean): { ids: Int32Array; offsets: Int32Array };
+}
 export interface NativeInfo {
   simd: string;
   threads: number;
@@ -36,6 +40,8 @@ export interface NativeAddon {
   Index: new (dim: number, dtype: string, device: string) => NativeIndexHandle;
   EmbedTable: new (table: Float32Array | Uint16Array, vocab: number, dim: number, device: string) => NativeTableHandle;
   Mlp: new (layers: unknown[], device: string) => NativeMlpHandle;
+  /** Absent in addons built before it existed. */
+  Tokenizer?: new (pieces: string[], scores: Float64Array, reserved: number, unkId: number) => NativeTokenizerHandle;
   info(): NativeInfo;
   setThreads(n: number): void;
   forceGenericKernels(on: boolean): void;

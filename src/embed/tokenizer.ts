@@ -4,6 +4,7 @@
  * piece covers become the unknown id, one per run. The vocabulary format is the one the
  * Universal Sentence Encoder lite ships: [[piece, logProb], ...] with reserved ids first.
  */
+import { loadAddon, type NativeTokenizerHandle } from '../compute/addon.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 export type Vocabulary = ReadonlyArray<readonly [string, number]>;
@@ -13,16 +14,20 @@ export interface TokenizerOptions {
   reserved?: number;
   /** Id emitted for characters no piece covers (USE lite: 0). */
   unkId?: number;
+  /** Segment batches in the native addon when it loads (default true); the JS path is the reference. */
+  native?: boolean;
 }
 
 const SEP = '\u2581';
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Trie over UTF-16 code units; node i's children live in one Map keyed by code unit. */
 class Trie {
   private readonly next: Array<Map<number, number>> = [new Map()];
   private readonly pieceAt: number[] = [-1];
 
-  insert(piece: string, id: number): void {
+  /** Adds a piece; false (and no change) when it is already there: the first of duplicates is the one produced. */
+  insert(piece: string, id: number): boolean {
     let node = 0;
     for (let i = 0; i < piece.length; i++) {
       const c = piece.charCodeAt(i);
@@ -35,7 +40,9 @@ class Trie {
       }
       node = child;
     }
+    if (this.pieceAt[node]! >= 0) return false;
     this.pieceAt[node] = id;
+    return true;
   }
 
   /** Calls visit(id, endExclusive) for every piece that starts at `start` in s. */
@@ -61,7 +68,9 @@ export class UnigramTokenizer {
   private from = new Int32Array(0);
   private via = new Int32Array(0);
 
-  constructor(readonly vocabulary: Vocabulary, options: TokenizerOptions = {}) {
+  private nativeHandle: NativeTokenizerHandle | null | undefined;
+
+  constructor(readonly vocabulary: Vocabulary, private readonly options: TokenizerOptions = {}) {
     const reserved = options.reserved ?? 0;
     this.unkId = options.unkId ?? 0;
     if (!Array.isArray(vocabulary) || vocabulary.length <= reserved)
@@ -75,10 +84,7 @@ export class UnigramTokenizer {
       if (typeof piece !== 'string' || typeof score !== 'number' || !Number.isFinite(score))
         throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `vocabulary[${id}] must be [piece: string, logProb: number]`, { param: 'vocabulary' });
       this.scores[id] = score;
-      if (id >= reserved && piece.length > 0) {
-        this.trie.insert(piece, id);
-        min = Math.min(min, score);
-      }
+      if (id >= reserved && piece.length > 0 && this.trie.insert(piece, id)) min = Math.min(min, score);
     });
     this.unkScore = min - 10; // any real piece beats an unknown character
   }
@@ -141,12 +147,36 @@ export class UnigramTokenizer {
    * layout embedPool takes.
    */
   encodeBatch(texts: readonly string[]): { ids: Int32Array; offsets: Int32Array } {
+    const native = this.native();
+    if (native) {
+      // NFKC here (ASCII text is its own NFKC form: skipped), the '▁' marking natively
+      const nfkc = texts.map((t) => (NON_ASCII.test(t) ? t.normalize('NFKC') : t));
+      const offsets = new Float64Array(texts.length + 1);
+      nfkc.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.length));
+      return native.encodeBatch(nfkc.join(''), offsets, true);
+    }
     const parts = texts.map((t) => this.encode(t));
     const offsets = new Int32Array(texts.length + 1);
     parts.forEach((p, i) => (offsets[i + 1] = offsets[i]! + p.length));
     const ids = new Int32Array(offsets[texts.length]!);
     parts.forEach((p, i) => ids.set(p, offsets[i]!));
     return { ids, offsets };
+  }
+
+  /** The native segmenter (same results as encode), built on first use; null when it is unavailable or off. */
+  private native(): NativeTokenizerHandle | null {
+    if (this.nativeHandle === undefined) {
+      const addon = this.options.native === false ? null : loadAddon();
+      this.nativeHandle = addon?.Tokenizer
+        ? new addon.Tokenizer(this.vocabulary.map(([p]) => p), Float64Array.from(this.scores), this.options.reserved ?? 0, this.unkId)
+        : null;
+    }
+    return this.nativeHandle;
+  }
+
+  /** Whether batches are segmented natively. */
+  get isNative(): boolean {
+    return this.native() !== null;
   }
 
   /** log-probability of each id (for frequency-based weights). */

@@ -72,6 +72,34 @@ struct EmbedTableView {
 void embed_pool_cpu(const EmbedTableView& table, const int32_t* ids, size_t n_ids, const int32_t* offsets,
                     size_t n_bags, const float* weights, bool normalize, float* out);
 
+// ---- unigram tokenizer (SentencePiece-style Viterbi segmentation) ----
+// pieces in UTF-16 with their log-probabilities; ids below `reserved` are never produced; each
+// run of characters no piece covers becomes one unk_id (a surrogate pair is one character).
+// Input texts are NFKC-normalised by the caller; encode() takes them with the '\u2581' marking done.
+class UnigramTokenizer {
+ public:
+  UnigramTokenizer(const std::vector<std::u16string>& pieces, const std::vector<double>& scores, int32_t reserved,
+                   int32_t unk_id);
+  size_t size() const { return scores_.size(); }
+  void encode(const char16_t* s, size_t n, std::vector<int32_t>& out) const;
+  // Texts concatenated, text i = text[offsets[i] .. offsets[i+1]); ids of all texts, with
+  // id_offsets (n_texts + 1) in the layout embed_pool_cpu takes. mark_words: each non-empty
+  // text gets '\u2581' in front and in place of its spaces first (else it is taken as is).
+  void encode_batch(const char16_t* text, const int64_t* offsets, size_t n_texts, std::vector<int32_t>& ids,
+                    std::vector<int32_t>& id_offsets, bool mark_words = false) const;
+
+ private:
+  int32_t child(int32_t node, char16_t c) const;
+  std::vector<int32_t> root_;          // first code unit -> node (or -1)
+  std::vector<uint64_t> keys_;         // open addressing: (node << 16 | unit) + 1, 0 = empty
+  std::vector<int32_t> vals_;          // child node
+  uint64_t mask_ = 0;
+  std::vector<int32_t> piece_at_;      // node -> piece id or -1
+  std::vector<double> scores_;
+  int32_t unk_id_;
+  double unk_score_;
+};
+
 // ---- exact kNN index ----
 struct SearchResult {
   size_t k = 0;                // columns per query: min(k requested, index size)

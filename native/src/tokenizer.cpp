@@ -1,0 +1,152 @@
+// Unigram (SentencePiece-style) segmentation: the split of a text into pieces that maximises the
+// sum of piece log-probabilities, by dynamic programming over positions (Viterbi). The trie is a
+// direct table for the first code unit and one open-addressing hash table for every other edge:
+// flat arrays, no per-node allocation.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "arbiter/core.hpp"
+
+namespace arbiter {
+
+namespace {
+inline uint64_t mix(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  return k;
+}
+inline bool high_surrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+}  // namespace
+
+UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, const std::vector<double>& scores,
+                                   int32_t reserved, int32_t unk_id)
+    : root_(65536, -1), scores_(scores), unk_id_(unk_id) {
+  if (pieces.size() != scores.size() || pieces.empty())
+    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: pieces and scores must be non-empty and of equal length");
+  if (reserved < 0 || static_cast<size_t>(reserved) >= pieces.size())
+    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: reserved must leave at least one piece");
+  if (unk_id < 0 || static_cast<size_t>(unk_id) >= pieces.size())
+    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: unk_id must index the vocabulary");
+  size_t edges = 0;
+  for (const auto& p : pieces) edges += p.size();
+  size_t cap = 16;
+  while (cap < 2 * edges + 16) cap <<= 1;
+  keys_.assign(cap, 0);
+  vals_.assign(cap, -1);
+  mask_ = cap - 1;
+  piece_at_.push_back(-1);  // node 0 is the root
+  double min_score = 0;
+  for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
+    const auto& p = pieces[id];
+    if (!std::isfinite(scores[id])) throw Error("ARB_NOT_FINITE", "tokenizer: non-finite piece score");
+    if (p.empty()) continue;
+    int32_t node = root_[p[0]];
+    if (node < 0) {
+      node = root_[p[0]] = static_cast<int32_t>(piece_at_.size());
+      piece_at_.push_back(-1);
+    }
+    for (size_t i = 1; i < p.size(); ++i) {
+      int32_t next = child(node, p[i]);
+      if (next < 0) {
+        next = static_cast<int32_t>(piece_at_.size());
+        piece_at_.push_back(-1);
+        const uint64_t key = ((static_cast<uint64_t>(node) << 16) | p[i]) + 1;
+        for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_)
+          if (keys_[h] == 0) {
+            keys_[h] = key;
+            vals_[h] = next;
+            break;
+          }
+      }
+      node = next;
+    }
+    if (piece_at_[node] < 0) {  // the first of duplicate pieces is the one produced
+      piece_at_[node] = static_cast<int32_t>(id);
+      min_score = std::min(min_score, scores[id]);
+    }
+  }
+  unk_score_ = min_score - 10;  // any real piece beats an unknown character
+}
+
+int32_t UnigramTokenizer::child(int32_t node, char16_t c) const {
+  const uint64_t key = ((static_cast<uint64_t>(node) << 16) | c) + 1;
+  for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_) {
+    if (keys_[h] == key) return vals_[h];
+    if (keys_[h] == 0) return -1;
+  }
+}
+
+void UnigramTokenizer::encode(const char16_t* s, size_t n, std::vector<int32_t>& out) const {
+  if (n == 0) return;
+  thread_local std::vector<double> best;
+  thread_local std::vector<int32_t> from, via;
+  best.assign(n + 1, -std::numeric_limits<double>::infinity());
+  from.resize(n + 1);
+  via.resize(n + 1);
+  best[0] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double base = best[i];
+    if (base == -std::numeric_limits<double>::infinity()) continue;  // inside a skipped surrogate pair
+    bool any = false;
+    int32_t node = root_[s[i]];
+    for (size_t j = i; node >= 0;) {
+      const int32_t id = piece_at_[node];
+      if (id >= 0) {
+        any = true;
+        const double v = base + scores_[id];
+        if (v > best[j + 1]) {
+          best[j + 1] = v;
+          from[j + 1] = static_cast<int32_t>(i);
+          via[j + 1] = id;
+        }
+      }
+      if (++j >= n) break;
+      node = child(node, s[j]);
+    }
+    if (!any || best[i + 1] == -std::numeric_limits<double>::infinity()) {
+      const size_t end = i + (high_surrogate(s[i]) && i + 1 < n ? 2 : 1);
+      const double v = base + unk_score_;
+      if (v > best[end]) {
+        best[end] = v;
+        from[end] = static_cast<int32_t>(i);
+        via[end] = unk_id_;
+      }
+    }
+  }
+  const size_t start = out.size();
+  for (size_t end = n; end > 0; end = static_cast<size_t>(from[end])) out.push_back(via[end]);
+  std::reverse(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
+  // runs of unknown characters become one unknown token
+  size_t w = start;
+  for (size_t r = start; r < out.size(); ++r)
+    if (!(out[r] == unk_id_ && r > start && out[r - 1] == unk_id_)) out[w++] = out[r];
+  out.resize(w);
+}
+
+void UnigramTokenizer::encode_batch(const char16_t* text, const int64_t* offsets, size_t n_texts,
+                                    std::vector<int32_t>& ids, std::vector<int32_t>& id_offsets, bool mark_words) const {
+  id_offsets.assign(n_texts + 1, 0);
+  std::u16string marked;
+  for (size_t t = 0; t < n_texts; ++t) {
+    if (offsets[t] < 0 || offsets[t + 1] < offsets[t]) throw Error("ARB_INVALID_ARGUMENT", "tokenizer: offsets must be non-decreasing");
+    const char16_t* s = text + offsets[t];
+    const size_t n = static_cast<size_t>(offsets[t + 1] - offsets[t]);
+    if (mark_words && n > 0) {
+      // '\u2581' before the text and in place of every space, as SentencePiece marks word starts
+      marked.assign(1, u'\u2581');
+      marked.append(s, n);
+      for (size_t i = 1; i < marked.size(); ++i)
+        if (marked[i] == u' ') marked[i] = u'\u2581';
+      encode(marked.data(), marked.size(), ids);
+    } else {
+      encode(s, n, ids);
+    }
+    if (ids.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+      throw Error("ARB_OUT_OF_RANGE", "tokenizer: more than 2^31 tokens in one batch");
+    id_offsets[t + 1] = static_cast<int32_t>(ids.size());
+  }
+}
+
+}  // namespace arbiter

@@ -74,6 +74,12 @@ const wall = med(runs, (r) => r.wall);
 rows.push({ name: 'arbiter route (static)', kind: 'backend', Q: n, medianMs: secs * 1000, qps: n / secs, note: `whole command incl. start: ${Math.round(n / wall)} prompts/s` });
 const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
 if (lines.length !== n) throw new Error(`expected ${n} decisions, got ${lines.length}`);
+// the same prompts cut to their first 160 characters: chat-sized requests
+const shortFile = join(dir, 'short.jsonl');
+writeFileSync(shortFile, prompts.map((p, i) => JSON.stringify({ id: i, prompt: p.slice(0, 160) })).join('\n'));
+const shortRuns = [0, 1, 2].map(() => rate(run(['route', '--in', shortFile, '--out', join(dir, 'out.jsonl'), '--config', config]).stderr));
+const shortSecs = med(shortRuns, (r) => r.secs);
+rows.push({ name: 'arbiter route (static), 160-char prompts', kind: 'backend', Q: n, medianMs: shortSecs * 1000, qps: n / shortSecs });
 
 // the use embedder's path: same command, the teacher embeds (no trained model: it was trained with static)
 const useN = 400;
@@ -100,6 +106,7 @@ printTable(`Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars
 const summary = {
   batchPromptsPerSec: Math.round(n / secs),
   batchRuns: runs,
+  batchShortPromptsPerSec: Math.round(n / shortSecs),
   useEmbedderPromptsPerSec: Number((useN / useRun.secs).toFixed(1)),
   overUse: Number((n / secs / (useN / useRun.secs)).toFixed(0)),
   routeP50Ms: Number(pct(0.5).toFixed(3)),

@@ -15,15 +15,25 @@ export interface RouteTask {
   /** Embedder spec (loadEmbedder); default: the config's. */
   embedder?: string;
   prompts: string[];
+  /** The output id of each prompt. */
+  ids: Array<string | number>;
   options?: RouteOptions;
 }
 
 let router: Promise<Router> | undefined;
 
-export default async function routeBatch(task: RouteTask): Promise<Decision[]> {
+/**
+ * Routes one batch and returns its output lines (JSONL, one decision per prompt with its id):
+ * serialising here keeps the main thread to reading and writing, and a string crosses the thread
+ * boundary far cheaper than the decision objects would.
+ */
+export default async function routeBatch(task: RouteTask): Promise<string> {
   router ??= (async () => {
     const backend = createBackend(task.backend);
     return createRouter(task.config, { backend, ...(task.embedder ? { embedder: await loadEmbedder(task.embedder, backend) } : {}), ...(task.model ? { model: task.model } : {}) });
   })();
-  return (await router).routeBatch(task.prompts, task.options);
+  const decisions: Decision[] = await (await router).routeBatch(task.prompts, task.options);
+  let text = '';
+  decisions.forEach((d, i) => (text += `${JSON.stringify({ id: task.ids[i], ...d })}\n`));
+  return text;
 }

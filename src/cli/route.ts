@@ -17,7 +17,6 @@ import { selectBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
 import { loadConfig, STRATEGIES, type Strategy } from '../models/index.js';
-import type { Decision } from '../router/index.js';
 import type { RouteTask } from './route-worker.js';
 
 export interface RouteCommandOptions {
@@ -85,19 +84,16 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   let routed = 0;
   let malformed = 0;
   let bytes = 0;
-  const pending: Array<{ items: Item[]; result: Promise<Decision[]> }> = [];
+  const pending: Array<{ items: Item[]; result: Promise<string> }> = [];
   const maxInFlight = threads * 2;
   const submit = (items: Item[]) => {
-    const task: RouteTask = { config: o.config, backend: backend.name, ...(o.embedder ? { embedder: o.embedder } : {}), ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
-    pending.push({ items, result: pool.run(task) as Promise<Decision[]> });
+    const task: RouteTask = { config: o.config, backend: backend.name, ...(o.embedder ? { embedder: o.embedder } : {}), ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ids: items.map((i) => i.id), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
+    pending.push({ items, result: pool.run(task) as Promise<string> });
   };
   const drainOne = async () => {
     const head = pending.shift()!;
-    const decisions = await head.result;
-    let text = '';
-    decisions.forEach((d, i) => (text += `${JSON.stringify({ id: head.items[i]!.id, ...d })}\n`));
-    await write(out, text);
-    routed += decisions.length;
+    await write(out, await head.result);
+    routed += head.items.length;
     bar?.update(bytes, { routed, rate: Math.round((routed * 1000) / (performance.now() - t0)) });
   };
   let failure: ArbiterError | undefined;

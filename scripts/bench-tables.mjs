@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp,static}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static,route}.json as Markdown tables into README.md, between
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -39,8 +39,16 @@ function simple(r, unit) {
   return lines.join('\n');
 }
 
+function route(r) {
+  const s = r.summary;
+  const lines = ['| contender | prompts | prompts/s | note |', '|---|---:|---:|---|'];
+  for (const x of r.results) lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
+  lines.push('', `Batch: ${s.batchPromptsPerSec.toLocaleString('en-US')} prompts/s (avg ${s.avgChars} chars; ${s.batchShortPromptsPerSec.toLocaleString('en-US')} at 160 chars), ${s.overUse}× the \`use\` embedder's path; one route() call: p50 ${s.routeP50Ms} ms, p99 ${s.routeP99Ms} ms; ${s.manifoldPoints.toLocaleString('en-US')}-point manifold.`);
+  return lines.join('\n');
+}
+
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')]]) {
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route]]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

@@ -163,6 +163,33 @@ describe('learned difficulty and capabilities', () => {
     t.manifold.free();
   });
 
+  it('a model absent from training learns a capability from a few outcomes (feedback)', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const t = await train(graded(400), embedder, backend, { valFraction: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+    await saveRouterModel(dir, { ...t, embedder, produced: {} });
+    const spec = (id: string) => ({ id, provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } });
+    const router = await createRouter({ models: ['big', 'small', 'newbie'].map(spec) }, { backend, embedder, model: dir });
+    const fresh = graded(600).slice(500); // prompts not seen in training
+    const len = (p: string) => p.split(' ').length - 2;
+    const short = fresh.filter((r) => len(r.prompt) < 10).map((r) => r.prompt);
+    const long = fresh.filter((r) => len(r.prompt) > 32).map((r) => r.prompt);
+    const newbieQ = async (ps: string[]) => (await router.routeBatch(ps)).map((d) => d.alternatives.find((a) => a.model === 'newbie')!);
+    expect((await newbieQ(short))[0]!.qualitySource).not.toBe('learned'); // before: priors only
+    // newbie behaves like small: it succeeds on short prompts only
+    const teach = graded(500).slice(400, 430);
+    for (const r of teach) await router.feedback({ prompt: r.prompt, model: 'newbie', quality: len(r.prompt) < 20 ? 1 : 0 });
+    expect(router.onlineCapabilities.newbie?.knowledge).toBeDefined();
+    const [qs, ql] = [await newbieQ(short), await newbieQ(long)];
+    expect(qs.every((a) => a.qualitySource === 'learned')).toBe(true);
+    const mean = (xs: Array<{ quality: number }>) => xs.reduce((s, x) => s + x.quality, 0) / xs.length;
+    expect(mean(qs)).toBeGreaterThan(mean(ql) + 0.2);
+    // bad feedback changes nothing
+    await expect(router.feedback({ prompt: 'x', model: 'newbie', quality: 2 })).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
+    await expect(router.feedback({ prompt: 'x', model: 'nobody', quality: 1 })).rejects.toMatchObject({ code: 'ARB_NOT_FOUND' });
+    t.manifold.free();
+  });
+
   it('fitCapability recovers the parameters of simulated outcomes', () => {
     let s = 12345;
     const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);

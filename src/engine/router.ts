@@ -11,7 +11,7 @@ import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
-import { checkRouteOptions, decide, LoadTracker, type CostTable, type Decision, type DecideInputs, type QualityCalibration, type RouteOptions } from '../router/index.js';
+import { checkRouteOptions, decide, fitCapability, LoadTracker, logit, shrunkQuality, type Capability, type CostTable, type Decision, type DecideInputs, type QualityCalibration, type RouteOptions } from '../router/index.js';
 import { loadRouterModel } from './model.js';
 import type { ComputeBackend } from '../compute/index.js';
 
@@ -37,12 +37,20 @@ export interface Learned {
   calibration?: QualityCalibration;
 }
 
+/** Outcomes kept per model for online capabilities (oldest dropped first). */
+const MAX_ONLINE_OUTCOMES = 2000;
+/** Pull of online slopes toward the trained models' average. */
+const ONLINE_L2 = 2;
+
 const bad = (param: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
 };
 
 export class Router {
   readonly load = new LoadTracker();
+  /** Per model: recent outcomes against the prompt's learned difficulty (for online capabilities). */
+  private readonly outcomes = new Map<string, Array<{ task: string; x1: number; x2: number; y: number }>>();
+  private readonly online: QualityCalibration = {};
 
   constructor(
     readonly registry: ModelRegistry,
@@ -52,6 +60,14 @@ export class Router {
     readonly learned: Learned = {},
   ) {
     for (const id of registry.ids()) manifold.addModel(id);
+  }
+
+  /** Trained capabilities, plus those learned online where the trained model has none. */
+  private calibration(): QualityCalibration {
+    const merged: QualityCalibration = {};
+    for (const [m, byTask] of Object.entries(this.online)) merged[m] = { ...byTask };
+    for (const [m, byTask] of Object.entries(this.learned.calibration ?? {})) merged[m] = { ...merged[m], ...byTask };
+    return merged;
   }
 
   async route(prompt: string, options?: RouteOptions): Promise<Decision> {
@@ -70,8 +86,9 @@ export class Router {
     const head = this.learned.head;
     const out: HeadOutput | undefined = head ? await applyHead(head, this.manifold.backend, headInput(emb, analyses, this.embedder.dim)) : undefined;
     const models = this.registry.list();
+    const calibration = this.calibration();
     return analyses.map((a, i) => {
-      const inputs: DecideInputs = { ...(this.learned.costs ? { costs: this.learned.costs } : {}), ...(this.learned.calibration ? { calibration: this.learned.calibration } : {}) };
+      const inputs: DecideInputs = { ...(this.learned.costs ? { costs: this.learned.costs } : {}), calibration };
       if (head && out) {
         const T = head.tasks.length;
         const vote = votes[i]?.task.distribution;
@@ -91,13 +108,54 @@ export class Router {
     });
   }
 
-  /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`. */
-  async feedback(input: { prompt: string; model: string; quality: number; task?: string }): Promise<{ merged: boolean }> {
+  /**
+   * Learns from an outcome (quality in [0, 1]) of `model` on `prompt`: a feedback point on the
+   * manifold and, with a trained model, the outcome against the prompt's learned difficulty — a
+   * model without a trained capability for the task gets one fitted from its outcomes (from 3 on),
+   * its slopes pulled toward the trained models' average, so a new model needs few outcomes.
+   */
+  async feedback(input: { prompt: string; model: string; quality: number; task?: string }): Promise<{ merged: boolean; capability?: Capability }> {
     if (typeof input?.prompt !== 'string') bad('prompt', 'must be a string');
-    this.registry.get(input.model);
-    const embedding = await this.embedder.embed([analyze(input.prompt).fewShot.question]);
+    const spec = this.registry.get(input.model);
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) bad('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task))) bad('task', 'must be a lower-case word');
+    const analysis = analyze(input.prompt);
+    const embedding = await this.embedder.embed([analysis.fewShot.question]);
+    let capability: Capability | undefined;
+    const head = this.learned.head;
+    if (head) {
+      // the prediction's inputs before this outcome joins the manifold
+      const [vote] = this.manifold.size > 0 ? await this.manifold.vote(embedding, this.k) : [undefined];
+      const out = await applyHead(head, this.manifold.backend, headInput(embedding, [analysis], this.embedder.dim));
+      const dist = mixTaskDistribution(head, out.taskProbs, vote?.task.distribution);
+      const task = input.task ?? head.tasks.reduce((a, b) => ((dist[b] ?? 0) > (dist[a] ?? 0) ? b : a));
+      const t = head.tasks.indexOf(task);
+      if (t >= 0 && !this.learned.calibration?.[input.model]?.[task]) {
+        const rows = this.outcomes.get(input.model) ?? [];
+        rows.push({ task, x1: logit(out.ease[t]!), x2: logit(shrunkQuality(spec, dist, vote).quality), y: input.quality });
+        if (rows.length > MAX_ONLINE_OUTCOMES) rows.shift();
+        this.outcomes.set(input.model, rows);
+        const mine = rows.filter((r) => r.task === task);
+        if (mine.length >= 3) {
+          capability = fitCapability(mine.map((r) => r.x1), mine.map((r) => r.x2), mine.map((r) => r.y), ONLINE_L2, this.populationSlopes(task));
+          (this.online[input.model] ??= {})[task] = capability;
+        }
+      }
+    }
     const { merged } = await this.manifold.feedback({ embedding, model: input.model, quality: input.quality, ...(input.task ? { task: input.task } : {}) });
-    return { merged };
+    return { merged, ...(capability ? { capability } : {}) };
+  }
+
+  /** Capabilities learned from feedback (models or tasks the trained model does not cover). */
+  get onlineCapabilities(): Readonly<QualityCalibration> {
+    return this.online;
+  }
+
+  /** Mean slopes (b, c) of the trained models' capabilities for a task: where a new model starts. */
+  private populationSlopes(task: string): [number, number] {
+    const caps = Object.values(this.learned.calibration ?? {}).flatMap((byTask) => (byTask[task] ? [byTask[task]!] : []));
+    if (!caps.length) return [0, 1]; // no trained models: trust the model's own kNN quality as is
+    return [caps.reduce((s, c) => s + c[1], 0) / caps.length, caps.reduce((s, c) => s + c[2], 0) / caps.length];
   }
 }
 

@@ -37,6 +37,19 @@ export function priorQuality(model: ModelSpec, taskDist: Record<string, number>)
   return entries.reduce((s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH), 0);
 }
 
+/** The kNN vote's quality for one model shrunk toward its prior by the vote's effective sample size. */
+export function shrunkQuality(m: ModelSpec, taskDist: Record<string, number>, vote: NeighbourVote | undefined): Pick<Prediction, 'quality' | 'qualityStderr' | 'qualitySource'> {
+  const prior = priorQuality(m, taskDist);
+  const v = vote?.quality[m.id];
+  const priorStderr = Math.sqrt((prior * (1 - prior) + 1 / 12) / (PRIOR_WEIGHT + 1));
+  if (!v) return { quality: prior, qualityStderr: priorStderr, qualitySource: 'prior' };
+  return {
+    quality: (v.nEff * v.mean + PRIOR_WEIGHT * prior) / (v.nEff + PRIOR_WEIGHT),
+    qualityStderr: Math.sqrt((v.stderr ** 2 * v.nEff + priorStderr ** 2 * PRIOR_WEIGHT) / (v.nEff + PRIOR_WEIGHT)),
+    qualitySource: v.nEff >= PRIOR_WEIGHT ? 'manifold' : 'manifold+prior',
+  };
+}
+
 /**
  * Quality: the kNN vote shrunk toward the prior, then, for a model with learned capabilities, put
  * through its calibration with the prompt's predicted ease. Cost: the observed mean cost of the
@@ -49,16 +62,7 @@ export function predict(models: readonly ModelSpec[], prompt: string, taskDist: 
   const outputTokens =
     maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
   return models.map((m) => {
-    const prior = priorQuality(m, taskDist);
-    const v = vote?.quality[m.id];
-    let quality = prior;
-    let qualityStderr = Math.sqrt((prior * (1 - prior) + 1 / 12) / (PRIOR_WEIGHT + 1));
-    let qualitySource: Prediction['qualitySource'] = 'prior';
-    if (v) {
-      quality = (v.nEff * v.mean + PRIOR_WEIGHT * prior) / (v.nEff + PRIOR_WEIGHT);
-      qualityStderr = Math.sqrt((v.stderr ** 2 * v.nEff + qualityStderr ** 2 * PRIOR_WEIGHT) / (v.nEff + PRIOR_WEIGHT));
-      qualitySource = v.nEff >= PRIOR_WEIGHT ? 'manifold' : 'manifold+prior';
-    }
+    let { quality, qualityStderr, qualitySource } = shrunkQuality(m, taskDist, vote);
     const learned = calibratedQuality(inputs.calibration?.[m.id], taskDist, inputs.ease, quality);
     if (learned !== undefined) {
       quality = learned;

@@ -21,16 +21,16 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 /**
  * Logistic regression of y (in [0, 1]; soft labels allowed) on [1, x1, x2] by Newton's method,
- * with an L2 penalty on the slopes only. Returns [a, b, c].
+ * with an L2 penalty pulling the slopes toward `prior` (default 0, 0). Returns [a, b, c].
  */
-export function fitCapability(x1: ArrayLike<number>, x2: ArrayLike<number>, y: ArrayLike<number>, l2 = 1): Capability {
+export function fitCapability(x1: ArrayLike<number>, x2: ArrayLike<number>, y: ArrayLike<number>, l2 = 1, prior: [number, number] = [0, 0]): Capability {
   const n = y.length;
-  let w: number[] = [0, 0, 0];
-  if (n === 0) return [0, 0, 0];
+  let w: number[] = [0, prior[0], prior[1]];
+  if (n === 0) return [0, prior[0], prior[1]];
   const ybar = Array.from(y).reduce((s, v) => s + v, 0) / n;
   w[0] = logit(ybar);
   for (let it = 0; it < 25; it++) {
-    const g = [0, l2 * w[1]!, l2 * w[2]!];
+    const g = [0, l2 * (w[1]! - prior[0]), l2 * (w[2]! - prior[1])];
     const H = [
       [1e-6, 0, 0],
       [0, l2, 0],

@@ -138,3 +138,27 @@ describe('script detection', () => {
     expect(features('hello мир').script).toBe('latin');
   });
 });
+
+describe('analysis head', () => {
+  it('fits through near-constant inputs without blowing up the folded float32 layer', async () => {
+    const { fitHead } = await import('../src/index.js');
+    const n = 80;
+    const D = 6;
+    const x = new Float32Array(n * D);
+    const task = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      task[i] = i % 2;
+      x[i * D] = (i % 2 ? 1 : -1) + Math.random() * 0.5; // informative
+      x[i * D + 1] = 0.25 + (i % 3) * 1e-9; // constant up to float noise
+      for (let j = 2; j < D; j++) x[i * D + j] = Math.random();
+    }
+    const h = fitHead({ x, task, success: Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.8 : 0.3)) }, ['a', 'b'], D);
+    expect([...h.layer.weight, ...h.layer.bias!].every((v) => Number.isFinite(v) && Math.abs(v) < 1e4)).toBe(true);
+    let right = 0;
+    for (let i = 0; i < n; i++) {
+      const logit = (o: number) => h.layer.bias![o]! + Array.from({ length: D }, (_, j) => h.layer.weight[o * D + j]! * x[i * D + j]!).reduce((s, v) => s + v, 0);
+      if ((logit(1) > logit(0) ? 1 : 0) === task[i]) right++;
+    }
+    expect(right / n).toBeGreaterThan(0.95);
+  });
+});

@@ -35,6 +35,9 @@ export interface HeadOutput {
   ease: Float32Array;
 }
 
+/** Smallest standard deviation an input is divided by when standardised. */
+const MIN_SD = 1e-3;
+
 export const headInputDim = (embeddingDim: number) => embeddingDim + FEATURE_NAMES.length + 1;
 
 /** Rows [embedding, feature vector, complexity] for n prompts, n x headInputDim(dim). */
@@ -109,7 +112,9 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
   const sd = new Float64Array(D);
   for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mu[j]! += data.x[i * D + j]! / n;
   for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) sd[j]! += (data.x[i * D + j]! - mu[j]!) ** 2 / n;
-  for (let j = 0; j < D; j++) sd[j] = Math.sqrt(sd[j]!) || 1;
+  // near-constant inputs are not scaled up: their noise would get huge weights, and folding those
+  // into a float32 layer cancels catastrophically
+  for (let j = 0; j < D; j++) sd[j] = Math.max(Math.sqrt(sd[j]!), MIN_SD);
   const z = new Float64Array(n * D);
   for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) z[i * D + j] = (data.x[i * D + j]! - mu[j]!) / sd[j]!;
 

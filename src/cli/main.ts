@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { isArbiterError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
+import { EVAL_DATASETS, evalCommand } from './eval.js';
 import { routeCommand } from './route.js';
 import { trainCommand } from './train.js';
 
@@ -47,6 +48,21 @@ program
   .option('--embedder <spec>', 'static (default), static:<dir>, use, or onnx:<path>', 'static')
   .option('--json', 'print the report as JSON')
   .action(trainCommand);
+
+program
+  .command('eval')
+  .description('score routers on outcome data: arbiter against single models, random, cheapest, oracle and a plain kNN router')
+  .requiredOption('--dataset <name>', EVAL_DATASETS.join(', '))
+  .requiredOption('--data <path>', 'the dataset: the RouterBench or RouteLLM folder, or JSONL file(s)')
+  .requiredOption('--out <dir>', 'report folder (report.md, result.json, curve.svg, reliability.svg)')
+  .option('--model <dir>', 'evaluate this trained router (routerbench: on its test split) instead of training one')
+  .option('--folds <k>', 'cross-validation folds (RouteLLM, JSONL)', '5')
+  .option('--seed <n>', 'fold seed', '1')
+  .option('--k <n>', 'neighbours per vote', '16')
+  .option('--embedder <spec>', 'static, static:<dir>, use, or onnx:<path>', 'static')
+  .option('--config <file>', 'take per-model prices from this config (for data without costs)')
+  .option('--json', 'print {dataset, split, routers, operatingPoints, metrics} as JSON')
+  .action(evalCommand);
 
 program
   .command('distill')

@@ -1,3 +1,4 @@
 export { Router, createRouter, type Learned, type RouterParts } from './router.js';
 export { COST_WEIGHTS, predictRecords, train, type TrainedRouter, type TrainOptions, type TrainReport } from './train.js';
 export { saveRouterModel, loadRouterModel } from './model.js';
+export { costMatrix, evaluateCV, evaluateSplit, KNOWN_PRICES, QUALITY_TARGETS, TARGETS, type EvalOptions, type EvalResult, type Prices } from './evaluate.js';

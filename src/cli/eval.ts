@@ -16,6 +16,7 @@ export interface EvalCommandOptions {
   out: string;
   model?: string;
   folds: string;
+  innerFolds: string;
   seed: string;
   k: string;
   embedder: string;
@@ -33,6 +34,8 @@ const bad = (param: string, msg: string): never => {
 export async function evalCommand(o: EvalCommandOptions): Promise<void> {
   if (!(EVAL_DATASETS as readonly string[]).includes(o.dataset)) bad('dataset', `--dataset must be one of ${EVAL_DATASETS.join(', ')}, got ${o.dataset}`);
   const folds = Number(o.folds);
+  const innerFolds = Number(o.innerFolds);
+  if (!Number.isInteger(innerFolds) || innerFolds < 2 || innerFolds > 20) bad('inner-folds', `--inner-folds must be an integer from 2 to 20, got ${o.innerFolds}`);
   const seed = Number(o.seed);
   const k = Number(o.k);
   if (!Number.isInteger(folds) || folds < 2 || folds > 50) bad('folds', `--folds must be an integer from 2 to 50, got ${o.folds}`);
@@ -54,16 +57,16 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
       const report = JSON.parse(
         await import('node:fs/promises').then((fs) => fs.readFile(join(o.model!, 'report.json'), 'utf8')),
       ) as { operatingPoints?: Array<{ name: string; costWeight: number }> };
-      result = await evaluateSplit(o.dataset, train, test, embedder, backend, { k, seed, prices, model: { ...m, operatingPoints: report.operatingPoints ?? [] }, ...(log ? { log } : {}) });
+      result = await evaluateSplit(o.dataset, train, test, embedder, backend, { k, seed, prices, innerFolds, model: { ...m, operatingPoints: report.operatingPoints ?? [] }, ...(log ? { log } : {}) });
       m.manifold.free();
     } else {
-      result = await evaluateSplit(o.dataset, train, test, embedder, backend, { k, seed, prices, ...(log ? { log } : {}) });
+      result = await evaluateSplit(o.dataset, train, test, embedder, backend, { k, seed, prices, innerFolds, ...(log ? { log } : {}) });
     }
   } else {
     const sub = { 'routellm-mmlu': 'mmlu', 'routellm-gsm8k': 'gsm8k', 'routellm-mtbench': 'mt_bench' }[o.dataset as string];
     const records = o.dataset === 'jsonl' ? await loadJsonl(o.data) : await loadRouteLLM(sub && !o.data.replace(/\/+$/, '').endsWith(sub) ? join(o.data, sub) : o.data);
     if (records.length < folds * 2) bad('data', `${o.data}: ${records.length} records are too few for ${folds} folds`);
-    result = await evaluateCV(o.dataset, records, folds, embedder, backend, { k, seed, prices, ...(log ? { log } : {}) });
+    result = await evaluateCV(o.dataset, records, folds, embedder, backend, { k, seed, prices, innerFolds, ...(log ? { log } : {}) });
   }
   const secs = (performance.now() - t0) / 1000;
 

@@ -57,6 +57,7 @@ program
   .requiredOption('--out <dir>', 'report folder (report.md, result.json, curve.svg, reliability.svg)')
   .option('--model <dir>', 'evaluate this trained router (routerbench: on its test split) instead of training one')
   .option('--folds <k>', 'cross-validation folds (RouteLLM, JSONL)', '5')
+  .option('--inner-folds <k>', 'folds of the inner cross-validation that chooses settings on training data', '5')
   .option('--seed <n>', 'fold seed', '1')
   .option('--k <n>', 'neighbours per vote', '16')
   .option('--embedder <spec>', 'static, static:<dir>, use, or onnx:<path>', 'static')

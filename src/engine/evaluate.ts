@@ -11,7 +11,8 @@
  *
  * Routers: arbiter's `custom` score (quality − w·cost′) over a sweep of w, its quality-target mode
  * over a sweep of q, and a plain kNN router (mean outcome of the k nearest training prompts, the
- * same sweep); baselines: each single model, random (expected value), cheapest, oracle.
+ * same sweep); baselines: each single model, random (expected value), cheapest, oracle (the best
+ * outcome on each prompt, from the cheapest model reaching it).
  */
 import { analyze } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
@@ -255,11 +256,8 @@ function summarise(dataset: string, regime: string, nTrain: number, r: SplitRout
   routers.push({ name: 'random', kind: 'baseline', points: [{ param: 'expected', quality: mean(singles.map((s) => s.quality)), cost: mean(singles.map((s) => s.cost)), ...(twoModels ? { strongShare: 0.5 } : {}) }] });
   const cheapest = singles.reduce((a, b) => (b.cost < a.cost ? b : a));
   routers.push({ name: 'cheapest', kind: 'baseline', points: [{ param: cheapest.model, quality: cheapest.quality, cost: cheapest.cost }] });
-  const oracleChosen = test.map((_, i) => {
-    const ok = models.map((_, j) => j).filter((j) => outcome[i]![j]! >= 0.5);
-    const pool = ok.length ? ok : models.map((_, j) => j);
-    return pool.reduce((a, b) => (cost[i]![b]! < cost[i]![a]! ? b : a));
-  });
+  // the oracle: the best outcome for the prompt, the cheapest model among those reaching it
+  const oracleChosen = test.map((_, i) => outcome[i]!.reduce((a, o, b) => (o > outcome[i]![a]! || (o === outcome[i]![a]! && cost[i]![b]! < cost[i]![a]!) ? b : a), 0));
   const oracle = pointOf(oracleChosen, 'oracle');
   routers.push({ name: 'oracle', kind: 'baseline', points: [oracle] });
 

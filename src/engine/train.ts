@@ -350,11 +350,10 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
     }
     const okAuc = models.map((m) => report.auc[m]!).filter((a) => !Number.isNaN(a.withinTask));
     if (okAuc.length) report.meanWithinTaskAuc = { learned: mean(okAuc.map((a) => a.withinTask)), knn: mean(okAuc.map((a) => a.knnWithinTask)) };
-    // oracle: the cheapest model that succeeds, else the cheapest
+    // oracle: the best outcome on each prompt, from the cheapest model reaching it
     for (const r of valSet) {
-      const ok = models.filter((m) => (r.outcomes[m] ?? 0) >= 0.5);
-      const pool = ok.length ? ok : models;
-      const m = pool.reduce((a, b) => ((r.costs[a] ?? 0) <= (r.costs[b] ?? 0) ? a : b));
+      const o = (m: string) => r.outcomes[m] ?? 0;
+      const m = models.reduce((a, b) => (o(b) > o(a) || (o(b) === o(a) && (r.costs[b] ?? 0) < (r.costs[a] ?? 0)) ? b : a));
       report.oracle.quality += (r.outcomes[m] ?? 0) / valSet.length;
       report.oracle.cost += r.costs[m] ?? 0;
     }

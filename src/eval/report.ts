@@ -45,7 +45,8 @@ export async function curveSvg(r: ReportInput): Promise<string> {
   const rows: Array<Record<string, unknown>> = [];
   for (const router of r.routers) {
     const sweep = router.points.length > 1 && router.name !== 'single models';
-    for (const p of router.points) rows.push({ router: router.name, layer: sweep ? 'points' : 'baseline', cost: p.cost, quality: p.quality, label: sweep ? '' : String(p.param) });
+    const label = (p: CurvePoint) => (sweep ? '' : router.name === 'single models' ? String(p.param) : router.name);
+    for (const p of router.points) rows.push({ router: router.name, layer: sweep ? 'points' : 'baseline', cost: p.cost, quality: p.quality, label: label(p) });
     if (sweep) for (const p of convexHull(router.points)) rows.push({ router: router.name, layer: 'hull', cost: p.cost, quality: p.quality });
   }
   const x = { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: `total cost, USD (${r.split.costs})` };
@@ -55,6 +56,7 @@ export async function curveSvg(r: ReportInput): Promise<string> {
     title: `${r.dataset}: cost vs quality on ${r.split.test} held-out prompts`,
     width: 640,
     height: 400,
+    config: { legend: { labelLimit: 320 } },
     data: { values: rows },
     layer: [
       { transform: [{ filter: "datum.layer === 'hull'" }], mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: { field: 'router', type: 'nominal' }, order: { field: 'cost', type: 'quantitative' } } },

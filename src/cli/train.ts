@@ -69,6 +69,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const c = new Table({ head: ['cost weight', 'routed quality', 'routed cost $'] });
   for (const p of report.curve) c.push([p.costWeight, pct(p.quality), p.cost.toFixed(4)]);
   process.stdout.write(`routing on validation with the custom strategy, weights { quality: 1, cost: w, latency: 0 }:\n${c.toString()}\n`);
+  if (report.operatingPoints.length) process.stdout.write(`operating points, chosen on ${report.operatingPointsFrom}:\n`);
   for (const p of report.operatingPoints)
-    process.stdout.write(`${p.name} (>= ${p.goal.toFixed(3)}): cost weight ${p.costWeight}, quality ${pct(p.quality)} for $${p.cost.toFixed(4)}\n`);
+    process.stdout.write(`  ${p.name} (>= ${p.goal.toFixed(3)}): cost weight ${p.costWeight}, quality ${pct(p.quality)} for $${p.cost.toFixed(4)}\n`);
 }

@@ -18,6 +18,19 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'ARB_INVALID_CONFIG',
   NOT_FOUND: 'ARB_NOT_FOUND',
   NO_ELIGIBLE_MODEL: 'ARB_NO_ELIGIBLE_MODEL',
+  /** An upstream model failed (5xx, bad response, connection error) and no fallback succeeded. */
+  UPSTREAM_ERROR: 'ARB_UPSTREAM_ERROR',
+  UPSTREAM_TIMEOUT: 'ARB_UPSTREAM_TIMEOUT',
+  /** Upstream 429, or a model's queue is full: retry after the given delay. */
+  RATE_LIMITED: 'ARB_RATE_LIMITED',
+  /** The model's circuit breaker is open (cooling down after failures). */
+  CIRCUIT_OPEN: 'ARB_CIRCUIT_OPEN',
+  /** A stream failed after its first token. */
+  STREAM_INTERRUPTED: 'ARB_STREAM_INTERRUPTED',
+  UNAUTHORIZED: 'ARB_UNAUTHORIZED',
+  FORBIDDEN: 'ARB_FORBIDDEN',
+  INVALID_REQUEST: 'ARB_INVALID_REQUEST',
+  PAYLOAD_TOO_LARGE: 'ARB_PAYLOAD_TOO_LARGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -29,13 +42,19 @@ export class ArbiterError extends Error {
   readonly param: string | undefined;
   /** Every problem found, when there were several (e.g. each invalid key of a config). */
   readonly details: readonly string[] | undefined;
+  /** For ARB_RATE_LIMITED / ARB_CIRCUIT_OPEN: when to try again. */
+  readonly retryAfterMs: number | undefined;
+  /** For upstream errors: the upstream's HTTP status, when there was one. */
+  readonly status: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown; details?: readonly string[] } = {}) {
+  constructor(code: ErrorCode, message: string, options: { param?: string; cause?: unknown; details?: readonly string[]; retryAfterMs?: number; status?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ArbiterError';
     this.code = code;
     this.param = options.param;
     this.details = options.details;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
   }
 }
 

@@ -7,3 +7,4 @@ export * from './manifold/index.js';
 export * from './router/index.js';
 export * from './engine/index.js';
 export * from './eval/index.js';
+export * from './providers/index.js';

@@ -5,6 +5,7 @@ import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
 import { EVAL_DATASETS, evalCommand } from './eval.js';
 import { routeCommand } from './route.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -48,6 +49,16 @@ program
   .option('--embedder <spec>', 'static (default), static:<dir>, use, or onnx:<path>', 'static')
   .option('--json', 'print the report as JSON')
   .action(trainCommand);
+
+program
+  .command('serve')
+  .description('run the OpenAI-compatible gateway (POST /v1/chat/completions with model "auto", /v1/route, /health, /metrics)')
+  .option('--config <file>', 'models and routing config', 'config/demo.yaml')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--port <n>', 'port (0: any free one)', '8080')
+  .option('--body-limit <bytes>', 'largest request body', String(1 << 20))
+  .option('--shutdown-ms <ms>', 'on SIGTERM, how long in-flight requests may take to finish', '10000')
+  .action(serveCommand);
 
 program
   .command('eval')

@@ -17,6 +17,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { normalizePrompt, unwrapPythonList } from '../text.js';
+
+export { normalizePrompt, unwrapPythonList };
 
 export interface OutcomeRecord {
   prompt: string;
@@ -30,13 +33,6 @@ export interface OutcomeRecord {
 const bad = (where: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${where}: ${msg}`, { param: 'data' });
 };
-
-/** RouterBench stores each prompt as a Python list literal of strings: ['...']; the first is the prompt. */
-export function unwrapPythonList(raw: string): string {
-  const m = /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw);
-  if (!m) return raw;
-  return m[2]!.replace(/\\n/g, '\n').replace(/\\t/g, '\t').replace(/\\(['"\\])/g, '$1');
-}
 
 export function taskFromEvalName(name: string): string {
   const n = name.toLowerCase();
@@ -230,7 +226,3 @@ export async function loadRouteLLM(path: string, options: { includeContaminated?
   return out;
 }
 
-/** Text normalised for duplicate checks across splits. */
-export function normalizePrompt(p: string): string {
-  return p.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
-}

@@ -33,6 +33,9 @@ export const configSchema = {
               apiKeyEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
               upstreamModel: { type: 'string', minLength: 1 },
               data: { type: 'string', minLength: 1 },
+              timeoutMs: { type: 'integer', minimum: 1, default: 60_000 },
+              firstTokenMs: { type: 'integer', minimum: 1, default: 20_000 },
+              retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
             },
             allOf: [
               { if: { properties: { kind: { const: 'openai' } } }, then: { required: ['baseUrl'] } },

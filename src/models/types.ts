@@ -12,6 +12,12 @@ export interface ProviderSettings {
   upstreamModel?: string;
   /** Recorded-outcome dataset to answer from (kind 'replay'). */
   data?: string;
+  /** Per attempt: to the whole response (to the headers, for streams). Default 60 s. */
+  timeoutMs: number;
+  /** Streams: to the first token. Default 20 s. */
+  firstTokenMs: number;
+  /** Retries of retryable failures on this model before falling back. Default 2. */
+  retries: number;
 }
 
 export interface ModelSpec {

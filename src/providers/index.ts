@@ -1,0 +1,36 @@
+/**
+ * The providers of a config: each model's client and its resilience gate.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+import type { ArbiterConfig } from '../models/index.js';
+import { ModelGate, type GateOptions } from './gate.js';
+import { OpenAIProvider } from './openai.js';
+import { loadReplayStore, ReplayProvider } from './replay.js';
+import type { Provider } from './types.js';
+
+export interface Upstream {
+  provider: Provider;
+  gate: ModelGate;
+  timeoutMs: number;
+  firstTokenMs: number;
+}
+
+/** Builds every model's provider; replay data paths are relative to the config file. */
+export async function createUpstreams(cfg: ArbiterConfig, env: NodeJS.ProcessEnv = process.env, gate: Partial<GateOptions> = {}): Promise<Map<string, Upstream>> {
+  const out = new Map<string, Upstream>();
+  for (const m of cfg.models) {
+    const p = m.provider;
+    const provider: Provider =
+      p.kind === 'replay'
+        ? new ReplayProvider(m.id, await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)))
+        : new OpenAIProvider({ baseUrl: p.baseUrl!, model: p.upstreamModel ?? m.id, ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}) });
+    out.set(m.id, { provider, gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...gate }), timeoutMs: p.timeoutMs, firstTokenMs: p.firstTokenMs });
+  }
+  return out;
+}
+
+export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type GateOptions } from './gate.js';
+export { OpenAIProvider, retryAfterMs } from './openai.js';
+export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
+export type { CallOptions, ChatChunk, ChatCompletion, ChatMessage, ChatRequest, Provider } from './types.js';

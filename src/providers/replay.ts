@@ -1,0 +1,110 @@
+/**
+ * The replay provider: answers from recorded outcomes, no model involved — for demos, offline
+ * examples and the evaluation harness. Its data is a RouterBench CSV (or a folder of them:
+ * `prompt` and `<model>|model_response` columns) or JSONL lines `{"prompt", "responses": {model:
+ * text}}`. A request is answered with the recorded response of this model to the same prompt
+ * (its last user message, normalised); a prompt it has no record of is ARB_NOT_FOUND.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { parse } from 'csv-parse/sync';
+
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { normalizePrompt, unwrapPythonList } from '../text.js';
+import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
+
+/** Normalised prompt -> model -> recorded response, shared by every replay model reading the same data. */
+export type ReplayStore = Map<string, Map<string, string>>;
+
+const cache = new Map<string, Promise<ReplayStore>>();
+
+async function files(path: string): Promise<string[]> {
+  const s = await stat(path).catch((e: NodeJS.ErrnoException) => {
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `replay data ${path}: cannot read (${e.code})`, { param: 'provider.data' });
+  });
+  if (!s.isDirectory()) return [path];
+  return (await readdir(path)).filter((n) => /\.(csv|jsonl)$/.test(n)).sort().map((n) => join(path, n));
+}
+
+export function loadReplayStore(path: string): Promise<ReplayStore> {
+  let p = cache.get(path);
+  if (!p) {
+    p = (async () => {
+      const store: ReplayStore = new Map();
+      const put = (prompt: string, model: string, text: string) => {
+        const key = normalizePrompt(prompt);
+        const m = store.get(key) ?? new Map<string, string>();
+        if (!m.has(model)) m.set(model, text);
+        store.set(key, m);
+      };
+      for (const file of await files(path)) {
+        const text = await readFile(file, 'utf8');
+        if (file.endsWith('.jsonl')) {
+          text.split('\n').forEach((line, i) => {
+            if (!line.trim()) return;
+            let v: { prompt?: unknown; responses?: unknown };
+            try {
+              v = JSON.parse(line) as typeof v;
+            } catch {
+              throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${file}:${i + 1}: not JSON`, { param: 'provider.data' });
+            }
+            if (typeof v.prompt !== 'string' || typeof v.responses !== 'object' || v.responses === null) throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${file}:${i + 1}: expected {"prompt": string, "responses": {model: text}}`, { param: 'provider.data' });
+            for (const [m, r] of Object.entries(v.responses)) if (typeof r === 'string') put(v.prompt, m, r);
+          });
+        } else {
+          const rows = parse(text, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+          for (const r of rows) {
+            if (typeof r.prompt !== 'string') continue;
+            const prompt = unwrapPythonList(r.prompt);
+            for (const [col, val] of Object.entries(r)) if (col.endsWith('|model_response') && typeof val === 'string') put(prompt, col.slice(0, -'|model_response'.length), unwrapPythonList(val));
+          }
+        }
+      }
+      return store;
+    })();
+    cache.set(path, p);
+    p.catch(() => cache.delete(path));
+  }
+  return p;
+}
+
+const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
+
+export class ReplayProvider implements Provider {
+  readonly kind = 'replay' as const;
+
+  constructor(private readonly model: string, private readonly store: ReplayStore) {}
+
+  private answer(req: ChatRequest): string {
+    const user = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    const hit = this.store.get(normalizePrompt(user))?.get(this.model);
+    if (hit === undefined) throw new ArbiterError(ErrorCodes.NOT_FOUND, `replay model ${this.model} has no recorded answer to this prompt`, { param: 'messages' });
+    return hit;
+  }
+
+  async complete(req: ChatRequest, opts: CallOptions = {}): Promise<ChatCompletion> {
+    if (opts.signal?.aborted) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled', { param: 'model' });
+    const text = this.answer(req);
+    const n = req.n ?? 1;
+    const prompt = tokens(req.messages.map((m) => m.content).join('\n'));
+    return {
+      id: `replay-${Date.now().toString(36)}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: this.model,
+      choices: Array.from({ length: n }, (_, index) => ({ index, message: { role: 'assistant', content: text }, finish_reason: 'stop' })),
+      usage: { prompt_tokens: prompt, completion_tokens: n * tokens(text), total_tokens: prompt + n * tokens(text) },
+    };
+  }
+
+  async *stream(req: ChatRequest): AsyncIterable<ChatChunk> {
+    const text = this.answer(req);
+    const id = `replay-${Date.now().toString(36)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const pieces = text.match(/\S+\s*|\s+/g) ?? [''];
+    for (const [i, piece] of pieces.entries())
+      yield { id, object: 'chat.completion.chunk', created, model: this.model, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null }] };
+    yield { id, object: 'chat.completion.chunk', created, model: this.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+  }
+}

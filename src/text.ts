@@ -1,0 +1,13 @@
+/** Small text helpers shared by layers that may not import each other (eval, providers). */
+
+/** RouterBench stores each prompt as a Python list literal of strings: ['...']; the first is the prompt. */
+export function unwrapPythonList(raw: string): string {
+  const m = /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw);
+  if (!m) return raw;
+  return m[2]!.replace(/\\n/g, '\n').replace(/\\t/g, '\t').replace(/\\(['"\\])/g, '$1');
+}
+
+/** Text normalised for duplicate checks across splits. */
+export function normalizePrompt(p: string): string {
+  return p.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
+}

@@ -166,14 +166,15 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   const admin = { onRequest: requireRole('admin') };
 
   // ---- /v1/route, micro-batched ----
-  const batchWindowMs = o.batchWindowMs ?? 1;
+  const batchWindowMs = o.batchWindowMs ?? 0; // 0: what arrived in the same event-loop turn
   const maxBatch = o.maxBatch ?? 64;
   const pending = new Map<string, { prompts: string[]; options: RouteOptions | undefined; waiters: Array<{ resolve: (d: Decision) => void; reject: (e: unknown) => void }>; timer: NodeJS.Timeout }>();
   const flush = (key: string) => {
     const b = pending.get(key);
     if (!b) return;
     pending.delete(key);
-    clearTimeout(b.timer);
+    if (batchWindowMs > 0) clearTimeout(b.timer);
+    else clearImmediate(b.timer as unknown as NodeJS.Immediate);
     state.router.routeBatch(b.prompts, b.options).then(
       (ds) => ds.forEach((d, i) => b.waiters[i]!.resolve(d)),
       (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
@@ -184,7 +185,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
       const key = JSON.stringify(options ?? null);
       let b = pending.get(key);
       if (!b) {
-        b = { prompts: [], options, waiters: [], timer: setTimeout(() => flush(key), batchWindowMs) };
+        b = { prompts: [], options, waiters: [], timer: batchWindowMs > 0 ? setTimeout(() => flush(key), batchWindowMs) : (setImmediate(() => flush(key)) as unknown as NodeJS.Timeout) };
         pending.set(key, b);
       }
       b.prompts.push(prompt);

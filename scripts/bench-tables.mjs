@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp,static,route}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static,route,gateway}.json as Markdown tables into README.md, between
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -47,8 +47,16 @@ function route(r) {
   return lines.join('\n');
 }
 
+function gateway(r) {
+  const s = r.summary;
+  const lines = ['| contender | requests/s | note |', '|---|---:|---|'];
+  for (const x of r.results) lines.push(`| ${x.kind === 'backend' ? `**${x.name}**` : x.name} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
+  lines.push('', `/v1/route at ${(100 * s.routeOverHelloWorld).toFixed(0)}% of a bare Fastify hello-world; overhead at 500 req/s (through arbiter minus direct, autocannon's whole-millisecond latencies): p50 ${s.overheadP50MsAuto} ms, p99 ${s.overheadP99MsAuto} ms with model auto (${s.overheadP50MsId} / ${s.overheadP99MsId} ms with a model id).` + (s.soak ? ` Soak: ${s.soak.seconds} s at ${s.soak.rate} req/s, ${s.soak.sent.toLocaleString('en-US')} sent, ${s.soak.lost} lost, ${s.soak.errors + s.soak.non2xx} errors; RSS ${s.soak.rssAfterWarmupMB} → ${s.soak.rssEndMB} MB after warm-up (${s.soak.rssGrowthPct.toFixed(1)}%).` : ''));
+  return lines.join('\n');
+}
+
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route]]) {
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway]]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

@@ -304,6 +304,27 @@ describe('gateway: other endpoints, auth and bad input', () => {
   }, 60_000);
 });
 
+describe('gateway: reload', () => {
+  it('an admin reload swaps the models without dropping the request in flight', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const state = async (ids: string[]) => {
+      const cfg = validateConfig({ models: ids.map((id) => ({ id, provider: { kind: 'openai', baseUrl: upUrl }, cost: { inputPer1k: 1, outputPer1k: 1 } })) }, 'test');
+      return { router: await createRouter(cfg, { backend, embedder }), upstreams: await createUpstreams(cfg) };
+    };
+    const app = await buildGateway({ ...(await state(['slow'])), backend: backend.name, auth: { clientKeys: [], adminKeys: ['adm'] }, reload: () => state(['ok', 'ok2']) });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    gateways.push(app);
+    const inFlight = chat(url, { model: 'slow' }, { authorization: 'Bearer adm' });
+    await new Promise((r) => setTimeout(r, 50));
+    const rl = await fetch(`${url}/admin/reload`, { method: 'POST', headers: { authorization: 'Bearer adm' } });
+    expect(((await rl.json()) as { models: string[] }).models).toEqual(['ok', 'ok2']);
+    expect((await inFlight).status).toBe(200);
+    const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer adm' } })).json()) as { data: Array<{ id: string }> };
+    expect(models.data.map((m) => m.id)).toContain('ok2');
+    expect(models.data.map((m) => m.id)).not.toContain('slow');
+  });
+});
+
 describe('arbiter serve', () => {
   it('npm start\'s demo config answers offline from replay models', async () => {
     const { createGateway } = await import('../src/server/index.js');

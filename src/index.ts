@@ -8,3 +8,4 @@ export * from './router/index.js';
 export * from './engine/index.js';
 export * from './eval/index.js';
 export * from './providers/index.js';
+export * from './reward/index.js';

@@ -4,6 +4,7 @@ import { isArbiterError } from '../errors.js';
 import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
 import { EVAL_DATASETS, evalCommand } from './eval.js';
+import { evalDecodingCommand } from './eval-decoding.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
@@ -75,6 +76,14 @@ program
   .option('--config <file>', 'take per-model prices from this config (for data without costs)')
   .option('--json', 'print {dataset, split, routers, operatingPoints, metrics} as JSON')
   .action(evalCommand);
+
+program
+  .command('eval-decoding')
+  .description('replay decoding strategies (votes, best-of-N with the reward head, cascades) on RouterBench\'s recorded responses')
+  .requiredOption('--data <dir>', 'the RouterBench folder (train and test CSVs with model responses)')
+  .requiredOption('--out <dir>', 'report folder (report.md, result.json)')
+  .option('--json', 'print the result as JSON')
+  .action(evalDecodingCommand);
 
 program
   .command('distill')

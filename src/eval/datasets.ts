@@ -26,6 +26,8 @@ export interface OutcomeRecord {
   task?: string;
   outcomes: Record<string, number>;
   costs: Record<string, number>;
+  /** Recorded responses per model, where the dataset has them (RouterBench, RouteLLM GSM8K). */
+  responses?: Record<string, string>;
   /** file:line, for messages. */
   source: string;
 }
@@ -83,7 +85,9 @@ export async function loadRouterBench(path: string, split: 'train' | 'test' = 't
         outcomes[m] = o;
         costs[m] = c;
       }
-      out.push({ prompt: unwrapPythonList(r.prompt!), task: taskFromEvalName(r.eval_name ?? ''), outcomes, costs, source: where });
+      const responses: Record<string, string> = {};
+      for (const m of models) if (typeof r[`${m}|model_response`] === 'string') responses[m] = unwrapPythonList(r[`${m}|model_response`]!);
+      out.push({ prompt: unwrapPythonList(r.prompt!), task: taskFromEvalName(r.eval_name ?? ''), outcomes, costs, ...(Object.keys(responses).length ? { responses } : {}), source: where });
     });
   }
   return out;
@@ -159,7 +163,9 @@ async function routeLlmCsv(file: string): Promise<OutcomeRecord[]> {
       else if (v === 'false' || v === '0' || v === '0.0') outcomes[m] = 0;
       else bad(where, `${m}: expected True or False, got ${JSON.stringify(r[m])}`);
     }
-    return { prompt: r.prompt!, task, outcomes, costs: {}, source: where };
+    const responses: Record<string, string> = {};
+    for (const m of models) if (typeof r[`${m}_response`] === 'string') responses[m] = r[`${m}_response`]!;
+    return { prompt: r.prompt!, task, outcomes, costs: {}, ...(Object.keys(responses).length ? { responses } : {}), source: where };
   });
 }
 

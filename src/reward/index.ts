@@ -1,0 +1,2 @@
+export { arithmeticStepScore, evaluateArithmetic, extractAnswer, extractChoice, extractNumber, optionsOf, scoreSteps, type AnswerKind } from './verify.js';
+export { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';

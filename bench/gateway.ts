@@ -88,13 +88,25 @@ if (soakS > 0) {
   const rss: Array<{ s: number; mb: number }> = [];
   const t0 = Date.now();
   const timer = setInterval(() => rss.push({ s: Math.round((Date.now() - t0) / 1000), mb: Math.round(process.memoryUsage().rss / 2 ** 20) }), 5000);
+  const counted = async () => {
+    const text = await (await fetch(`${gwUrl}/metrics`)).text();
+    const byStatus: Record<string, number> = {};
+    for (const m of text.matchAll(/^arbiter_requests_total\{route="\/v1\/chat\/completions",status="(\d+)"\} (\d+)/gm)) byStatus[m[1]!] = Number(m[2]);
+    return byStatus;
+  };
+  const before = await counted();
   const r = await run({ connections: 32, overallRate: 300, duration: soakS, url: `${gwUrl}/v1/chat/completions`, method: 'POST', body: chatBody('auto') });
   clearInterval(timer);
+  await new Promise((res) => setTimeout(res, 2000)); // let requests in flight at the cut finish
+  const after = await counted();
+  const serverByStatus = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (before[k] ?? 0)]));
   const warm = rss.filter((x) => x.s >= Math.min(60, soakS / 5));
   const first = warm[0]?.mb ?? 0;
   const last = warm.at(-1)?.mb ?? 0;
-  soak = { seconds: soakS, rate: 300, sent: r.requests.sent, answered: r.requests.total, lost: r.requests.sent - r.requests.total, errors: r.errors, non2xx: r.non2xx, rssAfterWarmupMB: first, rssEndMB: last, rssGrowthPct: first ? (100 * (last - first)) / first : null, rss };
-  rows.push(row(`soak ${soakS} s at 300 req/s (model auto)`, 'backend', r, `RSS ${first} -> ${last} MB after warm-up`));
+  // lost = requests the gateway received minus those it answered (it counts every response it sends)
+  const received = Object.values(serverByStatus).reduce((a, b) => a + b, 0);
+  soak = { seconds: soakS, rate: 300, clientSent: r.requests.sent, clientAnswered: r.requests.total, serverAnswered: received, serverByStatus, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, clientStatusCodes: r.statusCodeStats, rssAfterWarmupMB: first, rssEndMB: last, rssGrowthPct: first ? (100 * (last - first)) / first : null, rss };
+  rows.push(row(`soak ${soakS} s at 300 req/s (model auto)`, 'backend', r, `RSS ${first} -> ${last} MB after warm-up; answered by status ${JSON.stringify(serverByStatus)}`));
 }
 
 printTable('Gateway on loopback (autocannon; gateway, upstream and load generator share the 2 cores)', rows, 'requests/s');

@@ -41,6 +41,9 @@ describe('ModelGate', () => {
     expect(g.breaker()).toBe('closed');
     for (let i = 0; i < 5; i++) await expect(g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'bad request', { status: 400 })))).rejects.toBeDefined();
     expect(g.breaker()).toBe('closed');
+    // a client that goes away (499) is not the model's fault either (a soak test found this opening breakers)
+    for (let i = 0; i < 5; i++) await expect(g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'cancelled', { status: 499 })))).rejects.toBeDefined();
+    expect(g.breaker()).toBe('closed');
   });
 
   it('retries retryable failures with backoff, waits Retry-After, and gives a long Retry-After back at once', async () => {

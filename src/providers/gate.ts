@@ -46,14 +46,14 @@ export function countsAgainstModel(e: unknown): boolean {
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled', { param: 'model' }));
+    if (signal?.aborted) return reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled', { param: 'model' }));
+      reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -157,7 +157,7 @@ export class ModelGate {
           const i = this.queue.indexOf(entry);
           if (i >= 0) {
             this.queue.splice(i, 1);
-            reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled while queued', { param: 'model' }));
+            reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled while queued', { param: 'model', status: 499 }));
           }
         },
         { once: true },

@@ -33,6 +33,14 @@ function upstream(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], msg: strin
   return new ArbiterError(code, msg, { param: 'model', ...extra });
 }
 
+/**
+ * The caller cancelled (its client went away): status 499, so it is neither retried nor held
+ * against the model's breaker.
+ */
+export function cancelled(model: string, cause?: unknown): ArbiterError {
+  return new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: request cancelled by the client`, { param: 'model', status: 499, cause });
+}
+
 /** A signal that aborts on the caller's signal or after ms (whichever first), and its canceller. */
 function deadline(parent: AbortSignal | undefined, ms: number | undefined): { signal: AbortSignal; stopTimer: () => void; clear: () => void; timedOut: () => boolean } {
   const ctl = new AbortController();
@@ -52,9 +60,12 @@ function deadline(parent: AbortSignal | undefined, ms: number | undefined): { si
   };
 }
 
+// Idle keep-alive sockets are dropped after 4 s: servers commonly close them at 5 s (Node's
+// default keepAliveTimeout), and reusing one in that window fails the request with a reset — which
+// in a soak test counted against the breaker often enough to open it.
 const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 1024 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 1024 }),
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 1024, timeout: 4000 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 1024, timeout: 4000 }),
 };
 
 /** Sends one POST; resolves with the response once its headers are in. */
@@ -100,7 +111,7 @@ export class OpenAIProvider implements Provider {
       );
     } catch (e) {
       if (isTimeout()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no response in time`);
-      if (signal.aborted) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: request cancelled`, { cause: e });
+      if (signal.aborted) throw cancelled(this.o.model, e);
       throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: cannot reach the endpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
     }
     const status = res.statusCode ?? 0;
@@ -130,6 +141,7 @@ export class OpenAIProvider implements Provider {
         body = JSON.parse(await readAll(res)) as ChatCompletion;
       } catch (e) {
         if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: response body not complete in time`);
+        if (d.signal.aborted) throw cancelled(this.o.model, e);
         throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: malformed response (${(e as Error).message})`, { cause: e }); // a server-side failure: retryable
       }
       if (!body || !Array.isArray(body.choices)) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: response has no choices`);
@@ -155,6 +167,7 @@ export class OpenAIProvider implements Provider {
           r = await it.next();
         } catch (e) {
           if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no first token in time`);
+          if (d.signal.aborted) throw cancelled(this.o.model, e);
           throw upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: stream broke (${(e as Error).message})`, { cause: e });
         }
         if (r.done) break;

@@ -84,7 +84,7 @@ export class ReplayProvider implements Provider {
   }
 
   async complete(req: ChatRequest, opts: CallOptions = {}): Promise<ChatCompletion> {
-    if (opts.signal?.aborted) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled', { param: 'model' });
+    if (opts.signal?.aborted) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 });
     const text = this.answer(req);
     const n = req.n ?? 1;
     const prompt = tokens(req.messages.map((m) => m.content).join('\n'));

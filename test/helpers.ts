@@ -2,19 +2,10 @@ import { randomInt } from 'node:crypto';
 
 import { expect } from 'vitest';
 
-import { createBackend, BACKEND_NAMES, type BackendName, type ComputeBackend, type SearchResult } from '../src/index.js';
+import { createBackend, BACKEND_NAMES, seededRandom, type BackendName, type ComputeBackend, type SearchResult } from '../src/index.js';
 
-/** mulberry32: a small seeded PRNG so a failing run can be replayed with ARBITER_SEED. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the project's seeded PRNG), so a failing run can be replayed with ARBITER_SEED. */
+export const rng = seededRandom;
 
 export const SEED = process.env.ARBITER_SEED ? Number(process.env.ARBITER_SEED) : randomInt(2 ** 31);
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { Bench } from 'tinybench';
 
-import { createBackend, type BackendName, type ComputeBackend } from '../../src/index.js';
+import { createBackend, seededRandom, type BackendName, type ComputeBackend } from '../../src/index.js';
 import { loadAddon } from '../../src/compute/addon.js';
 
 export interface ResultRow {
@@ -112,14 +112,7 @@ export function writeResults(name: string, payload: { shape: Record<string, unkn
 
 /** Standard normal values from a seeded generator (mulberry32 + Box-Muller): never zeros. */
 export function randomNormal(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
   return out;

@@ -20,7 +20,7 @@ import type { Embedder } from '../embed/index.js';
 import { COST_WEIGHTS, predictRecords, train, type TrainedRouter } from './train.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { estimateInputTokens, logSpan, OUTPUT_TOKENS } from '../router/index.js';
-import { aiq, calibration, cheapestReaching, convexHull, mean, normalizePrompt, pairedBootstrap, pgrCurve, rocAuc, type CurvePoint, type OutcomeRecord } from '../eval/index.js';
+import { aiq, calibration, cheapestReaching, convexHull, mean, normalizePrompt, pairedBootstrap, pgrCurve, rocAuc, type CurvePoint, type OutcomeRecord, type ReportInput } from '../eval/index.js';
 
 export const QUALITY_TARGETS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
@@ -66,27 +66,9 @@ interface SplitRouting {
   routeMs: number;
 }
 
-export interface EvalResult {
-  dataset: string;
-  split: { regime: string; train: number; test: number; droppedOverlap: number; costs: 'observed' | 'estimated from list prices' };
-  models: string[];
-  routers: Array<{ name: string; kind: 'arbiter' | 'baseline'; points: CurvePoint[] }>;
-  operatingPoints: Array<{ target: string; param: number; quality: number; cost: number; qualityCi: [number, number]; diffVsBestCi: [number, number]; costShareOfBest: number }>;
-  metrics: {
-    bestSingle: { model: string; quality: number; cost: number };
-    oracle: { quality: number; cost: number };
-    aiq: Record<string, number>;
-    costSavingAt95: Record<string, number | null>;
-    oracleGainShare: Record<string, number>;
-    pgr: Record<string, { apgr: number; cpt50: number | null; cpt80: number | null }> | null;
-    strongWeak: { strong: string; weak: string } | null;
-    taskAccuracy: number | null;
-    confusion: Record<string, Record<string, number>>;
-    calibration: { ece: number; curve: Array<{ bin: number; predicted: number; observed: number; n: number }> };
-    withinTaskAuc: Record<string, Record<string, number>>;
-    meanWithinTaskAuc: number;
-    msPerPrompt: number;
-  };
+/** The result of an evaluation: the report's input (src/eval/report.ts) is exactly this. */
+export interface EvalResult extends ReportInput {
+  split: ReportInput['split'] & { costs: 'observed' | 'estimated from list prices' };
 }
 
 const bad = (msg: string): never => {

@@ -2,7 +2,7 @@
 // decoding strategies replayed on generated recorded responses.
 import { describe, expect, it } from 'vitest';
 
-import { arithmeticStepScore, evaluateArithmetic, evaluateDecoding, extractChoice, extractNumber, fitRewardHead, optionsOf, REWARD_FEATURES, rocAuc, scoreRewards, type OutcomeRecord } from '../src/index.js';
+import { arithmeticStepScore, evaluateArithmetic, evaluateDecoding, vote, extractChoice, extractNumber, fitRewardHead, optionsOf, REWARD_FEATURES, rocAuc, scoreRewards, type OutcomeRecord } from '../src/index.js';
 import { availableBackends } from './helpers.js';
 
 describe('answer extraction', () => {
@@ -17,6 +17,17 @@ describe('answer extraction', () => {
 
   it('final numbers', () => {
     expect(['She makes 18.\n#### 18', 'The answer is 1,234.', 'so 3 + 4 = 7', 'total: -3.50 dollars', 'none'].map(extractNumber)).toEqual(['18', '1234', '7', '-3.5', null]);
+  });
+});
+
+describe('vote', () => {
+  it('tallies weights per extracted answer and picks the best-weighted candidate of the winner', () => {
+    const v = vote([{ model: 'a', content: 'B', weight: 2 }, { model: 'b', content: 'The answer is A', weight: 1 }, { model: 'c', content: '(A)', weight: 1.5 }], 'choice');
+    expect(v.answers).toEqual(['B', 'A', 'A']);
+    expect(v.tally).toEqual({ B: 2, A: 2.5 });
+    expect(v.winner).toBe(2);
+    expect(vote([{ model: 'a', content: 'x 12', weight: 1 }, { model: 'b', content: '#### 12', weight: 0.5 }], 'number').tally).toEqual({ '12': 1.5 });
+    expect(vote([{ model: 'a', content: 'no letter here', weight: 1 }, { model: 'b', content: 'nothing', weight: 3 }], 'choice').winner).toBe(1); // no answers: the heaviest
   });
 });
 

@@ -46,6 +46,13 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
           res.end('data: [DONE]\n\n');
         } else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion));
         return;
+      case 'say-A':
+      case 'say-B':
+      case 'say-A2': {
+        const content = { 'say-A': 'A', 'say-B': 'B', 'say-A2': 'The answer is (A).' }[m];
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
+        return;
+      }
       case 'slow':
         setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion)), 300);
         return;
@@ -302,6 +309,28 @@ describe('gateway: other endpoints, auth and bad input', () => {
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     expect((await chat(url, { model: 'auto' })).status).toBe(200);
   }, 60_000);
+});
+
+describe('gateway: arbiter.strategy vote', () => {
+  it('asks several models at once and returns the weighted majority answer, with candidates on request', async () => {
+    const { url } = await gateway([{ id: 'say-A', quality: 0.65 }, { id: 'say-B', quality: 0.7 }, { id: 'say-A2', quality: 0.65 }, { id: 'fail500', quality: 0.5 }]); // A: 2 x logit(0.65) > B: logit(0.7)
+    const r = await chat(url, { model: 'auto', messages: [{ role: 'user', content: 'Pick one.\nA) red\nB) blue\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'say-A2', 'fail500'], include_candidates: true } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-arbiter-strategy')).toBe('vote');
+    expect(r.headers.get('x-arbiter-calls')).toBe('4');
+    expect(r.headers.get('x-arbiter-fallbacks')).toBe('fail500');
+    const j = (await r.json()) as { model: string; arbiter: { answerKind: string; tally: Record<string, number>; candidates: Array<{ model: string; answer: string | null }> } };
+    expect(j.arbiter.answerKind).toBe('choice');
+    expect(j.arbiter.candidates.map((c) => c.answer)).toEqual(['A', 'B', 'A']);
+    expect(j.arbiter.tally.A!).toBeGreaterThan(j.arbiter.tally.B!);
+    expect(['say-A', 'say-A2']).toContain(j.model);
+    const bad = await chat(url, { model: 'auto', stream: true, arbiter: { strategy: 'vote' } });
+    expect(bad.status).toBe(400);
+    const unknown = await chat(url, { model: 'auto', arbiter: { strategy: 'vote', models: ['say-A', 'nobody'] } });
+    expect(unknown.status).toBe(404);
+    const wrong = await chat(url, { model: 'auto', arbiter: { strategy: 'beam' } });
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('ARB_INVALID_REQUEST');
+  });
 });
 
 describe('gateway: reload', () => {

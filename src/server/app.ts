@@ -11,6 +11,7 @@ import type { Router } from '../engine/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../models/index.js';
 import type { ChatChunk, ChatRequest, Upstream } from '../providers/index.js';
+import { optionsOf, vote } from '../reward/index.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { chatSchema, feedbackSchema, routeBatchSchema, routeSchema } from './schemas.js';
 
@@ -239,11 +240,15 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   app.post('/v1/chat/completions', { ...client, schema: { body: chatSchema } }, async (req, reply) => {
     const t0 = performance.now();
     const s = state;
-    const body = req.body as ChatRequest & { model: string; stream?: boolean };
-    const { model: asked, stream, ...rest } = body;
+    const body = req.body as ChatRequest & { model: string; stream?: boolean; arbiter?: VoteOptions };
+    const { model: asked, stream, arbiter: strategy, ...rest } = body;
     const chat: ChatRequest = rest;
     const pick = parseModel(asked, s.router);
     const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? chat.messages.at(-1)!.content;
+    if (strategy) {
+      if (stream) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, 'arbiter.strategy "vote" answers whole responses: stream must be false', { param: 'stream' });
+      return voteChat(s, chat, prompt, strategy, reply, t0, selections);
+    }
     let plan: string[];
     let reason: string;
     if (pick.direct) {
@@ -324,6 +329,60 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   });
 
   return app;
+}
+
+interface VoteOptions {
+  strategy: 'vote';
+  models?: string[];
+  answer?: 'choice' | 'number' | 'text';
+  include_candidates?: boolean;
+}
+
+/**
+ * arbiter: {strategy: 'vote'}: the same request to several models at once (the given ones, else
+ * the router's top three), each through its gate; final answers are extracted and weighted by the
+ * log-odds of each model's predicted quality on this prompt; the best-weighted response giving
+ * the winning answer is returned. Failed calls drop out; all failing is an error.
+ */
+async function voteChat(s: GatewayState, chat: ChatRequest, prompt: string, o: VoteOptions, reply: FastifyReply, t0: number, selections: Counter<'model'>) {
+  for (const m of o.models ?? []) s.router.registry.get(m);
+  const d = await s.router.route(prompt);
+  const models = o.models ?? d.alternatives.filter((a) => a.eligible).slice(0, 3).map((a) => a.model);
+  const pred = new Map(d.alternatives.map((a) => [a.model, a]));
+  const kind = o.answer ?? (d.task.label === 'math' ? 'number' : Object.keys(optionsOf(prompt)).length >= 2 ? 'choice' : 'text');
+  const calls = await Promise.allSettled(models.map(async (m) => {
+    const up = s.upstreams.get(m)!;
+    const release = s.router.load.acquire(m);
+    try {
+      return await up.gate.run(() => up.provider.complete(chat, { timeoutMs: up.timeoutMs }));
+    } finally {
+      release();
+    }
+  }));
+  const ok = calls.flatMap((c, i) => (c.status === 'fulfilled' ? [{ model: models[i]!, res: c.value }] : []));
+  if (!ok.length) {
+    const e = (calls.find((c) => c.status === 'rejected') as PromiseRejectedResult).reason;
+    throw isArbiterError(e) ? e : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'every model of the vote failed', { param: 'model' });
+  }
+  const logit = (q: number) => Math.log(Math.min(0.99, Math.max(0.01, q)) / (1 - Math.min(0.99, Math.max(0.01, q))));
+  const cands = ok.map(({ model, res }) => ({ model, content: res.choices[0]?.message.content ?? '', weight: Math.max(0.01, logit(pred.get(model)?.quality ?? 0.5)) }));
+  const v = vote(cands, kind, prompt);
+  const chosen = ok[v.winner]!;
+  selections.inc({ model: chosen.model });
+  const cost = models.reduce((sum, m) => sum + (pred.get(m)?.cost ?? 0), 0);
+  void reply.headers({
+    'x-arbiter-model': chosen.model,
+    'x-arbiter-strategy': 'vote',
+    'x-arbiter-calls': String(models.length),
+    'x-arbiter-cost': cost.toPrecision(4),
+    'x-arbiter-fallbacks': calls.flatMap((c, i) => (c.status === 'rejected' ? [models[i]!] : [])).join(','),
+    'x-arbiter-overhead-ms': (performance.now() - t0).toFixed(3),
+  });
+  return {
+    ...chosen.res,
+    model: chosen.model,
+    ...(o.include_candidates ? { arbiter: { strategy: 'vote', answerKind: kind, tally: v.tally, candidates: cands.map((c, i) => ({ model: c.model, answer: v.answers[i], weight: c.weight, content: c.content })) } } : {}),
+  };
 }
 
 /** Writes an SSE response: the first chunk, the rest, then [DONE] — or an error event, never a clean finish, if the stream breaks. */

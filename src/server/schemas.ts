@@ -59,6 +59,17 @@ export const chatSchema = {
     top_logprobs: { type: 'integer', minimum: 0, maximum: 20 },
     seed: { type: 'integer' },
     user: { type: 'string', maxLength: 256 },
+    arbiter: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['strategy'],
+      properties: {
+        strategy: { enum: ['vote'] },
+        models: { type: 'array', minItems: 2, maxItems: 8, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128 } },
+        answer: { enum: ['choice', 'number', 'text'] },
+        include_candidates: { type: 'boolean' },
+      },
+    },
   },
 } as const;
 

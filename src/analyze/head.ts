@@ -75,6 +75,13 @@ function softmaxInto(logits: ArrayLike<number>, temperature: number, out: Float3
   for (let t = 0; t < logits.length; t++) out[t]! /= sum;
 }
 
+/** Softmax of logits / temperature, as a new array. */
+export function softmax(logits: ArrayLike<number>, temperature: number): Float64Array {
+  const out = new Float64Array(logits.length);
+  softmaxInto(logits, temperature, out);
+  return out;
+}
+
 /** The head's distribution mixed with a kNN vote's (absent or empty vote: the head's alone). */
 export function mixTaskDistribution(head: AnalysisHead, probs: ArrayLike<number>, vote: Record<string, number> | undefined): Record<string, number> {
   const useVote = vote !== undefined && Object.keys(vote).length > 0;

@@ -17,7 +17,7 @@
 import { analyze } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
-import { COST_WEIGHTS, predictRecords, train, type TrainedRouter } from './train.js';
+import { COST_WEIGHTS, predictRecords, shuffle, train, type TrainedRouter } from './train.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { estimateInputTokens, logSpan, OUTPUT_TOKENS } from '../router/index.js';
 import { aiq, calibration, cheapestReaching, convexHull, mean, normalizePrompt, pairedBootstrap, pgrCurve, rocAuc, type CurvePoint, type OutcomeRecord, type ReportInput } from '../eval/index.js';
@@ -91,17 +91,10 @@ export function costMatrix(records: readonly OutcomeRecord[], models: readonly s
   };
 }
 
+/** k folds of a seeded shuffle (the one `train` splits with). */
 function folds<T>(xs: readonly T[], k: number, seed: number): T[][] {
-  const rand = (() => {
-    let s = seed >>> 0 || 1;
-    return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  })();
-  const idx = xs.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return Array.from({ length: k }, (_, f) => idx.filter((_, i) => i % k === f).map((i) => xs[i]!));
+  const shuffled = shuffle(xs, seed);
+  return Array.from({ length: k }, (_, f) => shuffled.filter((_, i) => i % k === f));
 }
 
 /** argmax over models of quality − w · cost′ (cost′: log expected cost rescaled over the models). */

@@ -12,10 +12,10 @@
  * what was learned: task accuracy and calibration, per-model ROC AUC of predicted quality
  * (overall and within task), and the quality/cost of routing against single models and the oracle.
  */
-import { analyze, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
+import { analyze, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, softmax, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
-import { mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
+import { calibration as reliabilityCurve, mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
 import { calibratedQuality, fitCapability, logit, logSpan, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
 
@@ -55,7 +55,8 @@ export interface TrainReport {
   operatingPointsFrom?: string;
 }
 
-function shuffle<T>(xs: T[], seed: number): T[] {
+/** A seeded Fisher–Yates shuffle (a copy). */
+export function shuffle<T>(xs: readonly T[], seed: number): T[] {
   let s = seed >>> 0 || 1;
   const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   const a = [...xs];
@@ -180,27 +181,6 @@ async function predictSet(f: Fitted, p: Prepared, models: readonly string[], bac
     q0.push(row);
   });
   return { logits, ease, votes, q0, dist };
-}
-
-function softmax(logits: ArrayLike<number>, temperature: number): Float64Array {
-  const out = new Float64Array(logits.length);
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]! / temperature);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i]! / temperature - max);
-  return out.map((v) => v / sum);
-}
-
-/** Expected calibration error over 10 equal-width confidence bins. */
-function expectedCalibrationError(conf: readonly number[], correct: readonly boolean[]): number {
-  const bins = Array.from({ length: 10 }, () => ({ n: 0, conf: 0, acc: 0 }));
-  conf.forEach((c, i) => {
-    const b = bins[Math.min(9, Math.floor(c * 10))]!;
-    b.n++;
-    b.conf += c;
-    b.acc += correct[i] ? 1 : 0;
-  });
-  return bins.reduce((s, b) => s + (b.n ? Math.abs(b.acc - b.conf) : 0), 0) / Math.max(1, conf.length);
 }
 
 /** The routing curve (custom score over COST_WEIGHTS) on out-of-fold predictions of the training share. */
@@ -371,7 +351,7 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
     const withTask = valSet.map((r, i) => i).filter((i) => valSet[i]!.task !== undefined);
     if (withTask.length && labelled.length) {
       report.taskAccuracy = withTask.filter((i) => top[i]![0] === valSet[i]!.task).length / withTask.length;
-      report.taskCalibrationError = expectedCalibrationError(withTask.map((i) => top[i]![1]), withTask.map((i) => top[i]![0] === valSet[i]!.task));
+      report.taskCalibrationError = reliabilityCurve(withTask.map((i) => top[i]![1]), withTask.map((i) => (top[i]![0] === valSet[i]!.task ? 1 : 0))).ece;
     }
     const within = (pred: (i: number, m: string) => number, idx: number[], m: string) => {
       const ts = [...new Set(idx.map((i) => valSet[i]!.task ?? '*'))];

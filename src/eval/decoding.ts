@@ -111,10 +111,14 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   const allCost = test.reduce((s, r) => s + models.reduce((c, m) => c + costOf(r, m), 0), 0);
   const points: DecodingPoint[] = [];
   const bestOutcomes = test.map((r) => r.outcomes[best.model] ?? 0);
-  const point = (strategy: string, setting: string, chosen: number[], cost: number, calls: number): DecodingPoint => {
-    const got = chosen.map((q) => q);
-    return { strategy, setting, quality: mean(got), cost, calls, qualityCi: pairedBootstrap(got, bestOutcomes, { seed: 11 }).mean };
-  };
+  const point = (strategy: string, setting: string, got: number[], cost: number, calls: number): DecodingPoint => ({
+    strategy,
+    setting,
+    quality: mean(got),
+    cost,
+    calls,
+    qualityCi: pairedBootstrap(got, bestOutcomes, { seed: 11 }).mean,
+  });
 
   // selection among all candidates
   const vote = (p: Prepared, weighted: boolean) => {

@@ -12,7 +12,7 @@ import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../models/index.js';
 import type { ChatChunk, ChatRequest, Upstream } from '../providers/index.js';
 import { optionsOf, vote } from '../reward/index.js';
-import type { Decision, RouteOptions } from '../router/index.js';
+import { logit, type Decision, type RouteOptions } from '../router/index.js';
 import { chatSchema, feedbackSchema, routeBatchSchema, routeSchema } from './schemas.js';
 
 export interface GatewayState {
@@ -364,7 +364,6 @@ async function voteChat(s: GatewayState, chat: ChatRequest, prompt: string, o: V
     const e = (calls.find((c) => c.status === 'rejected') as PromiseRejectedResult).reason;
     throw isArbiterError(e) ? e : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'every model of the vote failed', { param: 'model' });
   }
-  const logit = (q: number) => Math.log(Math.min(0.99, Math.max(0.01, q)) / (1 - Math.min(0.99, Math.max(0.01, q))));
   const cands = ok.map(({ model, res }) => ({ model, content: res.choices[0]?.message.content ?? '', weight: Math.max(0.01, logit(pred.get(model)?.quality ?? 0.5)) }));
   const v = vote(cands, kind, prompt);
   const chosen = ok[v.winner]!;

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   FORBIDDEN: 'ARB_FORBIDDEN',
   INVALID_REQUEST: 'ARB_INVALID_REQUEST',
   PAYLOAD_TOO_LARGE: 'ARB_PAYLOAD_TOO_LARGE',
+  /** The request's budget does not cover the calls it needs. */
+  BUDGET_EXCEEDED: 'ARB_BUDGET_EXCEEDED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

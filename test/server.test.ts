@@ -318,8 +318,10 @@ describe('gateway: arbiter.strategy vote', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('x-arbiter-strategy')).toBe('vote');
     expect(r.headers.get('x-arbiter-calls')).toBe('4');
-    expect(r.headers.get('x-arbiter-fallbacks')).toBe('fail500');
-    const j = (await r.json()) as { model: string; arbiter: { answerKind: string; tally: Record<string, number>; candidates: Array<{ model: string; answer: string | null }> } };
+    // fail500 fails unless the vote was settled (and its call cancelled) first
+    const j = (await r.json()) as { model: string; arbiter: { answerKind: string; tally: Record<string, number>; failures: Array<{ model: string; code: string }>; candidates: Array<{ model: string; answer: string | null }> } };
+    expect(r.headers.get('x-arbiter-fallbacks')).toBe(j.arbiter.failures.map((f) => f.model).join(','));
+    expect(j.arbiter.failures.every((f) => f.model === 'fail500' && f.code === 'ARB_UPSTREAM_ERROR')).toBe(true);
     expect(j.arbiter.answerKind).toBe('choice');
     expect(j.arbiter.candidates.map((c) => c.answer)).toEqual(['A', 'B', 'A']);
     expect(j.arbiter.tally.A!).toBeGreaterThan(j.arbiter.tally.B!);

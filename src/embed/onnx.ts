@@ -14,8 +14,6 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseHfTokenizer, type HfTokenizer } from './hf-tokenizer.js';
 import type { Embedder } from './types.js';
 
-type Ort = typeof import('onnxruntime-node');
-type Session = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 
 export interface OnnxEmbedderOptions {
   /** Texts per session run (default 32). */
@@ -26,12 +24,60 @@ export interface OnnxEmbedderOptions {
   threads?: number;
 }
 
-async function loadOrt(): Promise<Ort> {
+export type Ort = typeof import('onnxruntime-node');
+export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+
+export interface OnnxModel {
+  ort: Ort;
+  session: OrtSession;
+  tok: HfTokenizer;
+  modelPath: string;
+  name: string;
+  /** sha256 of the graph and the tokenizer. */
+  fingerprint: string;
+}
+
+/**
+ * Opens an ONNX model and its tokenizer.json: `path` is a folder with model.onnx and
+ * tokenizer.json, or an .onnx file with tokenizer.json beside it. Errors name `what` and `param`.
+ */
+export async function openOnnxModel(path: string, what: string, param: string, options: { maxLength?: number; threads?: number } = {}): Promise<OnnxModel> {
+  let modelPath = path;
   try {
-    return (await import('onnxruntime-node')) as Ort;
+    if ((await stat(path)).isDirectory()) modelPath = join(path, 'model.onnx');
   } catch (e) {
-    throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `the onnx embedder needs onnxruntime-node (npm install onnxruntime-node): ${(e as Error).message}`, { param: 'embedder' });
+    throw new ArbiterError(ErrorCodes.NOT_FOUND, `${what}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`, { param });
   }
+  const tokPath = join(dirname(modelPath), 'tokenizer.json');
+  const read = async (p: string) => {
+    try {
+      return await readFile(p);
+    } catch (e) {
+      throw new ArbiterError(ErrorCodes.NOT_FOUND, `${what}: cannot read ${p} (${(e as NodeJS.ErrnoException).code})`, { param });
+    }
+  };
+  const [modelBytes, tokBytes] = await Promise.all([read(modelPath), read(tokPath)]);
+  const tok = parseHfTokenizer(tokBytes.toString('utf8'));
+  if (options.maxLength !== undefined) {
+    if (!(Number.isInteger(options.maxLength) && options.maxLength > tok.prefix.length + tok.suffix.length))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'maxLength must be an integer longer than the special tokens', { param: 'maxLength' });
+    tok.maxLength = options.maxLength;
+  }
+  let ort: Ort;
+  try {
+    ort = (await import('onnxruntime-node')) as Ort;
+  } catch (e) {
+    throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `the ${what} needs onnxruntime-node (npm install onnxruntime-node): ${(e as Error).message}`, { param });
+  }
+  let session: OrtSession;
+  try {
+    session = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: options.threads ?? cpus().length, executionProviders: ['cpu'] });
+  } catch (e) {
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what}: ${modelPath} does not load: ${(e as Error).message}`, { param });
+  }
+  if (!session.inputNames.includes('input_ids')) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what}: ${modelPath} has no input_ids input (inputs: ${session.inputNames.join(', ')})`, { param });
+  const fingerprint = createHash('sha256').update(modelBytes).update(tokBytes).digest('hex');
+  return { ort, session, tok, modelPath, name: basename(modelPath === join(path, 'model.onnx') ? path : modelPath), fingerprint };
 }
 
 export class OnnxEmbedder implements Embedder {
@@ -39,7 +85,7 @@ export class OnnxEmbedder implements Embedder {
 
   private constructor(
     private readonly ort: Ort,
-    private readonly session: Session,
+    private readonly session: OrtSession,
     private readonly tok: HfTokenizer,
     readonly name: string,
     readonly fingerprint: string,
@@ -53,40 +99,10 @@ export class OnnxEmbedder implements Embedder {
    * beside it.
    */
   static async load(path: string, options: OnnxEmbedderOptions = {}): Promise<OnnxEmbedder> {
-    let modelPath = path;
-    try {
-      if ((await stat(path)).isDirectory()) modelPath = join(path, 'model.onnx');
-    } catch (e) {
-      throw new ArbiterError(ErrorCodes.NOT_FOUND, `onnx embedder: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`, { param: 'embedder' });
-    }
-    const tokPath = join(dirname(modelPath), 'tokenizer.json');
-    const read = async (p: string) => {
-      try {
-        return await readFile(p);
-      } catch (e) {
-        throw new ArbiterError(ErrorCodes.NOT_FOUND, `onnx embedder: cannot read ${p} (${(e as NodeJS.ErrnoException).code})`, { param: 'embedder' });
-      }
-    };
-    const [modelBytes, tokBytes] = await Promise.all([read(modelPath), read(tokPath)]);
-    const tok = parseHfTokenizer(tokBytes.toString('utf8'));
-    if (options.maxLength !== undefined) {
-      if (!(Number.isInteger(options.maxLength) && options.maxLength > tok.prefix.length + tok.suffix.length))
-        throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'maxLength must be an integer longer than the special tokens', { param: 'maxLength' });
-      tok.maxLength = options.maxLength;
-    }
     const batchSize = options.batchSize ?? 32;
     if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be a positive integer', { param: 'batchSize' });
-    const ort = await loadOrt();
-    let session: Session;
-    try {
-      session = await ort.InferenceSession.create(modelBytes, { intraOpNumThreads: options.threads ?? cpus().length, executionProviders: ['cpu'] });
-    } catch (e) {
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `onnx embedder: ${modelPath} does not load: ${(e as Error).message}`, { param: 'embedder' });
-    }
-    if (!session.inputNames.includes('input_ids')) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `onnx embedder: ${modelPath} has no input_ids input (inputs: ${session.inputNames.join(', ')})`, { param: 'embedder' });
+    const { ort, session, tok, name, fingerprint } = await openOnnxModel(path, 'onnx embedder', 'embedder', options);
     const output = session.outputNames.includes('sentence_embedding') ? 'sentence_embedding' : session.outputNames[0]!;
-    const fingerprint = createHash('sha256').update(modelBytes).update(tokBytes).digest('hex');
-    const name = basename(modelPath === join(path, 'model.onnx') ? path : modelPath);
     const probe = new OnnxEmbedder(ort, session, tok, name, fingerprint, 0, output, batchSize);
     const { dim } = await probe.run(['dimension probe']);
     return new OnnxEmbedder(ort, session, tok, name, fingerprint, dim, output, batchSize);

@@ -106,6 +106,8 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
   });
   const w = cfg.routing.weights;
   if (w.quality + w.cost + w.latency === 0) problems.push('routing.weights: at least one weight must be > 0');
+  const judge = cfg.rewards.judge?.model;
+  if (judge !== undefined && !seen.has(judge)) problems.push(`rewards.judge.model: '${judge}' is not one of the configured models (${[...seen.keys()].join(', ')})`);
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
 }

@@ -69,6 +69,21 @@ export const configSchema = {
         },
       },
     },
+    rewards: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        head: { type: 'string', minLength: 1 },
+        onnx: { type: 'string', minLength: 1 },
+        judge: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['model'],
+          properties: { model: { type: 'string', minLength: 1 }, maxTokens: { type: 'integer', minimum: 1, maximum: 4096, default: 256 } },
+        },
+      },
+    },
     routing: {
       type: 'object',
       additionalProperties: false,

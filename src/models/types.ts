@@ -49,9 +49,19 @@ export interface RoutingSettings {
   k: number;
 }
 
+export interface RewardSettings {
+  /** A reward head folder (arbiter train-reward), relative to the config file. */
+  head?: string;
+  /** An ONNX reward model (folder or .onnx with tokenizer.json beside it), relative to the config file. */
+  onnx?: string;
+  /** An LLM judge: one of the configured models. */
+  judge?: { model: string; maxTokens: number };
+}
+
 export interface ArbiterConfig {
   models: ModelSpec[];
   routing: RoutingSettings;
+  rewards: RewardSettings;
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }

@@ -1,3 +1,23 @@
-export { arithmeticStepScore, evaluateArithmetic, extractAnswer, extractChoice, extractNumber, optionsOf, scoreSteps, type AnswerKind } from './verify.js';
+export { answerKindFor, arithmeticStepScore, evaluateArithmetic, extractAnswer, extractChoice, extractNumber, optionsOf, scoreSteps, type AnswerKind } from './verify.js';
 export { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 export { vote, type VoteCandidate, type VoteResult } from './vote.js';
+export type { ResponseCandidate, OutcomeReward, ProcessReward, RewardKind, ScoreContext } from './types.js';
+export { fitRewardModel, headFor, recordCandidates, reliabilityOf, reliabilityTable, type FitRewardOptions, type FitRewardResult, type RewardModelFile, type RewardRecord } from './train.js';
+export { HeadReward, JudgeReward, OnnxReward, parseJudgeScore, splitSteps, VerifierReward, type JudgeOptions, type OnnxRewardOptions } from './rewards.js';
+export {
+  bestOfN,
+  cascade,
+  guidedSearch,
+  textSimilarity,
+  voteDecode,
+  type BestOfNOptions,
+  type CascadeOptions,
+  type DecodeLimits,
+  type DecodeResult,
+  type Generate,
+  type Generation,
+  type GuidedOptions,
+  type ScoredCandidate,
+  type StopReason,
+  type VoteDecodeOptions,
+} from './strategies.js';

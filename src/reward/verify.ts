@@ -61,6 +61,16 @@ export function extractNumber(text: string): string | null {
   return all?.length ? canon(all.at(-1)!) : null;
 }
 
+/**
+ * How final answers of a prompt are compared: numbers for math, choice letters when the prompt
+ * lists options (or the task is multiple choice by nature), else free text.
+ */
+export function answerKindFor(task: string | undefined, prompt: string): AnswerKind | 'text' {
+  if (task === 'math') return 'number';
+  if (task === 'knowledge' || task === 'reasoning' || Object.keys(optionsOf(prompt)).length >= 2) return 'choice';
+  return 'text';
+}
+
 export function extractAnswer(text: string, kind: AnswerKind, prompt?: string): string | null {
   return kind === 'choice' ? extractChoice(text, prompt ? optionsOf(prompt) : undefined) : extractNumber(text);
 }

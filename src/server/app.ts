@@ -7,20 +7,23 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { Router } from '../engine/index.js';
+import { decodeRequest, defaultRewards, type DecodeStrategy, type Rewards, type Router } from '../engine/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../models/index.js';
 import type { ChatChunk, ChatRequest, Upstream } from '../providers/index.js';
-import { optionsOf, vote } from '../reward/index.js';
-import { logit, type Decision, type RouteOptions } from '../router/index.js';
+import type { Decision, RouteOptions } from '../router/index.js';
 import { chatSchema, feedbackSchema, routeBatchSchema, routeSchema } from './schemas.js';
 
 export interface GatewayState {
   router: Router;
   upstreams: Map<string, Upstream>;
+  /** Rewards the `arbiter` option may name (the verifier at least). */
+  rewards: Rewards;
 }
 
-export interface GatewayOptions extends GatewayState {
+export interface GatewayOptions extends Omit<GatewayState, 'rewards'> {
+  /** Default: the verifier only. */
+  rewards?: Rewards;
   /** The compute backend's name, for /health. */
   backend: string;
   /** Bearer keys; when neither list has a key, the API is open (bind to 127.0.0.1). */
@@ -74,7 +77,7 @@ function parseModel(model: string, router: Router): { strategy?: Strategy; direc
 }
 
 export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> {
-  let state: GatewayState = { router: o.router, upstreams: o.upstreams };
+  let state: GatewayState = { router: o.router, upstreams: o.upstreams, rewards: o.rewards ?? defaultRewards() };
   const app = Fastify({
     bodyLimit: o.bodyLimit ?? 1 << 20,
     // on close: idle keep-alive connections are closed at once, busy ones after their response
@@ -240,14 +243,20 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   app.post('/v1/chat/completions', { ...client, schema: { body: chatSchema } }, async (req, reply) => {
     const t0 = performance.now();
     const s = state;
-    const body = req.body as ChatRequest & { model: string; stream?: boolean; arbiter?: VoteOptions };
-    const { model: asked, stream, arbiter: strategy, ...rest } = body;
+    const body = req.body as ChatRequest & { model: string; stream?: boolean; arbiter?: ArbiterOption };
+    const { model: asked, stream, arbiter: decoding, ...rest } = body;
     const chat: ChatRequest = rest;
     const pick = parseModel(asked, s.router);
     const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? chat.messages.at(-1)!.content;
-    if (strategy) {
-      if (stream) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, 'arbiter.strategy "vote" answers whole responses: stream must be false', { param: 'stream' });
-      return voteChat(s, chat, prompt, strategy, reply, t0, selections);
+    const ctl = new AbortController();
+    // the response closing before it finished means the client went away: stop the upstream calls
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));
+    });
+    if (decoding) {
+      if (stream) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `arbiter.strategy ${JSON.stringify(decoding.strategy)} chooses among whole responses: stream must be false`, { param: 'stream' });
+      if (pick.direct && !decoding.models) decoding.models = [pick.direct];
+      return decodeChat(s, chat, decoding, reply, t0, selections, ctl.signal);
     }
     let plan: string[];
     let reason: string;
@@ -270,11 +279,6 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
       plan = [d.model, ...d.fallbacks];
       reason = d.reason;
     }
-    const ctl = new AbortController();
-    // the response closing before it finished means the client went away: stop the upstream call
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));
-    });
     const failed: string[] = [];
     let last: unknown;
     for (const model of plan) {
@@ -331,56 +335,77 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   return app;
 }
 
-interface VoteOptions {
-  strategy: 'vote';
+/** The `arbiter` request option, as the schema admits it. */
+interface ArbiterOption {
+  strategy: DecodeStrategy;
+  n?: number;
   models?: string[];
+  reward?: string;
+  budget?: number;
+  deadline_ms?: number;
+  threshold?: number;
   answer?: 'choice' | 'number' | 'text';
+  beam_width?: number;
+  expansions?: number;
+  max_steps?: number;
+  diversity?: number;
   include_candidates?: boolean;
 }
 
 /**
- * arbiter: {strategy: 'vote'}: the same request to several models at once (the given ones, else
- * the router's top three), each through its gate; final answers are extracted and weighted by the
- * log-odds of each model's predicted quality on this prompt; the best-weighted response giving
- * the winning answer is returned. Failed calls drop out; all failing is an error.
+ * A request with `arbiter: {strategy, …}`: the decoding strategy runs (several calls, each through
+ * its model's gate); the chosen answer comes back as an ordinary completion, with the strategy,
+ * the number of calls and the total cost in headers, and the scored candidates when asked.
  */
-async function voteChat(s: GatewayState, chat: ChatRequest, prompt: string, o: VoteOptions, reply: FastifyReply, t0: number, selections: Counter<'model'>) {
-  for (const m of o.models ?? []) s.router.registry.get(m);
-  const d = await s.router.route(prompt);
-  const models = o.models ?? d.alternatives.filter((a) => a.eligible).slice(0, 3).map((a) => a.model);
-  const pred = new Map(d.alternatives.map((a) => [a.model, a]));
-  const kind = o.answer ?? (d.task.label === 'math' ? 'number' : Object.keys(optionsOf(prompt)).length >= 2 ? 'choice' : 'text');
-  const calls = await Promise.allSettled(models.map(async (m) => {
-    const up = s.upstreams.get(m)!;
-    const release = s.router.load.acquire(m);
-    try {
-      return await up.gate.run(() => up.provider.complete(chat, { timeoutMs: up.timeoutMs }));
-    } finally {
-      release();
-    }
-  }));
-  const ok = calls.flatMap((c, i) => (c.status === 'fulfilled' ? [{ model: models[i]!, res: c.value }] : []));
-  if (!ok.length) {
-    const e = (calls.find((c) => c.status === 'rejected') as PromiseRejectedResult).reason;
-    throw isArbiterError(e) ? e : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'every model of the vote failed', { param: 'model' });
-  }
-  const cands = ok.map(({ model, res }) => ({ model, content: res.choices[0]?.message.content ?? '', weight: Math.max(0.01, logit(pred.get(model)?.quality ?? 0.5)) }));
-  const v = vote(cands, kind, prompt);
-  const chosen = ok[v.winner]!;
-  selections.inc({ model: chosen.model });
-  const cost = models.reduce((sum, m) => sum + (pred.get(m)?.cost ?? 0), 0);
+async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, reply: FastifyReply, t0: number, selections: Counter<'model'>, signal: AbortSignal) {
+  const r = await decodeRequest(s.router, s.upstreams, s.rewards, chat, {
+    strategy: o.strategy,
+    ...(o.n !== undefined ? { n: o.n } : {}),
+    ...(o.models ? { models: o.models } : {}),
+    ...(o.reward ? { reward: o.reward } : {}),
+    ...(o.budget !== undefined ? { budget: o.budget } : {}),
+    ...(o.deadline_ms !== undefined ? { deadlineMs: o.deadline_ms } : {}),
+    ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+    ...(o.answer ? { answer: o.answer } : {}),
+    ...(o.beam_width !== undefined ? { beamWidth: o.beam_width } : {}),
+    ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),
+    ...(o.max_steps !== undefined ? { maxSteps: o.max_steps } : {}),
+    ...(o.diversity !== undefined ? { diversity: o.diversity } : {}),
+  }, signal);
+  selections.inc({ model: r.model });
   void reply.headers({
-    'x-arbiter-model': chosen.model,
-    'x-arbiter-strategy': 'vote',
-    'x-arbiter-calls': String(models.length),
-    'x-arbiter-cost': cost.toPrecision(4),
-    'x-arbiter-fallbacks': calls.flatMap((c, i) => (c.status === 'rejected' ? [models[i]!] : [])).join(','),
+    'x-arbiter-model': r.model,
+    'x-arbiter-strategy': r.strategy,
+    'x-arbiter-calls': String(r.calls),
+    'x-arbiter-cost': r.cost.toPrecision(4),
+    'x-arbiter-stop': r.stop,
+    'x-arbiter-fallbacks': [...new Set(r.failures.map((f) => f.model))].join(','),
     'x-arbiter-overhead-ms': (performance.now() - t0).toFixed(3),
   });
+  const base = r.response ?? { id: `arbiter-${Date.now().toString(36)}`, object: 'chat.completion' as const, created: Math.floor(Date.now() / 1000), model: r.model, choices: [] };
   return {
-    ...chosen.res,
-    model: chosen.model,
-    ...(o.include_candidates ? { arbiter: { strategy: 'vote', answerKind: kind, tally: v.tally, candidates: cands.map((c, i) => ({ model: c.model, answer: v.answers[i], weight: c.weight, content: c.content })) } } : {}),
+    ...base,
+    model: r.model,
+    choices: [{ index: 0, message: { role: 'assistant' as const, content: r.content }, finish_reason: r.candidates[r.chosen]?.finishReason ?? 'stop' }],
+    ...(o.include_candidates
+      ? {
+          arbiter: {
+            strategy: r.strategy,
+            task: r.decision.task.label,
+            answerKind: r.answerKind,
+            failures: r.failures,
+            calls: r.calls,
+            cost: r.cost,
+            tokens: r.tokens,
+            stop: r.stop,
+            chosen: r.chosen,
+            ...(r.tally ? { tally: r.tally } : {}),
+            ...(r.stage !== undefined ? { stage: r.stage } : {}),
+            ...(r.steps ? { steps: r.steps } : {}),
+            candidates: r.candidates,
+          },
+        }
+      : {}),
   };
 }
 

@@ -2,6 +2,7 @@
  * JSON Schemas of the request bodies (Fastify validates them with ajv before a handler runs):
  * unknown keys are errors, and sizes are bounded so no request can make unbounded work.
  */
+import { DECODE_STRATEGIES } from '../engine/index.js';
 
 const message = {
   type: 'object',
@@ -64,9 +65,18 @@ export const chatSchema = {
       additionalProperties: false,
       required: ['strategy'],
       properties: {
-        strategy: { enum: ['vote'] },
-        models: { type: 'array', minItems: 2, maxItems: 8, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128 } },
+        strategy: { enum: [...DECODE_STRATEGIES] },
+        n: { type: 'integer', minimum: 1, maximum: 16 },
+        models: { type: 'array', minItems: 1, maxItems: 8, uniqueItems: true, items: { type: 'string', minLength: 1, maxLength: 128 } },
+        reward: { type: 'string', pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 },
+        budget: { type: 'number', minimum: 0, maximum: 1_000_000 },
+        deadline_ms: { type: 'integer', minimum: 1, maximum: 600_000 },
+        threshold: { type: 'number', minimum: 0, maximum: 1 },
         answer: { enum: ['choice', 'number', 'text'] },
+        beam_width: { type: 'integer', minimum: 1, maximum: 8 },
+        expansions: { type: 'integer', minimum: 1, maximum: 8 },
+        max_steps: { type: 'integer', minimum: 1, maximum: 32 },
+        diversity: { type: 'number', minimum: 0, maximum: 1 },
         include_candidates: { type: 'boolean' },
       },
     },

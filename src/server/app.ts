@@ -34,7 +34,7 @@ export interface GatewayOptions extends Omit<GatewayState, 'rewards'> {
   batchWindowMs?: number;
   maxBatch?: number;
   /** Rebuilds router and upstreams from the config (POST /admin/reload). */
-  reload?: () => Promise<GatewayState>;
+  reload?: () => Promise<Omit<GatewayState, 'rewards'> & { rewards?: Rewards }>;
   logger?: boolean;
 }
 
@@ -235,7 +235,8 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   });
   app.post('/admin/reload', admin, async () => {
     if (!o.reload) throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'this server was started without a config file to reload', {});
-    state = await o.reload(); // in-flight requests keep the state they started with
+    const next = await o.reload();
+    state = { ...next, rewards: next.rewards ?? defaultRewards() }; // in-flight requests keep the state they started with
     return { reloaded: true, models: state.router.registry.ids() };
   });
 

@@ -125,7 +125,9 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
     let tau = 1;
     order.forEach((k, n) => {
       right += y[k]!;
-      if (right / (n + 1) >= bestQ && n >= 9) tau = oof[k]!;
+      // cut only between distinct scores: candidates tied at the threshold are all accepted
+      const boundary = n + 1 === order.length || oof[order[n + 1]!]! < oof[k]!;
+      if (boundary && right / (n + 1) >= bestQ && n >= 9) tau = oof[k]!;
     });
     accept[t] = tau;
   }

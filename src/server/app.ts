@@ -49,6 +49,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.NOT_FOUND]: 404,
   [ErrorCodes.PAYLOAD_TOO_LARGE]: 413,
   [ErrorCodes.NO_ELIGIBLE_MODEL]: 422,
+  [ErrorCodes.BUDGET_EXCEEDED]: 422,
   [ErrorCodes.INVALID_CONFIG]: 422,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.UPSTREAM_ERROR]: 502,

@@ -14,12 +14,10 @@
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { extractAnswer, fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type AnswerKind, type RewardCandidate, type RewardHead } from '../reward/index.js';
+import { fitRewardHead, fitRewardModel, HeadReward, recordCandidates, reliabilityOf, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from '../reward/index.js';
 import { pairedBootstrap } from './curve.js';
 import type { OutcomeRecord } from './datasets.js';
 import { mean, rocAuc } from './metrics.js';
-
-const KIND: Record<string, AnswerKind> = { knowledge: 'choice', reasoning: 'choice', math: 'number' };
 
 export interface DecodingPoint {
   strategy: string;
@@ -48,56 +46,23 @@ interface Prepared {
   cands: RewardCandidate[];
 }
 
-function prepare(records: readonly OutcomeRecord[], models: readonly string[]): Prepared[] {
-  return records.map((rec) => {
-    const kind = KIND[rec.task ?? ''];
-    return { rec, cands: models.map((m) => ({ model: m, response: rec.responses?.[m] ?? '', answer: kind ? extractAnswer(rec.responses?.[m] ?? '', kind, rec.prompt) : null })) };
-  });
-}
-
 export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeRecord[], backend: ComputeBackend, options: { normalize?: (p: string) => string } = {}): Promise<DecodingResult> {
   const models = [...new Set(train.flatMap((r) => Object.keys(r.responses ?? {})))].sort();
   if (models.length < 3) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'decoding evaluation needs recorded responses of at least 3 models', { param: 'data' });
   const norm = options.normalize ?? ((p: string) => p);
   const seen = new Set(train.map((r) => norm(r.prompt)));
   const test = testAll.filter((r) => !seen.has(norm(r.prompt)));
-  // reliability: per-task training accuracy, Laplace-smoothed
-  const rel = new Map<string, number>();
-  const tasks = [...new Set(train.map((r) => r.task ?? '*'))];
-  for (const m of models)
-    for (const t of tasks) {
-      const rs = train.filter((r) => (r.task ?? '*') === t);
-      rel.set(`${m}|${t}`, (rs.reduce((s, r) => s + (r.outcomes[m] ?? 0), 0) + 1) / (rs.length + 2));
-    }
-  const reliability = (task: string | undefined) => (m: string) => rel.get(`${m}|${task ?? '*'}`) ?? 0.5;
+  // the learned reward (per-task heads and reliabilities), trained on the train split only
+  const { model: rewardModel } = await fitRewardModel(train, backend, { minModels: 3 });
+  const reliability = (task: string | undefined) => reliabilityOf(rewardModel.reliability, task);
   const costOf = (r: OutcomeRecord, m: string) => r.costs[m] ?? 0;
-  const tr = prepare(train, models);
-  const te = prepare(test, models);
-
-  // the learned reward head, on every (prompt, model) of the train split
+  const prepare = (rs: readonly OutcomeRecord[]): Prepared[] => rs.map((rec) => ({ rec, cands: recordCandidates(rec, models) }));
+  const tr = prepare(train);
+  const te = prepare(test);
   const F = REWARD_FEATURES.length;
-  const feats = (ps: Prepared[]) => {
-    const x = new Float32Array(ps.length * models.length * F);
-    ps.forEach((p, i) => x.set(rewardFeatures(p.cands, reliability(p.rec.task)), i * models.length * F));
-    return x;
-  };
-  // one head per task: what agreement means differs between multiple choice, numbers and code
-  const byTask = (ps: Prepared[]) => {
-    const m = new Map<string, number[]>();
-    ps.forEach((p, i) => m.set(p.rec.task ?? '*', [...(m.get(p.rec.task ?? '*') ?? []), i]));
-    return m;
-  };
-  const heads0 = new Map<string, RewardHead>();
-  for (const [t, idx] of byTask(tr)) {
-    const sub = idx.map((i) => tr[i]!);
-    heads0.set(t, fitRewardHead(feats(sub), sub.flatMap((p) => models.map((m) => p.rec.outcomes[m] ?? 0))));
-  }
+  const scored = await new HeadReward(rewardModel, backend).scoreBatch(te.map((p) => ({ prompt: p.rec.prompt, candidates: p.cands.map((c) => ({ model: c.model, content: c.response })), ctx: { task: p.rec.task ?? '*' } })));
   const rTest = new Float32Array(te.length * models.length);
-  for (const [t, idx] of byTask(te)) {
-    const h = heads0.get(t) ?? [...heads0.values()][0]!;
-    const sc = await scoreRewards(h, backend, feats(idx.map((i) => te[i]!)));
-    idx.forEach((i, j) => rTest.set(sc.subarray(j * models.length, (j + 1) * models.length), i * models.length));
-  }
+  scored.forEach((s, i) => rTest.set(s, i * models.length));
   const yTest = te.flatMap((p) => models.map((m) => p.rec.outcomes[m] ?? 0));
   const aucWithinTask: Record<string, number> = {};
   for (const t of [...new Set(test.map((r) => r.task ?? '*'))]) {

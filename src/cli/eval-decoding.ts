@@ -18,7 +18,7 @@ function markdown(r: DecodingResult): string {
   const lines = [
     '# arbiter eval-decoding: RouterBench, recorded responses',
     '',
-    `Trained (reliabilities, reward heads, cascade pairs and thresholds) on the train split (${r.split.train} prompts); evaluated once on the test split (${r.split.test} prompts; ${r.split.droppedOverlap} also in train left out). No live model: every candidate is a recorded response with its recorded 0/1 outcome and cost.`,
+    `Trained (reliabilities, reward heads, per-task cascade stages, thresholds and policies) on the train split (${r.split.train} prompts); evaluated once on the test split (${r.split.test} prompts; ${r.split.droppedOverlap} also in train left out). No live model: every candidate is a recorded response with its recorded 0/1 outcome and cost.`,
     '',
     `Best single model ${r.best.model}: ${r.best.quality.toFixed(3)} for $${r.best.cost.toFixed(2)}; random pick ${r.random.quality.toFixed(3)}; right whenever any model is right ${r.oracle.quality.toFixed(3)}.`,
     '',
@@ -36,7 +36,7 @@ function markdown(r: DecodingResult): string {
     '|---|---|---:|---:|---:|---:|',
     ...r.points.map((p) => `| ${p.strategy} | ${p.setting} | ${p.quality.toFixed(3)} | $${p.cost.toFixed(2)} | ${pct(p.cost / r.best.cost)} | ${p.calls.toFixed(2)} |`),
     '',
-    'The agreement-cascade rows are every pair on the test split (reference, not a chosen setting).',
+    'The per-task cascade rows are every policy of the train split\'s Lagrangian sweep, applied to test (the curve); the operating points above are the ones chosen on train. The agreement-cascade rows are every pair on the test split (reference, not a chosen setting).',
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -5,16 +5,16 @@
  *
  *   - selection: all candidates drawn, one chosen — by plain vote, reliability-weighted vote, or
  *     the learned reward head (argmax);
- *   - cascades: call two cheaper models; accept their answer when the learned escalation reward
- *     (features of the two responses) clears a threshold, else call the strongest model. The pair
- *     and threshold for each target are chosen on the train split; "agreement" cascades (accept
- *     iff the two agree) are the reference.
+ *   - cascades, per task (src/reward/cascade.ts): one to three cheaper models first, their answer
+ *     accepted when the learned escalation reward clears a threshold (or they agree), else the
+ *     strongest model; stages, thresholds and the policy for each goal are chosen on the train
+ *     split; plain "agreement" cascades over every pair are the reference.
  * Tasks with extractable answers: multiple choice (knowledge, reasoning) and numbers (math); for
  * others (code) agreement is undefined and only reliability speaks.
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { fitRewardHead, fitRewardModel, HeadReward, recordCandidates, reliabilityOf, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from '../reward/index.js';
+import { chooseCascadePolicy, describeRule, fitCascades, fitRewardModel, HeadReward, recordCandidates, reliabilityOf, ruleAccepts, stageState, type CascadeRule, type RewardCandidate } from '../reward/index.js';
 import { pairedBootstrap } from './curve.js';
 import type { OutcomeRecord } from './datasets.js';
 import { mean, rocAuc } from './metrics.js';
@@ -57,9 +57,7 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   const reliability = (task: string | undefined) => reliabilityOf(rewardModel.reliability, task);
   const costOf = (r: OutcomeRecord, m: string) => r.costs[m] ?? 0;
   const prepare = (rs: readonly OutcomeRecord[]): Prepared[] => rs.map((rec) => ({ rec, cands: recordCandidates(rec, models) }));
-  const tr = prepare(train);
   const te = prepare(test);
-  const F = REWARD_FEATURES.length;
   const scored = await new HeadReward(rewardModel, backend).scoreBatch(te.map((p) => ({ prompt: p.rec.prompt, candidates: p.cands.map((c) => ({ model: c.model, content: c.response })), ctx: { task: p.rec.task ?? '*' } })));
   const rTest = new Float32Array(te.length * models.length);
   scored.forEach((s, i) => rTest.set(s, i * models.length));
@@ -72,7 +70,6 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
 
   const singles = models.map((m) => ({ model: m, quality: mean(test.map((r) => r.outcomes[m] ?? 0)), cost: test.reduce((s, r) => s + costOf(r, m), 0) }));
   const best = singles.reduce((a, b) => (b.quality > a.quality ? b : a));
-  const trainBest = models.reduce((a, b) => (mean(train.map((r) => r.outcomes[b] ?? 0)) > mean(train.map((r) => r.outcomes[a] ?? 0)) ? b : a));
   const allCost = test.reduce((s, r) => s + models.reduce((c, m) => c + costOf(r, m), 0), 0);
   const points: DecodingPoint[] = [];
   const bestOutcomes = test.map((r) => r.outcomes[best.model] ?? 0);
@@ -115,67 +112,47 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
     return p.rec.outcomes[pick.model] ?? 0;
   }), allCost, models.length));
 
-  // cascades: a pair of cheaper models, then the strongest (chosen on train)
-  const meanCost = (m: string) => mean(train.map((r) => costOf(r, m)));
-  const cheaper = models.filter((m) => m !== trainBest && meanCost(m) < meanCost(trainBest));
-  const pairs: Array<[string, string]> = [];
-  for (let a = 0; a < cheaper.length; a++) for (let b = a + 1; b < cheaper.length; b++) pairs.push([cheaper[a]!, cheaper[b]!]);
-  /** The pair's state on one prompt: features for the escalation reward, and the answer it would give. */
-  const pairState = (p: Prepared, a: string, b: string) => {
-    const r = reliability(p.rec.task);
-    const ca = p.cands.find((c) => c.model === a)!;
-    const cb = p.cands.find((c) => c.model === b)!;
-    const x = rewardFeatures([ca, cb], r);
-    const pick = r(a) >= r(b) ? 0 : 1;
-    const agree = ca.answer !== null && ca.answer === cb.answer;
-    return { x: x.subarray(pick * F, (pick + 1) * F), model: pick === 0 ? a : b, agree };
-  };
-  const curveTrain: Array<{ setting: string; pair: [string, string]; tau: number | 'agree'; quality: number; costShare: number }> = [];
-  const trainBestCost = train.reduce((s, r) => s + costOf(r, trainBest), 0);
-  const evalCascade = async (ps: Prepared[], pair: [string, string], tau: number | 'agree', escalationHead: RewardHead | null) => {
-    const states = ps.map((p) => pairState(p, pair[0], pair[1]));
-    let accept: boolean[];
-    if (tau === 'agree') accept = states.map((s) => s.agree);
-    else {
-      const x = new Float32Array(states.length * F);
-      states.forEach((s, i) => x.set(s.x, i * F));
-      const pr = await scoreRewards(escalationHead!, backend, x);
-      accept = [...pr].map((v) => v >= tau);
+  // Cascades, per task (src/reward/cascade.ts): learned on the train split, every policy applied
+  // once to the test split; each goal takes the cheapest policy reaching it on train.
+  const cas = await fitCascades(train, rewardModel, backend);
+  const strongest = cas.strongest;
+  const runPolicy = async (ps: Prepared[], rules: Record<string, CascadeRule>) => {
+    const outcome: number[] = [];
+    let cost = 0;
+    let calls = 0;
+    for (const p of ps) {
+      const rule = rules[p.rec.task ?? '*'] ?? Object.values(rules)[0]!;
+      const st = rule.stage ? stageState(p.cands, rule.stage, reliability(p.rec.task)) : null;
+      const accept = st ? await ruleAccepts(rule, st, backend) : false;
+      outcome.push(accept ? (p.rec.outcomes[st!.model] ?? 0) : (p.rec.outcomes[strongest] ?? 0));
+      cost += (rule.stage ?? []).reduce((s, m) => s + costOf(p.rec, m), 0) + (accept ? 0 : costOf(p.rec, strongest));
+      calls += (rule.stage?.length ?? 0) + (accept ? 0 : 1);
     }
-    const outcome = ps.map((p, i) => (accept[i] ? (p.rec.outcomes[states[i]!.model] ?? 0) : (p.rec.outcomes[trainBest] ?? 0)));
-    const cost = ps.reduce((s, p, i) => s + costOf(p.rec, pair[0]) + costOf(p.rec, pair[1]) + (accept[i] ? 0 : costOf(p.rec, trainBest)), 0);
-    return { outcome, cost, calls: 2 + accept.filter((x) => !x).length / ps.length };
+    return { outcome, cost, calls: calls / ps.length };
   };
-  const heads = new Map<string, RewardHead>();
-  for (const pair of pairs) {
-    // the escalation reward for this pair: P(the pair's answer is right), trained on the train split
-    const states = tr.map((p) => pairState(p, pair[0], pair[1]));
-    const x = new Float32Array(states.length * F);
-    states.forEach((s, i) => x.set(s.x, i * F));
-    const h = fitRewardHead(x, tr.map((p, i) => p.rec.outcomes[states[i]!.model] ?? 0), { iterations: 200 }); // task enters through the reliabilities
-    heads.set(pair.join('+'), h);
-    for (const tau of ['agree', 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] as const) {
-      const r = await evalCascade(tr, pair, tau, h);
-      curveTrain.push({ setting: `${pair[0]} + ${pair[1]} → ${trainBest}, accept ${tau === 'agree' ? 'if they agree' : `reward ≥ ${tau}`}`, pair, tau, quality: mean(r.outcome), costShare: r.cost / trainBestCost });
-    }
-  }
-  const trainBestQ = mean(train.map((r) => r.outcomes[trainBest] ?? 0));
   const goals: Array<[string, number]> = [
-    ['within one point of the best single model', trainBestQ - 0.01],
-    ['97% of the best single model', 0.97 * trainBestQ],
+    ['within one point of the best single model', cas.strongestTrainQuality - 0.01],
+    ['97% of the best single model', 0.97 * cas.strongestTrainQuality],
   ];
   const operatingPoints: DecodingResult['operatingPoints'] = [];
   for (const [goal, q] of goals) {
-    const pick = curveTrain.filter((c) => c.quality >= q).sort((a, b) => a.costShare - b.costShare)[0];
-    if (!pick) continue;
-    const r = await evalCascade(te, pick.pair, pick.tau, heads.get(pick.pair.join('+'))!);
-    operatingPoints.push({ goal, setting: pick.setting, quality: mean(r.outcome), cost: r.cost, costShareOfBest: r.cost / best.cost, qualityCi: pairedBootstrap(r.outcome, bestOutcomes, { seed: 13 }).mean });
+    const pol = chooseCascadePolicy(cas, q);
+    const r = await runPolicy(te, pol.tasks);
+    const setting = `per task: ${Object.entries(pol.tasks).map(([t, rule]) => `${t}: ${describeRule(rule, strongest)}`).join('; ')}`;
+    operatingPoints.push({ goal, setting, quality: mean(r.outcome), cost: r.cost, costShareOfBest: r.cost / best.cost, qualityCi: pairedBootstrap(r.outcome, bestOutcomes, { seed: 13 }).mean });
   }
-  // the reference agreement cascade the literature quotes, on test: every pair
-  for (const pair of pairs) {
-    const r = await evalCascade(te, pair, 'agree', null);
-    points.push(point('cascade (agreement)', `${pair[0]} + ${pair[1]} → ${trainBest}`, r.outcome, r.cost, r.calls));
+  for (const pol of cas.policies) {
+    const r = await runPolicy(te, pol.tasks);
+    points.push(point('cascade (per task, learned)', `λ = ${pol.lambda.toPrecision(3)}: train ${pol.trainQuality.toFixed(3)} at ${(100 * pol.trainCostShare).toFixed(0)}%`, r.outcome, r.cost, r.calls));
   }
+  // the reference agreement cascade the literature quotes, on test: every pair of cheaper models
+  const cheaper = models.filter((m) => m !== strongest && mean(train.map((r) => costOf(r, m))) < mean(train.map((r) => costOf(r, strongest))));
+  for (const [i, a] of cheaper.entries())
+    for (const b of cheaper.slice(i + 1)) {
+      const rule: CascadeRule = { stage: [a, b], tau: 'agree', trainQuality: 0, trainCost: 0 };
+      const r = await runPolicy(te, Object.fromEntries([...new Set(test.map((x) => x.task ?? '*'))].map((t) => [t, rule])));
+      points.push(point('cascade (agreement)', `${a} + ${b} → ${strongest}`, r.outcome, r.cost, r.calls));
+    }
   return {
     split: { train: train.length, test: test.length, droppedOverlap: testAll.length - test.length },
     models,

@@ -1,14 +1,15 @@
 /**
  * The learned outcome reward ("head"): P(a candidate response is right) from features of the
  * prompt and the response — the answering model's learned reliability on this kind of task, how
- * many (reliability-weighted) other candidates reach the same final answer, whether an answer can
- * be extracted at all, hedging/refusal cues and length — by logistic regression. Features are
+ * many (reliability-weighted) other candidates reach the same final answer, whether it agrees with
+ * the most reliable model, whether an answer can be extracted at all, hedging/refusal cues and
+ * length — by logistic regression. Features are
  * standardised inside; scoring is one dense layer + sigmoid, so it runs on the compute backend's
  * batched `mlp` kernel.
  */
 import type { ComputeBackend, DenseLayer } from '../compute/index.js';
 
-export const REWARD_FEATURES = ['reliabilityLogit', 'weightedAgreement', 'agreement', 'extracted', 'logLength', 'hedging', 'isTopModel'] as const;
+export const REWARD_FEATURES = ['reliabilityLogit', 'weightedAgreement', 'agreement', 'extracted', 'logLength', 'hedging', 'isTopModel', 'agreesWithTop', 'reliabilityXagreement'] as const;
 
 const HEDGE = /\b(i'?m not sure|i am not sure|cannot|can't|unable to|as an ai|i don't know|it depends|unclear|not enough information|sorry)\b/i;
 
@@ -53,6 +54,8 @@ export function rewardFeatures(cands: readonly RewardCandidate[], reliability: (
       Math.log1p(c.response.length),
       HEDGE.test(c.response) ? 1 : 0,
       i === top ? 1 : 0,
+      c.answer !== null && c.answer === cands[top]!.answer ? 1 : 0,
+      logit(reliability(c.model)) * (totalW > 0 ? sameW / totalW : 0),
     ];
     out.set(row, i * F);
   });

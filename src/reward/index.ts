@@ -21,3 +21,4 @@ export {
   type StopReason,
   type VoteDecodeOptions,
 } from './strategies.js';
+export { chooseCascadePolicy, describeRule, fitCascades, ruleAccepts, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type CostedRecord } from './cascade.js';

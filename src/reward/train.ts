@@ -8,6 +8,7 @@
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend } from '../compute/index.js';
+import type { CascadeModel } from './cascade.js';
 import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 import { answerKindFor, extractAnswer } from './verify.js';
 
@@ -33,6 +34,8 @@ export interface RewardModelFile {
   trainedOn: { prompts: number; candidates: number; source?: string };
   /** Out-of-fold ROC AUC of the reward for correctness, per task (filled in by the trainer's caller). */
   oofAuc?: Record<string, number>;
+  /** Per-task cascades learned from recorded costs (arbiter train-reward), when the data has costs. */
+  cascade?: CascadeModel;
 }
 
 export interface FitRewardResult {

@@ -1,0 +1,153 @@
+/**
+ * Learning per-task cascades from recorded outcomes (`arbiter train-reward`, `arbiter
+ * eval-decoding`): for each task, a first stage of one to three cheaper models whose answer is
+ * accepted when its escalation reward clears a threshold (or when the stage agrees), else the
+ * strongest model — or going straight to the strongest model. The escalation reward is a logistic
+ * head per (task, stage) on the features of the stage's most reliable candidate; thresholds are
+ * judged on 5-fold out-of-fold scores. Policies come from a Lagrangian sweep of
+ * quality − λ·cost (cost in calls of the strongest model): one policy per λ, each a choice per
+ * task, so a caller picks the cheapest policy meeting its quality goal on the training data.
+ */
+import type { ComputeBackend } from '../compute/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
+import { recordCandidates, reliabilityOf, type RewardModelFile, type RewardRecord } from './train.js';
+
+export interface CascadeRule {
+  /** Models of the first stage; null: straight to the strongest model. */
+  stage: string[] | null;
+  /** Accept the stage's answer when its escalation reward reaches this, or when the stage agrees; 0: always. */
+  tau: number | 'agree';
+  /** The escalation head (present when tau is a number above 0). */
+  head?: { weight: number[]; bias: number };
+  /** Train split, this task: accuracy and cost (in calls of the strongest model) per prompt. */
+  trainQuality: number;
+  trainCost: number;
+}
+
+export interface CascadePolicy {
+  lambda: number;
+  /** Over the whole train split. */
+  trainQuality: number;
+  /** Of the strongest model's cost. */
+  trainCostShare: number;
+  tasks: Record<string, CascadeRule>;
+}
+
+export interface CascadeModel {
+  strongest: string;
+  strongestTrainQuality: number;
+  /** Ordered by cost, cheapest first; only the distinct ones. */
+  policies: CascadePolicy[];
+}
+
+export type CostedRecord = RewardRecord & { costs: Record<string, number> };
+
+const TAUS = [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95] as const;
+const FOLDS = 5;
+const F = REWARD_FEATURES.length;
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** The stage's state on one prompt: the escalation features of its most reliable candidate, and whether it agrees. */
+export function stageState(cands: readonly RewardCandidate[], stage: readonly string[], reliability: (m: string) => number): { x: Float32Array; model: string; agree: boolean } {
+  const cs = stage.map((m) => cands.find((c) => c.model === m) ?? { model: m, response: '', answer: null });
+  const x = rewardFeatures(cs, reliability);
+  const pick = cs.reduce((a, c, i) => (reliability(c.model) > reliability(cs[a]!.model) ? i : a), 0);
+  const agree = cs.length > 1 && cs[0]!.answer !== null && cs.every((c) => c.answer === cs[0]!.answer);
+  return { x: x.slice(pick * F, (pick + 1) * F), model: cs[pick]!.model, agree };
+}
+
+const asHead = (h: { weight: number[]; bias: number }): RewardHead => ({ features: [...REWARD_FEATURES], layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' } });
+
+/** Whether a rule accepts its stage's answer on one prompt (the escalation head runs on the backend). */
+export async function ruleAccepts(rule: CascadeRule, state: { x: Float32Array; agree: boolean }, backend: ComputeBackend): Promise<boolean> {
+  if (!rule.stage) return false;
+  if (rule.tau === 'agree') return state.agree;
+  if (rule.tau === 0 || !rule.head) return true;
+  return (await scoreRewards(asHead(rule.head), backend, state.x))[0]! >= rule.tau;
+}
+
+export async function fitCascades(records: readonly CostedRecord[], reward: RewardModelFile, backend: ComputeBackend): Promise<CascadeModel> {
+  const models = reward.models;
+  const acc = (m: string) => mean(records.map((r) => r.outcomes[m] ?? 0));
+  const strongest = models.reduce((a, b) => (acc(b) > acc(a) ? b : a));
+  const costOf = (r: CostedRecord, m: string) => r.costs[m] ?? 0;
+  const meanCost = (m: string) => mean(records.map((r) => costOf(r, m)));
+  const unit = meanCost(strongest);
+  if (!(unit > 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cascades need recorded costs; ${strongest} has none`, { param: 'data' });
+  const cheaper = models.filter((m) => m !== strongest && meanCost(m) < unit);
+  const top6 = [...cheaper].sort((a, b) => acc(b) - acc(a)).slice(0, 6);
+  const stages: string[][] = [
+    ...cheaper.map((m) => [m]),
+    ...cheaper.flatMap((a, i) => cheaper.slice(i + 1).map((b) => [a, b])),
+    ...top6.flatMap((a, i) => top6.slice(i + 1).flatMap((b, j) => top6.slice(i + j + 2).map((c) => [a, b, c]))),
+  ];
+  const tasks = [...new Set(records.map((r) => r.task ?? '*'))];
+  type Option = CascadeRule & { q: number; c: number };
+  const choices = new Map<string, Option[]>();
+  for (const t of tasks) {
+    const rs = records.filter((r) => (r.task ?? '*') === t);
+    const rel = reliabilityOf(reward.reliability, t);
+    const cands = rs.map((r) => recordCandidates(r, models));
+    const sum = (f: (r: CostedRecord, i: number) => number) => rs.reduce((s, r, i) => s + f(r, i), 0);
+    const opts: Option[] = [];
+    const direct = { q: sum((r) => r.outcomes[strongest] ?? 0), c: sum((r) => costOf(r, strongest)) / unit };
+    opts.push({ stage: null, tau: 0, ...direct, trainQuality: direct.q / rs.length, trainCost: direct.c / rs.length });
+    for (const stage of stages) {
+      const st = cands.map((c) => stageState(c, stage, rel));
+      const x = new Float32Array(st.length * F);
+      st.forEach((v, i) => x.set(v.x, i * F));
+      const y = rs.map((r, i) => r.outcomes[st[i]!.model] ?? 0);
+      const full = fitRewardHead(x, y, { iterations: 150 });
+      const oof = new Float32Array(rs.length);
+      for (let f = 0; f < FOLDS; f++) {
+        const trI = rs.flatMap((_, i) => (i % FOLDS === f ? [] : [i]));
+        const teI = rs.flatMap((_, i) => (i % FOLDS === f ? [i] : []));
+        if (!teI.length || trI.length < 5) continue;
+        const xt = new Float32Array(trI.length * F);
+        trI.forEach((i, k) => xt.set(x.subarray(i * F, (i + 1) * F), k * F));
+        const h = fitRewardHead(xt, trI.map((i) => y[i]!), { iterations: 150 });
+        const xe = new Float32Array(teI.length * F);
+        teI.forEach((i, k) => xe.set(x.subarray(i * F, (i + 1) * F), k * F));
+        const sc = await scoreRewards(h, backend, xe);
+        teI.forEach((i, k) => (oof[i] = sc[k]!));
+      }
+      const stageCost = (r: CostedRecord) => stage.reduce((s, m) => s + costOf(r, m), 0);
+      for (const tau of [...(stage.length > 1 ? (['agree'] as const) : []), ...TAUS]) {
+        const accept = (i: number) => (tau === 'agree' ? st[i]!.agree : oof[i]! >= tau);
+        const q = sum((r, i) => (accept(i) ? (r.outcomes[st[i]!.model] ?? 0) : (r.outcomes[strongest] ?? 0)));
+        const c = sum((r, i) => stageCost(r) + (accept(i) ? 0 : costOf(r, strongest))) / unit;
+        opts.push({ stage, tau, ...(typeof tau === 'number' && tau > 0 ? { head: { weight: [...full.layer.weight], bias: full.layer.bias![0]! } } : {}), q, c, trainQuality: q / rs.length, trainCost: c / rs.length });
+      }
+    }
+    choices.set(t, opts);
+  }
+  const policies: CascadePolicy[] = [];
+  const seen = new Set<string>();
+  for (let k = 0; k <= 300; k++) {
+    const lambda = k === 0 ? 0 : 10 ** (-3 + (k / 300) * 5); // quality per call of the strongest model
+    const pick = tasks.map((t) => [t, choices.get(t)!.reduce((a, o) => (o.q - lambda * o.c > a.q - lambda * a.c ? o : a))] as const);
+    const key = pick.map(([, o]) => `${o.stage?.join('+')}@${o.tau}`).join('|');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    policies.push({
+      lambda,
+      trainQuality: pick.reduce((s, [, o]) => s + o.q, 0) / records.length,
+      trainCostShare: pick.reduce((s, [, o]) => s + o.c, 0) / records.length,
+      tasks: Object.fromEntries(pick.map(([t, { q: _q, c: _c, ...rule }]) => [t, rule])),
+    });
+  }
+  policies.sort((a, b) => a.trainCostShare - b.trainCostShare);
+  return { strongest, strongestTrainQuality: acc(strongest), policies };
+}
+
+/** The cheapest policy whose train quality reaches `quality` (default: within one point of the strongest model). */
+export function chooseCascadePolicy(m: CascadeModel, quality = m.strongestTrainQuality - 0.01): CascadePolicy {
+  return m.policies.find((p) => p.trainQuality >= quality) ?? m.policies.reduce((a, b) => (b.trainQuality > a.trainQuality ? b : a));
+}
+
+export function describeRule(rule: CascadeRule, strongest: string): string {
+  if (!rule.stage) return `straight to ${strongest}`;
+  const name = rule.stage.join(' + ');
+  return rule.tau === 0 ? `${name} only` : `${name}, accept ${rule.tau === 'agree' ? 'if they agree' : `reward ≥ ${rule.tau}`}`;
+}

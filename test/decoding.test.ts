@@ -2,8 +2,10 @@
 // seeds, temperature, stop sequences and an assistant prefill: each strategy, budgets and
 // deadlines, the rewards (verifier, learned head on every backend, ONNX graph built here, LLM
 // judge), and the gateway's `arbiter` option with bad options answered 400.
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { buildModel, type GraphSpec } from '../bench/lib/onnx.js';
 import {
   bestOfN,
   cascade,
+  chooseCascadePolicy,
   createRouter,
   createUpstreams,
   defaultRewards,
@@ -89,6 +92,19 @@ function mathText(prompt: string, prefix: string, seed: number, errPct: number):
   return steps.join('\n\n');
 }
 
+/** `quiz-<pct>`: answers "Question N …" right (letter 'ABCD'[N % 4]) with probability pct% per (model, N). */
+const quizKey = (prompt: string) => 'ABCD'[Number(/Question (\d+)/.exec(prompt)?.[1] ?? 0) % 4]!;
+function quizAnswer(model: string, prompt: string): string {
+  const n = Number(/Question (\d+)/.exec(prompt)?.[1] ?? 0);
+  const pct = Number(model.slice(5));
+  const h = [...model].reduce((a, c) => a * 31 + c.charCodeAt(0), 7);
+  const right = quizKey(prompt);
+  if (unit(h, n) * 100 < pct) return `The answer is (${right}).`;
+  return `The answer is (${'ABCD'.replace(right, '')[Math.floor(unit(h, n, 3) * 3)]}).`;
+}
+const quizPrompt = (n: number) => `Question ${n}: which option?\nA) first\nB) second\nC) third\nD) fourth\nAnswer:`;
+const QUIZ = { 'quiz-95': 10, 'quiz-75': 1, 'quiz-70': 1, 'quiz-60': 0.5 } as Record<string, number>;
+
 const seen: Array<{ model: string; seed?: number; temperature?: number; stop?: string[]; prefill?: string }> = [];
 function upstream(req: IncomingMessage, res: ServerResponse): void {
   let raw = '';
@@ -104,6 +120,7 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
     let text: string;
     if (m.startsWith('math-')) text = mathText(prompt, prefill, body.seed ?? 0, Number(m.slice(5)));
     else if (m.startsWith('say-')) text = `The answer is (${m.slice(4, 5)}).`;
+    else if (m.startsWith('quiz-')) text = quizAnswer(m, prompt);
     else if (m === 'echo') text = `sample seed=${body.seed} temperature=${body.temperature}`;
     else if (m === 'judge') text = /answer is 36/.test(prompt) ? 'Correct and complete.\nScore: 9/10' : 'The result is wrong.\nScore: 2/10';
     else if (m === 'fail') {
@@ -477,5 +494,88 @@ describe('gateway: the arbiter option', () => {
     expect(((await poor.json()) as { error: { code: string } }).error.code).toBe('ARB_BUDGET_EXCEEDED');
     const ok = await post(url, { model: 'echo', messages: msgs });
     expect(ok.status).toBe(200);
+  });
+});
+
+describe('train-reward, rerank and the learned cascade', () => {
+  const bin = new URL('../bin/arbiter.js', import.meta.url).pathname;
+  const run = promisify(execFile);
+
+  it('arbiter train-reward learns heads and per-task cascades from JSONL; the gateway\'s cascade follows the learned policy over real HTTP', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-train-reward-'));
+    // recorded outcomes from the same deterministic quiz models the upstream serves
+    const lines = Array.from({ length: 300 }, (_, n) => {
+      const prompt = quizPrompt(n);
+      const responses = Object.fromEntries(Object.keys(QUIZ).map((m) => [m, quizAnswer(m, prompt)]));
+      const outcomes = Object.fromEntries(Object.keys(QUIZ).map((m) => [m, responses[m]!.includes(`(${quizKey(prompt)})`) ? 1 : 0]));
+      return JSON.stringify({ prompt, task: 'knowledge', outcomes, costs: QUIZ, responses });
+    });
+    await writeFile(join(dir, 'train.jsonl'), `${lines.join('\n')}\n`);
+    const out = join(dir, 'reward');
+    const { stdout } = await run(process.execPath, [bin, 'train-reward', '--data', join(dir, 'train.jsonl'), '--format', 'jsonl', '--out', out, '--json']);
+    const summary = JSON.parse(stdout) as { prompts: number; oofAuc: Record<string, number>; cascade: Array<{ trainQuality: number; trainCostShare: number }> };
+    expect(summary.prompts).toBe(300);
+    expect(summary.oofAuc.knowledge).toBeGreaterThan(0.75);
+    expect(summary.cascade.some((p) => p.trainQuality >= 0.93 && p.trainCostShare < 0.7)).toBe(true);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { kind: string; files: Array<{ sha256: string }> };
+    expect(manifest.kind).toBe('reward');
+    const head = await HeadReward.load(out, backend);
+    expect(head.file.cascade!.strongest).toBe('quiz-95');
+    // a corrupted reward.json is refused by its checksum
+    const bad = join(dir, 'bad');
+    await run(process.execPath, [bin, 'train-reward', '--data', join(dir, 'train.jsonl'), '--format', 'jsonl', '--out', bad]);
+    await writeFile(join(bad, 'reward.json'), (await readFile(join(bad, 'reward.json'), 'utf8')).replace('"version":1', '"version":1 '));
+    await expect(HeadReward.load(bad, backend)).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
+    // offline reranking with the trained head picks the right answer more often than quiz-60 gives it
+    const held = Array.from({ length: 60 }, (_, k) => quizPrompt(5000 + k));
+    await writeFile(join(dir, 'cands.jsonl'), held.map((p) => JSON.stringify({ prompt: p, task: 'knowledge', candidates: Object.keys(QUIZ).map((m) => ({ model: m, content: quizAnswer(m, p) })) })).join('\n'));
+    const rr = await run(process.execPath, [bin, 'rerank', '--in', join(dir, 'cands.jsonl'), '--reward', `head:${out}`]);
+    const picks = rr.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { best: number }).best);
+    const hits = picks.filter((b, k) => quizAnswer(Object.keys(QUIZ)[b]!, held[k]!).includes(`(${quizKey(held[k]!)})`)).length;
+    expect(hits).toBeGreaterThanOrEqual(54);
+
+    const { router, upstreams } = await setup(Object.entries(QUIZ).map(([id, price]) => ({ id, price: price / 100, quality: Number(id.slice(5)) / 100 })));
+    const app = await buildGateway({ router, upstreams, backend: backend.name, rewards: defaultRewards({ outcome: { head } }) });
+    apps.push(app);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const policy = chooseCascadePolicy(head.file.cascade!);
+    let escalated = 0;
+    let right = 0;
+    for (let n = 1000; n < 1040; n++) {
+      const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: quizPrompt(n) }], arbiter: { strategy: 'cascade', include_candidates: true } }) });
+      expect(r.status).toBe(200);
+      const j = (await r.json()) as { model: string; choices: Array<{ message: { content: string } }>; arbiter: { stage: number; task: string; candidates: Array<{ model: string }> } };
+      const rule = policy.tasks[j.arbiter.task] ?? Object.values(policy.tasks)[0]!;
+      const first = rule.stage ?? ['quiz-95'];
+      expect(j.arbiter.candidates.slice(0, first.length).map((c) => c.model).sort()).toEqual([...first].sort());
+      if (j.arbiter.stage === 1) {
+        escalated++;
+        expect(j.model).toBe('quiz-95');
+      }
+      if (j.choices[0]!.message.content.includes(`(${quizKey(quizPrompt(n))})`)) right++;
+    }
+    expect(right).toBeGreaterThanOrEqual(34); // quiz-95 alone: about 38 of 40
+    expect(escalated).toBeLessThan(40);
+  });
+
+  it('arbiter rerank scores candidates from JSONL with the verifier; bad lines are reported', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-rerank-'));
+    const input = [
+      JSON.stringify({ id: 'q1', prompt: 'What is 6 * 7?', task: 'math', candidates: ['6 * 7 = 42\n\nThe answer is 42.', { model: 'x', content: '6 * 7 = 41\n\nThe answer is 41.' }, 'The answer is 42.'] }),
+      'not json',
+      JSON.stringify({ prompt: 'p', candidates: [] }),
+      JSON.stringify({ id: 2, prompt: 'Which?\nA) a\nB) b\nAnswer:', candidates: ['(A)', '(B)', 'A'] }),
+    ].join('\n');
+    await writeFile(join(dir, 'in.jsonl'), input);
+    const { stdout, stderr } = await run(process.execPath, [bin, 'rerank', '--in', join(dir, 'in.jsonl')]);
+    const rows = stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string | number; scores: number[]; best: number });
+    expect(rows.map((r) => r.id)).toEqual(['q1', 2]);
+    expect(rows[0]!.scores[1]).toBeLessThan(rows[0]!.scores[0]!); // the wrong calculation
+    expect(rows[0]!.best).not.toBe(1);
+    expect([0, 2]).toContain(rows[1]!.best); // the answer two candidates give
+    expect(stderr).toContain('line 2: not JSON');
+    expect(stderr).toContain('line 3: "candidates" must be a non-empty array');
+    await expect(run(process.execPath, [bin, 'rerank', '--in', join(dir, 'in.jsonl'), '--strict'])).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, [bin, 'rerank', '--in', join(dir, 'in.jsonl'), '--reward', 'magic'])).rejects.toMatchObject({ stderr: expect.stringContaining('ARB_INVALID_ARGUMENT') });
   });
 });

@@ -5,6 +5,8 @@ import { backendsCommand } from './backends.js';
 import { distillCommand } from './distill.js';
 import { EVAL_DATASETS, evalCommand } from './eval.js';
 import { evalDecodingCommand } from './eval-decoding.js';
+import { rerankCommand } from './rerank.js';
+import { trainRewardCommand } from './train-reward.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
@@ -84,6 +86,25 @@ program
   .requiredOption('--out <dir>', 'report folder (report.md, result.json)')
   .option('--json', 'print the result as JSON')
   .action(evalDecodingCommand);
+
+program
+  .command('train-reward')
+  .description('train the learned reward (per-task heads, reliabilities, thresholds; cascade policies when the data has costs) from recorded responses and outcomes')
+  .requiredOption('--data <path>', 'outcome data with responses (a RouterBench folder, RouteLLM folder or JSONL)')
+  .requiredOption('--out <dir>', 'model folder to write (manifest.json, reward.json)')
+  .option('--format <name>', 'routerbench, routellm or jsonl', 'routerbench')
+  .option('--json', 'print a summary as JSON')
+  .action(trainRewardCommand);
+
+program
+  .command('rerank')
+  .description('score candidate responses offline: one {prompt, candidates, task?, id?} per JSONL line')
+  .requiredOption('--in <file>', 'input JSONL')
+  .option('--out <file>', "output JSONL ('-' or absent for stdout)")
+  .option('--reward <spec>', 'verifier, head:<dir> or onnx:<path>', 'verifier')
+  .option('--batch <n>', 'prompts per scoring batch', '256')
+  .option('--strict', 'stop at the first malformed line')
+  .action(rerankCommand);
 
 program
   .command('distill')

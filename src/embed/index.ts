@@ -1,6 +1,6 @@
 export { UnigramTokenizer, type TokenizerOptions, type Vocabulary } from './tokenizer.js';
 export { StaticEmbedder } from './static.js';
-export { readManifest, type Manifest, type ManifestFile } from './manifest.js';
+export { readManifest, readModelFile, sha256, type Manifest, type ManifestFile } from './manifest.js';
 export { OnnxEmbedder, openOnnxModel, type OnnxEmbedderOptions, type OnnxModel } from './onnx.js';
 export { UseEmbedder } from './use.js';
 export { WordPieceTokenizer, type WordPieceOptions } from './wordpiece.js';

@@ -19,6 +19,8 @@ import {
   answerKindFor,
   bestOfN,
   cascade,
+  chooseCascadePolicy,
+  EscalationReward,
   guidedSearch,
   HeadReward,
   JudgeReward,
@@ -179,6 +181,17 @@ export async function decodeRequest(router: Router, upstreams: ReadonlyMap<strin
       break;
     case 'cascade': {
       const reward = outcome();
+      const learned = reward instanceof HeadReward ? reward.file.cascade : undefined;
+      const known = (ms: readonly string[]) => ms.every((m) => router.registry.has(m));
+      if (!o.models && o.threshold === undefined && learned && known([learned.strongest, ...learned.policies.flatMap((p) => Object.values(p.tasks).flatMap((r) => r.stage ?? []))])) {
+        // the per-task cascade learned by train-reward: its cheapest policy within one point of the strongest model on train
+        const policy = chooseCascadePolicy(learned);
+        const rule = policy.tasks[decision.task.label] ?? policy.tasks['*'] ?? Object.values(policy.tasks)[0]!;
+        const stages = rule.stage ? [rule.stage, [learned.strongest]] : [[learned.strongest]];
+        const escalation = new EscalationReward(rule, (reward as HeadReward).file.reliability, (reward as HeadReward).backend);
+        r = await cascade(gen, chat, { ...limits, stages, reward: escalation, ctx, ...(rule.tau === 'agree' ? { mode: 'agreement' as const } : { threshold: rule.tau }) });
+        break;
+      }
       let stages: string[][];
       if (o.models) stages = o.models.map((m) => [m]);
       else {

@@ -9,7 +9,8 @@
  *     (GPT-4 judge scores 1–10, mean over a model's turns, scaled to [0, 1]; task by category).
  *     Prompts listed in a folder's contaminated_prompts.jsonl are left out unless asked for.
  *   - JSONL (documented in the README): {"prompt": string, "task"?: string,
- *     "outcomes": {model: number in [0, 1]}, "costs"?: {model: USD}} per line.
+ *     "outcomes": {model: number in [0, 1]}, "costs"?: {model: USD}, "responses"?: {model: text}}
+ *     per line.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -115,7 +116,10 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
       const costs = (v.costs ?? {}) as Record<string, unknown>;
       if (typeof costs !== 'object' || costs === null) bad(where, '"costs" must be an object {model: USD}');
       for (const [m, c] of Object.entries(costs)) if (typeof c !== 'number' || !(c >= 0)) bad(where, `costs.${m} must be a number >= 0`);
-      out.push({ prompt: v.prompt as string, ...(v.task ? { task: v.task as string } : {}), outcomes: outcomes as Record<string, number>, costs: costs as Record<string, number>, source: where });
+      const responses = v.responses as Record<string, unknown> | undefined;
+      if (responses !== undefined && (typeof responses !== 'object' || responses === null || Array.isArray(responses) || Object.values(responses).some((r) => typeof r !== 'string')))
+        bad(where, '"responses" must be an object {model: response text}');
+      out.push({ prompt: v.prompt as string, ...(v.task ? { task: v.task as string } : {}), outcomes: outcomes as Record<string, number>, costs: costs as Record<string, number>, ...(responses ? { responses: responses as Record<string, string> } : {}), source: where });
     });
   }
   return out;

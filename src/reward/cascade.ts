@@ -12,6 +12,8 @@ import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 import { recordCandidates, reliabilityOf, type RewardModelFile, type RewardRecord } from './train.js';
+import type { OutcomeReward, ResponseCandidate, ScoreContext } from './types.js';
+import { answerKindFor, extractAnswer } from './verify.js';
 
 export interface CascadeRule {
   /** Models of the first stage; null: straight to the strongest model. */
@@ -150,4 +152,32 @@ export function describeRule(rule: CascadeRule, strongest: string): string {
   if (!rule.stage) return `straight to ${strongest}`;
   const name = rule.stage.join(' + ');
   return rule.tau === 0 ? `${name} only` : `${name}, accept ${rule.tau === 'agree' ? 'if they agree' : `reward ≥ ${rule.tau}`}`;
+}
+
+/**
+ * A rule's escalation reward as an outcome reward, for the live cascade: the most reliable
+ * candidate gets P(its answer is right) from the rule's head on the candidates' features; the
+ * others get 0, so the cascade answers with the most reliable model's response — as the rule was
+ * judged on training data.
+ */
+export class EscalationReward implements OutcomeReward {
+  readonly kind = 'head' as const;
+  readonly name = 'escalation';
+
+  constructor(
+    private readonly rule: CascadeRule,
+    private readonly reliabilityTable: RewardModelFile['reliability'],
+    private readonly backend: ComputeBackend,
+  ) {}
+
+  async score(prompt: string, cands: readonly ResponseCandidate[], ctx?: ScoreContext): Promise<Float32Array> {
+    const kind = ctx?.answerKind ?? answerKindFor(ctx?.task, prompt);
+    const rc: RewardCandidate[] = cands.map((c) => ({ model: c.model, response: c.content, answer: kind === 'text' ? null : extractAnswer(c.content, kind, prompt) }));
+    const rel = reliabilityOf(this.reliabilityTable, ctx?.task, ctx?.reliability);
+    const st = stageState(rc, rc.map((c) => c.model), rel);
+    const p = this.rule.head ? (await scoreRewards(asHead(this.rule.head), this.backend, st.x))[0]! : 1;
+    const out = new Float32Array(cands.length);
+    out[rc.findIndex((c) => c.model === st.model)] = p;
+    return out;
+  }
 }

@@ -21,4 +21,4 @@ export {
   type StopReason,
   type VoteDecodeOptions,
 } from './strategies.js';
-export { chooseCascadePolicy, describeRule, fitCascades, ruleAccepts, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type CostedRecord } from './cascade.js';
+export { chooseCascadePolicy, describeRule, EscalationReward, fitCascades, ruleAccepts, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type CostedRecord } from './cascade.js';

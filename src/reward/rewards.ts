@@ -14,7 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { ComputeBackend } from '../compute/index.js';
-import { openOnnxModel, type OnnxModel } from '../embed/index.js';
+import { openOnnxModel, readManifest, readModelFile, type OnnxModel } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ChatCompletion, ChatRequest } from '../providers/index.js';
 import { rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
@@ -80,18 +80,26 @@ export class HeadReward implements OutcomeReward {
 
   constructor(
     readonly file: RewardModelFile,
-    private readonly backend: ComputeBackend,
+    readonly backend: ComputeBackend,
     readonly name = 'head',
   ) {}
 
-  /** `path`: a folder with reward.json, or the file. */
+  /** `path`: a model folder (manifest.json + reward.json, checksums verified), a folder with reward.json, or the file. */
   static async load(path: string, backend: ComputeBackend): Promise<HeadReward> {
     let file = path;
     let text: string;
     try {
-      if ((await stat(path)).isDirectory()) file = join(path, 'reward.json');
-      text = await readFile(file, 'utf8');
+      if ((await stat(path)).isDirectory()) {
+        file = join(path, 'reward.json');
+        const hasManifest = await stat(join(path, 'manifest.json')).then(() => true, () => false);
+        if (hasManifest) {
+          const m = await readManifest(path);
+          if (m.kind !== 'reward') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward head: ${path} is a '${m.kind}' model, not a reward model`, { param: 'reward' });
+          text = (await readModelFile(path, m, 'reward-head')).data.toString('utf8');
+        } else text = await readFile(file, 'utf8');
+      } else text = await readFile(file, 'utf8');
     } catch (e) {
+      if (e instanceof ArbiterError) throw e;
       throw new ArbiterError(ErrorCodes.NOT_FOUND, `reward head: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`, { param: 'reward' });
     }
     let j: RewardModelFile;

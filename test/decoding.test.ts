@@ -24,6 +24,8 @@ import {
   estimateCallCost,
   fitRewardModel,
   gatedGenerate,
+  loadConfig,
+  loadRewards,
   guidedSearch,
   HeadReward,
   JudgeReward,
@@ -577,5 +579,25 @@ describe('train-reward, rerank and the learned cascade', () => {
     expect(stderr).toContain('line 3: "candidates" must be a non-empty array');
     await expect(run(process.execPath, [bin, 'rerank', '--in', join(dir, 'in.jsonl'), '--strict'])).rejects.toMatchObject({ code: 1 });
     await expect(run(process.execPath, [bin, 'rerank', '--in', join(dir, 'in.jsonl'), '--reward', 'magic'])).rejects.toMatchObject({ stderr: expect.stringContaining('ARB_INVALID_ARGUMENT') });
+  });
+});
+
+describe('the shipped reward (config/routerbench.yaml + models/reward-routerbench)', () => {
+  it('loads through the config with checksums verified; its cascade policies name configured models', async () => {
+    const cfg = await loadConfig('config/routerbench.yaml');
+    const router = await createRouter(cfg, { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) });
+    const rewards = await loadRewards(cfg, backend, await createUpstreams(cfg), router.registry);
+    const head = rewards.outcome.get('head') as HeadReward;
+    expect(head).toBeInstanceOf(HeadReward);
+    const c = head.file.cascade!;
+    expect(router.registry.has(c.strongest)).toBe(true);
+    for (const p of c.policies) for (const r of Object.values(p.tasks)) for (const m of r.stage ?? []) expect(router.registry.has(m)).toBe(true);
+    const pol = chooseCascadePolicy(c);
+    expect(pol.trainQuality).toBeGreaterThanOrEqual(c.strongestTrainQuality - 0.01);
+    expect(pol.trainCostShare).toBeLessThan(1);
+    // a multiple-choice prompt: the gpt-4 answer agreeing with the others outscores a lone dissenter
+    const q = 'Which is a mammal?\nA) shark\nB) whale\nC) trout\nD) eel\nAnswer:';
+    const s = await head.score(q, [{ model: 'gpt-4-1106-preview', content: 'B' }, { model: 'zero-one-ai/Yi-34B-Chat', content: 'B' }, { model: 'mistralai/mistral-7b-chat', content: 'A' }], { task: 'knowledge' });
+    expect(s[0]).toBeGreaterThan(s[2]!);
   });
 });

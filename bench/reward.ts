@@ -48,7 +48,7 @@ const text = await interleavedMedians([
   { name: 'head from text', fn: () => head.scoreBatch(items) },
   { name: 'verifier from text', fn: () => Promise.all(items.map((it) => verifier.score(it.prompt, it.candidates, it.ctx))) },
 ]);
-for (const [name, ms] of text) rows.push({ name: `${name} (${backends[0]!.name})`, kind: 'backend', Q: C, medianMs: ms, qps: (C * 1000) / ms, note: 'answer extraction + features + scoring' });
+for (const [name, ms] of text) rows.push({ name: `${name} (${backends[0]!.name})`, kind: 'backend', Q: C, medianMs: ms, qps: (C * 1000) / ms, note: name.startsWith('head') ? 'answer extraction + features + scoring' : 'answer extraction + agreement + arithmetic checks' });
 printTable('Reward scoring', rows, 'candidates/s');
 
 // ---- 2. best-of-N orchestration overhead ----

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp,static,route,gateway}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static,route,gateway,reward}.json as Markdown tables into README.md, between
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -55,8 +55,16 @@ function gateway(r) {
   return lines.join('\n');
 }
 
+function reward(r) {
+  const s = r.summary;
+  const lines = ['| contender | count | median ms | per second | check |', '|---|---:|---:|---:|---|'];
+  for (const x of r.results) lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.medianMs, 3)} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
+  lines.push('', `The learned reward head scores ${Object.entries(s.headCandidatesPerSecond).map(([b, v]) => `${(v / 1e6).toFixed(1)} M candidates/s on ${b}`).join(', ')} once features are computed, ${(s.headFromTextCandidatesPerSecond / 1e3).toFixed(0)} k/s from text (answer extraction and features included). Best-of-${r.shape.bestOfN} adds ${s.bestOfNOverheadMs} ms to ${r.shape.bestOfN} direct calls (${s.bestOfNOverheadRatio}× their median) with an upstream answering at once.`);
+  return lines.join('\n');
+}
+
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway]]) {
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway], ['reward', reward]]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

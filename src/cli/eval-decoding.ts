@@ -13,6 +13,7 @@ export interface EvalDecodingOptions {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+const ci = (d: [number, number]) => `${d[0] >= 0 ? '+' : ''}${d[0].toFixed(3)} to ${d[1] >= 0 ? '+' : ''}${d[1].toFixed(3)}`;
 
 function markdown(r: DecodingResult): string {
   const lines = [
@@ -26,15 +27,15 @@ function markdown(r: DecodingResult): string {
     '',
     '## Operating points (cascade and threshold chosen on the train split)',
     '',
-    '| goal | setting | quality (95% CI) | cost | of best single |',
-    '|---|---|---|---:|---:|',
-    ...r.operatingPoints.map((p) => `| ${p.goal} | ${p.setting} | ${p.quality.toFixed(3)} (${p.qualityCi[0].toFixed(3)}–${p.qualityCi[1].toFixed(3)}) | $${p.cost.toFixed(2)} | ${pct(p.costShareOfBest)} |`),
+    '| goal | setting | quality (95% CI) | − best single (paired 95% CI) | cost | of best single |',
+    '|---|---|---|---|---:|---:|',
+    ...r.operatingPoints.map((p) => `| ${p.goal} | ${p.setting} | ${p.quality.toFixed(3)} (${p.qualityCi[0].toFixed(3)}–${p.qualityCi[1].toFixed(3)}) | ${ci(p.diffCi)} | $${p.cost.toFixed(2)} | ${pct(p.costShareOfBest)} |`),
     '',
     '## Every strategy on the test split',
     '',
-    '| strategy | setting | quality | cost | of best single | calls per prompt |',
-    '|---|---|---:|---:|---:|---:|',
-    ...r.points.map((p) => `| ${p.strategy} | ${p.setting} | ${p.quality.toFixed(3)} | $${p.cost.toFixed(2)} | ${pct(p.cost / r.best.cost)} | ${p.calls.toFixed(2)} |`),
+    '| strategy | setting | quality | − best single (paired 95% CI) | cost | of best single | calls per prompt |',
+    '|---|---|---:|---|---:|---:|---:|',
+    ...r.points.map((p) => `| ${p.strategy} | ${p.setting} | ${p.quality.toFixed(3)} | ${p.diffCi ? ci(p.diffCi) : '–'} | $${p.cost.toFixed(2)} | ${pct(p.cost / r.best.cost)} | ${p.calls.toFixed(2)} |`),
     '',
     'The per-task cascade rows are every policy of the train split\'s Lagrangian sweep, applied to test (the curve); the operating points above are the ones chosen on train. The agreement-cascade rows are every pair on the test split (reference, not a chosen setting).',
   ];

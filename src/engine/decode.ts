@@ -57,6 +57,8 @@ export interface DecodeRequestOptions {
   beamWidth?: number;
   expansions?: number;
   maxSteps?: number;
+  /** Guided: diverse verifier tree search instead of beam search. */
+  diverse?: boolean;
   diversity?: number;
 }
 
@@ -216,6 +218,7 @@ export async function decodeRequest(router: Router, upstreams: ReadonlyMap<strin
         ...(o.beamWidth !== undefined ? { beamWidth: o.beamWidth } : {}),
         ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),
         ...(o.maxSteps !== undefined ? { maxSteps: o.maxSteps } : {}),
+        ...(o.diverse !== undefined ? { diverse: o.diverse } : {}),
       });
       break;
     }

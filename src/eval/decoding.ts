@@ -27,6 +27,8 @@ export interface DecodingPoint {
   /** Model calls per prompt. */
   calls: number;
   qualityCi?: [number, number];
+  /** Paired bootstrap 95% interval of (this − the best single model), same prompts. */
+  diffCi?: [number, number];
 }
 
 export interface DecodingResult {
@@ -38,7 +40,7 @@ export interface DecodingResult {
   reward: { aucAll: number; aucWithinTask: Record<string, number> };
   points: DecodingPoint[];
   /** The cheapest cascade meeting each goal on the train split, applied once to the test split. */
-  operatingPoints: Array<{ goal: string; setting: string; quality: number; cost: number; costShareOfBest: number; qualityCi: [number, number] }>;
+  operatingPoints: Array<{ goal: string; setting: string; quality: number; cost: number; costShareOfBest: number; qualityCi: [number, number]; diffCi: [number, number] }>;
 }
 
 interface Prepared {
@@ -79,7 +81,7 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
     quality: mean(got),
     cost,
     calls,
-    qualityCi: pairedBootstrap(got, bestOutcomes, { seed: 11 }).mean,
+    ...(({ mean: qualityCi, diff: diffCi }) => ({ qualityCi, diffCi }))(pairedBootstrap(got, bestOutcomes, { seed: 11 })),
   });
 
   // selection among all candidates
@@ -139,7 +141,8 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
     const pol = chooseCascadePolicy(cas, q);
     const r = await runPolicy(te, pol.tasks);
     const setting = `per task: ${Object.entries(pol.tasks).map(([t, rule]) => `${t}: ${describeRule(rule, strongest)}`).join('; ')}`;
-    operatingPoints.push({ goal, setting, quality: mean(r.outcome), cost: r.cost, costShareOfBest: r.cost / best.cost, qualityCi: pairedBootstrap(r.outcome, bestOutcomes, { seed: 13 }).mean });
+    const ci = pairedBootstrap(r.outcome, bestOutcomes, { seed: 13 });
+    operatingPoints.push({ goal, setting, quality: mean(r.outcome), cost: r.cost, costShareOfBest: r.cost / best.cost, qualityCi: ci.mean, diffCi: ci.diff });
   }
   for (const pol of cas.policies) {
     const r = await runPolicy(te, pol.tasks);

@@ -350,6 +350,7 @@ interface ArbiterOption {
   beam_width?: number;
   expansions?: number;
   max_steps?: number;
+  diverse?: boolean;
   diversity?: number;
   include_candidates?: boolean;
 }
@@ -372,6 +373,7 @@ async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, 
     ...(o.beam_width !== undefined ? { beamWidth: o.beam_width } : {}),
     ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),
     ...(o.max_steps !== undefined ? { maxSteps: o.max_steps } : {}),
+    ...(o.diverse !== undefined ? { diverse: o.diverse } : {}),
     ...(o.diversity !== undefined ? { diversity: o.diversity } : {}),
   }, signal);
   selections.inc({ model: r.model });

@@ -76,6 +76,7 @@ export const chatSchema = {
         beam_width: { type: 'integer', minimum: 1, maximum: 8 },
         expansions: { type: 'integer', minimum: 1, maximum: 8 },
         max_steps: { type: 'integer', minimum: 1, maximum: 32 },
+        diverse: { type: 'boolean' },
         diversity: { type: 'number', minimum: 0, maximum: 1 },
         include_candidates: { type: 'boolean' },
       },

@@ -4,20 +4,24 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 
 import { selectBackend } from '../compute/index.js';
-import { evaluateDecoding, loadRouterBench, normalizePrompt, type DecodingResult } from '../eval/index.js';
+import { costMatrix, KNOWN_PRICES, shuffle } from '../engine/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { evaluateDecoding, loadRouteLLM, loadRouterBench, normalizePrompt, type DecodingResult, type OutcomeRecord } from '../eval/index.js';
 
 export interface EvalDecodingOptions {
   data: string;
   out: string;
+  dataset: string;
+  seed: string;
   json?: boolean;
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 const ci = (d: [number, number]) => `${d[0] >= 0 ? '+' : ''}${d[0].toFixed(3)} to ${d[1] >= 0 ? '+' : ''}${d[1].toFixed(3)}`;
 
-function markdown(r: DecodingResult): string {
+function markdown(r: DecodingResult & { dataset: string }): string {
   const lines = [
-    '# arbiter eval-decoding: RouterBench, recorded responses',
+    `# arbiter eval-decoding: ${r.dataset}, recorded responses`,
     '',
     `Trained (reliabilities, reward heads, per-task cascade stages, thresholds and policies) on the train split (${r.split.train} prompts); evaluated once on the test split (${r.split.test} prompts; ${r.split.droppedOverlap} also in train left out). No live model: every candidate is a recorded response with its recorded 0/1 outcome and cost.`,
     '',
@@ -44,9 +48,24 @@ function markdown(r: DecodingResult): string {
 
 /** `arbiter eval-decoding --data <routerbench folder> --out <dir>`: decoding strategies replayed on recorded responses. */
 export async function evalDecodingCommand(o: EvalDecodingOptions): Promise<void> {
-  const [train, test] = await Promise.all([loadRouterBench(o.data, 'train'), loadRouterBench(o.data, 'test')]);
+  let train: OutcomeRecord[];
+  let test: OutcomeRecord[];
+  if (o.dataset === 'routerbench') [train, test] = await Promise.all([loadRouterBench(o.data, 'train'), loadRouterBench(o.data, 'test')]);
+  else if (o.dataset === 'routellm-gsm8k') {
+    // two recorded responses per prompt, no costs (priced from list prices), no split: a seeded 70/30 one
+    const seed = Number(o.seed);
+    if (!Number.isInteger(seed)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--seed must be an integer, got ${o.seed}`, { param: 'seed' });
+    const records = (await loadRouteLLM(o.data)).filter((r) => r.responses && Object.keys(r.responses).length >= 2);
+    if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no GSM8K records with responses`, { param: 'data' });
+    const models = [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))];
+    const { cost } = costMatrix(records, models, KNOWN_PRICES);
+    records.forEach((r, i) => (r.costs = Object.fromEntries(models.map((m, j) => [m, cost[i]![j]!]))));
+    const shuffled = shuffle(records, seed);
+    const cut = Math.round(shuffled.length * 0.7);
+    [train, test] = [shuffled.slice(0, cut), shuffled.slice(cut)];
+  } else throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--dataset must be routerbench or routellm-gsm8k, got ${o.dataset}`, { param: 'dataset' });
   const { backend } = await selectBackend();
-  const r = await evaluateDecoding(train, test, backend, { normalize: normalizePrompt });
+  const r = { dataset: o.dataset === 'routerbench' ? 'RouterBench' : `RouteLLM GSM8K (seeded 70/30 split, seed ${o.seed}; costs from list prices)`, ...(await evaluateDecoding(train, test, backend, { normalize: normalizePrompt })) };
   await mkdir(o.out, { recursive: true });
   await writeFile(join(o.out, 'result.json'), `${JSON.stringify(r, null, 2)}\n`);
   await writeFile(join(o.out, 'report.md'), markdown(r));

@@ -82,8 +82,10 @@ program
 program
   .command('eval-decoding')
   .description('replay decoding strategies (votes, best-of-N with the reward head, cascades) on RouterBench\'s recorded responses')
-  .requiredOption('--data <dir>', 'the RouterBench folder (train and test CSVs with model responses)')
+  .requiredOption('--data <dir>', 'the RouterBench folder (train and test CSVs with model responses), or RouteLLM\'s gsm8k folder')
   .requiredOption('--out <dir>', 'report folder (report.md, result.json)')
+  .option('--dataset <name>', 'routerbench (its train/test split) or routellm-gsm8k (a seeded 70/30 split)', 'routerbench')
+  .option('--seed <n>', 'split seed (routellm-gsm8k)', '1')
   .option('--json', 'print the result as JSON')
   .action(evalDecodingCommand);
 

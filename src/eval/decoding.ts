@@ -50,12 +50,12 @@ interface Prepared {
 
 export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeRecord[], backend: ComputeBackend, options: { normalize?: (p: string) => string } = {}): Promise<DecodingResult> {
   const models = [...new Set(train.flatMap((r) => Object.keys(r.responses ?? {})))].sort();
-  if (models.length < 3) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'decoding evaluation needs recorded responses of at least 3 models', { param: 'data' });
+  if (models.length < 2) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'decoding evaluation needs recorded responses of at least 2 models', { param: 'data' });
   const norm = options.normalize ?? ((p: string) => p);
   const seen = new Set(train.map((r) => norm(r.prompt)));
   const test = testAll.filter((r) => !seen.has(norm(r.prompt)));
   // the learned reward (per-task heads and reliabilities), trained on the train split only
-  const { model: rewardModel } = await fitRewardModel(train, backend, { minModels: 3 });
+  const { model: rewardModel } = await fitRewardModel(train, backend, { minModels: 2 });
   const reliability = (task: string | undefined) => reliabilityOf(rewardModel.reliability, task);
   const costOf = (r: OutcomeRecord, m: string) => r.costs[m] ?? 0;
   const prepare = (rs: readonly OutcomeRecord[]): Prepared[] => rs.map((rec) => ({ rec, cands: recordCandidates(rec, models) }));

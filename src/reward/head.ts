@@ -8,8 +8,9 @@
  * batched `mlp` kernel.
  */
 import type { ComputeBackend, DenseLayer } from '../compute/index.js';
+import { arithmeticStepScore } from './verify.js';
 
-export const REWARD_FEATURES = ['reliabilityLogit', 'weightedAgreement', 'agreement', 'extracted', 'logLength', 'hedging', 'isTopModel', 'agreesWithTop', 'reliabilityXagreement'] as const;
+export const REWARD_FEATURES = ['reliabilityLogit', 'weightedAgreement', 'agreement', 'extracted', 'logLength', 'hedging', 'isTopModel', 'agreesWithTop', 'reliabilityXagreement', 'arithmeticChecked', 'arithmeticWrong'] as const;
 
 const HEDGE = /\b(i'?m not sure|i am not sure|cannot|can't|unable to|as an ai|i don't know|it depends|unclear|not enough information|sorry)\b/i;
 
@@ -18,6 +19,12 @@ export interface RewardCandidate {
   response: string;
   /** Canonical final answer, or null when none can be extracted (or the task has none). */
   answer: string | null;
+}
+
+/** [whether the response has calculations that check out, whether one of its calculations is wrong] */
+function arithmetic(response: string): [number, number] {
+  const scores = response.split('\n').map(arithmeticStepScore);
+  return [scores.some((s) => s === 1) ? 1 : 0, scores.some((s) => s === 0) ? 1 : 0];
 }
 
 const logit = (p: number) => {
@@ -56,6 +63,7 @@ export function rewardFeatures(cands: readonly RewardCandidate[], reliability: (
       i === top ? 1 : 0,
       c.answer !== null && c.answer === cands[top]!.answer ? 1 : 0,
       logit(reliability(c.model)) * (totalW > 0 ? sameW / totalW : 0),
+      ...arithmetic(c.response),
     ];
     out.set(row, i * F);
   });

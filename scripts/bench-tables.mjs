@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp,static,route,gateway,reward}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static,route,gateway,reward,cascade}.json as Markdown tables into README.md, between
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
@@ -63,8 +63,13 @@ function reward(r) {
   return lines.join('\n');
 }
 
+function cascade(r) {
+  const s = r.summary;
+  return `Live through the gateway on replay models, ${s.prompts} RouterBench test prompts: **${s.quality.toFixed(3)}** (gpt-4 alone ${s.strongestQuality.toFixed(3)}) at **${(100 * s.costShareOfStrongest).toFixed(0)}%** of gpt-4's recorded cost, ${s.callsPerPrompt} calls per prompt; the policy's training figures ${s.policyTrain.quality.toFixed(3)} at ${(100 * s.policyTrain.costShare).toFixed(0)}%; the router's task matched the dataset's on ${(100 * s.taskAgreement).toFixed(1)}% of prompts; per request p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (replay answers at once).`;
+}
+
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway], ['reward', reward]]) {
+for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway], ['reward', reward], ['cascade', cascade]]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

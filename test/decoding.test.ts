@@ -558,6 +558,12 @@ describe('train-reward, rerank and the learned cascade', () => {
     }
     expect(right).toBeGreaterThanOrEqual(34); // quiz-95 alone: about 38 of 40
     expect(escalated).toBeLessThan(40);
+    // a lower quality target picks a cheaper policy: never more calls
+    const cheap = chooseCascadePolicy(head.file.cascade!, 0.5);
+    expect(cheap.trainCostShare).toBeLessThanOrEqual(policy.trainCostShare);
+    const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: quizPrompt(7) }], arbiter: { strategy: 'cascade', quality_target: 0.5, include_candidates: true } }) });
+    const rule = Object.values(cheap.tasks)[0]!;
+    expect(((await r.json()) as { arbiter: { candidates: Array<{ model: string }> } }).arbiter.candidates[0]!.model).toBe((rule.stage ?? ['quiz-95'])[0]);
   });
 
   it('arbiter rerank scores candidates from JSONL with the verifier; bad lines are reported', async () => {

@@ -53,6 +53,8 @@ export interface DecodeRequestOptions {
   deadlineMs?: number;
   /** Cascade acceptance threshold (default: the learned one for the task, else 0.5). */
   threshold?: number;
+  /** Learned cascade: the cheapest policy whose training accuracy reaches this (default: the strongest model's − 0.01). */
+  qualityTarget?: number;
   answer?: AnswerKind | 'text';
   beamWidth?: number;
   expansions?: number;
@@ -187,7 +189,7 @@ export async function decodeRequest(router: Router, upstreams: ReadonlyMap<strin
       const known = (ms: readonly string[]) => ms.every((m) => router.registry.has(m));
       if (!o.models && o.threshold === undefined && learned && known([learned.strongest, ...learned.policies.flatMap((p) => Object.values(p.tasks).flatMap((r) => r.stage ?? []))])) {
         // the per-task cascade learned by train-reward: its cheapest policy within one point of the strongest model on train
-        const policy = chooseCascadePolicy(learned);
+        const policy = chooseCascadePolicy(learned, o.qualityTarget);
         const rule = policy.tasks[decision.task.label] ?? policy.tasks['*'] ?? Object.values(policy.tasks)[0]!;
         const stages = rule.stage ? [rule.stage, [learned.strongest]] : [[learned.strongest]];
         const escalation = new EscalationReward(rule, (reward as HeadReward).file.reliability, (reward as HeadReward).backend);

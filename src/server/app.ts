@@ -346,6 +346,7 @@ interface ArbiterOption {
   budget?: number;
   deadline_ms?: number;
   threshold?: number;
+  quality_target?: number;
   answer?: 'choice' | 'number' | 'text';
   beam_width?: number;
   expansions?: number;
@@ -369,6 +370,7 @@ async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, 
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
     ...(o.deadline_ms !== undefined ? { deadlineMs: o.deadline_ms } : {}),
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
+    ...(o.quality_target !== undefined ? { qualityTarget: o.quality_target } : {}),
     ...(o.answer ? { answer: o.answer } : {}),
     ...(o.beam_width !== undefined ? { beamWidth: o.beam_width } : {}),
     ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),

@@ -72,6 +72,7 @@ export const chatSchema = {
         budget: { type: 'number', minimum: 0, maximum: 1_000_000 },
         deadline_ms: { type: 'integer', minimum: 1, maximum: 600_000 },
         threshold: { type: 'number', minimum: 0, maximum: 1 },
+        quality_target: { type: 'number', minimum: 0, maximum: 1 },
         answer: { enum: ['choice', 'number', 'text'] },
         beam_width: { type: 'integer', minimum: 1, maximum: 8 },
         expansions: { type: 'integer', minimum: 1, maximum: 8 },

@@ -11,3 +11,8 @@ export function unwrapPythonList(raw: string): string {
 export function normalizePrompt(p: string): string {
   return p.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
 }
+
+/** Tokens in a text, estimated: about 4 characters per token for English. */
+export function estimateTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}

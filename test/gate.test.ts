@@ -2,7 +2,10 @@
 // the concurrency cap and its bounded queue.
 import { describe, expect, it } from 'vitest';
 
-import { ArbiterError, ErrorCodes, ModelGate, retryAfterMs } from '../src/index.js';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+
+import { ArbiterError, ErrorCodes, ModelGate, OpenAIProvider, retryAfterMs } from '../src/index.js';
 
 function fake() {
   let t = 0;
@@ -76,10 +79,53 @@ describe('ModelGate', () => {
     expect(g.inFlight).toBe(0);
   });
 
+  it('requests- and tokens-per-minute limits fail fast with the wait until the window frees; usage corrects the estimate', async () => {
+    const f = fake();
+    const g = new ModelGate('m', { maxConcurrent: 4, retries: 0, requestsPerMinute: 2, tokensPerMinute: 1000, ...f });
+    expect(await g.run(async () => 'a', undefined, { estimate: 300 })).toBe('a');
+    f.advance(10_000);
+    // estimated 600, used 100: the window holds 300 + 100
+    expect(await g.run(async () => ({ used: 100 }), undefined, { estimate: 600, usage: (o) => o.used })).toEqual({ used: 100 });
+    let called = 0;
+    await expect(g.run(async () => ++called, undefined, { estimate: 10 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: 50_000 }); // third call in the minute
+    expect(g.rateLimited).toBe(true);
+    f.advance(50_000); // the first call leaves the window
+    expect(await g.run(async () => 'b', undefined, { estimate: 800 })).toBe('b'); // 100 + 800 <= 1000
+    f.advance(11_000); // the second leaves too: one call (800 tokens) in the window
+    await expect(g.run(async () => ++called, undefined, { estimate: 300 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: 49_000 }); // tokens
+    await expect(g.run(async () => ++called, undefined, { estimate: 5000 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: undefined }); // never fits
+    expect(called).toBe(0);
+    // no limits configured: nothing is tracked
+    const free = new ModelGate('n', { maxConcurrent: 1, ...f });
+    for (let i = 0; i < 5; i++) await free.run(async () => i, undefined, { estimate: 1e9 });
+    expect(free.rateLimited).toBe(false);
+  });
+
   it('parses Retry-After seconds and dates', () => {
     expect(retryAfterMs('3')).toBe(3000);
     expect(retryAfterMs(new Date(Date.now() + 10_000).toUTCString())).toBeGreaterThan(8000);
     expect(retryAfterMs('soon')).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
+  });
+});
+
+describe('OpenAIProvider connect timeout', () => {
+  it('a connection that does not open in time is ARB_UPSTREAM_TIMEOUT, well before the response timeout', async () => {
+    // a listener whose process is stopped: once its backlog is full, new connections hang in SYN_SENT
+    const child = spawn(process.execPath, ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fill: net.Socket[] = [];
+    try {
+      const port = await new Promise<number>((r) => child.stdout!.once('data', (d) => r(Number(String(d).trim()))));
+      child.kill('SIGSTOP');
+      for (let i = 0; i < 4; i++) fill.push(net.connect({ port, host: '127.0.0.1' }).on('error', () => {}));
+      await new Promise((r) => setTimeout(r, 100));
+      const p = new OpenAIProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', connectTimeoutMs: 150 });
+      const t0 = performance.now();
+      await expect(p.complete({ messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ARB_UPSTREAM_TIMEOUT', message: expect.stringContaining('no connection within 150 ms') });
+      expect(performance.now() - t0).toBeLessThan(5000);
+    } finally {
+      fill.forEach((s) => s.destroy());
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -27,7 +27,7 @@ describe('config', () => {
   it('fills defaults and freezes the result without touching the input', () => {
     const input = structuredClone(minimal);
     const cfg = validateConfig(input, 'mem');
-    expect(cfg.models[0]).toEqual({ ...minimal.models[0], provider: { ...minimal.models[0]!.provider, timeoutMs: 60_000, firstTokenMs: 20_000, retries: 2 }, contextTokens: 8192, maxConcurrent: 16, latency: { firstTokenMs: 500, tokensPerSec: 50 }, strengths: {}, tags: [] });
+    expect(cfg.models[0]).toEqual({ ...minimal.models[0], provider: { ...minimal.models[0]!.provider, timeoutMs: 60_000, connectTimeoutMs: 5_000, firstTokenMs: 20_000, retries: 2 }, contextTokens: 8192, maxConcurrent: 16, latency: { firstTokenMs: 500, tokensPerSec: 50 }, strengths: {}, tags: [] });
     expect(cfg.routing).toEqual({ embedder: 'static', k: 16, strategy: 'balanced', weights: { quality: 0.6, cost: 0.2, latency: 0.2 } });
     expect(cfg.source).toBe('mem');
     expect(input).toEqual(minimal);

@@ -101,7 +101,7 @@ afterAll(async () => {
 });
 
 /** A gateway over models named after upstream behaviours; quality priors order the fallback plan. */
-async function gateway(models: Array<{ id: string; quality: number; maxConcurrent?: number; timeoutMs?: number; firstTokenMs?: number }>, extra: { auth?: { clientKeys: string[]; adminKeys: string[] }; maxQueue?: number; failureThreshold?: number } = {}) {
+async function gateway(models: Array<{ id: string; quality: number; maxConcurrent?: number; timeoutMs?: number; firstTokenMs?: number; limits?: { requestsPerMinute?: number; tokensPerMinute?: number } }>, extra: { auth?: { clientKeys: string[]; adminKeys: string[] }; maxQueue?: number; failureThreshold?: number } = {}) {
   const cfg = validateConfig(
     {
       models: models.map((m) => ({
@@ -109,6 +109,7 @@ async function gateway(models: Array<{ id: string; quality: number; maxConcurren
         provider: { kind: 'openai', baseUrl: upUrl, timeoutMs: m.timeoutMs ?? 2000, firstTokenMs: m.firstTokenMs ?? 2000, retries: 1 },
         cost: { inputPer1k: 0.001, outputPer1k: 0.001 },
         maxConcurrent: m.maxConcurrent ?? 16,
+        ...(m.limits ? { limits: m.limits } : {}),
         strengths: { general: m.quality },
       })),
       routing: { strategy: 'quality' },
@@ -191,6 +192,22 @@ describe('gateway: chat completions', () => {
     const limited = rs.find((r) => r.status === 429)!;
     expect(limited.headers.get('retry-after')).toBeTruthy();
     expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('ARB_RATE_LIMITED');
+  });
+
+  it('a model at its requests-per-minute limit is skipped for the next in the plan, and /health says so', async () => {
+    const { url } = await gateway([{ id: 'ok', quality: 0.9, limits: { requestsPerMinute: 2 } }, { id: 'ok2', quality: 0.5 }]);
+    const got: Array<[string | null, string | null]> = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await chat(url, { model: 'auto' });
+      expect(r.status).toBe(200);
+      got.push([r.headers.get('x-arbiter-model'), r.headers.get('x-arbiter-fallbacks')]);
+    }
+    expect(got).toEqual([['ok', ''], ['ok', ''], ['ok2', 'ok']]);
+    const h = (await (await fetch(`${url}/health`)).json()) as { models: Array<{ id: string; state: string }> };
+    expect(h.models.find((m) => m.id === 'ok')!.state).toBe('rate limited');
+    const direct = await chat(url, { model: 'ok' });
+    expect(direct.status).toBe(429);
+    expect(Number(direct.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('when every model fails, the client gets one clear error naming them', async () => {

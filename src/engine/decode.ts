@@ -14,7 +14,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ArbiterConfig, ModelRegistry } from '../models/index.js';
-import type { ChatRequest, Upstream } from '../providers/index.js';
+import { DEFAULT_OUTPUT_TOKENS, tokenAccounting, type ChatRequest, type Upstream } from '../providers/index.js';
 import {
   answerKindFor,
   bestOfN,
@@ -98,9 +98,6 @@ export async function loadRewards(cfg: ArbiterConfig, backend: ComputeBackend, u
   return defaultRewards({ outcome, process });
 }
 
-/** Output tokens assumed for a budget check when the request sets no max_tokens. */
-export const DEFAULT_OUTPUT_TOKENS = 256;
-
 /** A Generate over the gateway's upstreams: each call through the model's gate, costed from usage. */
 export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry: ModelRegistry, load?: LoadTracker): Generate {
   return async (model, req, signal) => {
@@ -109,7 +106,7 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
     const price = registry.get(model).cost;
     const release = load?.acquire(model);
     try {
-      const res = await up.gate.run(() => up.provider.complete(req, { signal, timeoutMs: up.timeoutMs }), signal);
+      const res = await up.gate.run(() => up.provider.complete(req, { signal, timeoutMs: up.timeoutMs }), signal, tokenAccounting(req));
       const content = res.choices[0]?.message.content ?? '';
       const u = res.usage ?? { prompt_tokens: estimateInputTokens(req.messages.map((m) => m.content).join('\n')), completion_tokens: estimateInputTokens(content), total_tokens: 0 };
       const cost = (u.prompt_tokens * price.inputPer1k + u.completion_tokens * price.outputPer1k) / 1000;

@@ -34,6 +34,7 @@ export const configSchema = {
               upstreamModel: { type: 'string', minLength: 1 },
               data: { type: 'string', minLength: 1 },
               timeoutMs: { type: 'integer', minimum: 1, default: 60_000 },
+              connectTimeoutMs: { type: 'integer', minimum: 1, default: 5_000 },
               firstTokenMs: { type: 'integer', minimum: 1, default: 20_000 },
               retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
             },
@@ -49,6 +50,11 @@ export const configSchema = {
             properties: { inputPer1k: nonNegative, outputPer1k: nonNegative },
           },
           contextTokens: { type: 'integer', minimum: 1, default: 8192 },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { requestsPerMinute: { type: 'integer', minimum: 1 }, tokensPerMinute: { type: 'integer', minimum: 1 } },
+          },
           maxConcurrent: { type: 'integer', minimum: 1, default: 16 },
           latency: {
             type: 'object',

@@ -14,6 +14,8 @@ export interface ProviderSettings {
   data?: string;
   /** Per attempt: to the whole response (to the headers, for streams). Default 60 s. */
   timeoutMs: number;
+  /** Per attempt: to an open TCP (and TLS) connection. Default 5 s. */
+  connectTimeoutMs: number;
   /** Streams: to the first token. Default 20 s. */
   firstTokenMs: number;
   /** Retries of retryable failures on this model before falling back. Default 2. */
@@ -26,6 +28,8 @@ export interface ModelSpec {
   cost: { inputPer1k: number; outputPer1k: number };
   contextTokens: number;
   maxConcurrent: number;
+  /** Optional per-minute limits (a call over them fails fast with ARB_RATE_LIMITED and falls back). */
+  limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
   /** Latency prior until measurements arrive. */
   latency: { firstTokenMs: number; tokensPerSec: number };
   /** Prior quality per task type in [0, 1] (the taxonomy is open: any task name). */

@@ -26,6 +26,9 @@ export interface GateOptions {
   failureThreshold?: number;
   windowMs?: number;
   cooldownMs?: number;
+  /** Optional limits over a sliding minute: calls started, and tokens (estimated at the start, corrected by usage). */
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
   /** For tests: the clock and the sleep. */
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -65,7 +68,9 @@ export class ModelGate {
   private state: BreakerState = 'closed';
   private openedAt = 0;
   private probing = false;
-  private readonly o: Required<Omit<GateOptions, 'now' | 'sleep' | 'random'>>;
+  private readonly o: Required<Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>> & Pick<GateOptions, 'requestsPerMinute' | 'tokensPerMinute'>;
+  /** Calls started within the last minute: when, and their tokens (estimate, then usage). */
+  private minute: Array<{ at: number; tokens: number }> = [];
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
@@ -83,6 +88,8 @@ export class ModelGate {
       failureThreshold: options.failureThreshold ?? 5,
       windowMs: options.windowMs ?? 30_000,
       cooldownMs: options.cooldownMs ?? 15_000,
+      ...(options.requestsPerMinute !== undefined ? { requestsPerMinute: options.requestsPerMinute } : {}),
+      ...(options.tokensPerMinute !== undefined ? { tokensPerMinute: options.tokensPerMinute } : {}),
     };
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
@@ -171,14 +178,44 @@ export class ModelGate {
     else this.active--;
   }
 
+  /** Whether the per-minute limits leave room now (for /health). */
+  get rateLimited(): boolean {
+    return this.limitWaitMs(0) > 0;
+  }
+
+  /** Milliseconds until a call of `tokens` fits the per-minute limits (0: now). */
+  private limitWaitMs(tokens: number): number {
+    const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.o;
+    if (rpm === undefined && tpm === undefined) return 0;
+    const t = this.now();
+    this.minute = this.minute.filter((e) => t - e.at < 60_000);
+    let wait = 0;
+    if (rpm !== undefined && this.minute.length + 1 > rpm) wait = Math.max(wait, this.minute[this.minute.length - rpm]!.at + 60_000 - t);
+    if (tpm !== undefined) {
+      let used = this.minute.reduce((s, e) => s + e.tokens, 0);
+      if (tokens > tpm) return Infinity; // never fits
+      for (const e of this.minute) {
+        if (used + tokens <= tpm) break;
+        used -= e.tokens;
+        wait = Math.max(wait, e.at + 60_000 - t);
+      }
+    }
+    return wait;
+  }
+
   /**
    * Runs `call` under the cap, the breaker and the retry policy. `call` gets the attempt number.
    * For streams, `call` resolves once the first token is in (later failures are reported with
    * `reportLate`).
    */
-  async run<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal, tokens?: { estimate: number; usage?: (out: T) => number | undefined }): Promise<T> {
     if (!this.available())
       throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, { param: 'model', retryAfterMs: this.cooldownLeftMs() || 1000 });
+    const wait = this.limitWaitMs(tokens?.estimate ?? 0);
+    if (wait > 0)
+      throw new ArbiterError(ErrorCodes.RATE_LIMITED, `${this.model}: ${wait === Infinity ? `a call of ${tokens?.estimate} tokens exceeds the ${this.o.tokensPerMinute} tokens-per-minute limit` : 'requests- or tokens-per-minute limit reached'}`, { param: 'model', ...(wait === Infinity ? {} : { retryAfterMs: wait }) });
+    const entry = { at: this.now(), tokens: tokens?.estimate ?? 0 };
+    if (this.o.requestsPerMinute !== undefined || this.o.tokensPerMinute !== undefined) this.minute.push(entry);
     await this.slot(signal);
     try {
       for (let attempt = 0; ; attempt++) {
@@ -189,6 +226,8 @@ export class ModelGate {
         try {
           const out = await call(attempt);
           this.record(true, probe);
+          const used = tokens?.usage?.(out);
+          if (used !== undefined) entry.tokens = used; // the estimate corrected by the response's usage
           return out;
         } catch (e) {
           if (countsAgainstModel(e)) this.record(false, probe);

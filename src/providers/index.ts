@@ -7,13 +7,27 @@ import type { ArbiterConfig } from '../models/index.js';
 import { ModelGate, type GateOptions } from './gate.js';
 import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
-import type { Provider } from './types.js';
+import { estimateTokens } from '../text.js';
+import type { ChatCompletion, ChatRequest, Provider } from './types.js';
 
 export interface Upstream {
   provider: Provider;
   gate: ModelGate;
   timeoutMs: number;
   firstTokenMs: number;
+}
+
+/** Default output tokens assumed for a request without max_tokens (budgets and per-minute limits). */
+export const DEFAULT_OUTPUT_TOKENS = 256;
+
+/** A request's tokens before it is made (for per-minute limits): its messages and max_tokens (or 256). */
+export function requestTokens(req: ChatRequest): number {
+  return estimateTokens(req.messages.map((m) => m.content).join('\n')) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
+}
+
+/** Per-minute token accounting for a gate call: the estimate, corrected by the response's usage. */
+export function tokenAccounting(req: ChatRequest): { estimate: number; usage: (res: ChatCompletion) => number | undefined } {
+  return { estimate: requestTokens(req), usage: (res) => res.usage?.total_tokens };
 }
 
 /** Builds every model's provider; replay data paths are relative to the config file. */
@@ -24,8 +38,9 @@ export async function createUpstreams(cfg: ArbiterConfig, env: NodeJS.ProcessEnv
     const provider: Provider =
       p.kind === 'replay'
         ? new ReplayProvider(m.id, await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)))
-        : new OpenAIProvider({ baseUrl: p.baseUrl!, model: p.upstreamModel ?? m.id, ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}) });
-    out.set(m.id, { provider, gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...gate }), timeoutMs: p.timeoutMs, firstTokenMs: p.firstTokenMs });
+        : new OpenAIProvider({ baseUrl: p.baseUrl!, model: p.upstreamModel ?? m.id, connectTimeoutMs: p.connectTimeoutMs, ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}) });
+    const limits = { ...(m.limits?.requestsPerMinute ? { requestsPerMinute: m.limits.requestsPerMinute } : {}), ...(m.limits?.tokensPerMinute ? { tokensPerMinute: m.limits.tokensPerMinute } : {}) };
+    out.set(m.id, { provider, gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...limits, ...gate }), timeoutMs: p.timeoutMs, firstTokenMs: p.firstTokenMs });
   }
   return out;
 }

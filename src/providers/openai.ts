@@ -18,6 +18,8 @@ export interface OpenAIProviderOptions {
   /** The model name upstream (default: the arbiter model id). */
   model: string;
   apiKey?: string;
+  /** To an open connection (a fresh one; a reused keep-alive socket is already open). Default 5 s. */
+  connectTimeoutMs?: number;
 }
 
 /** Retry-After as milliseconds (seconds or an HTTP date), or undefined. */
@@ -68,12 +70,20 @@ const agents = {
   'https:': new https.Agent({ keepAlive: true, maxSockets: 1024, timeout: 4000 }),
 };
 
-/** Sends one POST; resolves with the response once its headers are in. */
-function send(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal): Promise<IncomingMessage> {
+class ConnectTimeout extends Error {}
+
+/** Sends one POST; resolves with the response once its headers are in. A connection not open within connectMs fails with ConnectTimeout. */
+function send(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, connectMs: number): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
     const req = lib.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: agents[url.protocol as 'http:' | 'https:'], signal }, resolve);
-    req.on('socket', (s) => s.setNoDelay(true));
+    req.on('socket', (s) => {
+      s.setNoDelay(true);
+      if (!s.connecting) return; // a kept-alive socket
+      const t = setTimeout(() => req.destroy(new ConnectTimeout(`no connection within ${connectMs} ms`)), connectMs);
+      s.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(t));
+      s.once('close', () => clearTimeout(t));
+    });
     req.on('error', reject);
     req.end(body);
   });
@@ -108,9 +118,11 @@ export class OpenAIProvider implements Provider {
         { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
         JSON.stringify({ ...req, model: this.o.model, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
         signal,
+        this.o.connectTimeoutMs ?? 5000,
       );
     } catch (e) {
       if (isTimeout()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no response in time`);
+      if (e instanceof ConnectTimeout) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: ${e.message}`, { cause: e });
       if (signal.aborted) throw cancelled(this.o.model, e);
       throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: cannot reach the endpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
     }

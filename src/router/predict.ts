@@ -4,6 +4,7 @@
  * effective sample size, so a model without outcomes routes on its prior and sharpens with
  * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
  */
+import { estimateTokens } from '../text.js';
 import type { ModelSpec } from '../models/index.js';
 import { calibratedQuality, type QualityCalibration } from './quality.js';
 import type { CostTable, NeighbourVote, Prediction } from './types.js';
@@ -28,7 +29,7 @@ const DEFAULT_STRENGTH = 0.5;
 export const PRIOR_WEIGHT = 4;
 
 export function estimateInputTokens(prompt: string): number {
-  return Math.max(1, Math.ceil(prompt.length / 4)); // about 4 characters per token for English
+  return estimateTokens(prompt);
 }
 
 export function priorQuality(model: ModelSpec, taskDist: Record<string, number>): number {

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { decodeRequest, defaultRewards, type DecodeStrategy, type Rewards, type Router } from '../engine/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../models/index.js';
-import type { ChatChunk, ChatRequest, Upstream } from '../providers/index.js';
+import { requestTokens, tokenAccounting, type ChatChunk, type ChatRequest, type Upstream } from '../providers/index.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { chatSchema, feedbackSchema, routeBatchSchema, routeSchema } from './schemas.js';
 
@@ -220,7 +220,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
     backend: o.backend,
     models: [...state.upstreams].map(([id, u]) => {
       const b = u.gate.breaker();
-      return { id, state: b === 'open' ? 'cooling down' : b === 'half-open' ? 'half-open' : u.gate.saturated ? 'saturated' : 'healthy', inFlight: u.gate.inFlight, queued: u.gate.queued, ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}) };
+      return { id, state: b === 'open' ? 'cooling down' : b === 'half-open' ? 'half-open' : u.gate.saturated ? 'saturated' : u.gate.rateLimited ? 'rate limited' : 'healthy', inFlight: u.gate.inFlight, queued: u.gate.queued, ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}) };
     }),
   }));
   app.get('/metrics', client, async (_req, reply) => {
@@ -294,7 +294,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
       try {
         const tUp = performance.now();
         if (!stream) {
-          const res = await up.gate.run(() => up.provider.complete(chat, { signal: ctl.signal, timeoutMs: up.timeoutMs }), ctl.signal);
+          const res = await up.gate.run(() => up.provider.complete(chat, { signal: ctl.signal, timeoutMs: up.timeoutMs }), ctl.signal, tokenAccounting(chat));
           const upstreamMs = performance.now() - tUp;
           selections.inc({ model });
           void reply.headers({
@@ -311,7 +311,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
           const r = await it.next();
           if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });
           return { it, first: r.value };
-        }, ctl.signal);
+        }, ctl.signal, { estimate: requestTokens(chat) });
         selections.inc({ model });
         await sendStream(reply, opened.it, opened.first, model, {
           'x-arbiter-model': model,

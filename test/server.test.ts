@@ -53,6 +53,14 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
         return;
       }
+      case 'slowstream':
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('first '));
+        setTimeout(() => {
+          res.write(chunk('second', 'stop'));
+          res.end('data: [DONE]\n\n');
+        }, 400);
+        return;
       case 'slow':
         setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion)), 300);
         return;
@@ -241,6 +249,21 @@ describe('gateway: streaming', () => {
     const r = await chat(url, { model: 'auto', stream: true });
     expect(r.headers.get('x-arbiter-model')).toBe('ok');
     expect((await sse(r)).at(-1)).toBe('[DONE]');
+  });
+
+  it('a stream holds its model\'s concurrency slot until it ends, not only until its first token', async () => {
+    const { url } = await gateway([{ id: 'slowstream', quality: 0.9, maxConcurrent: 1 }]);
+    const r = await chat(url, { model: 'slowstream', stream: true });
+    const reader = r.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('first');
+    const health = async () => ((await (await fetch(`${url}/health`)).json()) as { models: Array<{ id: string; inFlight: number; state: string }> }).models[0]!;
+    expect(await health()).toMatchObject({ inFlight: 1, state: 'saturated' }); // mid-stream
+    let rest = '';
+    for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
+    expect(rest).toContain('[DONE]');
+    await new Promise((res) => setTimeout(res, 20));
+    expect(await health()).toMatchObject({ inFlight: 0, state: 'healthy' });
   });
 
   it('a stream cut after its first token ends with an error event, never a clean [DONE]', async () => {

@@ -209,6 +209,18 @@ export class ModelGate {
    * `reportLate`).
    */
   async run<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal, tokens?: { estimate: number; usage?: (out: T) => number | undefined }): Promise<T> {
+    return (await this.exec(call, signal, tokens, false)).value;
+  }
+
+  /**
+   * As run(), but on success the concurrency slot stays taken until `release()` is called — for a
+   * stream, whose call resolves at its first token but which occupies the model until its end.
+   */
+  async open<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal, tokens?: { estimate: number }): Promise<{ value: T; release: () => void }> {
+    return this.exec(call, signal, tokens, true);
+  }
+
+  private async exec<T>(call: (attempt: number) => Promise<T>, signal: AbortSignal | undefined, tokens: { estimate: number; usage?: (out: T) => number | undefined } | undefined, hold: boolean): Promise<{ value: T; release: () => void }> {
     if (!this.available())
       throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, { param: 'model', retryAfterMs: this.cooldownLeftMs() || 1000 });
     const wait = this.limitWaitMs(tokens?.estimate ?? 0);
@@ -217,6 +229,7 @@ export class ModelGate {
     const entry = { at: this.now(), tokens: tokens?.estimate ?? 0 };
     if (this.o.requestsPerMinute !== undefined || this.o.tokensPerMinute !== undefined) this.minute.push(entry);
     await this.slot(signal);
+    let held = false;
     try {
       for (let attempt = 0; ; attempt++) {
         if (!this.available())
@@ -228,7 +241,17 @@ export class ModelGate {
           this.record(true, probe);
           const used = tokens?.usage?.(out);
           if (used !== undefined) entry.tokens = used; // the estimate corrected by the response's usage
-          return out;
+          if (!hold) return { value: out, release: () => {} };
+          held = true;
+          let released = false;
+          return {
+            value: out,
+            release: () => {
+              if (released) return;
+              released = true;
+              this.release();
+            },
+          };
         } catch (e) {
           if (countsAgainstModel(e)) this.record(false, probe);
           else if (probe) this.probing = false;
@@ -240,7 +263,7 @@ export class ModelGate {
         }
       }
     } finally {
-      this.release();
+      if (!held) this.release();
     }
   }
 

@@ -306,19 +306,24 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
           return { ...res, model };
         }
         // streaming: the first chunk decides whether this model answers; a failure before it falls back
-        const opened = await up.gate.run(async () => {
+        // the slot is held until the stream ends, so maxConcurrent counts streams in progress
+        const opened = await up.gate.open(async () => {
           const it = up.provider.stream(chat, { signal: ctl.signal, timeoutMs: up.timeoutMs, firstTokenMs: up.firstTokenMs })[Symbol.asyncIterator]();
           const r = await it.next();
           if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });
           return { it, first: r.value };
         }, ctl.signal, { estimate: requestTokens(chat) });
         selections.inc({ model });
-        await sendStream(reply, opened.it, opened.first, model, {
-          'x-arbiter-model': model,
-          'x-arbiter-reason': headerSafe(reason),
-          'x-arbiter-fallbacks': failed.join(','),
-          'x-arbiter-overhead-ms': (tUp - t0).toFixed(3), // routing, before the upstream call
-        }, () => up.gate.reportLate());
+        try {
+          await sendStream(reply, opened.value.it, opened.value.first, model, {
+            'x-arbiter-model': model,
+            'x-arbiter-reason': headerSafe(reason),
+            'x-arbiter-fallbacks': failed.join(','),
+            'x-arbiter-overhead-ms': (tUp - t0).toFixed(3), // routing, before the upstream call
+          }, () => up.gate.reportLate());
+        } finally {
+          opened.release();
+        }
         return reply;
       } catch (e) {
         if (ctl.signal.aborted) throw e;

@@ -477,8 +477,12 @@ describe('gateway: the arbiter option', () => {
     expect(g.status).toBe(200);
     expect(g.headers.get('x-arbiter-strategy')).toBe('guided');
     expect(((await g.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toContain(`The answer is ${truth(PROBLEMS[3]!)}.`);
-    const v = await post(url, { model: 'auto', messages: [{ role: 'user', content: 'Which?\nA) x\nB) y\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'echo'] } });
+    const v = await post(url, { model: 'auto', messages: [{ role: 'user', content: 'Which?\nA) x\nB) y\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'echo'], include_candidates: true } });
     expect(v.headers.get('x-arbiter-strategy')).toBe('vote');
+    const tally = ((await v.json()) as { arbiter: { tally: Record<string, number> } }).arbiter.tally;
+    expect(tally.A).not.toBe(1); // weighted by predicted quality
+    const eq = await post(url, { model: 'auto', messages: [{ role: 'user', content: 'Which?\nA) x\nB) y\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'echo'], weighting: 'equal', include_candidates: true } });
+    expect(((await eq.json()) as { arbiter: { tally: Record<string, number> } }).arbiter.tally).toEqual({ A: 1, B: 1 });
   });
 
   it('bad arbiter options are 400 with a stable code, and change nothing', async () => {

@@ -56,6 +56,8 @@ export interface DecodeRequestOptions {
   /** Learned cascade: the cheapest policy whose training accuracy reaches this (default: the strongest model's − 0.01). */
   qualityTarget?: number;
   answer?: AnswerKind | 'text';
+  /** Vote: by the log-odds of each model's predicted quality (default), or one vote each. */
+  weighting?: 'reliability' | 'equal';
   beamWidth?: number;
   expansions?: number;
   maxSteps?: number;
@@ -178,7 +180,7 @@ export async function decodeRequest(router: Router, upstreams: ReadonlyMap<strin
       });
       break;
     case 'vote':
-      r = await voteDecode(gen, chat, { ...limits, models: o.models ?? eligible.slice(0, o.n ?? 3), ctx, weights: (m) => Math.max(0.01, logit(pred.get(m)?.quality ?? 0.5)) });
+      r = await voteDecode(gen, chat, { ...limits, models: o.models ?? eligible.slice(0, o.n ?? 3), ctx, ...(o.weighting === 'equal' ? {} : { weights: (m: string) => Math.max(0.01, logit(pred.get(m)?.quality ?? 0.5)) }) });
       break;
     case 'cascade': {
       const reward = outcome();

@@ -353,6 +353,7 @@ interface ArbiterOption {
   threshold?: number;
   quality_target?: number;
   answer?: 'choice' | 'number' | 'text';
+  weighting?: 'reliability' | 'equal';
   beam_width?: number;
   expansions?: number;
   max_steps?: number;
@@ -377,6 +378,7 @@ async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, 
     ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
     ...(o.quality_target !== undefined ? { qualityTarget: o.quality_target } : {}),
     ...(o.answer ? { answer: o.answer } : {}),
+    ...(o.weighting ? { weighting: o.weighting } : {}),
     ...(o.beam_width !== undefined ? { beamWidth: o.beam_width } : {}),
     ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),
     ...(o.max_steps !== undefined ? { maxSteps: o.max_steps } : {}),

@@ -74,6 +74,7 @@ export const chatSchema = {
         threshold: { type: 'number', minimum: 0, maximum: 1 },
         quality_target: { type: 'number', minimum: 0, maximum: 1 },
         answer: { enum: ['choice', 'number', 'text'] },
+        weighting: { enum: ['reliability', 'equal'] },
         beam_width: { type: 'integer', minimum: 1, maximum: 8 },
         expansions: { type: 'integer', minimum: 1, maximum: 8 },
         max_steps: { type: 'integer', minimum: 1, maximum: 32 },

@@ -41,7 +41,7 @@ function markdown(r: DecodingResult & { dataset: string }): string {
     '|---|---|---:|---|---:|---:|---:|',
     ...r.points.map((p) => `| ${p.strategy} | ${p.setting} | ${p.quality.toFixed(3)} | ${p.diffCi ? ci(p.diffCi) : '–'} | $${p.cost.toFixed(2)} | ${pct(p.cost / r.best.cost)} | ${p.calls.toFixed(2)} |`),
     '',
-    'The per-task cascade rows are every policy of the train split\'s Lagrangian sweep, applied to test (the curve); the operating points above are the ones chosen on train. The agreement-cascade rows are every pair on the test split (reference, not a chosen setting).',
+    'The per-task cascade rows are every policy on the train split\'s cost–quality Pareto front, applied to test (the curve); the operating points above are the ones chosen on train. The agreement-cascade rows are every pair on the test split (reference, not a chosen setting).',
   ];
   return `${lines.join('\n')}\n`;
 }

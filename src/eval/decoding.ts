@@ -146,7 +146,7 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   }
   for (const pol of cas.policies) {
     const r = await runPolicy(te, pol.tasks);
-    points.push(point('cascade (per task, learned)', `λ = ${pol.lambda.toPrecision(3)}: train ${pol.trainQuality.toFixed(3)} at ${(100 * pol.trainCostShare).toFixed(0)}%`, r.outcome, r.cost, r.calls));
+    points.push(point('cascade (per task, learned)', `train ${pol.trainQuality.toFixed(3)} at ${(100 * pol.trainCostShare).toFixed(0)}%`, r.outcome, r.cost, r.calls));
   }
   // the reference agreement cascade the literature quotes, on test: every pair of cheaper models
   const cheaper = models.filter((m) => m !== strongest && mean(train.map((r) => costOf(r, m))) < mean(train.map((r) => costOf(r, strongest))));

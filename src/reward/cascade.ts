@@ -4,9 +4,9 @@
  * accepted when its escalation reward clears a threshold (or when the stage agrees), else the
  * strongest model — or going straight to the strongest model. The escalation reward is a logistic
  * head per (task, stage) on the features of the stage's most reliable candidate; thresholds are
- * judged on 5-fold out-of-fold scores. Policies come from a Lagrangian sweep of
- * quality − λ·cost (cost in calls of the strongest model): one policy per λ, each a choice per
- * task, so a caller picks the cheapest policy meeting its quality goal on the training data.
+ * judged on 5-fold out-of-fold scores. Policies are the exact cost–quality Pareto front over the
+ * per-task choices (cost in calls of the strongest model), so a caller picks the cheapest policy
+ * meeting its quality goal on the training data.
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
@@ -28,7 +28,6 @@ export interface CascadeRule {
 }
 
 export interface CascadePolicy {
-  lambda: number;
   /** Over the whole train split. */
   trainQuality: number;
   /** Of the strongest model's cost. */
@@ -124,21 +123,25 @@ export async function fitCascades(records: readonly CostedRecord[], reward: Rewa
     }
     choices.set(t, opts);
   }
-  const policies: CascadePolicy[] = [];
-  const seen = new Set<string>();
-  for (let k = 0; k <= 300; k++) {
-    const lambda = k === 0 ? 0 : 10 ** (-3 + (k / 300) * 5); // quality per call of the strongest model
-    const pick = tasks.map((t) => [t, choices.get(t)!.reduce((a, o) => (o.q - lambda * o.c > a.q - lambda * a.c ? o : a))] as const);
-    const key = pick.map(([, o]) => `${o.stage?.join('+')}@${o.tau}`).join('|');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    policies.push({
-      lambda,
-      trainQuality: pick.reduce((s, [, o]) => s + o.q, 0) / records.length,
-      trainCostShare: pick.reduce((s, [, o]) => s + o.c, 0) / records.length,
-      tasks: Object.fromEntries(pick.map(([t, { q: _q, c: _c, ...rule }]) => [t, rule])),
-    });
+  // the exact cost–quality Pareto front over per-task choices (a multiple-choice knapsack: each
+  // task's own front, merged task by task, dominated combinations dropped after each merge)
+  type Combo = { q: number; c: number; picks: Array<[string, Option]> };
+  const front = (xs: Combo[]): Combo[] => {
+    const sorted = [...xs].sort((a, b) => a.c - b.c || b.q - a.q);
+    const out: Combo[] = [];
+    for (const x of sorted) if (!out.length || x.q > out[out.length - 1]!.q + 1e-9) out.push(x);
+    return out;
+  };
+  let combos: Combo[] = [{ q: 0, c: 0, picks: [] }];
+  for (const t of tasks) {
+    const own = front(choices.get(t)!.map((o) => ({ q: o.q, c: o.c, picks: [[t, o] as [string, Option]] })));
+    combos = front(combos.flatMap((a) => own.map((b) => ({ q: a.q + b.q, c: a.c + b.c, picks: [...a.picks, ...b.picks] }))));
   }
+  const policies: CascadePolicy[] = combos.map((x) => ({
+    trainQuality: x.q / records.length,
+    trainCostShare: x.c / records.length,
+    tasks: Object.fromEntries(x.picks.map(([t, { q: _q, c: _c, ...rule }]) => [t, rule])),
+  }));
   policies.sort((a, b) => a.trainCostShare - b.trainCostShare);
   return { strongest, strongestTrainQuality: acc(strongest), policies };
 }

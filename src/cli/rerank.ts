@@ -5,12 +5,13 @@
  * {id?, scores, best} in input order. Malformed lines are reported with their number and skipped
  * (--strict stops at the first).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import { selectBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { HeadReward, OnnxReward, VerifierReward, type OutcomeReward, type ResponseCandidate } from '../reward/index.js';
+import { openInput, parsePromptLine, write } from './jsonl.js';
 
 export interface RerankOptions {
   in: string;
@@ -28,16 +29,9 @@ interface Item {
 }
 
 export function parseRerankLine(line: string, lineNo: number): Item | { error: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (e) {
-    return { error: `line ${lineNo}: not JSON (${(e as Error).message})` };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: `line ${lineNo}: must be a JSON object` };
-  const o = v as Record<string, unknown>;
-  if (typeof o.prompt !== 'string') return { error: `line ${lineNo}: "prompt" must be a string` };
-  if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') return { error: `line ${lineNo}: "id" must be a string or a number` };
+  const p = parsePromptLine(line, lineNo);
+  if ('error' in p) return p;
+  const { o } = p;
   if (o.task !== undefined && typeof o.task !== 'string') return { error: `line ${lineNo}: "task" must be a string` };
   if (!Array.isArray(o.candidates) || !o.candidates.length) return { error: `line ${lineNo}: "candidates" must be a non-empty array` };
   const cands: ResponseCandidate[] = [];
@@ -47,7 +41,7 @@ export function parseRerankLine(line: string, lineNo: number): Item | { error: s
       cands.push({ model: (c as { model?: string }).model ?? '', content: (c as { content: string }).content });
     else return { error: `line ${lineNo}: candidates[${i}] must be a string or {"model"?: string, "content": string}` };
   }
-  return { prompt: o.prompt, candidates: cands, ...(o.id !== undefined ? { id: o.id as string | number } : {}), ...(o.task ? { task: o.task } : {}) };
+  return { prompt: p.prompt, candidates: cands, ...(p.id !== undefined ? { id: p.id } : {}), ...(o.task ? { task: o.task as string } : {}) };
 }
 
 async function loadReward(spec: string): Promise<OutcomeReward> {
@@ -61,10 +55,7 @@ export async function rerankCommand(o: RerankOptions): Promise<void> {
   const batch = Number(o.batch);
   if (!Number.isInteger(batch) || batch < 1) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--batch must be a positive integer, got ${o.batch}`, { param: 'batch' });
   const reward = await loadReward(o.reward);
-  const input = createReadStream(o.in);
-  await new Promise<void>((resolve, reject) => {
-    input.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cannot read ${o.in}: ${e.code}`, { param: 'in' })));
-  });
+  const input = await openInput(o.in);
   const out: NodeJS.WritableStream = o.out && o.out !== '-' ? createWriteStream(o.out) : process.stdout;
   const t0 = performance.now();
   let items: Item[] = [];
@@ -81,7 +72,7 @@ export async function rerankCommand(o: RerankOptions): Promise<void> {
     });
     scored += items.length;
     items = [];
-    if (!out.write(text)) await new Promise<void>((r) => out.once('drain', () => r()));
+    await write(out, text);
   };
   let lineNo = 0;
   for await (const line of createInterface({ input, crlfDelay: Infinity })) {

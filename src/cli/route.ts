@@ -4,10 +4,9 @@
  * (one router per worker thread) with a bounded number in flight, and written in input order.
  * A malformed line is reported with its line number and skipped (--strict stops there).
  */
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createWriteStream, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
 import cliProgress from 'cli-progress';
@@ -17,6 +16,7 @@ import { selectBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
 import { loadConfig, STRATEGIES, type Strategy } from '../models/index.js';
+import { openInput, parsePromptLine, write } from './jsonl.js';
 import type { RouteTask } from './route-worker.js';
 
 export interface RouteCommandOptions {
@@ -36,19 +36,10 @@ interface Item {
   prompt: string;
 }
 
-/** Parses one input line: a JSON object with a string `prompt` and an optional string/number `id`. */
+/** Parses one input line: a JSON object with a string `prompt` and an optional string/number `id` (default: the line number). */
 export function parseLine(line: string, lineNo: number): Item | { error: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch (e) {
-    return { error: `line ${lineNo}: not JSON (${(e as Error).message})` };
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { error: `line ${lineNo}: must be a JSON object` };
-  const o = v as { prompt?: unknown; id?: unknown };
-  if (typeof o.prompt !== 'string') return { error: `line ${lineNo}: "prompt" must be a string` };
-  if (o.id !== undefined && typeof o.id !== 'string' && typeof o.id !== 'number') return { error: `line ${lineNo}: "id" must be a string or a number` };
-  return { id: (o.id as string | number | undefined) ?? lineNo, prompt: o.prompt };
+  const p = parsePromptLine(line, lineNo);
+  return 'error' in p ? p : { id: p.id ?? lineNo, prompt: p.prompt };
 }
 
 const int = (v: string | undefined, name: string, min: number, max: number, dflt: number) => {
@@ -58,10 +49,6 @@ const int = (v: string | undefined, name: string, min: number, max: number, dflt
   return n;
 };
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
-
 export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const batch = int(o.batch, 'batch', 1, 100_000, 512);
   const threads = int(o.threads, 'threads', 1, 256, Math.max(1, cpus().length));
@@ -69,11 +56,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`, { param: 'strategy' });
   await loadConfig(o.config); // fail fast, with every config problem, before any work
   if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
-  const input = o.in === '-' ? process.stdin : createReadStream(o.in);
-  await new Promise<void>((resolve, reject) => {
-    if (o.in === '-') return resolve();
-    input.once('open', () => resolve()).once('error', (e: NodeJS.ErrnoException) => reject(new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cannot read ${o.in}: ${e.code}`, { param: 'in' })));
-  });
+  const input = await openInput(o.in);
   const out: Writable = !o.out || o.out === '-' ? process.stdout : createWriteStream(o.out);
   const { backend } = await selectBackend();
   const pool = new Piscina({ filename: new URL('./route-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });

@@ -368,23 +368,9 @@ interface ArbiterOption {
  * the number of calls and the total cost in headers, and the scored candidates when asked.
  */
 async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, reply: FastifyReply, t0: number, selections: Counter<'model'>, signal: AbortSignal) {
-  const r = await decodeRequest(s.router, s.upstreams, s.rewards, chat, {
-    strategy: o.strategy,
-    ...(o.n !== undefined ? { n: o.n } : {}),
-    ...(o.models ? { models: o.models } : {}),
-    ...(o.reward ? { reward: o.reward } : {}),
-    ...(o.budget !== undefined ? { budget: o.budget } : {}),
-    ...(o.deadline_ms !== undefined ? { deadlineMs: o.deadline_ms } : {}),
-    ...(o.threshold !== undefined ? { threshold: o.threshold } : {}),
-    ...(o.quality_target !== undefined ? { qualityTarget: o.quality_target } : {}),
-    ...(o.answer ? { answer: o.answer } : {}),
-    ...(o.weighting ? { weighting: o.weighting } : {}),
-    ...(o.beam_width !== undefined ? { beamWidth: o.beam_width } : {}),
-    ...(o.expansions !== undefined ? { expansions: o.expansions } : {}),
-    ...(o.max_steps !== undefined ? { maxSteps: o.max_steps } : {}),
-    ...(o.diverse !== undefined ? { diverse: o.diverse } : {}),
-    ...(o.diversity !== undefined ? { diversity: o.diversity } : {}),
-  }, signal);
+  // the schema admitted only known keys: rename the snake_case ones, pass the rest as they are
+  const { include_candidates: _ic, deadline_ms: deadlineMs, quality_target: qualityTarget, beam_width: beamWidth, max_steps: maxSteps, ...same } = o;
+  const r = await decodeRequest(s.router, s.upstreams, s.rewards, chat, { ...same, deadlineMs, qualityTarget, beamWidth, maxSteps }, signal);
   selections.inc({ model: r.model });
   void reply.headers({
     'x-arbiter-model': r.model,

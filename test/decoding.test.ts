@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -483,6 +484,39 @@ describe('gateway: the arbiter option', () => {
     expect(tally.A).not.toBe(1); // weighted by predicted quality
     const eq = await post(url, { model: 'auto', messages: [{ role: 'user', content: 'Which?\nA) x\nB) y\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'echo'], weighting: 'equal', include_candidates: true } });
     expect(((await eq.json()) as { arbiter: { tally: Record<string, number> } }).arbiter.tally).toEqual({ A: 1, B: 1 });
+  });
+
+  it('fuzzed arbiter options: every answer is a success or a coded 4xx/5xx error, never a 500 or a crash', async () => {
+    const url = await gateway();
+    const value = fc.oneof(fc.integer({ min: -5, max: 20 }), fc.double({ noNaN: false }), fc.string({ maxLength: 8 }), fc.boolean(), fc.constant(null), fc.array(fc.constantFrom('echo', 'say-A', 'nobody', 'math-35'), { maxLength: 3 }));
+    const option = fc.record(
+      {
+        strategy: fc.oneof(fc.constantFrom('auto', 'best_of_n', 'weighted_best_of_n', 'vote', 'cascade', 'guided'), fc.string({ maxLength: 6 })),
+        n: value,
+        models: value,
+        reward: fc.oneof(fc.constantFrom('verifier', 'head', 'judge'), value),
+        budget: value,
+        deadline_ms: value,
+        threshold: value,
+        answer: fc.oneof(fc.constantFrom('choice', 'number', 'text'), value),
+        beam_width: value,
+        max_steps: value,
+        diverse: value,
+        include_candidates: value,
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(option, fc.constantFrom('auto', 'echo', 'math-35'), async (arbiter, model) => {
+        const r = await post(url, { model, messages: [{ role: 'user', content: PROBLEMS[4] }], max_tokens: 64, arbiter });
+        const j = (await r.json()) as { error?: { code: string }; choices?: unknown[] };
+        expect(r.status).not.toBe(500);
+        if (r.status >= 400) expect(j.error?.code).toMatch(/^ARB_[A-Z_]+$/);
+        else expect(j.choices).toHaveLength(1);
+      }),
+      { numRuns: 60, seed: SEED },
+    );
+    expect((await post(url, { model: 'echo', messages: [{ role: 'user', content: 'still up?' }] })).status).toBe(200);
   });
 
   it('bad arbiter options are 400 with a stable code, and change nothing', async () => {

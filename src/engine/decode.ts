@@ -187,7 +187,7 @@ export async function decodeRequest(router: Router, upstreams: ReadonlyMap<strin
       const learned = reward instanceof HeadReward ? reward.file.cascade : undefined;
       const known = (ms: readonly string[]) => ms.every((m) => router.registry.has(m));
       if (!o.models && o.threshold === undefined && learned && known([learned.strongest, ...learned.policies.flatMap((p) => Object.values(p.tasks).flatMap((r) => r.stage ?? []))])) {
-        // the per-task cascade learned by train-reward: its cheapest policy within one point of the strongest model on train
+        // the per-task cascade learned by train-reward: its cheapest policy reaching the quality target on train (default: the strongest model − 0.01)
         const policy = chooseCascadePolicy(learned, o.qualityTarget);
         const rule = policy.tasks[decision.task.label] ?? policy.tasks['*'] ?? Object.values(policy.tasks)[0]!;
         const stages = rule.stage ? [rule.stage, [learned.strongest]] : [[learned.strongest]];

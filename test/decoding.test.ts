@@ -37,6 +37,7 @@ import {
   reliabilityOf,
   REWARD_FEATURES,
   rewardFeatures,
+  selectIndex,
   StaticEmbedder,
   validateConfig,
   VerifierReward,
@@ -379,6 +380,14 @@ describe('rewards', () => {
       wins += r.outcomes[best]!;
     }
     expect(wins / test.length).toBeGreaterThan(0.7);
+    // selection: the most reliable model's candidate unless another beats it by more than the margin
+    expect(selectIndex([0.5, 0.9, 0.6], 0, 0.3)).toBe(1);
+    expect(selectIndex([0.5, 0.7, 0.6], 0, 0.3)).toBe(0);
+    expect(selectIndex([0.5, 0.99, 0.6], 0, 1)).toBe(0);
+    for (const t of ['knowledge', 'reasoning']) expect([0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1]).toContain(model.selectMargin![t]);
+    const cands = [{ model: 'weak', content: 'The answer is (A).' }, { model: 'strong', content: 'The answer is (B).' }];
+    expect(head.pick(cands, [0.9, 0.1], { task: 'knowledge' })).toBe(model.selectMargin!.knowledge! < 0.8 ? 0 : 1);
+    expect(head.pick(cands, [0.2, 0.1], { task: 'knowledge' })).toBe(1); // within any margin: the reliable one
     await writeFile(join(dir, 'bad.json'), '{"format":"other"}');
     await expect(HeadReward.load(join(dir, 'bad.json'), backend)).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
     await expect(HeadReward.load(join(dir, 'missing'), backend)).rejects.toMatchObject({ code: 'ARB_NOT_FOUND' });

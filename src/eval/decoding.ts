@@ -96,7 +96,12 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   };
   points.push(point('vote', 'all models, plain', te.map((p) => p.rec.outcomes[vote(p, false).model] ?? 0), allCost, models.length));
   points.push(point('vote', 'all models, reliability-weighted', te.map((p) => p.rec.outcomes[vote(p, true).model] ?? 0), allCost, models.length));
-  points.push(point('best-of-n (reward head)', 'all models', te.map((p, i) => {
+  const head = new HeadReward(rewardModel, backend);
+  points.push(point('best-of-n (reward head)', 'all models, the most reliable model\'s answer unless another\'s reward beats it by the margin learned on train', te.map((p, i) => {
+    const j = head.pick(p.cands.map((c) => ({ model: c.model, content: c.response })), rTest.subarray(i * models.length, (i + 1) * models.length), { task: p.rec.task ?? '*' });
+    return p.rec.outcomes[models[j]!] ?? 0;
+  }), allCost, models.length));
+  points.push(point('best-of-n (reward head)', 'all models, plain argmax', te.map((p, i) => {
     let bestJ = 0;
     for (let j = 1; j < models.length; j++) if (rTest[i * models.length + j]! > rTest[i * models.length + bestJ]!) bestJ = j;
     return p.rec.outcomes[models[bestJ]!] ?? 0;

@@ -2,7 +2,7 @@ export { answerKindFor, arithmeticStepScore, evaluateArithmetic, extractAnswer, 
 export { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 export { vote, type VoteCandidate, type VoteResult } from './vote.js';
 export type { ResponseCandidate, OutcomeReward, ProcessReward, RewardKind, ScoreContext } from './types.js';
-export { fitRewardModel, headFor, recordCandidates, reliabilityOf, reliabilityTable, type FitRewardOptions, type FitRewardResult, type RewardModelFile, type RewardRecord } from './train.js';
+export { fitRewardModel, headFor, recordCandidates, selectIndex, reliabilityOf, reliabilityTable, type FitRewardOptions, type FitRewardResult, type RewardModelFile, type RewardRecord } from './train.js';
 export { HeadReward, JudgeReward, OnnxReward, parseJudgeScore, splitSteps, VerifierReward, type JudgeOptions, type OnnxRewardOptions } from './rewards.js';
 export {
   bestOfN,

@@ -18,7 +18,7 @@ import { openOnnxModel, readManifest, readModelFile, type OnnxModel } from '../e
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ChatCompletion, ChatRequest } from '../providers/index.js';
 import { rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
-import { headFor, reliabilityOf, type RewardModelFile } from './train.js';
+import { headFor, reliabilityOf, selectIndex, type RewardModelFile } from './train.js';
 import type { ResponseCandidate, OutcomeReward, ProcessReward, ScoreContext } from './types.js';
 import { answerKindFor, arithmeticStepScore, extractAnswer } from './verify.js';
 
@@ -117,6 +117,17 @@ export class HeadReward implements OutcomeReward {
       Object.values(j.heads).every((h) => Array.isArray(h.weight) && h.weight.length === F && h.weight.every(Number.isFinite) && Number.isFinite(h.bias));
     if (!ok) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward head: ${file} is not an arbiter reward head (format arbiter-reward-head v1 with features ${REWARD_FEATURES.join(', ')})`, { param: 'reward' });
     return new HeadReward(j, backend, `head:${path}`);
+  }
+
+  /**
+   * Selection: the most reliable model's candidate unless another's reward beats it by more than
+   * the task's learned margin (chosen on out-of-fold scores when the head was trained).
+   */
+  pick(cands: readonly ResponseCandidate[], scores: ArrayLike<number>, ctx?: ScoreContext): number {
+    const rel = reliabilityOf(this.file.reliability, ctx?.task, ctx?.reliability);
+    const top = cands.reduce((a, c, i) => (rel(c.model) > rel(cands[a]!.model) ? i : a), 0);
+    const margin = this.file.selectMargin?.[ctx?.task ?? '*'] ?? this.file.selectMargin?.['*'] ?? 0;
+    return selectIndex(scores, top, margin);
   }
 
   /** The learned acceptance threshold for a task (cascades). */

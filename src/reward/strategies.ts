@@ -317,7 +317,8 @@ export async function bestOfN(gen: Generate, chat: ChatRequest, o: BestOfNOption
         done.forEach((h, j) => j !== i && (sim = Math.max(sim, textSimilarity(g.content, h.content))));
         adj[i] = adj[i]! - o.diversity! * sim;
       });
-    let chosen = argmax(adj);
+    const cands = done.map((g): ResponseCandidate => ({ model: g.model, content: g.content }));
+    let chosen = o.reward.pick && !o.diversity ? o.reward.pick(cands, adj, o.ctx) : argmax(adj);
     let tally: Record<string, number> | undefined;
     if (o.weighted) {
       tally = {};

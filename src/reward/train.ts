@@ -31,6 +31,11 @@ export interface RewardModelFile {
   reliability: Record<string, Record<string, number>>;
   /** Per task: the cascade's acceptance threshold (from out-of-fold scores). */
   accept: Record<string, number>;
+  /**
+   * Per task: how much a candidate's reward must exceed the most reliable model's for a selection
+   * to prefer it (chosen on out-of-fold scores; 1: never). Absent in older files: 0 (plain argmax).
+   */
+  selectMargin?: Record<string, number>;
   trainedOn: { prompts: number; candidates: number; source?: string };
   /** Out-of-fold ROC AUC of the reward for correctness, per task (filled in by the trainer's caller). */
   oofAuc?: Record<string, number>;
@@ -97,6 +102,7 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
   for (const r of records) if (r.task) groups.set(r.task, [...(groups.get(r.task) ?? []), r]);
   const heads: RewardModelFile['heads'] = {};
   const accept: RewardModelFile['accept'] = {};
+  const selectMargin: Record<string, number> = {};
   const oofOut: FitRewardResult['oof'] = {};
   for (const [t, rs] of groups) {
     if (rs.length < 10 && t !== ANY) continue; // too few to fit: the '*' head serves it
@@ -133,6 +139,18 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
       if (boundary && right / (n + 1) >= bestQ && n >= 9) tau = oof[k]!;
     });
     accept[t] = tau;
+    // selection margin: the δ with the best out-of-fold selection accuracy (ties: the larger δ)
+    const rTask = reliabilityOf(rel, t === ANY ? undefined : t);
+    const topJ = models.reduce((a, m, j) => (rTask(m) > rTask(models[a]!) ? j : a), 0);
+    let bestAcc = -1;
+    for (const delta of SELECT_MARGINS) {
+      let hits = 0;
+      rs.forEach((_, i) => hits += y[i * M + selectIndex(oof.subarray(i * M, (i + 1) * M), topJ, delta)]!);
+      if (hits >= bestAcc) {
+        bestAcc = hits;
+        selectMargin[t] = delta;
+      }
+    }
   }
   const model: RewardModelFile = {
     format: 'arbiter-reward-head',
@@ -142,9 +160,20 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
     heads,
     reliability: rel,
     accept,
+    selectMargin,
     trainedOn: { prompts: records.length, candidates: records.length * models.length, ...(options.source ? { source: options.source } : {}) },
   };
   return { model, oof: oofOut };
+}
+
+/** Candidate margins tried for selection (1: always the most reliable model). */
+const SELECT_MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
+
+/** The chosen index: the best-scored candidate if it beats candidate `top` by more than `margin`, else `top`. */
+export function selectIndex(scores: ArrayLike<number>, top: number, margin: number): number {
+  let b = 0;
+  for (let j = 1; j < scores.length; j++) if (scores[j]! > scores[b]!) b = j;
+  return scores[b]! - scores[top]! > margin ? b : top;
 }
 
 /** The head a task is scored by (its own, else the overall one). */

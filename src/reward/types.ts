@@ -30,6 +30,8 @@ export interface OutcomeReward {
   readonly name: string;
   /** One score per candidate, in order. */
   score(prompt: string, candidates: readonly ResponseCandidate[], ctx?: ScoreContext): Promise<Float32Array>;
+  /** Optional: which candidate a selection takes given their scores (default: the highest score). */
+  pick?(candidates: readonly ResponseCandidate[], scores: ArrayLike<number>, ctx?: ScoreContext): number;
 }
 
 export interface ProcessReward {

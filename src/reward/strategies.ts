@@ -407,7 +407,7 @@ export async function voteDecode(gen: Generate, chat: ChatRequest, o: VoteDecode
     });
     if (!done.length) nothingFinished(ledger);
     const v = vote(done.map((g) => ({ model: g.model, content: g.content, weight: w(g.model) })), kind, prompt);
-    const scores = done.map((g, i) => (v.answers[i] !== null ? (v.tally[v.answers[i]!] ?? 0) : 0));
+    const scores = done.map((_, i) => (v.answers[i] !== null ? (v.tally[v.answers[i]!] ?? 0) : 0));
     return finish('vote', done, scores, v.answers, v.winner, ledger, settled ? 'settled' : ledger.stopReason('complete'), v.tally);
   } finally {
     ledger.close();

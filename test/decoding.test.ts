@@ -126,21 +126,27 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
     else if (m.startsWith('say-')) text = `The answer is (${m.slice(4, 5)}).`;
     else if (m.startsWith('quiz-')) text = quizAnswer(m, prompt);
     else if (m === 'echo') text = `sample seed=${body.seed} temperature=${body.temperature}`;
+    else if (m === 'repeat') text = '17 * 23 = 391.'; // ignores prefills and stop sequences, like a replay
     else if (m === 'judge') text = /answer is 36/.test(prompt) ? 'Correct and complete.\nScore: 9/10' : 'The result is wrong.\nScore: 2/10';
     else if (m === 'fail') {
       res.writeHead(500).end('{}');
       return;
     } else text = `answer from ${m}`;
-    let finish = 'stop';
-    for (const s of stop) {
-      const at = text.indexOf(s);
-      if (at >= 0) text = text.slice(0, at);
-    }
-    if (!text) finish = 'stop';
+    const finish = 'stop';
+    // like vLLM: stop_reason is the stop string matched, or null at the text's own end
+    let stopReason: string | null = null;
+    if (m !== 'repeat')
+      for (const s of stop) {
+        const at = text.indexOf(s);
+        if (at >= 0) {
+          text = text.slice(0, at);
+          stopReason = s;
+        }
+      }
     const tokens = Math.ceil(text.length / 4);
     const send = () =>
       res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: m, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: tokens, total_tokens: 10 + tokens } }),
+        JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: m, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finish, ...(m.startsWith('math-') ? { stop_reason: stopReason } : {}) }], usage: { prompt_tokens: 10, completion_tokens: tokens, total_tokens: 10 + tokens } }),
       );
     const delay = /^slow/.test(m) ? 400 : 0;
     if (delay) setTimeout(send, delay);
@@ -267,6 +273,14 @@ describe('strategies against a deterministic upstream', () => {
     expect(dvts).toBeGreaterThanOrEqual(8);
   });
 
+  it('guided search ends a solution when the model says nothing new (a server that ignores the prefill repeats itself)', async () => {
+    const { gen } = await setup([{ id: 'repeat' }]);
+    const g = await guidedSearch(gen, ask('What is 17 * 23?'), { models: ['repeat'], prm: new VerifierReward(), beamWidth: 2, expansions: 2, maxSteps: 8, ctx: MATH });
+    expect(g.content).toBe('17 * 23 = 391.');
+    expect(g.steps).toHaveLength(1);
+    expect(g.calls).toBeLessThanOrEqual(4 + 4); // depth 0 (B × E) and one more depth, not eight
+  });
+
   it('never starts a call the budget cannot cover; no call affordable is ARB_BUDGET_EXCEEDED', async () => {
     const { gen, estimate } = await setup([{ id: 'echo', price: 1 }]);
     const req = ask('hello', { max_tokens: 100 });
@@ -387,7 +401,7 @@ describe('rewards', () => {
     for (const t of ['knowledge', 'reasoning']) expect([0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1]).toContain(model.selectMargin![t]);
     const cands = [{ model: 'weak', content: 'The answer is (A).' }, { model: 'strong', content: 'The answer is (B).' }];
     expect(head.pick(cands, [0.9, 0.1], { task: 'knowledge' })).toBe(model.selectMargin!.knowledge! < 0.8 ? 0 : 1);
-    expect(head.pick(cands, [0.2, 0.1], { task: 'knowledge' })).toBe(1); // within any margin: the reliable one
+    expect(head.pick(cands, [0.2, 0.2], { task: 'knowledge' })).toBe(1); // a tie: the reliable one
     await writeFile(join(dir, 'bad.json'), '{"format":"other"}');
     await expect(HeadReward.load(join(dir, 'bad.json'), backend)).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
     await expect(HeadReward.load(join(dir, 'missing'), backend)).rejects.toMatchObject({ code: 'ARB_NOT_FOUND' });

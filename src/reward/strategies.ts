@@ -25,6 +25,11 @@ export interface Generation {
   model: string;
   content: string;
   finishReason: string | null;
+  /**
+   * What stopped it, where the server says (vLLM's `stop_reason`: the stop string matched, or
+   * null / a token id at the end of the text); undefined when the server does not say.
+   */
+  stopReason?: string | number | null;
   /** Dollars this call cost. */
   cost: number;
   tokens: number;
@@ -542,13 +547,17 @@ export async function guidedSearch(gen: Generate, chat: ChatRequest, o: GuidedOp
       for (const [i, g] of done.entries()) {
         const parent = jobs[jobOf[i]!]!.parent;
         const text = g.content.trim();
-        if (!text) {
+        // nothing new (an empty continuation, or a server that does not continue a prefill and
+        // says the same again): the solution so far is complete
+        if (!text || parent.steps.includes(text)) {
           children.push({ ...parent, done: true, gen: parent.gen ?? g });
           continue;
         }
         const steps = [...parent.steps, text];
         const stepScores = await o.prm.scoreSteps(prompt, steps, { ...o.ctx, onCost: ledger.scoreCtxCost, signal: ledger.ctl.signal });
-        children.push({ steps, stepScores, score: aggregate(stepScores, how), done: FINAL.test(text) || depth === maxSteps - 1, tree: parent.tree, gen: g });
+        // ended by the text's own end rather than a stop sequence (where the server says so), a final answer, or the depth limit
+        const ended = g.stopReason !== undefined && !(typeof g.stopReason === 'string' && stop.includes(g.stopReason));
+        children.push({ steps, stepScores, score: aggregate(stepScores, how), done: ended || FINAL.test(text) || depth === maxSteps - 1, tree: parent.tree, gen: g });
       }
       // keep the best B (beam) or each subtree's best (diverse); finished solutions leave the frontier
       const ranked = children.sort((a, b) => b.score - a.score);

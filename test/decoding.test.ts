@@ -493,8 +493,10 @@ describe('gateway: the arbiter option', () => {
     expect(r.headers.get('x-arbiter-strategy')).toBe('best_of_n');
     expect(r.headers.get('x-arbiter-calls')).toBe('5');
     expect(Number(r.headers.get('x-arbiter-cost'))).toBeGreaterThan(0);
-    const j = (await r.json()) as { model: string; choices: Array<{ message: { content: string } }>; arbiter: { candidates: Array<{ score: number; content: string }>; chosen: number } };
+    const j = (await r.json()) as { model: string; usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number }; choices: Array<{ message: { content: string } }>; arbiter: { candidates: Array<{ score: number; content: string }>; chosen: number } };
     expect(j.model).toBe('math-35');
+    expect(j.usage.prompt_tokens).toBe(5 * 10); // usage covers every call (the upstream bills 10 prompt tokens each)
+    expect(j.usage.total_tokens).toBe(j.usage.prompt_tokens + j.usage.completion_tokens);
     expect(j.arbiter.candidates).toHaveLength(5);
     expect(j.choices[0]!.message.content).toBe(j.arbiter.candidates[j.arbiter.chosen]!.content);
     const g = await post(url, { model: 'math-35', messages: [{ role: 'user', content: PROBLEMS[3] }], arbiter: { strategy: 'guided', beam_width: 2, expansions: 2, max_steps: 8 } });

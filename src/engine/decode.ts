@@ -113,7 +113,7 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
       const u = res.usage ?? { prompt_tokens: estimateInputTokens(req.messages.map((m) => m.content).join('\n')), completion_tokens: estimateInputTokens(content), total_tokens: 0 };
       const cost = (u.prompt_tokens * price.inputPer1k + u.completion_tokens * price.outputPer1k) / 1000;
       const stopReason = (res.choices[0] as { stop_reason?: string | number | null } | undefined)?.stop_reason;
-      return { model, content, finishReason: res.choices[0]?.finish_reason ?? null, ...(stopReason !== undefined ? { stopReason } : {}), cost, tokens: u.prompt_tokens + u.completion_tokens, response: res };
+      return { model, content, finishReason: res.choices[0]?.finish_reason ?? null, ...(stopReason !== undefined ? { stopReason } : {}), cost, tokens: u.prompt_tokens + u.completion_tokens, promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, response: res };
     } finally {
       release?.();
     }

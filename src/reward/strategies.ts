@@ -33,6 +33,9 @@ export interface Generation {
   /** Dollars this call cost. */
   cost: number;
   tokens: number;
+  /** Its prompt and completion tokens, where known (the response's usage). */
+  promptTokens?: number;
+  completionTokens?: number;
   /** The provider's response (returned to API clients). */
   response?: ChatCompletion;
 }
@@ -74,6 +77,8 @@ export interface DecodeResult {
   /** Dollars: every model call plus reward costs. */
   cost: number;
   tokens: number;
+  /** OpenAI-style usage summed over every model call (what the request consumed). */
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   stop: StopReason;
   /** The chosen candidate's provider response, when there is one. */
   response?: ChatCompletion;
@@ -90,6 +95,8 @@ export interface DecodeResult {
 class Ledger {
   cost = 0;
   tokens = 0;
+  promptTokens = 0;
+  completionTokens = 0;
   calls = 0;
   private reserved = 0;
   deadlineHit = false;
@@ -134,6 +141,8 @@ class Ledger {
       const g = await gen(model, req, signal);
       this.cost += g.cost;
       this.tokens += g.tokens;
+      this.promptTokens += g.promptTokens ?? 0;
+      this.completionTokens += g.completionTokens ?? 0;
       return g;
     } catch (e) {
       if (signal.aborted && !this.limits.signal?.aborted) return null;
@@ -147,6 +156,10 @@ class Ledger {
   charge(cost: number, tokens: number): void {
     this.cost += cost;
     this.tokens += tokens;
+  }
+
+  get usage(): DecodeResult['usage'] {
+    return { prompt_tokens: this.promptTokens, completion_tokens: this.completionTokens, total_tokens: this.promptTokens + this.completionTokens };
   }
 
   get scoreCtxCost(): (cost: number, tokens: number) => void {
@@ -373,6 +386,7 @@ function finish(strategy: DecodeResult['strategy'], done: readonly Generation[],
     calls: ledger.calls,
     cost: ledger.cost,
     tokens: ledger.tokens,
+    usage: ledger.usage,
     stop,
     ...(g.response ? { response: g.response } : {}),
     ...(tally ? { tally } : {}),
@@ -581,6 +595,7 @@ export async function guidedSearch(gen: Generate, chat: ChatRequest, o: GuidedOp
       calls: ledger.calls,
       cost: ledger.cost,
       tokens: ledger.tokens,
+      usage: ledger.usage,
       stop: ledger.stopReason('complete'),
       steps: best.steps.map((text, i) => ({ text, score: best.stepScores[i]! })),
       failures: ledger.failures,

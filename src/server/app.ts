@@ -386,6 +386,7 @@ async function decodeChat(s: GatewayState, chat: ChatRequest, o: ArbiterOption, 
     ...base,
     model: r.model,
     choices: [{ index: 0, message: { role: 'assistant' as const, content: r.content }, finish_reason: r.candidates[r.chosen]?.finishReason ?? 'stop' }],
+    usage: r.usage, // every call the request made, not only the chosen one's
     ...(o.include_candidates
       ? {
           arbiter: {

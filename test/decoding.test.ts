@@ -300,11 +300,10 @@ describe('strategies against a deterministic upstream', () => {
 
   it('at the deadline in-flight calls are cancelled: the answer comes from what finished, or ARB_UPSTREAM_TIMEOUT', async () => {
     const { gen } = await setup([{ id: 'echo' }, { id: 'slow' }]);
-    const t0 = performance.now();
     const r = await bestOfN(gen, ask('hi'), { models: ['echo', 'slow'], n: 4, reward: new VerifierReward(), deadlineMs: 150 });
-    expect(performance.now() - t0).toBeLessThan(390);
     expect(r.stop).toBe('deadline');
-    expect(r.candidates.every((c) => c.model === 'echo')).toBe(true);
+    // the slow model answers after 400 ms: had its calls not been cancelled, they would be candidates
+    expect(r.candidates.map((c) => c.model)).toEqual(['echo', 'echo']);
     await expect(bestOfN(gen, ask('hi'), { models: ['slow'], n: 2, reward: new VerifierReward(), deadlineMs: 50 })).rejects.toMatchObject({ code: 'ARB_UPSTREAM_TIMEOUT' });
   });
 

@@ -120,9 +120,8 @@ describe('OpenAIProvider connect timeout', () => {
       for (let i = 0; i < 4; i++) fill.push(net.connect({ port, host: '127.0.0.1' }).on('error', () => {}));
       await new Promise((r) => setTimeout(r, 100));
       const p = new OpenAIProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', connectTimeoutMs: 150 });
-      const t0 = performance.now();
+      // the connect timeout, not the 10 s response timeout, ends it
       await expect(p.complete({ messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ARB_UPSTREAM_TIMEOUT', message: expect.stringContaining('no connection within 150 ms') });
-      expect(performance.now() - t0).toBeLessThan(5000);
     } finally {
       fill.forEach((s) => s.destroy());
       child.kill('SIGKILL');

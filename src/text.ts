@@ -12,7 +12,10 @@ export function normalizePrompt(p: string): string {
   return p.normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
-/** Tokens in a text, estimated: about 4 characters per token for English. */
+/** About 4 characters per token for English. */
+export const CHARS_PER_TOKEN = 4;
+
+/** Tokens in a text, estimated. */
 export function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
+  return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
 }

@@ -7,7 +7,7 @@ import type { ArbiterConfig } from '../models/index.js';
 import { ModelGate, type GateOptions } from './gate.js';
 import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
-import { estimateTokens } from '../text.js';
+import { CHARS_PER_TOKEN } from '../text.js';
 import type { ChatCompletion, ChatRequest, Provider } from './types.js';
 
 export interface Upstream {
@@ -22,7 +22,8 @@ export const DEFAULT_OUTPUT_TOKENS = 256;
 
 /** A request's tokens before it is made (for per-minute limits): its messages and max_tokens (or 256). */
 export function requestTokens(req: ChatRequest): number {
-  return estimateTokens(req.messages.map((m) => m.content).join('\n')) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
+  const chars = req.messages.reduce((n, m) => n + m.content.length + 1, 0); // no copy of the text: this runs per call
+  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN)) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
 }
 
 /** Per-minute token accounting for a gate call: the estimate, corrected by the response's usage. */

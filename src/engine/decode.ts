@@ -14,7 +14,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ArbiterConfig, ModelRegistry } from '../models/index.js';
-import { DEFAULT_OUTPUT_TOKENS, tokenAccounting, type ChatRequest, type Upstream } from '../providers/index.js';
+import { DEFAULT_OUTPUT_TOKENS, promptOf, promptTokens, tokenAccounting, type ChatRequest, type Upstream } from '../providers/index.js';
 import {
   answerKindFor,
   bestOfN,
@@ -110,7 +110,7 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
     try {
       const res = await up.gate.run(() => up.provider.complete(req, { signal, timeoutMs: up.timeoutMs }), signal, tokenAccounting(req));
       const content = res.choices[0]?.message.content ?? '';
-      const u = res.usage ?? { prompt_tokens: estimateInputTokens(req.messages.map((m) => m.content).join('\n')), completion_tokens: estimateInputTokens(content), total_tokens: 0 };
+      const u = res.usage ?? { prompt_tokens: promptTokens(req), completion_tokens: estimateInputTokens(content), total_tokens: 0 };
       const cost = (u.prompt_tokens * price.inputPer1k + u.completion_tokens * price.outputPer1k) / 1000;
       const stopReason = (res.choices[0] as { stop_reason?: string | number | null } | undefined)?.stop_reason;
       return { model, content, finishReason: res.choices[0]?.finish_reason ?? null, ...(stopReason !== undefined ? { stopReason } : {}), cost, tokens: u.prompt_tokens + u.completion_tokens, promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, response: res };
@@ -124,7 +124,7 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
 export function estimateCallCost(registry: ModelRegistry) {
   return (model: string, req: ChatRequest): number => {
     const p = registry.get(model).cost;
-    return (estimateInputTokens(req.messages.map((m) => m.content).join('\n')) * p.inputPer1k + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS) * p.outputPer1k) / 1000;
+    return (promptTokens(req) * p.inputPer1k + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS) * p.outputPer1k) / 1000;
   };
 }
 
@@ -146,7 +146,7 @@ export interface DecodeOutcome extends DecodeResult {
  */
 export async function decodeRequest(router: Router, upstreams: ReadonlyMap<string, Upstream>, rewards: Rewards, chat: ChatRequest, o: DecodeRequestOptions, signal?: AbortSignal): Promise<DecodeOutcome> {
   for (const m of o.models ?? []) router.registry.get(m);
-  const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? chat.messages.at(-1)!.content;
+  const prompt = promptOf(chat);
   const cooling = [...upstreams].filter(([, u]) => !u.gate.available()).map(([id]) => id);
   const decision = await router.route(prompt, { ...(chat.max_tokens ? { maxTokens: chat.max_tokens } : {}), ...(cooling.length && cooling.length < router.registry.size ? { constraints: { deny: cooling } } : {}) });
   const strategy = o.strategy === 'auto' ? pickStrategy(decision.task.label, rewards) : o.strategy;

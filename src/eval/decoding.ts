@@ -60,7 +60,8 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   const costOf = (r: OutcomeRecord, m: string) => r.costs[m] ?? 0;
   const prepare = (rs: readonly OutcomeRecord[]): Prepared[] => rs.map((rec) => ({ rec, cands: recordCandidates(rec, models) }));
   const te = prepare(test);
-  const scored = await new HeadReward(rewardModel, backend).scoreBatch(te.map((p) => ({ prompt: p.rec.prompt, candidates: p.cands.map((c) => ({ model: c.model, content: c.response })), ctx: { task: p.rec.task ?? '*' } })));
+  const head = new HeadReward(rewardModel, backend);
+  const scored = await head.scoreBatch(te.map((p) => ({ prompt: p.rec.prompt, candidates: p.cands.map((c) => ({ model: c.model, content: c.response })), ctx: { task: p.rec.task ?? '*' } })));
   const rTest = new Float32Array(te.length * models.length);
   scored.forEach((s, i) => rTest.set(s, i * models.length));
   const yTest = te.flatMap((p) => models.map((m) => p.rec.outcomes[m] ?? 0));
@@ -96,7 +97,6 @@ export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeR
   };
   points.push(point('vote', 'all models, plain', te.map((p) => p.rec.outcomes[vote(p, false).model] ?? 0), allCost, models.length));
   points.push(point('vote', 'all models, reliability-weighted', te.map((p) => p.rec.outcomes[vote(p, true).model] ?? 0), allCost, models.length));
-  const head = new HeadReward(rewardModel, backend);
   points.push(point('best-of-n (reward head)', 'all models, the most reliable model\'s answer unless another\'s reward beats it by the margin learned on train', te.map((p, i) => {
     const j = head.pick(p.cands.map((c) => ({ model: c.model, content: c.response })), rTest.subarray(i * models.length, (i + 1) * models.length), { task: p.rec.task ?? '*' });
     return p.rec.outcomes[models[j]!] ?? 0;

@@ -20,10 +20,21 @@ export interface Upstream {
 /** Default output tokens assumed for a request without max_tokens (budgets and per-minute limits). */
 export const DEFAULT_OUTPUT_TOKENS = 256;
 
-/** A request's tokens before it is made (for per-minute limits): its messages and max_tokens (or 256). */
+/** The prompt a request is about: its last user message (else its last message). */
+export function promptOf(req: ChatRequest): string {
+  for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i]!.role === 'user') return req.messages[i]!.content;
+  return req.messages.at(-1)?.content ?? '';
+}
+
+/** A request's prompt tokens, estimated from its messages' lengths (no copy of the text: this runs per call). */
+export function promptTokens(req: ChatRequest): number {
+  const chars = req.messages.reduce((n, m) => n + m.content.length + 1, 0);
+  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
+}
+
+/** A request's tokens before it is made (per-minute limits, budgets): its prompt and max_tokens (or 256). */
 export function requestTokens(req: ChatRequest): number {
-  const chars = req.messages.reduce((n, m) => n + m.content.length + 1, 0); // no copy of the text: this runs per call
-  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN)) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
+  return promptTokens(req) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
 }
 
 /** Per-minute token accounting for a gate call: the estimate, corrected by the response's usage. */

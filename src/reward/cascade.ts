@@ -13,7 +13,7 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 import { recordCandidates, reliabilityOf, type RewardModelFile, type RewardRecord } from './train.js';
 import type { OutcomeReward, ResponseCandidate, ScoreContext } from './types.js';
-import { answerKindFor, extractAnswer } from './verify.js';
+import { answerExtractor } from './verify.js';
 
 export interface CascadeRule {
   /** Models of the first stage; null: straight to the strongest model. */
@@ -174,8 +174,8 @@ export class EscalationReward implements OutcomeReward {
   ) {}
 
   async score(prompt: string, cands: readonly ResponseCandidate[], ctx?: ScoreContext): Promise<Float32Array> {
-    const kind = ctx?.answerKind ?? answerKindFor(ctx?.task, prompt);
-    const rc: RewardCandidate[] = cands.map((c) => ({ model: c.model, response: c.content, answer: kind === 'text' ? null : extractAnswer(c.content, kind, prompt) }));
+    const answer = answerExtractor(prompt, ctx?.task, ctx?.answerKind);
+    const rc: RewardCandidate[] = cands.map((c) => ({ model: c.model, response: c.content, answer: answer(c.content) }));
     const rel = reliabilityOf(this.reliabilityTable, ctx?.task, ctx?.reliability);
     const st = stageState(rc, rc.map((c) => c.model), rel);
     const p = this.rule.head ? (await scoreRewards(asHead(this.rule.head), this.backend, st.x))[0]! : 1;

@@ -27,7 +27,8 @@ function arithmetic(response: string): [number, number] {
   return [scores.some((s) => s === 1) ? 1 : 0, scores.some((s) => s === 0) ? 1 : 0];
 }
 
-const logit = (p: number) => {
+/** log-odds of a probability clamped to [0.005, 0.995]. */
+export const logit = (p: number) => {
   const q = Math.min(0.995, Math.max(0.005, p));
   return Math.log(q / (1 - q));
 };

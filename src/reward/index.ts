@@ -1,4 +1,4 @@
-export { answerKindFor, arithmeticStepScore, evaluateArithmetic, extractAnswer, extractChoice, extractNumber, optionsOf, scoreSteps, type AnswerKind } from './verify.js';
+export { answerExtractor, answerKindFor, arithmeticStepScore, evaluateArithmetic, extractAnswer, extractChoice, extractNumber, optionsOf, scoreSteps, type AnswerKind } from './verify.js';
 export { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
 export { vote, type VoteCandidate, type VoteResult } from './vote.js';
 export type { ResponseCandidate, OutcomeReward, ProcessReward, RewardKind, ScoreContext } from './types.js';

@@ -17,19 +17,14 @@ import type { ComputeBackend } from '../compute/index.js';
 import { openOnnxModel, readManifest, readModelFile, type OnnxModel } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ChatCompletion, ChatRequest } from '../providers/index.js';
-import { rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
+import { logit, rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
 import { headFor, reliabilityOf, selectIndex, type RewardModelFile } from './train.js';
 import type { ResponseCandidate, OutcomeReward, ProcessReward, ScoreContext } from './types.js';
-import { answerKindFor, arithmeticStepScore, extractAnswer } from './verify.js';
-
-const logit = (p: number) => {
-  const q = Math.min(0.995, Math.max(0.005, p));
-  return Math.log(q / (1 - q));
-};
+import { answerExtractor, answerKindFor, arithmeticStepScore } from './verify.js';
 
 function answersOf(prompt: string, cands: readonly ResponseCandidate[], ctx: ScoreContext | undefined): Array<string | null> {
-  const kind = ctx?.answerKind ?? answerKindFor(ctx?.task, prompt);
-  return cands.map((c) => (kind === 'text' ? null : extractAnswer(c.content, kind, prompt)));
+  const answer = answerExtractor(prompt, ctx?.task, ctx?.answerKind);
+  return cands.map((c) => answer(c.content));
 }
 
 /** Splits a solution into reasoning steps: blank-line separated blocks, else lines. */

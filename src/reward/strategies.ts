@@ -16,9 +16,9 @@
  * are cancelled or never started.
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { ChatCompletion, ChatRequest } from '../providers/index.js';
+import { promptOf, type ChatCompletion, type ChatRequest } from '../providers/index.js';
 import type { ResponseCandidate, OutcomeReward, ProcessReward, ScoreContext } from './types.js';
-import { answerKindFor, extractAnswer } from './verify.js';
+import { answerExtractor, answerKindFor } from './verify.js';
 import { vote, type VoteResult } from './vote.js';
 
 export interface Generation {
@@ -262,12 +262,7 @@ export function textSimilarity(a: string, b: string): number {
   return inter / (A.size + B.size - inter);
 }
 
-const promptOf = (chat: ChatRequest) => [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? chat.messages.at(-1)?.content ?? '';
-
-function answerKey(prompt: string, ctx: ScoreContext | undefined) {
-  const kind = ctx?.answerKind ?? answerKindFor(ctx?.task, prompt);
-  return (content: string) => (kind === 'text' ? null : extractAnswer(content, kind, prompt));
-}
+const answerKey = (prompt: string, ctx: ScoreContext | undefined) => answerExtractor(prompt, ctx?.task, ctx?.answerKind);
 
 /** Count-majority settled: the leading answer cannot be overtaken by the calls still to come. */
 function majoritySettled(key: (c: string) => string | null, done: Generation[], left: number): boolean {

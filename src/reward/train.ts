@@ -10,7 +10,7 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { CascadeModel } from './cascade.js';
 import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
-import { answerKindFor, extractAnswer } from './verify.js';
+import { answerExtractor } from './verify.js';
 
 /** One prompt with every model's recorded response and outcome (the eval harness's records fit). */
 export interface RewardRecord {
@@ -54,10 +54,10 @@ const taskOf = (r: RewardRecord) => r.task ?? ANY;
 
 /** The candidates of one record with their extracted final answers (null for free-text tasks). */
 export function recordCandidates(rec: RewardRecord, models: readonly string[]): RewardCandidate[] {
-  const kind = answerKindFor(rec.task, rec.prompt);
+  const answer = answerExtractor(rec.prompt, rec.task);
   return models.map((m) => {
     const response = rec.responses?.[m] ?? '';
-    return { model: m, response, answer: kind === 'text' ? null : extractAnswer(response, kind, rec.prompt) };
+    return { model: m, response, answer: answer(response) };
   });
 }
 

@@ -71,6 +71,15 @@ export function answerKindFor(task: string | undefined, prompt: string): AnswerK
   return 'text';
 }
 
+/**
+ * The final-answer extractor for a prompt: by `kind` when given, else by its task; free-text
+ * tasks have no canonical answer (null).
+ */
+export function answerExtractor(prompt: string, task: string | undefined, kind?: AnswerKind | 'text'): (text: string) => string | null {
+  const k = kind ?? answerKindFor(task, prompt);
+  return k === 'text' ? () => null : (text) => extractAnswer(text, k, prompt);
+}
+
 export function extractAnswer(text: string, kind: AnswerKind, prompt?: string): string | null {
   return kind === 'choice' ? extractChoice(text, prompt ? optionsOf(prompt) : undefined) : extractNumber(text);
 }

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { decodeRequest, defaultRewards, type DecodeStrategy, type Rewards, type Router } from '../engine/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { STRATEGIES, type Strategy } from '../models/index.js';
-import { requestTokens, tokenAccounting, type ChatChunk, type ChatRequest, type Upstream } from '../providers/index.js';
+import { promptOf, requestTokens, tokenAccounting, type ChatChunk, type ChatRequest, type Upstream } from '../providers/index.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { chatSchema, feedbackSchema, routeBatchSchema, routeSchema } from './schemas.js';
 
@@ -249,7 +249,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
     const { model: asked, stream, arbiter: decoding, ...rest } = body;
     const chat: ChatRequest = rest;
     const pick = parseModel(asked, s.router);
-    const prompt = [...chat.messages].reverse().find((m) => m.role === 'user')?.content ?? chat.messages.at(-1)!.content;
+    const prompt = promptOf(chat);
     const ctl = new AbortController();
     // the response closing before it finished means the client went away: stop the upstream calls
     reply.raw.on('close', () => {

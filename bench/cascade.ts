@@ -11,9 +11,16 @@
  */
 import { join } from 'node:path';
 
-import { createRouter, createUpstreams, loadConfig, loadRewards, loadRouterBench, normalizePrompt, selectBackend, validateConfig, chooseCascadePolicy, HeadReward } from '../src/index.js';
+import { createRouter, loadConfig, validateConfig } from '../src/index.js';
+import { Arbiter } from '../src/engine/index.js';
 import { buildGateway } from '../src/server/index.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
+import { createUpstreams } from '../src/providers/index.js';
+import { loadRewards } from '../src/engine/index.js';
+import { loadRouterBench } from '../src/eval/index.js';
+import { normalizePrompt } from '../src/text.js';
+import { selectBackend } from '../src/compute/index.js';
+import { chooseCascadePolicy, HeadReward } from '../src/reward/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const data = join(process.env.BENCH_DATA ?? join(ROOT, '..', 'shared', 'data'), 'routerbench');
@@ -30,7 +37,7 @@ const { backend } = await selectBackend();
 const router = await createRouter(cfg, { backend });
 const upstreams = await createUpstreams(cfg);
 const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
-const gw = await buildGateway({ router, upstreams, rewards, backend: backend.name });
+const gw = await buildGateway({ arbiter: new Arbiter({ router, upstreams, rewards }), backend: backend.name });
 const url = await gw.listen({ host: '127.0.0.1', port: 0 });
 
 const train = new Set((await loadRouterBench(data, 'train')).map((r) => normalizePrompt(r.prompt)));

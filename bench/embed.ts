@@ -7,9 +7,9 @@
  */
 import ort from 'onnxruntime-node';
 
-import { toHalf, type EmbeddingTable } from '../src/index.js';
 import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession } from './lib/onnx.js';
+import { type EmbeddingTable, toHalf } from '../src/compute/index.js';
 
 const VOCAB = 30_000;
 const D = 256;

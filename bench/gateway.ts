@@ -16,9 +16,12 @@ import { Worker } from 'node:worker_threads';
 import type autocannon from 'autocannon';
 import Fastify from 'fastify';
 
-import { createRouter, createUpstreams, selectBackend, validateConfig } from '../src/index.js';
+import { createRouter, validateConfig } from '../src/index.js';
+import { Arbiter } from '../src/engine/index.js';
 import { buildGateway } from '../src/server/index.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
+import { createUpstreams } from '../src/providers/index.js';
+import { selectBackend } from '../src/compute/index.js';
 
 const soakS = Number(process.env.BENCH_SOAK_S ?? 600);
 const workerFile = new URL('./lib/load-worker.js', import.meta.url);
@@ -62,7 +65,7 @@ const cfg = validateConfig(
   },
   'bench',
 );
-const gw = await buildGateway({ router: await createRouter(cfg, { backend }), upstreams: await createUpstreams(cfg), backend: backend.name });
+const gw = await buildGateway({ arbiter: new Arbiter({ router: await createRouter(cfg, { backend }), upstreams: await createUpstreams(cfg) }), backend: backend.name });
 const gwUrl = await gw.listen({ host: '127.0.0.1', port: 0 });
 
 const prompt = 'Write a python function that merges two sorted lists into one sorted list.';

@@ -13,10 +13,10 @@ import hnswlib from 'hnswlib-node';
 import ort from 'onnxruntime-node';
 import usearch from 'usearch';
 
-import { createBackend, type BackendName } from '../src/index.js';
 import { bandwidthCeiling, sgemmCeiling } from './lib/ceilings.js';
 import { interleavedMedians, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession } from './lib/onnx.js';
+import { type BackendName, createBackend } from '../src/compute/index.js';
 
 const N = Number(process.env.BENCH_N ?? 100_000);
 const D = Number(process.env.BENCH_D ?? 256);

@@ -6,9 +6,9 @@
  */
 import ort from 'onnxruntime-node';
 
-import type { Activation, MlpWeights } from '../src/index.js';
 import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
 import { cpuSession, type NodeSpec } from './lib/onnx.js';
+import { type Activation, type MlpWeights } from '../src/compute/index.js';
 
 const ROWS = 65_536;
 const heads: Array<{ name: string; dims: number[]; acts: Activation[] }> = [

@@ -13,8 +13,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import { bestOfN, createUpstreams, estimateCallCost, gatedGenerate, HeadReward, ModelRegistry, REWARD_FEATURES, scoreRewards, validateConfig, VerifierReward, headFor, type ChatRequest } from '../src/index.js';
+import { validateConfig, type ChatRequest } from '../src/index.js';
 import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import { bestOfN } from '../src/decoding/index.js';
+import { createUpstreams } from '../src/providers/index.js';
+import { estimateCallCost, gatedGenerate } from '../src/engine/index.js';
+import { headFor, HeadReward, REWARD_FEATURES, scoreRewards, VerifierReward } from '../src/reward/index.js';
+import { ModelRegistry } from '../src/config/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const rows: ResultRow[] = [];

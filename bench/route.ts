@@ -13,8 +13,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createRouter, loadRouteLLM, loadRouterBench, selectBackend } from '../src/index.js';
+import { createRouter } from '../src/index.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
+import { loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
+import { selectBackend } from '../src/compute/index.js';
 
 const data = process.env.BENCH_DATA ?? '../shared/data';
 const root = new URL('../..', import.meta.url).pathname;

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 
 import { parse } from 'csv-parse/sync';
 
-import { StaticEmbedder, unwrapPythonList } from '../src/index.js';
 import { loadedBackends, medianMs, printTable, writeResults, type ResultRow } from './lib/common.js';
+import { StaticEmbedder } from '../src/embed/index.js';
+import { unwrapPythonList } from '../src/text.js';
 
 const file = process.env.BENCH_PROMPTS ?? '../shared/data/routerbench/mbpp_test.csv';
 const base = (parse(readFileSync(file), { columns: true }) as Array<{ prompt: string }>).map((r) => unwrapPythonList(r.prompt));

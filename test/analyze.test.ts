@@ -2,8 +2,8 @@
 // common formats and no false positives, features, keyword task rules, and robustness.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { analyze, extractQuestion, FEATURE_NAMES, features, featureVector } from '../src/analyze/index.js';
 
-import { analyze, extractQuestion, features, featureVector, FEATURE_NAMES } from '../src/index.js';
 
 const mcq = (q: string, opts: string[], answer?: string) =>
   `${q}\n${opts.map((o, i) => `${'ABCD'[i]}) ${o}`).join('\n')}\nPrint only a single choice from "A" or "B" or "C" or "D" without explanation.\nAnswer:${answer ? `\n${answer}` : ''}`;
@@ -141,7 +141,7 @@ describe('script detection', () => {
 
 describe('analysis head', () => {
   it('fits through near-constant inputs without blowing up the folded float32 layer', async () => {
-    const { fitHead } = await import('../src/index.js');
+    const { fitHead } = await import('../src/learn/index.js');
     const n = 80;
     const D = 6;
     const x = new Float32Array(n * D);

@@ -2,9 +2,10 @@
 // the process — through the public API of every backend, and through the raw addon too.
 import { describe, expect, it } from 'vitest';
 
-import { ArbiterError, ErrorCodes, type ComputeBackend, type VectorIndex } from '../src/index.js';
+import { ArbiterError, ErrorCodes } from '../src/index.js';
 import { loadAddon } from '../src/compute/addon.js';
 import { availableBackends, Random, SEED } from './helpers.js';
+import { type ComputeBackend, type VectorIndex } from '../src/compute/index.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, param?: string): Promise<void> {
   const err = await p.then(

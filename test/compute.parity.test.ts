@@ -4,8 +4,8 @@
 // index, and fp16 vs fp32 scores stay within 4e-3 * |q| * |x|.
 import { describe, expect, it } from 'vitest';
 
-import { createBackend, toHalf, type DenseLayer, type Metric } from '../src/index.js';
 import { availableBackends, expectSameSearch, Random, SEED } from './helpers.js';
+import { createBackend, type DenseLayer, type Metric, toHalf } from '../src/compute/index.js';
 
 const js = createBackend('js');
 const backends = availableBackends().filter((b) => b.name !== 'js');

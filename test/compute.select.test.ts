@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { ArbiterError, ErrorCodes, createBackend, probeBackends, selectBackend } from '../src/index.js';
+import { ArbiterError, ErrorCodes } from '../src/index.js';
 import { loadAddon } from '../src/compute/addon.js';
+import { createBackend, probeBackends, selectBackend } from '../src/compute/index.js';
 
 const run = promisify(execFile);
 const env = { ...process.env };

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 
 import { loadAddon } from '../src/compute/addon.js';
-import { loadReport } from '../src/index.js';
+import { loadReport } from '../src/compute/index.js';
 
 const addonPath = loadReport().find((a) => a.ok)?.path;
 

@@ -15,40 +15,17 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildModel, type GraphSpec } from '../bench/lib/onnx.js';
-import {
-  bestOfN,
-  cascade,
-  chooseCascadePolicy,
-  createRouter,
-  createUpstreams,
-  defaultRewards,
-  estimateCallCost,
-  fitRewardModel,
-  gatedGenerate,
-  loadConfig,
-  loadRewards,
-  guidedSearch,
-  HeadReward,
-  JudgeReward,
-  OnnxReward,
-  parseHfTokenizer,
-  parseJudgeScore,
-  recordCandidates,
-  reliabilityOf,
-  REWARD_FEATURES,
-  rewardFeatures,
-  selectIndex,
-  StaticEmbedder,
-  validateConfig,
-  VerifierReward,
-  voteDecode,
-  type ChatRequest,
-  type Generate,
-  type RewardRecord,
-} from '../src/index.js';
+import { createRouter, loadConfig, validateConfig, type ChatRequest } from '../src/index.js';
+import { Arbiter } from '../src/engine/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { buildGateway } from '../src/server/index.js';
 import { availableBackends, Random, SEED } from './helpers.js';
+import { bestOfN, cascade, defaultRewards, type Generate, guidedSearch, voteDecode } from '../src/decoding/index.js';
+import { chooseCascadePolicy, HeadReward, JudgeReward, OnnxReward, parseJudgeScore, reliabilityOf, REWARD_FEATURES, rewardFeatures, type RewardRecord, selectIndex, VerifierReward } from '../src/reward/index.js';
+import { createUpstreams } from '../src/providers/index.js';
+import { estimateCallCost, gatedGenerate, loadRewards } from '../src/engine/index.js';
+import { fitRewardModel, recordCandidates } from '../src/learn/index.js';
+import { parseHfTokenizer, StaticEmbedder } from '../src/embed/index.js';
 
 const backends = availableBackends();
 const backend = backends[0]!;
@@ -478,7 +455,7 @@ describe('rewards', () => {
 describe('gateway: the arbiter option', () => {
   async function gateway() {
     const { router, upstreams } = await setup([{ id: 'math-35', quality: 0.7 }, { id: 'echo', quality: 0.5 }, { id: 'say-A', quality: 0.6 }, { id: 'say-B', quality: 0.6 }]);
-    const app = await buildGateway({ router, upstreams, backend: backend.name, rewards: defaultRewards() });
+    const app = await buildGateway({ arbiter: new Arbiter({ router, upstreams, rewards: defaultRewards() }), backend: backend.name });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     apps.push(app);
     return url;
@@ -599,7 +576,7 @@ describe('train-reward, rerank and the learned cascade', () => {
     expect(hits).toBeGreaterThanOrEqual(54);
 
     const { router, upstreams } = await setup(Object.entries(QUIZ).map(([id, price]) => ({ id, price: price / 100, quality: Number(id.slice(5)) / 100 })));
-    const app = await buildGateway({ router, upstreams, backend: backend.name, rewards: defaultRewards({ outcome: { head } }) });
+    const app = await buildGateway({ arbiter: new Arbiter({ router, upstreams, rewards: defaultRewards({ outcome: { head } }) }), backend: backend.name });
     apps.push(app);
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const policy = chooseCascadePolicy(head.file.cascade!);

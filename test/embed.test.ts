@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ArbiterError, createBackend, StaticEmbedder, toHalf, UnigramTokenizer, type Vocabulary } from '../src/index.js';
+import { ArbiterError } from '../src/index.js';
 import { sha256 } from '../src/embed/manifest.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends, Random, SEED } from './helpers.js';
+import { createBackend, toHalf } from '../src/compute/index.js';
+import { StaticEmbedder, UnigramTokenizer, type Vocabulary } from '../src/embed/index.js';
 
 const S = '\u2581';
 // reserved: 0 = unknown, 1 = <s>; pieces with log-probs

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { buildModel, type GraphSpec } from '../bench/lib/onnx.js';
-import { fromHalf, loadEmbedder, OnnxEmbedder, parseHfTokenizer, StaticEmbedder, UseEmbedder, WordPieceTokenizer } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
+import { fromHalf } from '../src/compute/index.js';
+import { loadEmbedder, OnnxEmbedder, parseHfTokenizer, StaticEmbedder, UseEmbedder, WordPieceTokenizer } from '../src/embed/index.js';
 
 const backend = availableBackends()[0]!;
 

@@ -7,9 +7,12 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { aiq, calibration, cheapestReaching, convexHull, curveSvg, evaluateCV, markdownReport, pairedBootstrap, pgrCurve, StaticEmbedder, type OutcomeRecord } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
+import { aiq, cheapestReaching, convexHull, curveSvg, evaluateCV, markdownReport, pgrCurve } from '../src/eval/index.js';
+import { calibration, pairedBootstrap } from '../src/stats/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
+import { type OutcomeRecord } from '../src/learn/index.js';
 
 const backend = availableBackends()[0]!;
 

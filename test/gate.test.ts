@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 
-import { ArbiterError, ErrorCodes, ModelGate, OpenAIProvider, retryAfterMs } from '../src/index.js';
+import { ArbiterError, ErrorCodes } from '../src/index.js';
+import { ModelGate, OpenAIProvider, retryAfterMs } from '../src/providers/index.js';
 
 function fake() {
   let t = 0;

@@ -1,8 +1,9 @@
 import { randomInt } from 'node:crypto';
 
 import { expect } from 'vitest';
+import { BACKEND_NAMES, type BackendName, type ComputeBackend, createBackend, type SearchResult } from '../src/compute/index.js';
+import { seededRandom } from '../src/stats/index.js';
 
-import { createBackend, BACKEND_NAMES, seededRandom, type BackendName, type ComputeBackend, type SearchResult } from '../src/index.js';
 
 /** mulberry32 (the project's seeded PRNG), so a failing run can be replayed with ARBITER_SEED. */
 export const rng = seededRandom;

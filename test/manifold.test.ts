@@ -7,8 +7,9 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { ArbiterError, ErrorCodes, kmeans, loadManifold, Manifold, saveManifold } from '../src/index.js';
+import { ArbiterError, ErrorCodes } from '../src/index.js';
 import { availableBackends, Random, SEED } from './helpers.js';
+import { kmeans, loadManifold, Manifold, saveManifold } from '../src/manifold/index.js';
 
 const backend = availableBackends()[0]!;
 const D = 32;

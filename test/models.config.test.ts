@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ArbiterError, ErrorCodes, loadConfig, ModelRegistry, parseConfig, validateConfig } from '../src/index.js';
+import { ArbiterError, ErrorCodes, loadConfig, parseConfig, validateConfig } from '../src/index.js';
+import { ModelRegistry } from '../src/config/index.js';
 
 const minimal = { models: [{ id: 'a', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 0.001, outputPer1k: 0.002 } }] };
 

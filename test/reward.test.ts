@@ -2,8 +2,11 @@
 // decoding strategies replayed on generated recorded responses.
 import { describe, expect, it } from 'vitest';
 
-import { arithmeticStepScore, evaluateArithmetic, evaluateDecoding, vote, extractChoice, extractNumber, fitRewardHead, optionsOf, REWARD_FEATURES, rocAuc, scoreRewards, type OutcomeRecord } from '../src/index.js';
 import { availableBackends } from './helpers.js';
+import { arithmeticStepScore, evaluateArithmetic, extractChoice, extractNumber, optionsOf, REWARD_FEATURES, scoreRewards, vote } from '../src/reward/index.js';
+import { evaluateDecoding } from '../src/eval/index.js';
+import { fitRewardHead, type OutcomeRecord } from '../src/learn/index.js';
+import { rocAuc } from '../src/stats/index.js';
 
 describe('answer extraction', () => {
   it('choice letters in their common forms, and option text', () => {

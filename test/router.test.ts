@@ -2,9 +2,11 @@
 // load awareness, manifold-driven predictions, feedback for a new model, and bad options.
 import { describe, expect, it } from 'vitest';
 
-import { createRouter, ErrorCodes, Manifold, StaticEmbedder } from '../src/index.js';
+import { createRouter, ErrorCodes } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
+import { Manifold } from '../src/manifold/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
 
 const backend = availableBackends()[0]!;
 const provider = (port: number) => ({ kind: 'openai', baseUrl: `http://127.0.0.1:${port}/v1` });

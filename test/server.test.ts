@@ -9,10 +9,13 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createRouter, createUpstreams, StaticEmbedder, validateConfig } from '../src/index.js';
+import { createRouter, validateConfig } from '../src/index.js';
+import { Arbiter } from '../src/engine/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { buildGateway } from '../src/server/index.js';
 import { availableBackends } from './helpers.js';
+import { createUpstreams } from '../src/providers/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
 
 const backend = availableBackends()[0]!;
 
@@ -127,7 +130,7 @@ async function gateway(models: Array<{ id: string; quality: number; maxConcurren
   const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
   const router = await createRouter(cfg, { backend, embedder });
   const upstreams = await createUpstreams(cfg, {}, { backoffBaseMs: 1, cooldownMs: 60_000, failureThreshold: extra.failureThreshold ?? 100, ...(extra.maxQueue !== undefined ? { maxQueue: extra.maxQueue } : {}) });
-  const app = await buildGateway({ router, upstreams, backend: backend.name, ...(extra.auth ? { auth: extra.auth } : {}) });
+  const app = await buildGateway({ arbiter: new Arbiter({ router, upstreams }), backend: backend.name, ...(extra.auth ? { auth: extra.auth } : {}) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   gateways.push(app);
   return { url, app, upstreams };
@@ -384,7 +387,7 @@ describe('gateway: reload', () => {
       const cfg = validateConfig({ models: ids.map((id) => ({ id, provider: { kind: 'openai', baseUrl: upUrl }, cost: { inputPer1k: 1, outputPer1k: 1 } })) }, 'test');
       return { router: await createRouter(cfg, { backend, embedder }), upstreams: await createUpstreams(cfg) };
     };
-    const app = await buildGateway({ ...(await state(['slow'])), backend: backend.name, auth: { clientKeys: [], adminKeys: ['adm'] }, reload: () => state(['ok', 'ok2']) });
+    const app = await buildGateway({ arbiter: new Arbiter(await state(['slow'])), backend: backend.name, auth: { clientKeys: [], adminKeys: ['adm'] }, reload: async () => new Arbiter(await state(['ok', 'ok2'])) });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     gateways.push(app);
     const inFlight = chat(url, { model: 'slow' }, { authorization: 'Bearer adm' });

@@ -6,9 +6,14 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { calibratedQuality, createRouter, fitCapability, loadJsonl, loadRouteLLM, loadRouterBench, predictRecords, rocAuc, saveRouterModel, StaticEmbedder, train, type OutcomeRecord } from '../src/index.js';
+import { createRouter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
+import { calibratedQuality, fitCapability } from '../src/router/index.js';
+import { loadJsonl, loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
+import { type OutcomeRecord, predictRecords, saveRouterModel, train } from '../src/learn/index.js';
+import { rocAuc } from '../src/stats/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
 
 const backend = availableBackends()[0]!;
 

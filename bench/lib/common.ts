@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { Bench } from 'tinybench';
 
-import { createBackend, seededRandom, type BackendName, type ComputeBackend } from '../../src/index.js';
 import { loadAddon } from '../../src/compute/addon.js';
+import { type BackendName, type ComputeBackend, createBackend } from '../../src/compute/index.js';
+import { seededRandom } from '../../src/stats/index.js';
 
 export interface ResultRow {
   name: string;

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { distill } from '../embed/distill.js';
-import { unwrapPythonList } from '../eval/index.js';
+import { distill } from '../learn/index.js';
+import { unwrapPythonList } from '../text.js';
 
 async function promptsFrom(files: string[]): Promise<string[]> {
   const out: string[] = [];

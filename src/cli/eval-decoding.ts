@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import Table from 'cli-table3';
 
 import { selectBackend } from '../compute/index.js';
-import { costMatrix, KNOWN_PRICES, shuffle } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { evaluateDecoding, loadRouteLLM, loadRouterBench, normalizePrompt, type DecodingResult, type OutcomeRecord } from '../eval/index.js';
+import { costMatrix, type DecodingResult, evaluateDecoding, KNOWN_PRICES, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
+import { shuffle } from '../stats/index.js';
+import { normalizePrompt } from '../text.js';
 
 export interface EvalDecodingOptions {
   data: string;

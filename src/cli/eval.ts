@@ -5,10 +5,10 @@ import Table from 'cli-table3';
 
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
-import { evaluateCV, evaluateSplit, loadRouterModel, type EvalResult, type Prices } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { curveSvg, loadJsonl, loadRouteLLM, loadRouterBench, markdownReport, reliabilitySvg } from '../eval/index.js';
-import { loadConfig } from '../models/index.js';
+import { curveSvg, type EvalResult, evaluateCV, evaluateSplit, loadJsonl, loadRouteLLM, loadRouterBench, markdownReport, type Prices, reliabilitySvg } from '../eval/index.js';
+import { loadConfig } from '../config/index.js';
+import { loadRouterModel } from '../router/index.js';
 
 export interface EvalCommandOptions {
   dataset: string;

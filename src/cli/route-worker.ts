@@ -4,8 +4,8 @@
  */
 import { createBackend, type BackendName } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
-import { createRouter, type Router } from '../engine/index.js';
 import type { Decision, RouteOptions } from '../router/index.js';
+import { createRouter, type Router } from '../router/index.js';
 
 export interface RouteTask {
   config: string;

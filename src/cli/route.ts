@@ -15,7 +15,7 @@ import { Piscina } from 'piscina';
 import { selectBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
-import { loadConfig, STRATEGIES, type Strategy } from '../models/index.js';
+import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
 import { openInput, parsePromptLine, write } from './jsonl.js';
 import type { RouteTask } from './route-worker.js';
 

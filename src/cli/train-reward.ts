@@ -13,8 +13,10 @@ import Table from 'cli-table3';
 import { selectBackend } from '../compute/index.js';
 import { sha256, type Manifest } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { loadJsonl, loadRouteLLM, loadRouterBench, rocAuc, type OutcomeRecord } from '../eval/index.js';
-import { describeRule, fitCascades, fitRewardModel, REWARD_FEATURES } from '../reward/index.js';
+import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
+import { describeRule, REWARD_FEATURES } from '../reward/index.js';
+import { rocAuc } from '../stats/index.js';
+import { fitCascades, fitRewardModel } from '../learn/index.js';
 
 export interface TrainRewardOptions {
   data: string;

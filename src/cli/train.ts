@@ -3,9 +3,9 @@ import Table from 'cli-table3';
 
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
-import { saveRouterModel, train } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
+import { saveRouterModel, train } from '../learn/index.js';
 
 export interface TrainCommandOptions {
   data: string;

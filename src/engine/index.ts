@@ -1,5 +1,6 @@
-export { Router, createRouter, type Learned, type RouterParts } from './router.js';
-export { COST_WEIGHTS, predictRecords, shuffle, train, type TrainedRouter, type TrainOptions, type TrainReport } from './train.js';
-export { saveRouterModel, loadRouterModel } from './model.js';
-export { costMatrix, evaluateCV, evaluateSplit, KNOWN_PRICES, QUALITY_TARGETS, TARGETS, type EvalOptions, type EvalResult, type Prices } from './evaluate.js';
-export { decodeRequest, defaultRewards, loadRewards, estimateCallCost, gatedGenerate, DECODE_STRATEGIES, type DecodeOutcome, type DecodeRequestOptions, type DecodeStrategy, type Rewards } from './decode.js';
+export { Arbiter, createArbiter, type ArbiterParts, type EngineParts, type RequestOptions } from './arbiter.js';
+export { parseModel, PlanFailed, type Completion, type CompletionMeta, type CompletionStream, type CompleteRequest } from './complete.js';
+export { checkDecodeOptions, decodeRequest, strategyForTask, type DecodeContext, type DecodeOutcome } from './decode.js';
+export { callCost, estimateCallCost, gatedGenerate } from './generate.js';
+export { OutcomeRecorder, type CallRecord, type DecisionSummary, type OutcomeEvent, type OutcomeListener, type RequestKind } from './outcome.js';
+export { loadRewards } from './rewards.js';

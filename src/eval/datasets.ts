@@ -18,20 +18,9 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import type { OutcomeRecord } from '../learn/index.js';
 import { normalizePrompt, unwrapPythonList } from '../text.js';
 
-export { normalizePrompt, unwrapPythonList };
-
-export interface OutcomeRecord {
-  prompt: string;
-  task?: string;
-  outcomes: Record<string, number>;
-  costs: Record<string, number>;
-  /** Recorded responses per model, where the dataset has them (RouterBench, RouteLLM GSM8K). */
-  responses?: Record<string, string>;
-  /** file:line, for messages. */
-  source: string;
-}
 
 const bad = (where: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${where}: ${msg}`, { param: 'data' });

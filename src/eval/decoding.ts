@@ -14,10 +14,9 @@
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { chooseCascadePolicy, describeRule, fitCascades, fitRewardModel, HeadReward, recordCandidates, reliabilityOf, ruleAccepts, stageState, type CascadeRule, type RewardCandidate } from '../reward/index.js';
-import { pairedBootstrap } from './curve.js';
-import type { OutcomeRecord } from './datasets.js';
-import { mean, rocAuc } from './metrics.js';
+import { chooseCascadePolicy, describeRule, HeadReward, reliabilityOf, ruleAccepts, stageState, type CascadeRule, type RewardCandidate } from '../reward/index.js';
+import { fitCascades, fitRewardModel, type OutcomeRecord, recordCandidates } from '../learn/index.js';
+import { mean, pairedBootstrap, rocAuc } from '../stats/index.js';
 
 export interface DecodingPoint {
   strategy: string;

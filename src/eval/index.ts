@@ -1,5 +1,6 @@
-export { loadRouterBench, loadRouteLLM, loadJsonl, normalizePrompt, taskFromEvalName, unwrapPythonList, type OutcomeRecord } from './datasets.js';
-export { rocAuc, mean } from './metrics.js';
-export { aiq, calibration, cheapestReaching, convexHull, hullQualityAt, pairedBootstrap, pgr, pgrCurve, seededRandom, type CurvePoint } from './curve.js';
+export { loadRouterBench, loadRouteLLM, loadJsonl, taskFromEvalName } from './datasets.js';
+export { aiq, cheapestReaching, convexHull, hullQualityAt, pgr, pgrCurve, type CurvePoint } from './curve.js';
 export { curveSvg, markdownReport, reliabilitySvg, type ReportInput } from './report.js';
 export { evaluateDecoding, type DecodingPoint, type DecodingResult } from './decoding.js';
+export { costMatrix, evaluateCV, evaluateSplit, KNOWN_PRICES, QUALITY_TARGETS, TARGETS, type EvalOptions, type EvalResult, type Prices } from './router.js';
+export type { OutcomeRecord } from '../learn/index.js';

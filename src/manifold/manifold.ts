@@ -8,7 +8,7 @@
  * becomes a new feedback point. When the manifold is over capacity the oldest feedback point is
  * evicted first; reference points (from training) are evicted only when nothing else is left.
  */
-import { ArbiterError, ErrorCodes } from '../errors.js';
+import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import type { ComputeBackend, VectorIndex } from '../compute/index.js';
 
 export type PointKind = 'reference' | 'feedback';
@@ -43,9 +43,6 @@ export interface Vote {
   neighbours: { ids: Int32Array; scores: Float32Array };
 }
 
-const bad = (param: string, msg: string): never => {
-  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
-};
 
 export class Manifold {
   readonly dim: number;
@@ -66,8 +63,8 @@ export class Manifold {
     this.dim = options.dim;
     this.capacity = options.capacity ?? 100_000;
     this.mergeThreshold = options.mergeThreshold ?? 0.97;
-    if (!Number.isInteger(this.capacity) || this.capacity < 1) bad('options.capacity', 'must be a positive integer');
-    if (!(this.mergeThreshold > 0 && this.mergeThreshold <= 1)) bad('options.mergeThreshold', 'must be in (0, 1]');
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) fail('options.capacity', 'must be a positive integer');
+    if (!(this.mergeThreshold > 0 && this.mergeThreshold <= 1)) fail('options.mergeThreshold', 'must be in (0, 1]');
     this.index = backend.createIndex({ dim: options.dim, dtype: options.dtype ?? 'f16' });
     this.models = [];
     for (const m of options.models ?? []) this.addModel(m);
@@ -88,7 +85,7 @@ export class Manifold {
 
   /** Tracks outcomes of another model (a new model starts with none: it learns from feedback). */
   addModel(id: string): void {
-    if (typeof id !== 'string' || id.length === 0) bad('model', 'must be a non-empty string');
+    if (typeof id !== 'string' || id.length === 0) fail('model', 'must be a non-empty string');
     if (this.modelIdx.has(id)) return;
     this.modelIdx.set(id, this.models.length);
     this.models = [...this.models, id];
@@ -100,7 +97,7 @@ export class Manifold {
 
   private taskId(task: string | undefined): number {
     if (task === undefined) return -1;
-    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task)) bad('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
+    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task)) fail('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
     let t = this.taskIdx.get(task);
     if (t === undefined) {
       t = this.taskNames.length;
@@ -113,7 +110,7 @@ export class Manifold {
   private outcomeRow(outcomes: Record<string, number> | undefined, param: string): Float32Array {
     const row = new Float32Array(this.models.length).fill(NaN);
     for (const [model, q] of Object.entries(outcomes ?? {})) {
-      if (typeof q !== 'number' || !(q >= 0 && q <= 1)) bad(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
+      if (typeof q !== 'number' || !(q >= 0 && q <= 1)) fail(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
       if (!this.modelIdx.has(model)) this.addModel(model);
       row[this.modelIdx.get(model)!] = q;
     }
@@ -121,7 +118,7 @@ export class Manifold {
   }
 
   private checkEmbedding(e: unknown, param: string): Float32Array {
-    if (!(e instanceof Float32Array) || e.length !== this.dim) bad(param, `must be a Float32Array of length ${this.dim}`);
+    if (!(e instanceof Float32Array) || e.length !== this.dim) fail(param, `must be a Float32Array of length ${this.dim}`);
     const v = e as Float32Array;
     for (const x of v) if (!Number.isFinite(x)) throw new ArbiterError(ErrorCodes.NOT_FINITE, `${param} contains a non-finite value`, { param });
     return v;
@@ -129,12 +126,12 @@ export class Manifold {
 
   /** Adds reference points (training data). Validates all before adding any. Returns their ids. */
   async add(points: readonly PointInput[], kind: PointKind = 'reference'): Promise<number[]> {
-    if (!Array.isArray(points)) bad('points', 'must be an array');
+    if (!Array.isArray(points)) fail('points', 'must be an array');
     const rows = points.map((p, i) => {
       const embedding = this.checkEmbedding(p?.embedding, `points[${i}].embedding`);
-      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task))) bad(`points[${i}].task`, 'must be a lower-case word');
+      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task))) fail(`points[${i}].task`, 'must be a lower-case word');
       for (const [m, q] of Object.entries(p.outcomes ?? {}))
-        if (typeof q !== 'number' || !(q >= 0 && q <= 1)) bad(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
+        if (typeof q !== 'number' || !(q >= 0 && q <= 1)) fail(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
       return embedding;
     });
     const ids = points.map(() => this.nextId++);
@@ -153,7 +150,7 @@ export class Manifold {
 
   /** kNN vote for each of n queries (n x dim). Neighbour weights: max(cosine, 0)^2. */
   async vote(queries: Float32Array, k = 16): Promise<Vote[]> {
-    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0) bad('queries', `must be a Float32Array of n x ${this.dim}`);
+    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0) fail('queries', `must be a Float32Array of n x ${this.dim}`);
     const res = await this.index.search(queries, k, 'cos');
     const out: Vote[] = [];
     for (let q = 0; q < res.n; q++) {
@@ -203,8 +200,8 @@ export class Manifold {
    */
   async feedback(input: { embedding: Float32Array; model: string; quality: number; task?: string }): Promise<{ merged: boolean; id: number }> {
     const e = this.checkEmbedding(input?.embedding, 'embedding');
-    if (typeof input.model !== 'string' || !input.model) bad('model', 'must be a non-empty string');
-    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) bad('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (typeof input.model !== 'string' || !input.model) fail('model', 'must be a non-empty string');
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
     if (input.task !== undefined) this.taskId(input.task); // validates
     if (this.size > 0) {
       const near = await this.index.search(e, 1, 'cos');

@@ -3,7 +3,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 
-import type { ArbiterConfig } from '../models/index.js';
+import type { ArbiterConfig } from '../config/index.js';
 import { ModelGate, type GateOptions } from './gate.js';
 import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';

@@ -17,10 +17,11 @@ import type { ComputeBackend } from '../compute/index.js';
 import { openOnnxModel, readManifest, readModelFile, type OnnxModel } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ChatCompletion, ChatRequest } from '../providers/index.js';
-import { logit, rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
-import { headFor, reliabilityOf, selectIndex, type RewardModelFile } from './train.js';
+import { rewardFeatures, REWARD_FEATURES, scoreRewards } from './head.js';
 import type { ResponseCandidate, OutcomeReward, ProcessReward, ScoreContext } from './types.js';
 import { answerExtractor, answerKindFor, arithmeticStepScore } from './verify.js';
+import { logit } from '../math.js';
+import { headFor, reliabilityOf, selectIndex, type RewardModelFile } from './model-file.js';
 
 function answersOf(prompt: string, cands: readonly ResponseCandidate[], ctx: ScoreContext | undefined): Array<string | null> {
   const answer = answerExtractor(prompt, ctx?.task, ctx?.answerKind);

@@ -4,39 +4,20 @@
  * gathers the inputs, this turns them into a Decision.
  */
 import type { PromptAnalysis } from '../analyze/index.js';
-import { ArbiterError, ErrorCodes } from '../errors.js';
-import { STRATEGIES, type ModelSpec, type RoutingSettings } from '../models/index.js';
+import { ArbiterError, ErrorCodes, fail } from '../errors.js';
+import { STRATEGIES, type ModelSpec, type RoutingSettings } from '../config/index.js';
+import { checker, routeOptionsSchema } from '../config/index.js';
 import type { LoadTracker } from './load.js';
 import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
 import type { Decision, NeighbourVote, RouteOptions } from './types.js';
 
-const bad = (param: string, msg: string): never => {
-  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
-};
 
-/** Validates route options; returns them typed. */
+const checkOptions = checker<RouteOptions>(routeOptionsSchema, 'options');
+
+/** Validates route options against the one schema of them (config/requests.ts); returns them typed. */
 export function checkRouteOptions(o: unknown): RouteOptions {
-  if (o === undefined) return {};
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) bad('options', 'must be an object');
-  const r = o as RouteOptions;
-  if (r.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(r.strategy)) bad('options.strategy', `must be one of ${STRATEGIES.join(', ')}`);
-  if (r.qualityTarget !== undefined && !(typeof r.qualityTarget === 'number' && r.qualityTarget >= 0 && r.qualityTarget <= 1)) bad('options.qualityTarget', 'must be a number in [0, 1]');
-  if (r.maxTokens !== undefined && !(Number.isInteger(r.maxTokens) && r.maxTokens > 0)) bad('options.maxTokens', 'must be a positive integer');
-  if (r.weights !== undefined) {
-    const w = r.weights as unknown as Record<string, unknown>;
-    if (typeof w !== 'object' || w === null || !['quality', 'cost', 'latency'].every((k) => typeof w[k] === 'number' && (w[k] as number) >= 0))
-      bad('options.weights', 'must be {quality, cost, latency} with numbers >= 0');
-  }
-  const c = r.constraints;
-  if (c !== undefined) {
-    if (typeof c !== 'object' || c === null) bad('options.constraints', 'must be an object');
-    for (const k of ['maxCost', 'maxLatencyMs', 'minQuality', 'minContext'] as const)
-      if (c[k] !== undefined && !(typeof c[k] === 'number' && c[k]! >= 0)) bad(`options.constraints.${k}`, 'must be a number >= 0');
-    for (const k of ['allow', 'deny'] as const)
-      if (c[k] !== undefined && !(Array.isArray(c[k]) && c[k]!.every((x) => typeof x === 'string'))) bad(`options.constraints.${k}`, 'must be an array of model ids');
-  }
-  return r;
+  return o === undefined ? {} : checkOptions(o);
 }
 
 /** Weight of the kNN vote's task distribution against the keyword rules' when both exist. */

@@ -1,6 +1,8 @@
+export { Router, createRouter, type Learned, type RouterParts } from './router.js';
+export { loadRouterModel, type HeadFile, type RouterModelParts } from './artefact.js';
 export { decide, checkRouteOptions, type DecideInputs } from './decide.js';
 export { choose, logSpan, type Choice } from './strategy.js';
 export { LoadTracker } from './load.js';
 export { predict, priorQuality, shrunkQuality, estimateInputTokens, OUTPUT_TOKENS, PRIOR_WEIGHT, type PredictInputs } from './predict.js';
-export { calibratedQuality, fitCapability, logit, type Capability, type QualityCalibration } from './quality.js';
+export { calibratedQuality, fitCapability, type Capability, type QualityCalibration } from './quality.js';
 export type { Candidate, CostTable, Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';

@@ -5,7 +5,7 @@
  * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
  */
 import { estimateTokens } from '../text.js';
-import type { ModelSpec } from '../models/index.js';
+import type { ModelSpec } from '../config/index.js';
 import { calibratedQuality, type QualityCalibration } from './quality.js';
 import type { CostTable, NeighbourVote, Prediction } from './types.js';
 

@@ -7,17 +7,12 @@
  * prompts (an item-response model with a learned item difficulty), and how much its own
  * neighbours add. Fitted by L2-regularised logistic regression on held-out predictions.
  */
+import { logit, sigmoid } from '../math.js';
 
 export type Capability = [a: number, b: number, c: number];
 /** Per model id, per task label. */
 export type QualityCalibration = Record<string, Record<string, Capability>>;
 
-const clampP = (p: number) => Math.min(0.995, Math.max(0.005, p));
-export const logit = (p: number) => {
-  const q = clampP(p);
-  return Math.log(q / (1 - q));
-};
-const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
 /**
  * Logistic regression of y (in [0, 1]; soft labels allowed) on [1, x1, x2] by Newton's method,

@@ -7,7 +7,7 @@
  * The chosen model is the best eligible one with room under its concurrency cap.
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { ModelSpec, RoutingSettings, Strategy } from '../models/index.js';
+import type { ModelSpec, RoutingSettings, Strategy } from '../config/index.js';
 import type { LoadTracker } from './load.js';
 import type { Candidate, Prediction, RouteOptions } from './types.js';
 

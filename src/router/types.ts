@@ -1,5 +1,5 @@
 import type { PromptAnalysis } from '../analyze/index.js';
-import type { Strategy } from '../models/index.js';
+import type { Strategy } from '../config/index.js';
 
 /** What the router needs from a kNN vote (the manifold's Vote has this shape). */
 export interface NeighbourVote {
@@ -10,25 +10,8 @@ export interface NeighbourVote {
 /** Observed mean cost (USD) per call, by model then task ('*' = over all tasks), from training data. */
 export type CostTable = Record<string, Record<string, number>>;
 
-export interface RouteOptions {
-  /** Overrides the config's strategy. */
-  strategy?: Strategy;
-  /** Weights for 'custom' (and 'balanced' when given). */
-  weights?: { quality: number; cost: number; latency: number };
-  /** Quality-target mode: the cheapest model predicted to reach this quality (0..1). */
-  qualityTarget?: number;
-  /** Expected output tokens (default: by task type). */
-  maxTokens?: number;
-  constraints?: {
-    maxCost?: number;
-    maxLatencyMs?: number;
-    minQuality?: number;
-    /** Tokens the model must fit (default: estimated input + output). */
-    minContext?: number;
-    allow?: string[];
-    deny?: string[];
-  };
-}
+/** Route options: their one schema (and these docs) live in config/requests.ts. */
+export type { RouteOptions } from '../config/index.js';
 
 export interface Prediction {
   model: string;

@@ -12,12 +12,16 @@
  * what was learned: task accuracy and calibration, per-model ROC AUC of predicted quality
  * (overall and within task), and the quality/cost of routing against single models and the oracle.
  */
-import { analyze, calibrateTask, fitHead, headInput, headInputDim, headLogits, mixTaskDistribution, softmax, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
+import { analyze, headInput, headInputDim, mixTaskDistribution, softmax, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
-import { calibration as reliabilityCurve, mean, normalizePrompt, rocAuc, type OutcomeRecord } from '../eval/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
-import { calibratedQuality, fitCapability, logit, logSpan, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
+import { calibratedQuality, fitCapability, logSpan, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
+import { logit } from '../math.js';
+import { calibration as reliabilityCurve, mean, rocAuc, shuffle } from '../stats/index.js';
+import { normalizePrompt } from '../text.js';
+import { calibrateTask, fitHead, headLogits } from './analysis-head.js';
+import type { OutcomeRecord } from './records.js';
 
 /** Cost weights of the validation curve. */
 export const COST_WEIGHTS = [0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
@@ -53,18 +57,6 @@ export interface TrainReport {
   /** The cheapest point reaching each goal, on training data only (use its costWeight in the config); quality and cost as measured there. */
   operatingPoints: Array<{ name: string; goal: number; costWeight: number; quality: number; cost: number }>;
   operatingPointsFrom?: string;
-}
-
-/** A seeded Fisher–Yates shuffle (a copy). */
-export function shuffle<T>(xs: readonly T[], seed: number): T[] {
-  let s = seed >>> 0 || 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
 }
 
 /** Mean of value(r) over the records that have one: overall ('*') and per task label. */

@@ -3,20 +3,21 @@
  * layer, temperature and kNN weight), quality.json (per-model capability vectors), costs.json
  * (observed costs and learned priors) and report.json. The
  * manifest records the embedder the manifold was built with (its table's checksum): loading it
- * with another embedder is refused, since the points would be in another space.
+ * with another embedder is refused, since the points would be in another space. Loading only:
+ * learn/artefact.ts writes these folders.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
 
 import type { AnalysisHead } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
-import { readManifest, readModelFile, sha256, type Manifest } from '../embed/manifest.js';
+import { readManifest, readModelFile, type Manifest } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { headInputDim } from '../analyze/index.js';
-import { loadManifold, saveManifold, type Manifold } from '../manifold/index.js';
-import type { CostTable, QualityCalibration } from '../router/index.js';
-import type { TrainReport } from './train.js';
+import { loadManifold, type Manifold } from '../manifold/index.js';
+import type { QualityCalibration } from './quality.js';
+import type { CostTable } from './types.js';
 
 
 export interface RouterModelParts {
@@ -27,7 +28,7 @@ export interface RouterModelParts {
   strengths: Record<string, Record<string, number>>;
 }
 
-interface HeadFile {
+export interface HeadFile {
   tasks: string[];
   inputDim: number;
   temperature: number;
@@ -40,10 +41,6 @@ const bad = (dir: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: ${msg}`, { param: 'model' });
 };
 
-function headToJson(h: AnalysisHead): HeadFile {
-  return { tasks: h.tasks, inputDim: h.inputDim, temperature: h.temperature, knnWeight: h.knnWeight, weight: Array.from(h.layer.weight), bias: Array.from(h.layer.bias ?? []) };
-}
-
 function headFromJson(dir: string, j: HeadFile, dim: number): AnalysisHead {
   const T = Array.isArray(j?.tasks) ? j.tasks.length : 0;
   if (!T || !j.tasks.every((t) => typeof t === 'string')) bad(dir, 'head.json: tasks must be a non-empty array of strings');
@@ -55,37 +52,6 @@ function headFromJson(dir: string, j: HeadFile, dim: number): AnalysisHead {
   const bias = Float32Array.from(j.bias);
   if (![...weight, ...bias].every(Number.isFinite)) bad(dir, 'head.json: non-finite weights');
   return { tasks: j.tasks, inputDim: j.inputDim, temperature: j.temperature, knnWeight: j.knnWeight, layer: { in: j.inputDim, out: 2 * T, weight, bias, activation: 'none' } };
-}
-
-export async function saveRouterModel(dir: string, parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> }): Promise<Manifest> {
-  await mkdir(dir, { recursive: true });
-  await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
-  const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
-  const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
-  const costs = json({ costs: parts.costs, strengths: parts.strengths });
-  const head = Buffer.from(`${JSON.stringify(headToJson(parts.head))}\n`);
-  const quality = json(parts.calibration);
-  const report = json(parts.report);
-  await writeFile(join(dir, 'costs.json'), costs);
-  await writeFile(join(dir, 'head.json'), head);
-  await writeFile(join(dir, 'quality.json'), quality);
-  await writeFile(join(dir, 'report.json'), report);
-  const manifest: Manifest = {
-    format: 1,
-    name: dir.split('/').filter(Boolean).pop() ?? 'router',
-    kind: 'router',
-    dim: parts.manifold.dim,
-    files: [
-      { path: 'manifold.arbm', kind: 'manifold', bytes: manifoldBytes.length, sha256: sha256(manifoldBytes) },
-      { path: 'head.json', kind: 'head', dtype: 'json', bytes: head.length, sha256: sha256(head) },
-      { path: 'quality.json', kind: 'quality', dtype: 'json', bytes: quality.length, sha256: sha256(quality) },
-      { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },
-      { path: 'report.json', kind: 'report', dtype: 'json', bytes: report.length, sha256: sha256(report) },
-    ],
-    produced: { ...parts.produced, embedder: { kind: parts.embedder.kind, name: parts.embedder.name, fingerprint: parts.embedder.fingerprint } },
-  };
-  await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
 }
 
 export async function loadRouterModel(dir: string, embedder: Embedder, backend: ComputeBackend): Promise<RouterModelParts & { manifest: Manifest }> {

@@ -6,42 +6,10 @@
  * cascade uses: the lowest reward at which accepted answers are right at least as often as the
  * best single model is on that task.
  */
-import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend } from '../compute/index.js';
-import type { CascadeModel } from './cascade.js';
-import { fitRewardHead, REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
-import { answerExtractor } from './verify.js';
-
-/** One prompt with every model's recorded response and outcome (the eval harness's records fit). */
-export interface RewardRecord {
-  prompt: string;
-  task?: string;
-  responses?: Record<string, string>;
-  outcomes: Record<string, number>;
-}
-
-export interface RewardModelFile {
-  format: 'arbiter-reward-head';
-  version: 1;
-  features: string[];
-  models: string[];
-  /** Per task (and '*' over all): the logistic layer. */
-  heads: Record<string, { weight: number[]; bias: number }>;
-  /** Per task and model: accuracy on the training prompts (Laplace-smoothed). */
-  reliability: Record<string, Record<string, number>>;
-  /** Per task: the cascade's acceptance threshold (from out-of-fold scores). */
-  accept: Record<string, number>;
-  /**
-   * Per task: how much a candidate's reward must exceed the most reliable model's for a selection
-   * to prefer it (chosen on out-of-fold scores; 1: never). Absent in older files: 0 (plain argmax).
-   */
-  selectMargin?: Record<string, number>;
-  trainedOn: { prompts: number; candidates: number; source?: string };
-  /** Out-of-fold ROC AUC of the reward for correctness, per task (filled in by the trainer's caller). */
-  oofAuc?: Record<string, number>;
-  /** Per-task cascades learned from recorded costs (arbiter train-reward), when the data has costs. */
-  cascade?: CascadeModel;
-}
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import { answerExtractor, reliabilityOf, REWARD_FEATURES, rewardFeatures, scoreRewards, selectIndex, type RewardCandidate, type RewardModelFile, type RewardRecord } from '../reward/index.js';
+import { fitRewardHead } from './reward-head.js';
 
 export interface FitRewardResult {
   model: RewardModelFile;
@@ -67,11 +35,6 @@ export function reliabilityTable(records: readonly RewardRecord[], models: reado
   for (const r of records) groups.set(taskOf(r), [...(groups.get(taskOf(r)) ?? []), r]);
   for (const [t, rs] of groups) out[t] = Object.fromEntries(models.map((m) => [m, (rs.reduce((s, r) => s + (r.outcomes[m] ?? 0), 0) + 1) / (rs.length + 2)]));
   return out;
-}
-
-/** A model's reliability on a task: the task's figure, else the overall one, else `fallback`. */
-export function reliabilityOf(table: RewardModelFile['reliability'], task: string | undefined, fallback?: (m: string) => number | undefined) {
-  return (m: string): number => table[task ?? ANY]?.[m] ?? fallback?.(m) ?? table[ANY]?.[m] ?? 0.5;
 }
 
 function features(recs: readonly RewardRecord[], models: readonly string[], rel: RewardModelFile['reliability']): Float32Array {
@@ -168,17 +131,3 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
 
 /** Candidate margins tried for selection (1: always the most reliable model). */
 const SELECT_MARGINS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1];
-
-/** The chosen index: the best-scored candidate if it beats candidate `top` by more than `margin`, else `top`. */
-export function selectIndex(scores: ArrayLike<number>, top: number, margin: number): number {
-  let b = 0;
-  for (let j = 1; j < scores.length; j++) if (scores[j]! > scores[b]!) b = j;
-  return scores[b]! - scores[top]! > margin ? b : top;
-}
-
-/** The head a task is scored by (its own, else the overall one). */
-export function headFor(file: RewardModelFile, task: string | undefined): RewardHead {
-  const h = file.heads[task ?? ANY] ?? file.heads[ANY]!;
-  const F = file.features.length;
-  return { features: file.features, layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' } };
-}

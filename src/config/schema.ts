@@ -2,9 +2,15 @@
  * The JSON Schema of a config file. Defaults are filled in by validation (ajv useDefaults), so
  * a minimal model entry is `{id, provider, cost}`.
  */
+/** Routing strategies: what a decision optimises. */
 export const STRATEGIES = ['quality', 'cost', 'latency', 'balanced', 'custom'] as const;
 
-const nonNegative = { type: 'number', minimum: 0 };
+/** Decoding strategies a request may name (`auto`: by task, from the config's `decoding` table). */
+export const DECODE_STRATEGIES = ['auto', 'best_of_n', 'weighted_best_of_n', 'vote', 'cascade', 'guided'] as const;
+const CONCRETE_DECODE_STRATEGIES = DECODE_STRATEGIES.filter((s) => s !== 'auto') as unknown as readonly ['best_of_n', 'weighted_best_of_n', 'vote', 'cascade', 'guided'];
+const taskName = { pattern: '^[a-z][a-z0-9_-]*$' } as const;
+
+const nonNegative = { type: 'number', minimum: 0 } as const;
 
 export const configSchema = {
   $id: 'https://arbiter.local/config.schema.json',
@@ -29,13 +35,21 @@ export const configSchema = {
             required: ['kind'],
             properties: {
               kind: { enum: ['openai', 'replay'] },
+              // OpenAI-compatible endpoint, e.g. http://127.0.0.1:8001/v1 (kind openai)
               baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
+              // the environment variable that holds the API key: the key itself never sits in the file
               apiKeyEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+              // the model name sent upstream (default: the model's id)
               upstreamModel: { type: 'string', minLength: 1 },
+              // recorded outcomes to answer from (kind replay), relative to the config file
               data: { type: 'string', minLength: 1 },
+              // per attempt: to the whole response (to the headers, for streams)
               timeoutMs: { type: 'integer', minimum: 1, default: 60_000 },
+              // per attempt: to an open TCP (and TLS) connection
               connectTimeoutMs: { type: 'integer', minimum: 1, default: 5_000 },
+              // streams: to the first token
               firstTokenMs: { type: 'integer', minimum: 1, default: 20_000 },
+              // retries of retryable failures on this model before falling back
               retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
             },
             allOf: [
@@ -50,12 +64,14 @@ export const configSchema = {
             properties: { inputPer1k: nonNegative, outputPer1k: nonNegative },
           },
           contextTokens: { type: 'integer', minimum: 1, default: 8192 },
+          // optional per-minute limits: a call over them fails fast with ARB_RATE_LIMITED and falls back
           limits: {
             type: 'object',
             additionalProperties: false,
             properties: { requestsPerMinute: { type: 'integer', minimum: 1 }, tokensPerMinute: { type: 'integer', minimum: 1 } },
           },
           maxConcurrent: { type: 'integer', minimum: 1, default: 16 },
+          // latency prior until measurements arrive
           latency: {
             type: 'object',
             additionalProperties: false,
@@ -65,6 +81,7 @@ export const configSchema = {
               tokensPerSec: { type: 'number', exclusiveMinimum: 0, default: 50 },
             },
           },
+          // prior quality per task type in [0, 1] (the taxonomy is open: any task name)
           strengths: {
             type: 'object',
             default: {},
@@ -80,8 +97,11 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
+        // a reward head folder (arbiter train-reward), relative to the config file
         head: { type: 'string', minLength: 1 },
+        // an ONNX reward model (folder or .onnx with tokenizer.json beside it), relative to the config file
         onnx: { type: 'string', minLength: 1 },
+        // an LLM judge: one of the configured models
         judge: {
           type: 'object',
           additionalProperties: false,
@@ -96,6 +116,7 @@ export const configSchema = {
       default: {},
       properties: {
         strategy: { enum: [...STRATEGIES], default: 'balanced' },
+        // relative weights for 'custom' (and the 'balanced' default); need not sum to 1
         weights: {
           type: 'object',
           additionalProperties: false,
@@ -106,10 +127,44 @@ export const configSchema = {
             latency: { ...nonNegative, default: 0.2 },
           },
         },
+        // quality-target mode: the cheapest model predicted to reach this quality
         qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
+        // a trained router model folder (arbiter train), relative to the config file
         model: { type: 'string', minLength: 1 },
+        // static (default), static:<dir>, use, onnx:<path>
         embedder: { type: 'string', pattern: '^(static(:.+)?|use|onnx:.+)$', default: 'static' },
+        // neighbours per kNN vote
         k: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
+      },
+    },
+    /**
+     * Defaults of reward-guided decoding (the `arbiter` request option; docs/decoding.md): which
+     * strategy `auto` runs for each task, and the strategies' constants when a request does not
+     * set them. The defaults are the values the strategies were evaluated with.
+     */
+    decoding: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // task -> strategy for `strategy: auto`; a task not listed gets `otherwise`. A cascade needs a
+        // learned reward head (rewards.head) to be worth its calls: without one, a weighted vote runs.
+        byTask: {
+          type: 'object',
+          propertyNames: taskName,
+          additionalProperties: { enum: CONCRETE_DECODE_STRATEGIES },
+          default: { math: 'guided', creative: 'best_of_n', knowledge: 'cascade', reasoning: 'cascade' },
+        },
+        otherwise: { enum: CONCRETE_DECODE_STRATEGIES, default: 'best_of_n' },
+        // best-of-N candidates, and models asked by a vote, when the request does not say
+        n: { type: 'integer', minimum: 1, maximum: 16, default: 4 },
+        voteModels: { type: 'integer', minimum: 1, maximum: 8, default: 3 },
+        // best-of-N diversity penalty per task (λ × the highest similarity to another candidate)
+        diversity: { type: 'object', propertyNames: taskName, additionalProperties: { type: 'number', minimum: 0, maximum: 1 }, default: { creative: 0.3 } },
+        // a weighted vote's smallest weight per model (weights are the log-odds of predicted quality)
+        minVoteWeight: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
+        // the heuristic cascade's acceptance threshold when no learned one applies
+        cascadeThreshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
       },
     },
   },

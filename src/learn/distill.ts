@@ -16,10 +16,7 @@ import { join } from 'node:path';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { createBackend, floatToHalf, type ComputeBackend } from '../compute/index.js';
-import { sha256, type Manifest } from './manifest.js';
-import { StaticEmbedder } from './static.js';
-import { UseEmbedder } from './use.js';
-import type { Vocabulary } from './tokenizer.js';
+import { type Manifest, sha256, StaticEmbedder, UseEmbedder, type Vocabulary } from '../embed/index.js';
 
 export interface DistillOptions {
   out: string;

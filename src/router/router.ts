@@ -8,11 +8,16 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { analyze, applyHead, headInput, mixTaskDistribution, type AnalysisHead, type HeadOutput } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
-import { ArbiterError, ErrorCodes } from '../errors.js';
+import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import { Manifold, type Vote } from '../manifold/index.js';
-import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig } from '../models/index.js';
-import { checkRouteOptions, decide, fitCapability, LoadTracker, logit, shrunkQuality, type Capability, type CostTable, type Decision, type DecideInputs, type QualityCalibration, type RouteOptions } from '../router/index.js';
-import { loadRouterModel } from './model.js';
+import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig, type RouteOptions } from '../config/index.js';
+import { logit } from '../math.js';
+import { loadRouterModel } from './artefact.js';
+import { checkRouteOptions, decide, type DecideInputs } from './decide.js';
+import { LoadTracker } from './load.js';
+import { shrunkQuality } from './predict.js';
+import { fitCapability, type Capability, type QualityCalibration } from './quality.js';
+import type { CostTable, Decision } from './types.js';
 import type { ComputeBackend } from '../compute/index.js';
 
 export interface RouterParts {
@@ -42,15 +47,13 @@ const MAX_ONLINE_OUTCOMES = 2000;
 /** Pull of online slopes toward the trained models' average. */
 const ONLINE_L2 = 2;
 
-const bad = (param: string, msg: string): never => {
-  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${param} ${msg}`, { param });
-};
 
 export class Router {
   readonly load = new LoadTracker();
   /** Per model: recent outcomes against the prompt's learned difficulty (for online capabilities). */
   private readonly outcomes = new Map<string, Array<{ task: string; x1: number; x2: number; y: number }>>();
   private readonly online: QualityCalibration = {};
+  private closed = false;
 
   constructor(
     readonly registry: ModelRegistry,
@@ -58,6 +61,8 @@ export class Router {
     readonly manifold: Manifold,
     private readonly k = 16,
     readonly learned: Learned = {},
+    /** Whether close() frees the manifold (false when the caller passed it in and owns it). */
+    private readonly ownsManifold = true,
   ) {
     for (const id of registry.ids()) manifold.addModel(id);
   }
@@ -75,8 +80,20 @@ export class Router {
     return d!;
   }
 
+  /** Frees the native memory the router owns (its manifold, unless passed in); later calls fail with ARB_CLOSED. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsManifold) this.manifold.free();
+  }
+
+  private open(): void {
+    if (this.closed) throw new ArbiterError(ErrorCodes.CLOSED, 'this router is closed', {});
+  }
+
   async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
-    if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) bad('prompts', 'must be an array of strings');
+    this.open();
+    if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) fail('prompts', 'must be an array of strings');
     const o = checkRouteOptions(options);
     for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
     if (prompts.length === 0) return [];
@@ -115,10 +132,11 @@ export class Router {
    * its slopes pulled toward the trained models' average, so a new model needs few outcomes.
    */
   async feedback(input: { prompt: string; model: string; quality: number; task?: string }): Promise<{ merged: boolean; capability?: Capability }> {
-    if (typeof input?.prompt !== 'string') bad('prompt', 'must be a string');
+    this.open();
+    if (typeof input?.prompt !== 'string') fail('prompt', 'must be a string');
     const spec = this.registry.get(input.model);
-    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) bad('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
-    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task))) bad('task', 'must be a lower-case word');
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task))) fail('task', 'must be a lower-case word');
     const analysis = analyze(input.prompt);
     const embedding = await this.embedder.embed([analysis.fewShot.question]);
     let capability: Capability | undefined;
@@ -182,6 +200,6 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
     cfg = validateConfig({ models, routing: cfg.routing }, cfg.source);
   }
   const manifold = parts.manifold ?? trained?.manifold ?? new Manifold(backend, { dim: embedder.dim });
-  if (manifold.dim !== embedder.dim) bad('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
-  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k ?? cfg.routing.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {});
+  if (manifold.dim !== embedder.dim) fail('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
+  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k ?? cfg.routing.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {}, parts.manifold === undefined);
 }

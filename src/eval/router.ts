@@ -17,10 +17,12 @@
 import { analyze } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
-import { COST_WEIGHTS, predictRecords, shuffle, train, type TrainedRouter } from './train.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { estimateInputTokens, logSpan, OUTPUT_TOKENS } from '../router/index.js';
-import { aiq, calibration, cheapestReaching, convexHull, mean, normalizePrompt, pairedBootstrap, pgrCurve, rocAuc, type CurvePoint, type OutcomeRecord, type ReportInput } from '../eval/index.js';
+import { aiq, cheapestReaching, convexHull, pgrCurve, type CurvePoint, type OutcomeRecord, type ReportInput } from '../eval/index.js';
+import { COST_WEIGHTS, predictRecords, train, type TrainedRouter } from '../learn/index.js';
+import { calibration, mean, pairedBootstrap, rocAuc, shuffle } from '../stats/index.js';
+import { normalizePrompt } from '../text.js';
 
 export const QUALITY_TARGETS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 

@@ -1,0 +1,160 @@
+/**
+ * One source per request shape: the JSON Schemas of route options, the `arbiter` decoding option,
+ * chat requests and feedback. The HTTP gateway validates bodies with them, the library validates
+ * its arguments with them, and the TypeScript types derive from them (json-schema-to-ts), so the
+ * limits agree everywhere by construction. Sizes are bounded so no request can make unbounded work.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+
+import { DECODE_STRATEGIES, STRATEGIES } from './schema.js';
+
+/** Limits of the `arbiter` option (the strategies check the same numbers when called directly). */
+export const DECODE_LIMITS = { n: 64, models: 8, beamWidth: 8, expansions: 8, maxSteps: 32, deadlineMs: 600_000, budget: 1_000_000 } as const;
+
+const modelId = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const taskName = { type: 'string', pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 } as const;
+
+export const routeOptionsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // overrides the config's strategy
+    strategy: { enum: STRATEGIES },
+    // weights for 'custom' (and 'balanced' when given); an error anywhere inside names the whole triple
+    weights: {
+      type: 'object',
+      'x-param': 'whole',
+      additionalProperties: false,
+      required: ['quality', 'cost', 'latency'],
+      properties: { quality: { type: 'number', minimum: 0 }, cost: { type: 'number', minimum: 0 }, latency: { type: 'number', minimum: 0 } },
+    },
+    // quality-target mode: the cheapest model predicted to reach this quality
+    qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
+    // expected output tokens (default: by task type)
+    maxTokens: { type: 'integer', minimum: 1, maximum: 10_000_000 },
+    constraints: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxCost: { type: 'number', minimum: 0 },
+        maxLatencyMs: { type: 'number', minimum: 0 },
+        minQuality: { type: 'number', minimum: 0, maximum: 1 },
+        // tokens the model must fit (default: estimated input + output)
+        minContext: { type: 'number', minimum: 0 },
+        allow: { type: 'array', 'x-param': 'whole', maxItems: 1000, items: { type: 'string', maxLength: 128 } },
+        deny: { type: 'array', 'x-param': 'whole', maxItems: 1000, items: { type: 'string', maxLength: 128 } },
+      },
+    },
+  },
+} as const;
+
+/** The `arbiter` option of a chat request (snake_case, as clients send it). */
+export const arbiterOptionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['strategy'],
+  properties: {
+    strategy: { enum: DECODE_STRATEGIES },
+    n: { type: 'integer', minimum: 1, maximum: DECODE_LIMITS.n },
+    models: { type: 'array', minItems: 1, maxItems: DECODE_LIMITS.models, uniqueItems: true, items: modelId },
+    reward: taskName,
+    budget: { type: 'number', minimum: 0, maximum: DECODE_LIMITS.budget },
+    deadline_ms: { type: 'integer', minimum: 1, maximum: DECODE_LIMITS.deadlineMs },
+    threshold: { type: 'number', minimum: 0, maximum: 1 },
+    quality_target: { type: 'number', minimum: 0, maximum: 1 },
+    answer: { enum: ['choice', 'number', 'text'] },
+    weighting: { enum: ['reliability', 'equal'] },
+    beam_width: { type: 'integer', minimum: 1, maximum: DECODE_LIMITS.beamWidth },
+    expansions: { type: 'integer', minimum: 1, maximum: DECODE_LIMITS.expansions },
+    max_steps: { type: 'integer', minimum: 1, maximum: DECODE_LIMITS.maxSteps },
+    diverse: { type: 'boolean' },
+    diversity: { type: 'number', minimum: 0, maximum: 1 },
+    include_candidates: { type: 'boolean' },
+  },
+} as const;
+
+const message = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role', 'content'],
+  properties: {
+    role: { enum: ['system', 'user', 'assistant', 'tool', 'developer'] },
+    content: { type: 'string', maxLength: 1_000_000 },
+    name: { type: 'string', maxLength: 256 },
+  },
+} as const;
+
+export const chatRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'messages'],
+  properties: {
+    model: modelId,
+    messages: { type: 'array', minItems: 1, maxItems: 1000, items: message },
+    stream: { type: 'boolean' },
+    max_tokens: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: 'integer', minimum: 1, maximum: 16 },
+    stop: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 256 } }] },
+    logprobs: { type: 'boolean' },
+    top_logprobs: { type: 'integer', minimum: 0, maximum: 20 },
+    seed: { type: 'integer' },
+    user: { type: 'string', maxLength: 256 },
+    arbiter: arbiterOptionSchema,
+  },
+} as const;
+
+export const routeRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompt'],
+  properties: { prompt: { type: 'string', maxLength: 1_000_000 }, options: routeOptionsSchema },
+} as const;
+
+export const routeBatchRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompts'],
+  properties: { prompts: { type: 'array', maxItems: 10_000, items: { type: 'string', maxLength: 1_000_000 } }, options: routeOptionsSchema },
+} as const;
+
+export const feedbackSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['prompt', 'model', 'quality'],
+  properties: {
+    prompt: { type: 'string', maxLength: 1_000_000 },
+    model: modelId,
+    quality: { type: 'number', minimum: 0, maximum: 1 },
+    task: taskName,
+  },
+} as const;
+
+type Mutable<T> = T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type Schema<S> = Mutable<FromSchema<S & object>>;
+
+export type RouteOptions = Schema<typeof routeOptionsSchema>;
+/** The `arbiter` option as clients send it (snake_case). */
+export type ArbiterOption = Schema<typeof arbiterOptionSchema>;
+export type DecodeStrategy = (typeof DECODE_STRATEGIES)[number];
+export type FeedbackRequest = Schema<typeof feedbackSchema>;
+
+type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+/** The library's form of the `arbiter` option: the same keys in camelCase (include_candidates is HTTP-only). */
+export type DecodeOptions = { [K in Exclude<keyof ArbiterOption, 'include_candidates'> as Camel<K & string>]: ArbiterOption[K] };
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The `arbiter` option in the library's camelCase form. */
+export function toDecodeOptions(o: ArbiterOption): DecodeOptions {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (k !== 'include_candidates') out[camel(k)] = v;
+  return out as DecodeOptions;
+}
+
+/** The schema of DecodeOptions: the `arbiter` option's, keys renamed — the same limits by construction. */
+export const decodeOptionsSchema = {
+  ...arbiterOptionSchema,
+  properties: Object.fromEntries(Object.entries(arbiterOptionSchema.properties).filter(([k]) => k !== 'include_candidates').map(([k, v]) => [camel(k), v])),
+};

@@ -1,0 +1,48 @@
+/**
+ * Library-side validation with the same schemas the gateway uses (config/requests.ts): the first
+ * problem becomes ARB_INVALID_ARGUMENT naming its key path under `root` (e.g.
+ * `options.constraints.maxCost`). A schema node marked `'x-param': 'whole'` is named as a whole
+ * (`options.weights`, not `options.weights.quality`).
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+
+import { invalid } from '../errors.js';
+
+// strict: unknown keywords are schema bugs, except our own annotation
+export const requestAjv = new Ajv({ strict: true, allErrors: false, coerceTypes: false, useDefaults: false, keywords: ['x-param'] });
+
+type Node = { properties?: Record<string, Node>; items?: Node; 'x-param'?: string };
+
+/** The key path an error is about, cut at a node named as a whole. */
+function paramOf(schema: Node, e: ErrorObject, root: string): string {
+  const parts = e.instancePath.split('/').slice(1);
+  const p = e.params as { additionalProperty?: string; missingProperty?: string };
+  if (p.additionalProperty !== undefined) parts.push(p.additionalProperty);
+  if (p.missingProperty !== undefined) parts.push(p.missingProperty);
+  const out: string[] = [];
+  let node: Node | undefined = schema;
+  for (const part of parts) {
+    if (node?.['x-param'] === 'whole') break;
+    out.push(/^\d+$/.test(part) ? `[${part}]` : part);
+    node = /^\d+$/.test(part) ? node?.items : node?.properties?.[part];
+  }
+  return [root, ...out].filter(Boolean).join('.').replace(/\.\[/g, '[') || 'value';
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as { allowedValues?: unknown[]; additionalProperty?: string };
+  if (e.keyword === 'enum') return `must be one of ${(p.allowedValues ?? []).map(String).join(', ')}`;
+  if (e.keyword === 'additionalProperties') return 'is not a known option';
+  return e.message ?? 'is invalid';
+}
+
+/** A checker for `schema`: returns the value typed, or throws ARB_INVALID_ARGUMENT. */
+export function checker<T>(schema: object, root: string): (value: unknown) => T {
+  const validate = requestAjv.compile(schema);
+  return (value: unknown): T => {
+    if (validate(value)) return value as T;
+    const e = validate.errors![0]!;
+    const param = paramOf(schema as Node, e, root);
+    throw invalid(param, describe(e));
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Outcome events: one per request the engine executes (complete, stream, decode), emitted when
+ * it ends — what was decided, every upstream call (model, attempt, status or error code, latency,
+ * time to first token, tokens, cost from usage × price), the fallbacks and the final status.
+ * Subscribers (metrics, the outcome store) get them synchronously; a subscriber that throws is
+ * reported on the `error` listener and never fails the request.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { ErrorCode } from '../errors.js';
+import { isArbiterError } from '../errors.js';
+
+export type RequestKind = 'complete' | 'stream' | 'decode';
+
+export interface CallRecord {
+  model: string;
+  /** 1 for the first call of the request, 2 for the next, … */
+  attempt: number;
+  status: 'ok' | 'error';
+  code?: ErrorCode | 'unknown';
+  latencyMs: number;
+  /** Streams: until the first chunk. */
+  ttftMs?: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Dollars, from usage × the model's price (estimated from lengths when usage is missing). */
+  cost: number;
+  /** True when tokens were estimated rather than reported by the upstream. */
+  estimated?: boolean;
+}
+
+export interface DecisionSummary {
+  model: string;
+  task: string;
+  strategy: string;
+  reason: string;
+  predictedQuality?: number;
+  predictedCost?: number;
+}
+
+export interface OutcomeEvent {
+  id: string;
+  /** Start, epoch milliseconds. */
+  time: number;
+  kind: RequestKind;
+  /** Decoding: the strategy that ran. */
+  strategy?: string;
+  decision?: DecisionSummary;
+  calls: CallRecord[];
+  /** Models given up on before another answered (or all failed), in order. */
+  fallbacks: string[];
+  /** The model that answered (or began to, for a stream that broke). */
+  model?: string;
+  status: 'ok' | 'error';
+  code?: ErrorCode | 'unknown';
+  latencyMs: number;
+  cost: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type OutcomeListener = (e: OutcomeEvent) => void;
+
+/** Collects one request's calls and emits its event once. */
+export class OutcomeRecorder {
+  readonly id: string;
+  readonly time = Date.now();
+  private readonly t0 = performance.now();
+  private readonly calls: CallRecord[] = [];
+  private readonly fallbacks: string[] = [];
+  decision: DecisionSummary | undefined;
+  strategy: string | undefined;
+  private done = false;
+
+  constructor(
+    readonly kind: RequestKind,
+    private readonly emit: OutcomeListener,
+    id?: string,
+  ) {
+    this.id = id ?? randomUUID();
+  }
+
+  get elapsedMs(): number {
+    return performance.now() - this.t0;
+  }
+
+  call(c: Omit<CallRecord, 'attempt'>): void {
+    this.calls.push({ ...c, attempt: this.calls.length + 1 });
+  }
+
+  fellBack(model: string): void {
+    this.fallbacks.push(model);
+  }
+
+  /** Emits the event (once); `error` set means the request failed. */
+  finish(result: { model?: string; error?: unknown }): OutcomeEvent | undefined {
+    if (this.done) return undefined;
+    this.done = true;
+    const sum = (f: (c: CallRecord) => number) => this.calls.reduce((s, c) => s + f(c), 0);
+    const e: OutcomeEvent = {
+      id: this.id,
+      time: this.time,
+      kind: this.kind,
+      ...(this.strategy ? { strategy: this.strategy } : {}),
+      ...(this.decision ? { decision: this.decision } : {}),
+      calls: this.calls,
+      fallbacks: this.fallbacks,
+      ...(result.model ? { model: result.model } : {}),
+      status: result.error === undefined ? 'ok' : 'error',
+      ...(result.error !== undefined ? { code: errorCode(result.error) } : {}),
+      latencyMs: this.elapsedMs,
+      cost: sum((c) => c.cost),
+      promptTokens: sum((c) => c.promptTokens),
+      completionTokens: sum((c) => c.completionTokens),
+    };
+    this.emit(e);
+    return e;
+  }
+}
+
+export function errorCode(e: unknown): ErrorCode | 'unknown' {
+  return isArbiterError(e) ? e.code : 'unknown';
+}
+
+/** What an outcome keeps of a routing decision. */
+export function summarize(d: { model: string; task: { label: string }; strategy: string; reason: string; predicted: { quality: number; cost: number } }): DecisionSummary {
+  return { model: d.model, task: d.task.label, strategy: d.strategy, reason: d.reason, predictedQuality: d.predicted.quality, predictedCost: d.predicted.cost };
+}

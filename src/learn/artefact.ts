@@ -1,0 +1,45 @@
+/** Writes a trained router model folder (router/artefact.ts reads it and says what is in it). */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { AnalysisHead } from '../analyze/index.js';
+import { sha256, type Embedder, type Manifest } from '../embed/index.js';
+import { saveManifold } from '../manifold/index.js';
+import type { HeadFile, RouterModelParts } from '../router/index.js';
+import type { TrainReport } from './router.js';
+
+function headToJson(h: AnalysisHead): HeadFile {
+  return { tasks: h.tasks, inputDim: h.inputDim, temperature: h.temperature, knnWeight: h.knnWeight, weight: Array.from(h.layer.weight), bias: Array.from(h.layer.bias ?? []) };
+}
+
+export async function saveRouterModel(dir: string, parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> }): Promise<Manifest> {
+  await mkdir(dir, { recursive: true });
+  await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
+  const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
+  const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
+  const costs = json({ costs: parts.costs, strengths: parts.strengths });
+  const head = Buffer.from(`${JSON.stringify(headToJson(parts.head))}\n`);
+  const quality = json(parts.calibration);
+  const report = json(parts.report);
+  await writeFile(join(dir, 'costs.json'), costs);
+  await writeFile(join(dir, 'head.json'), head);
+  await writeFile(join(dir, 'quality.json'), quality);
+  await writeFile(join(dir, 'report.json'), report);
+  const manifest: Manifest = {
+    format: 1,
+    name: dir.split('/').filter(Boolean).pop() ?? 'router',
+    kind: 'router',
+    dim: parts.manifold.dim,
+    files: [
+      { path: 'manifold.arbm', kind: 'manifold', bytes: manifoldBytes.length, sha256: sha256(manifoldBytes) },
+      { path: 'head.json', kind: 'head', dtype: 'json', bytes: head.length, sha256: sha256(head) },
+      { path: 'quality.json', kind: 'quality', dtype: 'json', bytes: quality.length, sha256: sha256(quality) },
+      { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },
+      { path: 'report.json', kind: 'report', dtype: 'json', bytes: report.length, sha256: sha256(report) },
+    ],
+    produced: { ...parts.produced, embedder: { kind: parts.embedder.kind, name: parts.embedder.name, fingerprint: parts.embedder.fingerprint } },
+  };
+  await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+

@@ -1,0 +1,26 @@
+/** GET /v1/models (the auto variants and the configured models) and /health (per-model gate state). */
+import type { FastifyInstance } from 'fastify';
+
+import type { EngineHost } from '../host.js';
+
+export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: string): void {
+  app.get('/v1/models', { onRequest: app.requireRole('client') }, async () => {
+    const registry = host.current.router.registry;
+    return {
+      object: 'list',
+      data: [
+        ...['auto', 'auto:quality', 'auto:cost', 'auto:latency', 'auto:balanced'].map((id) => ({ id, object: 'model', owned_by: 'arbiter' })),
+        ...registry.ids().map((id) => ({ id, object: 'model', owned_by: registry.get(id).provider.kind })),
+      ],
+    };
+  });
+  app.get('/health', async () => ({
+    status: 'ok',
+    backend,
+    models: [...host.current.upstreams].map(([id, u]) => {
+      const b = u.gate.breaker();
+      const state = b === 'open' ? 'cooling down' : b === 'half-open' ? 'half-open' : u.gate.saturated ? 'saturated' : u.gate.rateLimited ? 'rate limited' : 'healthy';
+      return { id, state, inFlight: u.gate.inFlight, queued: u.gate.queued, ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}) };
+    }),
+  }));
+}

@@ -1,0 +1,30 @@
+/** Server-sent events: the chunks, then [DONE] — or an error event, never a clean finish, if the stream breaks. */
+import type { FastifyReply } from 'fastify';
+
+import type { ChatChunk } from '../providers/index.js';
+import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
+import { errorBody } from './plugins/errors.js';
+
+export async function sendStream(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, headers: Record<string, string>): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+  const write = (data: string) =>
+    new Promise<void>((resolve) => {
+      if (res.destroyed) return resolve();
+      if (res.write(`data: ${data}\n\n`)) resolve();
+      else res.once('drain', resolve);
+    });
+  try {
+    for await (const chunk of chunks) {
+      if (res.destroyed) break; // the client went away: stop reading (the engine releases the slot)
+      await write(JSON.stringify(chunk));
+    }
+    await write('[DONE]');
+  } catch (e) {
+    const err = isArbiterError(e) ? e : new ArbiterError(ErrorCodes.STREAM_INTERRUPTED, `the stream broke after it started: ${(e as Error).message}`, { param: 'model' });
+    await write(JSON.stringify(errorBody(err)));
+  } finally {
+    res.end();
+  }
+}

@@ -20,7 +20,7 @@ import { loadRewards } from '../src/engine/index.js';
 import { loadRouterBench } from '../src/eval/index.js';
 import { normalizePrompt } from '../src/text.js';
 import { selectBackend } from '../src/compute/index.js';
-import { chooseCascadePolicy, HeadReward } from '../src/reward/index.js';
+import { chooseCascadePolicy, type HeadReward } from '../src/reward/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const data = join(process.env.BENCH_DATA ?? join(ROOT, '..', 'shared', 'data'), 'routerbench');

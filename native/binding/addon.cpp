@@ -39,10 +39,10 @@ class Task : public Napi::AsyncWorker {
       code_ = e.code();
       SetError(e.what());
     } catch (const std::bad_alloc&) {
-      code_ = "ARB_OUT_OF_MEMORY";
+      code_ = arbiter::codes::OUT_OF_MEMORY;
       SetError("out of memory");
     } catch (const std::exception& e) {
-      code_ = "ARB_NATIVE_ERROR";
+      code_ = arbiter::codes::NATIVE_ERROR;
       SetError(e.what());
     }
   }
@@ -61,7 +61,7 @@ class Task : public Napi::AsyncWorker {
   std::function<void()> work_;
   std::function<Napi::Value(Napi::Env)> done_;
   std::vector<Napi::ObjectReference> refs_;
-  std::string code_ = "ARB_NATIVE_ERROR";
+  std::string code_ = arbiter::codes::NATIVE_ERROR;
 };
 
 Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& msg) {
@@ -74,25 +74,25 @@ Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& 
 template <typename T>
 Napi::TypedArrayOf<T> typed(const Napi::Value& v, napi_typedarray_type type, const char* what) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
-    throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " has the wrong type");
+    throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " has the wrong type");
   return v.As<Napi::TypedArrayOf<T>>();
 }
 size_t count(const Napi::Value& v, const char* what) {
-  if (!v.IsNumber()) throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a number");
+  if (!v.IsNumber()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a non-negative integer");
+    throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a non-negative integer");
   return static_cast<size_t>(d);
 }
 std::string str(const Napi::Value& v, const char* what) {
-  if (!v.IsString()) throw Error("ARB_INVALID_ARGUMENT", std::string(what) + " must be a string");
+  if (!v.IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 arbiter::Device device_of(const Napi::Value& v) {
   const std::string s = v.IsUndefined() ? "cpu" : str(v, "device");
   if (s == "cpu") return arbiter::Device::Cpu;
   if (s == "cuda") return arbiter::Device::Cuda;
-  throw Error("ARB_INVALID_ARGUMENT", "device must be 'cpu' or 'cuda'");
+  throw Error(arbiter::codes::INVALID_ARGUMENT, "device must be 'cpu' or 'cuda'");
 }
 
 // Runs body; an arbiter::Error thrown while reading arguments becomes a rejected promise
@@ -104,7 +104,7 @@ Napi::Value guard_async(Napi::Env env, F&& body) {
   } catch (const Error& e) {
     return rejected(env, e.code(), e.what());
   } catch (const std::exception& e) {
-    return rejected(env, "ARB_NATIVE_ERROR", e.what());
+    return rejected(env, arbiter::codes::NATIVE_ERROR, e.what());
   }
 }
 template <typename F>
@@ -114,7 +114,7 @@ auto guard_sync(Napi::Env env, F&& body) -> decltype(body()) {
   } catch (const Error& e) {
     throw make_error(env, e.code(), e.what());
   } catch (const std::exception& e) {
-    throw make_error(env, "ARB_NATIVE_ERROR", e.what());
+    throw make_error(env, arbiter::codes::NATIVE_ERROR, e.what());
   }
 }
 
@@ -141,7 +141,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
 
  private:
   std::shared_ptr<arbiter::Index> live() const {
-    if (!idx_) throw Error("ARB_FREED", "the index has been freed");
+    if (!idx_) throw Error(arbiter::codes::FREED, "the index has been freed");
     return idx_;
   }
   // add(labels: BigInt64Array, vectors: Float32Array)
@@ -152,7 +152,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
       auto vecs = typed<float>(info[1], napi_float32_array, "vectors");
       const size_t n = labels.ElementLength();
       if (vecs.ElementLength() != n * idx->dim())
-        throw Error("ARB_DIMENSION_MISMATCH", "vectors must hold ids.length * dim values");
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "vectors must hold ids.length * dim values");
       const int64_t* lp = labels.Data();
       const float* vp = vecs.Data();
       auto* t = new Task(info.Env(), [idx, lp, vp, n] { idx->add(lp, vp, n); },
@@ -187,10 +187,10 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
       auto idx = live();
       auto q = typed<float>(info[0], napi_float32_array, "queries");
       const size_t k = count(info[1], "k");
-      if (k == 0) throw Error("ARB_INVALID_ARGUMENT", "k must be a positive integer");
+      if (k == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "k must be a positive integer");
       const auto metric = arbiter::parse_metric(str(info[2], "metric"));
       if (q.ElementLength() % idx->dim() != 0)
-        throw Error("ARB_DIMENSION_MISMATCH", "queries.length must be a multiple of dim");
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "queries.length must be a multiple of dim");
       const size_t nq = q.ElementLength() / idx->dim();
       const float* qp = q.Data();
       auto res = std::make_shared<arbiter::SearchResult>();
@@ -223,7 +223,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   Napi::Value Get(const Napi::CallbackInfo& info) {
     return guard_sync(info.Env(), [&]() -> Napi::Value {
       auto idx = live();
-      if (!info[0].IsBigInt()) throw Error("ARB_INVALID_ARGUMENT", "id must be a bigint");
+      if (!info[0].IsBigInt()) throw Error(arbiter::codes::INVALID_ARGUMENT, "id must be a bigint");
       bool lossless = false;
       const int64_t label = info[0].As<Napi::BigInt>().Int64Value(&lossless);
       auto out = Napi::Float32Array::New(info.Env(), idx->dim());
@@ -248,15 +248,15 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
   }
   explicit TableWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TableWrap>(info) {
     guard_sync(info.Env(), [&] {
-      if (!info[0].IsTypedArray()) throw Error("ARB_INVALID_ARGUMENT", "table must be a Float32Array or Uint16Array");
+      if (!info[0].IsTypedArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, "table must be a Float32Array or Uint16Array");
       auto arr = info[0].As<Napi::TypedArray>();
       arbiter::DType dt;
       if (arr.TypedArrayType() == napi_float32_array) dt = arbiter::DType::F32;
       else if (arr.TypedArrayType() == napi_uint16_array) dt = arbiter::DType::F16;
-      else throw Error("ARB_INVALID_ARGUMENT", "table must be a Float32Array or Uint16Array");
+      else throw Error(arbiter::codes::INVALID_ARGUMENT, "table must be a Float32Array or Uint16Array");
       const size_t vocab = count(info[1], "vocab"), dim = count(info[2], "dim");
       if (dim == 0 || arr.ElementLength() != vocab * dim)
-        throw Error("ARB_DIMENSION_MISMATCH", "table must hold vocab * dim values");
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "table must hold vocab * dim values");
       state_ = std::make_shared<State>();
       state_->view = {static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), dt, vocab, dim};
       if (dt == arbiter::DType::F32)  // once per table: tables are immutable once handed over
@@ -275,7 +275,7 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
   // pool(ids: Int32Array, offsets: Int32Array, weights: Float32Array | null, normalize) -> Float32Array
   Napi::Value Pool(const Napi::CallbackInfo& info) {
     return guard_async(info.Env(), [&]() -> Napi::Value {
-      if (!state_) throw Error("ARB_FREED", "the embedding table has been freed");
+      if (!state_) throw Error(arbiter::codes::FREED, "the embedding table has been freed");
       auto st = state_;
       auto ids = typed<int32_t>(info[0], napi_int32_array, "ids");
       auto off = typed<int32_t>(info[1], napi_int32_array, "offsets");
@@ -284,10 +284,10 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
       if (has_w) {
         w = typed<float>(info[2], napi_float32_array, "weights");
         if (w.ElementLength() != ids.ElementLength())
-          throw Error("ARB_DIMENSION_MISMATCH", "weights must have one value per id");
+          throw Error(arbiter::codes::DIMENSION_MISMATCH, "weights must have one value per id");
       }
       const bool normalize = info[3].IsUndefined() ? true : info[3].ToBoolean().Value();
-      if (off.ElementLength() == 0) throw Error("ARB_INVALID_ARGUMENT", "offsets must have n + 1 entries");
+      if (off.ElementLength() == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must have n + 1 entries");
       const size_t nb = off.ElementLength() - 1, n_ids = ids.ElementLength(), d = st->view.dim;
       auto out = Napi::Float32Array::New(info.Env(), nb * d);
       const int32_t* ip = ids.Data();
@@ -331,12 +331,12 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
   }
   explicit MlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MlpWrap>(info) {
     guard_sync(info.Env(), [&] {
-      if (!info[0].IsArray()) throw Error("ARB_INVALID_ARGUMENT", "layers must be an array");
+      if (!info[0].IsArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, "layers must be an array");
       auto arr = info[0].As<Napi::Array>();
       std::vector<arbiter::LayerSpec> layers;
       for (uint32_t i = 0; i < arr.Length(); ++i) {
         const Napi::Value lv = arr.Get(i);
-        if (!lv.IsObject()) throw Error("ARB_INVALID_ARGUMENT", "each layer must be an object");
+        if (!lv.IsObject()) throw Error(arbiter::codes::INVALID_ARGUMENT, "each layer must be an object");
         const Napi::Object o = lv.As<Napi::Object>();
         arbiter::LayerSpec L;
         L.in = count(o.Get("in"), "layer.in");
@@ -362,11 +362,11 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
   // forward(x: Float32Array) -> Float32Array (n x out)
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     return guard_async(info.Env(), [&]() -> Napi::Value {
-      if (!mlp_) throw Error("ARB_FREED", "the MLP has been freed");
+      if (!mlp_) throw Error(arbiter::codes::FREED, "the MLP has been freed");
       auto net = mlp_;
       auto x = typed<float>(info[0], napi_float32_array, "x");
       if (x.ElementLength() % net->in_dim() != 0)
-        throw Error("ARB_DIMENSION_MISMATCH", "x.length must be a multiple of the input size");
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "x.length must be a multiple of the input size");
       const size_t n = x.ElementLength() / net->in_dim();
       auto out = Napi::Float32Array::New(info.Env(), n * net->out_dim());
       const float* xp = x.Data();
@@ -402,14 +402,14 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
   }
   explicit TokenizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TokenizerWrap>(info) {
     guard_sync(info.Env(), [&] {
-      if (!info[0].IsArray()) throw Error("ARB_INVALID_ARGUMENT", "pieces must be an array of strings");
+      if (!info[0].IsArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, "pieces must be an array of strings");
       auto arr = info[0].As<Napi::Array>();
       auto scores = typed<double>(info[1], napi_float64_array, "scores");
-      if (scores.ElementLength() != arr.Length()) throw Error("ARB_DIMENSION_MISMATCH", "scores must have one value per piece");
+      if (scores.ElementLength() != arr.Length()) throw Error(arbiter::codes::DIMENSION_MISMATCH, "scores must have one value per piece");
       std::vector<std::u16string> pieces(arr.Length());
       for (uint32_t i = 0; i < arr.Length(); ++i) {
         Napi::Value v = arr.Get(i);
-        if (!v.IsString()) throw Error("ARB_INVALID_ARGUMENT", "pieces must be an array of strings");
+        if (!v.IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "pieces must be an array of strings");
         pieces[i] = v.As<Napi::String>().Utf16Value();
       }
       std::vector<double> sc(scores.Data(), scores.Data() + scores.ElementLength());
@@ -422,16 +422,16 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
  private:
   Napi::Value EncodeBatch(const Napi::CallbackInfo& info) {
     return guard_sync(info.Env(), [&]() -> Napi::Value {
-      if (!info[0].IsString()) throw Error("ARB_INVALID_ARGUMENT", "text must be a string");
+      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "text must be a string");
       const std::u16string text = info[0].As<Napi::String>().Utf16Value();
       auto off = typed<double>(info[1], napi_float64_array, "offsets");
       const size_t n = off.ElementLength();
-      if (n == 0) throw Error("ARB_INVALID_ARGUMENT", "offsets must have n + 1 entries");
+      if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must have n + 1 entries");
       std::vector<int64_t> o(n);
       for (size_t i = 0; i < n; ++i) {
         const double v = off.Data()[i];
         if (!(v >= 0 && v <= static_cast<double>(text.size())) || v != static_cast<double>(static_cast<int64_t>(v)))
-          throw Error("ARB_OUT_OF_RANGE", "offsets must be integers within the text");
+          throw Error(arbiter::codes::OUT_OF_RANGE, "offsets must be integers within the text");
         o[i] = static_cast<int64_t>(v);
       }
       std::vector<int32_t> ids, id_off;

@@ -19,7 +19,7 @@ namespace arbiter {
 namespace {
 
 void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error("ARB_CUDA_ERROR", std::string(what) + ": " + cudaGetErrorString(e));
+  if (e != cudaSuccess) throw Error(arbiter::codes::CUDA_ERROR, std::string(what) + ": " + cudaGetErrorString(e));
 }
 #define CK(x) check((x), #x)
 
@@ -298,7 +298,7 @@ __global__ void softmax_rows(float* y, int n, int m) {
 
 void require_device() {
   const CudaInfo info = cuda_info();
-  if (!info.available) throw Error("ARB_CUDA_UNAVAILABLE", "CUDA is not available: " + info.reason);
+  if (!info.available) throw Error(arbiter::codes::CUDA_UNAVAILABLE, "CUDA is not available: " + info.reason);
 }
 
 // ---------- index ----------
@@ -306,7 +306,7 @@ template <typename T>
 class CudaIndex final : public Index {
  public:
   CudaIndex(size_t dim, DType dtype) : dim_(dim), dtype_(dtype) {
-    if (dim == 0) throw Error("ARB_INVALID_ARGUMENT", "dim must be a positive integer");
+    if (dim == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "dim must be a positive integer");
     require_device();
   }
   size_t dim() const override { return dim_; }
@@ -326,7 +326,7 @@ class CudaIndex final : public Index {
     std::unordered_set<int64_t> fresh;
     for (size_t i = 0; i < n; ++i)
       if (row_of_.count(labels[i]) || !fresh.insert(labels[i]).second)
-        throw Error("ARB_DUPLICATE_ID", "id " + std::to_string(labels[i]) + " is already in the index");
+        throw Error(arbiter::codes::DUPLICATE_ID, "id " + std::to_string(labels[i]) + " is already in the index");
     const size_t n0 = labels_.size();
     std::vector<T> enc(n * dim_);
     std::vector<float> n2(n), inv(n);
@@ -407,7 +407,7 @@ class CudaIndex final : public Index {
     res.k = std::min(k, labels_.size());
     if (nq == 0 || res.k == 0) return res;
     if (res.k > static_cast<size_t>(kCudaMaxK))
-      throw Error("ARB_UNSUPPORTED", "cuda search supports k <= " + std::to_string(kCudaMaxK));
+      throw Error(arbiter::codes::UNSUPPORTED, "cuda search supports k <= " + std::to_string(kCudaMaxK));
     res.ids.resize(nq * res.k);
     res.scores.resize(nq * res.k);
     // Blocks of queries bound the score scratch (kQueryBlock x chunk floats) for any batch size.
@@ -599,12 +599,12 @@ class CudaTable final : public CudaEmbedTable {
             bool normalize, float* out) const override {
     if (n_bags == 0) return;
     if (offsets[0] != 0 || static_cast<size_t>(offsets[n_bags]) != n_ids)
-      throw Error("ARB_INVALID_ARGUMENT", "offsets must start at 0 and end at the number of ids");
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must start at 0 and end at the number of ids");
     for (size_t i = 0; i < n_bags; ++i)
-      if (offsets[i + 1] < offsets[i]) throw Error("ARB_INVALID_ARGUMENT", "offsets must be non-decreasing");
+      if (offsets[i + 1] < offsets[i]) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must be non-decreasing");
     for (size_t j = 0; j < n_ids; ++j)
       if (ids[j] < 0 || static_cast<size_t>(ids[j]) >= vocab_)
-        throw Error("ARB_OUT_OF_RANGE", "ids[" + std::to_string(j) + "] is outside the table");
+        throw Error(arbiter::codes::OUT_OF_RANGE, "ids[" + std::to_string(j) + "] is outside the table");
     std::lock_guard<std::mutex> lk(mu_);
     ids_.resize(n_ids);
     ids_.upload(ids, n_ids);

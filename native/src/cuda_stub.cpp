@@ -4,7 +4,7 @@
 namespace arbiter {
 namespace {
 [[noreturn]] void unavailable() {
-  throw Error("ARB_CUDA_UNAVAILABLE", "this build has no CUDA kernels (built without a CUDA toolkit or with ARBITER_CUDA=off)");
+  throw Error(arbiter::codes::CUDA_UNAVAILABLE, "this build has no CUDA kernels (built without a CUDA toolkit or with ARBITER_CUDA=off)");
 }
 }  // namespace
 CudaInfo cuda_info() {

@@ -33,7 +33,7 @@ const KernelTable& kernels() {
 
 void require_finite(const float* x, size_t n, const char* param, size_t offset) {
   const size_t i = detail::kernels().find_nonfinite(x, n);
-  if (i < n) throw Error("ARB_NOT_FINITE", std::string(param) + "[" + std::to_string(i + offset) + "] is not finite");
+  if (i < n) throw Error(arbiter::codes::NOT_FINITE, std::string(param) + "[" + std::to_string(i + offset) + "] is not finite");
 }
 
 void force_generic_kernels(bool on) { detail::g_force_generic.store(on); }
@@ -43,13 +43,13 @@ CpuInfo cpu_info() { return CpuInfo{detail::kernels().name, detail::pool_threads
 DType parse_dtype(const std::string& s) {
   if (s == "f32" || s == "fp32" || s == "float32") return DType::F32;
   if (s == "f16" || s == "fp16" || s == "float16") return DType::F16;
-  throw Error("ARB_INVALID_ARGUMENT", "dtype must be 'f32' or 'f16', got '" + s + "'");
+  throw Error(arbiter::codes::INVALID_ARGUMENT, "dtype must be 'f32' or 'f16', got '" + s + "'");
 }
 Metric parse_metric(const std::string& s) {
   if (s == "ip" || s == "dot") return Metric::InnerProduct;
   if (s == "cos" || s == "cosine") return Metric::Cosine;
   if (s == "l2" || s == "l2sq") return Metric::L2;
-  throw Error("ARB_INVALID_ARGUMENT", "metric must be 'ip', 'cos' or 'l2', got '" + s + "'");
+  throw Error(arbiter::codes::INVALID_ARGUMENT, "metric must be 'ip', 'cos' or 'l2', got '" + s + "'");
 }
 Activation parse_activation(const std::string& s) {
   if (s == "none" || s == "linear" || s.empty()) return Activation::None;
@@ -57,7 +57,7 @@ Activation parse_activation(const std::string& s) {
   if (s == "gelu") return Activation::Gelu;
   if (s == "sigmoid") return Activation::Sigmoid;
   if (s == "softmax") return Activation::Softmax;
-  throw Error("ARB_INVALID_ARGUMENT", "activation must be none, relu, gelu, sigmoid or softmax, got '" + s + "'");
+  throw Error(arbiter::codes::INVALID_ARGUMENT, "activation must be none, relu, gelu, sigmoid or softmax, got '" + s + "'");
 }
 
 }  // namespace arbiter

@@ -12,15 +12,15 @@ void embed_pool_cpu(const EmbedTableView& table, const int32_t* ids, size_t n_id
   const size_t d = table.dim;
   // Validate everything before writing anything.
   if (n_bags > 0) {
-    if (offsets[0] != 0) throw Error("ARB_INVALID_ARGUMENT", "offsets[0] must be 0");
+    if (offsets[0] != 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets[0] must be 0");
     if (static_cast<size_t>(offsets[n_bags]) != n_ids)
-      throw Error("ARB_INVALID_ARGUMENT", "offsets[n] must equal the number of ids");
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets[n] must equal the number of ids");
     for (size_t i = 0; i < n_bags; ++i)
-      if (offsets[i + 1] < offsets[i]) throw Error("ARB_INVALID_ARGUMENT", "offsets must be non-decreasing");
+      if (offsets[i + 1] < offsets[i]) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must be non-decreasing");
   }
   for (size_t j = 0; j < n_ids; ++j)
     if (ids[j] < 0 || static_cast<size_t>(ids[j]) >= table.vocab)
-      throw Error("ARB_OUT_OF_RANGE", "ids[" + std::to_string(j) + "] = " + std::to_string(ids[j]) +
+      throw Error(arbiter::codes::OUT_OF_RANGE, "ids[" + std::to_string(j) + "] = " + std::to_string(ids[j]) +
                                           " is outside the table (vocab " + std::to_string(table.vocab) + ")");
 
   const auto& K = detail::kernels();

@@ -42,7 +42,7 @@ template <typename T>
 class CpuIndex final : public Index {
  public:
   CpuIndex(size_t dim, DType dtype) : dim_(dim), dtype_(dtype) {
-    if (dim == 0) throw Error("ARB_INVALID_ARGUMENT", "dim must be a positive integer");
+    if (dim == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "dim must be a positive integer");
   }
   size_t dim() const override { return dim_; }
   DType dtype() const override { return dtype_; }
@@ -64,7 +64,7 @@ class CpuIndex final : public Index {
       fresh.reserve(n);
       for (size_t i = 0; i < n; ++i) {
         if (row_of_.count(labels[i]) || !fresh.insert(labels[i]).second)
-          throw Error("ARB_DUPLICATE_ID", "id " + std::to_string(labels[i]) + " is already in the index");
+          throw Error(arbiter::codes::DUPLICATE_ID, "id " + std::to_string(labels[i]) + " is already in the index");
       }
     }
     const size_t n0 = labels_.size();

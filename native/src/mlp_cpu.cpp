@@ -13,24 +13,24 @@
 namespace arbiter {
 
 void validate_layers(const std::vector<LayerSpec>& layers) {
-  if (layers.empty()) throw Error("ARB_INVALID_ARGUMENT", "an MLP needs at least one layer");
+  if (layers.empty()) throw Error(arbiter::codes::INVALID_ARGUMENT, "an MLP needs at least one layer");
   for (size_t l = 0; l < layers.size(); ++l) {
     const auto& L = layers[l];
     const std::string where = "layers[" + std::to_string(l) + "]";
-    if (L.in == 0 || L.out == 0) throw Error("ARB_INVALID_ARGUMENT", where + " must have positive in and out sizes");
+    if (L.in == 0 || L.out == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, where + " must have positive in and out sizes");
     if (l > 0 && L.in != layers[l - 1].out)
-      throw Error("ARB_DIMENSION_MISMATCH", where + ".in (" + std::to_string(L.in) + ") must equal layers[" +
+      throw Error(arbiter::codes::DIMENSION_MISMATCH, where + ".in (" + std::to_string(L.in) + ") must equal layers[" +
                                                 std::to_string(l - 1) + "].out (" + std::to_string(layers[l - 1].out) + ")");
     if (L.weight.size() != L.in * L.out)
-      throw Error("ARB_DIMENSION_MISMATCH", where + ".weight must have out*in = " + std::to_string(L.in * L.out) + " values");
+      throw Error(arbiter::codes::DIMENSION_MISMATCH, where + ".weight must have out*in = " + std::to_string(L.in * L.out) + " values");
     if (!L.bias.empty() && L.bias.size() != L.out)
-      throw Error("ARB_DIMENSION_MISMATCH", where + ".bias must have out = " + std::to_string(L.out) + " values");
+      throw Error(arbiter::codes::DIMENSION_MISMATCH, where + ".bias must have out = " + std::to_string(L.out) + " values");
     if (L.activation == Activation::Softmax && l + 1 != layers.size())
-      throw Error("ARB_INVALID_ARGUMENT", where + ": softmax is only allowed on the last layer");
+      throw Error(arbiter::codes::INVALID_ARGUMENT, where + ": softmax is only allowed on the last layer");
     for (float v : L.weight)
-      if (!std::isfinite(v)) throw Error("ARB_NOT_FINITE", where + ".weight contains a non-finite value");
+      if (!std::isfinite(v)) throw Error(arbiter::codes::NOT_FINITE, where + ".weight contains a non-finite value");
     for (float v : L.bias)
-      if (!std::isfinite(v)) throw Error("ARB_NOT_FINITE", where + ".bias contains a non-finite value");
+      if (!std::isfinite(v)) throw Error(arbiter::codes::NOT_FINITE, where + ".bias contains a non-finite value");
   }
 }
 

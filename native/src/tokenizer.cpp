@@ -24,11 +24,11 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
                                    int32_t reserved, int32_t unk_id)
     : root_(65536, -1), scores_(scores), unk_id_(unk_id) {
   if (pieces.size() != scores.size() || pieces.empty())
-    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: pieces and scores must be non-empty and of equal length");
+    throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer: pieces and scores must be non-empty and of equal length");
   if (reserved < 0 || static_cast<size_t>(reserved) >= pieces.size())
-    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: reserved must leave at least one piece");
+    throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer: reserved must leave at least one piece");
   if (unk_id < 0 || static_cast<size_t>(unk_id) >= pieces.size())
-    throw Error("ARB_INVALID_ARGUMENT", "tokenizer: unk_id must index the vocabulary");
+    throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer: unk_id must index the vocabulary");
   size_t edges = 0;
   for (const auto& p : pieces) edges += p.size();
   size_t cap = 16;
@@ -40,7 +40,7 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
   double min_score = 0;
   for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
     const auto& p = pieces[id];
-    if (!std::isfinite(scores[id])) throw Error("ARB_NOT_FINITE", "tokenizer: non-finite piece score");
+    if (!std::isfinite(scores[id])) throw Error(arbiter::codes::NOT_FINITE, "tokenizer: non-finite piece score");
     if (p.empty()) continue;
     int32_t node = root_[p[0]];
     if (node < 0) {
@@ -130,7 +130,7 @@ void UnigramTokenizer::encode_batch(const char16_t* text, const int64_t* offsets
   id_offsets.assign(n_texts + 1, 0);
   std::u16string marked;
   for (size_t t = 0; t < n_texts; ++t) {
-    if (offsets[t] < 0 || offsets[t + 1] < offsets[t]) throw Error("ARB_INVALID_ARGUMENT", "tokenizer: offsets must be non-decreasing");
+    if (offsets[t] < 0 || offsets[t + 1] < offsets[t]) throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer: offsets must be non-decreasing");
     const char16_t* s = text + offsets[t];
     const size_t n = static_cast<size_t>(offsets[t + 1] - offsets[t]);
     if (mark_words && n > 0) {
@@ -144,7 +144,7 @@ void UnigramTokenizer::encode_batch(const char16_t* text, const int64_t* offsets
       encode(s, n, ids);
     }
     if (ids.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
-      throw Error("ARB_OUT_OF_RANGE", "tokenizer: more than 2^31 tokens in one batch");
+      throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: more than 2^31 tokens in one batch");
     id_offsets[t + 1] = static_cast<int32_t>(ids.size());
   }
 }

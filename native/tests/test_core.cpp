@@ -160,7 +160,7 @@ void test_index(const std::string& path, const IndexFactory& make) {
         int64_t dup[2] = {999999, 999999};
         auto v = randn(2 * sh.d);
         idx->add(dup, v.data(), 2);
-      } catch (const Error& e) { threw = e.code() == "ARB_DUPLICATE_ID"; }
+      } catch (const Error& e) { threw = e.code() == arbiter::codes::DUPLICATE_ID; }
       expect(threw && idx->size() == before, path + ": duplicate ids refused without change");
     }
   }
@@ -260,7 +260,7 @@ void test_embed(const std::string& path,
         std::vector<int32_t> bad{0, int32_t(V)}, off{0, 2};
         std::vector<float> o(d);
         pool(view, bad.data(), 2, off.data(), 1, nullptr, true, o.data());
-      } catch (const Error& e) { threw = e.code() == "ARB_OUT_OF_RANGE"; }
+      } catch (const Error& e) { threw = e.code() == arbiter::codes::OUT_OF_RANGE; }
       expect(threw, path + ": out-of-range id rejected");
     }
   }
@@ -327,7 +327,7 @@ void test_mlp(const std::string& path, const std::function<std::unique_ptr<Mlp>(
   try {
     LayerSpec a{4, 3, randn(12), {}, Activation::Relu}, b{5, 2, randn(10), {}, Activation::None};
     make({a, b});
-  } catch (const Error& e) { threw = e.code() == "ARB_DIMENSION_MISMATCH"; }
+  } catch (const Error& e) { threw = e.code() == arbiter::codes::DIMENSION_MISMATCH; }
   expect(threw, path + ": mismatched layer sizes rejected");
 }
 
@@ -433,10 +433,10 @@ void test_tokenizer() {
     expect(same, "tokenizer: Viterbi segmentation matches the brute-force reference (vocab " + std::to_string(vocab) + ")");
   }
   bool threw = false;
-  try { UnigramTokenizer({u"a"}, {0.0}, 1, 0); } catch (const Error& e) { threw = e.code() == "ARB_INVALID_ARGUMENT"; }
+  try { UnigramTokenizer({u"a"}, {0.0}, 1, 0); } catch (const Error& e) { threw = e.code() == arbiter::codes::INVALID_ARGUMENT; }
   expect(threw, "tokenizer: a vocabulary of only reserved pieces is ARB_INVALID_ARGUMENT");
   threw = false;
-  try { UnigramTokenizer({u"<unk>", u"a"}, {0.0, std::nan("")}, 1, 0); } catch (const Error& e) { threw = e.code() == "ARB_NOT_FINITE"; }
+  try { UnigramTokenizer({u"<unk>", u"a"}, {0.0, std::nan("")}, 1, 0); } catch (const Error& e) { threw = e.code() == arbiter::codes::NOT_FINITE; }
   expect(threw, "tokenizer: a NaN score is ARB_NOT_FINITE");
 }
 
@@ -476,7 +476,7 @@ int main(int argc, char** argv) {
     test_mlp("cuda", [](std::vector<LayerSpec> l) { return make_cuda_mlp(std::move(l)); });
   } else {
     bool threw = false;
-    try { make_cuda_index(4, DType::F32); } catch (const Error& e) { threw = e.code() == "ARB_CUDA_UNAVAILABLE"; }
+    try { make_cuda_index(4, DType::F32); } catch (const Error& e) { threw = e.code() == arbiter::codes::CUDA_UNAVAILABLE; }
     expect(threw, "cuda unavailable is reported as ARB_CUDA_UNAVAILABLE");
     if (cuda_required) expect(false, "--cuda-required but CUDA is unavailable: " + cu.reason);
   }

@@ -8,12 +8,10 @@
  *     learned ease (1 − difficulty) and drives the per-model quality calibration in the router.
  * Feature standardisation is folded into the layer, so inference is one backend `mlp` call.
  */
-import { Matrix, solve } from 'ml-matrix';
-
 import type { ComputeBackend, DenseLayer } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { featureVector, FEATURE_NAMES } from './features.js';
-import type { PromptAnalysis } from './index.js';
+import type { PromptAnalysis } from './types.js';
 
 export interface AnalysisHead {
   /** Task labels, in output order. */
@@ -34,9 +32,6 @@ export interface HeadOutput {
   /** n x T predicted pool success, clamped to [0.01, 0.99]. */
   ease: Float32Array;
 }
-
-/** Smallest standard deviation an input is divided by when standardised. */
-const MIN_SD = 1e-3;
 
 export const headInputDim = (embeddingDim: number) => embeddingDim + FEATURE_NAMES.length + 1;
 

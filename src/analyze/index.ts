@@ -6,20 +6,9 @@
 import { extractQuestion, type FewShot } from './few-shot.js';
 import { features, featureVector, FEATURE_NAMES, type Features, type Script } from './features.js';
 import { classifyByRules, DEFAULT_RULES, TASK_TYPES, type TaskRule, type TaskType } from './rules.js';
+import type { PromptAnalysis } from './types.js';
 
-export interface PromptAnalysis {
-  fewShot: FewShot;
-  /** Features of the question (the whole prompt when not few-shot). */
-  features: Features;
-  /** 0..1: a prior from the features (length, reasoning cues, constraints, math, code) until learned. */
-  complexity: number;
-  task: { label: TaskType; confidence: number; scores: Record<string, number>; source: 'keywords' };
-  /**
-   * With a trained router model: 1 − the predicted success rate of the training models on this
-   * prompt (under its task distribution), and per task.
-   */
-  difficulty?: { value: number; byTask: Record<string, number> };
-}
+export type { PromptAnalysis } from './types.js';
 
 /** Heuristic complexity prior in [0, 1]; weights are hand-set, to be replaced by learned ones. */
 export function complexityOf(f: Features, examples = 0): number {

@@ -17,4 +17,4 @@ export type {
 export { ACTIVATIONS, BACKEND_NAMES } from './types.js';
 export { createBackend, probeBackend, probeBackends, selectBackend, type BackendStatus, type Selection } from './select.js';
 export { floatToHalf, halfToFloat, toHalf, fromHalf } from './fp16.js';
-export { loadReport, type LoadAttempt } from './addon.js';
+export { loadAddon, loadReport, type LoadAttempt, type NativeTokenizerHandle } from './addon.js';

@@ -142,7 +142,7 @@ export type FeedbackRequest = Schema<typeof feedbackSchema>;
 
 type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 /** The library's form of the `arbiter` option: the same keys in camelCase (include_candidates is HTTP-only). */
-export type DecodeOptions = { [K in Exclude<keyof ArbiterOption, 'include_candidates'> as Camel<K & string>]: ArbiterOption[K] };
+export type DecodeOptions = { [K in keyof ArbiterOption as K extends 'include_candidates' ? never : Camel<K & string>]: ArbiterOption[K] };
 
 const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 

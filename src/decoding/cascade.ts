@@ -5,7 +5,7 @@
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { promptOf, type ChatRequest } from '../providers/index.js';
 import { chooseCascadePolicy, EscalationReward, HeadReward, type OutcomeReward, type ScoreContext } from '../reward/index.js';
-import { answerKey, argmax, checkModels, finish, scoreAll } from './common.js';
+import { answerKey, argmax, finish, scoreAll } from './common.js';
 import { Ledger } from './ledger.js';
 import { nothingFinished, runJobs } from './scheduler.js';
 import { outcomeReward, type DecodingStrategy } from './strategy.js';

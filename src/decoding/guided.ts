@@ -7,7 +7,7 @@ import { DECODE_LIMITS } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { promptOf, type ChatRequest } from '../providers/index.js';
 import type { ProcessReward, ScoreContext } from '../reward/index.js';
-import { answerKey, checkModels, finish } from './common.js';
+import { answerKey, checkModels } from './common.js';
 import { Ledger } from './ledger.js';
 import { nothingFinished, runJobs, type Job } from './scheduler.js';
 import type { DecodingStrategy } from './strategy.js';

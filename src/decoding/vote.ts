@@ -6,7 +6,7 @@ import { Ledger } from './ledger.js';
 import { nothingFinished, runJobs } from './scheduler.js';
 import { logit } from '../math.js';
 import type { DecodingStrategy } from './strategy.js';
-import type { DecodeLimits, DecodeResult, Generate, Generation } from './types.js';
+import type { DecodeLimits, DecodeResult, Generate } from './types.js';
 
 export interface VoteDecodeOptions extends DecodeLimits {
   models: readonly string[];

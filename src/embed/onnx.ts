@@ -24,6 +24,8 @@ export interface OnnxEmbedderOptions {
   threads?: number;
 }
 
+// an optional dependency: loaded with import() at run time, typed from its declarations
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports -- a type-only view of an optional module
 export type Ort = typeof import('onnxruntime-node');
 export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 

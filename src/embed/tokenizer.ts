@@ -4,7 +4,7 @@
  * piece covers become the unknown id, one per run. The vocabulary format is the one the
  * Universal Sentence Encoder lite ships: [[piece, logProb], ...] with reserved ids first.
  */
-import { loadAddon, type NativeTokenizerHandle } from '../compute/addon.js';
+import { loadAddon, type NativeTokenizerHandle } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 export type Vocabulary = ReadonlyArray<readonly [string, number]>;
@@ -19,6 +19,7 @@ export interface TokenizerOptions {
 }
 
 const SEP = '\u2581';
+// eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Trie over UTF-16 code units; node i's children live in one Map keyed by code unit. */

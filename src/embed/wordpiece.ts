@@ -35,6 +35,7 @@ export class WordPieceTokenizer implements TextTokenizer {
 
   /** The normalised words (BertNormalizer + BertPreTokenizer). */
   words(text: string): string[] {
+    // eslint-disable-next-line no-control-regex -- BertNormalizer drops control characters
     let t = text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F\uFFFD]/g, '').replace(/\s/g, ' ');
     t = t.replace(CJK, (c) => ` ${c} `);
     if (this.options.lowercase ?? true) t = t.toLowerCase();

@@ -47,6 +47,7 @@ interface Prepared {
   cands: RewardCandidate[];
 }
 
+// eslint-disable-next-line max-lines-per-function -- one evaluation read top to bottom: fit on train, then each policy scored on test with its interval; the steps share the fitted state
 export async function evaluateDecoding(train: OutcomeRecord[], testAll: OutcomeRecord[], backend: ComputeBackend, options: { normalize?: (p: string) => string } = {}): Promise<DecodingResult> {
   const models = [...new Set(train.flatMap((r) => Object.keys(r.responses ?? {})))].sort();
   if (models.length < 2) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'decoding evaluation needs recorded responses of at least 2 models', { param: 'data' });

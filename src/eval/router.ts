@@ -19,8 +19,9 @@ import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { estimateInputTokens, logSpan, OUTPUT_TOKENS } from '../router/index.js';
-import { aiq, cheapestReaching, convexHull, pgrCurve, type CurvePoint, type OutcomeRecord, type ReportInput } from '../eval/index.js';
-import { COST_WEIGHTS, predictRecords, train, type TrainedRouter } from '../learn/index.js';
+import { aiq, cheapestReaching, convexHull, pgrCurve, type CurvePoint } from './curve.js';
+import type { ReportInput } from './report.js';
+import { COST_WEIGHTS, predictRecords, train, type OutcomeRecord, type TrainedRouter } from '../learn/index.js';
 import { calibration, mean, pairedBootstrap, rocAuc, shuffle } from '../stats/index.js';
 import { normalizePrompt } from '../text.js';
 
@@ -210,6 +211,7 @@ function concat(parts: SplitRouting[]): SplitRouting {
   };
 }
 
+// eslint-disable-next-line max-lines-per-function -- the report assembled field by field from one set of predictions; splitting it would pass a dozen arrays around
 function summarise(dataset: string, regime: string, nTrain: number, r: SplitRouting, models: string[], prices: Prices, droppedOverlap: number): EvalResult {
   const { test } = r;
   const n = test.length;

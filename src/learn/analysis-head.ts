@@ -5,8 +5,8 @@
  */
 import { Matrix, solve } from 'ml-matrix';
 
-import { FEATURE_NAMES, softmax, softmaxInto, type AnalysisHead } from '../analyze/index.js';
-import type { ComputeBackend, DenseLayer } from '../compute/index.js';
+import { softmaxInto, type AnalysisHead } from '../analyze/index.js';
+import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 /** Smallest standard deviation an input is divided by when standardised. */

@@ -11,7 +11,7 @@
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { recordCandidates } from './reward.js';
-import { REWARD_FEATURES, reliabilityOf, rewardFeatures, ruleAccepts, scoreRewards, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type RewardModelFile, type RewardRecord } from '../reward/index.js';
+import { REWARD_FEATURES, reliabilityOf, scoreRewards, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type RewardModelFile, type RewardRecord } from '../reward/index.js';
 import { fitRewardHead } from './reward-head.js';
 
 

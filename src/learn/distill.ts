@@ -11,10 +11,9 @@
  *      linear, so it commutes with pooling; stored as fp16.
  * With prompts to evaluate on, it reports how closely the static embeddings follow the teacher.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ArbiterError, ErrorCodes } from '../errors.js';
 import { createBackend, floatToHalf, type ComputeBackend } from '../compute/index.js';
 import { type Manifest, sha256, StaticEmbedder, UseEmbedder, type Vocabulary } from '../embed/index.js';
 
@@ -51,6 +50,7 @@ async function topEigenvectors(cov: Float64Array, n: number, k: number): Promise
   return { basis, kept };
 }
 
+// eslint-disable-next-line max-lines-per-function -- the distillation recipe in order (teacher embeddings, table, fp16 scaling, manifest, optional evaluation), each step commented
 export async function distill(options: DistillOptions): Promise<Manifest> {
   const log = options.log ?? (() => {});
   const dim = options.dim ?? 256;

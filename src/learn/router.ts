@@ -248,6 +248,7 @@ export interface TrainedRouter {
   report: TrainReport;
 }
 
+// eslint-disable-next-line max-lines-per-function -- the training pipeline in order (folds, out-of-fold predictions, head, capabilities, operating points, report); each stage is a helper, this is their sequence
 export async function train(records: OutcomeRecord[], embedder: Embedder, backend: ComputeBackend, options: TrainOptions = {}): Promise<TrainedRouter> {
   const valFraction = options.valFraction ?? 0.1;
   const k = options.k ?? 16;

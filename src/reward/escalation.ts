@@ -5,36 +5,10 @@
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { REWARD_FEATURES, rewardFeatures, scoreRewards, type RewardCandidate, type RewardHead } from './head.js';
+import type { CascadeModel, CascadePolicy, CascadeRule } from './cascade-types.js';
 import { reliabilityOf, type RewardModelFile } from './model-file.js';
 import type { OutcomeReward, ResponseCandidate, ScoreContext } from './types.js';
 import { answerExtractor } from './verify.js';
-
-export interface CascadeRule {
-  /** Models of the first stage; null: straight to the strongest model. */
-  stage: string[] | null;
-  /** Accept the stage's answer when its escalation reward reaches this, or when the stage agrees; 0: always. */
-  tau: number | 'agree';
-  /** The escalation head (present when tau is a number above 0). */
-  head?: { weight: number[]; bias: number };
-  /** Train split, this task: accuracy and cost (in calls of the strongest model) per prompt. */
-  trainQuality: number;
-  trainCost: number;
-}
-
-export interface CascadePolicy {
-  /** Over the whole train split. */
-  trainQuality: number;
-  /** Of the strongest model's cost. */
-  trainCostShare: number;
-  tasks: Record<string, CascadeRule>;
-}
-
-export interface CascadeModel {
-  strongest: string;
-  strongestTrainQuality: number;
-  /** Ordered by cost, cheapest first; only the distinct ones. */
-  policies: CascadePolicy[];
-}
 
 const F = REWARD_FEATURES.length;
 

@@ -2,7 +2,7 @@
  * The learned reward's file (`arbiter train-reward` writes it; learn/reward.ts fits it) and the
  * lookups serving needs: a task's head, a model's reliability, the selection rule.
  */
-import type { CascadeModel } from './escalation.js';
+import type { CascadeModel } from './cascade-types.js';
 import type { RewardHead } from './head.js';
 
 /** One prompt with every model's recorded response and outcome (the eval harness's records fit). */

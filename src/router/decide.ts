@@ -4,8 +4,7 @@
  * gathers the inputs, this turns them into a Decision.
  */
 import type { PromptAnalysis } from '../analyze/index.js';
-import { ArbiterError, ErrorCodes, fail } from '../errors.js';
-import { STRATEGIES, type ModelSpec, type RoutingSettings } from '../config/index.js';
+import type { ModelSpec, RoutingSettings } from '../config/index.js';
 import { checker, routeOptionsSchema } from '../config/index.js';
 import type { LoadTracker } from './load.js';
 import { predict, type PredictInputs } from './predict.js';

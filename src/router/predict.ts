@@ -63,7 +63,9 @@ export function predict(models: readonly ModelSpec[], prompt: string, taskDist: 
   const outputTokens =
     maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
   return models.map((m) => {
-    let { quality, qualityStderr, qualitySource } = shrunkQuality(m, taskDist, vote);
+    const shrunk = shrunkQuality(m, taskDist, vote);
+    const { qualityStderr } = shrunk;
+    let { quality, qualitySource } = shrunk;
     const learned = calibratedQuality(inputs.calibration?.[m.id], taskDist, inputs.ease, quality);
     if (learned !== undefined) {
       quality = learned;

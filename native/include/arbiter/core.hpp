@@ -6,6 +6,8 @@
 //   * Index       — exact top-k search (inner product, cosine, squared L2) over fp32/fp16 rows;
 //   * Mlp         — small dense networks (ReLU/GELU hidden layers, sigmoid/softmax outputs).
 #pragma once
+#include "arbiter/error_codes.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>

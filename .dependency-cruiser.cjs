@@ -57,7 +57,12 @@ module.exports = {
       from: { path: '^src/' },
       to: { circular: true },
     },
-    { name: 'no-unresolvable', severity: 'error', from: { path: '^src/' }, to: { couldNotResolve: true, path: '^[.]' } },
+    {
+      name: 'no-unresolvable',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { couldNotResolve: true, path: '^[.]' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

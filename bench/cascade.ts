@@ -59,7 +59,11 @@ for (const r of test) {
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: r.prompt }], arbiter: { strategy: 'cascade', include_candidates: true } }),
+    body: JSON.stringify({
+      model: 'auto',
+      messages: [{ role: 'user', content: r.prompt }],
+      arbiter: { strategy: 'cascade', include_candidates: true },
+    }),
   });
   latencies.push(performance.now() - t0);
   if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);
@@ -76,7 +80,14 @@ await gw.close();
 latencies.sort((a, b) => a - b);
 const q = right / test.length;
 const rows: ResultRow[] = [
-  { name: `${strongest} alone (recorded)`, kind: 'peer', Q: test.length, medianMs: 0, qps: 0, note: `quality ${(strongRight / test.length).toFixed(3)}, cost $${strongCost.toFixed(2)}` },
+  {
+    name: `${strongest} alone (recorded)`,
+    kind: 'peer',
+    Q: test.length,
+    medianMs: 0,
+    qps: 0,
+    note: `quality ${(strongRight / test.length).toFixed(3)}, cost $${strongCost.toFixed(2)}`,
+  },
   {
     name: 'live cascade through the gateway',
     kind: 'backend',
@@ -86,7 +97,11 @@ const rows: ResultRow[] = [
     note: `quality ${q.toFixed(3)}, cost $${cost.toFixed(2)} = ${((100 * cost) / strongCost).toFixed(0)}% of ${strongest}; ${(calls / test.length).toFixed(2)} calls per prompt; router task = dataset task on ${((100 * taskAgree) / test.length).toFixed(1)}%`,
   },
 ];
-printTable(`Learned cascade, live over HTTP on replay models (RouterBench test split, ${test.length} prompts)`, rows, 'requests/s');
+printTable(
+  `Learned cascade, live over HTTP on replay models (RouterBench test split, ${test.length} prompts)`,
+  rows,
+  'requests/s',
+);
 const summary = {
   prompts: test.length,
   quality: Number(q.toFixed(4)),
@@ -99,5 +114,7 @@ const summary = {
   p50Ms: Number(latencies[latencies.length >> 1]!.toFixed(3)),
   p99Ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(3)),
 };
-process.stdout.write(`summary: ${JSON.stringify(summary)}\nwrote ${writeResults('cascade', { shape: { prompts: test.length, strategy: 'cascade' }, results: rows, summary })}\n`);
+process.stdout.write(
+  `summary: ${JSON.stringify(summary)}\nwrote ${writeResults('cascade', { shape: { prompts: test.length, strategy: 'cascade' }, results: rows, summary })}\n`,
+);
 process.exit(0);

@@ -7,7 +7,15 @@
  */
 import ort from 'onnxruntime-node';
 
-import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import {
+  interleavedMedians,
+  loadedBackends,
+  maxDiffNotes,
+  printTable,
+  randomNormal,
+  writeResults,
+  type ResultRow,
+} from './lib/common.js';
 import { cpuSession } from './lib/onnx.js';
 import { type EmbeddingTable, toHalf } from '../src/compute/index.js';
 
@@ -17,7 +25,7 @@ const BAGS = 4096;
 const MAX_LEN = 40;
 
 let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
 const lens = Array.from({ length: BAGS }, () => 8 + Math.floor(rand() * (MAX_LEN - 8 + 1)));
 const offsets = new Int32Array(BAGS + 1);
 lens.forEach((l, i) => (offsets[i + 1] = offsets[i]! + l));
@@ -41,8 +49,18 @@ const row = (name: string, kind: ResultRow['kind'], ms: number, bytesPerValue: n
 const contenders: Array<{ name: string; kind: ResultRow['kind']; bytes: number; fn: () => Promise<Float32Array> }> = [];
 for (const backend of loadedBackends()) {
   const name = backend.name;
-  contenders.push({ name: `${name} f32`, kind: 'backend', bytes: 4, fn: () => backend.embedPool(f32, ids, offsets, { weights }) });
-  contenders.push({ name: `${name} f16`, kind: 'backend', bytes: 2, fn: () => backend.embedPool(f16, ids, offsets, { weights }) });
+  contenders.push({
+    name: `${name} f32`,
+    kind: 'backend',
+    bytes: 4,
+    fn: () => backend.embedPool(f32, ids, offsets, { weights }),
+  });
+  contenders.push({
+    name: `${name} f16`,
+    kind: 'backend',
+    bytes: 2,
+    fn: () => backend.embedPool(f16, ids, offsets, { weights }),
+  });
 }
 
 // onnxruntime peer over padded bags
@@ -54,7 +72,10 @@ for (let b = 0; b < BAGS; b++)
     padW[b * MAX_LEN + (j - offsets[b]!)] = weights[j]!;
   }
 const session = await cpuSession({
-  inputs: [{ name: 'ids', shape: ['b', MAX_LEN], type: 'int64' }, { name: 'w', shape: ['b', MAX_LEN, 1] }],
+  inputs: [
+    { name: 'ids', shape: ['b', MAX_LEN], type: 'int64' },
+    { name: 'w', shape: ['b', MAX_LEN, 1] },
+  ],
   outputs: [{ name: 'out', shape: ['b', D] }],
   floatConstants: { table: { dims: [VOCAB, D], data: f32.data as Float32Array } },
   int64Constants: { axes: [1] },
@@ -65,14 +86,28 @@ const session = await cpuSession({
     { op: 'LpNormalization', inputs: ['sum'], outputs: ['out'], ints: { axis: -1, p: 2 } },
   ],
 });
-const feeds = { ids: new ort.Tensor('int64', padIds, [BAGS, MAX_LEN]), w: new ort.Tensor('float32', padW, [BAGS, MAX_LEN, 1]) };
-contenders.push({ name: 'onnxruntime Gather+ReduceSum+LpNorm', kind: 'peer', bytes: 4, fn: async () => (await session.run(feeds)).out!.data as Float32Array });
+const feeds = {
+  ids: new ort.Tensor('int64', padIds, [BAGS, MAX_LEN]),
+  w: new ort.Tensor('float32', padW, [BAGS, MAX_LEN, 1]),
+};
+contenders.push({
+  name: 'onnxruntime Gather+ReduceSum+LpNorm',
+  kind: 'peer',
+  bytes: 4,
+  fn: async () => (await session.run(feeds)).out!.data as Float32Array,
+});
 
 const notes = await maxDiffNotes(contenders); // against the first contender (cpu f32 when the addon loaded)
 const medians = await interleavedMedians(contenders.map((c) => ({ name: c.name, fn: c.fn })));
 const rows = contenders.map((c) => row(c.name, c.kind, medians.get(c.name)!, c.bytes, notes.get(c.name)));
-printTable(`Embedding pooling: ${BAGS} bags, ${TOKENS.toLocaleString('en-US')} tokens (8-${MAX_LEN} per bag), table ${VOCAB.toLocaleString('en-US')} x ${D}, weighted, L2-normalised`, rows, 'bags/s');
+printTable(
+  `Embedding pooling: ${BAGS} bags, ${TOKENS.toLocaleString('en-US')} tokens (8-${MAX_LEN} per bag), table ${VOCAB.toLocaleString('en-US')} x ${D}, weighted, L2-normalised`,
+  rows,
+  'bags/s',
+);
 const cpu = rows.find((r) => r.name === 'cpu f32');
 const summary = { cpuSpeedupOverOnnxruntime: cpu ? cpu.qps / rows.find((r) => r.kind === 'peer')!.qps : null };
-process.stdout.write(`summary: ${JSON.stringify(summary)}\nwrote ${writeResults('embed', { shape: { vocab: VOCAB, d: D, bags: BAGS, tokens: TOKENS }, results: rows, summary })}\n`);
+process.stdout.write(
+  `summary: ${JSON.stringify(summary)}\nwrote ${writeResults('embed', { shape: { vocab: VOCAB, d: D, bags: BAGS, tokens: TOKENS }, results: rows, summary })}\n`,
+);
 await session.release();

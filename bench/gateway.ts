@@ -59,19 +59,35 @@ const { backend } = await selectBackend();
 const cfg = validateConfig(
   {
     models: [
-      { id: 'fast', provider: { kind: 'openai', baseUrl: `${upUrl}/v1` }, cost: { inputPer1k: 0.0002, outputPer1k: 0.0006 }, maxConcurrent: 256 },
-      { id: 'strong', provider: { kind: 'openai', baseUrl: `${upUrl}/v1` }, cost: { inputPer1k: 0.01, outputPer1k: 0.03 }, maxConcurrent: 256, strengths: { general: 0.9 } },
+      {
+        id: 'fast',
+        provider: { kind: 'openai', baseUrl: `${upUrl}/v1` },
+        cost: { inputPer1k: 0.0002, outputPer1k: 0.0006 },
+        maxConcurrent: 256,
+      },
+      {
+        id: 'strong',
+        provider: { kind: 'openai', baseUrl: `${upUrl}/v1` },
+        cost: { inputPer1k: 0.01, outputPer1k: 0.03 },
+        maxConcurrent: 256,
+        strengths: { general: 0.9 },
+      },
     ],
   },
   'bench',
 );
-const gw = await buildGateway({ arbiter: new Arbiter({ router: await createRouter(cfg, { backend }), upstreams: await createUpstreams(cfg) }), backend: backend.name });
+const gw = await buildGateway({
+  arbiter: new Arbiter({ router: await createRouter(cfg, { backend }), upstreams: await createUpstreams(cfg) }),
+  backend: backend.name,
+});
 const gwUrl = await gw.listen({ host: '127.0.0.1', port: 0 });
 
 const prompt = 'Write a python function that merges two sorted lists into one sorted list.';
 const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] });
-const run = (o: autocannon.Options) => inWorker<autocannon.Result>({ mode: 'autocannon', options: { connections: 16, duration: 8, ...o } });
-const atRate = (url: string, body: string, rate: number, seconds: number) => inWorker<RateResult>({ mode: 'rate', url, body, rate, seconds, connections: 32 });
+const run = (o: autocannon.Options) =>
+  inWorker<autocannon.Result>({ mode: 'autocannon', options: { connections: 16, duration: 8, ...o } });
+const atRate = (url: string, body: string, rate: number, seconds: number) =>
+  inWorker<RateResult>({ mode: 'rate', url, body, rate, seconds, connections: 32 });
 const ms = (x: number) => x.toFixed(3);
 /** Requests answered per second (autocannon's per-second average is not aggregated from a worker). */
 const perSecond = (r: autocannon.Result) => r.requests.total / r.duration;
@@ -81,7 +97,11 @@ const rateRow = (name: string, kind: ResultRow['kind'], r: RateResult, note?: st
   Q: r.answered,
   medianMs: r.p50,
   qps: r.answered / r.seconds,
-  note: `p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, errors ${r.errors}, unanswered ${r.sent - r.answered - r.errors}, non-2xx ${Object.entries(r.byStatus).filter(([k]) => !k.startsWith('2')).reduce((a, [, v]) => a + v, 0)}${note ? `; ${note}` : ''}`,
+  note: `p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, errors ${r.errors}, unanswered ${r.sent - r.answered - r.errors}, non-2xx ${Object.entries(
+    r.byStatus,
+  )
+    .filter(([k]) => !k.startsWith('2'))
+    .reduce((a, [, v]) => a + v, 0)}${note ? `; ${note}` : ''}`,
 });
 
 const rows: ResultRow[] = [];
@@ -105,7 +125,14 @@ const best = (xs: autocannon.Result[]) => xs.reduce((a, b) => (perSecond(b) > pe
 const hwBest = best(hw);
 const rtBest = best(rt);
 rows.push(row('Fastify hello-world', 'ceiling', hwBest));
-rows.push(row('arbiter /v1/route', 'backend', rtBest, `${((100 * perSecond(rtBest)) / perSecond(hwBest)).toFixed(0)}% of hello-world`));
+rows.push(
+  row(
+    'arbiter /v1/route',
+    'backend',
+    rtBest,
+    `${((100 * perSecond(rtBest)) / perSecond(hwBest)).toFixed(0)}% of hello-world`,
+  ),
+);
 
 // 2. overhead at a fixed 500 requests/s (open loop, per-request timing): three alternating passes
 // of 10 s each; each contender's pass with the median p50 is reported
@@ -119,20 +146,45 @@ const mid = (rs: RateResult[]) => [...rs].sort((a, b) => a.p50 - b.p50)[1]!;
 const medianOf = (rs: RateResult[], k: 'p50' | 'p99') => rs.map((r) => r[k]).sort((a, b) => a - b)[1]!;
 const over = (rs: RateResult[], k: 'p50' | 'p99') => medianOf(rs, k) - medianOf(passes.direct, k);
 const direct = mid(passes.direct);
-rows.push(rateRow('upstream called directly, 500 req/s', 'peer', direct, `median of 3 passes: p50 ${ms(medianOf(passes.direct, 'p50'))} ms, p99 ${ms(medianOf(passes.direct, 'p99'))} ms`));
-rows.push(rateRow('through arbiter, model id, 500 req/s', 'backend', mid(passes.id), `overhead (medians of 3 passes) p50 ${ms(over(passes.id, 'p50'))} ms, p99 ${ms(over(passes.id, 'p99'))} ms`));
-rows.push(rateRow('through arbiter, model auto, 500 req/s', 'backend', mid(passes.auto), `overhead (medians of 3 passes) p50 ${ms(over(passes.auto, 'p50'))} ms, p99 ${ms(over(passes.auto, 'p99'))} ms`));
+rows.push(
+  rateRow(
+    'upstream called directly, 500 req/s',
+    'peer',
+    direct,
+    `median of 3 passes: p50 ${ms(medianOf(passes.direct, 'p50'))} ms, p99 ${ms(medianOf(passes.direct, 'p99'))} ms`,
+  ),
+);
+rows.push(
+  rateRow(
+    'through arbiter, model id, 500 req/s',
+    'backend',
+    mid(passes.id),
+    `overhead (medians of 3 passes) p50 ${ms(over(passes.id, 'p50'))} ms, p99 ${ms(over(passes.id, 'p99'))} ms`,
+  ),
+);
+rows.push(
+  rateRow(
+    'through arbiter, model auto, 500 req/s',
+    'backend',
+    mid(passes.auto),
+    `overhead (medians of 3 passes) p50 ${ms(over(passes.auto, 'p50'))} ms, p99 ${ms(over(passes.auto, 'p99'))} ms`,
+  ),
+);
 
 // 3. soak
 let soak: Record<string, unknown> | null = null;
 if (soakS > 0) {
   const rss: Array<{ s: number; mb: number }> = [];
   const t0 = Date.now();
-  const timer = setInterval(() => rss.push({ s: Math.round((Date.now() - t0) / 1000), mb: Math.round(process.memoryUsage().rss / 2 ** 20) }), 5000);
+  const timer = setInterval(
+    () => rss.push({ s: Math.round((Date.now() - t0) / 1000), mb: Math.round(process.memoryUsage().rss / 2 ** 20) }),
+    5000,
+  );
   const counted = async () => {
     const text = await (await fetch(`${gwUrl}/metrics`)).text();
     const byStatus: Record<string, number> = {};
-    for (const m of text.matchAll(/^arbiter_requests_total\{route="\/v1\/chat\/completions",status="(\d+)"\} (\d+)/gm)) byStatus[m[1]!] = Number(m[2]);
+    for (const m of text.matchAll(/^arbiter_requests_total\{route="\/v1\/chat\/completions",status="(\d+)"\} (\d+)/gm))
+      byStatus[m[1]!] = Number(m[2]);
     return byStatus;
   };
   const before = await counted();
@@ -146,11 +198,36 @@ if (soakS > 0) {
   const last = warm.at(-1)?.mb ?? 0;
   // lost = requests sent minus those answered (the gateway also counts every response it sends)
   const received = Object.values(serverByStatus).reduce((a, b) => a + b, 0);
-  soak = { seconds: soakS, rate: 300, clientSent: r.sent, clientAnswered: r.answered, serverAnswered: received, serverByStatus, errors: r.errors, lost: r.sent - r.answered, clientStatusCodes: r.byStatus, rssAfterWarmupMB: first, rssEndMB: last, rssGrowthPct: first ? (100 * (last - first)) / first : null, rss };
-  rows.push(rateRow(`soak ${soakS} s at 300 req/s (model auto)`, 'backend', r, `RSS ${first} -> ${last} MB after warm-up; answered by status ${JSON.stringify(serverByStatus)}`));
+  soak = {
+    seconds: soakS,
+    rate: 300,
+    clientSent: r.sent,
+    clientAnswered: r.answered,
+    serverAnswered: received,
+    serverByStatus,
+    errors: r.errors,
+    lost: r.sent - r.answered,
+    clientStatusCodes: r.byStatus,
+    rssAfterWarmupMB: first,
+    rssEndMB: last,
+    rssGrowthPct: first ? (100 * (last - first)) / first : null,
+    rss,
+  };
+  rows.push(
+    rateRow(
+      `soak ${soakS} s at 300 req/s (model auto)`,
+      'backend',
+      r,
+      `RSS ${first} -> ${last} MB after warm-up; answered by status ${JSON.stringify(serverByStatus)}`,
+    ),
+  );
 }
 
-printTable('Gateway on loopback (load generators and upstream in worker threads; all share the 2 cores)', rows, 'requests/s');
+printTable(
+  'Gateway on loopback (load generators and upstream in worker threads; all share the 2 cores)',
+  rows,
+  'requests/s',
+);
 const summary = {
   routeOverHelloWorld: perSecond(rtBest) / perSecond(hwBest),
   overheadP50MsId: Number(over(passes.id, 'p50').toFixed(3)),
@@ -159,7 +236,9 @@ const summary = {
   overheadP99MsAuto: Number(over(passes.auto, 'p99').toFixed(3)),
   soak,
 };
-process.stdout.write(`summary: ${JSON.stringify({ ...summary, soak: soak ? { ...soak, rss: undefined } : null })}\nwrote ${writeResults('gateway', { shape: { prompt, connections: 16 }, results: rows, summary })}\n`);
+process.stdout.write(
+  `summary: ${JSON.stringify({ ...summary, soak: soak ? { ...soak, rss: undefined } : null })}\nwrote ${writeResults('gateway', { shape: { prompt, connections: 16 }, results: rows, summary })}\n`,
+);
 await gw.close();
 await hello.close();
 process.exit(0); // the upstream worker

@@ -48,7 +48,8 @@ interface Contender {
   maxQ: number;
   search: (q: Float32Array, Q: number) => Promise<number[][]> | number[][];
 }
-const split = (flat: ArrayLike<number | bigint>, Q: number) => Array.from({ length: Q }, (_, i) => Array.from({ length: K }, (_, j) => Number(flat[i * K + j]!)));
+const split = (flat: ArrayLike<number | bigint>, Q: number) =>
+  Array.from({ length: Q }, (_, i) => Array.from({ length: K }, (_, j) => Number(flat[i * K + j]!)));
 
 /** Share of queries whose top-k id sets equal the reference's. */
 function agreement(got: number[][], want: number[][]): string {
@@ -73,19 +74,31 @@ async function contenders(): Promise<Contender[]> {
     const idx = backend.createIndex({ dim: D });
     await idx.add(ids, db);
     const slow = name === 'js' || name === 'gpujs';
-    out.push({ name, kind: 'backend', maxQ: slow ? SLOW_MAX_Q : Infinity, search: async (q, Q) => split((await idx.search(q, K, 'ip')).ids, Q) });
+    out.push({
+      name,
+      kind: 'backend',
+      maxQ: slow ? SLOW_MAX_Q : Infinity,
+      search: async (q, Q) => split((await idx.search(q, K, 'ip')).ids, Q),
+    });
   }
   const threads = cpus().length;
   out.push({
     name: 'usearch exactSearch',
     kind: 'peer',
     maxQ: Infinity,
-    search: (q, Q) => split((usearch.exactSearch(db, q, D, K, usearch.MetricKind.IP, threads) as { keys: BigUint64Array }).keys, Q),
+    search: (q, Q) =>
+      split((usearch.exactSearch(db, q, D, K, usearch.MetricKind.IP, threads) as { keys: BigUint64Array }).keys, Q),
   });
   // onnxruntime: Gemm (Q x D times D x N) + TopK, intra-op threads = cores
   const session = await cpuSession({
-    inputs: [{ name: 'Q', shape: ['q', D] }, { name: 'DB', shape: [N, D] }],
-    outputs: [{ name: 'values', shape: ['q', K] }, { name: 'indices', shape: ['q', K], type: 'int64' }],
+    inputs: [
+      { name: 'Q', shape: ['q', D] },
+      { name: 'DB', shape: [N, D] },
+    ],
+    outputs: [
+      { name: 'values', shape: ['q', K] },
+      { name: 'indices', shape: ['q', K], type: 'int64' },
+    ],
     int64Constants: { K: [K] },
     nodes: [
       { op: 'Gemm', inputs: ['Q', 'DB'], outputs: ['S'], ints: { transB: 1 } },
@@ -97,7 +110,11 @@ async function contenders(): Promise<Contender[]> {
     name: 'onnxruntime Gemm+TopK',
     kind: 'peer',
     maxQ: Infinity,
-    search: async (q, Q) => split((await session.run({ Q: new ort.Tensor('float32', q, [Q, D]), DB: dbTensor })).indices!.data as BigInt64Array, Q),
+    search: async (q, Q) =>
+      split(
+        (await session.run({ Q: new ort.Tensor('float32', q, [Q, D]), DB: dbTensor })).indices!.data as BigInt64Array,
+        Q,
+      ),
   });
   // hnswlib-node: BruteforceSearch takes one query per call (its API), single-threaded
   const bf = new hnswlib.BruteforceSearch('ip', D);
@@ -107,7 +124,8 @@ async function contenders(): Promise<Contender[]> {
     name: 'hnswlib-node BruteforceSearch',
     kind: 'peer',
     maxQ: SLOW_MAX_Q,
-    search: (q, Q) => Array.from({ length: Q }, (_, i) => bf.searchKnn(Array.from(q.subarray(i * D, (i + 1) * D)), K).neighbors),
+    search: (q, Q) =>
+      Array.from({ length: Q }, (_, i) => bf.searchKnn(Array.from(q.subarray(i * D, (i + 1) * D)), K).neighbors),
   });
   return out;
 }
@@ -138,7 +156,11 @@ const summary: Record<string, unknown> = {
   copyGBps: bandwidth.gbps,
   cpuQ1024FractionOfSgemm: (cpu(1024)?.gflops ?? 0) / sgemm.gflops!,
   cpuQ1FractionOfBandwidthFloor: (cpu(1)?.gbps ?? 0) / bandwidth.gbps!,
-  cpuSpeedupOverPeers: Object.fromEntries(QS.map((Q) => [Q, Object.fromEntries(peersAt(Q).map((p) => [p.name, (cpu(Q)?.qps ?? 0) / p.qps]))])),
+  cpuSpeedupOverPeers: Object.fromEntries(
+    QS.map((Q) => [Q, Object.fromEntries(peersAt(Q).map((p) => [p.name, (cpu(Q)?.qps ?? 0) / p.qps]))]),
+  ),
 };
 process.stdout.write(`\nsummary: ${JSON.stringify(summary, null, 2)}\n`);
-process.stdout.write(`wrote ${writeResults('knn', { shape: { N, d: D, k: K, Q: QS, metric: 'ip', dtype: 'f32' }, results: all, summary })}\n`);
+process.stdout.write(
+  `wrote ${writeResults('knn', { shape: { N, d: D, k: K, Q: QS, metric: 'ip', dtype: 'f32' }, results: all, summary })}\n`,
+);

@@ -6,7 +6,15 @@
  */
 import ort from 'onnxruntime-node';
 
-import { interleavedMedians, loadedBackends, maxDiffNotes, printTable, randomNormal, writeResults, type ResultRow } from './lib/common.js';
+import {
+  interleavedMedians,
+  loadedBackends,
+  maxDiffNotes,
+  printTable,
+  randomNormal,
+  writeResults,
+  type ResultRow,
+} from './lib/common.js';
 import { cpuSession, type NodeSpec } from './lib/onnx.js';
 import { type Activation, type MlpWeights } from '../src/compute/index.js';
 
@@ -39,24 +47,52 @@ for (const head of heads) {
     floatConstants[`B${l}`] = { dims: [L.out], data: L.bias! };
     nodes.push({ op: 'Gemm', inputs: [cur, `W${l}`, `B${l}`], outputs: [`z${l}`], ints: { transB: 1 } });
     const op = L.activation === 'relu' ? 'Relu' : L.activation === 'sigmoid' ? 'Sigmoid' : 'Softmax';
-    nodes.push({ op, inputs: [`z${l}`], outputs: [l === weights.layers.length - 1 ? 'y' : `a${l}`], ...(op === 'Softmax' ? { ints: { axis: -1 } } : {}) });
+    nodes.push({
+      op,
+      inputs: [`z${l}`],
+      outputs: [l === weights.layers.length - 1 ? 'y' : `a${l}`],
+      ...(op === 'Softmax' ? { ints: { axis: -1 } } : {}),
+    });
     cur = `a${l}`;
   });
-  const session = await cpuSession({ inputs: [{ name: 'x', shape: ['n', 256] }], outputs: [{ name: 'y', shape: ['n', head.dims.at(-1)!] }], nodes, floatConstants });
+  const session = await cpuSession({
+    inputs: [{ name: 'x', shape: ['n', 256] }],
+    outputs: [{ name: 'y', shape: ['n', head.dims.at(-1)!] }],
+    nodes,
+    floatConstants,
+  });
   const feeds = { x: new ort.Tensor('float32', x, [ROWS, 256]) };
-  contenders.push({ name: 'onnxruntime Gemm chain', kind: 'peer', fn: async () => (await session.run(feeds)).y!.data as Float32Array });
+  contenders.push({
+    name: 'onnxruntime Gemm chain',
+    kind: 'peer',
+    fn: async () => (await session.run(feeds)).y!.data as Float32Array,
+  });
 
   const notes = await maxDiffNotes(contenders);
   const medians = await interleavedMedians(contenders.map((c) => ({ name: c.name, fn: c.fn })));
   for (const c of contenders) {
     const ms = medians.get(c.name)!;
     const note = notes.get(c.name);
-    rows.push({ name: `${head.name}: ${c.name}`, kind: c.kind, Q: ROWS, medianMs: ms, qps: (ROWS * 1000) / ms, gflops: flops / ms / 1e6, ...(note ? { note } : {}) });
+    rows.push({
+      name: `${head.name}: ${c.name}`,
+      kind: c.kind,
+      Q: ROWS,
+      medianMs: ms,
+      qps: (ROWS * 1000) / ms,
+      gflops: flops / ms / 1e6,
+      ...(note ? { note } : {}),
+    });
   }
   await session.release();
 }
 printTable(`MLP heads, ${ROWS.toLocaleString('en-US')} rows`, rows, 'rows/s');
 const speedup = Object.fromEntries(
-  heads.map((h) => [h.name, (rows.find((r) => r.name === `${h.name}: cpu`)?.qps ?? 0) / rows.find((r) => r.name === `${h.name}: onnxruntime Gemm chain`)!.qps]),
+  heads.map((h) => [
+    h.name,
+    (rows.find((r) => r.name === `${h.name}: cpu`)?.qps ?? 0) /
+      rows.find((r) => r.name === `${h.name}: onnxruntime Gemm chain`)!.qps,
+  ]),
 );
-process.stdout.write(`summary: ${JSON.stringify({ cpuSpeedupOverOnnxruntime: speedup })}\nwrote ${writeResults('mlp', { shape: { rows: ROWS, heads }, results: rows, summary: { cpuSpeedupOverOnnxruntime: speedup } })}\n`);
+process.stdout.write(
+  `summary: ${JSON.stringify({ cpuSpeedupOverOnnxruntime: speedup })}\nwrote ${writeResults('mlp', { shape: { rows: ROWS, heads }, results: rows, summary: { cpuSpeedupOverOnnxruntime: speedup } })}\n`,
+);

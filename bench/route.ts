@@ -24,14 +24,27 @@ const cli = join(root, 'bin', 'arbiter.js');
 const dir = mkdtempSync(join(tmpdir(), 'arbiter-bench-route-'));
 
 const routellm = await loadRouteLLM(join(data, 'routellm'));
-const routerbench = [...(await loadRouterBench(join(data, 'routerbench'), 'train')), ...(await loadRouterBench(join(data, 'routerbench'), 'test'))];
+const routerbench = [
+  ...(await loadRouterBench(join(data, 'routerbench'), 'train')),
+  ...(await loadRouterBench(join(data, 'routerbench'), 'test')),
+];
 const manifoldSize = 10_000;
 const trainFile = join(dir, 'train.jsonl');
 // 10,000 reference points (+10% held out for the report)
-writeFileSync(trainFile, routellm.slice(0, Math.round(manifoldSize / 0.9)).map((r) => JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes })).join('\n'));
+writeFileSync(
+  trainFile,
+  routellm
+    .slice(0, Math.round(manifoldSize / 0.9))
+    .map((r) => JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes }))
+    .join('\n'),
+);
 const model = join(dir, 'model');
 const run = (args: string[], input?: string) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 30, ...(input ? { input } : {}) });
+  const r = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    ...(input ? { input } : {}),
+  });
   if (r.status !== 0) throw new Error(`arbiter ${args.join(' ')} failed: ${r.stderr}`);
   return r;
 };
@@ -73,22 +86,58 @@ const runs = [0, 1, 2].map(() => {
 const med = <T>(xs: T[], f: (x: T) => number) => xs.map(f).sort((a, b) => a - b)[xs.length >> 1]!;
 const secs = med(runs, (r) => r.secs);
 const wall = med(runs, (r) => r.wall);
-rows.push({ name: 'arbiter route (static)', kind: 'backend', Q: n, medianMs: secs * 1000, qps: n / secs, note: `whole command incl. start: ${Math.round(n / wall)} prompts/s` });
+rows.push({
+  name: 'arbiter route (static)',
+  kind: 'backend',
+  Q: n,
+  medianMs: secs * 1000,
+  qps: n / secs,
+  note: `whole command incl. start: ${Math.round(n / wall)} prompts/s`,
+});
 const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
 if (lines.length !== n) throw new Error(`expected ${n} decisions, got ${lines.length}`);
 // the same prompts cut to their first 160 characters: chat-sized requests
 const shortFile = join(dir, 'short.jsonl');
 writeFileSync(shortFile, prompts.map((p, i) => JSON.stringify({ id: i, prompt: p.slice(0, 160) })).join('\n'));
-const shortRuns = [0, 1, 2].map(() => rate(run(['route', '--in', shortFile, '--out', join(dir, 'out.jsonl'), '--config', config]).stderr));
+const shortRuns = [0, 1, 2].map(() =>
+  rate(run(['route', '--in', shortFile, '--out', join(dir, 'out.jsonl'), '--config', config]).stderr),
+);
 const shortSecs = med(shortRuns, (r) => r.secs);
-rows.push({ name: 'arbiter route (static), 160-char prompts', kind: 'backend', Q: n, medianMs: shortSecs * 1000, qps: n / shortSecs });
+rows.push({
+  name: 'arbiter route (static), 160-char prompts',
+  kind: 'backend',
+  Q: n,
+  medianMs: shortSecs * 1000,
+  qps: n / shortSecs,
+});
 
 // the use embedder's path: same command, the teacher embeds (no trained model: it was trained with static)
 const useN = 400;
-writeFileSync(join(dir, 'use.jsonl'), prompts.slice(0, useN).map((p, i) => JSON.stringify({ id: i, prompt: p })).join('\n'));
-writeFileSync(join(dir, 'use.yaml'), readFileSync(config, 'utf8').replace(/ {2}model: .*\n/, '').replace('routing:', 'routing:\n  embedder: use'));
-const useRun = rate(run(['route', '--in', join(dir, 'use.jsonl'), '--out', join(dir, 'use-out.jsonl'), '--config', join(dir, 'use.yaml')]).stderr);
-rows.push({ name: 'arbiter route (use embedder)', kind: 'peer', Q: useN, medianMs: useRun.secs * 1000, qps: useN / useRun.secs, note: 'one run; embedding is ~all of it' });
+writeFileSync(
+  join(dir, 'use.jsonl'),
+  prompts
+    .slice(0, useN)
+    .map((p, i) => JSON.stringify({ id: i, prompt: p }))
+    .join('\n'),
+);
+writeFileSync(
+  join(dir, 'use.yaml'),
+  readFileSync(config, 'utf8')
+    .replace(/ {2}model: .*\n/, '')
+    .replace('routing:', 'routing:\n  embedder: use'),
+);
+const useRun = rate(
+  run(['route', '--in', join(dir, 'use.jsonl'), '--out', join(dir, 'use-out.jsonl'), '--config', join(dir, 'use.yaml')])
+    .stderr,
+);
+rows.push({
+  name: 'arbiter route (use embedder)',
+  kind: 'peer',
+  Q: useN,
+  medianMs: useRun.secs * 1000,
+  qps: useN / useRun.secs,
+  note: 'one run; embedding is ~all of it',
+});
 
 // latency of single route() calls in-process
 const { backend } = await selectBackend();
@@ -102,9 +151,20 @@ for (let i = 0; i < 2000; i++) {
 }
 lat.sort((a, b) => a - b);
 const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-rows.push({ name: 'router.route() p50', kind: 'backend', Q: 1, medianMs: pct(0.5), qps: 1000 / pct(0.5), note: `p99 ${pct(0.99).toFixed(3)} ms, max ${lat.at(-1)!.toFixed(3)} ms` });
+rows.push({
+  name: 'router.route() p50',
+  kind: 'backend',
+  Q: 1,
+  medianMs: pct(0.5),
+  qps: 1000 / pct(0.5),
+  note: `p99 ${pct(0.99).toFixed(3)} ms, max ${lat.at(-1)!.toFixed(3)} ms`,
+});
 
-printTable(`Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars), ${points.train.toLocaleString('en-US')}-point manifold, ${backend.name} backend`, rows, 'prompts/s');
+printTable(
+  `Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars), ${points.train.toLocaleString('en-US')}-point manifold, ${backend.name} backend`,
+  rows,
+  'prompts/s',
+);
 const summary = {
   batchPromptsPerSec: Math.round(n / secs),
   batchRuns: runs,
@@ -116,4 +176,6 @@ const summary = {
   manifoldPoints: points.train,
   avgChars,
 };
-process.stdout.write(`summary: ${JSON.stringify(summary)}\nwrote ${writeResults('route', { shape: { prompts: n, manifoldPoints: points.train, avgChars, data }, results: rows, summary })}\n`);
+process.stdout.write(
+  `summary: ${JSON.stringify(summary)}\nwrote ${writeResults('route', { shape: { prompts: n, manifoldPoints: points.train, avgChars, data }, results: rows, summary })}\n`,
+);

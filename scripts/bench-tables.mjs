@@ -3,12 +3,17 @@
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
-const fmt = (x, d = 1) => (x === undefined || x === null ? '–' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (x, d = 1) =>
+  x === undefined || x === null
+    ? '–'
+    : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
 const cell = (s) => String(s).replaceAll('|', '\\|'); // notes like "max |diff|" inside a table
 
 function knn(r) {
-  const ceil = Object.fromEntries(r.results.filter((x) => x.kind === 'ceiling').map((x) => [x.name.startsWith('copy') ? 'bw' : 'sgemm', x]));
+  const ceil = Object.fromEntries(
+    r.results.filter((x) => x.kind === 'ceiling').map((x) => [x.name.startsWith('copy') ? 'bw' : 'sgemm', x]),
+  );
   const lines = [
     `Ceilings measured in the same run: onnxruntime sgemm ${fmt(ceil.sgemm?.gflops)} GFLOP/s; copy bandwidth ${fmt(ceil.bw?.gbps)} GB/s (read + write, ${r.machine.cores} threads).`,
     '',
@@ -19,10 +24,15 @@ function knn(r) {
     const rows = r.results.filter((x) => x.Q === Q && x.kind !== 'ceiling');
     const cpu = rows.find((x) => x.name === 'cpu');
     for (const x of rows)
-      lines.push(`| ${Q} | ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${fmt(x.qps)} | ${fmt(x.gflops)} | ${Q === 1 ? fmt(x.gbps) : '–'} | ${x.name === 'cpu' ? '' : ratio(cpu?.qps, x.qps)} | ${cell(x.note ?? 'reference')} |`);
+      lines.push(
+        `| ${Q} | ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${fmt(x.qps)} | ${fmt(x.gflops)} | ${Q === 1 ? fmt(x.gbps) : '–'} | ${x.name === 'cpu' ? '' : ratio(cpu?.qps, x.qps)} | ${cell(x.note ?? 'reference')} |`,
+      );
   }
   const s = r.summary;
-  lines.push('', `cpu at Q = 1,024: ${(100 * s.cpuQ1024FractionOfSgemm).toFixed(0)}% of the sgemm ceiling; at Q = 1: ${(100 * s.cpuQ1FractionOfBandwidthFloor).toFixed(0)}% of the copy bandwidth (N·d·4 bytes per query).`);
+  lines.push(
+    '',
+    `cpu at Q = 1,024: ${(100 * s.cpuQ1024FractionOfSgemm).toFixed(0)}% of the sgemm ceiling; at Q = 1: ${(100 * s.cpuQ1FractionOfBandwidthFloor).toFixed(0)}% of the copy bandwidth (N·d·4 bytes per query).`,
+  );
   return lines.join('\n');
 }
 
@@ -34,7 +44,9 @@ function simple(r, unit) {
   const lines = [`| contender | ${unit} | GFLOP/s | \`cpu\` speed-up | check |`, '|---|---:|---:|---:|---|'];
   for (const x of r.results) {
     const base = baseOf(x);
-    lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name.trim()}**`} | ${fmt(x.qps, 0)} | ${fmt(x.gflops)} | ${x === base ? '' : ratio(base?.qps, x.qps)} | ${cell(x.note ?? (x === base ? 'reference' : ''))} |`);
+    lines.push(
+      `| ${x.kind === 'peer' ? x.name : `**${x.name.trim()}**`} | ${fmt(x.qps, 0)} | ${fmt(x.gflops)} | ${x === base ? '' : ratio(base?.qps, x.qps)} | ${cell(x.note ?? (x === base ? 'reference' : ''))} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -42,24 +54,53 @@ function simple(r, unit) {
 function route(r) {
   const s = r.summary;
   const lines = ['| contender | prompts | prompts/s | note |', '|---|---:|---:|---|'];
-  for (const x of r.results) lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
-  lines.push('', `Batch: ${s.batchPromptsPerSec.toLocaleString('en-US')} prompts/s (avg ${s.avgChars} chars; ${s.batchShortPromptsPerSec.toLocaleString('en-US')} at 160 chars), ${s.overUse}× the \`use\` embedder's path; one route() call: p50 ${s.routeP50Ms} ms, p99 ${s.routeP99Ms} ms; ${s.manifoldPoints.toLocaleString('en-US')}-point manifold.`);
+  for (const x of r.results)
+    lines.push(
+      `| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`,
+    );
+  lines.push(
+    '',
+    `Batch: ${s.batchPromptsPerSec.toLocaleString('en-US')} prompts/s (avg ${s.avgChars} chars; ${s.batchShortPromptsPerSec.toLocaleString('en-US')} at 160 chars), ${s.overUse}× the \`use\` embedder's path; one route() call: p50 ${s.routeP50Ms} ms, p99 ${s.routeP99Ms} ms; ${s.manifoldPoints.toLocaleString('en-US')}-point manifold.`,
+  );
   return lines.join('\n');
 }
 
 function gateway(r) {
   const s = r.summary;
   const lines = ['| contender | requests/s | note |', '|---|---:|---|'];
-  for (const x of r.results) lines.push(`| ${x.kind === 'backend' ? `**${x.name}**` : x.name} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
-  lines.push('', `/v1/route at ${(100 * s.routeOverHelloWorld).toFixed(0)}% of a bare Fastify hello-world; overhead at 500 req/s (through arbiter minus direct, medians of 3 open-loop passes, per-request timing): p50 ${s.overheadP50MsAuto} ms, p99 ${s.overheadP99MsAuto} ms with model auto (${s.overheadP50MsId} / ${s.overheadP99MsId} ms with a model id).` + (s.soak ? ` Soak: ${s.soak.seconds} s at ${s.soak.rate} req/s: the gateway answered ${s.soak.serverAnswered.toLocaleString('en-US')} requests (by status: ${Object.entries(s.soak.serverByStatus).map(([k, v]) => `${k}: ${v.toLocaleString('en-US')}`).join(', ')}); the load generator sent ${s.soak.clientSent.toLocaleString('en-US')} and got ${s.soak.clientAnswered.toLocaleString('en-US')} responses (${s.soak.errors} socket errors, ${s.soak.lost ?? s.soak.timeouts} lost); RSS ${s.soak.rssAfterWarmupMB} → ${s.soak.rssEndMB} MB after warm-up (${s.soak.rssGrowthPct.toFixed(1)}%).` : ''));
+  for (const x of r.results)
+    lines.push(`| ${x.kind === 'backend' ? `**${x.name}**` : x.name} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
+  lines.push(
+    '',
+    `/v1/route at ${(100 * s.routeOverHelloWorld).toFixed(0)}% of a bare Fastify hello-world; overhead at 500 req/s (through arbiter minus direct, medians of 3 open-loop passes, per-request timing): p50 ${s.overheadP50MsAuto} ms, p99 ${s.overheadP99MsAuto} ms with model auto (${s.overheadP50MsId} / ${s.overheadP99MsId} ms with a model id).` +
+      (s.soak
+        ? ` Soak: ${s.soak.seconds} s at ${s.soak.rate} req/s: the gateway answered ${s.soak.serverAnswered.toLocaleString('en-US')} requests (by status: ${Object.entries(
+            s.soak.serverByStatus,
+          )
+            .map(([k, v]) => `${k}: ${v.toLocaleString('en-US')}`)
+            .join(
+              ', ',
+            )}); the load generator sent ${s.soak.clientSent.toLocaleString('en-US')} and got ${s.soak.clientAnswered.toLocaleString('en-US')} responses (${s.soak.errors} socket errors, ${s.soak.lost ?? s.soak.timeouts} lost); RSS ${s.soak.rssAfterWarmupMB} → ${s.soak.rssEndMB} MB after warm-up (${s.soak.rssGrowthPct.toFixed(1)}%).`
+        : ''),
+  );
   return lines.join('\n');
 }
 
 function reward(r) {
   const s = r.summary;
   const lines = ['| contender | count | median ms | per second | check |', '|---|---:|---:|---:|---|'];
-  for (const x of r.results) lines.push(`| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.medianMs, 3)} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
-  lines.push('', `The learned reward head scores ${Object.entries(s.headCandidatesPerSecond).map(([b, v]) => `${(v / 1e6).toFixed(1)} M candidates/s on ${b}`).join(', ')} once features are computed, ${(s.headFromTextCandidatesPerSecond / 1e3).toFixed(0)} k/s from text (answer extraction and features included). Best-of-${r.shape.bestOfN} adds ${s.bestOfNOverheadMs} ms to ${r.shape.bestOfN} direct calls (${s.bestOfNOverheadRatio}× their median) with an upstream answering at once.`);
+  for (const x of r.results)
+    lines.push(
+      `| ${x.kind === 'peer' ? x.name : `**${x.name}**`} | ${x.Q.toLocaleString('en-US')} | ${fmt(x.medianMs, 3)} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`,
+    );
+  lines.push(
+    '',
+    `The learned reward head scores ${Object.entries(s.headCandidatesPerSecond)
+      .map(([b, v]) => `${(v / 1e6).toFixed(1)} M candidates/s on ${b}`)
+      .join(
+        ', ',
+      )} once features are computed, ${(s.headFromTextCandidatesPerSecond / 1e3).toFixed(0)} k/s from text (answer extraction and features included). Best-of-${r.shape.bestOfN} adds ${s.bestOfNOverheadMs} ms to ${r.shape.bestOfN} direct calls (${s.bestOfNOverheadRatio}× their median) with an upstream answering at once.`,
+  );
   return lines.join('\n');
 }
 
@@ -69,7 +110,16 @@ function cascade(r) {
 }
 
 let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [['knn', knn], ['embed', (r) => simple(r, 'bags/s')], ['mlp', (r) => simple(r, 'rows/s')], ['static', (r) => simple(r, 'prompts/s')], ['route', route], ['gateway', gateway], ['reward', reward], ['cascade', cascade]]) {
+for (const [name, render] of [
+  ['knn', knn],
+  ['embed', (r) => simple(r, 'bags/s')],
+  ['mlp', (r) => simple(r, 'rows/s')],
+  ['static', (r) => simple(r, 'prompts/s')],
+  ['route', route],
+  ['gateway', gateway],
+  ['reward', reward],
+  ['cascade', cascade],
+]) {
   const file = `bench/results/${name}.json`;
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, 'utf8'));

@@ -8,7 +8,9 @@ const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {
   const file = `dist/bench/${name}.js`;
   if (!all.includes(name) || !existsSync(file)) {
-    console.error(`bench: unknown benchmark '${name}' (have: ${all.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`);
+    console.error(
+      `bench: unknown benchmark '${name}' (have: ${all.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`,
+    );
     process.exit(1);
   }
   const r = spawnSync(process.execPath, [file], { stdio: 'inherit' });

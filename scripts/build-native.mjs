@@ -17,8 +17,16 @@ if (!['auto', 'on', 'off'].includes(mode)) {
 
 function build(cuda) {
   const cli = require.resolve('cmake-js/bin/cmake-js');
-  const args = [cli, 'compile', '--out', 'build', '--parallel', String(Math.max(1, cpus().length)),
-    `--CDARBITER_CUDA=${cuda.toUpperCase()}`, '--CDARBITER_BUILD_TESTS=OFF'];
+  const args = [
+    cli,
+    'compile',
+    '--out',
+    'build',
+    '--parallel',
+    String(Math.max(1, cpus().length)),
+    `--CDARBITER_CUDA=${cuda.toUpperCase()}`,
+    '--CDARBITER_BUILD_TESTS=OFF',
+  ];
   if (process.env.ARBITER_CUDA_ARCH) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${process.env.ARBITER_CUDA_ARCH}`);
   console.log(`arbiter: building the native addon (CUDA ${cuda})`);
   const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, ARBITER_CUDA: cuda } });

@@ -20,7 +20,11 @@ for (const r of runs) {
   if (only.length && !only.includes(r.dataset)) continue;
   const out = join('docs', 'eval', r.dataset);
   const t0 = Date.now();
-  const p = spawnSync(process.execPath, ['bin/arbiter.js', 'eval', '--dataset', r.dataset, '--data', r.path, '--out', out, ...r.args], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const p = spawnSync(
+    process.execPath,
+    ['bin/arbiter.js', 'eval', '--dataset', r.dataset, '--data', r.path, '--out', out, ...r.args],
+    { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
+  );
   if (p.status !== 0) process.exit(p.status ?? 1);
   process.stdout.write(p.stdout);
   console.log(`eval:shared: ${r.dataset} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -39,10 +43,16 @@ for (const r of runs) {
   const m = j.metrics;
   const op = (i) => {
     const p = j.operatingPoints[i];
-    return p ? `${f3(p.quality)} (${f3(p.qualityCi[0])}–${f3(p.qualityCi[1])}) at ${pct(p.costShareOfBest)} of its cost` : '–';
+    return p
+      ? `${f3(p.quality)} (${f3(p.qualityCi[0])}–${f3(p.qualityCi[1])}) at ${pct(p.costShareOfBest)} of its cost`
+      : '–';
   };
-  const regime = j.split.regime.startsWith('trained on the train split') ? 'train → test' : j.split.regime.split(' (')[0];
-  lines.push(`| [${r.dataset}](docs/eval/${r.dataset}/report.md) | ${regime}, ${j.split.test.toLocaleString('en-US')} prompts | ${m.bestSingle.model}: ${f3(m.bestSingle.quality)} | ${op(0)} | ${op(1)} | ${pct(m.costSavingAt95['arbiter (cost weight)'])} | ${m.pgr ? f3(m.pgr['arbiter (cost weight)'].apgr) : '–'} | ${f3(m.meanWithinTaskAuc)} | ${f3(m.calibration.ece)} |`);
+  const regime = j.split.regime.startsWith('trained on the train split')
+    ? 'train → test'
+    : j.split.regime.split(' (')[0];
+  lines.push(
+    `| [${r.dataset}](docs/eval/${r.dataset}/report.md) | ${regime}, ${j.split.test.toLocaleString('en-US')} prompts | ${m.bestSingle.model}: ${f3(m.bestSingle.quality)} | ${op(0)} | ${op(1)} | ${pct(m.costSavingAt95['arbiter (cost weight)'])} | ${m.pgr ? f3(m.pgr['arbiter (cost weight)'].apgr) : '–'} | ${f3(m.meanWithinTaskAuc)} | ${f3(m.calibration.ece)} |`,
+  );
 }
 let readme = readFileSync('README.md', 'utf8');
 const block = `<!-- eval:summary -->\n${lines.join('\n')}\n<!-- /eval:summary -->`;

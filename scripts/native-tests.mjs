@@ -9,7 +9,10 @@ const cuda = (process.env.ARBITER_CUDA ?? 'auto').toUpperCase();
 const dir = 'native/build-tests';
 const steps = [
   ['cmake', ['-S', '.', '-B', dir, `-DARBITER_CUDA=${cuda}`, '-DARBITER_BUILD_TESTS=ON', '-DCMAKE_BUILD_TYPE=Release']],
-  ['cmake', ['--build', dir, '--parallel', String(Math.max(1, cpus().length)), '--target', 'arbiter_tests', 'arbiter_bench']],
+  [
+    'cmake',
+    ['--build', dir, '--parallel', String(Math.max(1, cpus().length)), '--target', 'arbiter_tests', 'arbiter_bench'],
+  ],
   [`${dir}/arbiter_tests`, process.argv.slice(2)],
 ];
 for (const [cmd, args] of steps) {

@@ -19,9 +19,15 @@ const CATALOGUE = {
   INVALID_CONFIG: { status: 422, means: 'the config file (or an artefact it names) is invalid' },
   NO_ELIGIBLE_MODEL: { status: 422, means: 'no configured model satisfies the constraints' },
   BUDGET_EXCEEDED: { status: 422, means: "the request's budget does not cover the calls it needs" },
-  RATE_LIMITED: { status: 429, means: "upstream 429, a per-minute limit, or a model's queue is full: retry after the given delay" },
+  RATE_LIMITED: {
+    status: 429,
+    means: "upstream 429, a per-minute limit, or a model's queue is full: retry after the given delay",
+  },
   UNSUPPORTED: { status: 501, means: 'the operation or format is not supported here' },
-  UPSTREAM_ERROR: { status: 502, means: 'an upstream model failed (5xx, bad response, connection error) and no fallback succeeded' },
+  UPSTREAM_ERROR: {
+    status: 502,
+    means: 'an upstream model failed (5xx, bad response, connection error) and no fallback succeeded',
+  },
   STREAM_INTERRUPTED: { status: 502, means: 'a stream failed after its first token' },
   CIRCUIT_OPEN: { status: 503, means: "the model's circuit breaker is open (cooling down after failures)" },
   CLOSED: { status: 503, means: 'the object was closed (or is being replaced by a reload) and takes no more calls' },
@@ -38,17 +44,20 @@ const CATALOGUE = {
 type Name = keyof typeof CATALOGUE;
 
 /** Code names to their stable string values: ErrorCodes.NOT_FOUND === 'ARB_NOT_FOUND'. */
-export const ErrorCodes = Object.freeze(Object.fromEntries(Object.keys(CATALOGUE).map((k) => [k, `ARB_${k}`])) as { readonly [K in Name]: `ARB_${K}` });
+export const ErrorCodes = Object.freeze(
+  Object.fromEntries(Object.keys(CATALOGUE).map((k) => [k, `ARB_${k}`])) as { readonly [K in Name]: `ARB_${K}` },
+);
 
 export type ErrorCode = (typeof ErrorCodes)[Name];
 
 /** Every code with its HTTP status and meaning (for docs, the C++ header and the gateway). */
-export const ERROR_CATALOGUE: ReadonlyArray<{ code: ErrorCode; name: Name; status: number; means: string }> = Object.entries(CATALOGUE).map(([name, v]) => ({
-  code: `ARB_${name}` as ErrorCode,
-  name: name as Name,
-  status: v.status,
-  means: v.means,
-}));
+export const ERROR_CATALOGUE: ReadonlyArray<{ code: ErrorCode; name: Name; status: number; means: string }> =
+  Object.entries(CATALOGUE).map(([name, v]) => ({
+    code: `ARB_${name}` as ErrorCode,
+    name: name as Name,
+    status: v.status,
+    means: v.means,
+  }));
 
 const byCode = new Map<string, { status: number }>(ERROR_CATALOGUE.map((e) => [e.code, e]));
 
@@ -113,7 +122,8 @@ export function toArbiterError(e: unknown): ArbiterError {
 export function fromNative(e: unknown): ArbiterError {
   if (e instanceof ArbiterError) return e;
   const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err?.code === 'string' && byCode.has(err.code) ? (err.code as ErrorCode) : ErrorCodes.NATIVE_ERROR;
+  const code =
+    typeof err?.code === 'string' && byCode.has(err.code) ? (err.code as ErrorCode) : ErrorCodes.NATIVE_ERROR;
   const message = String(err?.message ?? e);
   // native messages about one argument start with its name, e.g. "queries[12] is not finite"
   const param = /^([A-Za-z_][\w.]*)\[\d+\]/.exec(message)?.[1];

@@ -4,8 +4,32 @@
  * gateway is `arbiter/server`, training `arbiter/learn`, evaluation `arbiter/eval`, the compute
  * core `arbiter/compute`.
  */
-export { Arbiter, createArbiter, type ArbiterParts, type CallRecord, type Completion, type CompletionStream, type CompleteRequest, type DecodeOutcome, type DecisionSummary, type EngineParts, type OutcomeEvent, type RequestOptions } from './engine/index.js';
-export { loadConfig, parseConfig, validateConfig, type ArbiterConfig, type ArbiterOption, type DecodeOptions, type DecodeStrategy, type ModelSpec, type RouteOptions, type Strategy } from './config/index.js';
+export {
+  Arbiter,
+  createArbiter,
+  type ArbiterParts,
+  type CallRecord,
+  type Completion,
+  type CompletionStream,
+  type CompleteRequest,
+  type DecodeOutcome,
+  type DecisionSummary,
+  type EngineParts,
+  type OutcomeEvent,
+  type RequestOptions,
+} from './engine/index.js';
+export {
+  loadConfig,
+  parseConfig,
+  validateConfig,
+  type ArbiterConfig,
+  type ArbiterOption,
+  type DecodeOptions,
+  type DecodeStrategy,
+  type ModelSpec,
+  type RouteOptions,
+  type Strategy,
+} from './config/index.js';
 export { ArbiterError, ERROR_CATALOGUE, ErrorCodes, httpStatus, isArbiterError, type ErrorCode } from './errors.js';
 export { Router, createRouter, type Decision, type Candidate } from './router/index.js';
 export type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest } from './providers/index.js';

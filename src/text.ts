@@ -4,7 +4,10 @@
 export function unwrapPythonList(raw: string): string {
   const m = /^\s*\[\s*(['"])([\s\S]*)\1\s*\]\s*$/.exec(raw);
   if (!m) return raw;
-  return m[2]!.replace(/\\n/g, '\n').replace(/\\t/g, '\t').replace(/\\(['"\\])/g, '$1');
+  return m[2]!
+    .replace(/\\n/g, '\n')
+    .replace(/\\t/g, '\t')
+    .replace(/\\(['"\\])/g, '$1');
 }
 
 /** Text normalised for duplicate checks across splits. */

@@ -4,15 +4,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { analyze, extractQuestion, FEATURE_NAMES, features, featureVector } from '../src/analyze/index.js';
 
-
 const mcq = (q: string, opts: string[], answer?: string) =>
   `${q}\n${opts.map((o, i) => `${'ABCD'[i]}) ${o}`).join('\n')}\nPrint only a single choice from "A" or "B" or "C" or "D" without explanation.\nAnswer:${answer ? `\n${answer}` : ''}`;
 
 describe('few-shot question extraction', () => {
   it('finds the final question of a 5-shot multiple-choice prompt and drops the shared template', () => {
-    const shots = ['What melts ice fastest?', 'Which planet is largest?', 'What do plants absorb?', 'Which is a mammal?', 'What is H2O?'].map((q, i) =>
-      mcq(q, ['one', 'two', 'three', 'four'], 'ABCD'[i % 4]),
-    );
+    const shots = [
+      'What melts ice fastest?',
+      'Which planet is largest?',
+      'What do plants absorb?',
+      'Which is a mammal?',
+      'What is H2O?',
+    ].map((q, i) => mcq(q, ['one', 'two', 'three', 'four'], 'ABCD'[i % 4]));
     const prompt = [...shots, mcq('What is the mass of a carbon-13 atom?', ['19', '7', '13', '6'])].join('\n\n');
     const fs = extractQuestion(prompt);
     expect(fs).toMatchObject({ detected: true, examples: 5 });
@@ -36,7 +39,8 @@ describe('few-shot question extraction', () => {
   });
 
   it('leaves ordinary multi-paragraph prompts alone', () => {
-    const essay = 'Write an essay about rivers.\n\nFocus on how they shape valleys.\n\nMention deltas and floods.\n\nKeep it under 500 words.';
+    const essay =
+      'Write an essay about rivers.\n\nFocus on how they shape valleys.\n\nMention deltas and floods.\n\nKeep it under 500 words.';
     const code = 'Fix this function:\n\n```python\ndef f(x):\n    return x\n```\n\nIt should double x.\n\nThanks!';
     for (const p of [essay, code, 'Just one line?', '']) {
       const fs = extractQuestion(p);
@@ -74,8 +78,14 @@ describe('analyze', () => {
     ['math', 'Janet has 16 eggs and eats 3 each day. How much money does she make selling the rest at $2 each?'],
     ['code', 'Write a python function to check whether a number is prime.'],
     ['creative', 'Write a short poem about autumn leaves.'],
-    ['extraction', 'Summarize the following article in three bullet points: The council met on Monday to discuss the budget.'],
-    ['knowledge', 'Which of the following is the capital of Australia?\nA) Sydney\nB) Canberra\nC) Melbourne\nD) Perth'],
+    [
+      'extraction',
+      'Summarize the following article in three bullet points: The council met on Monday to discuss the budget.',
+    ],
+    [
+      'knowledge',
+      'Which of the following is the capital of Australia?\nA) Sydney\nB) Canberra\nC) Melbourne\nD) Perth',
+    ],
     ['reasoning', 'The trophy does not fit in the suitcase because _ is too big. Explain why.'],
     ['conversation', 'hi there, how are you?'],
   ])('labels %s prompts by keyword rules and says so', (label, prompt) => {
@@ -87,7 +97,9 @@ describe('analyze', () => {
   });
 
   it('rates a long constrained reasoning prompt as more complex than a greeting', () => {
-    const hard = analyze('Prove step by step that the sum of two odd integers is even. You must justify each step and compare two approaches, without using modular arithmetic.');
+    const hard = analyze(
+      'Prove step by step that the sum of two odd integers is even. You must justify each step and compare two approaches, without using modular arithmetic.',
+    );
     const easy = analyze('hello');
     expect(hard.complexity).toBeGreaterThan(0.5);
     expect(easy.complexity).toBeLessThan(0.2);
@@ -109,9 +121,15 @@ describe('analyze', () => {
 describe('script detection', () => {
   // the plain reference: every character through the Unicode regexes
   const SCRIPTS: Array<[string, RegExp]> = [
-    ['latin', /\p{Script=Latin}/u], ['cyrillic', /\p{Script=Cyrillic}/u], ['greek', /\p{Script=Greek}/u], ['arabic', /\p{Script=Arabic}/u],
-    ['hebrew', /\p{Script=Hebrew}/u], ['devanagari', /\p{Script=Devanagari}/u], ['cjk', /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u],
-    ['hangul', /\p{Script=Hangul}/u], ['thai', /\p{Script=Thai}/u],
+    ['latin', /\p{Script=Latin}/u],
+    ['cyrillic', /\p{Script=Cyrillic}/u],
+    ['greek', /\p{Script=Greek}/u],
+    ['arabic', /\p{Script=Arabic}/u],
+    ['hebrew', /\p{Script=Hebrew}/u],
+    ['devanagari', /\p{Script=Devanagari}/u],
+    ['cjk', /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u],
+    ['hangul', /\p{Script=Hangul}/u],
+    ['thai', /\p{Script=Thai}/u],
   ];
   function reference(text: string) {
     const counts = new Map<string, number>();
@@ -126,12 +144,32 @@ describe('script detection', () => {
   }
 
   it('the ASCII fast path agrees with the per-character regex reference on random Unicode text', () => {
-    const pieces = ['hello ', 'Привет ', 'γειά ', '你好', 'こんにちは', '안녕 ', 'مرحبا ', 'שלום ', 'नमस्ते ', 'สวัสดี ', 'é', '𝒳𝔸', '😀', '123 ', '\n', 'ß'];
+    const pieces = [
+      'hello ',
+      'Привет ',
+      'γειά ',
+      '你好',
+      'こんにちは',
+      '안녕 ',
+      'مرحبا ',
+      'שלום ',
+      'नमस्ते ',
+      'สวัสดี ',
+      'é',
+      '𝒳𝔸',
+      '😀',
+      '123 ',
+      '\n',
+      'ß',
+    ];
     fc.assert(
-      fc.property(fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ unit: 'grapheme' })), { maxLength: 30 }), (parts) => {
-        const text = parts.join('');
-        expect(features(text).nonLatinShare).toBeCloseTo(reference(text), 12);
-      }),
+      fc.property(
+        fc.array(fc.oneof(fc.constantFrom(...pieces), fc.string({ unit: 'grapheme' })), { maxLength: 30 }),
+        (parts) => {
+          const text = parts.join('');
+          expect(features(text).nonLatinShare).toBeCloseTo(reference(text), 12);
+        },
+      ),
       { numRuns: 500 },
     );
     expect(features('Привет мир, hi').script).toBe('cyrillic');
@@ -152,11 +190,17 @@ describe('analysis head', () => {
       x[i * D + 1] = 0.25 + (i % 3) * 1e-9; // constant up to float noise
       for (let j = 2; j < D; j++) x[i * D + j] = Math.random();
     }
-    const h = fitHead({ x, task, success: Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.8 : 0.3)) }, ['a', 'b'], D);
+    const h = fitHead(
+      { x, task, success: Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.8 : 0.3)) },
+      ['a', 'b'],
+      D,
+    );
     expect([...h.layer.weight, ...h.layer.bias!].every((v) => Number.isFinite(v) && Math.abs(v) < 1e4)).toBe(true);
     let right = 0;
     for (let i = 0; i < n; i++) {
-      const logit = (o: number) => h.layer.bias![o]! + Array.from({ length: D }, (_, j) => h.layer.weight[o * D + j]! * x[i * D + j]!).reduce((s, v) => s + v, 0);
+      const logit = (o: number) =>
+        h.layer.bias![o]! +
+        Array.from({ length: D }, (_, j) => h.layer.weight[o * D + j]! * x[i * D + j]!).reduce((s, v) => s + v, 0);
       if ((logit(1) > logit(0) ? 1 : 0) === task[i]) right++;
     }
     expect(right / n).toBeGreaterThan(0.95);

@@ -22,25 +22,72 @@ async function files(lines: string[]) {
 
 describe('arbiter route', () => {
   it('routes every line in order, keeping ids (or line numbers), in small batches across threads', async () => {
-    const lines = Array.from({ length: 203 }, (_, i) => JSON.stringify(i % 3 === 0 ? { prompt: `Write a python function number ${i}.` } : { id: `q${i}`, prompt: `Solve ${i} + 2 = x.` }));
+    const lines = Array.from({ length: 203 }, (_, i) =>
+      JSON.stringify(
+        i % 3 === 0
+          ? { prompt: `Write a python function number ${i}.` }
+          : { id: `q${i}`, prompt: `Solve ${i} + 2 = x.` },
+      ),
+    );
     const { input, output } = await files(lines);
-    const { stderr } = await run(process.execPath, [bin, 'route', '--in', input, '--out', output, '--config', config, '--batch', '16', '--threads', '2']);
-    const out = (await readFile(output, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { id: unknown; model: string; reason: string });
+    const { stderr } = await run(process.execPath, [
+      bin,
+      'route',
+      '--in',
+      input,
+      '--out',
+      output,
+      '--config',
+      config,
+      '--batch',
+      '16',
+      '--threads',
+      '2',
+    ]);
+    const out = (await readFile(output, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: unknown; model: string; reason: string });
     expect(out.map((d) => d.id)).toEqual(lines.map((l, i) => (JSON.parse(l) as { id?: string }).id ?? i + 1));
-    expect(out.every((d) => ['small-fast', 'mid-coder', 'large-reasoner'].includes(d.model) && d.reason.length > 0)).toBe(true);
+    expect(
+      out.every((d) => ['small-fast', 'mid-coder', 'large-reasoner'].includes(d.model) && d.reason.length > 0),
+    ).toBe(true);
     expect(stderr).toMatch(/routed 203 prompts in [\d.]+ s \(\d+ prompts\/s, 2 threads, \w+ backend\)/);
   });
 
   it('reports malformed lines with their numbers and continues; --strict stops at the first', async () => {
-    const { input, output } = await files([JSON.stringify({ prompt: 'hello' }), '{oops', '[1,2]', JSON.stringify({ prompt: 3 }), JSON.stringify({ id: {}, prompt: 'x' }), '', JSON.stringify({ prompt: 'bye' })]);
+    const { input, output } = await files([
+      JSON.stringify({ prompt: 'hello' }),
+      '{oops',
+      '[1,2]',
+      JSON.stringify({ prompt: 3 }),
+      JSON.stringify({ id: {}, prompt: 'x' }),
+      '',
+      JSON.stringify({ prompt: 'bye' }),
+    ]);
     const { stderr } = await run(process.execPath, [bin, 'route', '--in', input, '--out', output, '--config', config]);
     expect(stderr).toContain('skipped line 2: not JSON');
     expect(stderr).toContain('skipped line 3: must be a JSON object');
     expect(stderr).toContain('skipped line 4: "prompt" must be a string');
     expect(stderr).toContain('skipped line 5: "id" must be a string or a number');
     expect(stderr).toContain('4 malformed lines skipped');
-    expect((await readFile(output, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id)).toEqual([1, 7]);
-    const strict = await run(process.execPath, [bin, 'route', '--in', input, '--out', output, '--config', config, '--strict']).catch((e: { code: number; stderr: string }) => e);
+    expect(
+      (await readFile(output, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: number }).id),
+    ).toEqual([1, 7]);
+    const strict = await run(process.execPath, [
+      bin,
+      'route',
+      '--in',
+      input,
+      '--out',
+      output,
+      '--config',
+      config,
+      '--strict',
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect((strict as { code: number }).code).toBe(1);
     expect((strict as { stderr: string }).stderr).toContain('arbiter: ARB_INVALID_ARGUMENT: line 2: not JSON');
   });
@@ -63,7 +110,10 @@ describe('arbiter route', () => {
       ['--in', input, '--config', config, '--batch', '0'],
       ['--in', input, '--config', config, '--strategy', 'fastest'],
     ]) {
-      const e = (await run(process.execPath, [bin, 'route', ...args]).catch((x: unknown) => x)) as { code: number; stderr: string };
+      const e = (await run(process.execPath, [bin, 'route', ...args]).catch((x: unknown) => x)) as {
+        code: number;
+        stderr: string;
+      };
       expect(e.code, args.join(' ')).toBe(1);
       expect(e.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(e.stderr).toMatch(/^arbiter: ARB_/);
@@ -73,10 +123,17 @@ describe('arbiter route', () => {
   it('reports every problem of an invalid config on one line', async () => {
     const { input } = await files([JSON.stringify({ prompt: 'x' })]);
     const bad = join(input, '..', 'bad.yaml');
-    await writeFile(bad, 'models:\n  - id: a\n    provider: { kind: openai }\n    cost: { inputPer1k: -1, outputPer1k: 0 }\n');
-    const e = (await run(process.execPath, [bin, 'route', '--in', input, '--config', bad]).catch((x: unknown) => x)) as { code: number; stderr: string };
+    await writeFile(
+      bad,
+      'models:\n  - id: a\n    provider: { kind: openai }\n    cost: { inputPer1k: -1, outputPer1k: 0 }\n',
+    );
+    const e = (await run(process.execPath, [bin, 'route', '--in', input, '--config', bad]).catch(
+      (x: unknown) => x,
+    )) as { code: number; stderr: string };
     expect(e.code).toBe(1);
-    expect(e.stderr).toBe(`arbiter: ARB_INVALID_CONFIG: ${bad}: invalid config: models[0].cost.inputPer1k: must be >= 0 (got -1); models[0].provider.baseUrl: is required\n`);
+    expect(e.stderr).toBe(
+      `arbiter: ARB_INVALID_CONFIG: ${bad}: invalid config: models[0].cost.inputPer1k: must be >= 0 (got -1); models[0].provider.baseUrl: is required\n`,
+    );
   });
 
   it('parses lines strictly', () => {

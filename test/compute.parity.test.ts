@@ -103,7 +103,10 @@ describe.each(backends.map((b) => [b.name, b]))('%s backend matches the js refer
     const offsets = Int32Array.from([0, ...lens.map((_, i) => lens.slice(0, i + 1).reduce((s, x) => s + x, 0))]);
     const ids = Int32Array.from({ length: offsets[offsets.length - 1]! }, () => r.int(0, vocab));
     const weights = Float32Array.from(ids, () => r.uniform() * 2);
-    for (const table of [{ data, vocab, dim: d }, { data: toHalf(data), vocab, dim: d }]) {
+    for (const table of [
+      { data, vocab, dim: d },
+      { data: toHalf(data), vocab, dim: d },
+    ]) {
       for (const options of [undefined, { weights }, { weights, normalize: false }]) {
         const got = await backend.embedPool(table, ids, offsets, options);
         const want = await js.embedPool(table, ids, offsets, options);
@@ -149,27 +152,36 @@ describe('reference self-checks', () => {
 
 describe('large inputs past 2^24 elements (gpu.js indexes in float32)', () => {
   const big = availableBackends().filter((b) => b.name !== 'js');
-  it.each(big.map((b) => [b.name, b]))('%s: search over 65,600 x 256 rows and pooling over a 70,000 x 256 table', async (_n, backend) => {
-    const r = new Random(SEED);
-    const n = 65_600;
-    const d = 256;
-    const rows = r.normal(n * d); // 16.8M values > 2^24
-    const ids = Int32Array.from({ length: n }, (_, i) => i);
-    // queries aimed at rows whose flat offsets lie past 2^24, so a float32 index cannot hide
-    const queries = new Float32Array(2 * d);
-    queries.set(rows.subarray(65_599 * d, 65_600 * d).map((x) => 3 * x), 0);
-    queries.set(rows.subarray(65_561 * d, 65_562 * d).map((x) => 3 * x), d);
-    const idx = backend.createIndex({ dim: d });
-    const ref = js.createIndex({ dim: d });
-    await Promise.all([idx.add(ids, rows), ref.add(ids, rows)]);
-    expectSameSearch(await idx.search(queries, 5, 'ip'), await ref.search(queries, 6, 'ip'), TOL, 'large index');
-    idx.free();
-    ref.free();
-    const table = { data: r.normal(70_000 * d), vocab: 70_000, dim: d };
-    const tokens = Int32Array.of(3, 69_999, 65_537, 12, 40_000);
-    const offsets = Int32Array.of(0, 2, 5);
-    const got = await backend.embedPool(table, tokens, offsets);
-    const want = await js.embedPool(table, tokens, offsets);
-    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
-  });
+  it.each(big.map((b) => [b.name, b]))(
+    '%s: search over 65,600 x 256 rows and pooling over a 70,000 x 256 table',
+    async (_n, backend) => {
+      const r = new Random(SEED);
+      const n = 65_600;
+      const d = 256;
+      const rows = r.normal(n * d); // 16.8M values > 2^24
+      const ids = Int32Array.from({ length: n }, (_, i) => i);
+      // queries aimed at rows whose flat offsets lie past 2^24, so a float32 index cannot hide
+      const queries = new Float32Array(2 * d);
+      queries.set(
+        rows.subarray(65_599 * d, 65_600 * d).map((x) => 3 * x),
+        0,
+      );
+      queries.set(
+        rows.subarray(65_561 * d, 65_562 * d).map((x) => 3 * x),
+        d,
+      );
+      const idx = backend.createIndex({ dim: d });
+      const ref = js.createIndex({ dim: d });
+      await Promise.all([idx.add(ids, rows), ref.add(ids, rows)]);
+      expectSameSearch(await idx.search(queries, 5, 'ip'), await ref.search(queries, 6, 'ip'), TOL, 'large index');
+      idx.free();
+      ref.free();
+      const table = { data: r.normal(70_000 * d), vocab: 70_000, dim: d };
+      const tokens = Int32Array.of(3, 69_999, 65_537, 12, 40_000);
+      const offsets = Int32Array.of(0, 2, 5);
+      const got = await backend.embedPool(table, tokens, offsets);
+      const want = await js.embedPool(table, tokens, offsets);
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
+    },
+  );
 });

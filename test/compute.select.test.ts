@@ -23,7 +23,8 @@ describe('backend selection', () => {
     const js = statuses.find((s) => s.name === 'js')!;
     expect(js.available).toBe(true);
     expect(js.probe!.queriesPerSec).toBeGreaterThan(0);
-    for (const s of statuses) if (!s.available) expect(s.reason, `${s.name} must say why it is unavailable`).toBeTruthy();
+    for (const s of statuses)
+      if (!s.available) expect(s.reason, `${s.name} must say why it is unavailable`).toBeTruthy();
     // ranked: available backends first, by probe throughput
     const avail = statuses.filter((s) => s.available).map((s) => s.probe!.queriesPerSec);
     expect(avail).toEqual([...avail].sort((a, b) => b - a));
@@ -54,25 +55,28 @@ describe('backend selection', () => {
     }
   });
 
-  it.skipIf(!loadAddon() || loadAddon()!.info().cuda.available)('without a GPU, cuda is unavailable with a reason and cpu still works', async () => {
-    const info = loadAddon()!.info();
-    expect(info.cuda.available).toBe(false);
-    expect(info.cuda.reason.length).toBeGreaterThan(0);
-    let err: unknown;
-    try {
-      createBackend('cuda');
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ArbiterError);
-    expect((err as ArbiterError).code).toBe(ErrorCodes.BACKEND_UNAVAILABLE);
-    // the raw addon refuses CUDA objects with a typed error instead of crashing
-    expect(() => new (loadAddon()!.Index)(4, 'f32', 'cuda')).toThrow(/CUDA/);
-    const cpu = createBackend('cpu');
-    const idx = cpu.createIndex({ dim: 2 });
-    await idx.add(Int32Array.of(5), Float32Array.of(3, 4));
-    expect((await idx.search(Float32Array.of(3, 4), 1, 'l2')).scores[0]).toBe(0);
-  });
+  it.skipIf(!loadAddon() || loadAddon()!.info().cuda.available)(
+    'without a GPU, cuda is unavailable with a reason and cpu still works',
+    async () => {
+      const info = loadAddon()!.info();
+      expect(info.cuda.available).toBe(false);
+      expect(info.cuda.reason.length).toBeGreaterThan(0);
+      let err: unknown;
+      try {
+        createBackend('cuda');
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ArbiterError);
+      expect((err as ArbiterError).code).toBe(ErrorCodes.BACKEND_UNAVAILABLE);
+      // the raw addon refuses CUDA objects with a typed error instead of crashing
+      expect(() => new (loadAddon()!.Index)(4, 'f32', 'cuda')).toThrow(/CUDA/);
+      const cpu = createBackend('cpu');
+      const idx = cpu.createIndex({ dim: 2 });
+      await idx.add(Int32Array.of(5), Float32Array.of(3, 4));
+      expect((await idx.search(Float32Array.of(3, 4), 1, 'l2')).scores[0]).toBe(0);
+    },
+  );
 });
 
 describe('arbiter backends (CLI)', () => {
@@ -80,7 +84,10 @@ describe('arbiter backends (CLI)', () => {
 
   it('--json lists every backend with availability and the selected one', async () => {
     const { stdout } = await run(process.execPath, [bin, 'backends', '--json']);
-    const out = JSON.parse(stdout) as { selected: string; backends: Array<{ name: string; available: boolean; reason?: string }> };
+    const out = JSON.parse(stdout) as {
+      selected: string;
+      backends: Array<{ name: string; available: boolean; reason?: string }>;
+    };
     expect(out.backends).toHaveLength(4);
     expect(out.backends.find((b) => b.name === out.selected)?.available).toBe(true);
   });
@@ -88,7 +95,9 @@ describe('arbiter backends (CLI)', () => {
   it('prints a table, and exits 1 with a one-line reason for a bad ARBITER_BACKEND', async () => {
     const { stdout } = await run(process.execPath, [bin, 'backends']);
     expect(stdout).toMatch(/backend.*available.*probe queries\/s/s);
-    const err = await run(process.execPath, [bin, 'backends'], { env: { ...process.env, ARBITER_BACKEND: 'nope' } }).catch((e: { code: number; stderr: string }) => e);
+    const err = await run(process.execPath, [bin, 'backends'], {
+      env: { ...process.env, ARBITER_BACKEND: 'nope' },
+    }).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(1);
     expect((err as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
     expect((err as { stderr: string }).stderr).toMatch(/ARB_INVALID_ARGUMENT: ARBITER_BACKEND must be one of/);

@@ -28,7 +28,10 @@ const addon = require(workerData.addonPath);
 })().catch((e) => parentPort.postMessage({ error: e.message }));
 `;
 
-function runWorker(data: Record<string, unknown>): { worker: Worker; result: Promise<{ selfHits: number; sum: number; error?: string }> } {
+function runWorker(data: Record<string, unknown>): {
+  worker: Worker;
+  result: Promise<{ selfHits: number; sum: number; error?: string }>;
+} {
   const worker = new Worker(workerSource, { eval: true, workerData: { addonPath, ...data } });
   const result = new Promise<{ selfHits: number; sum: number; error?: string }>((resolve, reject) => {
     worker.once('message', resolve);
@@ -42,7 +45,10 @@ describe.skipIf(!loadAddon())('native addon in worker threads', () => {
     const runs = [0, 1, 2].map(() => runWorker({ n: 500, d: 32 }));
     const addon = loadAddon()!;
     const idx = new addon.Index(8, 'f32', 'cpu');
-    await idx.add(BigInt64Array.of(1n, 2n), Float32Array.from({ length: 16 }, (_, i) => i + 1));
+    await idx.add(
+      BigInt64Array.of(1n, 2n),
+      Float32Array.from({ length: 16 }, (_, i) => i + 1),
+    );
     const main = await idx.search(Float32Array.of(1, 1, 1, 1, 1, 1, 1, 1), 1, 'ip');
     expect(main.ids[0]).toBe(2n);
     for (const { worker, result } of runs) {

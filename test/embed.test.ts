@@ -17,8 +17,18 @@ import { StaticEmbedder, UnigramTokenizer, type Vocabulary } from '../src/embed/
 const S = '\u2581';
 // reserved: 0 = unknown, 1 = <s>; pieces with log-probs
 const vocab: Vocabulary = [
-  ['<unk>', 0], ['<s>', 0],
-  [S, -3], ['a', -2], ['b', -2.5], ['ab', -3], ['ba', -3.5], [`${S}a`, -2.2], [`${S}ab`, -4], ['abb', -5], ['bb', -3.1], ['fi', -2],
+  ['<unk>', 0],
+  ['<s>', 0],
+  [S, -3],
+  ['a', -2],
+  ['b', -2.5],
+  ['ab', -3],
+  ['ba', -3.5],
+  [`${S}a`, -2.2],
+  [`${S}ab`, -4],
+  ['abb', -5],
+  ['bb', -3.1],
+  ['fi', -2],
 ];
 
 /** Best total log-prob over every segmentation (unknown characters cost min - 10 each), by enumeration. */
@@ -78,7 +88,11 @@ describe('UnigramTokenizer', () => {
 });
 
 /** Writes a static-embedder model folder; returns its path. */
-async function writeModel(table: Float32Array | Uint16Array, dim: number, tweak: (m: Record<string, unknown>) => void = () => {}): Promise<string> {
+async function writeModel(
+  table: Float32Array | Uint16Array,
+  dim: number,
+  tweak: (m: Record<string, unknown>) => void = () => {},
+): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'arbiter-model-'));
   const tab = new Uint8Array(table.buffer, table.byteOffset, table.byteLength);
   const tokJson = Buffer.from(JSON.stringify(vocab));
@@ -86,10 +100,27 @@ async function writeModel(table: Float32Array | Uint16Array, dim: number, tweak:
   await writeFile(join(dir, 'table.bin'), tab);
   await writeFile(join(dir, 'tokenizer.json'), tokJson);
   const manifest: Record<string, unknown> = {
-    format: 1, name: 'tiny', kind: 'static-embedder', dim,
+    format: 1,
+    name: 'tiny',
+    kind: 'static-embedder',
+    dim,
     files: [
-      { path: 'table.bin', kind: 'table', dtype: f16 ? 'f16' : 'f32', shape: [vocab.length, dim], bytes: tab.length, sha256: sha256(tab) },
-      { path: 'tokenizer.json', kind: 'tokenizer', dtype: 'json', shape: [vocab.length], bytes: tokJson.length, sha256: sha256(tokJson) },
+      {
+        path: 'table.bin',
+        kind: 'table',
+        dtype: f16 ? 'f16' : 'f32',
+        shape: [vocab.length, dim],
+        bytes: tab.length,
+        sha256: sha256(tab),
+      },
+      {
+        path: 'tokenizer.json',
+        kind: 'tokenizer',
+        dtype: 'json',
+        shape: [vocab.length],
+        bytes: tokJson.length,
+        sha256: sha256(tokJson),
+      },
     ],
     tokenizer: { type: 'unigram', reserved: 2, unkId: 0, normalization: 'NFKC' },
     produced: { by: 'test' },
@@ -104,31 +135,60 @@ describe('StaticEmbedder', () => {
   const dim = 5;
   const table = r.normal(vocab.length * dim);
 
-  it.each(availableBackends().map((b) => [b.name, b]))('%s: embeddings are the normalised sums of token rows (fp32 and fp16 tables)', async (_n, backend) => {
-    for (const t of [table, toHalf(table)]) {
-      const emb = await StaticEmbedder.load(await writeModel(t, dim), backend);
-      const texts = ['ab ba', 'b', ''];
-      const out = await emb.embed(texts);
-      const rows = t instanceof Uint16Array ? (await createBackend('js').embedPool({ data: t, vocab: vocab.length, dim }, Int32Array.of(...Array.from({ length: vocab.length }, (_, i) => i)), Int32Array.from({ length: vocab.length + 1 }, (_, i) => i), { normalize: false })) : table;
-      texts.forEach((text, i) => {
-        const ids = emb.tokenizer.encode(text);
-        const sum = new Float64Array(dim);
-        for (const id of ids) for (let c = 0; c < dim; c++) sum[c] = sum[c]! + rows[id * dim + c]!;
-        const norm = Math.hypot(...sum);
-        for (let c = 0; c < dim; c++) expect(out[i * dim + c]).toBeCloseTo(norm > 0 ? sum[c]! / norm : 0, 5);
-      });
-    }
-  });
+  it.each(availableBackends().map((b) => [b.name, b]))(
+    '%s: embeddings are the normalised sums of token rows (fp32 and fp16 tables)',
+    async (_n, backend) => {
+      for (const t of [table, toHalf(table)]) {
+        const emb = await StaticEmbedder.load(await writeModel(t, dim), backend);
+        const texts = ['ab ba', 'b', ''];
+        const out = await emb.embed(texts);
+        const rows =
+          t instanceof Uint16Array
+            ? await createBackend('js').embedPool(
+                { data: t, vocab: vocab.length, dim },
+                Int32Array.of(...Array.from({ length: vocab.length }, (_, i) => i)),
+                Int32Array.from({ length: vocab.length + 1 }, (_, i) => i),
+                { normalize: false },
+              )
+            : table;
+        texts.forEach((text, i) => {
+          const ids = emb.tokenizer.encode(text);
+          const sum = new Float64Array(dim);
+          for (const id of ids) for (let c = 0; c < dim; c++) sum[c] = sum[c]! + rows[id * dim + c]!;
+          const norm = Math.hypot(...sum);
+          for (let c = 0; c < dim; c++) expect(out[i * dim + c]).toBeCloseTo(norm > 0 ? sum[c]! / norm : 0, 5);
+        });
+      }
+    },
+  );
 
   it('refuses corrupt, mismatched or missing model files with the reason', async () => {
     const js = createBackend('js');
     const corrupt = await writeModel(table, dim);
     await writeFile(join(corrupt, 'table.bin'), new Uint8Array(table.byteLength)); // right size, wrong bytes
     await expect(StaticEmbedder.load(corrupt, js)).rejects.toThrow(/table\.bin does not match its sha256/);
-    await expect(StaticEmbedder.load(await writeModel(table, dim, (m) => ((m.files as Array<Record<string, unknown>>)[0]!.shape = [3, 5])), js)).rejects.toThrow(/does not match vocab 12 x dim 5/);
-    await expect(StaticEmbedder.load(await writeModel(table, dim, (m) => (m.kind = 'onnx')), js)).rejects.toThrow(/not a static embedder/);
-    await expect(StaticEmbedder.load(await writeModel(table, dim, (m) => ((m.files as Array<Record<string, unknown>>)[1]!.path = '../../etc/passwd')), js)).rejects.toThrow(/inside the model folder/);
-    await expect(StaticEmbedder.load(join(tmpdir(), 'no-such-model'), js)).rejects.toThrow(/cannot read manifest\.json/);
+    await expect(
+      StaticEmbedder.load(
+        await writeModel(table, dim, (m) => ((m.files as Array<Record<string, unknown>>)[0]!.shape = [3, 5])),
+        js,
+      ),
+    ).rejects.toThrow(/does not match vocab 12 x dim 5/);
+    await expect(StaticEmbedder.load(await writeModel(table, dim, (m) => (m.kind = 'onnx')), js)).rejects.toThrow(
+      /not a static embedder/,
+    );
+    await expect(
+      StaticEmbedder.load(
+        await writeModel(
+          table,
+          dim,
+          (m) => ((m.files as Array<Record<string, unknown>>)[1]!.path = '../../etc/passwd'),
+        ),
+        js,
+      ),
+    ).rejects.toThrow(/inside the model folder/);
+    await expect(StaticEmbedder.load(join(tmpdir(), 'no-such-model'), js)).rejects.toThrow(
+      /cannot read manifest\.json/,
+    );
     const emb = await StaticEmbedder.load(await writeModel(table, dim), js);
     await expect(emb.embed(['a', 3] as never)).rejects.toThrow(/texts must be an array of strings/);
   });
@@ -158,19 +218,48 @@ describe('native tokenizer', () => {
     const native = stat.tokenizer;
     const js = new UnigramTokenizer(native.vocabulary, { reserved: 6, unkId: 0, native: false });
     expect(native.isNative).toBe(true);
-    const alphabet = ['the', ' ', 'ing', 'é', 'ß', '日本', '😀', '\u0301', 'x', 'Ⅻ', '\n', 'ﬁ', '\uD800', 'abc', '1', '.'];
-    const text = fc.array(fc.oneof(fc.constantFrom(...alphabet), fc.string({ unit: 'binary', maxLength: 6 })), { maxLength: 40 }).map((a) => a.join(''));
-    fc.assert(fc.property(fc.array(text, { maxLength: 8 }), (texts) => {
+    const alphabet = [
+      'the',
+      ' ',
+      'ing',
+      'é',
+      'ß',
+      '日本',
+      '😀',
+      '\u0301',
+      'x',
+      'Ⅻ',
+      '\n',
+      'ﬁ',
+      '\uD800',
+      'abc',
+      '1',
+      '.',
+    ];
+    const text = fc
+      .array(fc.oneof(fc.constantFrom(...alphabet), fc.string({ unit: 'binary', maxLength: 6 })), { maxLength: 40 })
+      .map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 8 }), (texts) => {
         expect(native.encodeBatch(texts)).toEqual(js.encodeBatch(texts));
       }),
       { numRuns: 300 },
     );
     // a small random vocabulary, duplicates included: the first of duplicates is produced by both
-    const pieces: Array<[string, number]> = [['<unk>', 0], ['<s>', 0]];
-    for (let i = 0; i < 60; i++) pieces.push([Array.from({ length: 1 + (i % 3) }, () => '▁ab c'[Math.floor(Math.random() * 5)]).join(''), -1 - Math.random() * 10]);
+    const pieces: Array<[string, number]> = [
+      ['<unk>', 0],
+      ['<s>', 0],
+    ];
+    for (let i = 0; i < 60; i++)
+      pieces.push([
+        Array.from({ length: 1 + (i % 3) }, () => '▁ab c'[Math.floor(Math.random() * 5)]).join(''),
+        -1 - Math.random() * 10,
+      ]);
     const a = new UnigramTokenizer(pieces, { reserved: 2, unkId: 0 });
     const b = new UnigramTokenizer(pieces, { reserved: 2, unkId: 0, native: false });
-    const texts = Array.from({ length: 200 }, () => Array.from({ length: Math.floor(Math.random() * 30) }, () => 'ab cdé😀'[Math.floor(Math.random() * 8)]).join(''));
+    const texts = Array.from({ length: 200 }, () =>
+      Array.from({ length: Math.floor(Math.random() * 30) }, () => 'ab cdé😀'[Math.floor(Math.random() * 8)]).join(''),
+    );
     expect(a.encodeBatch(texts)).toEqual(b.encodeBatch(texts));
   });
 });

@@ -11,7 +11,14 @@ import { buildModel, type GraphSpec } from '../bench/lib/onnx.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
 import { fromHalf } from '../src/compute/index.js';
-import { loadEmbedder, OnnxEmbedder, parseHfTokenizer, StaticEmbedder, UseEmbedder, WordPieceTokenizer } from '../src/embed/index.js';
+import {
+  loadEmbedder,
+  OnnxEmbedder,
+  parseHfTokenizer,
+  StaticEmbedder,
+  UseEmbedder,
+  WordPieceTokenizer,
+} from '../src/embed/index.js';
 
 const backend = availableBackends()[0]!;
 
@@ -55,7 +62,11 @@ function pooledGraph(table: Float32Array, vocab: number, dim: number): GraphSpec
 function randomTexts(n: number, words: string[]): string[] {
   return Array.from({ length: n }, () => {
     const len = Math.floor(Math.random() * 40);
-    return Array.from({ length: len }, () => (Math.random() < 0.9 ? words[Math.floor(Math.random() * words.length)]! : String.fromCharCode(33 + Math.floor(Math.random() * 500)))).join(Math.random() < 0.8 ? ' ' : '');
+    return Array.from({ length: len }, () =>
+      Math.random() < 0.9
+        ? words[Math.floor(Math.random() * words.length)]!
+        : String.fromCharCode(33 + Math.floor(Math.random() * 500)),
+    ).join(Math.random() < 0.8 ? ' ' : '');
   });
 }
 
@@ -69,7 +80,9 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 /** The default static embedder as an ONNX folder: fp32 table + a Hugging Face Unigram tokenizer.json. */
 async function exportDefault(graph: typeof tokenGraph): Promise<{ dir: string; stat: StaticEmbedder }> {
   const stat = await StaticEmbedder.load(defaultModelDir(), backend);
-  const vocab = JSON.parse(await readFile(join(defaultModelDir(), 'tokenizer.json'), 'utf8')) as Array<[string, number]>;
+  const vocab = JSON.parse(await readFile(join(defaultModelDir(), 'tokenizer.json'), 'utf8')) as Array<
+    [string, number]
+  >;
   const half = new Uint16Array(new Uint8Array(await readFile(join(defaultModelDir(), 'table.f16.bin'))).buffer);
   const table = fromHalf(half);
   const dir = await mkdtemp(join(tmpdir(), 'arbiter-onnx-'));
@@ -99,7 +112,7 @@ describe('onnx embedder', () => {
     expect(onnx.fingerprint).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('uses a graph\'s pooled sentence_embedding output and feeds token_type_ids (|diff| <= 1e-5)', async () => {
+  it("uses a graph's pooled sentence_embedding output and feeds token_type_ids (|diff| <= 1e-5)", async () => {
     const { dir, stat } = await exportDefault(pooledGraph);
     const onnx = await OnnxEmbedder.load(join(dir, 'model.onnx'));
     const words = stat.tokenizer.vocabulary.slice(2000, 4000).map(([p]) => p.replace('\u2581', ''));
@@ -108,21 +121,57 @@ describe('onnx embedder', () => {
   });
 
   it('runs a WordPiece tokenizer.json with [CLS]/[SEP] from its post-processor against a plain-JS reference', async () => {
-    const pieces = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', 'hello', 'world', '##s', ',', 'un', '##aff', '##able', 'cafe', 'the', 'a', '##b', 'b'];
+    const pieces = [
+      '[PAD]',
+      '[UNK]',
+      '[CLS]',
+      '[SEP]',
+      'hello',
+      'world',
+      '##s',
+      ',',
+      'un',
+      '##aff',
+      '##able',
+      'cafe',
+      'the',
+      'a',
+      '##b',
+      'b',
+    ];
     const dim = 12;
     const table = Float32Array.from({ length: pieces.length * dim }, () => Math.random() * 2 - 1);
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-onnx-wp-'));
     await writeFile(join(dir, 'model.onnx'), buildModel(tokenGraph(table, pieces.length, dim)));
     const tok = {
       added_tokens: [0, 1, 2, 3].map((id) => ({ id, content: pieces[id], special: true })),
-      normalizer: { type: 'BertNormalizer', lowercase: true, strip_accents: null, clean_text: true, handle_chinese_chars: true },
+      normalizer: {
+        type: 'BertNormalizer',
+        lowercase: true,
+        strip_accents: null,
+        clean_text: true,
+        handle_chinese_chars: true,
+      },
       pre_tokenizer: { type: 'BertPreTokenizer' },
       post_processor: {
         type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-        special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
+        single: [
+          { SpecialToken: { id: '[CLS]', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        ],
+        special_tokens: {
+          '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+          '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
+        },
       },
-      model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(pieces.map((p, i) => [p, i])) },
+      model: {
+        type: 'WordPiece',
+        unk_token: '[UNK]',
+        continuing_subword_prefix: '##',
+        max_input_chars_per_word: 100,
+        vocab: Object.fromEntries(pieces.map((p, i) => [p, i])),
+      },
     };
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tok));
     const parsed = parseHfTokenizer(JSON.stringify(tok));
@@ -132,7 +181,12 @@ describe('onnx embedder', () => {
     expect(parsed.tokenizer.encode('abbb zzz')).toEqual([13, 14, 14, 14, 1]);
     const onnx = await OnnxEmbedder.load(dir);
     const words = ['hello', 'world', 'worlds', 'un', 'unaffable', 'café', 'the', 'a', 'ab', 'b', 'zzz', ',', '!'];
-    const texts = Array.from({ length: 30 }, () => Array.from({ length: 1 + Math.floor(Math.random() * 12) }, () => words[Math.floor(Math.random() * words.length)]).join(' '));
+    const texts = Array.from({ length: 30 }, () =>
+      Array.from(
+        { length: 1 + Math.floor(Math.random() * 12) },
+        () => words[Math.floor(Math.random() * words.length)],
+      ).join(' '),
+    );
     const ref = new Float32Array(texts.length * dim);
     texts.forEach((t, i) => {
       const ids = [2, ...parsed.tokenizer.encode(t), 3];
@@ -151,8 +205,14 @@ describe('onnx embedder', () => {
     await expect(OnnxEmbedder.load(dir)).rejects.toMatchObject({ code: 'ARB_NOT_FOUND', message: /tokenizer\.json/ });
     await writeFile(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'BPE', vocab: {}, merges: [] } }));
     await expect(OnnxEmbedder.load(dir)).rejects.toMatchObject({ code: 'ARB_UNSUPPORTED' });
-    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', unk_token: '[UNK]', vocab: { '[UNK]': 0 } } }));
-    await expect(OnnxEmbedder.load(dir)).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT', message: /does not load/ });
+    await writeFile(
+      join(dir, 'tokenizer.json'),
+      JSON.stringify({ model: { type: 'WordPiece', unk_token: '[UNK]', vocab: { '[UNK]': 0 } } }),
+    );
+    await expect(OnnxEmbedder.load(dir)).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+      message: /does not load/,
+    });
     await expect(OnnxEmbedder.load(dir, { batchSize: 0 })).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
     expect(() => parseHfTokenizer('{')).toThrow(/tokenizer\.json: not JSON/);
     expect(() => new WordPieceTokenizer(new Map([['a', 0]]))).toThrow(/no unknown token/);
@@ -173,7 +233,12 @@ describe('use embedder (the teacher)', () => {
   it('gives unit 512-d rows; related prompts are closer than unrelated ones', async () => {
     const use = await UseEmbedder.load();
     expect(use.fingerprint).toMatch(/^use-lite@/);
-    const v = await use.embed(['Write a python function to sort a list', 'Implement list sorting in python', 'What is the capital of France?', '']);
+    const v = await use.embed([
+      'Write a python function to sort a list',
+      'Implement list sorting in python',
+      'What is the capital of France?',
+      '',
+    ]);
     expect(v.length).toBe(4 * 512);
     const row = (i: number) => v.subarray(i * 512, (i + 1) * 512);
     const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, j) => s + x * b[j]!, 0);

@@ -24,11 +24,21 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
     const content = `answer from ${body.model}`;
     if (body.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      for (const part of ['answer ', `from ${body.model}`]) res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta: { content: part }, finish_reason: null }] })}\n\n`);
+      for (const part of ['answer ', `from ${body.model}`])
+        res.write(
+          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: body.model, choices: [{ index: 0, delta: { content: part }, finish_reason: null }] })}\n\n`,
+        );
       return void res.end('data: [DONE]\n\n');
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 } }),
+      JSON.stringify({
+        id: 'x',
+        object: 'chat.completion',
+        created: 1,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+      }),
     );
   });
 }
@@ -47,8 +57,16 @@ afterAll(async () => {
 
 /** `broken` is the strongest prior, so routing picks it first and must fall back to `good`. */
 async function engine() {
-  const model = (id: string, quality: number, inputPer1k: number) => ({ id, provider: { kind: 'openai', baseUrl, retries: 0, timeoutMs: 2000 }, cost: { inputPer1k, outputPer1k: 2 * inputPer1k }, strengths: { general: quality } });
-  return createArbiter({ models: [model('broken', 0.95, 0.01), model('good', 0.7, 0.002)], routing: { strategy: 'quality' } }, { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend), gate: { backoffBaseMs: 1 } });
+  const model = (id: string, quality: number, inputPer1k: number) => ({
+    id,
+    provider: { kind: 'openai', baseUrl, retries: 0, timeoutMs: 2000 },
+    cost: { inputPer1k, outputPer1k: 2 * inputPer1k },
+    strengths: { general: quality },
+  });
+  return createArbiter(
+    { models: [model('broken', 0.95, 0.01), model('good', 0.7, 0.002)], routing: { strategy: 'quality' } },
+    { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend), gate: { backoffBaseMs: 1 } },
+  );
 }
 
 describe('createArbiter: route → execute → record', () => {
@@ -56,13 +74,23 @@ describe('createArbiter: route → execute → record', () => {
     const arbiter = await engine();
     const events: OutcomeEvent[] = [];
     arbiter.onOutcome((e) => events.push(e));
-    const r = await arbiter.complete({ model: 'auto', messages: [{ role: 'user', content: 'Explain how a hash map handles collisions.' }] });
+    const r = await arbiter.complete({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Explain how a hash map handles collisions.' }],
+    });
     expect(r.model).toBe('good');
     expect(r.fallbacks).toEqual(['broken']);
     expect(r.response.choices[0]!.message.content).toBe('answer from good');
     expect(events).toHaveLength(1);
     const e = events[0]!;
-    expect(e).toMatchObject({ id: r.id, kind: 'complete', status: 'ok', model: 'good', fallbacks: ['broken'], decision: { model: 'broken', strategy: 'quality' } });
+    expect(e).toMatchObject({
+      id: r.id,
+      kind: 'complete',
+      status: 'ok',
+      model: 'good',
+      fallbacks: ['broken'],
+      decision: { model: 'broken', strategy: 'quality' },
+    });
     expect(e.calls.map((c) => [c.model, c.attempt, c.status, c.code])).toEqual([
       ['broken', 1, 'error', ErrorCodes.UPSTREAM_ERROR],
       ['good', 2, 'ok', undefined],
@@ -79,7 +107,11 @@ describe('createArbiter: route → execute → record', () => {
     const arbiter = await engine();
     const events: OutcomeEvent[] = [];
     arbiter.onOutcome((e) => events.push(e));
-    const s = await arbiter.complete({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'Write a haiku about rain.' }] });
+    const s = await arbiter.complete({
+      model: 'auto',
+      stream: true,
+      messages: [{ role: 'user', content: 'Write a haiku about rain.' }],
+    });
     expect(events).toHaveLength(0); // not before the stream ends
     let text = '';
     for await (const ch of s.chunks) text += ch.choices[0]?.delta.content ?? '';
@@ -87,8 +119,15 @@ describe('createArbiter: route → execute → record', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'stream', status: 'ok', model: 'good', fallbacks: ['broken'] });
     expect(events[0]!.calls[1]!.ttftMs).toBeGreaterThanOrEqual(0);
-    await expect(arbiter.complete({ model: 'broken', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: ErrorCodes.UPSTREAM_ERROR });
-    expect(events[1]).toMatchObject({ kind: 'complete', status: 'error', code: ErrorCodes.UPSTREAM_ERROR, fallbacks: ['broken'] });
+    await expect(
+      arbiter.complete({ model: 'broken', messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toMatchObject({ code: ErrorCodes.UPSTREAM_ERROR });
+    expect(events[1]).toMatchObject({
+      kind: 'complete',
+      status: 'error',
+      code: ErrorCodes.UPSTREAM_ERROR,
+      fallbacks: ['broken'],
+    });
     await arbiter.close();
   });
 
@@ -105,7 +144,9 @@ describe('createArbiter: route → execute → record', () => {
     await Promise.all([arbiter.close(), arbiter.close()]);
     expect(arbiter.closed).toBe(true);
     await expect(arbiter.route('hi')).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
-    await expect(arbiter.complete({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
+    await expect(
+      arbiter.complete({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
     await expect(arbiter.router.route('hi')).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
   });
 
@@ -121,9 +162,15 @@ describe('createArbiter: route → execute → record', () => {
 
   it('decode options are validated by the arbiter option schema before any call', async () => {
     const arbiter = await engine();
-    await expect(arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'best_of_n', n: 0 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'n' });
-    await expect(arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'guided', beamWidth: 9 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'beamWidth' });
-    await expect(arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'beam' } as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'strategy' });
+    await expect(
+      arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'best_of_n', n: 0 }),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'n' });
+    await expect(
+      arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'guided', beamWidth: 9 }),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'beamWidth' });
+    await expect(
+      arbiter.decode({ messages: [{ role: 'user', content: 'hi' }] }, { strategy: 'beam' } as never),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'strategy' });
     await arbiter.close();
   });
 });

@@ -19,7 +19,11 @@ describe('error catalogue', () => {
       expect(e.status >= 400 && e.status < 600).toBe(true);
     }
     expect(httpStatus(ErrorCodes.INTERNAL)).toBe(500);
-    expect(invalid('options.k', 'must be a positive integer')).toMatchObject({ code: 'ARB_INVALID_ARGUMENT', param: 'options.k', message: 'options.k must be a positive integer' });
+    expect(invalid('options.k', 'must be a positive integer')).toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+      param: 'options.k',
+      message: 'options.k must be a positive integer',
+    });
   });
 
   it('native/include/arbiter/error_codes.hpp is generated from it (npm run gen:errors)', () => {
@@ -28,7 +32,11 @@ describe('error catalogue', () => {
   });
 
   it('native sources spell no code by hand', () => {
-    const r = spawnSync('grep', ['-rln', '"ARB_', 'native/src', 'native/binding', 'native/cuda', 'native/include/arbiter/core.hpp'], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+    const r = spawnSync(
+      'grep',
+      ['-rln', '"ARB_', 'native/src', 'native/binding', 'native/cuda', 'native/include/arbiter/core.hpp'],
+      { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname },
+    );
     expect(r.status).toBe(1); // grep: no match
     expect(r.stdout.trim()).toBe('');
   });

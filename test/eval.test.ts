@@ -9,7 +9,15 @@ import { describe, expect, it } from 'vitest';
 
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
-import { aiq, cheapestReaching, convexHull, curveSvg, evaluateCV, markdownReport, pgrCurve } from '../src/eval/index.js';
+import {
+  aiq,
+  cheapestReaching,
+  convexHull,
+  curveSvg,
+  evaluateCV,
+  markdownReport,
+  pgrCurve,
+} from '../src/eval/index.js';
 import { calibration, pairedBootstrap } from '../src/stats/index.js';
 import { StaticEmbedder } from '../src/embed/index.js';
 import { type OutcomeRecord } from '../src/learn/index.js';
@@ -80,8 +88,18 @@ describe('curve metrics', () => {
 
 /** Two models: 'strong' (10x the cost) solves everything; 'weak' solves the chat prompts only. */
 function outcomes(n: number): OutcomeRecord[] {
-  const code = ['Write a python function to reverse a string', 'Implement a binary search in java', 'Write a SQL query that joins two tables', 'Write a rust function to parse integers'];
-  const chat = ['hello, how are you today', 'thanks for your help yesterday', 'what do you think about the weather', 'can you recommend a good movie'];
+  const code = [
+    'Write a python function to reverse a string',
+    'Implement a binary search in java',
+    'Write a SQL query that joins two tables',
+    'Write a rust function to parse integers',
+  ];
+  const chat = [
+    'hello, how are you today',
+    'thanks for your help yesterday',
+    'what do you think about the weather',
+    'can you recommend a good movie',
+  ];
   return Array.from({ length: n }, (_, i) => {
     const isCode = i % 2 === 0;
     return {
@@ -110,7 +128,17 @@ describe('evaluation harness', () => {
     expect(op.qualityCi[0]).toBeLessThanOrEqual(op.quality);
     expect(r.metrics.pgr!['arbiter (cost weight)']!.apgr).toBeCloseTo(0.75, 2); // the most a perfect router reaches here: PGR 1 from 50% strong calls on
     expect(r.metrics.taskAccuracy).toBeGreaterThan(0.9);
-    expect(r.routers.map((x) => x.name)).toEqual(expect.arrayContaining(['arbiter (cost weight)', 'arbiter (quality target)', 'kNN router', 'single models', 'random', 'cheapest', 'oracle']));
+    expect(r.routers.map((x) => x.name)).toEqual(
+      expect.arrayContaining([
+        'arbiter (cost weight)',
+        'arbiter (quality target)',
+        'kNN router',
+        'single models',
+        'random',
+        'cheapest',
+        'oracle',
+      ]),
+    );
     const md = markdownReport(r);
     expect(md).toContain('## Operating points (settings chosen on training data only)');
     expect(await curveSvg(r)).toMatch(/^<svg/);
@@ -118,15 +146,40 @@ describe('evaluation harness', () => {
 
   it('arbiter eval --dataset jsonl --json prints the documented shape and writes the report', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-eval-'));
-    await writeFile(join(dir, 'data.jsonl'), outcomes(60).map((r) => JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes, costs: r.costs })).join('\n'));
+    await writeFile(
+      join(dir, 'data.jsonl'),
+      outcomes(60)
+        .map((r) => JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes, costs: r.costs }))
+        .join('\n'),
+    );
     const out = join(dir, 'report');
-    const res = spawnSync(process.execPath, ['bin/arbiter.js', 'eval', '--dataset', 'jsonl', '--data', join(dir, 'data.jsonl'), '--out', out, '--folds', '3', '--json'], { encoding: 'utf8' });
+    const res = spawnSync(
+      process.execPath,
+      [
+        'bin/arbiter.js',
+        'eval',
+        '--dataset',
+        'jsonl',
+        '--data',
+        join(dir, 'data.jsonl'),
+        '--out',
+        out,
+        '--folds',
+        '3',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(res.status, res.stderr).toBe(0);
     const j = JSON.parse(res.stdout) as Record<string, unknown>;
     expect(Object.keys(j).sort()).toEqual(['dataset', 'metrics', 'operatingPoints', 'routers', 'split']);
     expect((await readFile(join(out, 'report.md'), 'utf8')).startsWith('# arbiter eval: jsonl')).toBe(true);
     expect(await readFile(join(out, 'reliability.svg'), 'utf8')).toMatch(/^<svg/);
-    const bad = spawnSync(process.execPath, ['bin/arbiter.js', 'eval', '--dataset', 'nope', '--data', dir, '--out', out], { encoding: 'utf8' });
+    const bad = spawnSync(
+      process.execPath,
+      ['bin/arbiter.js', 'eval', '--dataset', 'nope', '--data', dir, '--out', out],
+      { encoding: 'utf8' },
+    );
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/ARB_INVALID_ARGUMENT: --dataset must be one of/);
   }, 60_000);

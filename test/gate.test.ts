@@ -11,17 +11,31 @@ import { ModelGate, OpenAIProvider, retryAfterMs } from '../src/providers/index.
 function fake() {
   let t = 0;
   const slept: number[] = [];
-  return { now: () => t, advance: (ms: number) => (t += ms), slept, sleep: async (ms: number) => void slept.push(ms), random: () => 0.5 };
+  return {
+    now: () => t,
+    advance: (ms: number) => (t += ms),
+    slept,
+    sleep: async (ms: number) => void slept.push(ms),
+    random: () => 0.5,
+  };
 }
 const e500 = () => new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'boom', { status: 500 });
 
 describe('ModelGate', () => {
   it('opens after the failure threshold within the window, fails fast, then half-opens for one probe', async () => {
     const f = fake();
-    const g = new ModelGate('m', { maxConcurrent: 4, retries: 0, failureThreshold: 3, windowMs: 1000, cooldownMs: 5000, ...f });
+    const g = new ModelGate('m', {
+      maxConcurrent: 4,
+      retries: 0,
+      failureThreshold: 3,
+      windowMs: 1000,
+      cooldownMs: 5000,
+      ...f,
+    });
     const states: string[] = [];
     g.onStateChange = (s) => states.push(s);
-    for (let i = 0; i < 3; i++) await expect(g.run(async () => Promise.reject(e500()))).rejects.toMatchObject({ code: 'ARB_UPSTREAM_ERROR' });
+    for (let i = 0; i < 3; i++)
+      await expect(g.run(async () => Promise.reject(e500()))).rejects.toMatchObject({ code: 'ARB_UPSTREAM_ERROR' });
     expect(g.breaker()).toBe('open');
     let called = 0;
     await expect(g.run(async () => ++called)).rejects.toMatchObject({ code: 'ARB_CIRCUIT_OPEN', retryAfterMs: 5000 });
@@ -43,16 +57,29 @@ describe('ModelGate', () => {
     f.advance(1500);
     await expect(g.run(async () => Promise.reject(e500()))).rejects.toBeDefined();
     expect(g.breaker()).toBe('closed');
-    for (let i = 0; i < 5; i++) await expect(g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'bad request', { status: 400 })))).rejects.toBeDefined();
+    for (let i = 0; i < 5; i++)
+      await expect(
+        g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'bad request', { status: 400 }))),
+      ).rejects.toBeDefined();
     expect(g.breaker()).toBe('closed');
     // a client that goes away (499) is not the model's fault either (a soak test found this opening breakers)
-    for (let i = 0; i < 5; i++) await expect(g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'cancelled', { status: 499 })))).rejects.toBeDefined();
+    for (let i = 0; i < 5; i++)
+      await expect(
+        g.run(async () => Promise.reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'cancelled', { status: 499 }))),
+      ).rejects.toBeDefined();
     expect(g.breaker()).toBe('closed');
   });
 
   it('retries retryable failures with backoff, waits Retry-After, and gives a long Retry-After back at once', async () => {
     const f = fake();
-    const g = new ModelGate('m', { maxConcurrent: 4, retries: 2, backoffBaseMs: 100, maxRetryAfterMs: 2000, failureThreshold: 100, ...f });
+    const g = new ModelGate('m', {
+      maxConcurrent: 4,
+      retries: 2,
+      backoffBaseMs: 100,
+      maxRetryAfterMs: 2000,
+      failureThreshold: 100,
+      ...f,
+    });
     let n = 0;
     expect(await g.run(async () => (++n < 3 ? Promise.reject(e500()) : 'third'))).toBe('third');
     expect(f.slept).toEqual([50, 100]); // full jitter at 0.5 of 100, 200
@@ -62,7 +89,9 @@ describe('ModelGate', () => {
     expect(await g.run(async () => (++n < 2 ? Promise.reject(limited(1000)) : 'ok'))).toBe('ok');
     expect(f.slept).toEqual([1000]);
     n = 0;
-    await expect(g.run(async () => (++n, Promise.reject(limited(60_000))))).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED' });
+    await expect(g.run(async () => (++n, Promise.reject(limited(60_000))))).rejects.toMatchObject({
+      code: 'ARB_RATE_LIMITED',
+    });
     expect(n).toBe(1);
   });
 
@@ -86,15 +115,26 @@ describe('ModelGate', () => {
     expect(await g.run(async () => 'a', undefined, { estimate: 300 })).toBe('a');
     f.advance(10_000);
     // estimated 600, used 100: the window holds 300 + 100
-    expect(await g.run(async () => ({ used: 100 }), undefined, { estimate: 600, usage: (o) => o.used })).toEqual({ used: 100 });
+    expect(await g.run(async () => ({ used: 100 }), undefined, { estimate: 600, usage: (o) => o.used })).toEqual({
+      used: 100,
+    });
     let called = 0;
-    await expect(g.run(async () => ++called, undefined, { estimate: 10 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: 50_000 }); // third call in the minute
+    await expect(g.run(async () => ++called, undefined, { estimate: 10 })).rejects.toMatchObject({
+      code: 'ARB_RATE_LIMITED',
+      retryAfterMs: 50_000,
+    }); // third call in the minute
     expect(g.rateLimited).toBe(true);
     f.advance(50_000); // the first call leaves the window
     expect(await g.run(async () => 'b', undefined, { estimate: 800 })).toBe('b'); // 100 + 800 <= 1000
     f.advance(11_000); // the second leaves too: one call (800 tokens) in the window
-    await expect(g.run(async () => ++called, undefined, { estimate: 300 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: 49_000 }); // tokens
-    await expect(g.run(async () => ++called, undefined, { estimate: 5000 })).rejects.toMatchObject({ code: 'ARB_RATE_LIMITED', retryAfterMs: undefined }); // never fits
+    await expect(g.run(async () => ++called, undefined, { estimate: 300 })).rejects.toMatchObject({
+      code: 'ARB_RATE_LIMITED',
+      retryAfterMs: 49_000,
+    }); // tokens
+    await expect(g.run(async () => ++called, undefined, { estimate: 5000 })).rejects.toMatchObject({
+      code: 'ARB_RATE_LIMITED',
+      retryAfterMs: undefined,
+    }); // never fits
     expect(called).toBe(0);
     // no limits configured: nothing is tracked
     const free = new ModelGate('n', { maxConcurrent: 1, ...f });
@@ -113,7 +153,14 @@ describe('ModelGate', () => {
 describe('OpenAIProvider connect timeout', () => {
   it('a connection that does not open in time is ARB_UPSTREAM_TIMEOUT, well before the response timeout', async () => {
     // a listener whose process is stopped: once its backlog is full, new connections hang in SYN_SENT
-    const child = spawn(process.execPath, ['-e', "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const s=require('net').createServer();s.listen({port:0,host:'127.0.0.1',backlog:1},()=>console.log(s.address().port))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const fill: net.Socket[] = [];
     try {
       const port = await new Promise<number>((r) => child.stdout!.once('data', (d) => r(Number(String(d).trim()))));
@@ -122,7 +169,12 @@ describe('OpenAIProvider connect timeout', () => {
       await new Promise((r) => setTimeout(r, 100));
       const p = new OpenAIProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm', connectTimeoutMs: 150 });
       // the connect timeout, not the 10 s response timeout, ends it
-      await expect(p.complete({ messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ARB_UPSTREAM_TIMEOUT', message: expect.stringContaining('no connection within 150 ms') });
+      await expect(
+        p.complete({ messages: [{ role: 'user', content: 'hi' }] }, { timeoutMs: 10_000 }),
+      ).rejects.toMatchObject({
+        code: 'ARB_UPSTREAM_TIMEOUT',
+        message: expect.stringContaining('no connection within 150 ms'),
+      });
     } finally {
       fill.forEach((s) => s.destroy());
       child.kill('SIGKILL');

@@ -1,9 +1,14 @@
 import { randomInt } from 'node:crypto';
 
 import { expect } from 'vitest';
-import { BACKEND_NAMES, type BackendName, type ComputeBackend, createBackend, type SearchResult } from '../src/compute/index.js';
+import {
+  BACKEND_NAMES,
+  type BackendName,
+  type ComputeBackend,
+  createBackend,
+  type SearchResult,
+} from '../src/compute/index.js';
 import { seededRandom } from '../src/stats/index.js';
-
 
 /** mulberry32 (the project's seeded PRNG), so a failing run can be replayed with ARBITER_SEED. */
 export const rng = seededRandom;
@@ -62,12 +67,17 @@ export function expectSameSearch(got: SearchResult, want: SearchResult, tol: num
       const ws = want.scores[i]!;
       const gs = got.scores[q * k + j]!;
       const gi = got.ids[q * k + j];
-      expect(Math.abs(gs - ws), `${what}: score q=${q} j=${j} (${gs} vs ${ws}), seed ${SEED}`).toBeLessThanOrEqual(tol * (1 + Math.abs(ws)));
+      expect(Math.abs(gs - ws), `${what}: score q=${q} j=${j} (${gs} vs ${ws}), seed ${SEED}`).toBeLessThanOrEqual(
+        tol * (1 + Math.abs(ws)),
+      );
       if (gi !== want.ids[i]) {
         const prev = j > 0 ? want.scores[i - 1]! : Infinity;
         const next = j + 1 < want.k ? want.scores[i + 1]! : -Infinity;
         const nearTie = Math.min(Math.abs(prev - ws), Math.abs(next - ws)) <= 2 * tol * (1 + Math.abs(ws));
-        expect(nearTie, `${what}: id at q=${q} j=${j} differs (${gi} vs ${want.ids[i]}) without a near-tie, seed ${SEED}`).toBe(true);
+        expect(
+          nearTie,
+          `${what}: id at q=${q} j=${j} differs (${gi} vs ${want.ids[i]}) without a near-tie, seed ${SEED}`,
+        ).toBe(true);
       }
     }
   }

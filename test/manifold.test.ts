@@ -96,7 +96,10 @@ describe(`Manifold (${backend.name} backend)`, () => {
     const m = new Manifold(backend, { dim: D });
     await m.add([{ embedding: unit(r.normal(D)), task: 'math', outcomes: { a: 1 } }]);
     const bad = async (p: Promise<unknown>, code: string) => expect(p).rejects.toMatchObject({ code });
-    await bad(m.add([{ embedding: unit(r.normal(D)) }, { embedding: new Float32Array(3) }]), ErrorCodes.INVALID_ARGUMENT);
+    await bad(
+      m.add([{ embedding: unit(r.normal(D)) }, { embedding: new Float32Array(3) }]),
+      ErrorCodes.INVALID_ARGUMENT,
+    );
     await bad(m.add([{ embedding: new Float32Array(D).fill(NaN) }]), ErrorCodes.NOT_FINITE);
     await bad(m.add([{ embedding: unit(r.normal(D)), outcomes: { a: 1.5 } }]), ErrorCodes.INVALID_ARGUMENT);
     await bad(m.add([{ embedding: unit(r.normal(D)), task: 'Not A Task' }]), ErrorCodes.INVALID_ARGUMENT);
@@ -155,13 +158,18 @@ describe('kmeans', () => {
     // purity: each planted cluster maps to one found cluster
     for (let c = 0; c < 3; c++) {
       const found = new Map<number, number>();
-      for (let i = c * 100; i < (c + 1) * 100; i++) found.set(a.assignments[i]!, (found.get(a.assignments[i]!) ?? 0) + 1);
+      for (let i = c * 100; i < (c + 1) * 100; i++)
+        found.set(a.assignments[i]!, (found.get(a.assignments[i]!) ?? 0) + 1);
       expect(Math.max(...found.values())).toBeGreaterThanOrEqual(95);
     }
     // as cohesive as the planted centres themselves (noise makes both about 0.76 here)
-    const plantedCohesion = points.reduce((s, p, i) => s + p.embedding.reduce((t, x, j) => t + x * centres[Math.floor(i / 100)]![j]!, 0), 0) / points.length;
+    const plantedCohesion =
+      points.reduce((s, p, i) => s + p.embedding.reduce((t, x, j) => t + x * centres[Math.floor(i / 100)]![j]!, 0), 0) /
+      points.length;
     expect(a.cohesion).toBeGreaterThan(plantedCohesion - 0.01);
     await expect(kmeans(backend, flat, D, 0)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
-    await expect(kmeans(backend, new Float32Array(0), D, 1)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    await expect(kmeans(backend, new Float32Array(0), D, 1)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
   });
 });

@@ -11,7 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { ArbiterError, ErrorCodes, loadConfig, parseConfig, validateConfig } from '../src/index.js';
 import { ModelRegistry } from '../src/config/index.js';
 
-const minimal = { models: [{ id: 'a', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 0.001, outputPer1k: 0.002 } }] };
+const minimal = {
+  models: [
+    {
+      id: 'a',
+      provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+      cost: { inputPer1k: 0.001, outputPer1k: 0.002 },
+    },
+  ],
+};
 
 function problems(f: () => unknown): readonly string[] {
   try {
@@ -28,8 +36,27 @@ describe('config', () => {
   it('fills defaults and freezes the result without touching the input', () => {
     const input = structuredClone(minimal);
     const cfg = validateConfig(input, 'mem');
-    expect(cfg.models[0]).toEqual({ ...minimal.models[0], provider: { ...minimal.models[0]!.provider, timeoutMs: 60_000, connectTimeoutMs: 5_000, firstTokenMs: 20_000, retries: 2 }, contextTokens: 8192, maxConcurrent: 16, latency: { firstTokenMs: 500, tokensPerSec: 50 }, strengths: {}, tags: [] });
-    expect(cfg.routing).toEqual({ embedder: 'static', k: 16, strategy: 'balanced', weights: { quality: 0.6, cost: 0.2, latency: 0.2 } });
+    expect(cfg.models[0]).toEqual({
+      ...minimal.models[0],
+      provider: {
+        ...minimal.models[0]!.provider,
+        timeoutMs: 60_000,
+        connectTimeoutMs: 5_000,
+        firstTokenMs: 20_000,
+        retries: 2,
+      },
+      contextTokens: 8192,
+      maxConcurrent: 16,
+      latency: { firstTokenMs: 500, tokensPerSec: 50 },
+      strengths: {},
+      tags: [],
+    });
+    expect(cfg.routing).toEqual({
+      embedder: 'static',
+      k: 16,
+      strategy: 'balanced',
+      weights: { quality: 0.6, cost: 0.2, latency: 0.2 },
+    });
     expect(cfg.source).toBe('mem');
     expect(input).toEqual(minimal);
     expect(Object.isFrozen(cfg.models[0]!.cost)).toBe(true);
@@ -44,8 +71,19 @@ describe('config', () => {
   it('reports every problem at once, sorted by key path, each with what was expected', () => {
     const bad = {
       models: [
-        { id: 'ok', provider: { kind: 'openai' }, cost: { inputPer1k: -1, outputPer1k: 'x' }, contextTokens: 2.5, colour: 'red' },
-        { id: 'bad id!', provider: { kind: 'grpc', baseUrl: 'ftp://x' }, cost: { inputPer1k: 0, outputPer1k: 0 }, strengths: { Math: 2 } },
+        {
+          id: 'ok',
+          provider: { kind: 'openai' },
+          cost: { inputPer1k: -1, outputPer1k: 'x' },
+          contextTokens: 2.5,
+          colour: 'red',
+        },
+        {
+          id: 'bad id!',
+          provider: { kind: 'grpc', baseUrl: 'ftp://x' },
+          cost: { inputPer1k: 0, outputPer1k: 0 },
+          strengths: { Math: 2 },
+        },
         { provider: { kind: 'replay' }, cost: { inputPer1k: 0, outputPer1k: 0 } },
       ],
       routing: { strategy: 'fastest' },
@@ -68,7 +106,9 @@ describe('config', () => {
   });
 
   it('routing.embedder and routing.k are checked; x- keys are free for YAML anchors', async () => {
-    expect(() => validateConfig({ ...minimal, routing: { embedder: 'word2vec', k: 0 } }, 'mem')).toThrow(/routing\.embedder[\s\S]*routing\.k/);
+    expect(() => validateConfig({ ...minimal, routing: { embedder: 'word2vec', k: 0 } }, 'mem')).toThrow(
+      /routing\.embedder[\s\S]*routing\.k/,
+    );
     expect(validateConfig({ ...minimal, 'x-shared': { anything: 1 } }, 'mem').models).toHaveLength(1);
     const rb = await loadConfig('config/routerbench.yaml');
     expect(rb.models).toHaveLength(11);
@@ -79,7 +119,9 @@ describe('config', () => {
     const withKey = structuredClone(minimal) as { models: Array<{ provider: Record<string, unknown> }> };
     withKey.models[0]!.provider.apiKey = 'sk-live-123';
     const [msg] = problems(() => validateConfig(withKey));
-    expect(msg).toBe('models[0].provider.apiKey: secrets are not allowed in the config file; put the key in an environment variable and name that variable in apiKeyEnv');
+    expect(msg).toBe(
+      'models[0].provider.apiKey: secrets are not allowed in the config file; put the key in an environment variable and name that variable in apiKeyEnv',
+    );
     expect(msg).not.toContain('sk-live-123');
   });
 
@@ -89,16 +131,27 @@ describe('config', () => {
   });
 
   it('duplicate ids and all-zero weights', () => {
-    const dup = { models: [minimal.models[0], minimal.models[0]], routing: { weights: { quality: 0, cost: 0, latency: 0 } } };
-    expect(problems(() => validateConfig(dup))).toEqual(["models[1].id: duplicate id 'a' (also models[0])", 'routing.weights: at least one weight must be > 0']);
+    const dup = {
+      models: [minimal.models[0], minimal.models[0]],
+      routing: { weights: { quality: 0, cost: 0, latency: 0 } },
+    };
+    expect(problems(() => validateConfig(dup))).toEqual([
+      "models[1].id: duplicate id 'a' (also models[0])",
+      'routing.weights: at least one weight must be > 0',
+    ]);
   });
 
   it('syntax errors name the file, line and column; unreadable files are typed errors', async () => {
     expect(() => parseConfig('models:\n  - id: a\n   bad: [', 'x.yaml')).toThrow(/^x\.yaml:3:\d+: cannot parse: /);
-    expect(() => parseConfig('models: a\nmodels: b', 'dup.yaml')).toThrow(/dup\.yaml:2:1: cannot parse: Map keys must be unique/);
+    expect(() => parseConfig('models: a\nmodels: b', 'dup.yaml')).toThrow(
+      /dup\.yaml:2:1: cannot parse: Map keys must be unique/,
+    );
     expect(() => parseConfig('{"models": [}', 'x.json')).toThrow(/^x\.json: cannot parse: /);
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-cfg-'));
-    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG, message: expect.stringContaining('ENOENT') });
+    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+      message: expect.stringContaining('ENOENT'),
+    });
     const file = join(dir, 'c.json');
     await writeFile(file, JSON.stringify(minimal));
     expect((await loadConfig(file)).models).toHaveLength(1);
@@ -106,14 +159,20 @@ describe('config', () => {
 
   it('any input is either a valid config or ARB_INVALID_CONFIG, never another failure', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.anything(), fc.record({ models: fc.array(fc.anything(), { maxLength: 3 }), routing: fc.anything() })), (input) => {
-        try {
-          validateConfig(input);
-        } catch (e) {
-          return e instanceof ArbiterError && e.code === ErrorCodes.INVALID_CONFIG;
-        }
-        return true;
-      }),
+      fc.property(
+        fc.oneof(
+          fc.anything(),
+          fc.record({ models: fc.array(fc.anything(), { maxLength: 3 }), routing: fc.anything() }),
+        ),
+        (input) => {
+          try {
+            validateConfig(input);
+          } catch (e) {
+            return e instanceof ArbiterError && e.code === ErrorCodes.INVALID_CONFIG;
+          }
+          return true;
+        },
+      ),
       { numRuns: 500 },
     );
     fc.assert(
@@ -131,17 +190,25 @@ describe('config', () => {
 });
 
 describe('ModelRegistry', () => {
-  const reg = new ModelRegistry(validateConfig({
-    models: [
-      minimal.models[0],
-      { id: 'b', provider: { kind: 'openai', baseUrl: 'https://api.example.test/v1', apiKeyEnv: 'B_KEY' }, cost: { inputPer1k: 0.01, outputPer1k: 0.03 } },
-    ],
-  }));
+  const reg = new ModelRegistry(
+    validateConfig({
+      models: [
+        minimal.models[0],
+        {
+          id: 'b',
+          provider: { kind: 'openai', baseUrl: 'https://api.example.test/v1', apiKeyEnv: 'B_KEY' },
+          cost: { inputPer1k: 0.01, outputPer1k: 0.03 },
+        },
+      ],
+    }),
+  );
 
   it('looks models up by id; unknown ids are ARB_NOT_FOUND naming the configured ones', () => {
     expect(reg.ids()).toEqual(['a', 'b']);
     expect(reg.get('b').cost.outputPer1k).toBe(0.03);
-    expect(() => reg.get('c')).toThrow(expect.objectContaining({ code: ErrorCodes.NOT_FOUND, message: "unknown model 'c'; configured: a, b" }));
+    expect(() => reg.get('c')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.NOT_FOUND, message: "unknown model 'c'; configured: a, b" }),
+    );
   });
 
   it('reads API keys from the environment only, and lists the missing ones', () => {

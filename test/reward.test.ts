@@ -3,7 +3,16 @@
 import { describe, expect, it } from 'vitest';
 
 import { availableBackends } from './helpers.js';
-import { arithmeticStepScore, evaluateArithmetic, extractChoice, extractNumber, optionsOf, REWARD_FEATURES, scoreRewards, vote } from '../src/reward/index.js';
+import {
+  arithmeticStepScore,
+  evaluateArithmetic,
+  extractChoice,
+  extractNumber,
+  optionsOf,
+  REWARD_FEATURES,
+  scoreRewards,
+  vote,
+} from '../src/reward/index.js';
 import { evaluateDecoding } from '../src/eval/index.js';
 import { fitRewardHead, type OutcomeRecord } from '../src/learn/index.js';
 import { rocAuc } from '../src/stats/index.js';
@@ -11,7 +20,11 @@ import { rocAuc } from '../src/stats/index.js';
 describe('answer extraction', () => {
   it('choice letters in their common forms, and option text', () => {
     const opts = { A: 'buildings will be made safer', B: 'building materials will be cheaper' };
-    expect(['A', 'A\n', '(B)', 'B) building materials', 'C. because', 'The answer is (D).', 'Answer: B', 'answer is b'].map((t) => extractChoice(t))).toEqual(['A', 'A', 'B', 'B', 'C', 'D', 'B', 'B']);
+    expect(
+      ['A', 'A\n', '(B)', 'B) building materials', 'C. because', 'The answer is (D).', 'Answer: B', 'answer is b'].map(
+        (t) => extractChoice(t),
+      ),
+    ).toEqual(['A', 'A', 'B', 'B', 'C', 'D', 'B', 'B']);
     expect(extractChoice('buildings will be made safer', opts)).toBe('A');
     expect(extractChoice('Building materials will be che', opts)).toBe('B'); // truncated option text
     expect(extractChoice('I think both could be true')).toBeNull();
@@ -19,18 +32,45 @@ describe('answer extraction', () => {
   });
 
   it('final numbers', () => {
-    expect(['She makes 18.\n#### 18', 'The answer is 1,234.', 'so 3 + 4 = 7', 'total: -3.50 dollars', 'none'].map(extractNumber)).toEqual(['18', '1234', '7', '-3.5', null]);
+    expect(
+      ['She makes 18.\n#### 18', 'The answer is 1,234.', 'so 3 + 4 = 7', 'total: -3.50 dollars', 'none'].map(
+        extractNumber,
+      ),
+    ).toEqual(['18', '1234', '7', '-3.5', null]);
   });
 });
 
 describe('vote', () => {
   it('tallies weights per extracted answer and picks the best-weighted candidate of the winner', () => {
-    const v = vote([{ model: 'a', content: 'B', weight: 2 }, { model: 'b', content: 'The answer is A', weight: 1 }, { model: 'c', content: '(A)', weight: 1.5 }], 'choice');
+    const v = vote(
+      [
+        { model: 'a', content: 'B', weight: 2 },
+        { model: 'b', content: 'The answer is A', weight: 1 },
+        { model: 'c', content: '(A)', weight: 1.5 },
+      ],
+      'choice',
+    );
     expect(v.answers).toEqual(['B', 'A', 'A']);
     expect(v.tally).toEqual({ B: 2, A: 2.5 });
     expect(v.winner).toBe(2);
-    expect(vote([{ model: 'a', content: 'x 12', weight: 1 }, { model: 'b', content: '#### 12', weight: 0.5 }], 'number').tally).toEqual({ '12': 1.5 });
-    expect(vote([{ model: 'a', content: 'no letter here', weight: 1 }, { model: 'b', content: 'nothing', weight: 3 }], 'choice').winner).toBe(1); // no answers: the heaviest
+    expect(
+      vote(
+        [
+          { model: 'a', content: 'x 12', weight: 1 },
+          { model: 'b', content: '#### 12', weight: 0.5 },
+        ],
+        'number',
+      ).tally,
+    ).toEqual({ '12': 1.5 });
+    expect(
+      vote(
+        [
+          { model: 'a', content: 'no letter here', weight: 1 },
+          { model: 'b', content: 'nothing', weight: 3 },
+        ],
+        'choice',
+      ).winner,
+    ).toBe(1); // no answers: the heaviest
   });
 });
 
@@ -65,7 +105,18 @@ describe('reward head', () => {
     const head = fitRewardHead(x, y);
     for (const backend of availableBackends()) {
       const got = await scoreRewards(head, backend, x);
-      const want = Array.from({ length: n }, (_, i) => 1 / (1 + Math.exp(-(head.layer.bias![0]! + Array.from({ length: F }, (_, j) => head.layer.weight[j]! * x[i * F + j]!).reduce((s, v) => s + v, 0)))));
+      const want = Array.from(
+        { length: n },
+        (_, i) =>
+          1 /
+          (1 +
+            Math.exp(
+              -(
+                head.layer.bias![0]! +
+                Array.from({ length: F }, (_, j) => head.layer.weight[j]! * x[i * F + j]!).reduce((s, v) => s + v, 0)
+              ),
+            )),
+      );
       expect(Math.max(...want.map((w, i) => Math.abs(w - got[i]!)))).toBeLessThanOrEqual(1e-5);
       expect(rocAuc([...got], y)).toBeGreaterThan(0.8);
     }
@@ -76,7 +127,7 @@ describe('decoding strategies on recorded responses', () => {
   /** 'strong' is always right and costs 10; three cheap models are right 80% of the time, independently. */
   function recorded(n: number, seed: number): OutcomeRecord[] {
     let s = seed;
-    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     return Array.from({ length: n }, (_, i) => {
       const right = 'ABCD'[i % 4]!;
       const outcomes: Record<string, number> = { strong: 1 };
@@ -86,7 +137,14 @@ describe('decoding strategies on recorded responses', () => {
         outcomes[m] = ok ? 1 : 0;
         responses[m] = ok ? right : 'ABCD'[(i + 1 + Math.floor(rand() * 3)) % 4]!; // wrong answers scatter
       }
-      return { prompt: `question ${seed}-${i}\nA) w\nB) x\nC) y\nD) z\nAnswer:`, task: 'knowledge', outcomes, costs: { strong: 10, a: 1, b: 1, c: 1 }, responses, source: `mem:${i}` };
+      return {
+        prompt: `question ${seed}-${i}\nA) w\nB) x\nC) y\nD) z\nAnswer:`,
+        task: 'knowledge',
+        outcomes,
+        costs: { strong: 10, a: 1, b: 1, c: 1 },
+        responses,
+        source: `mem:${i}`,
+      };
     });
   }
 

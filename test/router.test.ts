@@ -12,9 +12,33 @@ const backend = availableBackends()[0]!;
 const provider = (port: number) => ({ kind: 'openai', baseUrl: `http://127.0.0.1:${port}/v1` });
 const config = {
   models: [
-    { id: 'cheap', provider: provider(9001), cost: { inputPer1k: 0.0001, outputPer1k: 0.0002 }, contextTokens: 4096, maxConcurrent: 2, latency: { firstTokenMs: 100, tokensPerSec: 200 }, strengths: { code: 0.5, math: 0.3, conversation: 0.8 } },
-    { id: 'mid', provider: provider(9002), cost: { inputPer1k: 0.001, outputPer1k: 0.002 }, contextTokens: 32768, maxConcurrent: 2, latency: { firstTokenMs: 300, tokensPerSec: 80 }, strengths: { code: 0.8, math: 0.6, conversation: 0.8 } },
-    { id: 'best', provider: provider(9003), cost: { inputPer1k: 0.01, outputPer1k: 0.03 }, contextTokens: 131072, maxConcurrent: 2, latency: { firstTokenMs: 800, tokensPerSec: 30 }, strengths: { code: 0.9, math: 0.9, conversation: 0.85 } },
+    {
+      id: 'cheap',
+      provider: provider(9001),
+      cost: { inputPer1k: 0.0001, outputPer1k: 0.0002 },
+      contextTokens: 4096,
+      maxConcurrent: 2,
+      latency: { firstTokenMs: 100, tokensPerSec: 200 },
+      strengths: { code: 0.5, math: 0.3, conversation: 0.8 },
+    },
+    {
+      id: 'mid',
+      provider: provider(9002),
+      cost: { inputPer1k: 0.001, outputPer1k: 0.002 },
+      contextTokens: 32768,
+      maxConcurrent: 2,
+      latency: { firstTokenMs: 300, tokensPerSec: 80 },
+      strengths: { code: 0.8, math: 0.6, conversation: 0.8 },
+    },
+    {
+      id: 'best',
+      provider: provider(9003),
+      cost: { inputPer1k: 0.01, outputPer1k: 0.03 },
+      contextTokens: 131072,
+      maxConcurrent: 2,
+      latency: { firstTokenMs: 800, tokensPerSec: 30 },
+      strengths: { code: 0.9, math: 0.9, conversation: 0.85 },
+    },
   ],
   routing: { strategy: 'balanced' },
 };
@@ -30,14 +54,18 @@ describe('Router', () => {
     expect((await r.route(code, { strategy: 'quality' })).model).toBe('best');
     expect((await r.route(code, { strategy: 'cost' })).model).toBe('cheap');
     expect((await r.route(code, { strategy: 'latency' })).model).toBe('cheap');
-    expect((await r.route(code, { strategy: 'custom', weights: { quality: 1, cost: 0, latency: 0 } })).model).toBe('best');
+    expect((await r.route(code, { strategy: 'custom', weights: { quality: 1, cost: 0, latency: 0 } })).model).toBe(
+      'best',
+    );
     const d = await r.route(code, { strategy: 'custom', weights: { quality: 1, cost: 0.05, latency: 0.05 } });
     expect(d.alternatives.map((a) => a.model)).toHaveLength(3);
     expect(d.alternatives[0]!.model).toBe(d.model);
     expect(d.alternatives.map((a) => a.score)).toEqual([...d.alternatives.map((a) => a.score)].sort((x, y) => y - x));
     expect(d.fallbacks).not.toContain(d.model);
     expect(d.task.label).toBe('code');
-    expect(d.reason).toMatch(/^custom: \S+ \(quality 0\.\d\d±0\.\d\d from prior, \$[\d.e-]+, [\d.]+ s\) for a code prompt/);
+    expect(d.reason).toMatch(
+      /^custom: \S+ \(quality 0\.\d\d±0\.\d\d from prior, \$[\d.e-]+, [\d.]+ s\) for a code prompt/,
+    );
   });
 
   it('quality-target mode picks the cheapest model predicted to reach the target, else the best', async () => {
@@ -58,8 +86,12 @@ describe('Router', () => {
     expect(d.alternatives.slice(-2).every((a) => !a.eligible)).toBe(true);
     const long = `${'word '.repeat(20000)}?`;
     expect((await r.route(long, { strategy: 'cost' })).model).toBe('mid'); // cheap's 4k context is too small
-    await expect(r.route(code, { constraints: { allow: ['cheap'], minQuality: 0.95 } })).rejects.toMatchObject({ code: ErrorCodes.NO_ELIGIBLE_MODEL });
-    await expect(r.route(code, { constraints: { allow: ['nope'] } })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+    await expect(r.route(code, { constraints: { allow: ['cheap'], minQuality: 0.95 } })).rejects.toMatchObject({
+      code: ErrorCodes.NO_ELIGIBLE_MODEL,
+    });
+    await expect(r.route(code, { constraints: { allow: ['nope'] } })).rejects.toMatchObject({
+      code: ErrorCodes.NOT_FOUND,
+    });
   });
 
   it('routes around a model at its concurrency cap, and back once it frees up', async () => {
@@ -77,12 +109,23 @@ describe('Router', () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const manifold = new Manifold(backend, { dim: embedder.dim });
     const prompts = [
-      'Write a python function to reverse a string.', 'Write a python function to sum a list.', 'Write a python function that sorts a dictionary by value.',
-      'Write a python function to count vowels.', 'Write a python function to find the maximum of a list.', 'Write a python function that removes duplicates from a list.',
-      'Write a python function to merge two dictionaries.', 'Write a python function that checks for palindromes.',
+      'Write a python function to reverse a string.',
+      'Write a python function to sum a list.',
+      'Write a python function that sorts a dictionary by value.',
+      'Write a python function to count vowels.',
+      'Write a python function to find the maximum of a list.',
+      'Write a python function that removes duplicates from a list.',
+      'Write a python function to merge two dictionaries.',
+      'Write a python function that checks for palindromes.',
     ];
     const emb = await embedder.embed(prompts);
-    await manifold.add(prompts.map((_, i) => ({ embedding: emb.slice(i * embedder.dim, (i + 1) * embedder.dim), task: 'code', outcomes: { cheap: 1, mid: 1, best: 0 } })));
+    await manifold.add(
+      prompts.map((_, i) => ({
+        embedding: emb.slice(i * embedder.dim, (i + 1) * embedder.dim),
+        task: 'code',
+        outcomes: { cheap: 1, mid: 1, best: 0 },
+      })),
+    );
     const r = await createRouter(config, { backend, embedder, manifold, k: 8 });
     const d = await r.route(code, { strategy: 'quality' });
     expect(d.task.source).toBe('manifold+keywords');
@@ -91,7 +134,16 @@ describe('Router', () => {
     expect(best.quality).toBeLessThan(0.5); // its outcomes here pull it below its 0.9 prior
     expect(['cheap', 'mid']).toContain(d.model);
     // a model added to the config later learns from feedback
-    const r2 = await createRouter({ ...config, models: [...config.models, { id: 'newbie', provider: provider(9004), cost: { inputPer1k: 0.0001, outputPer1k: 0.0001 } }] }, { backend, embedder, manifold, k: 8 });
+    const r2 = await createRouter(
+      {
+        ...config,
+        models: [
+          ...config.models,
+          { id: 'newbie', provider: provider(9004), cost: { inputPer1k: 0.0001, outputPer1k: 0.0001 } },
+        ],
+      },
+      { backend, embedder, manifold, k: 8 },
+    );
     const before = (await r2.route(code)).alternatives.find((a) => a.model === 'newbie')!;
     expect(before.qualitySource).toBe('prior');
     for (const p of prompts) await r2.feedback({ prompt: p, model: 'newbie', quality: 1 });
@@ -105,7 +157,8 @@ describe('Router', () => {
     const ds = await r.routeBatch([code, 'hello!', 'Solve 2x + 3 = 11.']);
     expect(ds.map((d) => d.task.label)).toEqual(['code', 'conversation', 'math']);
     expect(await r.routeBatch([])).toEqual([]);
-    const bad = (o: unknown, param: string) => expect(r.route(code, o as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param });
+    const bad = (o: unknown, param: string) =>
+      expect(r.route(code, o as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param });
     await bad({ strategy: 'fastest' }, 'options.strategy');
     await bad({ qualityTarget: 2 }, 'options.qualityTarget');
     await bad({ maxTokens: 0 }, 'options.maxTokens');
@@ -113,8 +166,13 @@ describe('Router', () => {
     await bad({ constraints: { maxCost: 'cheap' } }, 'options.constraints.maxCost');
     await bad({ constraints: { allow: 'cheap' } }, 'options.constraints.allow');
     await bad([], 'options');
-    await expect(r.routeBatch('x' as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param: 'prompts' });
-    await expect(r.feedback({ prompt: code, model: 'ghost', quality: 1 })).rejects.toMatchObject({ code: ErrorCodes.NOT_FOUND });
+    await expect(r.routeBatch('x' as never)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+      param: 'prompts',
+    });
+    await expect(r.feedback({ prompt: code, model: 'ghost', quality: 1 })).rejects.toMatchObject({
+      code: ErrorCodes.NOT_FOUND,
+    });
     await expect(createRouter({ models: [] }, { backend })).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG });
   });
 });

@@ -36,8 +36,16 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
     const m = body.model;
     calls.set(m, (calls.get(m) ?? 0) + 1);
     const text = `answer from ${m}`;
-    const completion = { id: 'x', object: 'chat.completion', created: 1, model: m, choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } };
-    const chunk = (content: string, finish: string | null = null) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: m, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
+    const completion = {
+      id: 'x',
+      object: 'chat.completion',
+      created: 1,
+      model: m,
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
+    };
+    const chunk = (content: string, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: m, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
     switch (m) {
       case 'ok':
       case 'ok2':
@@ -53,7 +61,12 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
       case 'say-B':
       case 'say-A2': {
         const content = { 'say-A': 'A', 'say-B': 'B', 'say-A2': 'The answer is (A).' }[m];
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...completion, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            ...completion,
+            choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          }),
+        );
         return;
       }
       case 'slowstream':
@@ -65,7 +78,10 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
         }, 400);
         return;
       case 'slow':
-        setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion)), 300);
+        setTimeout(
+          () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(completion)),
+          300,
+        );
         return;
       case 'fail500':
         res.writeHead(500).end('{"error":"boom"}');
@@ -112,12 +128,28 @@ afterAll(async () => {
 });
 
 /** A gateway over models named after upstream behaviours; quality priors order the fallback plan. */
-async function gateway(models: Array<{ id: string; quality: number; maxConcurrent?: number; timeoutMs?: number; firstTokenMs?: number; limits?: { requestsPerMinute?: number; tokensPerMinute?: number } }>, extra: { auth?: { clientKeys: string[]; adminKeys: string[] }; maxQueue?: number; failureThreshold?: number } = {}) {
+async function gateway(
+  models: Array<{
+    id: string;
+    quality: number;
+    maxConcurrent?: number;
+    timeoutMs?: number;
+    firstTokenMs?: number;
+    limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+  }>,
+  extra: { auth?: { clientKeys: string[]; adminKeys: string[] }; maxQueue?: number; failureThreshold?: number } = {},
+) {
   const cfg = validateConfig(
     {
       models: models.map((m) => ({
         id: m.id,
-        provider: { kind: 'openai', baseUrl: upUrl, timeoutMs: m.timeoutMs ?? 2000, firstTokenMs: m.firstTokenMs ?? 2000, retries: 1 },
+        provider: {
+          kind: 'openai',
+          baseUrl: upUrl,
+          timeoutMs: m.timeoutMs ?? 2000,
+          firstTokenMs: m.firstTokenMs ?? 2000,
+          retries: 1,
+        },
         cost: { inputPer1k: 0.001, outputPer1k: 0.001 },
         maxConcurrent: m.maxConcurrent ?? 16,
         ...(m.limits ? { limits: m.limits } : {}),
@@ -129,33 +161,64 @@ async function gateway(models: Array<{ id: string; quality: number; maxConcurren
   );
   const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
   const router = await createRouter(cfg, { backend, embedder });
-  const upstreams = await createUpstreams(cfg, {}, { backoffBaseMs: 1, cooldownMs: 60_000, failureThreshold: extra.failureThreshold ?? 100, ...(extra.maxQueue !== undefined ? { maxQueue: extra.maxQueue } : {}) });
-  const app = await buildGateway({ arbiter: new Arbiter({ router, upstreams }), backend: backend.name, ...(extra.auth ? { auth: extra.auth } : {}) });
+  const upstreams = await createUpstreams(
+    cfg,
+    {},
+    {
+      backoffBaseMs: 1,
+      cooldownMs: 60_000,
+      failureThreshold: extra.failureThreshold ?? 100,
+      ...(extra.maxQueue !== undefined ? { maxQueue: extra.maxQueue } : {}),
+    },
+  );
+  const app = await buildGateway({
+    arbiter: new Arbiter({ router, upstreams }),
+    backend: backend.name,
+    ...(extra.auth ? { auth: extra.auth } : {}),
+  });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   gateways.push(app);
   return { url, app, upstreams };
 }
 
 const chat = (url: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], ...body }) });
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], ...body }),
+  });
 
 describe('gateway: chat completions', () => {
   it('answers from the routed model with the arbiter headers and the upstream usage', async () => {
-    const { url } = await gateway([{ id: 'ok', quality: 0.9 }, { id: 'ok2', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'ok', quality: 0.9 },
+      { id: 'ok2', quality: 0.5 },
+    ]);
     const r = await chat(url, { model: 'auto' });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-arbiter-model')).toBe('ok');
     expect(r.headers.get('x-arbiter-reason')).toMatch(/^quality: ok/);
     expect(Number(r.headers.get('x-arbiter-overhead-ms'))).toBeGreaterThanOrEqual(0);
-    const j = (await r.json()) as { model: string; choices: Array<{ message: { content: string } }>; usage: { total_tokens: number } };
-    expect(j).toMatchObject({ model: 'ok', choices: [{ message: { content: 'answer from ok' } }], usage: { total_tokens: 6 } });
+    const j = (await r.json()) as {
+      model: string;
+      choices: Array<{ message: { content: string } }>;
+      usage: { total_tokens: number };
+    };
+    expect(j).toMatchObject({
+      model: 'ok',
+      choices: [{ message: { content: 'answer from ok' } }],
+      usage: { total_tokens: 6 },
+    });
     const direct = await chat(url, { model: 'ok2' });
     expect(direct.headers.get('x-arbiter-model')).toBe('ok2');
   });
 
   it('falls back along the plan on 5xx, resets, malformed JSON and timeouts, retrying each once', async () => {
     for (const bad of ['fail500', 'reset', 'badjson', 'hang']) {
-      const { url } = await gateway([{ id: bad, quality: 0.95, timeoutMs: 150 }, { id: 'ok', quality: 0.5 }]);
+      const { url } = await gateway([
+        { id: bad, quality: 0.95, timeoutMs: 150 },
+        { id: 'ok', quality: 0.5 },
+      ]);
       const before = calls.get(bad) ?? 0;
       const r = await chat(url, { model: 'auto' });
       expect(r.status, bad).toBe(200);
@@ -166,12 +229,18 @@ describe('gateway: chat completions', () => {
   });
 
   it('honours Retry-After on 429 (waits, then succeeds on the same model); a long Retry-After falls back at once', async () => {
-    const { url } = await gateway([{ id: 'rate429-once', quality: 0.95 }, { id: 'ok', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'rate429-once', quality: 0.95 },
+      { id: 'ok', quality: 0.5 },
+    ]);
     const t0 = Date.now();
     const r = await chat(url, { model: 'auto' });
     expect(r.headers.get('x-arbiter-model')).toBe('rate429-once');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
-    const g = await gateway([{ id: 'rate429-long', quality: 0.95 }, { id: 'ok', quality: 0.5 }]);
+    const g = await gateway([
+      { id: 'rate429-long', quality: 0.95 },
+      { id: 'ok', quality: 0.5 },
+    ]);
     const before = calls.get('rate429-long') ?? 0;
     const r2 = await chat(g.url, { model: 'auto' });
     expect(r2.headers.get('x-arbiter-model')).toBe('ok');
@@ -179,7 +248,13 @@ describe('gateway: chat completions', () => {
   });
 
   it('a failing model trips its breaker: later requests skip it without calling it, and /health says so', async () => {
-    const { url } = await gateway([{ id: 'fail500', quality: 0.95 }, { id: 'ok', quality: 0.5 }], { failureThreshold: 4 });
+    const { url } = await gateway(
+      [
+        { id: 'fail500', quality: 0.95 },
+        { id: 'ok', quality: 0.5 },
+      ],
+      { failureThreshold: 4 },
+    );
     await chat(url, { model: 'auto' }); // 2 failures
     await chat(url, { model: 'auto' }); // 4 failures: open
     const health = (await (await fetch(`${url}/health`)).json()) as { models: Array<{ id: string; state: string }> };
@@ -206,14 +281,21 @@ describe('gateway: chat completions', () => {
   });
 
   it('a model at its requests-per-minute limit is skipped for the next in the plan, and /health says so', async () => {
-    const { url } = await gateway([{ id: 'ok', quality: 0.9, limits: { requestsPerMinute: 2 } }, { id: 'ok2', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'ok', quality: 0.9, limits: { requestsPerMinute: 2 } },
+      { id: 'ok2', quality: 0.5 },
+    ]);
     const got: Array<[string | null, string | null]> = [];
     for (let i = 0; i < 3; i++) {
       const r = await chat(url, { model: 'auto' });
       expect(r.status).toBe(200);
       got.push([r.headers.get('x-arbiter-model'), r.headers.get('x-arbiter-fallbacks')]);
     }
-    expect(got).toEqual([['ok', ''], ['ok', ''], ['ok2', 'ok']]);
+    expect(got).toEqual([
+      ['ok', ''],
+      ['ok', ''],
+      ['ok2', 'ok'],
+    ]);
     const h = (await (await fetch(`${url}/health`)).json()) as { models: Array<{ id: string; state: string }> };
     expect(h.models.find((m) => m.id === 'ok')!.state).toBe('rate limited');
     const direct = await chat(url, { model: 'ok' });
@@ -222,7 +304,10 @@ describe('gateway: chat completions', () => {
   });
 
   it('when every model fails, the client gets one clear error naming them', async () => {
-    const { url } = await gateway([{ id: 'fail500', quality: 0.9 }, { id: 'badjson', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'fail500', quality: 0.9 },
+      { id: 'badjson', quality: 0.5 },
+    ]);
     const r = await chat(url, { model: 'auto' });
     expect(r.status).toBe(502);
     const j = (await r.json()) as { error: { code: string; message: string } };
@@ -233,7 +318,10 @@ describe('gateway: chat completions', () => {
 
 async function sse(r: Response): Promise<string[]> {
   const text = await r.text();
-  return text.split('\n\n').filter(Boolean).map((e) => e.replace(/^data: /, ''));
+  return text
+    .split('\n\n')
+    .filter(Boolean)
+    .map((e) => e.replace(/^data: /, ''));
 }
 
 describe('gateway: streaming', () => {
@@ -243,36 +331,53 @@ describe('gateway: streaming', () => {
     expect(r.headers.get('content-type')).toMatch(/text\/event-stream/);
     const events = await sse(r);
     expect(events.at(-1)).toBe('[DONE]');
-    const text = events.slice(0, -1).map((e) => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '').join('');
+    const text = events
+      .slice(0, -1)
+      .map(
+        (e) => (JSON.parse(e) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '',
+      )
+      .join('');
     expect(text).toBe('answer from ok');
   });
 
   it('a stream failing before its first token falls back to the next model', async () => {
-    const { url } = await gateway([{ id: 'fail500', quality: 0.95 }, { id: 'ok', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'fail500', quality: 0.95 },
+      { id: 'ok', quality: 0.5 },
+    ]);
     const r = await chat(url, { model: 'auto', stream: true });
     expect(r.headers.get('x-arbiter-model')).toBe('ok');
     expect((await sse(r)).at(-1)).toBe('[DONE]');
   });
 
-  it('a stream holds its model\'s concurrency slot until it ends, not only until its first token', async () => {
+  it("a stream holds its model's concurrency slot until it ends, not only until its first token", async () => {
     const { url } = await gateway([{ id: 'slowstream', quality: 0.9, maxConcurrent: 1 }]);
     const r = await chat(url, { model: 'slowstream', stream: true });
     const reader = r.body!.getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('first');
-    const health = async () => ((await (await fetch(`${url}/health`)).json()) as { models: Array<{ id: string; inFlight: number; state: string }> }).models[0]!;
+    const health = async () =>
+      (
+        (await (await fetch(`${url}/health`)).json()) as {
+          models: Array<{ id: string; inFlight: number; state: string }>;
+        }
+      ).models[0]!;
     expect(await health()).toMatchObject({ inFlight: 1, state: 'saturated' }); // mid-stream
     let rest = '';
     for (let c = await reader.read(); !c.done; c = await reader.read()) rest += new TextDecoder().decode(c.value);
     expect(rest).toContain('[DONE]');
     // released once the response has ended (poll: the client may see [DONE] a moment earlier)
     let after = await health();
-    for (let i = 0; i < 100 && after.inFlight !== 0; i++) after = await new Promise((res) => setTimeout(res, 10)).then(health);
+    for (let i = 0; i < 100 && after.inFlight !== 0; i++)
+      after = await new Promise((res) => setTimeout(res, 10)).then(health);
     expect(after).toMatchObject({ inFlight: 0, state: 'healthy' });
   });
 
   it('a stream cut after its first token ends with an error event, never a clean [DONE]', async () => {
-    const { url } = await gateway([{ id: 'cut', quality: 0.95 }, { id: 'ok', quality: 0.5 }]);
+    const { url } = await gateway([
+      { id: 'cut', quality: 0.95 },
+      { id: 'ok', quality: 0.5 },
+    ]);
     const r = await chat(url, { model: 'auto', stream: true });
     expect(r.headers.get('x-arbiter-model')).toBe('cut');
     const events = await sse(r);
@@ -289,7 +394,9 @@ describe('gateway: no request is lost', () => {
       { id: 'slow', quality: 0.7, maxConcurrent: 2 },
       { id: 'ok', quality: 0.6 },
     ]);
-    const rs = await Promise.all(Array.from({ length: 60 }, (_, i) => chat(url, { model: i % 3 === 0 ? 'slow' : 'auto', stream: i % 2 === 0 })));
+    const rs = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => chat(url, { model: i % 3 === 0 ? 'slow' : 'auto', stream: i % 2 === 0 })),
+    );
     for (const r of rs) {
       if (r.status === 200) {
         const text = await r.text();
@@ -304,10 +411,27 @@ describe('gateway: no request is lost', () => {
 
 describe('gateway: other endpoints, auth and bad input', () => {
   it('route (micro-batched), route/batch, models and metrics', async () => {
-    const { url } = await gateway([{ id: 'ok', quality: 0.9 }, { id: 'ok2', quality: 0.5 }]);
-    const ds = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${url}/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: `question ${i}`, options: { strategy: 'cost' } }) }).then((r) => r.json() as Promise<{ model: string }>)));
+    const { url } = await gateway([
+      { id: 'ok', quality: 0.9 },
+      { id: 'ok2', quality: 0.5 },
+    ]);
+    const ds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        fetch(`${url}/v1/route`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ prompt: `question ${i}`, options: { strategy: 'cost' } }),
+        }).then((r) => r.json() as Promise<{ model: string }>),
+      ),
+    );
     expect(ds.every((d) => d.model === 'ok' || d.model === 'ok2')).toBe(true);
-    const b = (await (await fetch(`${url}/v1/route/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompts: ['a', 'b'] }) })).json()) as { decisions: unknown[] };
+    const b = (await (
+      await fetch(`${url}/v1/route/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ prompts: ['a', 'b'] }),
+      })
+    ).json()) as { decisions: unknown[] };
     expect(b.decisions).toHaveLength(2);
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> };
     expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['auto', 'auto:cost', 'ok', 'ok2']));
@@ -318,10 +442,17 @@ describe('gateway: other endpoints, auth and bad input', () => {
   });
 
   it('client and admin keys: feedback needs admin; secrets are never echoed', async () => {
-    const { url } = await gateway([{ id: 'ok', quality: 0.9 }], { auth: { clientKeys: ['c-secret'], adminKeys: ['a-secret'] } });
+    const { url } = await gateway([{ id: 'ok', quality: 0.9 }], {
+      auth: { clientKeys: ['c-secret'], adminKeys: ['a-secret'] },
+    });
     expect((await chat(url, { model: 'auto' })).status).toBe(401);
     expect((await chat(url, { model: 'auto' }, { authorization: 'Bearer c-secret' })).status).toBe(200);
-    const fb = (key?: string) => fetch(`${url}/v1/feedback`, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify({ prompt: 'hello', model: 'ok', quality: 1 }) });
+    const fb = (key?: string) =>
+      fetch(`${url}/v1/feedback`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+        body: JSON.stringify({ prompt: 'hello', model: 'ok', quality: 1 }),
+      });
     const forbidden = await fb('c-secret');
     expect(forbidden.status).toBe(403);
     expect(await forbidden.text()).not.toContain('c-secret');
@@ -341,14 +472,23 @@ describe('gateway: other endpoints, auth and bad input', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...endpoints), bodies, async (path, body) => {
-        const r = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+        const r = await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        });
         expect(r.status, `${path} ${JSON.stringify(body)}`).toBeLessThan(500);
-        if (r.status >= 400) expect(((await r.json()) as { error: { code: string } }).error.code).toMatch(/^ARB_[A-Z_]+$/);
+        if (r.status >= 400)
+          expect(((await r.json()) as { error: { code: string } }).error.code).toMatch(/^ARB_[A-Z_]+$/);
         else await r.arrayBuffer();
       }),
       { numRuns: 150 },
     );
-    const big = await fetch(`${url}/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x'.repeat(2 << 20) }) });
+    const big = await fetch(`${url}/v1/route`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'x'.repeat(2 << 20) }),
+    });
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe('ARB_PAYLOAD_TOO_LARGE');
     expect((await fetch(`${url}/nope`)).status).toBe(404);
@@ -358,13 +498,30 @@ describe('gateway: other endpoints, auth and bad input', () => {
 
 describe('gateway: arbiter.strategy vote', () => {
   it('asks several models at once and returns the weighted majority answer, with candidates on request', async () => {
-    const { url } = await gateway([{ id: 'say-A', quality: 0.65 }, { id: 'say-B', quality: 0.7 }, { id: 'say-A2', quality: 0.65 }, { id: 'fail500', quality: 0.5 }]); // A: 2 x logit(0.65) > B: logit(0.7)
-    const r = await chat(url, { model: 'auto', messages: [{ role: 'user', content: 'Pick one.\nA) red\nB) blue\nAnswer:' }], arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'say-A2', 'fail500'], include_candidates: true } });
+    const { url } = await gateway([
+      { id: 'say-A', quality: 0.65 },
+      { id: 'say-B', quality: 0.7 },
+      { id: 'say-A2', quality: 0.65 },
+      { id: 'fail500', quality: 0.5 },
+    ]); // A: 2 x logit(0.65) > B: logit(0.7)
+    const r = await chat(url, {
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Pick one.\nA) red\nB) blue\nAnswer:' }],
+      arbiter: { strategy: 'vote', models: ['say-A', 'say-B', 'say-A2', 'fail500'], include_candidates: true },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('x-arbiter-strategy')).toBe('vote');
     expect(r.headers.get('x-arbiter-calls')).toBe('4');
     // fail500 fails unless the vote was settled (and its call cancelled) first
-    const j = (await r.json()) as { model: string; arbiter: { answerKind: string; tally: Record<string, number>; failures: Array<{ model: string; code: string }>; candidates: Array<{ model: string; answer: string | null }> } };
+    const j = (await r.json()) as {
+      model: string;
+      arbiter: {
+        answerKind: string;
+        tally: Record<string, number>;
+        failures: Array<{ model: string; code: string }>;
+        candidates: Array<{ model: string; answer: string | null }>;
+      };
+    };
     expect(r.headers.get('x-arbiter-fallbacks')).toBe(j.arbiter.failures.map((f) => f.model).join(','));
     expect(j.arbiter.failures.every((f) => f.model === 'fail500' && f.code === 'ARB_UPSTREAM_ERROR')).toBe(true);
     expect(j.arbiter.answerKind).toBe('choice');
@@ -384,10 +541,24 @@ describe('gateway: reload', () => {
   it('an admin reload swaps the models without dropping the request in flight', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const state = async (ids: string[]) => {
-      const cfg = validateConfig({ models: ids.map((id) => ({ id, provider: { kind: 'openai', baseUrl: upUrl }, cost: { inputPer1k: 1, outputPer1k: 1 } })) }, 'test');
+      const cfg = validateConfig(
+        {
+          models: ids.map((id) => ({
+            id,
+            provider: { kind: 'openai', baseUrl: upUrl },
+            cost: { inputPer1k: 1, outputPer1k: 1 },
+          })),
+        },
+        'test',
+      );
       return { router: await createRouter(cfg, { backend, embedder }), upstreams: await createUpstreams(cfg) };
     };
-    const app = await buildGateway({ arbiter: new Arbiter(await state(['slow'])), backend: backend.name, auth: { clientKeys: [], adminKeys: ['adm'] }, reload: async () => new Arbiter(await state(['ok', 'ok2'])) });
+    const app = await buildGateway({
+      arbiter: new Arbiter(await state(['slow'])),
+      backend: backend.name,
+      auth: { clientKeys: [], adminKeys: ['adm'] },
+      reload: async () => new Arbiter(await state(['ok', 'ok2'])),
+    });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     gateways.push(app);
     const inFlight = chat(url, { model: 'slow' }, { authorization: 'Bearer adm' });
@@ -395,22 +566,34 @@ describe('gateway: reload', () => {
     const rl = await fetch(`${url}/admin/reload`, { method: 'POST', headers: { authorization: 'Bearer adm' } });
     expect(((await rl.json()) as { models: string[] }).models).toEqual(['ok', 'ok2']);
     expect((await inFlight).status).toBe(200);
-    const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer adm' } })).json()) as { data: Array<{ id: string }> };
+    const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer adm' } })).json()) as {
+      data: Array<{ id: string }>;
+    };
     expect(models.data.map((m) => m.id)).toContain('ok2');
     expect(models.data.map((m) => m.id)).not.toContain('slow');
   });
 });
 
 describe('arbiter serve', () => {
-  it('npm start\'s demo config answers offline from replay models', async () => {
+  it("npm start's demo config answers offline from replay models", async () => {
     const { createGateway } = await import('../src/server/index.js');
     const app = await createGateway('config/demo.yaml');
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     gateways.push(app);
-    const r = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'auto:quality', messages: [{ role: 'user', content: 'What is 17 * 23?' }] }) });
+    const r = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'auto:quality', messages: [{ role: 'user', content: 'What is 17 * 23?' }] }),
+    });
     expect(r.status).toBe(200);
-    expect(((await r.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toMatch(/391/);
-    const miss = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'something never recorded' }] }) });
+    expect(
+      ((await r.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
+    ).toMatch(/391/);
+    const miss = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'something never recorded' }] }),
+    });
     expect(miss.status).toBe(404);
     expect(((await miss.json()) as { error: { code: string } }).error.code).toBe('ARB_NOT_FOUND');
   });
@@ -422,8 +605,13 @@ describe('arbiter serve', () => {
     const { join } = await import('node:path');
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-serve-'));
     const cfg = join(dir, 'c.yaml');
-    await writeFile(cfg, `models:\n  - { id: slow, provider: { kind: openai, baseUrl: "${upUrl}" }, cost: { inputPer1k: 1, outputPer1k: 1 } }\n`);
-    const child = spawn(process.execPath, ['bin/arbiter.js', 'serve', '--config', cfg, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await writeFile(
+      cfg,
+      `models:\n  - { id: slow, provider: { kind: openai, baseUrl: "${upUrl}" }, cost: { inputPer1k: 1, outputPer1k: 1 } }\n`,
+    );
+    const child = spawn(process.execPath, ['bin/arbiter.js', 'serve', '--config', cfg, '--port', '0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const address = await new Promise<string>((resolve, reject) => {
       let err = '';
       child.stderr.on('data', (d: Buffer) => {
@@ -433,7 +621,11 @@ describe('arbiter serve', () => {
       });
       child.on('exit', () => reject(new Error(err)));
     });
-    const inFlight = fetch(`${address}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }) });
+    const inFlight = fetch(`${address}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'hi' }] }),
+    });
     await new Promise((r) => setTimeout(r, 100));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');

@@ -19,8 +19,20 @@ const backend = availableBackends()[0]!;
 
 /** Code prompts: 'coder' succeeds, 'talker' fails; chat prompts: the reverse. 'coder' costs 10x. */
 function dataset(n: number): OutcomeRecord[] {
-  const code = ['Write a python function to reverse a string', 'Implement a binary search in java', 'Write a SQL query that joins two tables', 'Fix this javascript bug in my function', 'Write a rust function to parse integers'];
-  const chat = ['hello, how are you today', 'thanks for your help yesterday', 'what do you think about the weather', 'good morning, nice to meet you', 'can you recommend a good movie'];
+  const code = [
+    'Write a python function to reverse a string',
+    'Implement a binary search in java',
+    'Write a SQL query that joins two tables',
+    'Fix this javascript bug in my function',
+    'Write a rust function to parse integers',
+  ];
+  const chat = [
+    'hello, how are you today',
+    'thanks for your help yesterday',
+    'what do you think about the weather',
+    'good morning, nice to meet you',
+    'can you recommend a good movie',
+  ];
   return Array.from({ length: n }, (_, i) => {
     const isCode = i % 2 === 0;
     const base = (isCode ? code : chat)[Math.floor(i / 2) % 5]!;
@@ -38,13 +50,19 @@ describe('outcome data loaders', () => {
   it('reads the documented JSONL format and names file:line on errors', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-data-'));
     const f = join(dir, 'a.jsonl');
-    await writeFile(f, `${JSON.stringify({ prompt: 'p', task: 'code', outcomes: { a: 1, b: 0.5 }, costs: { a: 0.1 } })}\n\n${JSON.stringify({ prompt: 'q', outcomes: { a: 0 } })}\n`);
+    await writeFile(
+      f,
+      `${JSON.stringify({ prompt: 'p', task: 'code', outcomes: { a: 1, b: 0.5 }, costs: { a: 0.1 } })}\n\n${JSON.stringify({ prompt: 'q', outcomes: { a: 0 } })}\n`,
+    );
     const recs = await loadJsonl(f);
     expect(recs).toEqual([
       { prompt: 'p', task: 'code', outcomes: { a: 1, b: 0.5 }, costs: { a: 0.1 }, source: `${f}:1` },
       { prompt: 'q', outcomes: { a: 0 }, costs: {}, source: `${f}:3` },
     ]);
-    await writeFile(f, `${JSON.stringify({ prompt: 'p', outcomes: { a: 1 } })}\n${JSON.stringify({ prompt: 'p', outcomes: { a: 2 } })}\n`);
+    await writeFile(
+      f,
+      `${JSON.stringify({ prompt: 'p', outcomes: { a: 1 } })}\n${JSON.stringify({ prompt: 'p', outcomes: { a: 2 } })}\n`,
+    );
     await expect(loadJsonl(f)).rejects.toThrow(`${f}:2: outcomes.a must be a number in [0, 1]`);
     await writeFile(f, '{"prompt": 1}\n');
     await expect(loadJsonl(f)).rejects.toThrow(`${f}:1: "prompt" must be a string`);
@@ -54,13 +72,32 @@ describe('outcome data loaders', () => {
     const root = await mkdtemp(join(tmpdir(), 'arbiter-rl-'));
     const { mkdir } = await import('node:fs/promises');
     for (const d of ['mmlu', 'gsm8k', 'mt_bench']) await mkdir(join(root, d));
-    await writeFile(join(root, 'mmlu', 'mmlu_anatomy.csv'), 'prompt,weak,strong\n"Which bone?\nA. x\nB. y\nAnswer:",False,True\nWhat is 2+2?,True,True\n');
-    await writeFile(join(root, 'mmlu', 'contaminated_prompts.jsonl'), `${JSON.stringify({ train_prompt: 'x', eval_prompt: 'what is 2+2?' })}\n`);
-    await writeFile(join(root, 'gsm8k', 'gsm8k_responses.csv'), 'prompt,weak,strong,weak_response,strong_response\nTom has 3 apples...,True,False,"3","4"\n');
-    await writeFile(join(root, 'mt_bench', 'question.jsonl'), `${JSON.stringify({ question_id: 81, category: 'writing', turns: ['Write a poem', 'Shorter'] })}\n`);
+    await writeFile(
+      join(root, 'mmlu', 'mmlu_anatomy.csv'),
+      'prompt,weak,strong\n"Which bone?\nA. x\nB. y\nAnswer:",False,True\nWhat is 2+2?,True,True\n',
+    );
+    await writeFile(
+      join(root, 'mmlu', 'contaminated_prompts.jsonl'),
+      `${JSON.stringify({ train_prompt: 'x', eval_prompt: 'what is 2+2?' })}\n`,
+    );
+    await writeFile(
+      join(root, 'gsm8k', 'gsm8k_responses.csv'),
+      'prompt,weak,strong,weak_response,strong_response\nTom has 3 apples...,True,False,"3","4"\n',
+    );
+    await writeFile(
+      join(root, 'mt_bench', 'question.jsonl'),
+      `${JSON.stringify({ question_id: 81, category: 'writing', turns: ['Write a poem', 'Shorter'] })}\n`,
+    );
     await writeFile(
       join(root, 'mt_bench', 'judgements.jsonl'),
-      [{ question_id: 81, model: 'strong', score: 10, turn: 1 }, { question_id: 81, model: 'strong', score: 8, turn: 2 }, { question_id: 81, model: 'weak', score: 1, turn: 1 }, { question_id: 81, model: 'weak', score: -1, turn: 2 }].map((j) => JSON.stringify(j)).join('\n'),
+      [
+        { question_id: 81, model: 'strong', score: 10, turn: 1 },
+        { question_id: 81, model: 'strong', score: 8, turn: 2 },
+        { question_id: 81, model: 'weak', score: 1, turn: 1 },
+        { question_id: 81, model: 'weak', score: -1, turn: 2 },
+      ]
+        .map((j) => JSON.stringify(j))
+        .join('\n'),
     );
     const recs = await loadRouteLLM(root);
     expect(recs.map((r) => [r.prompt, r.task, r.outcomes])).toEqual([
@@ -70,13 +107,19 @@ describe('outcome data loaders', () => {
     ]);
     expect(await loadRouteLLM(root, { includeContaminated: true })).toHaveLength(4);
     await writeFile(join(root, 'gsm8k', 'gsm8k_responses.csv'), 'prompt,weak,strong\nq,maybe,True\n');
-    await expect(loadRouteLLM(root)).rejects.toThrow(/gsm8k_responses\.csv:2: weak: expected True or False, got "maybe"/);
+    await expect(loadRouteLLM(root)).rejects.toThrow(
+      /gsm8k_responses\.csv:2: weak: expected True or False, got "maybe"/,
+    );
     await expect(loadRouteLLM(join(root, 'nope'))).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
   });
 
   it('reads RouterBench-style CSVs (models from "<model>|total_cost" columns, task from eval_name)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-rb-'));
-    const csv = ['sample_id,prompt,eval_name,m1,m2,m1|total_cost,m2|total_cost,m1|model_response', `1,"['Say hi\\nnow']",arc-challenge,1.0,0.0,0.002,0.0001,hi`, `2,"['Code it']",mbpp,0.0,1.0,0.003,0.0002,x`].join('\n');
+    const csv = [
+      'sample_id,prompt,eval_name,m1,m2,m1|total_cost,m2|total_cost,m1|model_response',
+      `1,"['Say hi\\nnow']",arc-challenge,1.0,0.0,0.002,0.0001,hi`,
+      `2,"['Code it']",mbpp,0.0,1.0,0.003,0.0002,x`,
+    ].join('\n');
     await writeFile(join(dir, 'x_train.csv'), csv);
     await writeFile(join(dir, 'x_test.csv'), csv.replace('1.0,0.0', '7,0.0'));
     const recs = await loadRouterBench(dir, 'train');
@@ -84,7 +127,9 @@ describe('outcome data loaders', () => {
       ['Say hi\nnow', 'knowledge', { m1: 1, m2: 0 }, { m1: 0.002, m2: 0.0001 }],
       ['Code it', 'code', { m1: 0, m2: 1 }, { m1: 0.003, m2: 0.0002 }],
     ]);
-    await expect(loadRouterBench(dir, 'test')).rejects.toThrow(/x_test\.csv:2: m1: outcome must be in \[0, 1\], got "7"/);
+    await expect(loadRouterBench(dir, 'test')).rejects.toThrow(
+      /x_test\.csv:2: m1: outcome must be in \[0, 1\], got "7"/,
+    );
   });
 });
 
@@ -105,7 +150,14 @@ describe('train', () => {
     // save, load, route
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
     await saveRouterModel(dir, { ...trained, embedder, produced: { by: 'test' } });
-    const config = { models: ['coder', 'talker'].map((id) => ({ id, provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } })), routing: { strategy: 'quality' } };
+    const config = {
+      models: ['coder', 'talker'].map((id) => ({
+        id,
+        provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+        cost: { inputPer1k: 1, outputPer1k: 1 },
+      })),
+      routing: { strategy: 'quality' },
+    };
     const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
     const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
     expect(a!.model).toBe('coder');
@@ -134,10 +186,23 @@ describe('train', () => {
     const trained = await train(dataset(40), embedder, backend, { valFraction: 0 });
     const { manifold } = trained;
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
-    const fake = { ...embedder, manifest: { ...embedder.manifest, files: embedder.manifest.files.map((f) => ({ ...f, sha256: '0'.repeat(64) })) } } as unknown as StaticEmbedder;
+    const fake = {
+      ...embedder,
+      manifest: { ...embedder.manifest, files: embedder.manifest.files.map((f) => ({ ...f, sha256: '0'.repeat(64) })) },
+    } as unknown as StaticEmbedder;
     await saveRouterModel(dir, { ...trained, embedder: fake, produced: {} });
-    const config = { models: [{ id: 'coder', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } }] };
-    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(/was trained with another embedder/);
+    const config = {
+      models: [
+        {
+          id: 'coder',
+          provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+          cost: { inputPer1k: 1, outputPer1k: 1 },
+        },
+      ],
+    };
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(
+      /was trained with another embedder/,
+    );
     manifold.free();
   });
 });
@@ -146,11 +211,33 @@ describe('learned difficulty and capabilities', () => {
   // Within one task, 'big' solves every prompt and 'small' only the short ones: only the learned
   // ease (from the prompt's length) can tell them apart, the task prior cannot.
   function graded(n: number): OutcomeRecord[] {
-    const words = ['alpha', 'river', 'stone', 'cloud', 'maple', 'orbit', 'lemon', 'piano', 'tiger', 'amber', 'delta', 'frost'];
+    const words = [
+      'alpha',
+      'river',
+      'stone',
+      'cloud',
+      'maple',
+      'orbit',
+      'lemon',
+      'piano',
+      'tiger',
+      'amber',
+      'delta',
+      'frost',
+    ];
     return Array.from({ length: n }, (_, i) => {
       const len = 2 + ((i * 7) % 40);
-      const prompt = `Question ${i}: ` + Array.from({ length: len }, (_, j) => words[(i * 3 + j * 5) % words.length]).join(' ') + '?';
-      return { prompt, task: 'knowledge', outcomes: { big: 1, small: len < 20 ? 1 : 0, coin: (i * 2654435761) % 7 < 3 ? 1 : 0 }, costs: { big: 0.01, small: 0.001, coin: 0.001 }, source: `g:${i}` };
+      const prompt =
+        `Question ${i}: ` +
+        Array.from({ length: len }, (_, j) => words[(i * 3 + j * 5) % words.length]).join(' ') +
+        '?';
+      return {
+        prompt,
+        task: 'knowledge',
+        outcomes: { big: 1, small: len < 20 ? 1 : 0, coin: (i * 2654435761) % 7 < 3 ? 1 : 0 },
+        costs: { big: 0.01, small: 0.001, coin: 0.001 },
+        source: `g:${i}`,
+      };
     });
   }
 
@@ -162,8 +249,8 @@ describe('learned difficulty and capabilities', () => {
     expect(t.calibration.small!.knowledge![1]).toBeGreaterThan(0); // small's success rises with ease
     // with a cost weight, short prompts go to small and long ones to big
     const preds = await predictRecords(t, embedder, backend, graded(60).slice(40));
-    const shortQ = preds.filter((_, i) => (2 + (((i + 40) * 7) % 40)) < 12).map((p) => p.quality.small!);
-    const longQ = preds.filter((_, i) => (2 + (((i + 40) * 7) % 40)) > 30).map((p) => p.quality.small!);
+    const shortQ = preds.filter((_, i) => 2 + (((i + 40) * 7) % 40) < 12).map((p) => p.quality.small!);
+    const longQ = preds.filter((_, i) => 2 + (((i + 40) * 7) % 40) > 30).map((p) => p.quality.small!);
     expect(Math.min(...shortQ)).toBeGreaterThan(Math.max(...longQ));
     t.manifold.free();
   });
@@ -173,36 +260,51 @@ describe('learned difficulty and capabilities', () => {
     const t = await train(graded(400), embedder, backend, { valFraction: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
     await saveRouterModel(dir, { ...t, embedder, produced: {} });
-    const spec = (id: string) => ({ id, provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } });
-    const router = await createRouter({ models: ['big', 'small', 'newbie'].map(spec) }, { backend, embedder, model: dir });
+    const spec = (id: string) => ({
+      id,
+      provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+      cost: { inputPer1k: 1, outputPer1k: 1 },
+    });
+    const router = await createRouter(
+      { models: ['big', 'small', 'newbie'].map(spec) },
+      { backend, embedder, model: dir },
+    );
     const fresh = graded(600).slice(500); // prompts not seen in training
     const len = (p: string) => p.split(' ').length - 2;
     const short = fresh.filter((r) => len(r.prompt) < 10).map((r) => r.prompt);
     const long = fresh.filter((r) => len(r.prompt) > 32).map((r) => r.prompt);
-    const newbieQ = async (ps: string[]) => (await router.routeBatch(ps)).map((d) => d.alternatives.find((a) => a.model === 'newbie')!);
+    const newbieQ = async (ps: string[]) =>
+      (await router.routeBatch(ps)).map((d) => d.alternatives.find((a) => a.model === 'newbie')!);
     expect((await newbieQ(short))[0]!.qualitySource).not.toBe('learned'); // before: priors only
     // newbie behaves like small: it succeeds on short prompts only
     const teach = graded(500).slice(400, 430);
-    for (const r of teach) await router.feedback({ prompt: r.prompt, model: 'newbie', quality: len(r.prompt) < 20 ? 1 : 0 });
+    for (const r of teach)
+      await router.feedback({ prompt: r.prompt, model: 'newbie', quality: len(r.prompt) < 20 ? 1 : 0 });
     expect(router.onlineCapabilities.newbie?.knowledge).toBeDefined();
     const [qs, ql] = [await newbieQ(short), await newbieQ(long)];
     expect(qs.every((a) => a.qualitySource === 'learned')).toBe(true);
     const mean = (xs: Array<{ quality: number }>) => xs.reduce((s, x) => s + x.quality, 0) / xs.length;
     expect(mean(qs)).toBeGreaterThan(mean(ql) + 0.2);
     // bad feedback changes nothing
-    await expect(router.feedback({ prompt: 'x', model: 'newbie', quality: 2 })).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT' });
-    await expect(router.feedback({ prompt: 'x', model: 'nobody', quality: 1 })).rejects.toMatchObject({ code: 'ARB_NOT_FOUND' });
+    await expect(router.feedback({ prompt: 'x', model: 'newbie', quality: 2 })).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+    });
+    await expect(router.feedback({ prompt: 'x', model: 'nobody', quality: 1 })).rejects.toMatchObject({
+      code: 'ARB_NOT_FOUND',
+    });
     t.manifold.free();
   });
 
   it('fitCapability recovers the parameters of simulated outcomes', () => {
     let s = 12345;
-    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
     const truth = [0.4, 1.5, -0.7];
     const n = 20_000;
     const x1 = Array.from({ length: n }, () => rand() * 4 - 2);
     const x2 = Array.from({ length: n }, () => rand() * 4 - 2);
-    const y = x1.map((v, i) => (rand() < 1 / (1 + Math.exp(-(truth[0]! + truth[1]! * v + truth[2]! * x2[i]!))) ? 1 : 0));
+    const y = x1.map((v, i) =>
+      rand() < 1 / (1 + Math.exp(-(truth[0]! + truth[1]! * v + truth[2]! * x2[i]!))) ? 1 : 0,
+    );
     const cap = fitCapability(x1, x2, y, 1e-3);
     cap.forEach((v, i) => expect(Math.abs(v - truth[i]!)).toBeLessThan(0.12));
   });
@@ -219,9 +321,25 @@ describe('learned difficulty and capabilities', () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const trained = await train(dataset(40), embedder, backend, { valFraction: 0 });
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
-    await saveRouterModel(dir, { ...trained, head: { ...trained.head, layer: { ...trained.head.layer, bias: new Float32Array(1) } }, embedder, produced: {} });
-    const config = { models: [{ id: 'coder', provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' }, cost: { inputPer1k: 1, outputPer1k: 1 } }] };
-    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT', message: /head\.json: weight must hold/ });
+    await saveRouterModel(dir, {
+      ...trained,
+      head: { ...trained.head, layer: { ...trained.head.layer, bias: new Float32Array(1) } },
+      embedder,
+      produced: {},
+    });
+    const config = {
+      models: [
+        {
+          id: 'coder',
+          provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+          cost: { inputPer1k: 1, outputPer1k: 1 },
+        },
+      ],
+    };
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+      message: /head\.json: weight must hold/,
+    });
     trained.manifold.free();
   });
 });
@@ -250,7 +368,9 @@ describe('the shipped RouterBench router (config/routerbench.yaml + models/route
       expect(d.analysis.difficulty!.value).toBeLessThan(1);
     }
     // the quality weight alone picks the best predicted model; the configured cost weight picks a cheaper one
-    const q = await router.route('Write a python function to find the first repeated character in a given string.', { strategy: 'quality' });
+    const q = await router.route('Write a python function to find the first repeated character in a given string.', {
+      strategy: 'quality',
+    });
     expect(code!.predicted.cost).toBeLessThanOrEqual(q.predicted.cost);
   });
 });

@@ -13,14 +13,27 @@ import { cpuSession } from './onnx.js';
 
 export async function sgemmCeiling(size = 2048): Promise<ResultRow> {
   const session = await cpuSession({
-    inputs: [{ name: 'A', shape: [size, size] }, { name: 'B', shape: [size, size] }],
+    inputs: [
+      { name: 'A', shape: [size, size] },
+      { name: 'B', shape: [size, size] },
+    ],
     outputs: [{ name: 'C', shape: [size, size] }],
     nodes: [{ op: 'MatMul', inputs: ['A', 'B'], outputs: ['C'] }],
   });
-  const feeds = { A: new ort.Tensor('float32', randomNormal(size * size, 1), [size, size]), B: new ort.Tensor('float32', randomNormal(size * size, 2), [size, size]) };
+  const feeds = {
+    A: new ort.Tensor('float32', randomNormal(size * size, 1), [size, size]),
+    B: new ort.Tensor('float32', randomNormal(size * size, 2), [size, size]),
+  };
   const ms = await medianMs(() => session.run(feeds), { iterations: 5, time: 2000 });
   await session.release();
-  return { name: `onnxruntime MatMul ${size}³`, kind: 'ceiling', Q: size, medianMs: ms, qps: 1000 / ms, gflops: (2 * size ** 3) / ms / 1e6 };
+  return {
+    name: `onnxruntime MatMul ${size}³`,
+    kind: 'ceiling',
+    Q: size,
+    medianMs: ms,
+    qps: 1000 / ms,
+    gflops: (2 * size ** 3) / ms / 1e6,
+  };
 }
 
 const copyWorker = `
@@ -42,7 +55,10 @@ export async function bandwidthCeiling(bytesPerWorker = 128 * 2 ** 20, reps = 4)
   const workers = Array.from({ length: threads }, (_, i) => {
     const src = new SharedArrayBuffer(bytesPerWorker);
     new Float32Array(src).set(randomNormal(bytesPerWorker / 4, 10 + i));
-    return new Worker(copyWorker, { eval: true, workerData: { src, dst: new SharedArrayBuffer(bytesPerWorker), flag, reps } });
+    return new Worker(copyWorker, {
+      eval: true,
+      workerData: { src, dst: new SharedArrayBuffer(bytesPerWorker), flag, reps },
+    });
   });
   const rounds: number[] = [];
   for (let round = 0; round < 6; round++) {
@@ -60,5 +76,13 @@ export async function bandwidthCeiling(bytesPerWorker = 128 * 2 ** 20, reps = 4)
   rounds.sort((a, b) => a - b);
   const ms = rounds[rounds.length >> 1]!;
   const bytes = 2 * bytesPerWorker * reps * threads;
-  return { name: `copy, ${threads} threads`, kind: 'ceiling', Q: 0, medianMs: ms, qps: 0, gbps: bytes / ms / 1e6, note: 'read + write bytes' };
+  return {
+    name: `copy, ${threads} threads`,
+    kind: 'ceiling',
+    Q: 0,
+    medianMs: ms,
+    qps: 0,
+    gbps: bytes / ms / 1e6,
+    note: 'read + write bytes',
+  };
 }

@@ -23,9 +23,18 @@ export interface ResultRow {
 }
 
 /** Median latency (ms) of fn with tinybench: a warm-up run (unless disabled), then at least `iterations` runs or `time` ms. */
-export async function medianMs(fn: () => unknown, options: { iterations?: number; time?: number; warmup?: boolean } = {}): Promise<number> {
+export async function medianMs(
+  fn: () => unknown,
+  options: { iterations?: number; time?: number; warmup?: boolean } = {},
+): Promise<number> {
   const warmup = options.warmup ?? true;
-  const bench = new Bench({ iterations: options.iterations ?? 5, time: options.time ?? 1000, warmup, warmupIterations: 1, warmupTime: 0 });
+  const bench = new Bench({
+    iterations: options.iterations ?? 5,
+    time: options.time ?? 1000,
+    warmup,
+    warmupIterations: 1,
+    warmupTime: 0,
+  });
   bench.add('task', fn);
   await bench.run();
   const r = bench.tasks[0]!.result;
@@ -38,7 +47,10 @@ export async function medianMs(fn: () => unknown, options: { iterations?: number
  * timed by tinybench, the result the median of the pass medians: drift on a shared machine then
  * hits every contender alike. Iterations per pass adapt to about `passMs` per contender.
  */
-export async function interleavedMedians(contenders: Array<{ name: string; fn: () => unknown }>, options: { passes?: number; passMs?: number } = {}): Promise<Map<string, number>> {
+export async function interleavedMedians(
+  contenders: Array<{ name: string; fn: () => unknown }>,
+  options: { passes?: number; passMs?: number } = {},
+): Promise<Map<string, number>> {
   const passes = options.passes ?? 3;
   const passMs = options.passMs ?? 600;
   const iterations = new Map<string, number>();
@@ -50,12 +62,15 @@ export async function interleavedMedians(contenders: Array<{ name: string; fn: (
   }
   const perPass = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let p = 0; p < passes; p++)
-    for (const c of contenders) perPass.get(c.name)!.push(await medianMs(c.fn, { iterations: iterations.get(c.name)!, time: 0, warmup: false }));
+    for (const c of contenders)
+      perPass.get(c.name)!.push(await medianMs(c.fn, { iterations: iterations.get(c.name)!, time: 0, warmup: false }));
   return new Map([...perPass].map(([name, ms]) => [name, ms.sort((a, b) => a - b)[ms.length >> 1]!]));
 }
 
 /** For each contender after the first, `max |diff| e` of its output against the first one's. */
-export async function maxDiffNotes(contenders: Array<{ name: string; fn: () => Promise<Float32Array> }>): Promise<Map<string, string>> {
+export async function maxDiffNotes(
+  contenders: Array<{ name: string; fn: () => Promise<Float32Array> }>,
+): Promise<Map<string, string>> {
   const want = await contenders[0]!.fn();
   const notes = new Map<string, string>();
   for (const c of contenders.slice(1)) {
@@ -95,15 +110,20 @@ export function machine(): Record<string, unknown> {
   };
 }
 
-const fmt = (x: number | undefined, digits = 1) => (x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (x: number | undefined, digits = 1) =>
+  x === undefined ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export function printTable(title: string, rows: ResultRow[], unit = 'queries/s'): void {
   const t = new Table({ head: ['name', 'kind', 'Q', 'median ms', unit, 'GFLOP/s', 'GB/s', 'note'] });
-  for (const r of rows) t.push([r.name, r.kind, r.Q, fmt(r.medianMs, 3), fmt(r.qps), fmt(r.gflops), fmt(r.gbps), r.note ?? '']);
+  for (const r of rows)
+    t.push([r.name, r.kind, r.Q, fmt(r.medianMs, 3), fmt(r.qps), fmt(r.gflops), fmt(r.gbps), r.note ?? '']);
   process.stdout.write(`\n${title}\n${t.toString()}\n`);
 }
 
-export function writeResults(name: string, payload: { shape: Record<string, unknown>; results: ResultRow[]; [k: string]: unknown }): string {
+export function writeResults(
+  name: string,
+  payload: { shape: Record<string, unknown>; results: ResultRow[]; [k: string]: unknown },
+): string {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
   mkdirSync(root, { recursive: true });
   const file = join(root, `${name}.json`);

@@ -25,17 +25,29 @@ interface RateJob {
 const d = workerData as { mode: 'autocannon'; options: autocannon.Options } | RateJob | { mode: 'upstream' };
 
 if (d.mode === 'upstream') {
-  const completion = JSON.stringify({ id: 'x', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+  const completion = JSON.stringify({
+    id: 'x',
+    object: 'chat.completion',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+  });
   const server = http.createServer((req, res) => {
     req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(completion) }).end(completion));
+    req.on('end', () =>
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(completion) })
+        .end(completion),
+    );
   });
   server.listen(0, '127.0.0.1', () => parentPort!.postMessage((server.address() as AddressInfo).port));
 } else if (d.mode === 'autocannon') {
   // inside a worker autocannon returns its raw histograms: aggregate them here
   const opts = { ...d.options, headers: { 'content-type': 'application/json' } };
   const raw = await autocannon(opts);
-  const aggregate = (autocannon as unknown as { aggregateResult: (rs: unknown[], o: unknown) => autocannon.Result }).aggregateResult;
+  const aggregate = (autocannon as unknown as { aggregateResult: (rs: unknown[], o: unknown) => autocannon.Result })
+    .aggregateResult;
   const r = 'latency' in raw ? raw : aggregate([raw], opts);
   parentPort!.postMessage(JSON.parse(JSON.stringify(r)));
 } else {
@@ -49,14 +61,22 @@ if (d.mode === 'upstream') {
   const one = () => {
     const t0 = performance.now();
     sent++;
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body) } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        latencies.push(performance.now() - t0);
-        answered++;
-        byStatus[res.statusCode ?? 0] = (byStatus[res.statusCode ?? 0] ?? 0) + 1;
-      });
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(d.body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(performance.now() - t0);
+          answered++;
+          byStatus[res.statusCode ?? 0] = (byStatus[res.statusCode ?? 0] ?? 0) + 1;
+        });
+      },
+    );
     req.on('socket', (s) => s.setNoDelay(true));
     req.on('error', () => errors++);
     req.end(d.body);
@@ -78,5 +98,15 @@ if (d.mode === 'upstream') {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  parentPort!.postMessage({ sent, answered, errors, byStatus, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: latencies.at(-1) ?? NaN, seconds: (performance.now() - start) / 1000 });
+  parentPort!.postMessage({
+    sent,
+    answered,
+    errors,
+    byStatus,
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+    max: latencies.at(-1) ?? NaN,
+    seconds: (performance.now() - start) / 1000,
+  });
 }

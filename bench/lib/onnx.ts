@@ -64,7 +64,12 @@ export function buildModel(spec: GraphSpec): Uint8Array {
       input: spec.inputs.map(valueInfo),
       output: spec.outputs.map(valueInfo),
       initializer: [
-        ...Object.entries(spec.int64Constants ?? {}).map(([name, vals]) => ({ name, dims: [vals.length], dataType: INT64, int64Data: vals })),
+        ...Object.entries(spec.int64Constants ?? {}).map(([name, vals]) => ({
+          name,
+          dims: [vals.length],
+          dataType: INT64,
+          int64Data: vals,
+        })),
         ...Object.entries(spec.floatConstants ?? {}).map(([name, c]) => ({
           name,
           dims: c.dims,

@@ -4,7 +4,8 @@
  * rules, and (later) the learned quality predictors as a fixed-order vector.
  */
 
-export type Script = 'latin' | 'cyrillic' | 'greek' | 'arabic' | 'hebrew' | 'devanagari' | 'cjk' | 'hangul' | 'thai' | 'other' | 'none';
+export type Script =
+  'latin' | 'cyrillic' | 'greek' | 'arabic' | 'hebrew' | 'devanagari' | 'cjk' | 'hangul' | 'thai' | 'other' | 'none';
 
 export interface Features {
   chars: number;
@@ -37,14 +38,50 @@ export interface Features {
   reasoningCues: number;
 }
 
-const CODE_LINE = /^(\s{2,}|\t)\S|[{};]\s*$|^\s*(def|class|function|return|import|from|const|let|var|public|private|#include|for|while|if|else|elif|try|catch|SELECT|INSERT)\b|=>|::|\bprint\(|console\.log/;
-const MATH = /\\(frac|sqrt|sum|int|cdot|times|le|ge|neq|pi|alpha|beta|theta|infty)\b|\$[^$\n]+\$|\d\s*[-+*/^=<>]\s*\d|\b\d+\s*[x×]\s*\d+|[=≤≥≠√∑∫π]/g;
-const QUESTION_START = /^(what|why|how|when|where|which|who|whom|whose|is|are|can|could|should|would|will|do|does|did|has|have|was|were)\b/i;
+const CODE_LINE =
+  /^(\s{2,}|\t)\S|[{};]\s*$|^\s*(def|class|function|return|import|from|const|let|var|public|private|#include|for|while|if|else|elif|try|catch|SELECT|INSERT)\b|=>|::|\bprint\(|console\.log/;
+const MATH =
+  /\\(frac|sqrt|sum|int|cdot|times|le|ge|neq|pi|alpha|beta|theta|infty)\b|\$[^$\n]+\$|\d\s*[-+*/^=<>]\s*\d|\b\d+\s*[x×]\s*\d+|[=≤≥≠√∑∫π]/g;
+const QUESTION_START =
+  /^(what|why|how|when|where|which|who|whom|whose|is|are|can|could|should|would|will|do|does|did|has|have|was|were)\b/i;
 const LIST_ITEM = /^\s*([-*•]|\d+[.)])\s+\S/;
 const OPTION = /^\s*\(?[A-Ha-h][.)]\s+\S/;
-const ENGLISH = new Set(['the', 'a', 'an', 'of', 'to', 'in', 'and', 'is', 'are', 'for', 'on', 'with', 'that', 'this', 'it', 'be', 'as', 'by', 'what', 'which', 'how', 'you', 'i', 'from', 'or', 'not', 'can', 'do', 'was', 'if']);
-const CONSTRAINT = /\b(must|at least|at most|exactly|no more than|without|only|do not|don't|never|always|ensure|make sure|within)\b/gi;
-const REASONING = /\b(step[- ]by[- ]step|prove|proof|derive|explain why|justify|reason(ing)?|compare|analy[sz]e|evaluate|why does|what would happen|trade-?offs?|implications?)\b/gi;
+const ENGLISH = new Set([
+  'the',
+  'a',
+  'an',
+  'of',
+  'to',
+  'in',
+  'and',
+  'is',
+  'are',
+  'for',
+  'on',
+  'with',
+  'that',
+  'this',
+  'it',
+  'be',
+  'as',
+  'by',
+  'what',
+  'which',
+  'how',
+  'you',
+  'i',
+  'from',
+  'or',
+  'not',
+  'can',
+  'do',
+  'was',
+  'if',
+]);
+const CONSTRAINT =
+  /\b(must|at least|at most|exactly|no more than|without|only|do not|don't|never|always|ensure|make sure|within)\b/gi;
+const REASONING =
+  /\b(step[- ]by[- ]step|prove|proof|derive|explain why|justify|reason(ing)?|compare|analy[sz]e|evaluate|why does|what would happen|trade-?offs?|implications?)\b/gi;
 
 const SCRIPTS: Array<[Script, RegExp]> = [
   ['latin', /\p{Script=Latin}/u],
@@ -65,7 +102,7 @@ function scriptOf(text: string): { script: Script; nonLatinShare: number } {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 128) {
-      if (((c | 32) >= 97 && (c | 32) <= 122)) ascii++;
+      if ((c | 32) >= 97 && (c | 32) <= 122) ascii++;
       continue;
     }
     // a code point outside ASCII (a surrogate pair is one character)
@@ -112,14 +149,41 @@ export function features(text: string): Features {
 
 /** The features as a fixed-order numeric vector (for learned heads). */
 export const FEATURE_NAMES = [
-  'logChars', 'logWords', 'lines', 'sentences', 'codeBlocks', 'codeLineShare', 'mathDensity', 'logNumbers',
-  'questionMarks', 'isQuestion', 'listItems', 'options', 'nonLatinShare', 'englishShare', 'constraints', 'reasoningCues',
+  'logChars',
+  'logWords',
+  'lines',
+  'sentences',
+  'codeBlocks',
+  'codeLineShare',
+  'mathDensity',
+  'logNumbers',
+  'questionMarks',
+  'isQuestion',
+  'listItems',
+  'options',
+  'nonLatinShare',
+  'englishShare',
+  'constraints',
+  'reasoningCues',
 ] as const;
 
 export function featureVector(f: Features): Float32Array {
   return Float32Array.of(
-    Math.log1p(f.chars), Math.log1p(f.words), Math.min(f.lines, 100), Math.min(f.sentences, 100), f.codeBlocks, f.codeLineShare,
-    f.mathDensity, Math.log1p(f.numbers), Math.min(f.questionMarks, 20), f.isQuestion ? 1 : 0, Math.min(f.listItems, 50),
-    Math.min(f.options, 20), f.nonLatinShare, f.englishShare, Math.min(f.constraints, 20), Math.min(f.reasoningCues, 20),
+    Math.log1p(f.chars),
+    Math.log1p(f.words),
+    Math.min(f.lines, 100),
+    Math.min(f.sentences, 100),
+    f.codeBlocks,
+    f.codeLineShare,
+    f.mathDensity,
+    Math.log1p(f.numbers),
+    Math.min(f.questionMarks, 20),
+    f.isQuestion ? 1 : 0,
+    Math.min(f.listItems, 50),
+    Math.min(f.options, 20),
+    f.nonLatinShare,
+    f.englishShare,
+    Math.min(f.constraints, 20),
+    Math.min(f.reasoningCues, 20),
   );
 }

@@ -22,13 +22,23 @@ const ANSWER_PREFIX = /^(answer|a|output|label)\s*[:：]/i;
 
 export function extractQuestion(prompt: string): FewShot {
   const text = prompt.replace(/\r\n?/g, '\n').trim();
-  const blocks = text.split(BLOCK_SPLIT).map((b) => b.trim()).filter((b) => b.length > 0);
+  const blocks = text
+    .split(BLOCK_SPLIT)
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
   const none: FewShot = { detected: false, examples: 0, question: text, template: [] };
   if (blocks.length < 3) return none;
 
   // how many blocks each distinct line occurs in
   const seen = new Map<string, number>();
-  for (const b of blocks) for (const line of new Set(b.split('\n').map((l) => l.trim()).filter(Boolean))) seen.set(line, (seen.get(line) ?? 0) + 1);
+  for (const b of blocks)
+    for (const line of new Set(
+      b
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    ))
+      seen.set(line, (seen.get(line) ?? 0) + 1);
   const minRepeats = Math.max(2, Math.ceil((blocks.length - 1) / 2));
   const isTemplate = (line: string) => (seen.get(line.trim()) ?? 0) >= minRepeats;
 
@@ -39,7 +49,9 @@ export function extractQuestion(prompt: string): FewShot {
   const last = blocks[q]!.split('\n');
   const lastTemplate = last.filter((l) => isTemplate(l));
   if (lastTemplate.length === 0) return none;
-  const examples = blocks.slice(0, q).filter((b) => b.split('\n').some((l) => lastTemplate.some((t) => t.trim() === l.trim()))).length;
+  const examples = blocks
+    .slice(0, q)
+    .filter((b) => b.split('\n').some((l) => lastTemplate.some((t) => t.trim() === l.trim()))).length;
   if (examples < 2) return none;
 
   const question = last
@@ -47,5 +59,10 @@ export function extractQuestion(prompt: string): FewShot {
     .map((l) => l.replace(/\s*(answer|output)\s*[:：]\s*$/i, ''))
     .join('\n')
     .trim();
-  return { detected: true, examples, question: question || blocks[q]!, template: [...new Set(lastTemplate.map((l) => l.trim()))] };
+  return {
+    detected: true,
+    examples,
+    question: question || blocks[q]!,
+    template: [...new Set(lastTemplate.map((l) => l.trim()))],
+  };
 }

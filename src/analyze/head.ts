@@ -48,7 +48,8 @@ export function headInput(embeddings: Float32Array, analyses: readonly PromptAna
 }
 
 export async function applyHead(head: AnalysisHead, backend: ComputeBackend, x: Float32Array): Promise<HeadOutput> {
-  if (x.length % head.inputDim !== 0) throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `head input must be n x ${head.inputDim}`, { param: 'x' });
+  if (x.length % head.inputDim !== 0)
+    throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `head input must be n x ${head.inputDim}`, { param: 'x' });
   const T = head.tasks.length;
   const out = await backend.mlp({ layers: [head.layer] }, x);
   const n = x.length / head.inputDim;
@@ -78,7 +79,11 @@ export function softmax(logits: ArrayLike<number>, temperature: number): Float64
 }
 
 /** The head's distribution mixed with a kNN vote's (absent or empty vote: the head's alone). */
-export function mixTaskDistribution(head: AnalysisHead, probs: ArrayLike<number>, vote: Record<string, number> | undefined): Record<string, number> {
+export function mixTaskDistribution(
+  head: AnalysisHead,
+  probs: ArrayLike<number>,
+  vote: Record<string, number> | undefined,
+): Record<string, number> {
   const useVote = vote !== undefined && Object.keys(vote).length > 0;
   const w = useVote ? head.knnWeight : 0;
   const dist: Record<string, number> = {};

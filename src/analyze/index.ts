@@ -37,6 +37,15 @@ export function analyze(prompt: string, rules: Record<string, TaskRule> = DEFAUL
   };
 }
 
-export { applyHead, softmax, softmaxInto, headInput, headInputDim, mixTaskDistribution, type AnalysisHead, type HeadOutput } from './head.js';
+export {
+  applyHead,
+  softmax,
+  softmaxInto,
+  headInput,
+  headInputDim,
+  mixTaskDistribution,
+  type AnalysisHead,
+  type HeadOutput,
+} from './head.js';
 export { extractQuestion, features, featureVector, FEATURE_NAMES, classifyByRules, DEFAULT_RULES, TASK_TYPES };
 export type { FewShot, Features, Script, TaskRule, TaskType };

@@ -17,7 +17,10 @@ export interface TaskRule {
 export const DEFAULT_RULES: Record<string, TaskRule> = {
   math: {
     patterns: [
-      [/\b(solve|calculate|compute|evaluate|simplify|integral|derivative|equation|probability|how many|how much|sum of|product of|percent(age)?|average|ratio|fraction)\b/gi, 1],
+      [
+        /\b(solve|calculate|compute|evaluate|simplify|integral|derivative|equation|probability|how many|how much|sum of|product of|percent(age)?|average|ratio|fraction)\b/gi,
+        1,
+      ],
       [/\b(prove|theorem|lemma|matrix|vector|polynomial|prime|modulo|factorial|logarithm)\b/gi, 1.2],
       [/\$\d|\d+\s*(dollars|cents|km|kg|hours|minutes|apples|eggs)\b/gi, 0.8],
     ],
@@ -25,14 +28,20 @@ export const DEFAULT_RULES: Record<string, TaskRule> = {
   },
   code: {
     patterns: [
-      [/\b(function|python|javascript|typescript|java|c\+\+|rust|golang|sql|regex|algorithm|implement|refactor|debug|compile|bug|stack trace|api|class|method|script)\b/gi, 1.2],
+      [
+        /\b(function|python|javascript|typescript|java|c\+\+|rust|golang|sql|regex|algorithm|implement|refactor|debug|compile|bug|stack trace|api|class|method|script)\b/gi,
+        1.2,
+      ],
       [/\b(write|create|fix) (a |an |the )?(function|program|script|class|query|method)\b/gi, 2],
     ],
     cues: (f) => f.codeBlocks * 2 + f.codeLineShare * 3,
   },
   reasoning: {
     patterns: [
-      [/\b(why|explain|reason|logic(al)?|infer|deduce|conclude|implies|assume|therefore|puzzle|riddle|cause|effect|likely)\b/gi, 0.8],
+      [
+        /\b(why|explain|reason|logic(al)?|infer|deduce|conclude|implies|assume|therefore|puzzle|riddle|cause|effect|likely)\b/gi,
+        0.8,
+      ],
       [/\b(what would happen|step by step|think carefully|pros and cons|trade-?offs?)\b/gi, 1.5],
       [/(^|\s)_(\s|$)/g, 1.5], // fill-in-the-blank (Winograd-style) sentences
     ],
@@ -40,20 +49,29 @@ export const DEFAULT_RULES: Record<string, TaskRule> = {
   },
   knowledge: {
     patterns: [
-      [/\b(what is|who (was|is)|when did|where is|which of the following|define|definition|history|capital|discovered|invented|located|known as|refers to)\b/gi, 1],
+      [
+        /\b(what is|who (was|is)|when did|where is|which of the following|define|definition|history|capital|discovered|invented|located|known as|refers to)\b/gi,
+        1,
+      ],
       [/\b(science|biology|chemistry|physics|geography|economics|law|medicine|astronomy)\b/gi, 0.6],
     ],
     cues: (f) => (f.options >= 2 ? 1.5 : 0),
   },
   creative: {
     patterns: [
-      [/\b(write|compose|draft|create) (a |an |the )?([a-z-]+ )?(story|poem|song|essay|lyrics|haiku|limerick|dialogue|speech|letter|blog post|tweet|slogan)\b/gi, 3],
+      [
+        /\b(write|compose|draft|create) (a |an |the )?([a-z-]+ )?(story|poem|song|essay|lyrics|haiku|limerick|dialogue|speech|letter|blog post|tweet|slogan)\b/gi,
+        3,
+      ],
       [/\b(story|poem|fiction|character|plot|imagine|creative|rhyme|metaphor|brainstorm)\b/gi, 1],
     ],
   },
   extraction: {
     patterns: [
-      [/\b(summari[sz]e|summary|tl;?dr|extract|list (all|the)|find all|identify (all|the)|classify|categori[sz]e|translate|rewrite|paraphrase|convert (this|the following)|key points|bullet points)\b/gi, 1.5],
+      [
+        /\b(summari[sz]e|summary|tl;?dr|extract|list (all|the)|find all|identify (all|the)|classify|categori[sz]e|translate|rewrite|paraphrase|convert (this|the following)|key points|bullet points)\b/gi,
+        1.5,
+      ],
       [/\b(the following (text|passage|article|document|email|paragraph))\b/gi, 1.5],
     ],
     cues: (f) => (f.chars > 1500 ? 0.5 : 0),
@@ -74,7 +92,12 @@ export interface TaskScores {
 }
 
 /** A distribution over the tasks of `rules` from keyword and feature evidence. */
-export function classifyByRules(text: string, f: Features, rules: Record<string, TaskRule> = DEFAULT_RULES, temperature = 1): TaskScores {
+export function classifyByRules(
+  text: string,
+  f: Features,
+  rules: Record<string, TaskRule> = DEFAULT_RULES,
+  temperature = 1,
+): TaskScores {
   const raw: Array<[string, number]> = Object.entries(rules).map(([task, rule]) => {
     let s = rule.cues?.(f) ?? 0;
     for (const [re, w] of rule.patterns) s += w * Math.min(4, (text.match(re) ?? []).length);

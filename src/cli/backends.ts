@@ -9,7 +9,9 @@ export async function backendsCommand(options: { json?: boolean }): Promise<void
   const statuses = selection.reason === 'probe' ? selection.statuses : await probeBackends();
   const chosen = selection.backend.name;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ selected: chosen, selectedBy: selection.reason, backends: statuses, addon: loadReport() }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ selected: chosen, selectedBy: selection.reason, backends: statuses, addon: loadReport() }, null, 2)}\n`,
+    );
     return;
   }
   const table = new Table({ head: ['backend', 'available', 'probe queries/s', 'detail / reason'] });
@@ -18,8 +20,10 @@ export async function backendsCommand(options: { json?: boolean }): Promise<void
       s.name + (s.name === chosen ? ' *' : ''),
       s.available ? 'yes' : 'no',
       s.probe ? Math.round(s.probe.queriesPerSec).toLocaleString('en-US') : '-',
-      (s.available ? s.detail ?? '' : s.reason ?? '').slice(0, 100),
+      (s.available ? (s.detail ?? '') : (s.reason ?? '')).slice(0, 100),
     ]);
   }
-  process.stdout.write(`${table.toString()}\n* selected (${selection.reason === 'env' ? 'ARBITER_BACKEND' : 'fastest correct probe'})\n`);
+  process.stdout.write(
+    `${table.toString()}\n* selected (${selection.reason === 'env' ? 'ARBITER_BACKEND' : 'fastest correct probe'})\n`,
+  );
 }

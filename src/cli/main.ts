@@ -34,7 +34,10 @@ program
   .option('--config <file>', 'models and routing config', 'config/example.yaml')
   .option('--strategy <name>', 'override the config strategy')
   .option('--model <dir>', 'a trained router model (arbiter train)')
-  .option('--embedder <spec>', "static, static:<dir>, use, or onnx:<path> (default: the config's routing.embedder, else static)")
+  .option(
+    '--embedder <spec>',
+    "static, static:<dir>, use, or onnx:<path> (default: the config's routing.embedder, else static)",
+  )
   .option('--batch <n>', 'prompts per batch', '512')
   .option('--threads <n>', 'worker threads (default: all cores)')
   .option('--strict', 'stop at the first malformed line')
@@ -42,7 +45,9 @@ program
 
 program
   .command('train')
-  .description('train a router model (manifold of reference outcomes + observed costs) from outcome data, with a validation report')
+  .description(
+    'train a router model (manifold of reference outcomes + observed costs) from outcome data, with a validation report',
+  )
   .requiredOption('--data <path>', 'a file, or a folder of *_train.csv (routerbench) / *.jsonl files')
   .requiredOption('--out <dir>', 'model folder to write, e.g. models/routerbench')
   .option('--format <name>', 'routerbench, routellm or jsonl', 'routerbench')
@@ -55,7 +60,9 @@ program
 
 program
   .command('serve')
-  .description('run the OpenAI-compatible gateway (POST /v1/chat/completions with model "auto", /v1/route, /health, /metrics)')
+  .description(
+    'run the OpenAI-compatible gateway (POST /v1/chat/completions with model "auto", /v1/route, /health, /metrics)',
+  )
   .option('--config <file>', 'models and routing config', 'config/demo.yaml')
   .option('--host <host>', 'address to bind', '127.0.0.1')
   .option('--port <n>', 'port (0: any free one)', '8080')
@@ -65,7 +72,9 @@ program
 
 program
   .command('eval')
-  .description('score routers on outcome data: arbiter against single models, random, cheapest, oracle and a plain kNN router')
+  .description(
+    'score routers on outcome data: arbiter against single models, random, cheapest, oracle and a plain kNN router',
+  )
   .requiredOption('--dataset <name>', EVAL_DATASETS.join(', '))
   .requiredOption('--data <path>', 'the dataset: the RouterBench or RouteLLM folder, or JSONL file(s)')
   .requiredOption('--out <dir>', 'report folder (report.md, result.json, curve.svg, reliability.svg)')
@@ -81,17 +90,28 @@ program
 
 program
   .command('eval-decoding')
-  .description('replay decoding strategies (votes, best-of-N with the reward head, cascades) on RouterBench\'s recorded responses')
-  .requiredOption('--data <dir>', 'the RouterBench folder (train and test CSVs with model responses), or RouteLLM\'s gsm8k folder')
+  .description(
+    "replay decoding strategies (votes, best-of-N with the reward head, cascades) on RouterBench's recorded responses",
+  )
+  .requiredOption(
+    '--data <dir>',
+    "the RouterBench folder (train and test CSVs with model responses), or RouteLLM's gsm8k folder",
+  )
   .requiredOption('--out <dir>', 'report folder (report.md, result.json)')
-  .option('--dataset <name>', 'routerbench (its train/test split) or routellm-gsm8k (a seeded 70/30 split)', 'routerbench')
+  .option(
+    '--dataset <name>',
+    'routerbench (its train/test split) or routellm-gsm8k (a seeded 70/30 split)',
+    'routerbench',
+  )
   .option('--seed <n>', 'split seed (routellm-gsm8k)', '1')
   .option('--json', 'print the result as JSON')
   .action(evalDecodingCommand);
 
 program
   .command('train-reward')
-  .description('train the learned reward (per-task heads, reliabilities, thresholds; cascade policies when the data has costs) from recorded responses and outcomes')
+  .description(
+    'train the learned reward (per-task heads, reliabilities, thresholds; cascade policies when the data has costs) from recorded responses and outcomes',
+  )
   .requiredOption('--data <path>', 'outcome data with responses (a RouterBench folder, RouteLLM folder or JSONL)')
   .requiredOption('--out <dir>', 'model folder to write (manifest.json, reward.json)')
   .option('--format <name>', 'routerbench, routellm or jsonl', 'routerbench')
@@ -112,7 +132,7 @@ program
   .command('distill')
   .description('make the static embedder (token table + tokenizer) from the USE-lite teacher')
   .requiredOption('--out <dir>', 'model folder to write (manifest.json, table.f16.bin, tokenizer.json)')
-  .option('--dim <n>', 'output dimension (PCA of the teacher\'s 512)', '256')
+  .option('--dim <n>', "output dimension (PCA of the teacher's 512)", '256')
   .option('--drop <n>', 'leading principal components to remove (the direction all pieces share)', '1')
   .option('--note <text>', 'a note recorded in the manifest (e.g. how the settings were chosen)')
   .option('--eval <csv...>', 'RouterBench-style CSVs (a prompt column) to measure agreement with the teacher on')

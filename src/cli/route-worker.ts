@@ -30,7 +30,11 @@ let router: Promise<Router> | undefined;
 export default async function routeBatch(task: RouteTask): Promise<string> {
   router ??= (async () => {
     const backend = createBackend(task.backend);
-    return createRouter(task.config, { backend, ...(task.embedder ? { embedder: await loadEmbedder(task.embedder, backend) } : {}), ...(task.model ? { model: task.model } : {}) });
+    return createRouter(task.config, {
+      backend,
+      ...(task.embedder ? { embedder: await loadEmbedder(task.embedder, backend) } : {}),
+      ...(task.model ? { model: task.model } : {}),
+    });
   })();
   const decisions: Decision[] = await (await router).routeBatch(task.prompts, task.options);
   let text = '';

@@ -45,23 +45,43 @@ export function parseLine(line: string, lineNo: number): Item | { error: string 
 const int = (v: string | undefined, name: string, min: number, max: number, dflt: number) => {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--${name} must be an integer from ${min} to ${max}, got ${v}`, { param: name });
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `--${name} must be an integer from ${min} to ${max}, got ${v}`,
+      { param: name },
+    );
   return n;
 };
 
+// eslint-disable-next-line max-lines-per-function -- a command: open input, start the worker pool, stream batches in order with backpressure and progress
 export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const batch = int(o.batch, 'batch', 1, 100_000, 512);
   const threads = int(o.threads, 'threads', 1, 256, Math.max(1, cpus().length));
   if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy))
-    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`, { param: 'strategy' });
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`,
+      { param: 'strategy' },
+    );
   await loadConfig(o.config); // fail fast, with every config problem, before any work
   if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
   const input = await openInput(o.in);
   const out: Writable = !o.out || o.out === '-' ? process.stdout : createWriteStream(o.out);
   const { backend } = await selectBackend();
-  const pool = new Piscina({ filename: new URL('./route-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  const pool = new Piscina({
+    filename: new URL('./route-worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+  });
   const total = o.in === '-' ? 0 : statSync(o.in).size;
-  const bar = process.stderr.isTTY && total > 0 ? new cliProgress.SingleBar({ format: 'routing [{bar}] {percentage}% | {routed} prompts | {rate} prompts/s', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar =
+    process.stderr.isTTY && total > 0
+      ? new cliProgress.SingleBar(
+          { format: 'routing [{bar}] {percentage}% | {routed} prompts | {rate} prompts/s', stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
   bar?.start(total, 0, { routed: 0, rate: 0 });
   const t0 = performance.now();
   let routed = 0;
@@ -70,7 +90,15 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const pending: Array<{ items: Item[]; result: Promise<string> }> = [];
   const maxInFlight = threads * 2;
   const submit = (items: Item[]) => {
-    const task: RouteTask = { config: o.config, backend: backend.name, ...(o.embedder ? { embedder: o.embedder } : {}), ...(o.model ? { model: o.model } : {}), prompts: items.map((i) => i.prompt), ids: items.map((i) => i.id), ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}) };
+    const task: RouteTask = {
+      config: o.config,
+      backend: backend.name,
+      ...(o.embedder ? { embedder: o.embedder } : {}),
+      ...(o.model ? { model: o.model } : {}),
+      prompts: items.map((i) => i.prompt),
+      ids: items.map((i) => i.id),
+      ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}),
+    };
     pending.push({ items, result: pool.run(task) as Promise<string> });
   };
   const drainOne = async () => {
@@ -113,6 +141,8 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
   }
   const secs = (performance.now() - t0) / 1000;
-  process.stderr.write(`arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}\n`);
+  process.stderr.write(
+    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}\n`,
+  );
   if (failure) throw failure;
 }

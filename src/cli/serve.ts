@@ -9,16 +9,27 @@ export interface ServeOptions {
   shutdownMs: string;
 }
 
-const keys = (v: string | undefined) => (v ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+const keys = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
 
 /** `arbiter serve --config file [--host 127.0.0.1] [--port 8080]`: runs until SIGTERM/SIGINT, then drains. */
 export async function serveCommand(o: ServeOptions): Promise<void> {
   const port = Number(o.port);
   const bodyLimit = Number(o.bodyLimit);
   const shutdownMs = Number(o.shutdownMs);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--port must be 0..65535, got ${o.port}`, { param: 'port' });
-  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--body-limit must be an integer >= 1024, got ${o.bodyLimit}`, { param: 'body-limit' });
-  if (!(shutdownMs >= 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--shutdown-ms must be >= 0, got ${o.shutdownMs}`, { param: 'shutdown-ms' });
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--port must be 0..65535, got ${o.port}`, { param: 'port' });
+  if (!Number.isInteger(bodyLimit) || bodyLimit < 1024)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--body-limit must be an integer >= 1024, got ${o.bodyLimit}`, {
+      param: 'body-limit',
+    });
+  if (!(shutdownMs >= 0))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--shutdown-ms must be >= 0, got ${o.shutdownMs}`, {
+      param: 'shutdown-ms',
+    });
   const app = await createGateway(o.config, {
     auth: { clientKeys: keys(process.env.ARBITER_CLIENT_KEYS), adminKeys: keys(process.env.ARBITER_ADMIN_KEYS) },
     bodyLimit,
@@ -30,7 +41,9 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
   const stop = (signal: string) => {
     if (closing) return;
     closing = true;
-    process.stderr.write(`arbiter serve: ${signal}: no new connections; finishing in-flight requests (at most ${shutdownMs} ms)\n`);
+    process.stderr.write(
+      `arbiter serve: ${signal}: no new connections; finishing in-flight requests (at most ${shutdownMs} ms)\n`,
+    );
     const force = setTimeout(() => {
       process.stderr.write('arbiter serve: shutdown deadline passed; exiting\n');
       process.exit(1);

@@ -19,21 +19,43 @@ export interface TrainCommandOptions {
 }
 
 /** `arbiter train --data <file|dir> --format routerbench|routellm|jsonl --out models/<name>` */
+// eslint-disable-next-line max-lines-per-function -- a command: load, train, print the report tables, save the model folder
 export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   const val = Number(o.val);
   const seed = Number(o.seed);
   const k = Number(o.k);
-  if (!(val >= 0 && val < 1)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--val must be a fraction in [0, 1), got ${o.val}`, { param: 'val' });
-  if (!Number.isInteger(seed)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--seed must be an integer, got ${o.seed}`, { param: 'seed' });
-  if (!Number.isInteger(k) || k < 1 || k > 1024) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--k must be an integer from 1 to 1024, got ${o.k}`, { param: 'k' });
-  const loaders: Record<string, (path: string) => Promise<OutcomeRecord[]>> = { routerbench: (p) => loadRouterBench(p, 'train'), routellm: (p) => loadRouteLLM(p), jsonl: loadJsonl };
+  if (!(val >= 0 && val < 1))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--val must be a fraction in [0, 1), got ${o.val}`, {
+      param: 'val',
+    });
+  if (!Number.isInteger(seed))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--seed must be an integer, got ${o.seed}`, { param: 'seed' });
+  if (!Number.isInteger(k) || k < 1 || k > 1024)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--k must be an integer from 1 to 1024, got ${o.k}`, {
+      param: 'k',
+    });
+  const loaders: Record<string, (path: string) => Promise<OutcomeRecord[]>> = {
+    routerbench: (p) => loadRouterBench(p, 'train'),
+    routellm: (p) => loadRouteLLM(p),
+    jsonl: loadJsonl,
+  };
   const load = loaders[o.format];
-  if (!load) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--format must be one of ${Object.keys(loaders).join(', ')}, got ${o.format}`, { param: 'format' });
+  if (!load)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `--format must be one of ${Object.keys(loaders).join(', ')}, got ${o.format}`,
+      { param: 'format' },
+    );
   const records = await load(o.data);
   if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
   const { backend } = await selectBackend();
   const embedder = await loadEmbedder(o.embedder, backend);
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'embedding [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar(
+        { format: 'embedding [{bar}] {value}/{total}', stream: process.stderr },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(records.length, 0);
   const t0 = performance.now();
   const trained = await train(records, embedder, backend, { valFraction: val, seed, k, log: (d) => bar?.update(d) });
@@ -42,7 +64,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
   await saveRouterModel(o.out, {
     ...trained,
     embedder,
-    produced: { command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k} --embedder ${o.embedder}`, date: new Date().toISOString(), seconds: Number(((performance.now() - t0) / 1000).toFixed(1)) },
+    produced: {
+      command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k} --embedder ${o.embedder}`,
+      date: new Date().toISOString(),
+      seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+    },
   });
   manifold.free();
   if (o.json) {
@@ -50,26 +76,48 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     return;
   }
   const pct = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
-  process.stdout.write(`trained on ${report.train} prompts, validated on ${report.validation} (seed ${seed}; ${report.droppedDuplicates} validation prompts dropped as duplicates of training ones); wrote ${o.out}\n`);
+  process.stdout.write(
+    `trained on ${report.train} prompts, validated on ${report.validation} (seed ${seed}; ${report.droppedDuplicates} validation prompts dropped as duplicates of training ones); wrote ${o.out}\n`,
+  );
   if (report.taskAccuracy !== null)
     process.stdout.write(
       `task accuracy (head + kNN vote, k = ${k}): ${report.taskAccuracy.toFixed(3)}; calibration error of its confidence (ECE, 10 bins): ${pct(report.taskCalibrationError ?? NaN)}` +
-        (report.taskHead ? `; temperature ${report.taskHead.temperature}, kNN weight ${report.taskHead.knnWeight} (fitted out of fold)` : '') +
+        (report.taskHead
+          ? `; temperature ${report.taskHead.temperature}, kNN weight ${report.taskHead.knnWeight} (fitted out of fold)`
+          : '') +
         '\n',
     );
-  if (report.meanWithinTaskAuc) process.stdout.write(`mean within-task ROC AUC of predicted quality: ${pct(report.meanWithinTaskAuc.learned)} learned, ${pct(report.meanWithinTaskAuc.knn)} kNN vote alone\n`);
+  if (report.meanWithinTaskAuc)
+    process.stdout.write(
+      `mean within-task ROC AUC of predicted quality: ${pct(report.meanWithinTaskAuc.learned)} learned, ${pct(report.meanWithinTaskAuc.knn)} kNN vote alone\n`,
+    );
   const t = new Table({ head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task', 'kNN alone'] });
-  for (const m of report.models) t.push([m, pct(report.singleModels[m]?.quality ?? NaN), (report.singleModels[m]?.cost ?? 0).toFixed(4), pct(report.auc[m]?.overall ?? NaN), pct(report.auc[m]?.withinTask ?? NaN), pct(report.auc[m]?.knnWithinTask ?? NaN)]);
+  for (const m of report.models)
+    t.push([
+      m,
+      pct(report.singleModels[m]?.quality ?? NaN),
+      (report.singleModels[m]?.cost ?? 0).toFixed(4),
+      pct(report.auc[m]?.overall ?? NaN),
+      pct(report.auc[m]?.withinTask ?? NaN),
+      pct(report.auc[m]?.knnWithinTask ?? NaN),
+    ]);
   t.push(['oracle', pct(report.oracle.quality), report.oracle.cost.toFixed(4), '', '', '']);
   process.stdout.write(`${t.toString()}\n`);
   if (!report.models.some((m) => (report.singleModels[m]?.cost ?? 0) > 0)) {
-    process.stdout.write('no cost data in this set: routing uses the config\'s prices (see arbiter eval for the quality-vs-calls curve)\n');
+    process.stdout.write(
+      "no cost data in this set: routing uses the config's prices (see arbiter eval for the quality-vs-calls curve)\n",
+    );
     return;
   }
   const c = new Table({ head: ['cost weight', 'routed quality', 'routed cost $'] });
   for (const p of report.curve) c.push([p.costWeight, pct(p.quality), p.cost.toFixed(4)]);
-  process.stdout.write(`routing on validation with the custom strategy, weights { quality: 1, cost: w, latency: 0 }:\n${c.toString()}\n`);
-  if (report.operatingPoints.length) process.stdout.write(`operating points, chosen on ${report.operatingPointsFrom}:\n`);
+  process.stdout.write(
+    `routing on validation with the custom strategy, weights { quality: 1, cost: w, latency: 0 }:\n${c.toString()}\n`,
+  );
+  if (report.operatingPoints.length)
+    process.stdout.write(`operating points, chosen on ${report.operatingPointsFrom}:\n`);
   for (const p of report.operatingPoints)
-    process.stdout.write(`  ${p.name} (>= ${p.goal.toFixed(3)}): cost weight ${p.costWeight}, quality ${pct(p.quality)} for $${p.cost.toFixed(4)}\n`);
+    process.stdout.write(
+      `  ${p.name} (>= ${p.goal.toFixed(3)}): cost weight ${p.costWeight}, quality ${pct(p.quality)} for $${p.cost.toFixed(4)}\n`,
+    );
 }

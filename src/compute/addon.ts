@@ -14,7 +14,11 @@ import { packageRoot } from '../paths.js';
 export interface NativeIndexHandle {
   add(ids: BigInt64Array, vectors: Float32Array): Promise<void>;
   remove(ids: BigInt64Array): Promise<number>;
-  search(queries: Float32Array, k: number, metric: string): Promise<{ ids: BigInt64Array; scores: Float32Array; k: number }>;
+  search(
+    queries: Float32Array,
+    k: number,
+    metric: string,
+  ): Promise<{ ids: BigInt64Array; scores: Float32Array; k: number }>;
   size(): number;
   get(id: bigint): Float32Array | null;
   free(): void;
@@ -74,7 +78,10 @@ export function loadAddon(): NativeAddon | null {
     }
   }
   if (process.env.ARBITER_DEBUG)
-    for (const a of attempts) process.stderr.write(`arbiter: addon ${a.ok ? 'loaded' : 'not loaded'} ${a.path}${a.error ? `: ${a.error}` : ''}\n`);
+    for (const a of attempts)
+      process.stderr.write(
+        `arbiter: addon ${a.ok ? 'loaded' : 'not loaded'} ${a.path}${a.error ? `: ${a.error}` : ''}\n`,
+      );
   cached = { addon, attempts };
   return addon;
 }

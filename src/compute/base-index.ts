@@ -54,7 +54,9 @@ export abstract class BaseIndex implements VectorIndex {
     const ids64 = v.idsToBigInt(ids, this.idType);
     const n = v.matrixRows(vectors, this.dim, 'vectors', !this.nativeFinite);
     if (n !== ids64.length)
-      throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `vectors holds ${n} rows but ids has ${ids64.length}`, { param: 'vectors' });
+      throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `vectors holds ${n} rows but ids has ${ids64.length}`, {
+        param: 'vectors',
+      });
     v.distinctIds(ids64);
     try {
       await this.rawAdd(ids64, vectors);

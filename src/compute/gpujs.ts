@@ -53,7 +53,10 @@ export class GpuJsBackend implements ComputeBackend {
     try {
       mod = createRequire(import.meta.url)('gpu.js') as typeof mod;
     } catch (e) {
-      throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `gpu.js is not installed (optional dependency): ${(e as Error).message.split('\n')[0]}`);
+      throw new ArbiterError(
+        ErrorCodes.BACKEND_UNAVAILABLE,
+        `gpu.js is not installed (optional dependency): ${(e as Error).message.split('\n')[0]}`,
+      );
     }
     return new GpuJsBackend(new mod.GPU());
   }
@@ -68,12 +71,14 @@ export class GpuJsBackend implements ComputeBackend {
     if (!k) {
       const dot = function (this: KernelThis, x: Float32Array, y: Float32Array) {
         let s = 0;
-        for (let t = 0; t < this.constants.d; t++) s += x[this.thread.y * this.constants.d + t]! * y[this.thread.x * this.constants.d + t]!;
+        for (let t = 0; t < this.constants.d; t++)
+          s += x[this.thread.y * this.constants.d + t]! * y[this.thread.x * this.constants.d + t]!;
         return s;
       };
       const pool = function (this: KernelThis, tab: Float32Array, id: Int32Array, off: Int32Array, wt: Float32Array) {
         let s = 0;
-        for (let j = off[this.thread.y]!; j < off[this.thread.y + 1]!; j++) s += wt[j]! * tab[id[j]! * this.constants.d + this.thread.x]!;
+        for (let j = off[this.thread.y]!; j < off[this.thread.y + 1]!; j++)
+          s += wt[j]! * tab[id[j]! * this.constants.d + this.thread.x]!;
         return s;
       };
       k = this.gpu.createKernel((kind === 'dot' ? dot : pool) as unknown as (...args: never[]) => number, {
@@ -106,12 +111,18 @@ export class GpuJsBackend implements ComputeBackend {
   }
 
   /** Weighted sums per bag, over chunks of bags whose gathered rows stay under the index limit. */
-  private poolSums(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, w: Float32Array, nb: number): Float32Array {
+  private poolSums(
+    table: EmbeddingTable,
+    ids: Int32Array,
+    offsets: Int32Array,
+    w: Float32Array,
+    nb: number,
+  ): Float32Array {
     const d = table.dim;
     const k = this.kernel('pool', d);
     const sums = new Float32Array(nb * d);
     const maxRows = Math.max(1, Math.floor(MAX_KERNEL_ELEMENTS / d));
-    for (let b0 = 0; b0 < nb; ) {
+    for (let b0 = 0; b0 < nb;) {
       const slot = new Map<number, number>(); // table row -> row of the compact table
       let b1 = b0;
       while (b1 < nb) {
@@ -140,7 +151,12 @@ export class GpuJsBackend implements ComputeBackend {
     return sums;
   }
 
-  async embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array> {
+  async embedPool(
+    table: EmbeddingTable,
+    ids: Int32Array,
+    offsets: Int32Array,
+    options?: EmbedPoolOptions,
+  ): Promise<Float32Array> {
     v.embedTable(table);
     const nb = v.embedInputs(table, ids, offsets, options);
     const d = table.dim;

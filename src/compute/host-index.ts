@@ -9,7 +9,13 @@ import { TopK } from './topk.js';
 import type { BackendName, IndexOptions, Metric } from './types.js';
 
 /** dots[q * n + j] = queries[q] . rows[j] for nq queries and n rows of dimension d. */
-export type DotsFn = (queries: Float32Array, nq: number, rows: Float32Array, n: number, d: number) => Promise<ArrayLike<number>>;
+export type DotsFn = (
+  queries: Float32Array,
+  nq: number,
+  rows: Float32Array,
+  n: number,
+  d: number,
+) => Promise<ArrayLike<number>>;
 
 export class HostIndex extends BaseIndex {
   private rows = new Float32Array(0);
@@ -18,7 +24,11 @@ export class HostIndex extends BaseIndex {
   private labels: bigint[] = [];
   private rowOf = new Map<bigint, number>();
 
-  constructor(backend: BackendName, options: IndexOptions, private readonly dots: DotsFn) {
+  constructor(
+    backend: BackendName,
+    options: IndexOptions,
+    private readonly dots: DotsFn,
+  ) {
     super(backend, options);
   }
 
@@ -28,7 +38,8 @@ export class HostIndex extends BaseIndex {
 
   protected async rawAdd(ids: BigInt64Array, vectors: Float32Array): Promise<void> {
     for (const id of ids)
-      if (this.rowOf.has(id)) throw new ArbiterError(ErrorCodes.DUPLICATE_ID, `id ${id} is already in the index`, { param: 'ids' });
+      if (this.rowOf.has(id))
+        throw new ArbiterError(ErrorCodes.DUPLICATE_ID, `id ${id} is already in the index`, { param: 'ids' });
     const n0 = this.labels.length;
     const d = this.dim;
     if (this.rows.length < (n0 + ids.length) * d) {
@@ -84,7 +95,7 @@ export class HostIndex extends BaseIndex {
     const rows = this.rows.subarray(0, n * d);
     const labels = this.labels.slice(0, n);
     const norms = this.norms.slice(0, n);
-    const pending = this.dots(queries, nq, rows, n, d);  // reads rows synchronously
+    const pending = this.dots(queries, nq, rows, n, d); // reads rows synchronously
     const dots = await pending;
     for (let q = 0; q < nq; q++) {
       let qq = 0;

@@ -15,6 +15,13 @@ export type {
   VectorIndex,
 } from './types.js';
 export { ACTIVATIONS, BACKEND_NAMES } from './types.js';
-export { createBackend, probeBackend, probeBackends, selectBackend, type BackendStatus, type Selection } from './select.js';
+export {
+  createBackend,
+  probeBackend,
+  probeBackends,
+  selectBackend,
+  type BackendStatus,
+  type Selection,
+} from './select.js';
 export { floatToHalf, halfToFloat, toHalf, fromHalf } from './fp16.js';
 export { loadAddon, loadReport, type LoadAttempt, type NativeTokenizerHandle } from './addon.js';

@@ -12,29 +12,47 @@ export function erf(x: number): number {
   const s = x < 0 ? -1 : 1;
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
 
 export function activate(act: string, y: Float64Array): void {
   switch (act) {
-    case 'relu': for (let j = 0; j < y.length; j++) y[j] = Math.max(0, y[j]!); break;
-    case 'gelu': for (let j = 0; j < y.length; j++) y[j] = 0.5 * y[j]! * (1 + erf(y[j]! / Math.SQRT2)); break;
-    case 'sigmoid': for (let j = 0; j < y.length; j++) y[j] = 1 / (1 + Math.exp(-y[j]!)); break;
+    case 'relu':
+      for (let j = 0; j < y.length; j++) y[j] = Math.max(0, y[j]!);
+      break;
+    case 'gelu':
+      for (let j = 0; j < y.length; j++) y[j] = 0.5 * y[j]! * (1 + erf(y[j]! / Math.SQRT2));
+      break;
+    case 'sigmoid':
+      for (let j = 0; j < y.length; j++) y[j] = 1 / (1 + Math.exp(-y[j]!));
+      break;
     case 'softmax': {
       let m = -Infinity;
       for (const x of y) m = Math.max(m, x);
       let z = 0;
-      for (let j = 0; j < y.length; j++) { y[j] = Math.exp(y[j]! - m); z += y[j]!; }
+      for (let j = 0; j < y.length; j++) {
+        y[j] = Math.exp(y[j]! - m);
+        z += y[j]!;
+      }
       for (let j = 0; j < y.length; j++) y[j] = y[j]! / z;
       break;
     }
-    default: break;
+    default:
+      break;
   }
 }
 
 /** Float64 dot products: the reference. */
-async function jsDots(queries: Float32Array, nq: number, rows: Float32Array, n: number, d: number): Promise<Float64Array> {
+async function jsDots(
+  queries: Float32Array,
+  nq: number,
+  rows: Float32Array,
+  n: number,
+  d: number,
+): Promise<Float64Array> {
   const out = new Float64Array(nq * n);
   for (let q = 0; q < nq; q++)
     for (let j = 0; j < n; j++) {
@@ -48,7 +66,12 @@ async function jsDots(queries: Float32Array, nq: number, rows: Float32Array, n: 
 export class JsBackend implements ComputeBackend {
   readonly name = 'js' as const;
 
-  async embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array> {
+  async embedPool(
+    table: EmbeddingTable,
+    ids: Int32Array,
+    offsets: Int32Array,
+    options?: EmbedPoolOptions,
+  ): Promise<Float32Array> {
     v.embedTable(table);
     const nb = v.embedInputs(table, ids, offsets, options);
     const d = table.dim;
@@ -64,7 +87,8 @@ export class JsBackend implements ComputeBackend {
         const wj = w ? w[j]! : 1;
         wsum += wj;
         const row = ids[j]! * d;
-        for (let t = 0; t < d; t++) acc[t] = acc[t]! + wj * (half ? halfToFloat(table.data[row + t]!) : table.data[row + t]!);
+        for (let t = 0; t < d; t++)
+          acc[t] = acc[t]! + wj * (half ? halfToFloat(table.data[row + t]!) : table.data[row + t]!);
       }
       if (wsum <= 0) continue;
       let scale = 1 / wsum;

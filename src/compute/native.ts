@@ -4,7 +4,14 @@
  * sees them, and native failures become ArbiterErrors with the addon's stable code.
  */
 import { ArbiterError, ErrorCodes, fromNative } from '../errors.js';
-import { loadAddon, loadReport, type NativeAddon, type NativeIndexHandle, type NativeMlpHandle, type NativeTableHandle } from './addon.js';
+import {
+  loadAddon,
+  loadReport,
+  type NativeAddon,
+  type NativeIndexHandle,
+  type NativeMlpHandle,
+  type NativeTableHandle,
+} from './addon.js';
 import { BaseIndex, type RawSearch } from './base-index.js';
 import type { ComputeBackend, EmbeddingTable, EmbedPoolOptions, IndexOptions, Metric, MlpWeights } from './types.js';
 import * as v from './validate.js';
@@ -55,12 +62,18 @@ export class NativeBackend implements ComputeBackend {
   static create(device: Device): NativeBackend {
     const addon = loadAddon();
     if (!addon) {
-      const why = loadReport().map((a) => `${a.path}: ${a.error}`).join('; ');
+      const why = loadReport()
+        .map((a) => `${a.path}: ${a.error}`)
+        .join('; ');
       throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `the native addon did not load (${why})`);
     }
     if (device === 'cuda') {
       const cuda = addon.info().cuda;
-      if (!cuda.available) throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, cuda.compiled ? cuda.reason : 'the addon was built without CUDA');
+      if (!cuda.available)
+        throw new ArbiterError(
+          ErrorCodes.BACKEND_UNAVAILABLE,
+          cuda.compiled ? cuda.reason : 'the addon was built without CUDA',
+        );
     }
     return new NativeBackend(device, addon);
   }
@@ -69,7 +82,12 @@ export class NativeBackend implements ComputeBackend {
     return this.addon.info();
   }
 
-  async embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array> {
+  async embedPool(
+    table: EmbeddingTable,
+    ids: Int32Array,
+    offsets: Int32Array,
+    options?: EmbedPoolOptions,
+  ): Promise<Float32Array> {
     v.embedTable(table, false); // fp32 tables are checked for NaN/infinity natively, once per table
     v.embedInputs(table, ids, offsets, options);
     try {

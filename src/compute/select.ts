@@ -35,7 +35,11 @@ export function createBackend(name: BackendName): ComputeBackend {
     case 'js':
       return new JsBackend();
     default:
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `unknown backend '${String(name)}'; expected one of ${BACKEND_NAMES.join(', ')}`, { param: 'backend' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `unknown backend '${String(name)}'; expected one of ${BACKEND_NAMES.join(', ')}`,
+        { param: 'backend' },
+      );
   }
 }
 
@@ -61,7 +65,10 @@ function randomNormal(n: number): Float32Array {
 }
 
 /** Probes one backend: loads it, checks it against the js reference, times it. */
-export async function probeBackend(name: BackendName, reps = 5): Promise<{ status: BackendStatus; backend?: ComputeBackend }> {
+export async function probeBackend(
+  name: BackendName,
+  reps = 5,
+): Promise<{ status: BackendStatus; backend?: ComputeBackend }> {
   let backend: ComputeBackend;
   try {
     backend = createBackend(name);
@@ -79,7 +86,10 @@ export async function probeBackend(name: BackendName, reps = 5): Promise<{ statu
     const want = await ref.search(queries, k, 'ip');
     const got = await idx.search(queries, k, 'ip');
     for (let i = 0; i < want.ids.length; i++) {
-      if (got.ids[i] !== want.ids[i] || Math.abs(got.scores[i]! - want.scores[i]!) > 1e-3 * (1 + Math.abs(want.scores[i]!)))
+      if (
+        got.ids[i] !== want.ids[i] ||
+        Math.abs(got.scores[i]! - want.scores[i]!) > 1e-3 * (1 + Math.abs(want.scores[i]!))
+      )
         return { status: { name, available: false, reason: 'probe result disagrees with the js reference' } };
     }
     const times: number[] = [];
@@ -141,9 +151,17 @@ async function doSelect(): Promise<Selection> {
   const forced = process.env.ARBITER_BACKEND?.trim();
   if (forced) {
     if (!(BACKEND_NAMES as readonly string[]).includes(forced))
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `ARBITER_BACKEND must be one of ${BACKEND_NAMES.join(', ')}, got '${forced}'`, { param: 'ARBITER_BACKEND' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `ARBITER_BACKEND must be one of ${BACKEND_NAMES.join(', ')}, got '${forced}'`,
+        { param: 'ARBITER_BACKEND' },
+      );
     const { status, backend } = await probeBackend(forced as BackendName);
-    if (!backend) throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, `ARBITER_BACKEND=${forced} is unavailable: ${status.reason}`);
+    if (!backend)
+      throw new ArbiterError(
+        ErrorCodes.BACKEND_UNAVAILABLE,
+        `ARBITER_BACKEND=${forced} is unavailable: ${status.reason}`,
+      );
     return { backend, reason: 'env', statuses: [status] };
   }
   const results = [];

@@ -38,7 +38,11 @@ export class TopK<Id extends number | bigint> {
       let w = i;
       let ws = score;
       let wi = id;
-      if (l < k && TopK.better(ws, wi, s[l]!, this.id[l]!)) { w = l; ws = s[l]!; wi = this.id[l]!; }
+      if (l < k && TopK.better(ws, wi, s[l]!, this.id[l]!)) {
+        w = l;
+        ws = s[l]!;
+        wi = this.id[l]!;
+      }
       if (r < k && TopK.better(ws, wi, s[r]!, this.id[r]!)) w = r;
       if (w === i) break;
       s[i] = s[w]!;
@@ -52,6 +56,8 @@ export class TopK<Id extends number | bigint> {
   /** Entries best first. */
   sorted(): Array<[number, Id]> {
     const pairs = this.s.map((v, i) => [v, this.id[i]!] as [number, Id]);
-    return pairs.sort((a, b) => (TopK.better(a[0], a[1], b[0], b[1]) ? -1 : TopK.better(b[0], b[1], a[0], a[1]) ? 1 : 0));
+    return pairs.sort((a, b) =>
+      TopK.better(a[0], a[1], b[0], b[1]) ? -1 : TopK.better(b[0], b[1], a[0], a[1]) ? 1 : 0,
+    );
   }
 }

@@ -85,7 +85,12 @@ export interface VectorIndex {
 export interface ComputeBackend {
   readonly name: BackendName;
   /** Static embeddings: per bag, the weighted mean of table rows, L2-normalised. Output n x dim. */
-  embedPool(table: EmbeddingTable, ids: Int32Array, offsets: Int32Array, options?: EmbedPoolOptions): Promise<Float32Array>;
+  embedPool(
+    table: EmbeddingTable,
+    ids: Int32Array,
+    offsets: Int32Array,
+    options?: EmbedPoolOptions,
+  ): Promise<Float32Array>;
   createIndex(options: IndexOptions): VectorIndex;
   /** Batched MLP forward: x is n x in, output n x out. */
   mlp(weights: MlpWeights, x: Float32Array): Promise<Float32Array>;

@@ -24,7 +24,11 @@ function fail(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], param: string,
 
 export function positiveInt(v: unknown, param: string, max = 2 ** 31 - 1): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0 || v > max)
-    fail(INVALID_ARGUMENT, param, `must be a positive integer${max < 2 ** 31 - 1 ? ` <= ${max}` : ''}, got ${String(v)}`);
+    fail(
+      INVALID_ARGUMENT,
+      param,
+      `must be a positive integer${max < 2 ** 31 - 1 ? ` <= ${max}` : ''}, got ${String(v)}`,
+    );
   return v;
 }
 
@@ -59,9 +63,11 @@ export function indexOptions(o: unknown): Required<IndexOptions> {
   const opts = o as Partial<IndexOptions>;
   const dim = positiveInt(opts.dim, 'options.dim', 65536);
   const dtype: DType = opts.dtype ?? 'f32';
-  if (dtype !== 'f32' && dtype !== 'f16') fail(INVALID_ARGUMENT, 'options.dtype', `must be 'f32' or 'f16', got ${JSON.stringify(dtype)}`);
+  if (dtype !== 'f32' && dtype !== 'f16')
+    fail(INVALID_ARGUMENT, 'options.dtype', `must be 'f32' or 'f16', got ${JSON.stringify(dtype)}`);
   const idType: IdType = opts.idType ?? 'i32';
-  if (idType !== 'i32' && idType !== 'i64') fail(INVALID_ARGUMENT, 'options.idType', `must be 'i32' or 'i64', got ${JSON.stringify(idType)}`);
+  if (idType !== 'i32' && idType !== 'i64')
+    fail(INVALID_ARGUMENT, 'options.idType', `must be 'i32' or 'i64', got ${JSON.stringify(idType)}`);
   return { dim, dtype, idType };
 }
 
@@ -102,7 +108,8 @@ export function embedTable(t: unknown, checkFinite = true): EmbeddingTable {
   positiveInt(tab.dim, 'table.dim', 65536);
   if (tab.data instanceof Float32Array) {
     if (checkFinite) finiteArray(tab.data, 'table.data');
-  } else if (!(tab.data instanceof Uint16Array)) fail(INVALID_ARGUMENT, 'table.data', 'must be a Float32Array or a Uint16Array of fp16 bits');
+  } else if (!(tab.data instanceof Uint16Array))
+    fail(INVALID_ARGUMENT, 'table.data', 'must be a Float32Array or a Uint16Array of fp16 bits');
   if (tab.data.length !== tab.vocab * tab.dim)
     fail(DIMENSION_MISMATCH, 'table.data', `length ${tab.data.length} must equal vocab * dim = ${tab.vocab * tab.dim}`);
   if (checkFinite || tab.data instanceof Uint16Array) validTables.set(tab, tab.data); // fully checked only
@@ -110,24 +117,38 @@ export function embedTable(t: unknown, checkFinite = true): EmbeddingTable {
 }
 
 /** Validates pooling inputs; returns the number of bags. */
-export function embedInputs(table: EmbeddingTable, ids: unknown, offsets: unknown, options: EmbedPoolOptions | undefined): number {
+export function embedInputs(
+  table: EmbeddingTable,
+  ids: unknown,
+  offsets: unknown,
+  options: EmbedPoolOptions | undefined,
+): number {
   if (!(ids instanceof Int32Array)) fail(INVALID_ARGUMENT, 'ids', 'must be an Int32Array');
   if (!(offsets instanceof Int32Array)) fail(INVALID_ARGUMENT, 'offsets', 'must be an Int32Array');
-  if (offsets.length === 0) fail(INVALID_ARGUMENT, 'offsets', 'must have n + 1 entries (offsets[0] = 0, offsets[n] = ids.length)');
+  if (offsets.length === 0)
+    fail(INVALID_ARGUMENT, 'offsets', 'must have n + 1 entries (offsets[0] = 0, offsets[n] = ids.length)');
   if (offsets[0] !== 0) fail(INVALID_ARGUMENT, 'offsets', `[0] must be 0, got ${offsets[0]}`);
   for (let i = 1; i < offsets.length; i++)
-    if (offsets[i]! < offsets[i - 1]!) fail(INVALID_ARGUMENT, 'offsets', `must be non-decreasing (offsets[${i}] < offsets[${i - 1}])`);
+    if (offsets[i]! < offsets[i - 1]!)
+      fail(INVALID_ARGUMENT, 'offsets', `must be non-decreasing (offsets[${i}] < offsets[${i - 1}])`);
   if (offsets[offsets.length - 1] !== ids.length)
-    fail(DIMENSION_MISMATCH, 'offsets', `last entry must equal ids.length (${ids.length}), got ${offsets[offsets.length - 1]}`);
+    fail(
+      DIMENSION_MISMATCH,
+      'offsets',
+      `last entry must equal ids.length (${ids.length}), got ${offsets[offsets.length - 1]}`,
+    );
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (id < 0 || id >= table.vocab) fail(OUT_OF_RANGE, 'ids', `[${i}] = ${id} is outside the table (vocab ${table.vocab})`);
+    if (id < 0 || id >= table.vocab)
+      fail(OUT_OF_RANGE, 'ids', `[${i}] = ${id} is outside the table (vocab ${table.vocab})`);
   }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) fail(INVALID_ARGUMENT, 'options', 'must be an object');
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    fail(INVALID_ARGUMENT, 'options', 'must be an object');
   const w = options?.weights;
   if (w !== undefined) {
     finiteArray(w, 'options.weights');
-    if (w.length !== ids.length) fail(DIMENSION_MISMATCH, 'options.weights', `must have one value per id (${ids.length}), got ${w.length}`);
+    if (w.length !== ids.length)
+      fail(DIMENSION_MISMATCH, 'options.weights', `must have one value per id (${ids.length}), got ${w.length}`);
     for (let i = 0; i < w.length; i++) if (w[i]! < 0) fail(OUT_OF_RANGE, 'options.weights', `[${i}] is negative`);
   }
   if (options?.normalize !== undefined && typeof options.normalize !== 'boolean')
@@ -151,15 +172,20 @@ export function mlpWeights(w: unknown): [number, number] {
     if (typeof L !== 'object' || L === null) fail(INVALID_ARGUMENT, p, 'must be an object');
     positiveInt(L.in, `${p}.in`, 1 << 20);
     positiveInt(L.out, `${p}.out`, 1 << 20);
-    if (i > 0 && L.in !== layers[i - 1]!.out) fail(DIMENSION_MISMATCH, `${p}.in`, `(${L.in}) must equal layers[${i - 1}].out (${layers[i - 1]!.out})`);
+    if (i > 0 && L.in !== layers[i - 1]!.out)
+      fail(DIMENSION_MISMATCH, `${p}.in`, `(${L.in}) must equal layers[${i - 1}].out (${layers[i - 1]!.out})`);
     finiteArray(L.weight, `${p}.weight`);
-    if (L.weight.length !== L.in * L.out) fail(DIMENSION_MISMATCH, `${p}.weight`, `must have out * in = ${L.in * L.out} values, got ${L.weight.length}`);
+    if (L.weight.length !== L.in * L.out)
+      fail(DIMENSION_MISMATCH, `${p}.weight`, `must have out * in = ${L.in * L.out} values, got ${L.weight.length}`);
     if (L.bias !== undefined) {
       finiteArray(L.bias, `${p}.bias`);
-      if (L.bias.length !== L.out) fail(DIMENSION_MISMATCH, `${p}.bias`, `must have out = ${L.out} values, got ${L.bias.length}`);
+      if (L.bias.length !== L.out)
+        fail(DIMENSION_MISMATCH, `${p}.bias`, `must have out = ${L.out} values, got ${L.bias.length}`);
     }
-    if (!ACTIVATIONS.includes(L.activation)) fail(INVALID_ARGUMENT, `${p}.activation`, `must be one of ${ACTIVATIONS.join(', ')}`);
-    if (L.activation === 'softmax' && i !== layers.length - 1) fail(INVALID_ARGUMENT, `${p}.activation`, 'softmax is only allowed on the last layer');
+    if (!ACTIVATIONS.includes(L.activation))
+      fail(INVALID_ARGUMENT, `${p}.activation`, `must be one of ${ACTIVATIONS.join(', ')}`);
+    if (L.activation === 'softmax' && i !== layers.length - 1)
+      fail(INVALID_ARGUMENT, `${p}.activation`, 'softmax is only allowed on the last layer');
   });
   const dims: [number, number] = [layers[0]!.in, layers[layers.length - 1]!.out];
   validWeights.set(w as MlpWeights, dims);

@@ -1,4 +1,13 @@
-export type { ArbiterConfig, DecodingSettings, ModelSpec, ProviderKind, ProviderSettings, RewardSettings, RoutingSettings, Strategy } from './types.js';
+export type {
+  ArbiterConfig,
+  DecodingSettings,
+  ModelSpec,
+  ProviderKind,
+  ProviderSettings,
+  RewardSettings,
+  RoutingSettings,
+  Strategy,
+} from './types.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';
 export { configSchema, DECODE_STRATEGIES, STRATEGIES } from './schema.js';
 export { ModelRegistry } from './registry.js';

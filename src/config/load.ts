@@ -21,7 +21,10 @@ const SECRET_KEYS = /^(api[_-]?key|secret|token|password|authorization)$/i;
 
 /** JSON-pointer "/models/1/cost" -> "models[1].cost". */
 function keyPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   let out = '';
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
@@ -63,9 +66,11 @@ function explain(e: ErrorObject, data: unknown): string | undefined {
     case 'propertyNames':
       return `${keyPath(e.instancePath, String(p.propertyName))}: task names must be lower-case words (a-z, 0-9, _ and -)`;
     case 'pattern':
-      if (e.instancePath.endsWith('/id')) return `${keyPath(e.instancePath)}: must be 1-128 letters, digits or . _ : / - (got ${describe(valueAt(data, e.instancePath))})`;
+      if (e.instancePath.endsWith('/id'))
+        return `${keyPath(e.instancePath)}: must be 1-128 letters, digits or . _ : / - (got ${describe(valueAt(data, e.instancePath))})`;
       if (e.instancePath.endsWith('/baseUrl')) return `${keyPath(e.instancePath)}: must be an http(s) URL${got}`;
-      if (e.instancePath.endsWith('/apiKeyEnv')) return `${keyPath(e.instancePath)}: must be an environment variable name${got}`;
+      if (e.instancePath.endsWith('/apiKeyEnv'))
+        return `${keyPath(e.instancePath)}: must be an environment variable name${got}`;
       return `${keyPath(e.instancePath)}: must match ${String(p.pattern)}${got}`;
     default:
       return `${keyPath(e.instancePath)}: ${e.message ?? e.keyword}${got}`;
@@ -107,7 +112,10 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
   const w = cfg.routing.weights;
   if (w.quality + w.cost + w.latency === 0) problems.push('routing.weights: at least one weight must be > 0');
   const judge = cfg.rewards.judge?.model;
-  if (judge !== undefined && !seen.has(judge)) problems.push(`rewards.judge.model: '${judge}' is not one of the configured models (${[...seen.keys()].join(', ')})`);
+  if (judge !== undefined && !seen.has(judge))
+    problems.push(
+      `rewards.judge.model: '${judge}' is not one of the configured models (${[...seen.keys()].join(', ')})`,
+    );
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
 }
@@ -116,11 +124,15 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
 export function parseConfig(text: string, source = 'config'): ArbiterConfig {
   let raw: unknown;
   try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+    raw = source.endsWith('.json')
+      ? JSON.parse(text)
+      : YAML.parse(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     const err = e as Error & { linePos?: Array<{ line: number; col: number }> };
     const at = err.linePos?.[0] ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';
-    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${source}${at}: cannot parse: ${err.message.split('\n')[0]}`, { cause: e });
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${source}${at}: cannot parse: ${err.message.split('\n')[0]}`, {
+      cause: e,
+    });
   }
   return validateConfig(raw, source);
 }
@@ -130,7 +142,11 @@ export async function loadConfig(path: string): Promise<ArbiterConfig> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
   return parseConfig(text, path);
 }

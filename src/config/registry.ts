@@ -35,7 +35,10 @@ export class ModelRegistry {
   /** The model, or ARB_NOT_FOUND naming the configured ids. */
   get(id: string): ModelSpec {
     const m = this.byId.get(id);
-    if (!m) throw new ArbiterError(ErrorCodes.NOT_FOUND, `unknown model '${id}'; configured: ${this.ids().join(', ')}`, { param: 'model' });
+    if (!m)
+      throw new ArbiterError(ErrorCodes.NOT_FOUND, `unknown model '${id}'; configured: ${this.ids().join(', ')}`, {
+        param: 'model',
+      });
     return m;
   }
 

@@ -9,7 +9,15 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { DECODE_STRATEGIES, STRATEGIES } from './schema.js';
 
 /** Limits of the `arbiter` option (the strategies check the same numbers when called directly). */
-export const DECODE_LIMITS = { n: 64, models: 8, beamWidth: 8, expansions: 8, maxSteps: 32, deadlineMs: 600_000, budget: 1_000_000 } as const;
+export const DECODE_LIMITS = {
+  n: 64,
+  models: 8,
+  beamWidth: 8,
+  expansions: 8,
+  maxSteps: 32,
+  deadlineMs: 600_000,
+  budget: 1_000_000,
+} as const;
 
 const modelId = { type: 'string', minLength: 1, maxLength: 128 } as const;
 const taskName = { type: 'string', pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 } as const;
@@ -26,7 +34,11 @@ export const routeOptionsSchema = {
       'x-param': 'whole',
       additionalProperties: false,
       required: ['quality', 'cost', 'latency'],
-      properties: { quality: { type: 'number', minimum: 0 }, cost: { type: 'number', minimum: 0 }, latency: { type: 'number', minimum: 0 } },
+      properties: {
+        quality: { type: 'number', minimum: 0 },
+        cost: { type: 'number', minimum: 0 },
+        latency: { type: 'number', minimum: 0 },
+      },
     },
     // quality-target mode: the cheapest model predicted to reach this quality
     qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
@@ -96,7 +108,12 @@ export const chatRequestSchema = {
     temperature: { type: 'number', minimum: 0, maximum: 2 },
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     n: { type: 'integer', minimum: 1, maximum: 16 },
-    stop: { anyOf: [{ type: 'string', maxLength: 256 }, { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 256 } }] },
+    stop: {
+      anyOf: [
+        { type: 'string', maxLength: 256 },
+        { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 256 } },
+      ],
+    },
     logprobs: { type: 'boolean' },
     top_logprobs: { type: 'integer', minimum: 0, maximum: 20 },
     seed: { type: 'integer' },
@@ -116,7 +133,10 @@ export const routeBatchRequestSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['prompts'],
-  properties: { prompts: { type: 'array', maxItems: 10_000, items: { type: 'string', maxLength: 1_000_000 } }, options: routeOptionsSchema },
+  properties: {
+    prompts: { type: 'array', maxItems: 10_000, items: { type: 'string', maxLength: 1_000_000 } },
+    options: routeOptionsSchema,
+  },
 } as const;
 
 export const feedbackSchema = {
@@ -131,7 +151,8 @@ export const feedbackSchema = {
   },
 } as const;
 
-type Mutable<T> = T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type Mutable<T> =
+  T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 type Schema<S> = Mutable<FromSchema<S & object>>;
 
 export type RouteOptions = Schema<typeof routeOptionsSchema>;
@@ -142,7 +163,9 @@ export type FeedbackRequest = Schema<typeof feedbackSchema>;
 
 type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 /** The library's form of the `arbiter` option: the same keys in camelCase (include_candidates is HTTP-only). */
-export type DecodeOptions = { [K in keyof ArbiterOption as K extends 'include_candidates' ? never : Camel<K & string>]: ArbiterOption[K] };
+export type DecodeOptions = {
+  [K in keyof ArbiterOption as K extends 'include_candidates' ? never : Camel<K & string>]: ArbiterOption[K];
+};
 
 const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -156,5 +179,9 @@ export function toDecodeOptions(o: ArbiterOption): DecodeOptions {
 /** The schema of DecodeOptions: the `arbiter` option's, keys renamed — the same limits by construction. */
 export const decodeOptionsSchema = {
   ...arbiterOptionSchema,
-  properties: Object.fromEntries(Object.entries(arbiterOptionSchema.properties).filter(([k]) => k !== 'include_candidates').map(([k, v]) => [camel(k), v])),
+  properties: Object.fromEntries(
+    Object.entries(arbiterOptionSchema.properties)
+      .filter(([k]) => k !== 'include_candidates')
+      .map(([k, v]) => [camel(k), v]),
+  ),
 };

@@ -7,7 +7,13 @@ export const STRATEGIES = ['quality', 'cost', 'latency', 'balanced', 'custom'] a
 
 /** Decoding strategies a request may name (`auto`: by task, from the config's `decoding` table). */
 export const DECODE_STRATEGIES = ['auto', 'best_of_n', 'weighted_best_of_n', 'vote', 'cascade', 'guided'] as const;
-const CONCRETE_DECODE_STRATEGIES = DECODE_STRATEGIES.filter((s) => s !== 'auto') as unknown as readonly ['best_of_n', 'weighted_best_of_n', 'vote', 'cascade', 'guided'];
+const CONCRETE_DECODE_STRATEGIES = DECODE_STRATEGIES.filter((s) => s !== 'auto') as unknown as readonly [
+  'best_of_n',
+  'weighted_best_of_n',
+  'vote',
+  'cascade',
+  'guided',
+];
 const taskName = { pattern: '^[a-z][a-z0-9_-]*$' } as const;
 
 const nonNegative = { type: 'number', minimum: 0 } as const;
@@ -68,7 +74,10 @@ export const configSchema = {
           limits: {
             type: 'object',
             additionalProperties: false,
-            properties: { requestsPerMinute: { type: 'integer', minimum: 1 }, tokensPerMinute: { type: 'integer', minimum: 1 } },
+            properties: {
+              requestsPerMinute: { type: 'integer', minimum: 1 },
+              tokensPerMinute: { type: 'integer', minimum: 1 },
+            },
           },
           maxConcurrent: { type: 'integer', minimum: 1, default: 16 },
           // latency prior until measurements arrive
@@ -106,7 +115,10 @@ export const configSchema = {
           type: 'object',
           additionalProperties: false,
           required: ['model'],
-          properties: { model: { type: 'string', minLength: 1 }, maxTokens: { type: 'integer', minimum: 1, maximum: 4096, default: 256 } },
+          properties: {
+            model: { type: 'string', minLength: 1 },
+            maxTokens: { type: 'integer', minimum: 1, maximum: 4096, default: 256 },
+          },
         },
       },
     },
@@ -160,7 +172,12 @@ export const configSchema = {
         n: { type: 'integer', minimum: 1, maximum: 16, default: 4 },
         voteModels: { type: 'integer', minimum: 1, maximum: 8, default: 3 },
         // best-of-N diversity penalty per task (λ × the highest similarity to another candidate)
-        diversity: { type: 'object', propertyNames: taskName, additionalProperties: { type: 'number', minimum: 0, maximum: 1 }, default: { creative: 0.3 } },
+        diversity: {
+          type: 'object',
+          propertyNames: taskName,
+          additionalProperties: { type: 'number', minimum: 0, maximum: 1 },
+          default: { creative: 0.3 },
+        },
         // a weighted vote's smallest weight per model (weights are the log-odds of predicted quality)
         minVoteWeight: { type: 'number', exclusiveMinimum: 0, default: 0.01 },
         // the heuristic cascade's acceptance threshold when no learned one applies

@@ -9,7 +9,13 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { invalid } from '../errors.js';
 
 // strict: unknown keywords are schema bugs, except our own annotation
-export const requestAjv = new Ajv({ strict: true, allErrors: false, coerceTypes: false, useDefaults: false, keywords: ['x-param'] });
+export const requestAjv = new Ajv({
+  strict: true,
+  allErrors: false,
+  coerceTypes: false,
+  useDefaults: false,
+  keywords: ['x-param'],
+});
 
 type Node = { properties?: Record<string, Node>; items?: Node; 'x-param'?: string };
 

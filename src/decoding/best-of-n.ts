@@ -7,7 +7,16 @@ import { DECODE_LIMITS } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { promptOf, type ChatRequest } from '../providers/index.js';
 import type { OutcomeReward, ResponseCandidate, ScoreContext } from '../reward/index.js';
-import { answerKey, argmax, checkModels, finish, majoritySettled, sampleJobs, scoreAll, textSimilarity } from './common.js';
+import {
+  answerKey,
+  argmax,
+  checkModels,
+  finish,
+  majoritySettled,
+  sampleJobs,
+  scoreAll,
+  textSimilarity,
+} from './common.js';
 import { Ledger } from './ledger.js';
 import { nothingFinished, runJobs, type Job } from './scheduler.js';
 import { outcomeReward, type DecodingStrategy } from './strategy.js';
@@ -29,10 +38,12 @@ export interface BestOfNOptions extends DecodeLimits {
   temperature?: number;
 }
 
-
 export async function bestOfN(gen: Generate, chat: ChatRequest, o: BestOfNOptions): Promise<DecodeResult> {
   checkModels(o.models, 'best-of-N');
-  if (!(Number.isInteger(o.n) && o.n >= 1 && o.n <= DECODE_LIMITS.n)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `n must be an integer in 1..${DECODE_LIMITS.n}`, { param: 'n' });
+  if (!(Number.isInteger(o.n) && o.n >= 1 && o.n <= DECODE_LIMITS.n))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `n must be an integer in 1..${DECODE_LIMITS.n}`, {
+      param: 'n',
+    });
   const prompt = promptOf(chat);
   const key = answerKey(prompt, o.ctx);
   const ledger = new Ledger(o);
@@ -42,7 +53,13 @@ export async function bestOfN(gen: Generate, chat: ChatRequest, o: BestOfNOption
     const { done, settled: wasSettled } =
       o.accept !== undefined
         ? await runAccepting(gen, ledger, jobs, o, prompt, (i) => (acceptedAt = i))
-        : await runJobs(gen, ledger, jobs, o.concurrency ?? o.n, o.weighted ? (d, left) => majoritySettled(key, d, left) : undefined);
+        : await runJobs(
+            gen,
+            ledger,
+            jobs,
+            o.concurrency ?? o.n,
+            o.weighted ? (d, left) => majoritySettled(key, d, left) : undefined,
+          );
     if (!done.length) nothingFinished(ledger);
     const scores = await scoreAll(o.reward, prompt, done, o.ctx, ledger);
     const answers = done.map((g) => key(g.content));
@@ -60,16 +77,36 @@ export async function bestOfN(gen: Generate, chat: ChatRequest, o: BestOfNOption
       tally = {};
       answers.forEach((a, i) => a !== null && (tally![a] = (tally![a] ?? 0) + adj[i]!));
       const top = Object.entries(tally).sort((a, b) => b[1] - a[1])[0]?.[0];
-      if (top !== undefined) chosen = answers.map((a, i) => (a === top ? i : -1)).filter((i) => i >= 0).reduce((a, b) => (adj[b]! > adj[a]! ? b : a));
+      if (top !== undefined)
+        chosen = answers
+          .map((a, i) => (a === top ? i : -1))
+          .filter((i) => i >= 0)
+          .reduce((a, b) => (adj[b]! > adj[a]! ? b : a));
     }
-    return finish(o.weighted ? 'weighted_best_of_n' : 'best_of_n', done, adj, answers, chosen, ledger, acceptedAt >= 0 ? 'accepted' : wasSettled ? 'settled' : ledger.stopReason('complete'), tally);
+    return finish(
+      o.weighted ? 'weighted_best_of_n' : 'best_of_n',
+      done,
+      adj,
+      answers,
+      chosen,
+      ledger,
+      acceptedAt >= 0 ? 'accepted' : wasSettled ? 'settled' : ledger.stopReason('complete'),
+      tally,
+    );
   } finally {
     ledger.close();
   }
 }
 
 /** Best-of-N with an acceptance threshold: candidates are re-scored as each arrives; one at or above it ends the run. */
-async function runAccepting(gen: Generate, ledger: Ledger, jobs: readonly Job[], o: BestOfNOptions, prompt: string, onAccept: (i: number) => void): Promise<{ done: Generation[]; settled: boolean }> {
+async function runAccepting(
+  gen: Generate,
+  ledger: Ledger,
+  jobs: readonly Job[],
+  o: BestOfNOptions,
+  prompt: string,
+  onAccept: (i: number) => void,
+): Promise<{ done: Generation[]; settled: boolean }> {
   const all: Generation[] = [];
   const concurrency = o.concurrency ?? o.n;
   for (let start = 0; start < jobs.length && !ledger.stopped; start += concurrency) {
@@ -92,7 +129,15 @@ function bestOfNStrategy(weighted: boolean): DecodingStrategy {
     name: weighted ? 'weighted_best_of_n' : 'best_of_n',
     run: ({ generate, chat, limits, options: o, plan, ctx, defaults, rewards }) => {
       const diversity = o.diversity ?? defaults.diversity[plan.task];
-      return bestOfN(generate, chat, { ...limits, models: o.models ?? [plan.model], n: o.n ?? defaults.n, reward: outcomeReward({ options: o, rewards }), ctx, weighted, ...(diversity !== undefined ? { diversity } : {}) });
+      return bestOfN(generate, chat, {
+        ...limits,
+        models: o.models ?? [plan.model],
+        n: o.n ?? defaults.n,
+        reward: outcomeReward({ options: o, rewards }),
+        ctx,
+        weighted,
+        ...(diversity !== undefined ? { diversity } : {}),
+      });
     },
   };
 }

@@ -4,7 +4,13 @@
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { promptOf, type ChatRequest } from '../providers/index.js';
-import { chooseCascadePolicy, EscalationReward, HeadReward, type OutcomeReward, type ScoreContext } from '../reward/index.js';
+import {
+  chooseCascadePolicy,
+  EscalationReward,
+  HeadReward,
+  type OutcomeReward,
+  type ScoreContext,
+} from '../reward/index.js';
 import { answerKey, argmax, finish, scoreAll } from './common.js';
 import { Ledger } from './ledger.js';
 import { nothingFinished, runJobs } from './scheduler.js';
@@ -23,7 +29,12 @@ export interface CascadeOptions extends DecodeLimits {
 }
 
 export async function cascade(gen: Generate, chat: ChatRequest, o: CascadeOptions): Promise<DecodeResult> {
-  if (!o.stages.length || o.stages.some((s) => !s.length)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'a cascade needs at least one stage, each with at least one model', { param: 'models' });
+  if (!o.stages.length || o.stages.some((s) => !s.length))
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      'a cascade needs at least one stage, each with at least one model',
+      { param: 'models' },
+    );
   const prompt = promptOf(chat);
   const key = answerKey(prompt, o.ctx);
   const threshold = o.threshold ?? 0.5;
@@ -36,7 +47,12 @@ export async function cascade(gen: Generate, chat: ChatRequest, o: CascadeOption
   try {
     for (; stage < o.stages.length; stage++) {
       const models = o.stages[stage]!;
-      const { done } = await runJobs(gen, ledger, models.map((m) => ({ model: m, req })), o.concurrency ?? models.length);
+      const { done } = await runJobs(
+        gen,
+        ledger,
+        models.map((m) => ({ model: m, req })),
+        o.concurrency ?? models.length,
+      );
       all.push(...done);
       if (!all.length) {
         if (ledger.stopped || ledger.budgetHit) break;
@@ -45,7 +61,10 @@ export async function cascade(gen: Generate, chat: ChatRequest, o: CascadeOption
       scores = await scoreAll(o.reward, prompt, all, o.ctx, ledger);
       const best = argmax(scores);
       const ans = done.map((g) => key(g.content));
-      const accepted = o.mode === 'agreement' ? done.length >= 2 && ans[0] !== null && ans.every((a) => a === ans[0]) : scores[best]! >= threshold;
+      const accepted =
+        o.mode === 'agreement'
+          ? done.length >= 2 && ans[0] !== null && ans.every((a) => a === ans[0])
+          : scores[best]! >= threshold;
       if (accepted) {
         stop = 'accepted';
         break;
@@ -56,7 +75,15 @@ export async function cascade(gen: Generate, chat: ChatRequest, o: CascadeOption
     if (stop !== 'accepted') stop = ledger.stopReason('complete');
     // agreement mode accepts the agreeing stage's best-scored answer; otherwise the best overall
     const chosen = argmax(scores);
-    const r = finish('cascade', all, scores, all.map((g) => key(g.content)), chosen, ledger, stop);
+    const r = finish(
+      'cascade',
+      all,
+      scores,
+      all.map((g) => key(g.content)),
+      chosen,
+      ledger,
+      stop,
+    );
     return { ...r, stage: Math.min(stage, o.stages.length - 1) };
   } finally {
     ledger.close();
@@ -75,12 +102,30 @@ export const cascadeDecoding: DecodingStrategy = {
     const reward = outcomeReward({ options: o, rewards });
     const learned = reward instanceof HeadReward ? reward.file.cascade : undefined;
     const known = (ms: readonly string[]) => ms.every((m) => plan.has(m));
-    if (!o.models && o.threshold === undefined && learned && known([learned.strongest, ...learned.policies.flatMap((p) => Object.values(p.tasks).flatMap((r) => r.stage ?? []))])) {
+    if (
+      !o.models &&
+      o.threshold === undefined &&
+      learned &&
+      known([
+        learned.strongest,
+        ...learned.policies.flatMap((p) => Object.values(p.tasks).flatMap((r) => r.stage ?? [])),
+      ])
+    ) {
       const policy = chooseCascadePolicy(learned, o.qualityTarget);
       const rule = policy.tasks[plan.task] ?? policy.tasks['*'] ?? Object.values(policy.tasks)[0]!;
       const stages = rule.stage ? [rule.stage, [learned.strongest]] : [[learned.strongest]];
-      const escalation = new EscalationReward(rule, (reward as HeadReward).file.reliability, (reward as HeadReward).backend);
-      return cascade(generate, chat, { ...limits, stages, reward: escalation, ctx, ...(rule.tau === 'agree' ? { mode: 'agreement' as const } : { threshold: rule.tau }) });
+      const escalation = new EscalationReward(
+        rule,
+        (reward as HeadReward).file.reliability,
+        (reward as HeadReward).backend,
+      );
+      return cascade(generate, chat, {
+        ...limits,
+        stages,
+        reward: escalation,
+        ctx,
+        ...(rule.tau === 'agree' ? { mode: 'agreement' as const } : { threshold: rule.tau }),
+      });
     }
     let stages: string[][];
     if (o.models) stages = o.models.map((m) => [m]);
@@ -89,9 +134,12 @@ export const cascadeDecoding: DecodingStrategy = {
       const byCost = [...eligible].sort((a, b) => plan.cost(a)! - plan.cost(b)!);
       const best = [...eligible].sort((a, b) => plan.quality(b)! - plan.quality(a)!)[0]!;
       const first = byCost.filter((m) => m !== best).slice(0, eligible.length > 2 ? 2 : 1);
-      stages = [first, ...(first.includes(plan.model) || plan.model === best ? [] : [[plan.model]]), [best]].filter((s) => s.length);
+      stages = [first, ...(first.includes(plan.model) || plan.model === best ? [] : [[plan.model]]), [best]].filter(
+        (s) => s.length,
+      );
     }
-    const threshold = o.threshold ?? (reward instanceof HeadReward ? reward.acceptThreshold(plan.task) : defaults.cascadeThreshold);
+    const threshold =
+      o.threshold ?? (reward instanceof HeadReward ? reward.acceptThreshold(plan.task) : defaults.cascadeThreshold);
     return cascade(generate, chat, { ...limits, stages, reward, threshold, ctx });
   },
 };

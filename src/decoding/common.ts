@@ -20,7 +20,8 @@ export function textSimilarity(a: string, b: string): number {
   return inter / (A.size + B.size - inter);
 }
 
-export const answerKey = (prompt: string, ctx: ScoreContext | undefined) => answerExtractor(prompt, ctx?.task, ctx?.answerKind);
+export const answerKey = (prompt: string, ctx: ScoreContext | undefined) =>
+  answerExtractor(prompt, ctx?.task, ctx?.answerKind);
 
 /** Count-majority settled: the leading answer cannot be overtaken by the calls still to come. */
 export function majoritySettled(key: (c: string) => string | null, done: Generation[], left: number): boolean {
@@ -34,21 +35,40 @@ export function majoritySettled(key: (c: string) => string | null, done: Generat
 }
 
 export function checkModels(models: readonly string[], what: string): void {
-  if (!models.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what} needs at least one model`, { param: 'models' });
+  if (!models.length)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what} needs at least one model`, { param: 'models' });
 }
 
-export function sampleJobs(chat: ChatRequest, models: readonly string[], n: number, temperature: number | undefined): Job[] {
+export function sampleJobs(
+  chat: ChatRequest,
+  models: readonly string[],
+  n: number,
+  temperature: number | undefined,
+): Job[] {
   const { n: _n, ...base } = chat;
   return Array.from({ length: n }, (_, i) => ({
     model: models[i % models.length]!,
-    req: { ...base, seed: (chat.seed ?? 0) + i, ...(chat.temperature === undefined && models.length === 1 ? { temperature: temperature ?? 0.7 } : {}) },
+    req: {
+      ...base,
+      seed: (chat.seed ?? 0) + i,
+      ...(chat.temperature === undefined && models.length === 1 ? { temperature: temperature ?? 0.7 } : {}),
+    },
   }));
 }
 
-export async function scoreAll(reward: OutcomeReward, prompt: string, gens: readonly Generation[], ctx: ScoreContext | undefined, ledger: Ledger): Promise<Float32Array> {
-  return reward.score(prompt, gens.map((g): ResponseCandidate => ({ model: g.model, content: g.content })), { ...ctx, onCost: ledger.scoreCtxCost, signal: ledger.ctl.signal });
+export async function scoreAll(
+  reward: OutcomeReward,
+  prompt: string,
+  gens: readonly Generation[],
+  ctx: ScoreContext | undefined,
+  ledger: Ledger,
+): Promise<Float32Array> {
+  return reward.score(
+    prompt,
+    gens.map((g): ResponseCandidate => ({ model: g.model, content: g.content })),
+    { ...ctx, onCost: ledger.scoreCtxCost, signal: ledger.ctl.signal },
+  );
 }
-
 
 export function argmax(xs: ArrayLike<number>): number {
   let b = 0;
@@ -56,14 +76,30 @@ export function argmax(xs: ArrayLike<number>): number {
   return b;
 }
 
-export function finish(strategy: DecodeResult['strategy'], done: readonly Generation[], scores: ArrayLike<number>, answers: ReadonlyArray<string | null>, chosen: number, ledger: Ledger, stop: StopReason, tally?: Record<string, number>): DecodeResult {
+export function finish(
+  strategy: DecodeResult['strategy'],
+  done: readonly Generation[],
+  scores: ArrayLike<number>,
+  answers: ReadonlyArray<string | null>,
+  chosen: number,
+  ledger: Ledger,
+  stop: StopReason,
+  tally?: Record<string, number>,
+): DecodeResult {
   const g = done[chosen]!;
   return {
     strategy,
     chosen,
     model: g.model,
     content: g.content,
-    candidates: done.map((c, i) => ({ model: c.model, content: c.content, score: scores[i]!, answer: answers[i]!, cost: c.cost, finishReason: c.finishReason })),
+    candidates: done.map((c, i) => ({
+      model: c.model,
+      content: c.content,
+      score: scores[i]!,
+      answer: answers[i]!,
+      cost: c.cost,
+      finishReason: c.finishReason,
+    })),
     calls: ledger.calls,
     cost: ledger.cost,
     tokens: ledger.tokens,

@@ -51,19 +51,31 @@ function aggregate(xs: readonly number[], how: NonNullable<GuidedOptions['aggreg
   return Math.min(...xs);
 }
 
+// eslint-disable-next-line max-lines-per-function -- one search loop (expand, score, keep per tree, stop) whose steps share the beam state
 export async function guidedSearch(gen: Generate, chat: ChatRequest, o: GuidedOptions): Promise<DecodeResult> {
   checkModels(o.models, 'guided search');
   const B = o.beamWidth ?? 2;
   const E = o.expansions ?? 2;
   const maxSteps = o.maxSteps ?? 8;
-  for (const [v, name, hi] of [[B, 'beamWidth', DECODE_LIMITS.beamWidth], [E, 'expansions', DECODE_LIMITS.expansions], [maxSteps, 'maxSteps', DECODE_LIMITS.maxSteps]] as const)
-    if (!(Number.isInteger(v) && v >= 1 && v <= hi)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in 1..${hi}`, { param: name });
+  for (const [v, name, hi] of [
+    [B, 'beamWidth', DECODE_LIMITS.beamWidth],
+    [E, 'expansions', DECODE_LIMITS.expansions],
+    [maxSteps, 'maxSteps', DECODE_LIMITS.maxSteps],
+  ] as const)
+    if (!(Number.isInteger(v) && v >= 1 && v <= hi))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${name} must be an integer in 1..${hi}`, { param: name });
   const how = o.aggregate ?? 'min';
   const stop = o.stop ?? ['\n\n'];
   const prompt = promptOf(chat);
   const { n: _n, ...base } = chat;
   const ledger = new Ledger(o);
-  let frontier: Beam[] = Array.from({ length: o.diverse ? B : 1 }, (_, t) => ({ steps: [], stepScores: [], score: 1, done: false, tree: t }));
+  let frontier: Beam[] = Array.from({ length: o.diverse ? B : 1 }, (_, t) => ({
+    steps: [],
+    stepScores: [],
+    score: 1,
+    done: false,
+    tree: t,
+  }));
   const finished: Beam[] = [];
   let seed = chat.seed ?? 0;
   try {
@@ -96,14 +108,27 @@ export async function guidedSearch(gen: Generate, chat: ChatRequest, o: GuidedOp
           continue;
         }
         const steps = [...parent.steps, text];
-        const stepScores = await o.prm.scoreSteps(prompt, steps, { ...o.ctx, onCost: ledger.scoreCtxCost, signal: ledger.ctl.signal });
+        const stepScores = await o.prm.scoreSteps(prompt, steps, {
+          ...o.ctx,
+          onCost: ledger.scoreCtxCost,
+          signal: ledger.ctl.signal,
+        });
         // ended by the text's own end rather than a stop sequence (where the server says so), a final answer, or the depth limit
         const ended = g.stopReason !== undefined && !(typeof g.stopReason === 'string' && stop.includes(g.stopReason));
-        children.push({ steps, stepScores, score: aggregate(stepScores, how), done: ended || FINAL.test(text) || depth === maxSteps - 1, tree: parent.tree, gen: g });
+        children.push({
+          steps,
+          stepScores,
+          score: aggregate(stepScores, how),
+          done: ended || FINAL.test(text) || depth === maxSteps - 1,
+          tree: parent.tree,
+          gen: g,
+        });
       }
       // keep the best B (beam) or each subtree's best (diverse); finished solutions leave the frontier
       const ranked = children.sort((a, b) => b.score - a.score);
-      const kept = o.diverse ? [...new Set(ranked.map((c) => c.tree))].map((t) => ranked.find((c) => c.tree === t)!) : ranked.slice(0, B);
+      const kept = o.diverse
+        ? [...new Set(ranked.map((c) => c.tree))].map((t) => ranked.find((c) => c.tree === t)!)
+        : ranked.slice(0, B);
       finished.push(...kept.filter((c) => c.done));
       frontier = kept.filter((c) => !c.done);
       if (ledger.budgetHit && !done.length) break;
@@ -111,7 +136,12 @@ export async function guidedSearch(gen: Generate, chat: ChatRequest, o: GuidedOp
     const pool = finished.length ? finished : frontier;
     if (!pool.length || !pool.some((b) => b.steps.length)) nothingFinished(ledger);
     const ranked = pool.filter((b) => b.steps.length).sort((a, b) => b.score - a.score);
-    const cands = ranked.map((b) => ({ model: b.gen?.model ?? o.models[0]!, content: b.steps.join('\n\n'), cost: 0, finishReason: b.done ? 'stop' : 'length' }));
+    const cands = ranked.map((b) => ({
+      model: b.gen?.model ?? o.models[0]!,
+      content: b.steps.join('\n\n'),
+      cost: 0,
+      finishReason: b.done ? 'stop' : 'length',
+    }));
     const key = answerKey(prompt, o.ctx);
     const best = ranked[0]!;
     return {
@@ -139,7 +169,12 @@ export const guidedDecoding: DecodingStrategy = {
   name: 'guided',
   run: ({ generate, chat, limits, options: o, plan, ctx, rewards }) => {
     const prm = rewards.process.get(o.reward ?? 'verifier');
-    if (!prm) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `arbiter.reward ${JSON.stringify(o.reward)} has no process reward (have: ${[...rewards.process.keys()].join(', ')})`, { param: 'arbiter.reward' });
+    if (!prm)
+      throw new ArbiterError(
+        ErrorCodes.INVALID_REQUEST,
+        `arbiter.reward ${JSON.stringify(o.reward)} has no process reward (have: ${[...rewards.process.keys()].join(', ')})`,
+        { param: 'arbiter.reward' },
+      );
     return guidedSearch(generate, chat, {
       ...limits,
       models: o.models ?? [plan.model],

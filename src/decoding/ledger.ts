@@ -23,12 +23,20 @@ export class Ledger {
   private readonly onAbort: () => void;
 
   constructor(private readonly limits: DecodeLimits) {
-    if (limits.budget !== undefined && !(limits.budget >= 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'budget must be a non-negative number of dollars', { param: 'budget' });
-    if (limits.deadlineMs !== undefined && !(limits.deadlineMs > 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'deadlineMs must be positive', { param: 'deadlineMs' });
+    if (limits.budget !== undefined && !(limits.budget >= 0))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'budget must be a non-negative number of dollars', {
+        param: 'budget',
+      });
+    if (limits.deadlineMs !== undefined && !(limits.deadlineMs > 0))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'deadlineMs must be positive', { param: 'deadlineMs' });
     if (limits.deadlineMs !== undefined)
       this.timer = setTimeout(() => {
         this.deadlineHit = true;
-        this.ctl.abort(new ArbiterError(ErrorCodes.UPSTREAM_TIMEOUT, `deadline of ${limits.deadlineMs} ms reached`, { param: 'deadline_ms' }));
+        this.ctl.abort(
+          new ArbiterError(ErrorCodes.UPSTREAM_TIMEOUT, `deadline of ${limits.deadlineMs} ms reached`, {
+            param: 'deadline_ms',
+          }),
+        );
       }, limits.deadlineMs);
     this.onAbort = () => this.ctl.abort(limits.signal?.reason);
     if (limits.signal?.aborted) this.ctl.abort(limits.signal.reason);
@@ -50,7 +58,13 @@ export class Ledger {
   }
 
   /** One call under the ledger: null when it was cancelled (deadline, settled); throws other failures. */
-  async call(gen: Generate, model: string, req: ChatRequest, est: number, signal: AbortSignal): Promise<Generation | null> {
+  async call(
+    gen: Generate,
+    model: string,
+    req: ChatRequest,
+    est: number,
+    signal: AbortSignal,
+  ): Promise<Generation | null> {
     this.reserved += est;
     this.calls++;
     try {
@@ -75,7 +89,11 @@ export class Ledger {
   }
 
   get usage(): DecodeResult['usage'] {
-    return { prompt_tokens: this.promptTokens, completion_tokens: this.completionTokens, total_tokens: this.promptTokens + this.completionTokens };
+    return {
+      prompt_tokens: this.promptTokens,
+      completion_tokens: this.completionTokens,
+      total_tokens: this.promptTokens + this.completionTokens,
+    };
   }
 
   get scoreCtxCost(): (cost: number, tokens: number) => void {

@@ -7,7 +7,9 @@ export interface Rewards {
 }
 
 /** The verifier, plus whatever the config adds. */
-export function defaultRewards(extra: { outcome?: Record<string, OutcomeReward>; process?: Record<string, ProcessReward> } = {}): Rewards {
+export function defaultRewards(
+  extra: { outcome?: Record<string, OutcomeReward>; process?: Record<string, ProcessReward> } = {},
+): Rewards {
   const v = new VerifierReward();
   return {
     outcome: new Map<string, OutcomeReward>([['verifier', v], ...Object.entries(extra.outcome ?? {})]),

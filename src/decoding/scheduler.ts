@@ -13,7 +13,13 @@ export interface Job {
  * Runs jobs with at most `concurrency` in flight; after each finishes, `settled(done, left)` may
  * stop the rest (in-flight ones are cancelled). Failed calls are dropped; all failing rethrows.
  */
-export async function runJobs(gen: Generate, ledger: Ledger, jobs: readonly Job[], concurrency: number, settled?: (done: Generation[], left: number) => boolean): Promise<{ done: Generation[]; jobOf: number[]; settled: boolean }> {
+export async function runJobs(
+  gen: Generate,
+  ledger: Ledger,
+  jobs: readonly Job[],
+  concurrency: number,
+  settled?: (done: Generation[], left: number) => boolean,
+): Promise<{ done: Generation[]; jobOf: number[]; settled: boolean }> {
   const done: Generation[] = [];
   const order: number[] = [];
   let next = 0;
@@ -71,7 +77,11 @@ export async function runJobs(gen: Generate, ledger: Ledger, jobs: readonly Job[
 }
 
 export function nothingFinished(ledger: Ledger): never {
-  if (ledger.deadlineHit) throw new ArbiterError(ErrorCodes.UPSTREAM_TIMEOUT, 'the deadline passed before any candidate finished', { param: 'deadline_ms' });
-  if (ledger.budgetHit) throw new ArbiterError(ErrorCodes.BUDGET_EXCEEDED, 'the budget does not cover a single call', { param: 'budget' });
+  if (ledger.deadlineHit)
+    throw new ArbiterError(ErrorCodes.UPSTREAM_TIMEOUT, 'the deadline passed before any candidate finished', {
+      param: 'deadline_ms',
+    });
+  if (ledger.budgetHit)
+    throw new ArbiterError(ErrorCodes.BUDGET_EXCEEDED, 'the budget does not cover a single call', { param: 'budget' });
   throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'no candidate was produced', { param: 'model' });
 }

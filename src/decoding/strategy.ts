@@ -43,6 +43,11 @@ export interface DecodingStrategy {
 export function outcomeReward(input: Pick<StrategyInput, 'options' | 'rewards'>): OutcomeReward {
   const name = input.options.reward ?? (input.rewards.outcome.has('head') ? 'head' : 'verifier');
   const r = input.rewards.outcome.get(name);
-  if (!r) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `arbiter.reward ${JSON.stringify(name)} is not configured (have: ${[...input.rewards.outcome.keys()].join(', ')})`, { param: 'arbiter.reward' });
+  if (!r)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_REQUEST,
+      `arbiter.reward ${JSON.stringify(name)} is not configured (have: ${[...input.rewards.outcome.keys()].join(', ')})`,
+      { param: 'arbiter.reward' },
+    );
   return r;
 }

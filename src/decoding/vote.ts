@@ -39,9 +39,22 @@ export async function voteDecode(gen: Generate, chat: ChatRequest, o: VoteDecode
       return first > 0 && first - second > remaining;
     });
     if (!done.length) nothingFinished(ledger);
-    const v = vote(done.map((g) => ({ model: g.model, content: g.content, weight: w(g.model) })), kind, prompt);
+    const v = vote(
+      done.map((g) => ({ model: g.model, content: g.content, weight: w(g.model) })),
+      kind,
+      prompt,
+    );
     const scores = done.map((_, i) => (v.answers[i] !== null ? (v.tally[v.answers[i]!] ?? 0) : 0));
-    return finish('vote', done, scores, v.answers, v.winner, ledger, settled ? 'settled' : ledger.stopReason('complete'), v.tally);
+    return finish(
+      'vote',
+      done,
+      scores,
+      v.answers,
+      v.winner,
+      ledger,
+      settled ? 'settled' : ledger.stopReason('complete'),
+      v.tally,
+    );
   } finally {
     ledger.close();
   }
@@ -55,6 +68,8 @@ export const voteDecoding: DecodingStrategy = {
       ...limits,
       models: o.models ?? plan.eligible.slice(0, o.n ?? defaults.voteModels),
       ctx,
-      ...(o.weighting === 'equal' ? {} : { weights: (m: string) => Math.max(defaults.minVoteWeight, logit(plan.quality(m) ?? 0.5)) }),
+      ...(o.weighting === 'equal'
+        ? {}
+        : { weights: (m: string) => Math.max(defaults.minVoteWeight, logit(plan.quality(m) ?? 0.5)) }),
     }),
 };

@@ -22,9 +22,13 @@ type Json = Record<string, unknown>;
 const bad = (msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `tokenizer.json: ${msg}`, { param: 'tokenizer' });
 };
-const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
+const obj = (v: unknown): Json | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 
-function specialIds(pp: Json | undefined, lookup: (token: string) => number | undefined): { prefix: number[]; suffix: number[] } {
+function specialIds(
+  pp: Json | undefined,
+  lookup: (token: string) => number | undefined,
+): { prefix: number[]; suffix: number[] } {
   if (!pp) return { prefix: [], suffix: [] };
   const type = pp.type;
   if (type === 'BertProcessing' || type === 'RobertaProcessing') {
@@ -39,7 +43,9 @@ function specialIds(pp: Json | undefined, lookup: (token: string) => number | un
       const s = obj(specials[name]);
       if (Array.isArray(s?.ids)) return s.ids as number[];
       const id = lookup(name);
-      return id === undefined ? bad(`post_processor names special token ${JSON.stringify(name)} but it has no id`) : [id];
+      return id === undefined
+        ? bad(`post_processor names special token ${JSON.stringify(name)} but it has no id`)
+        : [id];
     };
     const prefix: number[] = [];
     const suffix: number[] = [];
@@ -67,7 +73,11 @@ export function parseHfTokenizer(text: string): HfTokenizer {
   }
   const model = obj(j.model) ?? bad('missing "model"');
   const normalizer = obj(j.normalizer);
-  const added = ((j.added_tokens as Json[] | undefined) ?? []).map((t) => ({ id: Number(t.id), content: String(t.content), special: t.special === true }));
+  const added = ((j.added_tokens as Json[] | undefined) ?? []).map((t) => ({
+    id: Number(t.id),
+    content: String(t.content),
+    special: t.special === true,
+  }));
   let tokenizer: TextTokenizer;
   let lookup: (token: string) => number | undefined;
   if (model.type === 'WordPiece') {
@@ -80,7 +90,10 @@ export function parseHfTokenizer(text: string): HfTokenizer {
       prefix: String(model.continuing_subword_prefix ?? '##'),
       maxInputCharsPerWord: Number(model.max_input_chars_per_word ?? 100),
       lowercase,
-      stripAccents: bert && bert.strip_accents !== null && bert.strip_accents !== undefined ? bert.strip_accents === true : lowercase,
+      stripAccents:
+        bert && bert.strip_accents !== null && bert.strip_accents !== undefined
+          ? bert.strip_accents === true
+          : lowercase,
     });
     lookup = (t) => map.get(t);
   } else if (model.type === 'Unigram') {
@@ -95,7 +108,11 @@ export function parseHfTokenizer(text: string): HfTokenizer {
     const index = new Map(vocab!.map(([p], i) => [p, i]));
     lookup = (t) => index.get(t);
   } else {
-    throw new ArbiterError(ErrorCodes.UNSUPPORTED, `tokenizer.json: model type ${JSON.stringify(model.type)} is not supported (WordPiece and Unigram are)`, { param: 'tokenizer' });
+    throw new ArbiterError(
+      ErrorCodes.UNSUPPORTED,
+      `tokenizer.json: model type ${JSON.stringify(model.type)} is not supported (WordPiece and Unigram are)`,
+      { param: 'tokenizer' },
+    );
   }
   const addedIds = new Map(added.map((t) => [t.content, t.id]));
   const { prefix, suffix } = specialIds(obj(j.post_processor), (t) => addedIds.get(t) ?? lookup(t));
@@ -103,6 +120,7 @@ export function parseHfTokenizer(text: string): HfTokenizer {
   const truncation = obj(j.truncation);
   const padId = Number(padding?.pad_id ?? addedIds.get('[PAD]') ?? addedIds.get('<pad>') ?? 0);
   const maxLength = Number(truncation?.max_length ?? 512);
-  if (!(Number.isInteger(maxLength) && maxLength > prefix.length + suffix.length)) bad(`truncation.max_length must be an integer > ${prefix.length + suffix.length}`);
+  if (!(Number.isInteger(maxLength) && maxLength > prefix.length + suffix.length))
+    bad(`truncation.max_length must be an integer > ${prefix.length + suffix.length}`);
   return { tokenizer, prefix, suffix, padId, maxLength };
 }

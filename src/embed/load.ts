@@ -18,11 +18,19 @@ export function parseEmbedderSpec(spec: unknown): { kind: 'static' | 'use' | 'on
     const arg = rest.join(':');
     if (kind === 'static' || (kind === 'use' && !arg) || (kind === 'onnx' && arg)) return { kind, arg };
   }
-  throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `embedder must be one of ${EMBEDDER_SPECS.join(', ')}, got ${JSON.stringify(spec)}`, { param: 'embedder' });
+  throw new ArbiterError(
+    ErrorCodes.INVALID_ARGUMENT,
+    `embedder must be one of ${EMBEDDER_SPECS.join(', ')}, got ${JSON.stringify(spec)}`,
+    { param: 'embedder' },
+  );
 }
 
 /** Loads an embedder; `path` maps the spec's path (e.g. relative to a config file). */
-export async function loadEmbedder(spec: string, backend: ComputeBackend, path: (p: string) => string = (p) => p): Promise<Embedder> {
+export async function loadEmbedder(
+  spec: string,
+  backend: ComputeBackend,
+  path: (p: string) => string = (p) => p,
+): Promise<Embedder> {
   const { kind, arg } = parseEmbedderSpec(spec);
   if (kind === 'static') return StaticEmbedder.load(arg ? path(arg) : defaultModelDir(), backend);
   if (kind === 'use') return UseEmbedder.load();

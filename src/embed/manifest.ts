@@ -63,7 +63,11 @@ export async function readManifest(dir: string): Promise<Manifest> {
 }
 
 /** Reads one file named by the manifest, checking its size and checksum. */
-export async function readModelFile(dir: string, m: Manifest, kind: string): Promise<{ file: ManifestFile; data: Buffer }> {
+export async function readModelFile(
+  dir: string,
+  m: Manifest,
+  kind: string,
+): Promise<{ file: ManifestFile; data: Buffer }> {
   const file = m.files.find((f) => f.kind === kind);
   if (!file) return bad(dir, `manifest.json names no '${kind}' file`);
   let data: Buffer;
@@ -73,6 +77,7 @@ export async function readModelFile(dir: string, m: Manifest, kind: string): Pro
     return bad(dir, `cannot read ${file.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (data.length !== file.bytes) bad(dir, `${file.path} has ${data.length} bytes, the manifest says ${file.bytes}`);
-  if (sha256(data) !== file.sha256) bad(dir, `${file.path} does not match its sha256 in the manifest (corrupt or replaced)`);
+  if (sha256(data) !== file.sha256)
+    bad(dir, `${file.path} does not match its sha256 in the manifest (corrupt or replaced)`);
   return { file, data };
 }

@@ -36,23 +36,37 @@ export class StaticEmbedder implements Embedder {
   static async load(dir: string, backend: ComputeBackend): Promise<StaticEmbedder> {
     const m = await readManifest(dir);
     if (m.kind !== 'static-embedder' || !m.tokenizer)
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${m.kind}' is not a static embedder`, { param: 'model' });
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${m.kind}' is not a static embedder`, {
+        param: 'model',
+      });
     const tab = await readModelFile(dir, m, 'table');
     const tok = await readModelFile(dir, m, 'tokenizer');
     let vocab: Vocabulary;
     try {
       vocab = JSON.parse(tok.data.toString('utf8')) as Vocabulary;
     } catch (e) {
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: ${tok.file.path} is not JSON: ${(e as Error).message}`, { param: 'model' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `model ${dir}: ${tok.file.path} is not JSON: ${(e as Error).message}`,
+        { param: 'model' },
+      );
     }
     const tokenizer = new UnigramTokenizer(vocab, { reserved: m.tokenizer.reserved, unkId: m.tokenizer.unkId });
     const [vocabRows, dim] = tab.file.shape ?? [];
     if (vocabRows !== tokenizer.size || dim !== m.dim)
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: table shape ${JSON.stringify(tab.file.shape)} does not match vocab ${tokenizer.size} x dim ${m.dim}`, { param: 'model' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `model ${dir}: table shape ${JSON.stringify(tab.file.shape)} does not match vocab ${tokenizer.size} x dim ${m.dim}`,
+        { param: 'model' },
+      );
     const bytes = new Uint8Array(tab.data.buffer, tab.data.byteOffset, tab.data.byteLength).slice(); // aligned copy
     const data = tab.file.dtype === 'f16' ? new Uint16Array(bytes.buffer) : new Float32Array(bytes.buffer);
     if (data.length !== vocabRows * dim)
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: ${tab.file.path} holds ${data.length} values, expected ${vocabRows * dim}`, { param: 'model' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `model ${dir}: ${tab.file.path} holds ${data.length} values, expected ${vocabRows * dim}`,
+        { param: 'model' },
+      );
     return new StaticEmbedder(m, tokenizer, { data, vocab: vocabRows, dim }, backend);
   }
 

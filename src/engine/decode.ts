@@ -36,20 +36,35 @@ export interface DecodeContext {
 }
 
 /** Runs one request with a decoding strategy. Unknown models or rewards fail before any call is made. */
-export async function decodeRequest(c: DecodeContext, chat: ChatRequest, options: DecodeOptions, signal?: AbortSignal): Promise<DecodeOutcome> {
+export async function decodeRequest(
+  c: DecodeContext,
+  chat: ChatRequest,
+  options: DecodeOptions,
+  signal?: AbortSignal,
+): Promise<DecodeOutcome> {
   const o = checkDecodeOptions(options);
   const { router, upstreams } = c;
   for (const m of o.models ?? []) router.registry.get(m);
   const prompt = promptOf(chat);
   const cooling = [...upstreams].filter(([, u]) => !u.gate.available()).map(([id]) => id);
-  const decision = await router.route(prompt, { ...(chat.max_tokens ? { maxTokens: chat.max_tokens } : {}), ...(cooling.length && cooling.length < router.registry.size ? { constraints: { deny: cooling } } : {}) });
-  const strategy = o.strategy === 'auto' ? strategyForTask(decision.task.label, c.defaults, c.rewards) : DECODING_STRATEGIES.get(o.strategy)!;
+  const decision = await router.route(prompt, {
+    ...(chat.max_tokens ? { maxTokens: chat.max_tokens } : {}),
+    ...(cooling.length && cooling.length < router.registry.size ? { constraints: { deny: cooling } } : {}),
+  });
+  const strategy =
+    o.strategy === 'auto'
+      ? strategyForTask(decision.task.label, c.defaults, c.rewards)
+      : DECODING_STRATEGIES.get(o.strategy)!;
   if (c.recorder) {
     c.recorder.strategy = strategy.name;
     c.recorder.decision = summarize(decision);
   }
   const pred = new Map(decision.alternatives.map((a) => [a.model, a]));
-  const ctx: ScoreContext = { task: decision.task.label, ...(o.answer ? { answerKind: o.answer } : {}), reliability: (m) => pred.get(m)?.quality };
+  const ctx: ScoreContext = {
+    task: decision.task.label,
+    ...(o.answer ? { answerKind: o.answer } : {}),
+    reliability: (m) => pred.get(m)?.quality,
+  };
   const limits = {
     ...(o.budget !== undefined ? { budget: o.budget } : {}),
     ...(o.deadlineMs !== undefined ? { deadlineMs: o.deadlineMs } : {}),

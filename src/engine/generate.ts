@@ -5,7 +5,13 @@
 import type { ModelRegistry, ModelSpec } from '../config/index.js';
 import type { Generate } from '../decoding/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { DEFAULT_OUTPUT_TOKENS, promptTokens, tokenAccounting, type ChatRequest, type Upstream } from '../providers/index.js';
+import {
+  DEFAULT_OUTPUT_TOKENS,
+  promptTokens,
+  tokenAccounting,
+  type ChatRequest,
+  type Upstream,
+} from '../providers/index.js';
 import type { LoadTracker } from '../router/index.js';
 import { estimateTokens } from '../text.js';
 import { errorCode, type OutcomeRecorder } from './outcome.js';
@@ -16,7 +22,12 @@ export function callCost(spec: Pick<ModelSpec, 'cost'>, promptTok: number, compl
 }
 
 /** A Generate over the upstreams: each call through the model's gate, costed from usage, recorded when a recorder is given. */
-export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry: ModelRegistry, load?: LoadTracker, recorder?: OutcomeRecorder): Generate {
+export function gatedGenerate(
+  upstreams: ReadonlyMap<string, Upstream>,
+  registry: ModelRegistry,
+  load?: LoadTracker,
+  recorder?: OutcomeRecorder,
+): Generate {
   return async (model, req, signal) => {
     const up = upstreams.get(model);
     if (!up) throw new ArbiterError(ErrorCodes.NOT_FOUND, `no provider for model ${model}`, { param: 'model' });
@@ -24,15 +35,49 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
     const release = load?.acquire(model);
     const t0 = performance.now();
     try {
-      const res = await up.gate.run(() => up.provider.complete(req, { signal, timeoutMs: up.timeoutMs }), signal, tokenAccounting(req));
+      const res = await up.gate.run(
+        () => up.provider.complete(req, { signal, timeoutMs: up.timeoutMs }),
+        signal,
+        tokenAccounting(req),
+      );
       const content = res.choices[0]?.message.content ?? '';
-      const u = res.usage ?? { prompt_tokens: promptTokens(req), completion_tokens: estimateTokens(content), total_tokens: 0 };
+      const u = res.usage ?? {
+        prompt_tokens: promptTokens(req),
+        completion_tokens: estimateTokens(content),
+        total_tokens: 0,
+      };
       const cost = callCost(spec, u.prompt_tokens, u.completion_tokens);
-      recorder?.call({ model, status: 'ok', latencyMs: performance.now() - t0, promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, cost, ...(res.usage ? {} : { estimated: true }) });
+      recorder?.call({
+        model,
+        status: 'ok',
+        latencyMs: performance.now() - t0,
+        promptTokens: u.prompt_tokens,
+        completionTokens: u.completion_tokens,
+        cost,
+        ...(res.usage ? {} : { estimated: true }),
+      });
       const stopReason = (res.choices[0] as { stop_reason?: string | number | null } | undefined)?.stop_reason;
-      return { model, content, finishReason: res.choices[0]?.finish_reason ?? null, ...(stopReason !== undefined ? { stopReason } : {}), cost, tokens: u.prompt_tokens + u.completion_tokens, promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens, response: res };
+      return {
+        model,
+        content,
+        finishReason: res.choices[0]?.finish_reason ?? null,
+        ...(stopReason !== undefined ? { stopReason } : {}),
+        cost,
+        tokens: u.prompt_tokens + u.completion_tokens,
+        promptTokens: u.prompt_tokens,
+        completionTokens: u.completion_tokens,
+        response: res,
+      };
     } catch (e) {
-      recorder?.call({ model, status: 'error', code: errorCode(e), latencyMs: performance.now() - t0, promptTokens: 0, completionTokens: 0, cost: 0 });
+      recorder?.call({
+        model,
+        status: 'error',
+        code: errorCode(e),
+        latencyMs: performance.now() - t0,
+        promptTokens: 0,
+        completionTokens: 0,
+        cost: 0,
+      });
       throw e;
     } finally {
       release?.();
@@ -42,5 +87,6 @@ export function gatedGenerate(upstreams: ReadonlyMap<string, Upstream>, registry
 
 /** A call's cost before it is made: the prompt's estimated tokens and max_tokens (or 256) at the model's prices. */
 export function estimateCallCost(registry: ModelRegistry) {
-  return (model: string, req: ChatRequest): number => callCost(registry.get(model), promptTokens(req), req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
+  return (model: string, req: ChatRequest): number =>
+    callCost(registry.get(model), promptTokens(req), req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
 }

@@ -1,6 +1,26 @@
 export { Arbiter, createArbiter, type ArbiterParts, type EngineParts, type RequestOptions } from './arbiter.js';
-export { parseModel, PlanFailed, type Completion, type CompletionMeta, type CompletionStream, type CompleteRequest } from './complete.js';
-export { checkDecodeOptions, decodeRequest, strategyForTask, type DecodeContext, type DecodeOutcome } from './decode.js';
+export {
+  parseModel,
+  PlanFailed,
+  type Completion,
+  type CompletionMeta,
+  type CompletionStream,
+  type CompleteRequest,
+} from './complete.js';
+export {
+  checkDecodeOptions,
+  decodeRequest,
+  strategyForTask,
+  type DecodeContext,
+  type DecodeOutcome,
+} from './decode.js';
 export { callCost, estimateCallCost, gatedGenerate } from './generate.js';
-export { OutcomeRecorder, type CallRecord, type DecisionSummary, type OutcomeEvent, type OutcomeListener, type RequestKind } from './outcome.js';
+export {
+  OutcomeRecorder,
+  type CallRecord,
+  type DecisionSummary,
+  type OutcomeEvent,
+  type OutcomeListener,
+  type RequestKind,
+} from './outcome.js';
 export { loadRewards } from './rewards.js';

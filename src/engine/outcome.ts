@@ -123,6 +123,19 @@ export function errorCode(e: unknown): ErrorCode | 'unknown' {
 }
 
 /** What an outcome keeps of a routing decision. */
-export function summarize(d: { model: string; task: { label: string }; strategy: string; reason: string; predicted: { quality: number; cost: number } }): DecisionSummary {
-  return { model: d.model, task: d.task.label, strategy: d.strategy, reason: d.reason, predictedQuality: d.predicted.quality, predictedCost: d.predicted.cost };
+export function summarize(d: {
+  model: string;
+  task: { label: string };
+  strategy: string;
+  reason: string;
+  predicted: { quality: number; cost: number };
+}): DecisionSummary {
+  return {
+    model: d.model,
+    task: d.task.label,
+    strategy: d.strategy,
+    reason: d.reason,
+    predictedQuality: d.predicted.quality,
+    predictedCost: d.predicted.cost,
+  };
 }

@@ -8,7 +8,12 @@ import type { Upstream } from '../providers/index.js';
 import { HeadReward, JudgeReward, OnnxReward, type OutcomeReward, type ProcessReward } from '../reward/index.js';
 import { gatedGenerate } from './generate.js';
 
-export async function loadRewards(cfg: ArbiterConfig, backend: ComputeBackend, upstreams: ReadonlyMap<string, Upstream>, registry: ModelRegistry): Promise<Rewards> {
+export async function loadRewards(
+  cfg: ArbiterConfig,
+  backend: ComputeBackend,
+  upstreams: ReadonlyMap<string, Upstream>,
+  registry: ModelRegistry,
+): Promise<Rewards> {
   const at = (p: string) => (isAbsolute(p) ? p : resolve(dirname(cfg.source), p));
   const outcome: Record<string, OutcomeReward> = {};
   const process: Record<string, ProcessReward> = {};

@@ -43,7 +43,10 @@ export function hullQualityAt(hull: readonly CurvePoint[], cost: number): number
   if (!hull.length || cost < hull[0]!.cost) return undefined;
   for (let i = 1; i < hull.length; i++) {
     const [a, b] = [hull[i - 1]!, hull[i]!];
-    if (cost <= b.cost) return b.cost === a.cost ? b.quality : a.quality + ((b.quality - a.quality) * (cost - a.cost)) / (b.cost - a.cost);
+    if (cost <= b.cost)
+      return b.cost === a.cost
+        ? b.quality
+        : a.quality + ((b.quality - a.quality) * (cost - a.cost)) / (b.cost - a.cost);
   }
   return hull.at(-1)!.quality;
 }
@@ -55,7 +58,8 @@ export function hullQualityAt(hull: readonly CurvePoint[], cost: number): number
 export function aiq(hull: readonly CurvePoint[], lo: number, hi: number, steps = 1000): number {
   if (!(hi > lo)) return hullQualityAt(hull, hi) ?? 0;
   let s = 0;
-  for (let i = 0; i <= steps; i++) s += (hullQualityAt(hull, lo + ((hi - lo) * i) / steps) ?? 0) * (i === 0 || i === steps ? 0.5 : 1);
+  for (let i = 0; i <= steps; i++)
+    s += (hullQualityAt(hull, lo + ((hi - lo) * i) / steps) ?? 0) * (i === 0 || i === steps ? 0.5 : 1);
   return s / steps;
 }
 
@@ -72,17 +76,25 @@ export const pgr = (q: number, weak: number, strong: number) => (strong === weak
  * points' upper envelope (with (0, PGR 0) and (1, PGR 1) as the all-weak and all-strong ends).
  * CPT(x): the least strong-call share at which the envelope reaches PGR x.
  */
-export function pgrCurve(points: readonly CurvePoint[], weak: number, strong: number): { apgr: number; cpt: (x: number) => number | undefined; envelope: Array<{ share: number; pgr: number }> } {
+export function pgrCurve(
+  points: readonly CurvePoint[],
+  weak: number,
+  strong: number,
+): { apgr: number; cpt: (x: number) => number | undefined; envelope: Array<{ share: number; pgr: number }> } {
   const pts = points
     .filter((p) => p.strongShare !== undefined)
     .map((p) => ({ share: p.strongShare!, pgr: pgr(p.quality, weak, strong) }))
-    .concat([{ share: 0, pgr: 0 }, { share: 1, pgr: 1 }])
+    .concat([
+      { share: 0, pgr: 0 },
+      { share: 1, pgr: 1 },
+    ])
     .sort((a, b) => a.share - b.share || b.pgr - a.pgr);
   const envelope: Array<{ share: number; pgr: number }> = [];
   for (const p of pts) if (!envelope.length || p.pgr > envelope.at(-1)!.pgr) envelope.push(p);
   // area: step-wise linear interpolation between envelope points
   let apgr = 0;
-  for (let i = 1; i < envelope.length; i++) apgr += ((envelope[i]!.pgr + envelope[i - 1]!.pgr) / 2) * (envelope[i]!.share - envelope[i - 1]!.share);
+  for (let i = 1; i < envelope.length; i++)
+    apgr += ((envelope[i]!.pgr + envelope[i - 1]!.pgr) / 2) * (envelope[i]!.share - envelope[i - 1]!.share);
   apgr += envelope.at(-1)!.pgr * (1 - envelope.at(-1)!.share);
   const cpt = (x: number) => envelope.find((e) => e.pgr >= x)?.share;
   return { apgr, cpt, envelope };

@@ -21,7 +21,6 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { OutcomeRecord } from '../learn/index.js';
 import { normalizePrompt, unwrapPythonList } from '../text.js';
 
-
 const bad = (where: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${where}: ${msg}`, { param: 'data' });
 };
@@ -61,7 +60,8 @@ export async function loadRouterBench(path: string, split: 'train' | 'test' = 't
     }
     if (!rows.length) continue;
     const models = Object.keys(rows[0]!).filter((c) => !c.includes('|') && `${c}|total_cost` in rows[0]!);
-    if (!models.length) bad(file, 'no model columns (a 0/1 column per model with a matching "<model>|total_cost" column)');
+    if (!models.length)
+      bad(file, 'no model columns (a 0/1 column per model with a matching "<model>|total_cost" column)');
     rows.forEach((r, i) => {
       const where = `${file}:${i + 2}`;
       if (typeof r.prompt !== 'string' || !r.prompt) bad(where, 'missing prompt');
@@ -76,8 +76,16 @@ export async function loadRouterBench(path: string, split: 'train' | 'test' = 't
         costs[m] = c;
       }
       const responses: Record<string, string> = {};
-      for (const m of models) if (typeof r[`${m}|model_response`] === 'string') responses[m] = unwrapPythonList(r[`${m}|model_response`]!);
-      out.push({ prompt: unwrapPythonList(r.prompt!), task: taskFromEvalName(r.eval_name ?? ''), outcomes, costs, ...(Object.keys(responses).length ? { responses } : {}), source: where });
+      for (const m of models)
+        if (typeof r[`${m}|model_response`] === 'string') responses[m] = unwrapPythonList(r[`${m}|model_response`]!);
+      out.push({
+        prompt: unwrapPythonList(r.prompt!),
+        task: taskFromEvalName(r.eval_name ?? ''),
+        outcomes,
+        costs,
+        ...(Object.keys(responses).length ? { responses } : {}),
+        source: where,
+      });
     });
   }
   return out;
@@ -98,17 +106,34 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(where, 'must be a JSON object');
       if (typeof v.prompt !== 'string') bad(where, '"prompt" must be a string');
-      if (v.task !== undefined && (typeof v.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(v.task))) bad(where, '"task" must be a lower-case word');
+      if (v.task !== undefined && (typeof v.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(v.task)))
+        bad(where, '"task" must be a lower-case word');
       const outcomes = v.outcomes as Record<string, unknown>;
-      if (typeof outcomes !== 'object' || outcomes === null || !Object.keys(outcomes).length) bad(where, '"outcomes" must be an object {model: number in [0, 1]}');
-      for (const [m, o] of Object.entries(outcomes)) if (typeof o !== 'number' || !(o >= 0 && o <= 1)) bad(where, `outcomes.${m} must be a number in [0, 1]`);
+      if (typeof outcomes !== 'object' || outcomes === null || !Object.keys(outcomes).length)
+        bad(where, '"outcomes" must be an object {model: number in [0, 1]}');
+      for (const [m, o] of Object.entries(outcomes))
+        if (typeof o !== 'number' || !(o >= 0 && o <= 1)) bad(where, `outcomes.${m} must be a number in [0, 1]`);
       const costs = (v.costs ?? {}) as Record<string, unknown>;
       if (typeof costs !== 'object' || costs === null) bad(where, '"costs" must be an object {model: USD}');
-      for (const [m, c] of Object.entries(costs)) if (typeof c !== 'number' || !(c >= 0)) bad(where, `costs.${m} must be a number >= 0`);
+      for (const [m, c] of Object.entries(costs))
+        if (typeof c !== 'number' || !(c >= 0)) bad(where, `costs.${m} must be a number >= 0`);
       const responses = v.responses as Record<string, unknown> | undefined;
-      if (responses !== undefined && (typeof responses !== 'object' || responses === null || Array.isArray(responses) || Object.values(responses).some((r) => typeof r !== 'string')))
+      if (
+        responses !== undefined &&
+        (typeof responses !== 'object' ||
+          responses === null ||
+          Array.isArray(responses) ||
+          Object.values(responses).some((r) => typeof r !== 'string'))
+      )
         bad(where, '"responses" must be an object {model: response text}');
-      out.push({ prompt: v.prompt as string, ...(v.task ? { task: v.task as string } : {}), outcomes: outcomes as Record<string, number>, costs: costs as Record<string, number>, ...(responses ? { responses: responses as Record<string, string> } : {}), source: where });
+      out.push({
+        prompt: v.prompt as string,
+        ...(v.task ? { task: v.task as string } : {}),
+        outcomes: outcomes as Record<string, number>,
+        costs: costs as Record<string, number>,
+        ...(responses ? { responses: responses as Record<string, string> } : {}),
+        source: where,
+      });
     });
   }
   return out;
@@ -116,7 +141,14 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
 
 /** MT-Bench categories onto the task taxonomy. */
 const MT_BENCH_TASKS: Record<string, string> = {
-  writing: 'creative', roleplay: 'creative', reasoning: 'reasoning', math: 'math', coding: 'code', extraction: 'extraction', stem: 'knowledge', humanities: 'knowledge',
+  writing: 'creative',
+  roleplay: 'creative',
+  reasoning: 'reasoning',
+  math: 'math',
+  coding: 'code',
+  extraction: 'extraction',
+  stem: 'knowledge',
+  humanities: 'knowledge',
 };
 
 async function readJsonl(file: string): Promise<Array<{ v: Record<string, unknown>; where: string }>> {
@@ -145,7 +177,8 @@ async function routeLlmCsv(file: string): Promise<OutcomeRecord[]> {
   }
   if (!rows.length) return [];
   const models = Object.keys(rows[0]!).filter((c) => c !== 'prompt' && !c.endsWith('_response'));
-  if (!('prompt' in rows[0]!) || !models.length) bad(file, 'expected a "prompt" column and a True/False column per model');
+  if (!('prompt' in rows[0]!) || !models.length)
+    bad(file, 'expected a "prompt" column and a True/False column per model');
   const task = taskFromEvalName(file.split('/').pop() ?? '');
   return rows.map((r, i) => {
     const where = `${file}:${i + 2}`;
@@ -158,7 +191,14 @@ async function routeLlmCsv(file: string): Promise<OutcomeRecord[]> {
     }
     const responses: Record<string, string> = {};
     for (const m of models) if (typeof r[`${m}_response`] === 'string') responses[m] = r[`${m}_response`]!;
-    return { prompt: r.prompt!, task, outcomes, costs: {}, ...(Object.keys(responses).length ? { responses } : {}), source: where };
+    return {
+      prompt: r.prompt!,
+      task,
+      outcomes,
+      costs: {},
+      ...(Object.keys(responses).length ? { responses } : {}),
+      source: where,
+    };
   });
 }
 
@@ -166,16 +206,22 @@ async function mtBench(dir: string): Promise<OutcomeRecord[]> {
   const questions = new Map<number, { prompt: string; task: string; where: string }>();
   for (const { v, where } of await readJsonl(join(dir, 'question.jsonl'))) {
     const turns = v.turns;
-    if (typeof v.question_id !== 'number' || !Array.isArray(turns) || typeof turns[0] !== 'string') bad(where, 'expected {question_id: number, category: string, turns: [string, ...]}');
+    if (typeof v.question_id !== 'number' || !Array.isArray(turns) || typeof turns[0] !== 'string')
+      bad(where, 'expected {question_id: number, category: string, turns: [string, ...]}');
     const category = String(v.category ?? '');
-    questions.set(v.question_id as number, { prompt: (turns as string[])[0]!, task: MT_BENCH_TASKS[category] ?? taskFromEvalName(category), where });
+    questions.set(v.question_id as number, {
+      prompt: (turns as string[])[0]!,
+      task: MT_BENCH_TASKS[category] ?? taskFromEvalName(category),
+      where,
+    });
   }
   const scores = new Map<number, Map<string, number[]>>();
   for (const { v, where } of await readJsonl(join(dir, 'judgements.jsonl'))) {
     const q = v.question_id as number;
     const score = v.score as number;
     if (!questions.has(q)) bad(where, `question_id ${String(q)} is not in question.jsonl`);
-    if (typeof v.model !== 'string' || typeof score !== 'number') bad(where, 'expected {question_id, model: string, score: number}');
+    if (typeof v.model !== 'string' || typeof score !== 'number')
+      bad(where, 'expected {question_id, model: string, score: number}');
     if (score < 0) continue; // the judge's "could not parse" marker
     if (!(score >= 1 && score <= 10)) bad(where, `score must be 1..10, got ${score}`);
     const byModel = scores.get(q) ?? new Map<string, number[]>();
@@ -198,7 +244,10 @@ async function mtBench(dir: string): Promise<OutcomeRecord[]> {
  * folders, or one CSV. Contaminated prompts (contaminated_prompts.jsonl's eval_prompt) are left
  * out unless `includeContaminated`.
  */
-export async function loadRouteLLM(path: string, options: { includeContaminated?: boolean } = {}): Promise<OutcomeRecord[]> {
+export async function loadRouteLLM(
+  path: string,
+  options: { includeContaminated?: boolean } = {},
+): Promise<OutcomeRecord[]> {
   let s;
   try {
     s = await stat(path);
@@ -218,10 +267,14 @@ export async function loadRouteLLM(path: string, options: { includeContaminated?
     if ((await stat(sub)).isDirectory()) out.push(...(await loadRouteLLM(sub, options)));
   }
   if (!options.includeContaminated && names.includes('contaminated_prompts.jsonl')) {
-    const bad = new Set((await readJsonl(join(path, 'contaminated_prompts.jsonl'))).map(({ v }) => normalizePrompt(String(v.eval_prompt ?? ''))));
+    const bad = new Set(
+      (await readJsonl(join(path, 'contaminated_prompts.jsonl'))).map(({ v }) =>
+        normalizePrompt(String(v.eval_prompt ?? '')),
+      ),
+    );
     out = out.filter((r) => !bad.has(normalizePrompt(r.prompt)));
   }
-  if (!out.length && !names.some((n) => n.endsWith('.csv') || n.endsWith('.jsonl'))) bad(path, 'no RouteLLM data (CSV files, or question.jsonl + judgements.jsonl)');
+  if (!out.length && !names.some((n) => n.endsWith('.csv') || n.endsWith('.jsonl')))
+    bad(path, 'no RouteLLM data (CSV files, or question.jsonl + judgements.jsonl)');
   return out;
 }
-

@@ -11,7 +11,15 @@ export interface ReportInput {
   split: { regime: string; train: number; test: number; droppedOverlap: number; costs: string };
   models: string[];
   routers: Array<{ name: string; kind: 'arbiter' | 'baseline'; points: CurvePoint[] }>;
-  operatingPoints: Array<{ target: string; param: number; quality: number; cost: number; qualityCi: [number, number]; diffVsBestCi: [number, number]; costShareOfBest: number }>;
+  operatingPoints: Array<{
+    target: string;
+    param: number;
+    quality: number;
+    cost: number;
+    qualityCi: [number, number];
+    diffVsBestCi: [number, number];
+    costShareOfBest: number;
+  }>;
   metrics: {
     bestSingle: { model: string; quality: number; cost: number };
     oracle: { quality: number; cost: number };
@@ -30,7 +38,8 @@ export interface ReportInput {
 }
 
 const f3 = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
-const pct = (x: number | null | undefined) => (x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 const usd = (x: number) => `$${x < 1 ? x.toFixed(3) : x.toFixed(2)}`;
 
 async function render(spec: Record<string, unknown>): Promise<string> {
@@ -46,10 +55,24 @@ export async function curveSvg(r: ReportInput): Promise<string> {
   for (const router of r.routers) {
     const sweep = router.points.length > 1 && router.name !== 'single models';
     const label = (p: CurvePoint) => (sweep ? '' : router.name === 'single models' ? String(p.param) : router.name);
-    for (const p of router.points) rows.push({ router: router.name, layer: sweep ? 'points' : 'baseline', cost: p.cost, quality: p.quality, label: label(p) });
-    if (sweep) for (const p of convexHull(router.points)) rows.push({ router: router.name, layer: 'hull', cost: p.cost, quality: p.quality });
+    for (const p of router.points)
+      rows.push({
+        router: router.name,
+        layer: sweep ? 'points' : 'baseline',
+        cost: p.cost,
+        quality: p.quality,
+        label: label(p),
+      });
+    if (sweep)
+      for (const p of convexHull(router.points))
+        rows.push({ router: router.name, layer: 'hull', cost: p.cost, quality: p.quality });
   }
-  const x = { field: 'cost', type: 'quantitative', scale: { type: 'log' }, title: `total cost, USD (${r.split.costs})` };
+  const x = {
+    field: 'cost',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    title: `total cost, USD (${r.split.costs})`,
+  };
   const y = { field: 'quality', type: 'quantitative', scale: { zero: false }, title: 'quality (mean outcome)' };
   return render({
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -59,10 +82,26 @@ export async function curveSvg(r: ReportInput): Promise<string> {
     config: { legend: { labelLimit: 320 } },
     data: { values: rows },
     layer: [
-      { transform: [{ filter: "datum.layer === 'hull'" }], mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: { field: 'router', type: 'nominal' }, order: { field: 'cost', type: 'quantitative' } } },
-      { transform: [{ filter: "datum.layer === 'points'" }], mark: { type: 'point', size: 30 }, encoding: { x, y, color: { field: 'router', type: 'nominal' } } },
-      { transform: [{ filter: "datum.layer === 'baseline'" }], mark: { type: 'point', shape: 'diamond', filled: true, size: 60, color: 'black' }, encoding: { x, y } },
-      { transform: [{ filter: "datum.layer === 'baseline'" }], mark: { type: 'text', align: 'left', dx: 6, fontSize: 9 }, encoding: { x, y, text: { field: 'label' } } },
+      {
+        transform: [{ filter: "datum.layer === 'hull'" }],
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y, color: { field: 'router', type: 'nominal' }, order: { field: 'cost', type: 'quantitative' } },
+      },
+      {
+        transform: [{ filter: "datum.layer === 'points'" }],
+        mark: { type: 'point', size: 30 },
+        encoding: { x, y, color: { field: 'router', type: 'nominal' } },
+      },
+      {
+        transform: [{ filter: "datum.layer === 'baseline'" }],
+        mark: { type: 'point', shape: 'diamond', filled: true, size: 60, color: 'black' },
+        encoding: { x, y },
+      },
+      {
+        transform: [{ filter: "datum.layer === 'baseline'" }],
+        mark: { type: 'text', align: 'left', dx: 6, fontSize: 9 },
+        encoding: { x, y, text: { field: 'label' } },
+      },
     ],
   });
 }
@@ -77,9 +116,26 @@ export async function reliabilitySvg(r: ReportInput): Promise<string> {
     width: 360,
     height: 360,
     layer: [
-      { data: { values: [{ predicted: 0, observed: 0 }, { predicted: 1, observed: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: 'gray' }, encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed') } },
-      { data: { values: rows }, mark: { type: 'line', point: true }, encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed') } },
-      { data: { values: rows }, mark: { type: 'text', dy: -8, fontSize: 9 }, encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed'), text: { field: 'n' } } },
+      {
+        data: {
+          values: [
+            { predicted: 0, observed: 0 },
+            { predicted: 1, observed: 1 },
+          ],
+        },
+        mark: { type: 'line', strokeDash: [4, 4], color: 'gray' },
+        encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed') },
+      },
+      {
+        data: { values: rows },
+        mark: { type: 'line', point: true },
+        encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed') },
+      },
+      {
+        data: { values: rows },
+        mark: { type: 'text', dy: -8, fontSize: 9 },
+        encoding: { x: axis('predicted', 'predicted'), y: axis('observed', 'observed'), text: { field: 'n' } },
+      },
     ],
   });
 }
@@ -90,26 +146,39 @@ export function markdownReport(r: ReportInput, plots: { curve?: string; reliabil
     `# arbiter eval: ${r.dataset}`,
     '',
     `Regime: ${r.split.regime}. ${r.split.train.toLocaleString('en-US')} training prompts, ${r.split.test.toLocaleString('en-US')} evaluated` +
-      (r.split.droppedOverlap ? ` (${r.split.droppedOverlap} test prompts that also occur in the training data left out)` : '') +
+      (r.split.droppedOverlap
+        ? ` (${r.split.droppedOverlap} test prompts that also occur in the training data left out)`
+        : '') +
       `. Costs: ${r.split.costs}.`,
     '',
     `Best single model: ${m.bestSingle.model}, quality ${f3(m.bestSingle.quality)} for ${usd(m.bestSingle.cost)}. Oracle: ${f3(m.oracle.quality)} for ${usd(m.oracle.cost)}.`,
     '',
     '## Operating points (settings chosen on training data only)',
     '',
-    '| target | cost weight | quality (95% CI) | − best single (95% CI) | cost | share of best single\'s cost |',
+    "| target | cost weight | quality (95% CI) | − best single (95% CI) | cost | share of best single's cost |",
     '|---|---:|---|---|---:|---:|',
-    ...r.operatingPoints.map((p) => `| ${p.target} | ${p.param} | ${f3(p.quality)} (${f3(p.qualityCi[0])}–${f3(p.qualityCi[1])}) | ${f3(p.diffVsBestCi[0])} to ${f3(p.diffVsBestCi[1])} | ${usd(p.cost)} | ${pct(p.costShareOfBest)} |`),
+    ...r.operatingPoints.map(
+      (p) =>
+        `| ${p.target} | ${p.param} | ${f3(p.quality)} (${f3(p.qualityCi[0])}–${f3(p.qualityCi[1])}) | ${f3(p.diffVsBestCi[0])} to ${f3(p.diffVsBestCi[1])} | ${usd(p.cost)} | ${pct(p.costShareOfBest)} |`,
+    ),
     '',
     '## Routers',
     '',
-    'Read off each router\'s test curve: the cost saving and the oracle-gain share are what the best setting in hindsight reaches, an optimistic bound; the operating points above are the honest figures.',
+    "Read off each router's test curve: the cost saving and the oracle-gain share are what the best setting in hindsight reaches, an optimistic bound; the operating points above are the honest figures.",
     '',
     `| router | AIQ | cost saving at 95% of best | share of the oracle's gain |${m.pgr ? ' APGR | CPT(50%) | CPT(80%) |' : ''}`,
     `|---|---:|---:|---:|${m.pgr ? '---:|---:|---:|' : ''}`,
-    ...Object.keys(m.aiq).map((name) => `| ${name} | ${f3(m.aiq[name])} | ${pct(m.costSavingAt95[name])} | ${pct(m.oracleGainShare[name])} |${m.pgr ? ` ${f3(m.pgr[name]?.apgr)} | ${pct(m.pgr[name]?.cpt50)} | ${pct(m.pgr[name]?.cpt80)} |` : ''}`),
+    ...Object.keys(m.aiq).map(
+      (name) =>
+        `| ${name} | ${f3(m.aiq[name])} | ${pct(m.costSavingAt95[name])} | ${pct(m.oracleGainShare[name])} |${m.pgr ? ` ${f3(m.pgr[name]?.apgr)} | ${pct(m.pgr[name]?.cpt50)} | ${pct(m.pgr[name]?.cpt80)} |` : ''}`,
+    ),
     '',
-    ...(m.strongWeak ? [`Strong/weak pair: ${m.strongWeak.strong} / ${m.strongWeak.weak}; CPT is the share of calls to the strong model.`, ''] : []),
+    ...(m.strongWeak
+      ? [
+          `Strong/weak pair: ${m.strongWeak.strong} / ${m.strongWeak.weak}; CPT is the share of calls to the strong model.`,
+          '',
+        ]
+      : []),
     '| router | setting | quality | cost |',
     '|---|---|---:|---:|',
     ...r.routers.flatMap((x) => x.points.map((p) => `| ${x.name} | ${p.param} | ${f3(p.quality)} | ${usd(p.cost)} |`)),
@@ -121,12 +190,27 @@ export function markdownReport(r: ReportInput, plots: { curve?: string; reliabil
   ];
   const tasks = [...new Set(Object.values(m.withinTaskAuc).flatMap((x) => Object.keys(x)))].sort();
   lines.push(`| model | ${tasks.join(' | ')} |`, `|---|${tasks.map(() => '---:').join('|')}|`);
-  for (const [model, byTask] of Object.entries(m.withinTaskAuc)) lines.push(`| ${model} | ${tasks.map((t) => f3(byTask[t])).join(' | ')} |`);
+  for (const [model, byTask] of Object.entries(m.withinTaskAuc))
+    lines.push(`| ${model} | ${tasks.map((t) => f3(byTask[t])).join(' | ')} |`);
   const predictedLabels = [...new Set(Object.values(m.confusion).flatMap((x) => Object.keys(x)))].sort();
   if (predictedLabels.length) {
-    lines.push('', 'Task confusion (rows: label, columns: predicted):', '', `| | ${predictedLabels.join(' | ')} |`, `|---|${predictedLabels.map(() => '---:').join('|')}|`);
-    for (const [label, row] of Object.entries(m.confusion)) lines.push(`| ${label} | ${predictedLabels.map((p) => row[p] ?? 0).join(' | ')} |`);
+    lines.push(
+      '',
+      'Task confusion (rows: label, columns: predicted):',
+      '',
+      `| | ${predictedLabels.join(' | ')} |`,
+      `|---|${predictedLabels.map(() => '---:').join('|')}|`,
+    );
+    for (const [label, row] of Object.entries(m.confusion))
+      lines.push(`| ${label} | ${predictedLabels.map((p) => row[p] ?? 0).join(' | ')} |`);
   }
-  if (plots.curve || plots.reliability) lines.push('', '## Plots', '', ...(plots.curve ? [`![cost vs quality](${plots.curve})`] : []), ...(plots.reliability ? [`![reliability](${plots.reliability})`] : []));
+  if (plots.curve || plots.reliability)
+    lines.push(
+      '',
+      '## Plots',
+      '',
+      ...(plots.curve ? [`![cost vs quality](${plots.curve})`] : []),
+      ...(plots.reliability ? [`![reliability](${plots.reliability})`] : []),
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -18,21 +18,14 @@ import { analyze } from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { estimateInputTokens, logSpan, OUTPUT_TOKENS } from '../router/index.js';
+import { logSpan } from '../router/index.js';
 import { aiq, cheapestReaching, convexHull, pgrCurve, type CurvePoint } from './curve.js';
+import { costMatrix } from './costs.js';
 import type { ReportInput } from './report.js';
+import { KNOWN_PRICES, QUALITY_TARGETS, TARGETS, type Prices } from './targets.js';
 import { COST_WEIGHTS, predictRecords, train, type OutcomeRecord, type TrainedRouter } from '../learn/index.js';
 import { calibration, mean, pairedBootstrap, rocAuc, shuffle } from '../stats/index.js';
 import { normalizePrompt } from '../text.js';
-
-export const QUALITY_TARGETS = [0.3, 0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
-
-/** USD per 1,000 tokens, for datasets without observed costs (list prices; an estimate). */
-export type Prices = Record<string, { inputPer1k: number; outputPer1k: number }>;
-export const KNOWN_PRICES: Prices = {
-  'gpt-4-1106-preview': { inputPer1k: 0.01, outputPer1k: 0.03 },
-  'mistralai/Mixtral-8x7B-Instruct-v0.1': { inputPer1k: 0.0006, outputPer1k: 0.0006 },
-};
 
 export interface EvalOptions {
   k?: number;
@@ -41,19 +34,11 @@ export interface EvalOptions {
   innerFolds?: number;
   prices?: Prices;
   /** Use this trained router (its own settings) instead of training one: train/test only. */
-  model?: Pick<TrainedRouter, 'head' | 'manifold' | 'strengths' | 'calibration' | 'costs'> & { operatingPoints?: Array<{ name: string; costWeight: number }> };
+  model?: Pick<TrainedRouter, 'head' | 'manifold' | 'strengths' | 'calibration' | 'costs'> & {
+    operatingPoints?: Array<{ name: string; costWeight: number }>;
+  };
   log?: (message: string) => void;
 }
-
-interface Target {
-  name: string;
-  /** Goal relative to the best single model's quality on the data it is chosen on. */
-  goal: (best: number) => number;
-}
-export const TARGETS: Target[] = [
-  { name: '95% of the best single model', goal: (b) => 0.95 * b },
-  { name: 'the best single model minus one point', goal: (b) => b - 0.01 },
-];
 
 /** Per-prompt routing of one train/test split: the chosen model index per router setting. */
 interface SplitRouting {
@@ -78,22 +63,6 @@ const bad = (msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, msg, { param: 'data' });
 };
 
-/** Per record and model: the observed cost, else tokens × list price. */
-export function costMatrix(records: readonly OutcomeRecord[], models: readonly string[], prices: Prices): { cost: number[][]; source: 'observed' | 'estimated from list prices' } {
-  const observed = records.every((r) => models.every((m) => r.costs[m] !== undefined));
-  if (observed) return { cost: records.map((r) => models.map((m) => r.costs[m]!)), source: 'observed' };
-  const missing = models.filter((m) => !prices[m]);
-  if (missing.length) bad(`no costs in the data and no prices for ${missing.join(', ')} (give --prices)`);
-  return {
-    cost: records.map((r) => {
-      const inTok = estimateInputTokens(r.prompt);
-      const outTok = OUTPUT_TOKENS[r.task ?? ''] ?? 250;
-      return models.map((m) => (r.costs[m] ?? (inTok / 1000) * prices[m]!.inputPer1k + (outTok / 1000) * prices[m]!.outputPer1k));
-    }),
-    source: 'estimated from list prices',
-  };
-}
-
 /** k folds of a seeded shuffle (the one `train` splits with). */
 function folds<T>(xs: readonly T[], k: number, seed: number): T[][] {
   const shuffled = shuffle(xs, seed);
@@ -117,7 +86,12 @@ function chooseTarget(quality: readonly number[], expCost: readonly number[], q:
 }
 
 /** Expected cost of each model for a prompt from the trained cost table under the task distribution. */
-function expectedCosts(costs: TrainedRouter['costs'], models: readonly string[], dist: Record<string, number>, fallback: readonly number[]): number[] {
+function expectedCosts(
+  costs: TrainedRouter['costs'],
+  models: readonly string[],
+  dist: Record<string, number>,
+  fallback: readonly number[],
+): number[] {
   return models.map((m, j) => {
     const c = costs[m];
     if (!c || c['*'] === undefined) return fallback[j]!;
@@ -126,7 +100,15 @@ function expectedCosts(costs: TrainedRouter['costs'], models: readonly string[],
   });
 }
 
-async function routeSplit(trainRecs: OutcomeRecord[], testAll: OutcomeRecord[], models: string[], embedder: Embedder, backend: ComputeBackend, prices: Prices, o: EvalOptions): Promise<SplitRouting & { droppedOverlap: number }> {
+async function routeSplit(
+  trainRecs: OutcomeRecord[],
+  testAll: OutcomeRecord[],
+  models: string[],
+  embedder: Embedder,
+  backend: ComputeBackend,
+  prices: Prices,
+  o: EvalOptions,
+): Promise<SplitRouting & { droppedOverlap: number }> {
   const k = o.k ?? 16;
   const seen = new Set(trainRecs.map((r) => normalizePrompt(r.prompt)));
   const test = testAll.filter((r) => !seen.has(normalizePrompt(r.prompt)));
@@ -137,7 +119,9 @@ async function routeSplit(trainRecs: OutcomeRecord[], testAll: OutcomeRecord[], 
 
   // settings chosen on training data: inner out-of-fold predictions
   let model = o.model;
-  let weights = new Map<string, number>(o.model?.operatingPoints?.map((p, i) => [TARGETS[i]?.name ?? p.name, p.costWeight]) ?? []);
+  let weights = new Map<string, number>(
+    o.model?.operatingPoints?.map((p, i) => [TARGETS[i]?.name ?? p.name, p.costWeight]) ?? [],
+  );
   if (!model) {
     const inner = folds(trainRecs, o.innerFolds ?? 5, (o.seed ?? 1) + 7);
     const oof: Array<{ rec: OutcomeRecord; quality: number[]; dist: Record<string, number> }> = [];
@@ -145,11 +129,17 @@ async function routeSplit(trainRecs: OutcomeRecord[], testAll: OutcomeRecord[], 
       const rest = inner.filter((_, g) => g !== f).flat();
       const t = await train(rest, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1 });
       const preds = await predictRecords(t, embedder, backend, inner[f]!, k);
-      preds.forEach((p, i) => oof.push({ rec: inner[f]![i]!, quality: models.map((m) => p.quality[m] ?? 0.5), dist: p.dist }));
+      preds.forEach((p, i) =>
+        oof.push({ rec: inner[f]![i]!, quality: models.map((m) => p.quality[m] ?? 0.5), dist: p.dist }),
+      );
       t.manifold.free();
       o.log?.(`  inner fold ${f + 1}/${inner.length}`);
     }
-    const oofCost = costMatrix(oof.map((x) => x.rec), models, prices).cost;
+    const oofCost = costMatrix(
+      oof.map((x) => x.rec),
+      models,
+      prices,
+    ).cost;
     const trained = await train(trainRecs, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1 });
     const bestTrain = Math.max(...models.map((m) => mean(oof.map((x) => x.rec.outcomes[m] ?? 0))));
     const curve = COST_WEIGHTS.map((w) => {
@@ -179,13 +169,18 @@ async function routeSplit(trainRecs: OutcomeRecord[], testAll: OutcomeRecord[], 
 
   const sweep = (name: string, fn: (i: number, param: number) => number, params: number[]) => {
     const m = new Map<number | string, number[]>();
-    for (const p of params) m.set(p, test.map((_, i) => fn(i, p)));
+    for (const p of params)
+      m.set(
+        p,
+        test.map((_, i) => fn(i, p)),
+      );
     choices.set(name, m);
   };
   sweep('arbiter (cost weight)', (i, w) => chooseWeighted(predicted[i]!, exp[i]!, w), COST_WEIGHTS);
   sweep('arbiter (quality target)', (i, q) => chooseTarget(predicted[i]!, exp[i]!, q), QUALITY_TARGETS);
   sweep('kNN router', (i, w) => chooseWeighted(knnQ[i]!, exp[i]!, w), COST_WEIGHTS);
-  for (const [name, w] of weights) operating.set(name, { param: w, chosen: test.map((_, i) => chooseWeighted(predicted[i]!, exp[i]!, w)) });
+  for (const [name, w] of weights)
+    operating.set(name, { param: w, chosen: test.map((_, i) => chooseWeighted(predicted[i]!, exp[i]!, w)) });
   if (!o.model) model.manifold.free();
   return { test, choices, operating, predicted, predictedTask, routeMs, droppedOverlap: testAll.length - test.length };
 }
@@ -196,11 +191,16 @@ function concat(parts: SplitRouting[]): SplitRouting {
   const choices = new Map<string, Map<number | string, number[]>>();
   for (const [name, byParam] of first.choices) {
     const m = new Map<number | string, number[]>();
-    for (const p of byParam.keys()) m.set(p, parts.flatMap((x) => x.choices.get(name)!.get(p)!));
+    for (const p of byParam.keys())
+      m.set(
+        p,
+        parts.flatMap((x) => x.choices.get(name)!.get(p)!),
+      );
     choices.set(name, m);
   }
   const operating = new Map<string, { param: number; chosen: number[] }>();
-  for (const [name, op] of first.operating) operating.set(name, { param: op.param, chosen: parts.flatMap((x) => x.operating.get(name)?.chosen ?? []) });
+  for (const [name, op] of first.operating)
+    operating.set(name, { param: op.param, chosen: parts.flatMap((x) => x.operating.get(name)?.chosen ?? []) });
   return {
     test: parts.flatMap((x) => x.test),
     choices,
@@ -212,7 +212,15 @@ function concat(parts: SplitRouting[]): SplitRouting {
 }
 
 // eslint-disable-next-line max-lines-per-function -- the report assembled field by field from one set of predictions; splitting it would pass a dozen arrays around
-function summarise(dataset: string, regime: string, nTrain: number, r: SplitRouting, models: string[], prices: Prices, droppedOverlap: number): EvalResult {
+function summarise(
+  dataset: string,
+  regime: string,
+  nTrain: number,
+  r: SplitRouting,
+  models: string[],
+  prices: Prices,
+  droppedOverlap: number,
+): EvalResult {
   const { test } = r;
   const n = test.length;
   if (!n) bad('no test prompts left to evaluate');
@@ -224,19 +232,62 @@ function summarise(dataset: string, regime: string, nTrain: number, r: SplitRout
     cost: chosen.reduce((s, j, i) => s + cost[i]![j]!, 0),
     ...(strong !== undefined ? { strongShare: chosen.filter((j) => j === strong).length / n } : {}),
   });
-  const singles = models.map((m, j) => ({ model: m, j, ...pointOf(test.map(() => j), m) }));
-  const best = singles.reduce((a, b) => (b.quality > a.quality || (b.quality === a.quality && b.cost < a.cost) ? b : a));
+  const singles = models.map((m, j) => ({
+    model: m,
+    j,
+    ...pointOf(
+      test.map(() => j),
+      m,
+    ),
+  }));
+  const best = singles.reduce((a, b) =>
+    b.quality > a.quality || (b.quality === a.quality && b.cost < a.cost) ? b : a,
+  );
   const twoModels = models.length === 2;
   const strong = twoModels ? best.j : undefined;
   const weak = twoModels ? 1 - best.j : undefined;
   const routers: EvalResult['routers'] = [];
-  for (const [name, byParam] of r.choices) routers.push({ name, kind: name.startsWith('arbiter') ? 'arbiter' : 'baseline', points: [...byParam].map(([p, ch]) => pointOf(ch, p, strong)) });
-  routers.push({ name: 'single models', kind: 'baseline', points: singles.map((s) => ({ param: s.model, quality: s.quality, cost: s.cost, ...(twoModels ? { strongShare: s.j === strong ? 1 : 0 } : {}) })) });
-  routers.push({ name: 'random', kind: 'baseline', points: [{ param: 'expected', quality: mean(singles.map((s) => s.quality)), cost: mean(singles.map((s) => s.cost)), ...(twoModels ? { strongShare: 0.5 } : {}) }] });
+  for (const [name, byParam] of r.choices)
+    routers.push({
+      name,
+      kind: name.startsWith('arbiter') ? 'arbiter' : 'baseline',
+      points: [...byParam].map(([p, ch]) => pointOf(ch, p, strong)),
+    });
+  routers.push({
+    name: 'single models',
+    kind: 'baseline',
+    points: singles.map((s) => ({
+      param: s.model,
+      quality: s.quality,
+      cost: s.cost,
+      ...(twoModels ? { strongShare: s.j === strong ? 1 : 0 } : {}),
+    })),
+  });
+  routers.push({
+    name: 'random',
+    kind: 'baseline',
+    points: [
+      {
+        param: 'expected',
+        quality: mean(singles.map((s) => s.quality)),
+        cost: mean(singles.map((s) => s.cost)),
+        ...(twoModels ? { strongShare: 0.5 } : {}),
+      },
+    ],
+  });
   const cheapest = singles.reduce((a, b) => (b.cost < a.cost ? b : a));
-  routers.push({ name: 'cheapest', kind: 'baseline', points: [{ param: cheapest.model, quality: cheapest.quality, cost: cheapest.cost }] });
+  routers.push({
+    name: 'cheapest',
+    kind: 'baseline',
+    points: [{ param: cheapest.model, quality: cheapest.quality, cost: cheapest.cost }],
+  });
   // the oracle: the best outcome for the prompt, the cheapest model among those reaching it
-  const oracleChosen = test.map((_, i) => outcome[i]!.reduce((a, o, b) => (o > outcome[i]![a]! || (o === outcome[i]![a]! && cost[i]![b]! < cost[i]![a]!) ? b : a), 0));
+  const oracleChosen = test.map((_, i) =>
+    outcome[i]!.reduce(
+      (a, o, b) => (o > outcome[i]![a]! || (o === outcome[i]![a]! && cost[i]![b]! < cost[i]![a]!) ? b : a),
+      0,
+    ),
+  );
   const oracle = pointOf(oracleChosen, 'oracle');
   routers.push({ name: 'oracle', kind: 'baseline', points: [oracle] });
 
@@ -244,23 +295,44 @@ function summarise(dataset: string, regime: string, nTrain: number, r: SplitRout
   const hi = Math.max(...singles.map((s) => s.cost));
   const sweeps = routers.filter((x) => x.points.length > 1 && x.name !== 'single models');
   const metricsAiq = Object.fromEntries(sweeps.map((x) => [x.name, aiq(convexHull(x.points), lo, hi)]));
-  const costSavingAt95 = Object.fromEntries(sweeps.map((x) => {
-    const p = cheapestReaching(x.points, 0.95 * best.quality);
-    return [x.name, p ? 1 - p.cost / best.cost : null];
-  }));
-  const oracleGainShare = Object.fromEntries(sweeps.map((x) => [x.name, (Math.max(...x.points.map((p) => p.quality)) - best.quality) / Math.max(1e-12, oracle.quality - best.quality)]));
+  const costSavingAt95 = Object.fromEntries(
+    sweeps.map((x) => {
+      const p = cheapestReaching(x.points, 0.95 * best.quality);
+      return [x.name, p ? 1 - p.cost / best.cost : null];
+    }),
+  );
+  const oracleGainShare = Object.fromEntries(
+    sweeps.map((x) => [
+      x.name,
+      (Math.max(...x.points.map((p) => p.quality)) - best.quality) / Math.max(1e-12, oracle.quality - best.quality),
+    ]),
+  );
   const pgr = twoModels
-    ? Object.fromEntries(sweeps.map((x) => {
-        const c = pgrCurve(x.points, singles[weak!]!.quality, singles[strong!]!.quality);
-        return [x.name, { apgr: c.apgr, cpt50: c.cpt(0.5) ?? null, cpt80: c.cpt(0.8) ?? null }];
-      }))
+    ? Object.fromEntries(
+        sweeps.map((x) => {
+          const c = pgrCurve(x.points, singles[weak!]!.quality, singles[strong!]!.quality);
+          return [x.name, { apgr: c.apgr, cpt50: c.cpt(0.5) ?? null, cpt80: c.cpt(0.8) ?? null }];
+        }),
+      )
     : null;
 
   const operatingPoints: EvalResult['operatingPoints'] = [...r.operating].map(([target, op]) => {
     const p = pointOf(op.chosen, op.param);
     const got = op.chosen.map((j, i) => outcome[i]![j]!);
-    const ci = pairedBootstrap(got, outcome.map((o) => o[best.j]!), { seed: 7 });
-    return { target, param: op.param, quality: p.quality, cost: p.cost, qualityCi: ci.mean, diffVsBestCi: ci.diff, costShareOfBest: p.cost / best.cost };
+    const ci = pairedBootstrap(
+      got,
+      outcome.map((o) => o[best.j]!),
+      { seed: 7 },
+    );
+    return {
+      target,
+      param: op.param,
+      quality: p.quality,
+      cost: p.cost,
+      qualityCi: ci.mean,
+      diffVsBestCi: ci.diff,
+      costShareOfBest: p.cost / best.cost,
+    };
   });
 
   // task accuracy and confusion, where labels exist
@@ -283,7 +355,10 @@ function summarise(dataset: string, regime: string, nTrain: number, r: SplitRout
     withinTaskAuc[m] = {};
     for (const t of tasks) {
       const ix = test.map((_, i) => i).filter((i) => (test[i]!.task ?? '*') === t);
-      const a = rocAuc(ix.map((i) => r.predicted[i]![j]!), ix.map((i) => outcome[i]![j]!));
+      const a = rocAuc(
+        ix.map((i) => r.predicted[i]![j]!),
+        ix.map((i) => outcome[i]![j]!),
+      );
       withinTaskAuc[m]![t] = a;
     }
     const ok = Object.values(withinTaskAuc[m]!).filter((x) => !Number.isNaN(x));
@@ -313,20 +388,38 @@ function summarise(dataset: string, regime: string, nTrain: number, r: SplitRout
   };
 }
 
-const modelsOf = (records: readonly OutcomeRecord[]) => [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))].sort();
+const modelsOf = (records: readonly OutcomeRecord[]) =>
+  [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))].sort();
 
 /** Train on `trainRecs` (settings chosen on it), evaluate once on `testRecs`. */
-export async function evaluateSplit(dataset: string, trainRecs: OutcomeRecord[], testRecs: OutcomeRecord[], embedder: Embedder, backend: ComputeBackend, o: EvalOptions = {}): Promise<EvalResult> {
+export async function evaluateSplit(
+  dataset: string,
+  trainRecs: OutcomeRecord[],
+  testRecs: OutcomeRecord[],
+  embedder: Embedder,
+  backend: ComputeBackend,
+  o: EvalOptions = {},
+): Promise<EvalResult> {
   const models = o.model ? [...o.model.manifold.modelIds].sort() : modelsOf(trainRecs);
   const prices = { ...KNOWN_PRICES, ...o.prices };
   const r = await routeSplit(trainRecs, testRecs, models, embedder, backend, prices, o);
-  const regime = o.model ? 'the given router model on the test split (its settings chosen on its own training data)' : 'trained on the train split, settings chosen by cross-validation on it, applied once to the test split';
+  const regime = o.model
+    ? 'the given router model on the test split (its settings chosen on its own training data)'
+    : 'trained on the train split, settings chosen by cross-validation on it, applied once to the test split';
   return summarise(dataset, regime, trainRecs.length, r, models, prices, r.droppedOverlap);
 }
 
 /** Seeded k-fold cross-validation: each prompt routed by a router trained on the other folds. */
-export async function evaluateCV(dataset: string, records: OutcomeRecord[], k: number, embedder: Embedder, backend: ComputeBackend, o: EvalOptions = {}): Promise<EvalResult> {
-  if (!(Number.isInteger(k) && k >= 2)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `folds must be an integer >= 2, got ${k}`, { param: 'folds' });
+export async function evaluateCV(
+  dataset: string,
+  records: OutcomeRecord[],
+  k: number,
+  embedder: Embedder,
+  backend: ComputeBackend,
+  o: EvalOptions = {},
+): Promise<EvalResult> {
+  if (!(Number.isInteger(k) && k >= 2))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `folds must be an integer >= 2, got ${k}`, { param: 'folds' });
   const models = modelsOf(records);
   const prices = { ...KNOWN_PRICES, ...o.prices };
   const parts = folds(records, k, o.seed ?? 1);
@@ -334,10 +427,21 @@ export async function evaluateCV(dataset: string, records: OutcomeRecord[], k: n
   let dropped = 0;
   for (let f = 0; f < k; f++) {
     o.log?.(`fold ${f + 1}/${k}`);
-    const r = await routeSplit(parts.filter((_, g) => g !== f).flat(), parts[f]!, models, embedder, backend, prices, { ...o, model: undefined });
+    const r = await routeSplit(parts.filter((_, g) => g !== f).flat(), parts[f]!, models, embedder, backend, prices, {
+      ...o,
+      model: undefined,
+    });
     dropped += r.droppedOverlap;
     routed.push(r);
   }
   const trainSize = Math.round((records.length * (k - 1)) / k);
-  return summarise(dataset, `${k}-fold cross-validation (seed ${o.seed ?? 1}); settings chosen by an inner cross-validation on each training fold`, trainSize, concat(routed), models, prices, dropped);
+  return summarise(
+    dataset,
+    `${k}-fold cross-validation (seed ${o.seed ?? 1}); settings chosen by an inner cross-validation on each training fold`,
+    trainSize,
+    concat(routed),
+    models,
+    prices,
+    dropped,
+  );
 }

@@ -33,7 +33,10 @@ export interface HeadFitOptions {
 export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, options: HeadFitOptions = {}): AnalysisHead {
   const n = data.task.length;
   const T = tasks.length;
-  if (T === 0) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'the analysis head needs at least one task label', { param: 'tasks' });
+  if (T === 0)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'the analysis head needs at least one task label', {
+      param: 'tasks',
+    });
   // standardise the inputs (folded into the layer at the end)
   const mu = new Float64Array(D);
   const sd = new Float64Array(D);
@@ -76,10 +79,11 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
       }
     }
     const A = new Matrix(D, D);
-    for (let j = 0; j < D; j++) for (let k = j; k < D; k++) {
-      A.set(j, k, XtX[j * D + k]!);
-      A.set(k, j, XtX[j * D + k]!);
-    }
+    for (let j = 0; j < D; j++)
+      for (let k = j; k < D; k++) {
+        A.set(j, k, XtX[j * D + k]!);
+        A.set(k, j, XtX[j * D + k]!);
+      }
     for (let j = 0; j < D; j++) A.set(j, j, A.get(j, j) + easeL2 * rows.length);
     const w = solve(A, Matrix.columnVector(Array.from(Xty))).getColumn(0);
     for (let j = 0; j < D; j++) W[(T + t) * D + j] = w[j]!;
@@ -96,7 +100,13 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
     }
     bias[o] = b[o]! - shift;
   }
-  return { tasks: [...tasks], inputDim: D, layer: { in: D, out: 2 * T, weight, bias, activation: 'none' }, temperature: 1, knnWeight: 0 };
+  return {
+    tasks: [...tasks],
+    inputDim: D,
+    layer: { in: D, out: 2 * T, weight, bias, activation: 'none' },
+    temperature: 1,
+    knnWeight: 0,
+  };
 }
 
 /** Rows the task regression sees at most (an even-strided sample beyond): the fit is converged long before. */
@@ -106,7 +116,17 @@ const MAX_TASK_ROWS = 6000;
  * Multinomial logistic regression by Adam on the full batch (rows with task -1 are skipped),
  * stopping once the penalised loss improves by less than 1e-5 (relative) for 5 iterations.
  */
-function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: number, l2: number, iterations: number, W: Float64Array, b: Float64Array): void {
+function fitSoftmax(
+  z: Float64Array,
+  task: Int32Array,
+  n: number,
+  D: number,
+  T: number,
+  l2: number,
+  iterations: number,
+  W: Float64Array,
+  b: Float64Array,
+): void {
   let rows = [...Array(n).keys()].filter((i) => task[i]! >= 0);
   if (rows.length > MAX_TASK_ROWS) {
     const step = rows.length / MAX_TASK_ROWS;
@@ -168,7 +188,12 @@ function fitSoftmax(z: Float64Array, task: Int32Array, n: number, D: number, T: 
  * Temperature and kNN weight minimising the log loss of held-out predictions (grid search):
  * `logits` n x T raw head logits, `votes` the kNN distributions, `labels` task indices (-1 skipped).
  */
-export function calibrateTask(tasks: string[], logits: Float32Array, votes: ReadonlyArray<Record<string, number>>, labels: Int32Array): { temperature: number; knnWeight: number; logLoss: number } {
+export function calibrateTask(
+  tasks: string[],
+  logits: Float32Array,
+  votes: ReadonlyArray<Record<string, number>>,
+  labels: Int32Array,
+): { temperature: number; knnWeight: number; logLoss: number } {
   const T = tasks.length;
   let best = { temperature: 1, knnWeight: 0, logLoss: Infinity };
   const p = new Float64Array(T);
@@ -192,7 +217,11 @@ export function calibrateTask(tasks: string[], logits: Float32Array, votes: Read
 }
 
 /** Raw task logits (before temperature) of the head for n inputs: the first T outputs. */
-export async function headLogits(head: AnalysisHead, backend: ComputeBackend, x: Float32Array): Promise<{ logits: Float32Array; ease: Float32Array }> {
+export async function headLogits(
+  head: AnalysisHead,
+  backend: ComputeBackend,
+  x: Float32Array,
+): Promise<{ logits: Float32Array; ease: Float32Array }> {
   const T = head.tasks.length;
   const out = await backend.mlp({ layers: [head.layer] }, x);
   const n = out.length / (2 * T);

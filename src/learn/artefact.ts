@@ -6,13 +6,23 @@ import type { AnalysisHead } from '../analyze/index.js';
 import { sha256, type Embedder, type Manifest } from '../embed/index.js';
 import { saveManifold } from '../manifold/index.js';
 import type { HeadFile, RouterModelParts } from '../router/index.js';
-import type { TrainReport } from './router.js';
+import type { TrainReport } from './router-types.js';
 
 function headToJson(h: AnalysisHead): HeadFile {
-  return { tasks: h.tasks, inputDim: h.inputDim, temperature: h.temperature, knnWeight: h.knnWeight, weight: Array.from(h.layer.weight), bias: Array.from(h.layer.bias ?? []) };
+  return {
+    tasks: h.tasks,
+    inputDim: h.inputDim,
+    temperature: h.temperature,
+    knnWeight: h.knnWeight,
+    weight: Array.from(h.layer.weight),
+    bias: Array.from(h.layer.bias ?? []),
+  };
 }
 
-export async function saveRouterModel(dir: string, parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> }): Promise<Manifest> {
+export async function saveRouterModel(
+  dir: string,
+  parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> },
+): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
   const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
@@ -37,9 +47,11 @@ export async function saveRouterModel(dir: string, parts: RouterModelParts & { r
       { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },
       { path: 'report.json', kind: 'report', dtype: 'json', bytes: report.length, sha256: sha256(report) },
     ],
-    produced: { ...parts.produced, embedder: { kind: parts.embedder.kind, name: parts.embedder.name, fingerprint: parts.embedder.fingerprint } },
+    produced: {
+      ...parts.produced,
+      embedder: { kind: parts.embedder.kind, name: parts.embedder.name, fingerprint: parts.embedder.fingerprint },
+    },
   };
   await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
-

@@ -11,9 +11,18 @@
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { recordCandidates } from './reward.js';
-import { REWARD_FEATURES, reliabilityOf, scoreRewards, stageState, type CascadeModel, type CascadePolicy, type CascadeRule, type RewardModelFile, type RewardRecord } from '../reward/index.js';
+import {
+  REWARD_FEATURES,
+  reliabilityOf,
+  scoreRewards,
+  stageState,
+  type CascadeModel,
+  type CascadePolicy,
+  type CascadeRule,
+  type RewardModelFile,
+  type RewardRecord,
+} from '../reward/index.js';
 import { fitRewardHead } from './reward-head.js';
-
 
 export type CostedRecord = RewardRecord & { costs: Record<string, number> };
 
@@ -22,15 +31,22 @@ const FOLDS = 5;
 const F = REWARD_FEATURES.length;
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-
-export async function fitCascades(records: readonly CostedRecord[], reward: RewardModelFile, backend: ComputeBackend): Promise<CascadeModel> {
+// eslint-disable-next-line max-lines-per-function -- per task: candidate stages × thresholds judged out of fold, then the Pareto front over the per-task choices
+export async function fitCascades(
+  records: readonly CostedRecord[],
+  reward: RewardModelFile,
+  backend: ComputeBackend,
+): Promise<CascadeModel> {
   const models = reward.models;
   const acc = (m: string) => mean(records.map((r) => r.outcomes[m] ?? 0));
   const strongest = models.reduce((a, b) => (acc(b) > acc(a) ? b : a));
   const costOf = (r: CostedRecord, m: string) => r.costs[m] ?? 0;
   const meanCost = (m: string) => mean(records.map((r) => costOf(r, m)));
   const unit = meanCost(strongest);
-  if (!(unit > 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cascades need recorded costs; ${strongest} has none`, { param: 'data' });
+  if (!(unit > 0))
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `cascades need recorded costs; ${strongest} has none`, {
+      param: 'data',
+    });
   const cheaper = models.filter((m) => m !== strongest && meanCost(m) < unit);
   const top6 = [...cheaper].sort((a, b) => acc(b) - acc(a)).slice(0, 6);
   const stages: string[][] = [
@@ -62,7 +78,11 @@ export async function fitCascades(records: readonly CostedRecord[], reward: Rewa
         if (!teI.length || trI.length < 5) continue;
         const xt = new Float32Array(trI.length * F);
         trI.forEach((i, k) => xt.set(x.subarray(i * F, (i + 1) * F), k * F));
-        const h = fitRewardHead(xt, trI.map((i) => y[i]!), { iterations: 150 });
+        const h = fitRewardHead(
+          xt,
+          trI.map((i) => y[i]!),
+          { iterations: 150 },
+        );
         const xe = new Float32Array(teI.length * F);
         teI.forEach((i, k) => xe.set(x.subarray(i * F, (i + 1) * F), k * F));
         const sc = await scoreRewards(h, backend, xe);
@@ -73,7 +93,17 @@ export async function fitCascades(records: readonly CostedRecord[], reward: Rewa
         const accept = (i: number) => (tau === 'agree' ? st[i]!.agree : oof[i]! >= tau);
         const q = sum((r, i) => (accept(i) ? (r.outcomes[st[i]!.model] ?? 0) : (r.outcomes[strongest] ?? 0)));
         const c = sum((r, i) => stageCost(r) + (accept(i) ? 0 : costOf(r, strongest))) / unit;
-        opts.push({ stage, tau, ...(typeof tau === 'number' && tau > 0 ? { head: { weight: [...full.layer.weight], bias: full.layer.bias![0]! } } : {}), q, c, trainQuality: q / rs.length, trainCost: c / rs.length });
+        opts.push({
+          stage,
+          tau,
+          ...(typeof tau === 'number' && tau > 0
+            ? { head: { weight: [...full.layer.weight], bias: full.layer.bias![0]! } }
+            : {}),
+          q,
+          c,
+          trainQuality: q / rs.length,
+          trainCost: c / rs.length,
+        });
       }
     }
     choices.set(t, opts);
@@ -90,7 +120,9 @@ export async function fitCascades(records: readonly CostedRecord[], reward: Rewa
   let combos: Combo[] = [{ q: 0, c: 0, picks: [] }];
   for (const t of tasks) {
     const own = front(choices.get(t)!.map((o) => ({ q: o.q, c: o.c, picks: [[t, o] as [string, Option]] })));
-    combos = front(combos.flatMap((a) => own.map((b) => ({ q: a.q + b.q, c: a.c + b.c, picks: [...a.picks, ...b.picks] }))));
+    combos = front(
+      combos.flatMap((a) => own.map((b) => ({ q: a.q + b.q, c: a.c + b.c, picks: [...a.picks, ...b.picks] }))),
+    );
   }
   const policies: CascadePolicy[] = combos.map((x) => ({
     trainQuality: x.q / records.length,

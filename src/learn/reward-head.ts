@@ -1,9 +1,12 @@
 /** Fitting the learned reward's logistic head (reward/head.ts scores with it). */
 import { REWARD_FEATURES, type RewardHead } from '../reward/index.js';
 
-
 /** Logistic regression by Adam on standardised features; the standardisation folded into the layer. */
-export function fitRewardHead(x: Float32Array, y: ArrayLike<number>, options: { l2?: number; iterations?: number } = {}): RewardHead {
+export function fitRewardHead(
+  x: Float32Array,
+  y: ArrayLike<number>,
+  options: { l2?: number; iterations?: number } = {},
+): RewardHead {
   const F = REWARD_FEATURES.length;
   const n = y.length;
   const mu = new Float64Array(F);
@@ -41,5 +44,8 @@ export function fitRewardHead(x: Float32Array, y: ArrayLike<number>, options: { 
     weight[j] = w[j]! / sd[j]!;
     bias -= (w[j]! * mu[j]!) / sd[j]!;
   }
-  return { features: [...REWARD_FEATURES], layer: { in: F, out: 1, weight, bias: Float32Array.of(bias), activation: 'sigmoid' } };
+  return {
+    features: [...REWARD_FEATURES],
+    layer: { in: F, out: 1, weight, bias: Float32Array.of(bias), activation: 'sigmoid' },
+  };
 }

@@ -8,7 +8,17 @@
  */
 import type { ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { answerExtractor, reliabilityOf, REWARD_FEATURES, rewardFeatures, scoreRewards, selectIndex, type RewardCandidate, type RewardModelFile, type RewardRecord } from '../reward/index.js';
+import {
+  answerExtractor,
+  reliabilityOf,
+  REWARD_FEATURES,
+  rewardFeatures,
+  scoreRewards,
+  selectIndex,
+  type RewardCandidate,
+  type RewardModelFile,
+  type RewardRecord,
+} from '../reward/index.js';
 import { fitRewardHead } from './reward-head.js';
 
 export interface FitRewardResult {
@@ -29,22 +39,35 @@ export function recordCandidates(rec: RewardRecord, models: readonly string[]): 
   });
 }
 
-export function reliabilityTable(records: readonly RewardRecord[], models: readonly string[]): Record<string, Record<string, number>> {
+export function reliabilityTable(
+  records: readonly RewardRecord[],
+  models: readonly string[],
+): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   const groups = new Map<string, RewardRecord[]>([[ANY, [...records]]]);
   for (const r of records) groups.set(taskOf(r), [...(groups.get(taskOf(r)) ?? []), r]);
-  for (const [t, rs] of groups) out[t] = Object.fromEntries(models.map((m) => [m, (rs.reduce((s, r) => s + (r.outcomes[m] ?? 0), 0) + 1) / (rs.length + 2)]));
+  for (const [t, rs] of groups)
+    out[t] = Object.fromEntries(
+      models.map((m) => [m, (rs.reduce((s, r) => s + (r.outcomes[m] ?? 0), 0) + 1) / (rs.length + 2)]),
+    );
   return out;
 }
 
-function features(recs: readonly RewardRecord[], models: readonly string[], rel: RewardModelFile['reliability']): Float32Array {
+function features(
+  recs: readonly RewardRecord[],
+  models: readonly string[],
+  rel: RewardModelFile['reliability'],
+): Float32Array {
   const F = REWARD_FEATURES.length;
   const x = new Float32Array(recs.length * models.length * F);
-  recs.forEach((r, i) => x.set(rewardFeatures(recordCandidates(r, models), reliabilityOf(rel, r.task)), i * models.length * F));
+  recs.forEach((r, i) =>
+    x.set(rewardFeatures(recordCandidates(r, models), reliabilityOf(rel, r.task)), i * models.length * F),
+  );
   return x;
 }
 
-const labels = (recs: readonly RewardRecord[], models: readonly string[]) => recs.flatMap((r) => models.map((m) => ((r.outcomes[m] ?? 0) >= 0.5 ? 1 : 0)));
+const labels = (recs: readonly RewardRecord[], models: readonly string[]) =>
+  recs.flatMap((r) => models.map((m) => ((r.outcomes[m] ?? 0) >= 0.5 ? 1 : 0)));
 
 export interface FitRewardOptions {
   folds?: number;
@@ -54,11 +77,25 @@ export interface FitRewardOptions {
 }
 
 /** Trains the reward head on every (prompt, model) of `records`; out-of-fold scores run on `backend`. */
-export async function fitRewardModel(records: readonly RewardRecord[], backend: ComputeBackend, options: FitRewardOptions = {}): Promise<FitRewardResult> {
+// eslint-disable-next-line max-lines-per-function -- the reward trainer in order: reliability, folds, heads, thresholds and margins from out-of-fold scores
+export async function fitRewardModel(
+  records: readonly RewardRecord[],
+  backend: ComputeBackend,
+  options: FitRewardOptions = {},
+): Promise<FitRewardResult> {
   const models = [...new Set(records.flatMap((r) => Object.keys(r.responses ?? {})))].sort();
   if (models.length < (options.minModels ?? 2))
-    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward training needs recorded responses of at least ${options.minModels ?? 2} models per prompt; found ${models.length}`, { param: 'data' });
-  if (records.length < 20) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward training needs at least 20 prompts, got ${records.length}`, { param: 'data' });
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `reward training needs recorded responses of at least ${options.minModels ?? 2} models per prompt; found ${models.length}`,
+      { param: 'data' },
+    );
+  if (records.length < 20)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `reward training needs at least 20 prompts, got ${records.length}`,
+      { param: 'data' },
+    );
   const folds = options.folds ?? 5;
   const rel = reliabilityTable(records, models);
   const groups = new Map<string, RewardRecord[]>([[ANY, [...records]]]);
@@ -83,7 +120,11 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
       if (!te.length || tr.length < 5) continue;
       const xt = new Float32Array(tr.length * M * F);
       tr.forEach((i, k) => xt.set(x.subarray(i * M * F, (i + 1) * M * F), k * M * F));
-      const hf = fitRewardHead(xt, tr.flatMap((i) => y.slice(i * M, (i + 1) * M)), { iterations: 200 });
+      const hf = fitRewardHead(
+        xt,
+        tr.flatMap((i) => y.slice(i * M, (i + 1) * M)),
+        { iterations: 200 },
+      );
       const xe = new Float32Array(te.length * M * F);
       te.forEach((i, k) => xe.set(x.subarray(i * M * F, (i + 1) * M * F), k * M * F));
       const s = await scoreRewards(hf, backend, xe);
@@ -91,7 +132,9 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
     }
     oofOut[t] = { scores: oof, labels: y };
     // acceptance threshold: accepted answers at least as right as the task's best single model
-    const bestQ = Math.max(...models.map((m) => rs.reduce((s, r) => s + ((r.outcomes[m] ?? 0) >= 0.5 ? 1 : 0), 0) / rs.length));
+    const bestQ = Math.max(
+      ...models.map((m) => rs.reduce((s, r) => s + ((r.outcomes[m] ?? 0) >= 0.5 ? 1 : 0), 0) / rs.length),
+    );
     const order = Array.from(oof.keys()).sort((a, b) => oof[b]! - oof[a]!);
     let right = 0;
     let tau = 1;
@@ -108,7 +151,7 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
     let bestAcc = -1;
     for (const delta of SELECT_MARGINS) {
       let hits = 0;
-      rs.forEach((_, i) => hits += y[i * M + selectIndex(oof.subarray(i * M, (i + 1) * M), topJ, delta)]!);
+      rs.forEach((_, i) => (hits += y[i * M + selectIndex(oof.subarray(i * M, (i + 1) * M), topJ, delta)]!));
       if (hits >= bestAcc) {
         bestAcc = hits;
         selectMargin[t] = delta;
@@ -124,7 +167,11 @@ export async function fitRewardModel(records: readonly RewardRecord[], backend: 
     reliability: rel,
     accept,
     selectMargin,
-    trainedOn: { prompts: records.length, candidates: records.length * models.length, ...(options.source ? { source: options.source } : {}) },
+    trainedOn: {
+      prompts: records.length,
+      candidates: records.length * models.length,
+      ...(options.source ? { source: options.source } : {}),
+    },
   };
   return { model, oof: oofOut };
 }

@@ -12,68 +12,33 @@
  * what was learned: task accuracy and calibration, per-model ROC AUC of predicted quality
  * (overall and within task), and the quality/cost of routing against single models and the oracle.
  */
-import { analyze, headInput, headInputDim, mixTaskDistribution, softmax, type AnalysisHead, type PromptAnalysis } from '../analyze/index.js';
+import {
+  analyze,
+  headInput,
+  headInputDim,
+  mixTaskDistribution,
+  softmax,
+  type AnalysisHead,
+  type PromptAnalysis,
+} from '../analyze/index.js';
 import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
 import { Manifold, type Vote } from '../manifold/index.js';
-import { calibratedQuality, fitCapability, logSpan, PRIOR_WEIGHT, type CostTable, type QualityCalibration } from '../router/index.js';
+import {
+  calibratedQuality,
+  fitCapability,
+  logSpan,
+  PRIOR_WEIGHT,
+  type CostTable,
+  type QualityCalibration,
+} from '../router/index.js';
 import { logit } from '../math.js';
 import { calibration as reliabilityCurve, mean, rocAuc, shuffle } from '../stats/index.js';
 import { normalizePrompt } from '../text.js';
 import { calibrateTask, fitHead, headLogits } from './analysis-head.js';
 import type { OutcomeRecord } from './records.js';
-
-/** Cost weights of the validation curve. */
-export const COST_WEIGHTS = [0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
-
-export interface TrainOptions {
-  valFraction?: number;
-  seed?: number;
-  k?: number;
-  /** Folds for the out-of-fold predictions that calibrate the head and fit capabilities (default 5). */
-  folds?: number;
-  log?: (done: number, total: number) => void;
-}
-
-export interface TrainReport {
-  records: number;
-  train: number;
-  validation: number;
-  droppedDuplicates: number;
-  models: string[];
-  taskAccuracy: number | null;
-  /** Expected calibration error of the task confidence (10 bins) on validation. */
-  taskCalibrationError: number | null;
-  /** Fitted on out-of-fold predictions of the training split. */
-  taskHead: { temperature: number; knnWeight: number; logLoss: number } | null;
-  /** ROC AUC of the predicted quality against the outcome: learned (the engine's) and kNN vote alone. */
-  auc: Record<string, { overall: number; withinTask: number; knnWithinTask: number }>;
-  /** Mean over models of the within-task AUC (the figure that says whether routing can beat the task prior). */
-  meanWithinTaskAuc: { learned: number; knn: number } | null;
-  singleModels: Record<string, { quality: number; cost: number }>;
-  oracle: { quality: number; cost: number };
-  /** Routing on validation by the router's custom score, quality − w · cost′ (log cost rescaled to [0, 1]), for a range of w. */
-  curve: Array<{ costWeight: number; quality: number; cost: number }>;
-  /** The cheapest point reaching each goal, on training data only (use its costWeight in the config); quality and cost as measured there. */
-  operatingPoints: Array<{ name: string; goal: number; costWeight: number; quality: number; cost: number }>;
-  operatingPointsFrom?: string;
-}
-
-/** Mean of value(r) over the records that have one: overall ('*') and per task label. */
-function meansByTask(records: readonly OutcomeRecord[], value: (r: OutcomeRecord) => number | undefined): Record<string, number> {
-  const acc = new Map<string, { sum: number; n: number }>();
-  for (const r of records) {
-    const v = value(r);
-    if (v === undefined) continue;
-    for (const key of new Set(['*', r.task ?? '*'])) {
-      const a = acc.get(key) ?? { sum: 0, n: 0 };
-      a.sum += v;
-      a.n += 1;
-      acc.set(key, a);
-    }
-  }
-  return Object.fromEntries([...acc].map(([k, a]) => [k, a.sum / a.n]));
-}
+import { meansByTask } from './means.js';
+import { COST_WEIGHTS, type TrainOptions, type TrainReport } from './router-types.js';
 
 /** The shared pieces of a fitted (fold) model and its predictions for a set of prompts. */
 interface Fitted {
@@ -98,7 +63,11 @@ interface Prepared {
   x: Float32Array;
 }
 
-async function prepare(embedder: Embedder, records: OutcomeRecord[], log?: (d: number, t: number) => void): Promise<Prepared> {
+async function prepare(
+  embedder: Embedder,
+  records: OutcomeRecord[],
+  log?: (d: number, t: number) => void,
+): Promise<Prepared> {
   const d = embedder.dim;
   const analyses = records.map((r) => analyze(r.prompt));
   const emb = new Float32Array(records.length * d);
@@ -125,7 +94,10 @@ const poolSuccess = (r: OutcomeRecord) => {
   return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN;
 };
 
-function learnedPriors(records: readonly OutcomeRecord[], models: readonly string[]): Record<string, Record<string, number>> {
+function learnedPriors(
+  records: readonly OutcomeRecord[],
+  models: readonly string[],
+): Record<string, Record<string, number>> {
   const strengths: Record<string, Record<string, number>> = {};
   for (const m of models) {
     const s = meansByTask(records, (r) => r.outcomes[m]);
@@ -134,15 +106,31 @@ function learnedPriors(records: readonly OutcomeRecord[], models: readonly strin
   return strengths;
 }
 
-async function fit(p: Prepared, tasks: string[], models: string[], backend: ComputeBackend, dim: number): Promise<Fitted> {
+async function fit(
+  p: Prepared,
+  tasks: string[],
+  models: string[],
+  backend: ComputeBackend,
+  dim: number,
+): Promise<Fitted> {
   const taskOf = new Map(tasks.map((t, i) => [t, i]));
   const head = fitHead(
-    { x: p.x, task: Int32Array.from(p.records, (r) => (tasks.length === 1 ? 0 : (taskOf.get(r.task ?? '') ?? -1))), success: Float64Array.from(p.records, poolSuccess) },
+    {
+      x: p.x,
+      task: Int32Array.from(p.records, (r) => (tasks.length === 1 ? 0 : (taskOf.get(r.task ?? '') ?? -1))),
+      success: Float64Array.from(p.records, poolSuccess),
+    },
     tasks,
     headInputDim(dim),
   );
   const manifold = new Manifold(backend, { dim, models, capacity: Math.max(100_000, p.records.length) });
-  await manifold.add(p.records.map((r, i) => ({ embedding: p.emb.subarray(i * dim, (i + 1) * dim), outcomes: r.outcomes, ...(r.task ? { task: r.task } : {}) })));
+  await manifold.add(
+    p.records.map((r, i) => ({
+      embedding: p.emb.subarray(i * dim, (i + 1) * dim),
+      outcomes: r.outcomes,
+      ...(r.task ? { task: r.task } : {}),
+    })),
+  );
   return { head, manifold, strengths: learnedPriors(p.records, models) };
 }
 
@@ -154,7 +142,13 @@ function prior(strengths: Record<string, Record<string, number>>, m: string, dis
   return entries.reduce((acc, [t, w]) => acc + w * (s?.[t] ?? s?.['*'] ?? 0.5), 0);
 }
 
-async function predictSet(f: Fitted, p: Prepared, models: readonly string[], backend: ComputeBackend, k: number): Promise<SetPredictions> {
+async function predictSet(
+  f: Fitted,
+  p: Prepared,
+  models: readonly string[],
+  backend: ComputeBackend,
+  k: number,
+): Promise<SetPredictions> {
   const { logits, ease } = await headLogits(f.head, backend, p.x);
   const votes = await f.manifold.vote(p.emb, k);
   const T = f.head.tasks.length;
@@ -198,7 +192,9 @@ function oofCurve(
     for (const [t, p] of Object.entries(votes[i] ?? {})) dist[t] = (dist[t] ?? 0) + w * p;
     const e = Object.fromEntries(tasks.map((t, j) => [t, ease[i * T + j]!]));
     const quality = models.map((m) => calibratedQuality(calibration[m], dist, e, q0[i]![m]!) ?? q0[i]![m]!);
-    const expCost = models.map((m) => Object.entries(dist).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0));
+    const expCost = models.map((m) =>
+      Object.entries(dist).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0),
+    );
     return { quality, penalty: logSpan(expCost, 1e-9) };
   });
   const curve = COST_WEIGHTS.map((weight) => {
@@ -206,7 +202,8 @@ function oofCurve(
     let cost = 0;
     rows.forEach((r, i) => {
       let best = 0;
-      for (let j = 1; j < models.length; j++) if (r.quality[j]! - weight * r.penalty[j]! > r.quality[best]! - weight * r.penalty[best]!) best = j;
+      for (let j = 1; j < models.length; j++)
+        if (r.quality[j]! - weight * r.penalty[j]! > r.quality[best]! - weight * r.penalty[best]!) best = j;
       quality += (recs[i]!.outcomes[models[best]!] ?? 0) / recs.length;
       cost += recs[i]!.costs[models[best]!] ?? 0;
     });
@@ -234,7 +231,8 @@ export async function predictRecords(
   return records.map((_, i) => {
     const ease = Object.fromEntries(model.head.tasks.map((t, j) => [t, pr.ease[i * T + j]!]));
     const quality: Record<string, number> = {};
-    for (const m of models) quality[m] = calibratedQuality(model.calibration[m], pr.dist[i]!, ease, pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
+    for (const m of models)
+      quality[m] = calibratedQuality(model.calibration[m], pr.dist[i]!, ease, pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
     return { dist: pr.dist[i]!, quality };
   });
 }
@@ -249,7 +247,12 @@ export interface TrainedRouter {
 }
 
 // eslint-disable-next-line max-lines-per-function -- the training pipeline in order (folds, out-of-fold predictions, head, capabilities, operating points, report); each stage is a helper, this is their sequence
-export async function train(records: OutcomeRecord[], embedder: Embedder, backend: ComputeBackend, options: TrainOptions = {}): Promise<TrainedRouter> {
+export async function train(
+  records: OutcomeRecord[],
+  embedder: Embedder,
+  backend: ComputeBackend,
+  options: TrainOptions = {},
+): Promise<TrainedRouter> {
   const valFraction = options.valFraction ?? 0.1;
   const k = options.k ?? 16;
   const folds = options.folds ?? 5;
@@ -338,37 +341,58 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
     const val = await prepare(embedder, valSet);
     const pr = await predictSet(final, val, models, backend, k);
     const ease = (i: number) => Object.fromEntries(tasks.map((t, j) => [t, pr.ease[i * T + j]!]));
-    const predLearned = (i: number, m: string) => calibratedQuality(calibration[m], pr.dist[i]!, ease(i), pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
+    const predLearned = (i: number, m: string) =>
+      calibratedQuality(calibration[m], pr.dist[i]!, ease(i), pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
     const predKnn = (i: number, m: string) => pr.q0[i]![m]!;
     const top = pr.dist.map((d): [string, number] => Object.entries(d).sort((a, b) => b[1] - a[1])[0] ?? ['', 0]);
     const withTask = valSet.map((r, i) => i).filter((i) => valSet[i]!.task !== undefined);
     if (withTask.length && labelled.length) {
       report.taskAccuracy = withTask.filter((i) => top[i]![0] === valSet[i]!.task).length / withTask.length;
-      report.taskCalibrationError = reliabilityCurve(withTask.map((i) => top[i]![1]), withTask.map((i) => (top[i]![0] === valSet[i]!.task ? 1 : 0))).ece;
+      report.taskCalibrationError = reliabilityCurve(
+        withTask.map((i) => top[i]![1]),
+        withTask.map((i) => (top[i]![0] === valSet[i]!.task ? 1 : 0)),
+      ).ece;
     }
     const within = (pred: (i: number, m: string) => number, idx: number[], m: string) => {
       const ts = [...new Set(idx.map((i) => valSet[i]!.task ?? '*'))];
-      const a = ts.map((t) => {
-        const ti = idx.filter((i) => (valSet[i]!.task ?? '*') === t);
-        return rocAuc(ti.map((i) => pred(i, m)), ti.map((i) => valSet[i]!.outcomes[m]!));
-      }).filter((x) => !Number.isNaN(x));
+      const a = ts
+        .map((t) => {
+          const ti = idx.filter((i) => (valSet[i]!.task ?? '*') === t);
+          return rocAuc(
+            ti.map((i) => pred(i, m)),
+            ti.map((i) => valSet[i]!.outcomes[m]!),
+          );
+        })
+        .filter((x) => !Number.isNaN(x));
       return a.length ? mean(a) : NaN;
     };
     for (const m of models) {
       const idx = valSet.map((_, i) => i).filter((i) => valSet[i]!.outcomes[m] !== undefined);
       report.auc[m] = {
-        overall: rocAuc(idx.map((i) => predLearned(i, m)), idx.map((i) => valSet[i]!.outcomes[m]!)),
+        overall: rocAuc(
+          idx.map((i) => predLearned(i, m)),
+          idx.map((i) => valSet[i]!.outcomes[m]!),
+        ),
         withinTask: within(predLearned, idx, m),
         knnWithinTask: within(predKnn, idx, m),
       };
-      report.singleModels[m] = { quality: mean(idx.map((i) => valSet[i]!.outcomes[m]!)), cost: idx.reduce((s, i) => s + (valSet[i]!.costs[m] ?? 0), 0) };
+      report.singleModels[m] = {
+        quality: mean(idx.map((i) => valSet[i]!.outcomes[m]!)),
+        cost: idx.reduce((s, i) => s + (valSet[i]!.costs[m] ?? 0), 0),
+      };
     }
     const okAuc = models.map((m) => report.auc[m]!).filter((a) => !Number.isNaN(a.withinTask));
-    if (okAuc.length) report.meanWithinTaskAuc = { learned: mean(okAuc.map((a) => a.withinTask)), knn: mean(okAuc.map((a) => a.knnWithinTask)) };
+    if (okAuc.length)
+      report.meanWithinTaskAuc = {
+        learned: mean(okAuc.map((a) => a.withinTask)),
+        knn: mean(okAuc.map((a) => a.knnWithinTask)),
+      };
     // oracle: the best outcome on each prompt, from the cheapest model reaching it
     for (const r of valSet) {
       const o = (m: string) => r.outcomes[m] ?? 0;
-      const m = models.reduce((a, b) => (o(b) > o(a) || (o(b) === o(a) && (r.costs[b] ?? 0) < (r.costs[a] ?? 0)) ? b : a));
+      const m = models.reduce((a, b) =>
+        o(b) > o(a) || (o(b) === o(a) && (r.costs[b] ?? 0) < (r.costs[a] ?? 0)) ? b : a,
+      );
       report.oracle.quality += (r.outcomes[m] ?? 0) / valSet.length;
       report.oracle.cost += r.costs[m] ?? 0;
     }
@@ -378,11 +402,14 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
       let cost = 0;
       valSet.forEach((r, i) => {
         const dd = pr.dist[i]!;
-        const expCost = models.map((m) => Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0));
+        const expCost = models.map((m) =>
+          Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0),
+        );
         const penalty = logSpan(expCost, 1e-9);
         let best = 0;
         models.forEach((m, j) => {
-          if (predLearned(i, m) - weight * penalty[j]! > predLearned(i, models[best]!) - weight * penalty[best]!) best = j;
+          if (predLearned(i, m) - weight * penalty[j]! > predLearned(i, models[best]!) - weight * penalty[best]!)
+            best = j;
         });
         quality += (r.outcomes[models[best]!] ?? 0) / valSet.length;
         cost += r.costs[models[best]!] ?? 0;
@@ -392,12 +419,22 @@ export async function train(records: OutcomeRecord[], embedder: Embedder, backen
   }
   // operating points: on the out-of-fold predictions of the whole training share when there are
   // any (2,000 prompts say more than a 10% validation share), else on the validation curve
-  const oof = nFolds >= 2 ? oofCurve(trainSet, models, tasks, costs, calibration, taskHead, oofLogits, oofEase, oofVotes, oofQ0) : null;
-  const source = oof ?? (report.curve.length ? { curve: report.curve, best: Math.max(...models.map((m) => report.singleModels[m]!.quality)) } : null);
+  const oof =
+    nFolds >= 2
+      ? oofCurve(trainSet, models, tasks, costs, calibration, taskHead, oofLogits, oofEase, oofVotes, oofQ0)
+      : null;
+  const source =
+    oof ??
+    (report.curve.length
+      ? { curve: report.curve, best: Math.max(...models.map((m) => report.singleModels[m]!.quality)) }
+      : null);
   if (source) {
     report.operatingPointsFrom = oof ? 'out-of-fold predictions on the training share' : 'the validation share';
     const pick = (goal: number) => source.curve.filter((p) => p.quality >= goal).sort((a, b) => a.cost - b.cost)[0];
-    for (const [name, goal] of [['95% of the best single model', 0.95 * source.best], ['within 0.01 of the best single model', source.best - 0.01]] as const) {
+    for (const [name, goal] of [
+      ['95% of the best single model', 0.95 * source.best],
+      ['within 0.01 of the best single model', source.best - 0.01],
+    ] as const) {
       const p = pick(goal);
       if (p) report.operatingPoints.push({ name, goal, ...p });
     }

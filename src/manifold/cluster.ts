@@ -13,12 +13,24 @@ export interface Clustering {
   iterations: number;
 }
 
-export async function kmeans(backend: ComputeBackend, points: Float32Array, dim: number, k: number, options: { iterations?: number; seed?: number } = {}): Promise<Clustering> {
+export async function kmeans(
+  backend: ComputeBackend,
+  points: Float32Array,
+  dim: number,
+  k: number,
+  options: { iterations?: number; seed?: number } = {},
+): Promise<Clustering> {
   const n = points.length / dim;
-  if (!Number.isInteger(n) || n === 0) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `points must be a non-empty n x ${dim} Float32Array`, { param: 'points' });
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `k must be an integer from 1 to ${n}, got ${k}`, { param: 'k' });
+  if (!Number.isInteger(n) || n === 0)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `points must be a non-empty n x ${dim} Float32Array`, {
+      param: 'points',
+    });
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `k must be an integer from 1 to ${n}, got ${k}`, {
+      param: 'k',
+    });
   let s = (options.seed ?? 1) >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const unit = (v: Float32Array) => {
     const norm = Math.hypot(...v) || 1;
     return v.map((x) => x / norm);
@@ -44,7 +56,11 @@ export async function kmeans(backend: ComputeBackend, points: Float32Array, dim:
     }
     let pick = rand() * total;
     let chosen = n - 1;
-    for (let i = 0; i < n; i++) if ((pick -= dist[i]!) <= 0) { chosen = i; break; }
+    for (let i = 0; i < n; i++)
+      if ((pick -= dist[i]!) <= 0) {
+        chosen = i;
+        break;
+      }
     centroids.set(unit(row(chosen)), c * dim);
   }
   const assignments = new Int32Array(n).fill(-1);

@@ -43,7 +43,6 @@ export interface Vote {
   neighbours: { ids: Int32Array; scores: Float32Array };
 }
 
-
 export class Manifold {
   readonly dim: number;
   readonly capacity: number;
@@ -54,12 +53,18 @@ export class Manifold {
   private readonly taskNames: string[] = [];
   private readonly taskIdx = new Map<string, number>();
   // per point, by id, in insertion order (the embeddings themselves live only in the index)
-  private readonly points = new Map<number, { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array }>();
+  private readonly points = new Map<
+    number,
+    { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array }
+  >();
   /** Feedback point ids, oldest first: the eviction queue. */
   private readonly feedbackOrder = new Set<number>();
   private nextId = 0;
 
-  constructor(readonly backend: ComputeBackend, options: ManifoldOptions) {
+  constructor(
+    readonly backend: ComputeBackend,
+    options: ManifoldOptions,
+  ) {
     this.dim = options.dim;
     this.capacity = options.capacity ?? 100_000;
     this.mergeThreshold = options.mergeThreshold ?? 0.97;
@@ -97,7 +102,8 @@ export class Manifold {
 
   private taskId(task: string | undefined): number {
     if (task === undefined) return -1;
-    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task)) fail('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
+    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task))
+      fail('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
     let t = this.taskIdx.get(task);
     if (t === undefined) {
       t = this.taskNames.length;
@@ -110,7 +116,8 @@ export class Manifold {
   private outcomeRow(outcomes: Record<string, number> | undefined, param: string): Float32Array {
     const row = new Float32Array(this.models.length).fill(NaN);
     for (const [model, q] of Object.entries(outcomes ?? {})) {
-      if (typeof q !== 'number' || !(q >= 0 && q <= 1)) fail(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
+      if (typeof q !== 'number' || !(q >= 0 && q <= 1))
+        fail(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
       if (!this.modelIdx.has(model)) this.addModel(model);
       row[this.modelIdx.get(model)!] = q;
     }
@@ -118,9 +125,12 @@ export class Manifold {
   }
 
   private checkEmbedding(e: unknown, param: string): Float32Array {
-    if (!(e instanceof Float32Array) || e.length !== this.dim) fail(param, `must be a Float32Array of length ${this.dim}`);
+    if (!(e instanceof Float32Array) || e.length !== this.dim)
+      fail(param, `must be a Float32Array of length ${this.dim}`);
     const v = e as Float32Array;
-    for (const x of v) if (!Number.isFinite(x)) throw new ArbiterError(ErrorCodes.NOT_FINITE, `${param} contains a non-finite value`, { param });
+    for (const x of v)
+      if (!Number.isFinite(x))
+        throw new ArbiterError(ErrorCodes.NOT_FINITE, `${param} contains a non-finite value`, { param });
     return v;
   }
 
@@ -129,9 +139,11 @@ export class Manifold {
     if (!Array.isArray(points)) fail('points', 'must be an array');
     const rows = points.map((p, i) => {
       const embedding = this.checkEmbedding(p?.embedding, `points[${i}].embedding`);
-      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task))) fail(`points[${i}].task`, 'must be a lower-case word');
+      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task)))
+        fail(`points[${i}].task`, 'must be a lower-case word');
       for (const [m, q] of Object.entries(p.outcomes ?? {}))
-        if (typeof q !== 'number' || !(q >= 0 && q <= 1)) fail(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
+        if (typeof q !== 'number' || !(q >= 0 && q <= 1))
+          fail(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
       return embedding;
     });
     const ids = points.map(() => this.nextId++);
@@ -150,7 +162,8 @@ export class Manifold {
 
   /** kNN vote for each of n queries (n x dim). Neighbour weights: max(cosine, 0)^2. */
   async vote(queries: Float32Array, k = 16): Promise<Vote[]> {
-    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0) fail('queries', `must be a Float32Array of n x ${this.dim}`);
+    if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0)
+      fail('queries', `must be a Float32Array of n x ${this.dim}`);
     const res = await this.index.search(queries, k, 'cos');
     const out: Vote[] = [];
     for (let q = 0; q < res.n; q++) {
@@ -189,7 +202,11 @@ export class Manifold {
         const variance = Math.max(0, a.s2 / a.w - mean * mean);
         quality[m] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
       });
-      out.push({ task: { label: best?.[0] ?? null, confidence: best?.[1] ?? 0, distribution }, quality, neighbours: { ids, scores } });
+      out.push({
+        task: { label: best?.[0] ?? null, confidence: best?.[1] ?? 0, distribution },
+        quality,
+        neighbours: { ids, scores },
+      });
     }
     return out;
   }
@@ -198,10 +215,16 @@ export class Manifold {
    * Learns from one outcome: merges into the nearest point when it is a near-duplicate, else adds
    * a feedback point; then evicts past capacity. Returns what it did.
    */
-  async feedback(input: { embedding: Float32Array; model: string; quality: number; task?: string }): Promise<{ merged: boolean; id: number }> {
+  async feedback(input: {
+    embedding: Float32Array;
+    model: string;
+    quality: number;
+    task?: string;
+  }): Promise<{ merged: boolean; id: number }> {
     const e = this.checkEmbedding(input?.embedding, 'embedding');
     if (typeof input.model !== 'string' || !input.model) fail('model', 'must be a non-empty string');
-    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1))
+      fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
     if (input.task !== undefined) this.taskId(input.task); // validates
     if (this.size > 0) {
       const near = await this.index.search(e, 1, 'cos');
@@ -217,7 +240,10 @@ export class Manifold {
         return { merged: true, id };
       }
     }
-    const [id] = await this.add([{ embedding: e, outcomes: { [input.model]: input.quality }, ...(input.task ? { task: input.task } : {}) }], 'feedback');
+    const [id] = await this.add(
+      [{ embedding: e, outcomes: { [input.model]: input.quality }, ...(input.task ? { task: input.task } : {}) }],
+      'feedback',
+    );
     return { merged: false, id: id! };
   }
 
@@ -250,12 +276,26 @@ export class Manifold {
       mergeThreshold: this.mergeThreshold,
       models: [...this.models],
       tasks: [...this.taskNames],
-      points: entries.map(([id, p]) => ({ kind: p.kind, task: p.task, outcomes: grow(p.outcomes, this.models.length, NaN), counts: grow(p.counts, this.models.length, 0), embedding: this.index.get(id)! })),
+      points: entries.map(([id, p]) => ({
+        kind: p.kind,
+        task: p.task,
+        outcomes: grow(p.outcomes, this.models.length, NaN),
+        counts: grow(p.counts, this.models.length, 0),
+        embedding: this.index.get(id)!,
+      })),
     };
   }
 
   /** Re-creates points from a snapshot (loadManifold), outcomes and merge counts included. */
-  async restore(points: Array<{ embedding: Float32Array; task: string | undefined; outcomes: Float32Array; counts: Float32Array; kind: PointKind }>): Promise<void> {
+  async restore(
+    points: Array<{
+      embedding: Float32Array;
+      task: string | undefined;
+      outcomes: Float32Array;
+      counts: Float32Array;
+      kind: PointKind;
+    }>,
+  ): Promise<void> {
     const ids = await this.add(points.map((p) => ({ embedding: p.embedding, ...(p.task ? { task: p.task } : {}) })));
     ids.forEach((id, i) => {
       const p = this.points.get(id)!;

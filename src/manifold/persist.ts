@@ -20,7 +20,16 @@ export async function saveManifold(m: Manifold, path: string): Promise<void> {
   const s = m.snapshot();
   const n = s.points.length;
   const M = s.models.length;
-  const header = Buffer.from(JSON.stringify({ dim: s.dim, capacity: s.capacity, mergeThreshold: s.mergeThreshold, models: s.models, tasks: s.tasks, n }));
+  const header = Buffer.from(
+    JSON.stringify({
+      dim: s.dim,
+      capacity: s.capacity,
+      mergeThreshold: s.mergeThreshold,
+      models: s.models,
+      tasks: s.tasks,
+      n,
+    }),
+  );
   const body = 12 + header.length + 4 * (n * s.dim + 2 * n * M + n) + n;
   const pad = (4 - (body % 4)) % 4;
   const buf = Buffer.alloc(body + pad + 32);
@@ -54,7 +63,9 @@ export async function loadManifold(path: string, backend: ComputeBackend): Promi
   if (buf.length < 44 || buf.toString('latin1', 0, 4) !== MAGIC) fail('not a manifold file');
   const version = buf.readUInt32LE(4);
   if (version !== VERSION) fail(`version ${version} is not supported (this build reads version ${VERSION})`);
-  const digest = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+  const digest = createHash('sha256')
+    .update(buf.subarray(0, buf.length - 32))
+    .digest();
   if (!digest.equals(buf.subarray(buf.length - 32))) fail('checksum mismatch (corrupt or truncated)');
   const hlen = buf.readUInt32LE(8);
   let h: { dim: number; capacity: number; mergeThreshold: number; models: string[]; tasks: string[]; n: number };

@@ -49,14 +49,19 @@ export function countsAgainstModel(e: unknown): boolean {
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }));
+    if (signal?.aborted)
+      return reject(
+        new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }),
+      );
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }));
+      reject(
+        new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 }),
+      );
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -68,7 +73,10 @@ export class ModelGate {
   private state: BreakerState = 'closed';
   private openedAt = 0;
   private probing = false;
-  private readonly o: Required<Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>> & Pick<GateOptions, 'requestsPerMinute' | 'tokensPerMinute'>;
+  private readonly o: Required<
+    Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>
+  > &
+    Pick<GateOptions, 'requestsPerMinute' | 'tokensPerMinute'>;
   /** Calls started within the last minute: when, and their tokens (estimate, then usage). */
   private minute: Array<{ at: number; tokens: number }> = [];
   private readonly now: () => number;
@@ -77,7 +85,10 @@ export class ModelGate {
   /** Called on every breaker transition (metrics). */
   onStateChange?: (state: BreakerState) => void;
 
-  constructor(readonly model: string, options: GateOptions) {
+  constructor(
+    readonly model: string,
+    options: GateOptions,
+  ) {
     this.o = {
       maxConcurrent: options.maxConcurrent,
       maxQueue: options.maxQueue ?? 4 * options.maxConcurrent,
@@ -154,7 +165,11 @@ export class ModelGate {
       return;
     }
     if (this.queue.length >= this.o.maxQueue)
-      throw new ArbiterError(ErrorCodes.RATE_LIMITED, `${this.model}: ${this.active} calls in flight and ${this.queue.length} queued (the limit)`, { param: 'model', retryAfterMs: 1000 });
+      throw new ArbiterError(
+        ErrorCodes.RATE_LIMITED,
+        `${this.model}: ${this.active} calls in flight and ${this.queue.length} queued (the limit)`,
+        { param: 'model', retryAfterMs: 1000 },
+      );
     await new Promise<void>((resolve, reject) => {
       const entry = { resolve, reject };
       this.queue.push(entry);
@@ -164,7 +179,12 @@ export class ModelGate {
           const i = this.queue.indexOf(entry);
           if (i >= 0) {
             this.queue.splice(i, 1);
-            reject(new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled while queued', { param: 'model', status: 499 }));
+            reject(
+              new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled while queued', {
+                param: 'model',
+                status: 499,
+              }),
+            );
           }
         },
         { once: true },
@@ -174,7 +194,8 @@ export class ModelGate {
 
   private release(): void {
     const next = this.queue.shift();
-    if (next) next.resolve(); // the slot passes on
+    if (next)
+      next.resolve(); // the slot passes on
     else this.active--;
   }
 
@@ -190,7 +211,8 @@ export class ModelGate {
     const t = this.now();
     this.minute = this.minute.filter((e) => t - e.at < 60_000);
     let wait = 0;
-    if (rpm !== undefined && this.minute.length + 1 > rpm) wait = Math.max(wait, this.minute[this.minute.length - rpm]!.at + 60_000 - t);
+    if (rpm !== undefined && this.minute.length + 1 > rpm)
+      wait = Math.max(wait, this.minute[this.minute.length - rpm]!.at + 60_000 - t);
     if (tpm !== undefined) {
       let used = this.minute.reduce((s, e) => s + e.tokens, 0);
       if (tokens > tpm) return Infinity; // never fits
@@ -208,7 +230,11 @@ export class ModelGate {
    * For streams, `call` resolves once the first token is in (later failures are reported with
    * `reportLate`).
    */
-  async run<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal, tokens?: { estimate: number; usage?: (out: T) => number | undefined }): Promise<T> {
+  async run<T>(
+    call: (attempt: number) => Promise<T>,
+    signal?: AbortSignal,
+    tokens?: { estimate: number; usage?: (out: T) => number | undefined },
+  ): Promise<T> {
     return (await this.exec(call, signal, tokens, false)).value;
   }
 
@@ -216,16 +242,32 @@ export class ModelGate {
    * As run(), but on success the concurrency slot stays taken until `release()` is called — for a
    * stream, whose call resolves at its first token but which occupies the model until its end.
    */
-  async open<T>(call: (attempt: number) => Promise<T>, signal?: AbortSignal, tokens?: { estimate: number }): Promise<{ value: T; release: () => void }> {
+  async open<T>(
+    call: (attempt: number) => Promise<T>,
+    signal?: AbortSignal,
+    tokens?: { estimate: number },
+  ): Promise<{ value: T; release: () => void }> {
     return this.exec(call, signal, tokens, true);
   }
 
-  private async exec<T>(call: (attempt: number) => Promise<T>, signal: AbortSignal | undefined, tokens: { estimate: number; usage?: (out: T) => number | undefined } | undefined, hold: boolean): Promise<{ value: T; release: () => void }> {
+  private async exec<T>(
+    call: (attempt: number) => Promise<T>,
+    signal: AbortSignal | undefined,
+    tokens: { estimate: number; usage?: (out: T) => number | undefined } | undefined,
+    hold: boolean,
+  ): Promise<{ value: T; release: () => void }> {
     if (!this.available())
-      throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, { param: 'model', retryAfterMs: this.cooldownLeftMs() || 1000 });
+      throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, {
+        param: 'model',
+        retryAfterMs: this.cooldownLeftMs() || 1000,
+      });
     const wait = this.limitWaitMs(tokens?.estimate ?? 0);
     if (wait > 0)
-      throw new ArbiterError(ErrorCodes.RATE_LIMITED, `${this.model}: ${wait === Infinity ? `a call of ${tokens?.estimate} tokens exceeds the ${this.o.tokensPerMinute} tokens-per-minute limit` : 'requests- or tokens-per-minute limit reached'}`, { param: 'model', ...(wait === Infinity ? {} : { retryAfterMs: wait }) });
+      throw new ArbiterError(
+        ErrorCodes.RATE_LIMITED,
+        `${this.model}: ${wait === Infinity ? `a call of ${tokens?.estimate} tokens exceeds the ${this.o.tokensPerMinute} tokens-per-minute limit` : 'requests- or tokens-per-minute limit reached'}`,
+        { param: 'model', ...(wait === Infinity ? {} : { retryAfterMs: wait }) },
+      );
     const entry = { at: this.now(), tokens: tokens?.estimate ?? 0 };
     if (this.o.requestsPerMinute !== undefined || this.o.tokensPerMinute !== undefined) this.minute.push(entry);
     await this.slot(signal);
@@ -233,7 +275,10 @@ export class ModelGate {
     try {
       for (let attempt = 0; ; attempt++) {
         if (!this.available())
-          throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, { param: 'model', retryAfterMs: this.cooldownLeftMs() || 1000 });
+          throw new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${this.model}: circuit open after repeated failures`, {
+            param: 'model',
+            retryAfterMs: this.cooldownLeftMs() || 1000,
+          });
         const probe = this.state === 'half-open';
         if (probe) this.probing = true;
         try {

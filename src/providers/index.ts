@@ -22,7 +22,8 @@ export const DEFAULT_OUTPUT_TOKENS = 256;
 
 /** The prompt a request is about: its last user message (else its last message). */
 export function promptOf(req: ChatRequest): string {
-  for (let i = req.messages.length - 1; i >= 0; i--) if (req.messages[i]!.role === 'user') return req.messages[i]!.content;
+  for (let i = req.messages.length - 1; i >= 0; i--)
+    if (req.messages[i]!.role === 'user') return req.messages[i]!.content;
   return req.messages.at(-1)?.content ?? '';
 }
 
@@ -38,21 +39,44 @@ export function requestTokens(req: ChatRequest): number {
 }
 
 /** Per-minute token accounting for a gate call: the estimate, corrected by the response's usage. */
-export function tokenAccounting(req: ChatRequest): { estimate: number; usage: (res: ChatCompletion) => number | undefined } {
+export function tokenAccounting(req: ChatRequest): {
+  estimate: number;
+  usage: (res: ChatCompletion) => number | undefined;
+} {
   return { estimate: requestTokens(req), usage: (res) => res.usage?.total_tokens };
 }
 
 /** Builds every model's provider; replay data paths are relative to the config file. */
-export async function createUpstreams(cfg: ArbiterConfig, env: NodeJS.ProcessEnv = process.env, gate: Partial<GateOptions> = {}): Promise<Map<string, Upstream>> {
+export async function createUpstreams(
+  cfg: ArbiterConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  gate: Partial<GateOptions> = {},
+): Promise<Map<string, Upstream>> {
   const out = new Map<string, Upstream>();
   for (const m of cfg.models) {
     const p = m.provider;
     const provider: Provider =
       p.kind === 'replay'
-        ? new ReplayProvider(m.id, await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)))
-        : new OpenAIProvider({ baseUrl: p.baseUrl!, model: p.upstreamModel ?? m.id, connectTimeoutMs: p.connectTimeoutMs, ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}) });
-    const limits = { ...(m.limits?.requestsPerMinute ? { requestsPerMinute: m.limits.requestsPerMinute } : {}), ...(m.limits?.tokensPerMinute ? { tokensPerMinute: m.limits.tokensPerMinute } : {}) };
-    out.set(m.id, { provider, gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...limits, ...gate }), timeoutMs: p.timeoutMs, firstTokenMs: p.firstTokenMs });
+        ? new ReplayProvider(
+            m.id,
+            await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)),
+          )
+        : new OpenAIProvider({
+            baseUrl: p.baseUrl!,
+            model: p.upstreamModel ?? m.id,
+            connectTimeoutMs: p.connectTimeoutMs,
+            ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}),
+          });
+    const limits = {
+      ...(m.limits?.requestsPerMinute ? { requestsPerMinute: m.limits.requestsPerMinute } : {}),
+      ...(m.limits?.tokensPerMinute ? { tokensPerMinute: m.limits.tokensPerMinute } : {}),
+    };
+    out.set(m.id, {
+      provider,
+      gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...limits, ...gate }),
+      timeoutMs: p.timeoutMs,
+      firstTokenMs: p.firstTokenMs,
+    });
   }
   return out;
 }

@@ -31,7 +31,11 @@ export function retryAfterMs(header: string | null): number | undefined {
   return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
 }
 
-function upstream(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], msg: string, extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {}): ArbiterError {
+function upstream(
+  code: (typeof ErrorCodes)[keyof typeof ErrorCodes],
+  msg: string,
+  extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+): ArbiterError {
   return new ArbiterError(code, msg, { param: 'model', ...extra });
 }
 
@@ -40,11 +44,18 @@ function upstream(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], msg: strin
  * against the model's breaker.
  */
 export function cancelled(model: string, cause?: unknown): ArbiterError {
-  return new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: request cancelled by the client`, { param: 'model', status: 499, cause });
+  return new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: request cancelled by the client`, {
+    param: 'model',
+    status: 499,
+    cause,
+  });
 }
 
 /** A signal that aborts on the caller's signal or after ms (whichever first), and its canceller. */
-function deadline(parent: AbortSignal | undefined, ms: number | undefined): { signal: AbortSignal; stopTimer: () => void; clear: () => void; timedOut: () => boolean } {
+function deadline(
+  parent: AbortSignal | undefined,
+  ms: number | undefined,
+): { signal: AbortSignal; stopTimer: () => void; clear: () => void; timedOut: () => boolean } {
   const ctl = new AbortController();
   let fired = false;
   const timer = ms !== undefined ? setTimeout(() => ((fired = true), ctl.abort(new Error('timeout'))), ms) : undefined;
@@ -73,10 +84,25 @@ const agents = {
 class ConnectTimeout extends Error {}
 
 /** Sends one POST; resolves with the response once its headers are in. A connection not open within connectMs fails with ConnectTimeout. */
-function send(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, connectMs: number): Promise<IncomingMessage> {
+function send(
+  url: URL,
+  headers: Record<string, string>,
+  body: string,
+  signal: AbortSignal,
+  connectMs: number,
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, agent: agents[url.protocol as 'http:' | 'https:'], signal }, resolve);
+    const req = lib.request(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: agents[url.protocol as 'http:' | 'https:'],
+        signal,
+      },
+      resolve,
+    );
     req.on('socket', (s) => {
       s.setNoDelay(true);
       if (!s.connecting) return; // a kept-alive socket
@@ -95,7 +121,9 @@ function readAll(res: IncomingMessage): Promise<string> {
     let text = '';
     res.setEncoding('utf8');
     res.on('data', (c: string) => (text += c));
-    res.on('end', () => (res.complete ? resolve(text) : reject(new Error('connection closed before the body was complete'))));
+    res.on('end', () =>
+      res.complete ? resolve(text) : reject(new Error('connection closed before the body was complete')),
+    );
     res.on('aborted', () => reject(new Error('connection closed before the body was complete')));
     res.on('error', reject);
   });
@@ -107,30 +135,56 @@ export class OpenAIProvider implements Provider {
 
   constructor(private readonly o: OpenAIProviderOptions) {
     this.url = new URL(`${o.baseUrl.replace(/\/+$/, '')}/chat/completions`);
-    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:') throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `baseUrl must be http(s), got ${o.baseUrl}`, { param: 'provider.baseUrl' });
+    if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
+      throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `baseUrl must be http(s), got ${o.baseUrl}`, {
+        param: 'provider.baseUrl',
+      });
   }
 
-  private async post(req: ChatRequest, stream: boolean, signal: AbortSignal, isTimeout: () => boolean): Promise<IncomingMessage> {
+  private async post(
+    req: ChatRequest,
+    stream: boolean,
+    signal: AbortSignal,
+    isTimeout: () => boolean,
+  ): Promise<IncomingMessage> {
     let res: IncomingMessage;
     try {
       res = await send(
         this.url,
-        { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) },
-        JSON.stringify({ ...req, model: this.o.model, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
+        {
+          'content-type': 'application/json',
+          accept: stream ? 'text/event-stream' : 'application/json',
+          ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}),
+        },
+        JSON.stringify({
+          ...req,
+          model: this.o.model,
+          stream,
+          ...(stream ? { stream_options: { include_usage: true } } : {}),
+        }),
         signal,
         this.o.connectTimeoutMs ?? 5000,
       );
     } catch (e) {
       if (isTimeout()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no response in time`);
-      if (e instanceof ConnectTimeout) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: ${e.message}`, { cause: e });
+      if (e instanceof ConnectTimeout)
+        throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: ${e.message}`, { cause: e });
       if (signal.aborted) throw cancelled(this.o.model, e);
-      throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: cannot reach the endpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+      throw upstream(
+        ErrorCodes.UPSTREAM_ERROR,
+        `${this.o.model}: cannot reach the endpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        { cause: e },
+      );
     }
     const status = res.statusCode ?? 0;
     if (status === 429 || status === 503) {
       res.resume();
       const after = retryAfterMs((res.headers['retry-after'] as string | undefined) ?? null);
-      throw upstream(status === 429 ? ErrorCodes.RATE_LIMITED : ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: upstream ${status}`, { status, ...(after !== undefined ? { retryAfterMs: after } : {}) });
+      throw upstream(
+        status === 429 ? ErrorCodes.RATE_LIMITED : ErrorCodes.UPSTREAM_ERROR,
+        `${this.o.model}: upstream ${status}`,
+        { status, ...(after !== undefined ? { retryAfterMs: after } : {}) },
+      );
     }
     if (status < 200 || status >= 300) {
       let detail = '';
@@ -139,7 +193,9 @@ export class OpenAIProvider implements Provider {
       } catch {
         /* body unreadable: the status says enough */
       }
-      throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: upstream ${status}${detail ? `: ${detail}` : ''}`, { status });
+      throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: upstream ${status}${detail ? `: ${detail}` : ''}`, {
+        status,
+      });
     }
     return res;
   }
@@ -152,11 +208,15 @@ export class OpenAIProvider implements Provider {
       try {
         body = JSON.parse(await readAll(res)) as ChatCompletion;
       } catch (e) {
-        if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: response body not complete in time`);
+        if (d.timedOut())
+          throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: response body not complete in time`);
         if (d.signal.aborted) throw cancelled(this.o.model, e);
-        throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: malformed response (${(e as Error).message})`, { cause: e }); // a server-side failure: retryable
+        throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: malformed response (${(e as Error).message})`, {
+          cause: e,
+        }); // a server-side failure: retryable
       }
-      if (!body || !Array.isArray(body.choices)) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: response has no choices`);
+      if (!body || !Array.isArray(body.choices))
+        throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: response has no choices`);
       return body;
     } finally {
       d.clear();
@@ -180,7 +240,11 @@ export class OpenAIProvider implements Provider {
         } catch (e) {
           if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no first token in time`);
           if (d.signal.aborted) throw cancelled(this.o.model, e);
-          throw upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: stream broke (${(e as Error).message})`, { cause: e });
+          throw upstream(
+            first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
+            `${this.o.model}: stream broke (${(e as Error).message})`,
+            { cause: e },
+          );
         }
         if (r.done) break;
         buf += r.value;
@@ -202,9 +266,16 @@ export class OpenAIProvider implements Provider {
           try {
             chunk = JSON.parse(data) as ChatChunk;
           } catch {
-            throw upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: malformed stream event`);
+            throw upstream(
+              first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
+              `${this.o.model}: malformed stream event`,
+            );
           }
-          if (chunk.error) throw upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: upstream error event`);
+          if (chunk.error)
+            throw upstream(
+              first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
+              `${this.o.model}: upstream error event`,
+            );
           if (first) {
             first = false;
             d.stopTimer(); // the first-token deadline is met; the caller's signal still cancels
@@ -214,7 +285,10 @@ export class OpenAIProvider implements Provider {
       }
       if (!done) {
         if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no first token in time`);
-        throw upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: stream ended without [DONE]`);
+        throw upstream(
+          first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
+          `${this.o.model}: stream ended without [DONE]`,
+        );
       }
     } finally {
       d.clear();

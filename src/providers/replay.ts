@@ -21,10 +21,15 @@ const cache = new Map<string, Promise<ReplayStore>>();
 
 async function files(path: string): Promise<string[]> {
   const s = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `replay data ${path}: cannot read (${e.code})`, { param: 'provider.data' });
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `replay data ${path}: cannot read (${e.code})`, {
+      param: 'provider.data',
+    });
   });
   if (!s.isDirectory()) return [path];
-  return (await readdir(path)).filter((n) => /\.(csv|jsonl)$/.test(n)).sort().map((n) => join(path, n));
+  return (await readdir(path))
+    .filter((n) => /\.(csv|jsonl)$/.test(n))
+    .sort()
+    .map((n) => join(path, n));
 }
 
 export function loadReplayStore(path: string): Promise<ReplayStore> {
@@ -47,9 +52,16 @@ export function loadReplayStore(path: string): Promise<ReplayStore> {
             try {
               v = JSON.parse(line) as typeof v;
             } catch {
-              throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${file}:${i + 1}: not JSON`, { param: 'provider.data' });
+              throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${file}:${i + 1}: not JSON`, {
+                param: 'provider.data',
+              });
             }
-            if (typeof v.prompt !== 'string' || typeof v.responses !== 'object' || v.responses === null) throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${file}:${i + 1}: expected {"prompt": string, "responses": {model: text}}`, { param: 'provider.data' });
+            if (typeof v.prompt !== 'string' || typeof v.responses !== 'object' || v.responses === null)
+              throw new ArbiterError(
+                ErrorCodes.INVALID_CONFIG,
+                `${file}:${i + 1}: expected {"prompt": string, "responses": {model: text}}`,
+                { param: 'provider.data' },
+              );
             for (const [m, r] of Object.entries(v.responses)) if (typeof r === 'string') put(v.prompt, m, r);
           });
         } else {
@@ -57,7 +69,9 @@ export function loadReplayStore(path: string): Promise<ReplayStore> {
           for (const r of rows) {
             if (typeof r.prompt !== 'string') continue;
             const prompt = unwrapPythonList(r.prompt);
-            for (const [col, val] of Object.entries(r)) if (col.endsWith('|model_response') && typeof val === 'string') put(prompt, col.slice(0, -'|model_response'.length), unwrapPythonList(val));
+            for (const [col, val] of Object.entries(r))
+              if (col.endsWith('|model_response') && typeof val === 'string')
+                put(prompt, col.slice(0, -'|model_response'.length), unwrapPythonList(val));
           }
         }
       }
@@ -74,17 +88,27 @@ const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
 export class ReplayProvider implements Provider {
   readonly kind = 'replay' as const;
 
-  constructor(private readonly model: string, private readonly store: ReplayStore) {}
+  constructor(
+    private readonly model: string,
+    private readonly store: ReplayStore,
+  ) {}
 
   private answer(req: ChatRequest): string {
     const user = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
     const hit = this.store.get(normalizePrompt(user))?.get(this.model);
-    if (hit === undefined) throw new ArbiterError(ErrorCodes.NOT_FOUND, `replay model ${this.model} has no recorded answer to this prompt`, { param: 'messages' });
+    if (hit === undefined)
+      throw new ArbiterError(ErrorCodes.NOT_FOUND, `replay model ${this.model} has no recorded answer to this prompt`, {
+        param: 'messages',
+      });
     return hit;
   }
 
   async complete(req: ChatRequest, opts: CallOptions = {}): Promise<ChatCompletion> {
-    if (opts.signal?.aborted) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', { param: 'model', status: 499 });
+    if (opts.signal?.aborted)
+      throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', {
+        param: 'model',
+        status: 499,
+      });
     const text = this.answer(req);
     const n = req.n ?? 1;
     const prompt = tokens(req.messages.map((m) => m.content).join('\n'));
@@ -93,7 +117,11 @@ export class ReplayProvider implements Provider {
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
       model: this.model,
-      choices: Array.from({ length: n }, (_, index) => ({ index, message: { role: 'assistant', content: text }, finish_reason: 'stop' })),
+      choices: Array.from({ length: n }, (_, index) => ({
+        index,
+        message: { role: 'assistant', content: text },
+        finish_reason: 'stop',
+      })),
       usage: { prompt_tokens: prompt, completion_tokens: n * tokens(text), total_tokens: prompt + n * tokens(text) },
     };
   }
@@ -104,7 +132,25 @@ export class ReplayProvider implements Provider {
     const created = Math.floor(Date.now() / 1000);
     const pieces = text.match(/\S+\s*|\s+/g) ?? [''];
     for (const [i, piece] of pieces.entries())
-      yield { id, object: 'chat.completion.chunk', created, model: this.model, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece }, finish_reason: null }] };
-    yield { id, object: 'chat.completion.chunk', created, model: this.model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] };
+      yield {
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model: this.model,
+        choices: [
+          {
+            index: 0,
+            delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece },
+            finish_reason: null,
+          },
+        ],
+      };
+    yield {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model: this.model,
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+    };
   }
 }

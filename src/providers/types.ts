@@ -28,7 +28,12 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  choices: Array<{ index: number; message: { role: 'assistant'; content: string | null }; finish_reason: string | null; logprobs?: unknown }>;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null };
+    finish_reason: string | null;
+    logprobs?: unknown;
+  }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
@@ -37,7 +42,12 @@ export interface ChatChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: { role?: string; content?: string }; finish_reason: string | null; logprobs?: unknown }>;
+  choices: Array<{
+    index: number;
+    delta: { role?: string; content?: string };
+    finish_reason: string | null;
+    logprobs?: unknown;
+  }>;
   usage?: ChatCompletion['usage'];
 }
 

@@ -12,9 +12,12 @@ import { answerExtractor } from './verify.js';
 
 const F = REWARD_FEATURES.length;
 
-
 /** The stage's state on one prompt: the escalation features of its most reliable candidate, and whether it agrees. */
-export function stageState(cands: readonly RewardCandidate[], stage: readonly string[], reliability: (m: string) => number): { x: Float32Array; model: string; agree: boolean } {
+export function stageState(
+  cands: readonly RewardCandidate[],
+  stage: readonly string[],
+  reliability: (m: string) => number,
+): { x: Float32Array; model: string; agree: boolean } {
   const cs = stage.map((m) => cands.find((c) => c.model === m) ?? { model: m, response: '', answer: null });
   const x = rewardFeatures(cs, reliability);
   const pick = cs.reduce((a, c, i) => (reliability(c.model) > reliability(cs[a]!.model) ? i : a), 0);
@@ -22,10 +25,17 @@ export function stageState(cands: readonly RewardCandidate[], stage: readonly st
   return { x: x.slice(pick * F, (pick + 1) * F), model: cs[pick]!.model, agree };
 }
 
-const asHead = (h: { weight: number[]; bias: number }): RewardHead => ({ features: [...REWARD_FEATURES], layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' } });
+const asHead = (h: { weight: number[]; bias: number }): RewardHead => ({
+  features: [...REWARD_FEATURES],
+  layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' },
+});
 
 /** Whether a rule accepts its stage's answer on one prompt (the escalation head runs on the backend). */
-export async function ruleAccepts(rule: CascadeRule, state: { x: Float32Array; agree: boolean }, backend: ComputeBackend): Promise<boolean> {
+export async function ruleAccepts(
+  rule: CascadeRule,
+  state: { x: Float32Array; agree: boolean },
+  backend: ComputeBackend,
+): Promise<boolean> {
   if (!rule.stage) return false;
   if (rule.tau === 'agree') return state.agree;
   if (rule.tau === 0 || !rule.head) return true;
@@ -34,13 +44,18 @@ export async function ruleAccepts(rule: CascadeRule, state: { x: Float32Array; a
 
 /** The cheapest policy whose train quality reaches `quality` (default: within one point of the strongest model). */
 export function chooseCascadePolicy(m: CascadeModel, quality = m.strongestTrainQuality - 0.01): CascadePolicy {
-  return m.policies.find((p) => p.trainQuality >= quality) ?? m.policies.reduce((a, b) => (b.trainQuality > a.trainQuality ? b : a));
+  return (
+    m.policies.find((p) => p.trainQuality >= quality) ??
+    m.policies.reduce((a, b) => (b.trainQuality > a.trainQuality ? b : a))
+  );
 }
 
 export function describeRule(rule: CascadeRule, strongest: string): string {
   if (!rule.stage) return `straight to ${strongest}`;
   const name = rule.stage.join(' + ');
-  return rule.tau === 0 ? `${name} only` : `${name}, accept ${rule.tau === 'agree' ? 'if they agree' : `reward ≥ ${rule.tau}`}`;
+  return rule.tau === 0
+    ? `${name} only`
+    : `${name}, accept ${rule.tau === 'agree' ? 'if they agree' : `reward ≥ ${rule.tau}`}`;
 }
 
 /**
@@ -61,9 +76,17 @@ export class EscalationReward implements OutcomeReward {
 
   async score(prompt: string, cands: readonly ResponseCandidate[], ctx?: ScoreContext): Promise<Float32Array> {
     const answer = answerExtractor(prompt, ctx?.task, ctx?.answerKind);
-    const rc: RewardCandidate[] = cands.map((c) => ({ model: c.model, response: c.content, answer: answer(c.content) }));
+    const rc: RewardCandidate[] = cands.map((c) => ({
+      model: c.model,
+      response: c.content,
+      answer: answer(c.content),
+    }));
     const rel = reliabilityOf(this.reliabilityTable, ctx?.task, ctx?.reliability);
-    const st = stageState(rc, rc.map((c) => c.model), rel);
+    const st = stageState(
+      rc,
+      rc.map((c) => c.model),
+      rel,
+    );
     const p = this.rule.head ? (await scoreRewards(asHead(this.rule.head), this.backend, st.x))[0]! : 1;
     const out = new Float32Array(cands.length);
     out[rc.findIndex((c) => c.model === st.model)] = p;

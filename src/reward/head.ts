@@ -11,9 +11,22 @@ import type { ComputeBackend, DenseLayer } from '../compute/index.js';
 import { logit } from '../math.js';
 import { arithmeticStepScore } from './verify.js';
 
-export const REWARD_FEATURES = ['reliabilityLogit', 'weightedAgreement', 'agreement', 'extracted', 'logLength', 'hedging', 'isTopModel', 'agreesWithTop', 'reliabilityXagreement', 'arithmeticChecked', 'arithmeticWrong'] as const;
+export const REWARD_FEATURES = [
+  'reliabilityLogit',
+  'weightedAgreement',
+  'agreement',
+  'extracted',
+  'logLength',
+  'hedging',
+  'isTopModel',
+  'agreesWithTop',
+  'reliabilityXagreement',
+  'arithmeticChecked',
+  'arithmeticWrong',
+] as const;
 
-const HEDGE = /\b(i'?m not sure|i am not sure|cannot|can't|unable to|as an ai|i don't know|it depends|unclear|not enough information|sorry)\b/i;
+const HEDGE =
+  /\b(i'?m not sure|i am not sure|cannot|can't|unable to|as an ai|i don't know|it depends|unclear|not enough information|sorry)\b/i;
 
 export interface RewardCandidate {
   model: string;
@@ -28,12 +41,14 @@ function arithmetic(response: string): [number, number] {
   return [scores.some((s) => s === 1) ? 1 : 0, scores.some((s) => s === 0) ? 1 : 0];
 }
 
-
 /**
  * Feature rows for the candidates of one prompt. `reliability(model)` is the model's accuracy on
  * this task from training data; agreement counts the other candidates with the same answer.
  */
-export function rewardFeatures(cands: readonly RewardCandidate[], reliability: (model: string) => number): Float32Array {
+export function rewardFeatures(
+  cands: readonly RewardCandidate[],
+  reliability: (model: string) => number,
+): Float32Array {
   const F = REWARD_FEATURES.length;
   const out = new Float32Array(cands.length * F);
   const w = cands.map((c) => Math.max(0, logit(reliability(c.model))));

@@ -39,7 +39,11 @@ export interface RewardModelFile {
 const ANY = '*';
 
 /** A model's reliability on a task: the task's figure, else the overall one, else `fallback`. */
-export function reliabilityOf(table: RewardModelFile['reliability'], task: string | undefined, fallback?: (m: string) => number | undefined) {
+export function reliabilityOf(
+  table: RewardModelFile['reliability'],
+  task: string | undefined,
+  fallback?: (m: string) => number | undefined,
+) {
   return (m: string): number => table[task ?? ANY]?.[m] ?? fallback?.(m) ?? table[ANY]?.[m] ?? 0.5;
 }
 
@@ -54,5 +58,8 @@ export function selectIndex(scores: ArrayLike<number>, top: number, margin: numb
 export function headFor(file: RewardModelFile, task: string | undefined): RewardHead {
   const h = file.heads[task ?? ANY] ?? file.heads[ANY]!;
   const F = file.features.length;
-  return { features: file.features, layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' } };
+  return {
+    features: file.features,
+    layer: { in: F, out: 1, weight: Float32Array.from(h.weight), bias: Float32Array.of(h.bias), activation: 'sigmoid' },
+  };
 }

@@ -23,15 +23,27 @@ import { answerExtractor, answerKindFor, arithmeticStepScore } from './verify.js
 import { logit } from '../math.js';
 import { headFor, reliabilityOf, selectIndex, type RewardModelFile } from './model-file.js';
 
-function answersOf(prompt: string, cands: readonly ResponseCandidate[], ctx: ScoreContext | undefined): Array<string | null> {
+function answersOf(
+  prompt: string,
+  cands: readonly ResponseCandidate[],
+  ctx: ScoreContext | undefined,
+): Array<string | null> {
   const answer = answerExtractor(prompt, ctx?.task, ctx?.answerKind);
   return cands.map((c) => answer(c.content));
 }
 
 /** Splits a solution into reasoning steps: blank-line separated blocks, else lines. */
 export function splitSteps(text: string): string[] {
-  const blocks = text.split(/\n\s*\n/).map((s) => s.trim()).filter(Boolean);
-  return blocks.length > 1 ? blocks : text.split('\n').map((s) => s.trim()).filter(Boolean);
+  const blocks = text
+    .split(/\n\s*\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return blocks.length > 1
+    ? blocks
+    : text
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 export class VerifierReward implements OutcomeReward, ProcessReward {
@@ -87,22 +99,38 @@ export class HeadReward implements OutcomeReward {
     try {
       if ((await stat(path)).isDirectory()) {
         file = join(path, 'reward.json');
-        const hasManifest = await stat(join(path, 'manifest.json')).then(() => true, () => false);
+        const hasManifest = await stat(join(path, 'manifest.json')).then(
+          () => true,
+          () => false,
+        );
         if (hasManifest) {
           const m = await readManifest(path);
-          if (m.kind !== 'reward') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward head: ${path} is a '${m.kind}' model, not a reward model`, { param: 'reward' });
+          if (m.kind !== 'reward')
+            throw new ArbiterError(
+              ErrorCodes.INVALID_ARGUMENT,
+              `reward head: ${path} is a '${m.kind}' model, not a reward model`,
+              { param: 'reward' },
+            );
           text = (await readModelFile(path, m, 'reward-head')).data.toString('utf8');
         } else text = await readFile(file, 'utf8');
       } else text = await readFile(file, 'utf8');
     } catch (e) {
       if (e instanceof ArbiterError) throw e;
-      throw new ArbiterError(ErrorCodes.NOT_FOUND, `reward head: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`, { param: 'reward' });
+      throw new ArbiterError(
+        ErrorCodes.NOT_FOUND,
+        `reward head: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`,
+        { param: 'reward' },
+      );
     }
     let j: RewardModelFile;
     try {
       j = JSON.parse(text) as RewardModelFile;
     } catch (e) {
-      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward head: ${file} is not JSON (${(e as Error).message})`, { param: 'reward' });
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `reward head: ${file} is not JSON (${(e as Error).message})`,
+        { param: 'reward' },
+      );
     }
     const F = REWARD_FEATURES.length;
     const ok =
@@ -110,8 +138,19 @@ export class HeadReward implements OutcomeReward {
       j.version === 1 &&
       JSON.stringify(j.features) === JSON.stringify(REWARD_FEATURES) &&
       j.heads?.['*'] !== undefined &&
-      Object.values(j.heads).every((h) => Array.isArray(h.weight) && h.weight.length === F && h.weight.every(Number.isFinite) && Number.isFinite(h.bias));
-    if (!ok) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `reward head: ${file} is not an arbiter reward head (format arbiter-reward-head v1 with features ${REWARD_FEATURES.join(', ')})`, { param: 'reward' });
+      Object.values(j.heads).every(
+        (h) =>
+          Array.isArray(h.weight) &&
+          h.weight.length === F &&
+          h.weight.every(Number.isFinite) &&
+          Number.isFinite(h.bias),
+      );
+    if (!ok)
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `reward head: ${file} is not an arbiter reward head (format arbiter-reward-head v1 with features ${REWARD_FEATURES.join(', ')})`,
+        { param: 'reward' },
+      );
     return new HeadReward(j, backend, `head:${path}`);
   }
 
@@ -133,7 +172,10 @@ export class HeadReward implements OutcomeReward {
 
   private rows(prompt: string, cands: readonly ResponseCandidate[], ctx: ScoreContext | undefined): Float32Array {
     const answers = answersOf(prompt, cands, ctx);
-    return rewardFeatures(cands.map((c, i) => ({ model: c.model, response: c.content, answer: answers[i]! })), reliabilityOf(this.file.reliability, ctx?.task, ctx?.reliability));
+    return rewardFeatures(
+      cands.map((c, i) => ({ model: c.model, response: c.content, answer: answers[i]! })),
+      reliabilityOf(this.file.reliability, ctx?.task, ctx?.reliability),
+    );
   }
 
   async score(prompt: string, cands: readonly ResponseCandidate[], ctx?: ScoreContext): Promise<Float32Array> {
@@ -142,7 +184,9 @@ export class HeadReward implements OutcomeReward {
   }
 
   /** Many prompts at once: one backend call per task head. */
-  async scoreBatch(items: ReadonlyArray<{ prompt: string; candidates: readonly ResponseCandidate[]; ctx?: ScoreContext }>): Promise<Float32Array[]> {
+  async scoreBatch(
+    items: ReadonlyArray<{ prompt: string; candidates: readonly ResponseCandidate[]; ctx?: ScoreContext }>,
+  ): Promise<Float32Array[]> {
     const byTask = new Map<string, number[]>();
     items.forEach((it, i) => byTask.set(it.ctx?.task ?? '*', [...(byTask.get(it.ctx?.task ?? '*') ?? []), i]));
     const out: Float32Array[] = new Array(items.length);
@@ -192,7 +236,10 @@ export class OnnxReward implements OutcomeReward, ProcessReward {
 
   static async load(path: string, options: OnnxRewardOptions = {}): Promise<OnnxReward> {
     const batchSize = options.batchSize ?? 16;
-    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be a positive integer', { param: 'batchSize' });
+    if (!(Number.isInteger(batchSize) && batchSize > 0))
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'batchSize must be a positive integer', {
+        param: 'batchSize',
+      });
     const m = await openOnnxModel(path, 'onnx reward', 'reward', options);
     const output = m.session.outputNames.includes('logits') ? 'logits' : m.session.outputNames[0]!;
     return new OnnxReward(m, output, batchSize);
@@ -233,29 +280,42 @@ export class OnnxReward implements OutcomeReward, ProcessReward {
         types[b * T + t] = BigInt(e.types[t]!);
       }),
     );
-    const feeds: Record<string, InstanceType<OnnxModel['ort']['Tensor']>> = { input_ids: new ort.Tensor('int64', ids, [B, T]) };
+    const feeds: Record<string, InstanceType<OnnxModel['ort']['Tensor']>> = {
+      input_ids: new ort.Tensor('int64', ids, [B, T]),
+    };
     if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', mask, [B, T]);
     if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', types, [B, T]);
     let out;
     try {
       out = (await session.run(feeds))[this.output]!;
     } catch (e) {
-      throw new ArbiterError(ErrorCodes.NATIVE_ERROR, `onnx reward: run failed: ${(e as Error).message}`, { param: 'reward' });
+      throw new ArbiterError(ErrorCodes.NATIVE_ERROR, `onnx reward: run failed: ${(e as Error).message}`, {
+        param: 'reward',
+      });
     }
     const d = out.data as Float32Array;
     const dims = out.dims;
     const sig = (v: number) => 1 / (1 + Math.exp(-v));
     let s: Float32Array;
-    if ((dims.length === 1 && dims[0] === B) || (dims.length === 2 && dims[0] === B && dims[1] === 1)) s = Float32Array.from(d, sig);
-    else if (dims.length === 2 && dims[0] === B && dims[1] === 2) s = Float32Array.from({ length: B }, (_, b) => sig(d[b * 2 + 1]! - d[b * 2]!));
-    else throw new ArbiterError(ErrorCodes.UNSUPPORTED, `onnx reward: output ${this.output} has shape [${dims.join(', ')}]; expected [batch], [batch, 1] or [batch, 2]`, { param: 'reward' });
-    if (s.some((v) => !Number.isFinite(v))) throw new ArbiterError(ErrorCodes.NOT_FINITE, 'onnx reward: non-finite score', { param: 'reward' });
+    if ((dims.length === 1 && dims[0] === B) || (dims.length === 2 && dims[0] === B && dims[1] === 1))
+      s = Float32Array.from(d, sig);
+    else if (dims.length === 2 && dims[0] === B && dims[1] === 2)
+      s = Float32Array.from({ length: B }, (_, b) => sig(d[b * 2 + 1]! - d[b * 2]!));
+    else
+      throw new ArbiterError(
+        ErrorCodes.UNSUPPORTED,
+        `onnx reward: output ${this.output} has shape [${dims.join(', ')}]; expected [batch], [batch, 1] or [batch, 2]`,
+        { param: 'reward' },
+      );
+    if (s.some((v) => !Number.isFinite(v)))
+      throw new ArbiterError(ErrorCodes.NOT_FINITE, 'onnx reward: non-finite score', { param: 'reward' });
     return s;
   }
 
   async score(prompt: string, cands: readonly ResponseCandidate[]): Promise<Float32Array> {
     const out = new Float32Array(cands.length);
-    for (let i = 0; i < cands.length; i += this.batchSize) out.set(await this.run(cands.slice(i, i + this.batchSize).map((c) => [prompt, c.content])), i);
+    for (let i = 0; i < cands.length; i += this.batchSize)
+      out.set(await this.run(cands.slice(i, i + this.batchSize).map((c) => [prompt, c.content])), i);
     return out;
   }
 
@@ -319,7 +379,13 @@ export class JudgeReward implements OutcomeReward {
           ctx?.signal,
         );
         const u = res.usage;
-        if (u && ctx?.onCost) ctx.onCost(((u.prompt_tokens * (this.o.price?.inputPer1k ?? 0)) + u.completion_tokens * (this.o.price?.outputPer1k ?? 0)) / 1000, u.total_tokens);
+        if (u && ctx?.onCost)
+          ctx.onCost(
+            (u.prompt_tokens * (this.o.price?.inputPer1k ?? 0) +
+              u.completion_tokens * (this.o.price?.outputPer1k ?? 0)) /
+              1000,
+            u.total_tokens,
+          );
         return parseJudgeScore(res.choices[0]?.message.content ?? '');
       }),
     );

@@ -22,7 +22,11 @@ export function extractChoice(text: string, options?: Record<string, string>, le
   m = /\b(?:answer|choice|option)\s*(?:is|:)?\s*\(?([A-H])\)?(?![A-Za-z])/i.exec(t);
   if (m && allowed(m[1]?.toUpperCase())) return m[1]!.toUpperCase();
   if (options) {
-    const norm = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+    const norm = (s: string) =>
+      s
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, ' ')
+        .trim();
     const r = norm(t);
     if (r.length >= 3) {
       const hits = Object.entries(options).filter(([, o]) => {
@@ -75,7 +79,11 @@ export function answerKindFor(task: string | undefined, prompt: string): AnswerK
  * The final-answer extractor for a prompt: by `kind` when given, else by its task; free-text
  * tasks have no canonical answer (null).
  */
-export function answerExtractor(prompt: string, task: string | undefined, kind?: AnswerKind | 'text'): (text: string) => string | null {
+export function answerExtractor(
+  prompt: string,
+  task: string | undefined,
+  kind?: AnswerKind | 'text',
+): (text: string) => string | null {
   const k = kind ?? answerKindFor(task, prompt);
   return k === 'text' ? () => null : (text) => extractAnswer(text, k, prompt);
 }
@@ -88,7 +96,11 @@ export function extractAnswer(text: string, kind: AnswerKind, prompt?: string): 
 
 /** Evaluates + - * / ( ) over decimal numbers (×, ÷, x between numbers accepted); NaN when it does not parse. */
 export function evaluateArithmetic(expr: string): number {
-  const s = expr.replace(/[×x]/g, '*').replace(/÷/g, '/').replace(/,(?=\d{3})/g, '').replace(/\s+/g, '');
+  const s = expr
+    .replace(/[×x]/g, '*')
+    .replace(/÷/g, '/')
+    .replace(/,(?=\d{3})/g, '')
+    .replace(/\s+/g, '');
   let i = 0;
   const peek = () => s[i];
   const number = (): number => {

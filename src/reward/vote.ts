@@ -20,11 +20,18 @@ export interface VoteResult {
   tally: Record<string, number>;
 }
 
-const freeText = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').replace(/[.!\s]+$/, '').trim();
+const freeText = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .replace(/[.!\s]+$/, '')
+    .trim();
 
 export function vote(cands: readonly VoteCandidate[], kind: AnswerKind | 'text', prompt?: string): VoteResult {
   if (!cands.length) throw new RangeError('vote needs at least one candidate');
-  const answers = cands.map((c) => (kind === 'text' ? freeText(c.content) || null : extractAnswer(c.content, kind, prompt)));
+  const answers = cands.map((c) =>
+    kind === 'text' ? freeText(c.content) || null : extractAnswer(c.content, kind, prompt),
+  );
   const tally: Record<string, number> = {};
   answers.forEach((a, i) => {
     if (a !== null) tally[a] = (tally[a] ?? 0) + Math.max(0, cands[i]!.weight);

@@ -19,7 +19,6 @@ import { loadManifold, type Manifold } from '../manifold/index.js';
 import type { QualityCalibration } from './quality.js';
 import type { CostTable } from './types.js';
 
-
 export interface RouterModelParts {
   manifold: Manifold;
   head: AnalysisHead;
@@ -43,20 +42,41 @@ const bad = (dir: string, msg: string): never => {
 
 function headFromJson(dir: string, j: HeadFile, dim: number): AnalysisHead {
   const T = Array.isArray(j?.tasks) ? j.tasks.length : 0;
-  if (!T || !j.tasks.every((t) => typeof t === 'string')) bad(dir, 'head.json: tasks must be a non-empty array of strings');
-  if (j.inputDim !== headInputDim(dim)) bad(dir, `head.json: inputDim ${j.inputDim} does not match the embedder (${headInputDim(dim)})`);
-  if (!Array.isArray(j.weight) || j.weight.length !== 2 * T * j.inputDim || !Array.isArray(j.bias) || j.bias.length !== 2 * T)
+  if (!T || !j.tasks.every((t) => typeof t === 'string'))
+    bad(dir, 'head.json: tasks must be a non-empty array of strings');
+  if (j.inputDim !== headInputDim(dim))
+    bad(dir, `head.json: inputDim ${j.inputDim} does not match the embedder (${headInputDim(dim)})`);
+  if (
+    !Array.isArray(j.weight) ||
+    j.weight.length !== 2 * T * j.inputDim ||
+    !Array.isArray(j.bias) ||
+    j.bias.length !== 2 * T
+  )
     bad(dir, `head.json: weight must hold ${2 * T} x ${j.inputDim} values and bias ${2 * T}`);
-  if (!(j.temperature > 0) || !(j.knnWeight >= 0 && j.knnWeight <= 1)) bad(dir, 'head.json: temperature must be > 0 and knnWeight in [0, 1]');
+  if (!(j.temperature > 0) || !(j.knnWeight >= 0 && j.knnWeight <= 1))
+    bad(dir, 'head.json: temperature must be > 0 and knnWeight in [0, 1]');
   const weight = Float32Array.from(j.weight);
   const bias = Float32Array.from(j.bias);
   if (![...weight, ...bias].every(Number.isFinite)) bad(dir, 'head.json: non-finite weights');
-  return { tasks: j.tasks, inputDim: j.inputDim, temperature: j.temperature, knnWeight: j.knnWeight, layer: { in: j.inputDim, out: 2 * T, weight, bias, activation: 'none' } };
+  return {
+    tasks: j.tasks,
+    inputDim: j.inputDim,
+    temperature: j.temperature,
+    knnWeight: j.knnWeight,
+    layer: { in: j.inputDim, out: 2 * T, weight, bias, activation: 'none' },
+  };
 }
 
-export async function loadRouterModel(dir: string, embedder: Embedder, backend: ComputeBackend): Promise<RouterModelParts & { manifest: Manifest }> {
+export async function loadRouterModel(
+  dir: string,
+  embedder: Embedder,
+  backend: ComputeBackend,
+): Promise<RouterModelParts & { manifest: Manifest }> {
   const manifest = await readManifest(dir);
-  if (manifest.kind !== 'router') throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${manifest.kind}' is not a router model`, { param: 'model' });
+  if (manifest.kind !== 'router')
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${manifest.kind}' is not a router model`, {
+      param: 'model',
+    });
   const want = manifest.produced.embedder as { kind?: string; name?: string; fingerprint?: string } | undefined;
   if (want?.fingerprint !== embedder.fingerprint)
     throw new ArbiterError(
@@ -65,7 +85,10 @@ export async function loadRouterModel(dir: string, embedder: Embedder, backend: 
       { param: 'model' },
     );
   await readModelFile(dir, manifest, 'manifold'); // size and checksum
-  const { costs, strengths } = JSON.parse((await readModelFile(dir, manifest, 'costs')).data.toString('utf8')) as { costs: CostTable; strengths: Record<string, Record<string, number>> };
+  const { costs, strengths } = JSON.parse((await readModelFile(dir, manifest, 'costs')).data.toString('utf8')) as {
+    costs: CostTable;
+    strengths: Record<string, Record<string, number>>;
+  };
   const parse = async <T>(kind: string): Promise<T> => {
     const f = await readModelFile(dir, manifest, kind);
     try {
@@ -78,7 +101,8 @@ export async function loadRouterModel(dir: string, embedder: Embedder, backend: 
   const calibration = await parse<QualityCalibration>('quality');
   for (const [m, byTask] of Object.entries(calibration ?? {}))
     for (const [t, cap] of Object.entries(byTask ?? {}))
-      if (!Array.isArray(cap) || cap.length !== 3 || !cap.every(Number.isFinite)) bad(dir, `quality.json: ${m}.${t} must be [a, b, c] (finite numbers)`);
+      if (!Array.isArray(cap) || cap.length !== 3 || !cap.every(Number.isFinite))
+        bad(dir, `quality.json: ${m}.${t} must be [a, b, c] (finite numbers)`);
   const manifold = await loadManifold(join(dir, 'manifold.arbm'), backend);
   return { manifold, head, calibration, costs, strengths, manifest };
 }

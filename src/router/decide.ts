@@ -11,7 +11,6 @@ import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
 import type { Decision, NeighbourVote, RouteOptions } from './types.js';
 
-
 const checkOptions = checker<RouteOptions>(routeOptionsSchema, 'options');
 
 /** Validates route options against the one schema of them (config/requests.ts); returns them typed. */
@@ -45,10 +44,17 @@ export function decide(
     source = inputs.task.source;
   } else {
     for (const [t, p] of Object.entries(analysis.task.scores)) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * p;
-    if (labelled) for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
+    if (labelled)
+      for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
   }
   const [label, conf] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
-  const c = choose(predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens }), models, options, routing, load);
+  const c = choose(
+    predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens }),
+    models,
+    options,
+    routing,
+    load,
+  );
   const ch = c.chosen;
   const runner = c.ranked.find((x) => x.eligible && x !== ch);
   const money = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;

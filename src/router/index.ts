@@ -3,6 +3,14 @@ export { loadRouterModel, type HeadFile, type RouterModelParts } from './artefac
 export { decide, checkRouteOptions, type DecideInputs } from './decide.js';
 export { choose, logSpan, type Choice } from './strategy.js';
 export { LoadTracker } from './load.js';
-export { predict, priorQuality, shrunkQuality, estimateInputTokens, OUTPUT_TOKENS, PRIOR_WEIGHT, type PredictInputs } from './predict.js';
+export {
+  predict,
+  priorQuality,
+  shrunkQuality,
+  estimateInputTokens,
+  OUTPUT_TOKENS,
+  PRIOR_WEIGHT,
+  type PredictInputs,
+} from './predict.js';
 export { calibratedQuality, fitCapability, type Capability, type QualityCalibration } from './quality.js';
 export type { Candidate, CostTable, Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';

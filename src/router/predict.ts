@@ -22,7 +22,13 @@ export interface PredictInputs {
 
 /** Output tokens expected per task type when the request does not say. */
 export const OUTPUT_TOKENS: Record<string, number> = {
-  math: 350, code: 450, reasoning: 250, knowledge: 60, creative: 600, extraction: 250, conversation: 150,
+  math: 350,
+  code: 450,
+  reasoning: 250,
+  knowledge: 60,
+  creative: 600,
+  extraction: 250,
+  conversation: 150,
 };
 const DEFAULT_STRENGTH = 0.5;
 /** Prior pseudo-count: how many neighbour votes a prior is worth. */
@@ -35,11 +41,18 @@ export function estimateInputTokens(prompt: string): number {
 export function priorQuality(model: ModelSpec, taskDist: Record<string, number>): number {
   const entries = Object.entries(taskDist);
   if (!entries.length) return model.strengths.general ?? DEFAULT_STRENGTH;
-  return entries.reduce((s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH), 0);
+  return entries.reduce(
+    (s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH),
+    0,
+  );
 }
 
 /** The kNN vote's quality for one model shrunk toward its prior by the vote's effective sample size. */
-export function shrunkQuality(m: ModelSpec, taskDist: Record<string, number>, vote: NeighbourVote | undefined): Pick<Prediction, 'quality' | 'qualityStderr' | 'qualitySource'> {
+export function shrunkQuality(
+  m: ModelSpec,
+  taskDist: Record<string, number>,
+  vote: NeighbourVote | undefined,
+): Pick<Prediction, 'quality' | 'qualityStderr' | 'qualitySource'> {
   const prior = priorQuality(m, taskDist);
   const v = vote?.quality[m.id];
   const priorStderr = Math.sqrt((prior * (1 - prior) + 1 / 12) / (PRIOR_WEIGHT + 1));
@@ -57,11 +70,18 @@ export function shrunkQuality(m: ModelSpec, taskDist: Record<string, number>, vo
  * model under the task distribution when a cost table has the model (training data), else the
  * token estimate times the configured prices.
  */
-export function predict(models: readonly ModelSpec[], prompt: string, taskDist: Record<string, number>, vote: NeighbourVote | undefined, inputs: PredictInputs = {}): Prediction[] {
+export function predict(
+  models: readonly ModelSpec[],
+  prompt: string,
+  taskDist: Record<string, number>,
+  vote: NeighbourVote | undefined,
+  inputs: PredictInputs = {},
+): Prediction[] {
   const { maxTokens, costs } = inputs;
   const inputTokens = estimateInputTokens(prompt);
   const outputTokens =
-    maxTokens ?? Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
+    maxTokens ??
+    Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
   return models.map((m) => {
     const shrunk = shrunkQuality(m, taskDist, vote);
     const { qualityStderr } = shrunk;

@@ -13,12 +13,17 @@ export type Capability = [a: number, b: number, c: number];
 /** Per model id, per task label. */
 export type QualityCalibration = Record<string, Record<string, Capability>>;
 
-
 /**
  * Logistic regression of y (in [0, 1]; soft labels allowed) on [1, x1, x2] by Newton's method,
  * with an L2 penalty pulling the slopes toward `prior` (default 0, 0). Returns [a, b, c].
  */
-export function fitCapability(x1: ArrayLike<number>, x2: ArrayLike<number>, y: ArrayLike<number>, l2 = 1, prior: [number, number] = [0, 0]): Capability {
+export function fitCapability(
+  x1: ArrayLike<number>,
+  x2: ArrayLike<number>,
+  y: ArrayLike<number>,
+  l2 = 1,
+  prior: [number, number] = [0, 0],
+): Capability {
   const n = y.length;
   let w: number[] = [0, prior[0], prior[1]];
   if (n === 0) return [0, prior[0], prior[1]];
@@ -74,7 +79,12 @@ function solve3(A: number[][], b: number[]): number[] {
  * The calibrated quality of one model under a task distribution, or undefined when the model has
  * no capability for any task in it. Tasks without a capability keep the kNN/prior quality.
  */
-export function calibratedQuality(caps: Record<string, Capability> | undefined, taskDist: Record<string, number>, ease: Record<string, number> | undefined, knnQuality: number): number | undefined {
+export function calibratedQuality(
+  caps: Record<string, Capability> | undefined,
+  taskDist: Record<string, number>,
+  ease: Record<string, number> | undefined,
+  knnQuality: number,
+): number | undefined {
   if (!caps || !ease) return undefined;
   let q = 0;
   let total = 0;

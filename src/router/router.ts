@@ -5,7 +5,14 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 
-import { analyze, applyHead, headInput, mixTaskDistribution, type AnalysisHead, type HeadOutput } from '../analyze/index.js';
+import {
+  analyze,
+  applyHead,
+  headInput,
+  mixTaskDistribution,
+  type AnalysisHead,
+  type HeadOutput,
+} from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
@@ -46,7 +53,6 @@ export interface Learned {
 const MAX_ONLINE_OUTCOMES = 2000;
 /** Pull of online slopes toward the trained models' average. */
 const ONLINE_L2 = 2;
-
 
 export class Router {
   readonly load = new LoadTracker();
@@ -93,7 +99,8 @@ export class Router {
 
   async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
     this.open();
-    if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) fail('prompts', 'must be an array of strings');
+    if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string'))
+      fail('prompts', 'must be an array of strings');
     const o = checkRouteOptions(options);
     for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
     if (prompts.length === 0) return [];
@@ -101,7 +108,9 @@ export class Router {
     const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
     const head = this.learned.head;
-    const out: HeadOutput | undefined = head ? await applyHead(head, this.manifold.backend, headInput(emb, analyses, this.embedder.dim)) : undefined;
+    const out: HeadOutput | undefined = head
+      ? await applyHead(head, this.manifold.backend, headInput(emb, analyses, this.embedder.dim))
+      : undefined;
     const models = this.registry.list();
     const calibration = this.calibration();
     return analyses.map((a, i) => {
@@ -119,7 +128,10 @@ export class Router {
         const value = head.tasks.reduce((s, t) => s + (distribution[t] ?? 0) * byTask[t]!, 0);
         a.difficulty = { value, byTask };
         inputs.ease = ease;
-        inputs.task = { distribution, source: vote && Object.keys(vote).length && head.knnWeight > 0 ? 'head+manifold' : 'head' };
+        inputs.task = {
+          distribution,
+          source: vote && Object.keys(vote).length && head.knnWeight > 0 ? 'head+manifold' : 'head',
+        };
       }
       return decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, inputs);
     });
@@ -131,12 +143,19 @@ export class Router {
    * model without a trained capability for the task gets one fitted from its outcomes (from 3 on),
    * its slopes pulled toward the trained models' average, so a new model needs few outcomes.
    */
-  async feedback(input: { prompt: string; model: string; quality: number; task?: string }): Promise<{ merged: boolean; capability?: Capability }> {
+  async feedback(input: {
+    prompt: string;
+    model: string;
+    quality: number;
+    task?: string;
+  }): Promise<{ merged: boolean; capability?: Capability }> {
     this.open();
     if (typeof input?.prompt !== 'string') fail('prompt', 'must be a string');
     const spec = this.registry.get(input.model);
-    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1)) fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
-    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task))) fail('task', 'must be a lower-case word');
+    if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1))
+      fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
+    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task)))
+      fail('task', 'must be a lower-case word');
     const analysis = analyze(input.prompt);
     const embedding = await this.embedder.embed([analysis.fewShot.question]);
     let capability: Capability | undefined;
@@ -150,17 +169,33 @@ export class Router {
       const t = head.tasks.indexOf(task);
       if (t >= 0 && !this.learned.calibration?.[input.model]?.[task]) {
         const rows = this.outcomes.get(input.model) ?? [];
-        rows.push({ task, x1: logit(out.ease[t]!), x2: logit(shrunkQuality(spec, dist, vote).quality), y: input.quality });
+        rows.push({
+          task,
+          x1: logit(out.ease[t]!),
+          x2: logit(shrunkQuality(spec, dist, vote).quality),
+          y: input.quality,
+        });
         if (rows.length > MAX_ONLINE_OUTCOMES) rows.shift();
         this.outcomes.set(input.model, rows);
         const mine = rows.filter((r) => r.task === task);
         if (mine.length >= 3) {
-          capability = fitCapability(mine.map((r) => r.x1), mine.map((r) => r.x2), mine.map((r) => r.y), ONLINE_L2, this.populationSlopes(task));
+          capability = fitCapability(
+            mine.map((r) => r.x1),
+            mine.map((r) => r.x2),
+            mine.map((r) => r.y),
+            ONLINE_L2,
+            this.populationSlopes(task),
+          );
           (this.online[input.model] ??= {})[task] = capability;
         }
       }
     }
-    const { merged } = await this.manifold.feedback({ embedding, model: input.model, quality: input.quality, ...(input.task ? { task: input.task } : {}) });
+    const { merged } = await this.manifold.feedback({
+      embedding,
+      model: input.model,
+      quality: input.quality,
+      ...(input.task ? { task: input.task } : {}),
+    });
     return { merged, ...(capability ? { capability } : {}) };
   }
 
@@ -171,21 +206,29 @@ export class Router {
 
   /** Mean slopes (b, c) of the trained models' capabilities for a task: where a new model starts. */
   private populationSlopes(task: string): [number, number] {
-    const caps = Object.values(this.learned.calibration ?? {}).flatMap((byTask) => (byTask[task] ? [byTask[task]!] : []));
+    const caps = Object.values(this.learned.calibration ?? {}).flatMap((byTask) =>
+      byTask[task] ? [byTask[task]!] : [],
+    );
     if (!caps.length) return [0, 1]; // no trained models: trust the model's own kNN quality as is
     return [caps.reduce((s, c) => s + c[1], 0) / caps.length, caps.reduce((s, c) => s + c[2], 0) / caps.length];
   }
 }
 
 /** A router from a config (object or file path) with the default embedder on the best backend. */
-export async function createRouter(config: ArbiterConfig | Record<string, unknown> | string, parts: RouterParts = {}): Promise<Router> {
+export async function createRouter(
+  config: ArbiterConfig | Record<string, unknown> | string,
+  parts: RouterParts = {},
+): Promise<Router> {
   let cfg: ArbiterConfig;
   if (typeof config === 'string') cfg = await loadConfig(config);
   else {
     const { source, ...rest } = config as Record<string, unknown>; // a loaded config validates again, minus its source
     cfg = validateConfig(rest, typeof source === 'string' ? source : 'config');
   }
-  const backend = parts.backend ?? (parts.embedder instanceof StaticEmbedder ? parts.embedder.backend : undefined) ?? (await selectBackend()).backend;
+  const backend =
+    parts.backend ??
+    (parts.embedder instanceof StaticEmbedder ? parts.embedder.backend : undefined) ??
+    (await selectBackend()).backend;
   // relative paths in a config file are from its folder
   // (an in-memory config's source is a label: its paths are from the working directory)
   const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(dirname(cfg.source), p));
@@ -195,11 +238,19 @@ export async function createRouter(config: ArbiterConfig | Record<string, unknow
   if (trained) {
     // learned per-task strengths fill in what the config does not set (the config wins); the
     // overall mean ('*' in the model folder) is the config's 'general' fallback
-    const learned = (id: string) => Object.fromEntries(Object.entries(trained.strengths[id] ?? {}).map(([t, q]) => [t === '*' ? 'general' : t, q]));
+    const learned = (id: string) =>
+      Object.fromEntries(Object.entries(trained.strengths[id] ?? {}).map(([t, q]) => [t === '*' ? 'general' : t, q]));
     const models = cfg.models.map((m) => ({ ...m, strengths: { ...learned(m.id), ...m.strengths } }));
     cfg = validateConfig({ models, routing: cfg.routing }, cfg.source);
   }
   const manifold = parts.manifold ?? trained?.manifold ?? new Manifold(backend, { dim: embedder.dim });
   if (manifold.dim !== embedder.dim) fail('manifold', `has dim ${manifold.dim} but the embedder makes ${embedder.dim}`);
-  return new Router(new ModelRegistry(cfg), embedder, manifold, parts.k ?? cfg.routing.k, trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {}, parts.manifold === undefined);
+  return new Router(
+    new ModelRegistry(cfg),
+    embedder,
+    manifold,
+    parts.k ?? cfg.routing.k,
+    trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {},
+    parts.manifold === undefined,
+  );
 }

@@ -34,8 +34,10 @@ function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefi
   const need = c.minContext ?? p.inputTokens + p.outputTokens;
   if (need > m.contextTokens) return `needs ${need} tokens of context, has ${m.contextTokens}`;
   if (c.maxCost !== undefined && p.cost > c.maxCost) return `cost ${p.cost.toPrecision(3)} > max ${c.maxCost}`;
-  if (c.maxLatencyMs !== undefined && p.latencyMs > c.maxLatencyMs) return `latency ${Math.round(p.latencyMs)} ms > max ${c.maxLatencyMs}`;
-  if (c.minQuality !== undefined && p.quality < c.minQuality) return `quality ${p.quality.toFixed(3)} < min ${c.minQuality}`;
+  if (c.maxLatencyMs !== undefined && p.latencyMs > c.maxLatencyMs)
+    return `latency ${Math.round(p.latencyMs)} ms > max ${c.maxLatencyMs}`;
+  if (c.minQuality !== undefined && p.quality < c.minQuality)
+    return `quality ${p.quality.toFixed(3)} < min ${c.minQuality}`;
   return undefined;
 }
 
@@ -50,7 +52,13 @@ export function logSpan(values: readonly number[], offset: number): number[] {
   return v.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
 }
 
-export function choose(preds: Prediction[], models: readonly ModelSpec[], o: RouteOptions, routing: RoutingSettings, load: LoadTracker): Choice {
+export function choose(
+  preds: Prediction[],
+  models: readonly ModelSpec[],
+  o: RouteOptions,
+  routing: RoutingSettings,
+  load: LoadTracker,
+): Choice {
   const spec = new Map(models.map((m) => [m.id, m]));
   const target = o.qualityTarget ?? (o.strategy ? undefined : routing.qualityTarget);
   const strategy: Strategy = o.strategy ?? routing.strategy;
@@ -58,11 +66,21 @@ export function choose(preds: Prediction[], models: readonly ModelSpec[], o: Rou
   const cands: Candidate[] = preds.map((p) => {
     const m = spec.get(p.model)!;
     const why = excluded(p, m, o);
-    return { ...p, score: 0, eligible: why === undefined, ...(why ? { excluded: why } : {}), saturated: load.saturated(p.model, m.maxConcurrent) };
+    return {
+      ...p,
+      score: 0,
+      eligible: why === undefined,
+      ...(why ? { excluded: why } : {}),
+      saturated: load.saturated(p.model, m.maxConcurrent),
+    };
   });
   const eligible = cands.filter((c) => c.eligible);
   if (!eligible.length)
-    throw new ArbiterError(ErrorCodes.NO_ELIGIBLE_MODEL, `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`, { param: 'constraints' });
+    throw new ArbiterError(
+      ErrorCodes.NO_ELIGIBLE_MODEL,
+      `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`,
+      { param: 'constraints' },
+    );
   const span = (f: (c: Candidate) => number, offset: number) => {
     const scaled = new Map(logSpan(eligible.map(f), offset).map((x, i) => [eligible[i]!, x]));
     return (c: Candidate) => scaled.get(c) ?? (c.eligible ? 0 : 1);
@@ -75,7 +93,9 @@ export function choose(preds: Prediction[], models: readonly ModelSpec[], o: Rou
     used = 'quality-target';
     const reach = eligible.filter((c) => c.quality >= target);
     for (const c of cands) c.score = reach.includes(c) ? 10 - costN(c) : c.quality; // reachers first, cheapest first
-    note = reach.length ? `cheapest predicted to reach ${target}` : `none predicted to reach ${target}: best predicted instead`;
+    note = reach.length
+      ? `cheapest predicted to reach ${target}`
+      : `none predicted to reach ${target}: best predicted instead`;
   } else {
     for (const c of cands) {
       if (strategy === 'quality') c.score = c.quality - 1e-6 * costN(c);
@@ -88,8 +108,11 @@ export function choose(preds: Prediction[], models: readonly ModelSpec[], o: Rou
   const open = ranked.filter((c) => c.eligible && !c.saturated);
   const chosen = open[0] ?? ranked[0]!;
   if (chosen !== ranked[0]) note = [note, `${ranked[0]!.model} is at its concurrency cap`].filter(Boolean).join('; ');
-  else if (!open.length) note = [note, 'every eligible model is at its concurrency cap: queued on the best'].filter(Boolean).join('; ');
+  else if (!open.length)
+    note = [note, 'every eligible model is at its concurrency cap: queued on the best'].filter(Boolean).join('; ');
   const runner = ranked.find((c) => c.eligible && c !== chosen);
-  const confidence = runner ? phi((chosen.quality - runner.quality) / Math.hypot(chosen.qualityStderr, runner.qualityStderr, 1e-9)) : 1;
+  const confidence = runner
+    ? phi((chosen.quality - runner.quality) / Math.hypot(chosen.qualityStderr, runner.qualityStderr, 1e-9))
+    : 1;
   return { chosen, ranked, strategy: used, note, confidence };
 }

@@ -46,7 +46,12 @@ export interface Decision {
   alternatives: Candidate[];
   /** Ordered models to try if the choice fails (eligible, excluding the choice). */
   fallbacks: string[];
-  task: { label: string; confidence: number; distribution: Record<string, number>; source: 'keywords' | 'manifold+keywords' | 'head' | 'head+manifold' };
+  task: {
+    label: string;
+    confidence: number;
+    distribution: Record<string, number>;
+    source: 'keywords' | 'manifold+keywords' | 'head' | 'head+manifold';
+  };
   analysis: PromptAnalysis;
   /** One line a person can read. */
   reason: string;

@@ -43,7 +43,15 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     logger: o.logger ? { redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
     // schema-validated bodies: extra keys are errors, nothing is coerced; x-param is our own annotation
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, keywords: ['x-param'] } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: true,
+        allErrors: false,
+        keywords: ['x-param'],
+      },
+    },
   });
   await app.register(errorsPlugin, { bodyLimit });
   await app.register(authPlugin, o.auth ? { auth: o.auth } : {});

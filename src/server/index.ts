@@ -8,7 +8,10 @@ import { selectBackend } from '../compute/index.js';
 import { createArbiter } from '../engine/index.js';
 import { buildGateway, type GatewayOptions } from './app.js';
 
-export async function createGateway(configPath: string, options: Omit<GatewayOptions, 'arbiter' | 'backend' | 'reload'> = {}): Promise<FastifyInstance> {
+export async function createGateway(
+  configPath: string,
+  options: Omit<GatewayOptions, 'arbiter' | 'backend' | 'reload'> = {},
+): Promise<FastifyInstance> {
   const { backend } = await selectBackend();
   const load = () => createArbiter(configPath, { backend });
   return buildGateway({ ...options, arbiter: await load(), backend: backend.name, reload: load });

@@ -5,10 +5,19 @@ import type { ChatChunk } from '../providers/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { errorBody } from './plugins/errors.js';
 
-export async function sendStream(reply: FastifyReply, chunks: AsyncIterable<ChatChunk>, headers: Record<string, string>): Promise<void> {
+export async function sendStream(
+  reply: FastifyReply,
+  chunks: AsyncIterable<ChatChunk>,
+  headers: Record<string, string>,
+): Promise<void> {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    ...headers,
+  });
   const write = (data: string) =>
     new Promise<void>((resolve) => {
       if (res.destroyed) return resolve();
@@ -22,7 +31,11 @@ export async function sendStream(reply: FastifyReply, chunks: AsyncIterable<Chat
     }
     await write('[DONE]');
   } catch (e) {
-    const err = isArbiterError(e) ? e : new ArbiterError(ErrorCodes.STREAM_INTERRUPTED, `the stream broke after it started: ${(e as Error).message}`, { param: 'model' });
+    const err = isArbiterError(e)
+      ? e
+      : new ArbiterError(ErrorCodes.STREAM_INTERRUPTED, `the stream broke after it started: ${(e as Error).message}`, {
+          param: 'model',
+        });
     await write(JSON.stringify(errorBody(err)));
   } finally {
     res.end();

@@ -6,7 +6,7 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
   let pos = 0;
   let neg = 0;
   let rankSum = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
     const avgRank = (i + j) / 2 + 1;

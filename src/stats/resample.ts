@@ -3,7 +3,7 @@
 /** A seeded Fisher–Yates shuffle (a copy). */
 export function shuffle<T>(xs: readonly T[], seed: number): T[] {
   let s = seed >>> 0 || 1;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -28,7 +28,11 @@ export function seededRandom(seed: number): () => number {
  * Paired bootstrap over prompts: the 95% interval of mean(a) and of mean(a) − mean(b), for
  * per-prompt values a and b of the same prompts.
  */
-export function pairedBootstrap(a: readonly number[], b: readonly number[], options: { resamples?: number; seed?: number } = {}): { mean: [number, number]; diff: [number, number] } {
+export function pairedBootstrap(
+  a: readonly number[],
+  b: readonly number[],
+  options: { resamples?: number; seed?: number } = {},
+): { mean: [number, number]; diff: [number, number] } {
   const n = a.length;
   const R = options.resamples ?? 1000;
   const rand = seededRandom(options.seed ?? 1);

@@ -34,8 +34,12 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
     app.decorate('requireRole', (need: 'client' | 'admin') => async (req: FastifyRequest) => {
       if (open && need === 'client') return;
       const r = role(req);
-      if (!r) throw new ArbiterError(ErrorCodes.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <key>)', { param: 'authorization' });
-      if (need === 'admin' && r !== 'admin') throw new ArbiterError(ErrorCodes.FORBIDDEN, 'this endpoint needs an admin key', { param: 'authorization' });
+      if (!r)
+        throw new ArbiterError(ErrorCodes.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <key>)', {
+          param: 'authorization',
+        });
+      if (need === 'admin' && r !== 'admin')
+        throw new ArbiterError(ErrorCodes.FORBIDDEN, 'this endpoint needs an admin key', { param: 'authorization' });
     });
   },
   { name: 'arbiter-auth' },

@@ -12,7 +12,12 @@ export function errorBody(e: ArbiterError) {
   return { error: { code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) } };
 }
 
-type FastifyLikeError = { validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>; code?: string; statusCode?: number; message?: string };
+type FastifyLikeError = {
+  validation?: Array<{ instancePath?: string; message?: string; params?: Record<string, unknown> }>;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+};
 
 /** The key path of a schema failure: "arbiter.beam_width", or the unknown / missing key. */
 function validationPath(v: NonNullable<FastifyLikeError['validation']>[number] | undefined): string {
@@ -21,16 +26,34 @@ function validationPath(v: NonNullable<FastifyLikeError['validation']>[number] |
   return key === undefined ? base : `${base}${base ? '.' : ''}${String(key)}`;
 }
 
-function toArbiterError(err: unknown, bodyLimit: number, log: FastifyInstance['log']): { e: ArbiterError; status?: number } {
+function toArbiterError(
+  err: unknown,
+  bodyLimit: number,
+  log: FastifyInstance['log'],
+): { e: ArbiterError; status?: number } {
   const fe = err as FastifyLikeError;
   if (isArbiterError(err)) return { e: err };
   if (fe.validation) {
     const path = validationPath(fe.validation[0]);
-    return { e: new ArbiterError(ErrorCodes.INVALID_REQUEST, `${path || 'body'} ${fe.validation[0]?.message ?? 'is invalid'}`, { param: path || 'body' }) };
+    return {
+      e: new ArbiterError(
+        ErrorCodes.INVALID_REQUEST,
+        `${path || 'body'} ${fe.validation[0]?.message ?? 'is invalid'}`,
+        { param: path || 'body' },
+      ),
+    };
   }
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { e: new ArbiterError(ErrorCodes.PAYLOAD_TOO_LARGE, `request body larger than ${bodyLimit} bytes`, { param: 'body' }) };
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return {
+      e: new ArbiterError(ErrorCodes.PAYLOAD_TOO_LARGE, `request body larger than ${bodyLimit} bytes`, {
+        param: 'body',
+      }),
+    };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
-    return { e: new ArbiterError(ErrorCodes.INVALID_REQUEST, fe.message ?? 'bad request', { param: 'body' }), status: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : fe.statusCode };
+    return {
+      e: new ArbiterError(ErrorCodes.INVALID_REQUEST, fe.message ?? 'bad request', { param: 'body' }),
+      status: fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 415 : fe.statusCode,
+    };
   log.error({ err }, 'internal error');
   return { e: new ArbiterError(ErrorCodes.INTERNAL, 'internal error', {}) };
 }
@@ -39,11 +62,18 @@ export const errorsPlugin = fp<{ bodyLimit: number }>(
   async (app, o) => {
     app.setErrorHandler((err: unknown, _req, reply) => {
       const { e, status } = toArbiterError(err, o.bodyLimit, app.log);
-      if (e.retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+      if (e.retryAfterMs !== undefined)
+        reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
       void reply.code(status ?? httpStatus(e.code)).send(errorBody(e));
     });
     app.setNotFoundHandler((req, reply) => {
-      void reply.code(404).send(errorBody(new ArbiterError(ErrorCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`, { param: 'url' })));
+      void reply
+        .code(404)
+        .send(
+          errorBody(
+            new ArbiterError(ErrorCodes.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`, { param: 'url' }),
+          ),
+        );
     });
   },
   { name: 'arbiter-errors' },

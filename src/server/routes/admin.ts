@@ -6,7 +6,11 @@ import type { Arbiter } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../../errors.js';
 import type { EngineHost } from '../host.js';
 
-export function adminRoutes(app: FastifyInstance, host: EngineHost, reload: (() => Promise<Arbiter>) | undefined): void {
+export function adminRoutes(
+  app: FastifyInstance,
+  host: EngineHost,
+  reload: (() => Promise<Arbiter>) | undefined,
+): void {
   const admin = { onRequest: app.requireRole('admin') };
   app.post('/v1/feedback', { ...admin, schema: { body: feedbackSchema } }, async (req) => {
     const { prompt, model, quality, task } = req.body as FeedbackRequest;
@@ -14,7 +18,8 @@ export function adminRoutes(app: FastifyInstance, host: EngineHost, reload: (() 
     return { merged: r.merged, learnedCapability: r.capability ?? null };
   });
   app.post('/admin/reload', admin, async () => {
-    if (!reload) throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'this server was started without a config file to reload', {});
+    if (!reload)
+      throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'this server was started without a config file to reload', {});
     const next = await reload();
     void host.swap(next); // in-flight requests finish on the engine they started with; it closes after them
     return { reloaded: true, models: next.router.registry.ids() };

@@ -12,41 +12,74 @@ import { sendStream } from '../sse.js';
 export const headerSafe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
 
 export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
-  app.post('/v1/chat/completions', { onRequest: app.requireRole('client'), schema: { body: chatRequestSchema } }, async (req, reply) => {
-    const engine = host.current;
-    const { arbiter: decoding, ...body } = req.body as CompleteRequest & { arbiter?: ArbiterOption };
-    const ctl = new AbortController();
-    // the response closing before it finished means the client went away: stop the upstream calls
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));
-    });
-    if (decoding) {
-      const pick = parseModel(body.model, engine.router);
-      if (body.stream) throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `arbiter.strategy ${JSON.stringify(decoding.strategy)} chooses among whole responses: stream must be false`, { param: 'stream' });
-      const { model: _m, stream: _s, ...chat } = body;
-      return decodeChat(engine, chat, pick.direct && !decoding.models ? { ...decoding, models: [pick.direct] } : decoding, reply, ctl.signal);
-    }
-    try {
-      if (!body.stream) {
-        const r = await engine.complete({ ...body, stream: false }, { signal: ctl.signal });
-        void reply.headers({ 'x-arbiter-model': r.model, 'x-arbiter-reason': headerSafe(r.reason), 'x-arbiter-fallbacks': r.fallbacks.join(','), 'x-arbiter-overhead-ms': r.overheadMs.toFixed(3), 'x-arbiter-request-id': r.id });
-        return r.response;
+  app.post(
+    '/v1/chat/completions',
+    { onRequest: app.requireRole('client'), schema: { body: chatRequestSchema } },
+    async (req, reply) => {
+      const engine = host.current;
+      const { arbiter: decoding, ...body } = req.body as CompleteRequest & { arbiter?: ArbiterOption };
+      const ctl = new AbortController();
+      // the response closing before it finished means the client went away: stop the upstream calls
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));
+      });
+      if (decoding) {
+        const pick = parseModel(body.model, engine.router);
+        if (body.stream)
+          throw new ArbiterError(
+            ErrorCodes.INVALID_REQUEST,
+            `arbiter.strategy ${JSON.stringify(decoding.strategy)} chooses among whole responses: stream must be false`,
+            { param: 'stream' },
+          );
+        const { model: _m, stream: _s, ...chat } = body;
+        return decodeChat(
+          engine,
+          chat,
+          pick.direct && !decoding.models ? { ...decoding, models: [pick.direct] } : decoding,
+          reply,
+          ctl.signal,
+        );
       }
-      const s = await engine.complete({ ...body, stream: true }, { signal: ctl.signal });
-      await sendStream(reply, s.chunks, { 'x-arbiter-model': s.model, 'x-arbiter-reason': headerSafe(s.reason), 'x-arbiter-fallbacks': s.fallbacks.join(','), 'x-arbiter-overhead-ms': s.overheadMs.toFixed(3), 'x-arbiter-request-id': s.id });
-      return reply;
-    } catch (e) {
-      if (e instanceof PlanFailed) void reply.header('x-arbiter-fallbacks', e.fallbacks.join(','));
-      throw e;
-    }
-  });
+      try {
+        if (!body.stream) {
+          const r = await engine.complete({ ...body, stream: false }, { signal: ctl.signal });
+          void reply.headers({
+            'x-arbiter-model': r.model,
+            'x-arbiter-reason': headerSafe(r.reason),
+            'x-arbiter-fallbacks': r.fallbacks.join(','),
+            'x-arbiter-overhead-ms': r.overheadMs.toFixed(3),
+            'x-arbiter-request-id': r.id,
+          });
+          return r.response;
+        }
+        const s = await engine.complete({ ...body, stream: true }, { signal: ctl.signal });
+        await sendStream(reply, s.chunks, {
+          'x-arbiter-model': s.model,
+          'x-arbiter-reason': headerSafe(s.reason),
+          'x-arbiter-fallbacks': s.fallbacks.join(','),
+          'x-arbiter-overhead-ms': s.overheadMs.toFixed(3),
+          'x-arbiter-request-id': s.id,
+        });
+        return reply;
+      } catch (e) {
+        if (e instanceof PlanFailed) void reply.header('x-arbiter-fallbacks', e.fallbacks.join(','));
+        throw e;
+      }
+    },
+  );
 }
 
 /**
  * A request with `arbiter: {strategy, …}`: the chosen answer as an ordinary completion, with the
  * strategy, the number of calls and the total cost in headers, and the scored candidates when asked.
  */
-async function decodeChat(engine: Arbiter, chat: ChatRequest, o: ArbiterOption, reply: FastifyReply, signal: AbortSignal) {
+async function decodeChat(
+  engine: Arbiter,
+  chat: ChatRequest,
+  o: ArbiterOption,
+  reply: FastifyReply,
+  signal: AbortSignal,
+) {
   const t0 = performance.now();
   const r: DecodeOutcome & { id: string } = await engine.decode(chat, toDecodeOptions(o), { signal });
   void reply.headers({
@@ -59,11 +92,23 @@ async function decodeChat(engine: Arbiter, chat: ChatRequest, o: ArbiterOption, 
     'x-arbiter-overhead-ms': (performance.now() - t0).toFixed(3),
     'x-arbiter-request-id': r.id,
   });
-  const base = r.response ?? { id: `arbiter-${Date.now().toString(36)}`, object: 'chat.completion' as const, created: Math.floor(Date.now() / 1000), model: r.model, choices: [] };
+  const base = r.response ?? {
+    id: `arbiter-${Date.now().toString(36)}`,
+    object: 'chat.completion' as const,
+    created: Math.floor(Date.now() / 1000),
+    model: r.model,
+    choices: [],
+  };
   return {
     ...base,
     model: r.model,
-    choices: [{ index: 0, message: { role: 'assistant' as const, content: r.content }, finish_reason: r.candidates[r.chosen]?.finishReason ?? 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant' as const, content: r.content },
+        finish_reason: r.candidates[r.chosen]?.finishReason ?? 'stop',
+      },
+    ],
     usage: r.usage, // every call the request made, not only the chosen one's
     ...(o.include_candidates ? { arbiter: candidatesReport(r) } : {}),
   };

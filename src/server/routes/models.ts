@@ -9,7 +9,11 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
     return {
       object: 'list',
       data: [
-        ...['auto', 'auto:quality', 'auto:cost', 'auto:latency', 'auto:balanced'].map((id) => ({ id, object: 'model', owned_by: 'arbiter' })),
+        ...['auto', 'auto:quality', 'auto:cost', 'auto:latency', 'auto:balanced'].map((id) => ({
+          id,
+          object: 'model',
+          owned_by: 'arbiter',
+        })),
         ...registry.ids().map((id) => ({ id, object: 'model', owned_by: registry.get(id).provider.kind })),
       ],
     };
@@ -19,8 +23,23 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
     backend,
     models: [...host.current.upstreams].map(([id, u]) => {
       const b = u.gate.breaker();
-      const state = b === 'open' ? 'cooling down' : b === 'half-open' ? 'half-open' : u.gate.saturated ? 'saturated' : u.gate.rateLimited ? 'rate limited' : 'healthy';
-      return { id, state, inFlight: u.gate.inFlight, queued: u.gate.queued, ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}) };
+      const state =
+        b === 'open'
+          ? 'cooling down'
+          : b === 'half-open'
+            ? 'half-open'
+            : u.gate.saturated
+              ? 'saturated'
+              : u.gate.rateLimited
+                ? 'rate limited'
+                : 'healthy';
+      return {
+        id,
+        state,
+        inFlight: u.gate.inFlight,
+        queued: u.gate.queued,
+        ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}),
+      };
     }),
   }));
 }

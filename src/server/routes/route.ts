@@ -38,7 +38,12 @@ function microBatcher(host: EngineHost, o: BatchingOptions) {
       const key = JSON.stringify(options ?? null);
       let b = pending.get(key);
       if (!b) {
-        b = { prompts: [], options, waiters: [], timer: o.batchWindowMs > 0 ? setTimeout(() => flush(key), o.batchWindowMs) : setImmediate(() => flush(key)) };
+        b = {
+          prompts: [],
+          options,
+          waiters: [],
+          timer: o.batchWindowMs > 0 ? setTimeout(() => flush(key), o.batchWindowMs) : setImmediate(() => flush(key)),
+        };
         pending.set(key, b);
       }
       b.prompts.push(prompt);

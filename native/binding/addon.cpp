@@ -1,8 +1,11 @@
 // Thin node-addon-api binding over the arbiter core. All heavy work runs in AsyncWorkers (libuv
 // pool), never on the JS thread; every C++ exception becomes a rejected promise whose Error has a
-// stable `code`. Typed-array inputs are held by persistent references while a worker runs; the
-// TypeScript layer validates shapes and values before calling in, and these checks are only the
-// last line of defence that keeps a misuse from crashing the process.
+// stable `code`. Typed-array inputs are copied into native memory before a worker is queued (and
+// embedding tables when they are handed over), so nothing JS does to its arrays during a call —
+// mutating, transferring or detaching the buffer, shrinking a resizable one — can change what the
+// core validates and uses, or crash it. Results are delivered with every N-API call guarded: a
+// worker that completes while its environment is being torn down (a terminated worker thread)
+// drops its result instead of aborting the process.
 #include <napi.h>
 
 #include <functional>
@@ -37,24 +40,49 @@ class Task : public Napi::AsyncWorker {
       work_();
     } catch (const Error& e) {
       code_ = e.code();
-      SetError(e.what());
+      error_ = e.what();
     } catch (const std::bad_alloc&) {
       code_ = arbiter::codes::OUT_OF_MEMORY;
-      SetError("out of memory");
+      error_ = "out of memory";
     } catch (const std::exception& e) {
       code_ = arbiter::codes::NATIVE_ERROR;
-      SetError(e.what());
+      error_ = e.what();
     }
+    if (!error_.empty()) SetError(error_);
   }
+  // node-addon-api's version opens a HandleScope and builds the Error outside any guard: in an
+  // environment being torn down either throws, and a C++ exception escaping a libuv callback
+  // aborts the process. Here everything that touches N-API is guarded.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        if (error_.empty()) OnOK();
+        else OnError(Napi::Error::New(env, error_));
+      } catch (...) {
+      }
+    }
+    Destroy();
+  }
+  // Any N-API call here can fail when the environment is shutting down (worker.terminate() with a
+  // call in flight): then nobody is waiting for the promise, and the failure must not escape.
   void OnOK() override {
-    Napi::Env env = Env();
     try {
-      deferred_.Resolve(done_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
+      Napi::Env env = Env();
+      try {
+        deferred_.Resolve(done_(env));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    } catch (...) {
     }
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(make_error(Env(), code_, e.Message()).Value()); }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
+    } catch (...) {
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;
@@ -62,7 +90,22 @@ class Task : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> done_;
   std::vector<Napi::ObjectReference> refs_;
   std::string code_ = arbiter::codes::NATIVE_ERROR;
+  std::string error_;
 };
+
+// A native copy of a typed array's current contents (what the worker validates and reads).
+template <typename T>
+std::shared_ptr<const std::vector<T>> copy_of(const Napi::TypedArrayOf<T>& a) {
+  const T* p = a.Data();
+  const size_t n = a.ElementLength();
+  return std::make_shared<const std::vector<T>>(p == nullptr ? nullptr : p, p == nullptr ? nullptr : p + n);
+}
+
+Napi::Value to_js(Napi::Env env, const std::vector<float>& v) {
+  auto a = Napi::Float32Array::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
 
 Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& msg) {
   auto d = Napi::Promise::Deferred::New(env);
@@ -96,26 +139,42 @@ arbiter::Device device_of(const Napi::Value& v) {
 }
 
 // Runs body; an arbiter::Error thrown while reading arguments becomes a rejected promise
-// (async methods) or a thrown JS error (sync methods and constructors).
+// (async methods) or a thrown JS error (sync methods and constructors). No C++ exception ever
+// leaves these guards: node-addon-api turns an escaping Napi::Error into a JS exception, and when
+// the environment is shutting down (a worker thread being terminated) that fails with a second
+// C++ exception thrown from a catch handler — std::terminate. Here a failed throw is dropped.
+void throw_js(Napi::Env env, napi_value error) noexcept {
+  napi_throw(env, error);  // fails only while the environment shuts down: nobody would see it
+}
 template <typename F>
-Napi::Value guard_async(Napi::Env env, F&& body) {
+Napi::Value guard_async(Napi::Env env, F&& body) noexcept {
   try {
-    return body();
-  } catch (const Error& e) {
-    return rejected(env, e.code(), e.what());
-  } catch (const std::exception& e) {
-    return rejected(env, arbiter::codes::NATIVE_ERROR, e.what());
+    try {
+      return body();
+    } catch (const Error& e) {
+      return rejected(env, e.code(), e.what());
+    } catch (const std::exception& e) {
+      return rejected(env, arbiter::codes::NATIVE_ERROR, e.what());
+    }
+  } catch (...) {
+    return Napi::Value();
   }
 }
 template <typename F>
-auto guard_sync(Napi::Env env, F&& body) -> decltype(body()) {
+auto guard_sync(Napi::Env env, F&& body) noexcept -> decltype(body()) {
   try {
-    return body();
-  } catch (const Error& e) {
-    throw make_error(env, e.code(), e.what());
-  } catch (const std::exception& e) {
-    throw make_error(env, arbiter::codes::NATIVE_ERROR, e.what());
+    try {
+      return body();
+    } catch (const Error& e) {
+      throw_js(env, make_error(env, e.code(), e.what()).Value());
+    } catch (const Napi::Error& e) {
+      throw_js(env, e.Value());
+    } catch (const std::exception& e) {
+      throw_js(env, make_error(env, arbiter::codes::NATIVE_ERROR, e.what()).Value());
+    }
+  } catch (...) {
   }
+  return decltype(body()){};
 }
 
 // ---------------- Index ----------------
@@ -153,12 +212,10 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
       const size_t n = labels.ElementLength();
       if (vecs.ElementLength() != n * idx->dim())
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "vectors must hold ids.length * dim values");
-      const int64_t* lp = labels.Data();
-      const float* vp = vecs.Data();
-      auto* t = new Task(info.Env(), [idx, lp, vp, n] { idx->add(lp, vp, n); },
+      auto lv = copy_of(labels);
+      auto vv = copy_of(vecs);
+      auto* t = new Task(info.Env(), [idx, lv, vv, n] { idx->add(lv->data(), vv->data(), n); },
                          [](Napi::Env env) { return env.Undefined(); });
-      t->keep(labels);
-      t->keep(vecs);
       t->keep(Value());
       auto p = t->promise();
       t->Queue();
@@ -169,12 +226,11 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
     return guard_async(info.Env(), [&]() -> Napi::Value {
       auto idx = live();
       auto labels = typed<int64_t>(info[0], napi_bigint64_array, "ids");
-      const int64_t* lp = labels.Data();
-      const size_t n = labels.ElementLength();
+      auto lv = copy_of(labels);
+      const size_t n = lv->size();
       auto removed = std::make_shared<size_t>(0);
-      auto* t = new Task(info.Env(), [idx, lp, n, removed] { *removed = idx->remove(lp, n); },
+      auto* t = new Task(info.Env(), [idx, lv, n, removed] { *removed = idx->remove(lv->data(), n); },
                          [removed](Napi::Env env) { return Napi::Number::New(env, static_cast<double>(*removed)); });
-      t->keep(labels);
       t->keep(Value());
       auto p = t->promise();
       t->Queue();
@@ -192,10 +248,10 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
       if (q.ElementLength() % idx->dim() != 0)
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "queries.length must be a multiple of dim");
       const size_t nq = q.ElementLength() / idx->dim();
-      const float* qp = q.Data();
+      auto qv = copy_of(q);
       auto res = std::make_shared<arbiter::SearchResult>();
       auto* t = new Task(
-          info.Env(), [idx, qp, nq, k, metric, res] { *res = idx->search(qp, nq, k, metric); },
+          info.Env(), [idx, qv, nq, k, metric, res] { *res = idx->search(qv->data(), nq, k, metric); },
           [res](Napi::Env env) -> Napi::Value {
             auto ids = Napi::BigInt64Array::New(env, res->ids.size());
             auto scores = Napi::Float32Array::New(env, res->scores.size());
@@ -207,7 +263,6 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
             o.Set("k", Napi::Number::New(env, static_cast<double>(res->k)));
             return o;
           });
-      t->keep(q);
       t->keep(Value());
       auto p = t->promise();
       t->Queue();
@@ -258,17 +313,20 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
       if (dim == 0 || arr.ElementLength() != vocab * dim)
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "table must hold vocab * dim values");
       state_ = std::make_shared<State>();
-      state_->view = {static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset(), dt, vocab, dim};
+      // the table is copied once: the caller may reuse, transfer or detach its buffer afterwards
+      const auto* src = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+      state_->bytes.assign(src, src + arr.ByteLength());
+      state_->view = {state_->bytes.data(), dt, vocab, dim};
       if (dt == arbiter::DType::F32)  // once per table: tables are immutable once handed over
         arbiter::require_finite(static_cast<const float*>(state_->view.data), vocab * dim, "table.data");
       if (device_of(info[3]) == arbiter::Device::Cuda) state_->cuda = arbiter::make_cuda_embed_table(state_->view);
-      table_ref_ = Napi::Persistent(arr.As<Napi::Object>());  // the CPU path reads the JS memory in place
       return 0;
     });
   }
 
  private:
   struct State {
+    std::vector<uint8_t> bytes;
     arbiter::EmbedTableView view{};
     std::unique_ptr<arbiter::CudaEmbedTable> cuda;
   };
@@ -289,24 +347,19 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
       const bool normalize = info[3].IsUndefined() ? true : info[3].ToBoolean().Value();
       if (off.ElementLength() == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must have n + 1 entries");
       const size_t nb = off.ElementLength() - 1, n_ids = ids.ElementLength(), d = st->view.dim;
-      auto out = Napi::Float32Array::New(info.Env(), nb * d);
-      const int32_t* ip = ids.Data();
-      const int32_t* op = off.Data();
-      const float* wp = has_w ? w.Data() : nullptr;
-      float* outp = out.Data();
+      auto iv = copy_of(ids);
+      auto ov = copy_of(off);
+      auto wv = has_w ? copy_of(w) : nullptr;
+      // the worker writes native memory (a terminated thread's JS heap may be gone by then)
+      auto out = std::make_shared<std::vector<float>>(nb * d);
       auto* t = new Task(
           info.Env(),
-          [st, ip, n_ids, op, nb, wp, normalize, outp] {
-            if (st->cuda) st->cuda->pool(ip, n_ids, op, nb, wp, normalize, outp);
-            else arbiter::embed_pool_cpu(st->view, ip, n_ids, op, nb, wp, normalize, outp);
+          [st, iv, n_ids, ov, nb, wv, normalize, out] {
+            const float* wp = wv ? wv->data() : nullptr;
+            if (st->cuda) st->cuda->pool(iv->data(), n_ids, ov->data(), nb, wp, normalize, out->data());
+            else arbiter::embed_pool_cpu(st->view, iv->data(), n_ids, ov->data(), nb, wp, normalize, out->data());
           },
-          [out_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(out.As<Napi::Object>()))](Napi::Env) {
-            return out_ref->Value();
-          });
-      t->keep(ids);
-      t->keep(off);
-      if (has_w) t->keep(w);
-      t->keep(table_ref_.Value());
+          [out](Napi::Env env) -> Napi::Value { return to_js(env, *out); });
       t->keep(Value());
       auto p = t->promise();
       t->Queue();
@@ -314,12 +367,10 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
     });
   }
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    state_.reset();
-    table_ref_.Reset();
+    state_.reset();  // in-flight work holds its own reference
     return info.Env().Undefined();
   }
   std::shared_ptr<State> state_;
-  Napi::ObjectReference table_ref_;
 };
 
 // ---------------- Mlp ----------------
@@ -368,15 +419,11 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
       if (x.ElementLength() % net->in_dim() != 0)
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "x.length must be a multiple of the input size");
       const size_t n = x.ElementLength() / net->in_dim();
-      auto out = Napi::Float32Array::New(info.Env(), n * net->out_dim());
-      const float* xp = x.Data();
-      float* op = out.Data();
+      auto xv = copy_of(x);
+      auto out = std::make_shared<std::vector<float>>(n * net->out_dim());
       auto* t = new Task(
-          info.Env(), [net, xp, n, op] { net->forward(xp, n, op); },
-          [out_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(out.As<Napi::Object>()))](Napi::Env) {
-            return out_ref->Value();
-          });
-      t->keep(x);
+          info.Env(), [net, xv, n, out] { net->forward(xv->data(), n, out->data()); },
+          [out](Napi::Env env) -> Napi::Value { return to_js(env, *out); });
       t->keep(Value());
       auto p = t->promise();
       t->Queue();

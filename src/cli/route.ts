@@ -17,7 +17,7 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
 import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
 import { openInput, parsePromptLine, write } from './jsonl.js';
-import type { RouteTask } from './route-worker.js';
+import type { RouteError, RouteTask } from './route-worker.js';
 
 export interface RouteCommandOptions {
   in: string;
@@ -87,9 +87,14 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   let routed = 0;
   let malformed = 0;
   let bytes = 0;
-  const pending: Array<{ items: Item[]; result: Promise<string> }> = [];
+  const pending: Array<{
+    items: Array<Item & { lineNo: number }>;
+    result: Promise<{ lines: string; errors: RouteError[] }>;
+  }> = [];
+  let unroutable = 0;
+  let failure: ArbiterError | undefined;
   const maxInFlight = threads * 2;
-  const submit = (items: Item[]) => {
+  const submit = (items: Array<Item & { lineNo: number }>) => {
     const task: RouteTask = {
       config: o.config,
       backend: backend.name,
@@ -99,19 +104,25 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       ids: items.map((i) => i.id),
       ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}),
     };
-    pending.push({ items, result: pool.run(task) as Promise<string> });
+    pending.push({ items, result: pool.run(task) as Promise<{ lines: string; errors: RouteError[] }> });
   };
   const drainOne = async () => {
     const head = pending.shift()!;
-    await write(out, await head.result);
-    routed += head.items.length;
+    const { lines, errors } = await head.result;
+    await write(out, lines);
+    for (const e of errors) {
+      unroutable++;
+      const what = `line ${head.items[e.index]!.lineNo}: cannot route: ${e.code} ${e.message}`;
+      if (o.strict) failure ??= new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what} (--strict)`, { param: 'in' });
+      else process.stderr.write(`arbiter route: skipped ${what}\n`);
+    }
+    routed += head.items.length - errors.length;
     bar?.update(bytes, { routed, rate: Math.round((routed * 1000) / (performance.now() - t0)) });
   };
-  let failure: ArbiterError | undefined;
   try {
     const lines = createInterface({ input, crlfDelay: Infinity });
     let lineNo = 0;
-    let items: Item[] = [];
+    let items: Array<Item & { lineNo: number }> = [];
     for await (const line of lines) {
       lineNo++;
       bytes += Buffer.byteLength(line) + 1;
@@ -126,23 +137,26 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
         process.stderr.write(`arbiter route: skipped ${parsed.error}\n`);
         continue;
       }
-      items.push(parsed);
+      items.push({ ...parsed, lineNo });
       if (items.length >= batch) {
         submit(items);
         items = [];
         while (pending.length >= maxInFlight) await drainOne(); // backpressure: constant memory
+        if (failure) break;
       }
     }
     if (!failure && items.length) submit(items);
     while (pending.length) await drainOne();
   } finally {
     bar?.stop();
+    // never destroy the pool with tasks running (a worker terminated mid-call loses its batch)
+    await Promise.allSettled(pending.map((p) => p.result));
     await pool.destroy();
     if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
   }
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}\n`,
+    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}${unroutable ? `; ${unroutable} prompt${unroutable > 1 ? 's' : ''} could not be routed` : ''}\n`,
   );
   if (failure) throw failure;
 }

@@ -22,3 +22,19 @@ export const CHARS_PER_TOKEN = 4;
 export function estimateTokens(text: string): number {
   return Math.max(1, Math.ceil(text.length / CHARS_PER_TOKEN));
 }
+
+/**
+ * Text with credentials masked, for anything that may reach a client or a log: bearer tokens,
+ * `sk-…`-style keys, `api_key: …` values, and any of the given literal secrets.
+ */
+export function redactSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  return out
+    .replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi, '$1 [redacted]')
+    .replace(/\b(sk|pk|rk|key)-[A-Za-z0-9_-]{6,}/g, '$1-[redacted]')
+    .replace(
+      /((?:api[_-]?key|authorization|x-api-key|token|secret|password)["']?\s*[:=]\s*["']?)[^\s"',}]{4,}/gi,
+      '$1[redacted]',
+    );
+}

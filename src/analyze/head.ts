@@ -12,6 +12,7 @@ import type { ComputeBackend, DenseLayer } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { featureVector, FEATURE_NAMES } from './features.js';
 import type { PromptAnalysis } from './types.js';
+import { dict } from '../names.js';
 
 export interface AnalysisHead {
   /** Task labels, in output order. */
@@ -86,7 +87,7 @@ export function mixTaskDistribution(
 ): Record<string, number> {
   const useVote = vote !== undefined && Object.keys(vote).length > 0;
   const w = useVote ? head.knnWeight : 0;
-  const dist: Record<string, number> = {};
+  const dist: Record<string, number> = dict();
   head.tasks.forEach((t, i) => (dist[t] = (1 - w) * probs[i]!));
   if (useVote) for (const [t, p] of Object.entries(vote)) dist[t] = (dist[t] ?? 0) + w * p;
   return dist;

@@ -1,4 +1,4 @@
-import { createGateway } from '../server/index.js';
+import { createGateway, keysFromEnv } from '../server/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 export interface ServeOptions {
@@ -8,12 +8,6 @@ export interface ServeOptions {
   bodyLimit: string;
   shutdownMs: string;
 }
-
-const keys = (v: string | undefined) =>
-  (v ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean);
 
 /** `arbiter serve --config file [--host 127.0.0.1] [--port 8080]`: runs until SIGTERM/SIGINT, then drains. */
 export async function serveCommand(o: ServeOptions): Promise<void> {
@@ -31,7 +25,7 @@ export async function serveCommand(o: ServeOptions): Promise<void> {
       param: 'shutdown-ms',
     });
   const app = await createGateway(o.config, {
-    auth: { clientKeys: keys(process.env.ARBITER_CLIENT_KEYS), adminKeys: keys(process.env.ARBITER_ADMIN_KEYS) },
+    auth: { clientKeys: keysFromEnv('ARBITER_CLIENT_KEYS'), adminKeys: keysFromEnv('ARBITER_ADMIN_KEYS') },
     bodyLimit,
     logger: process.env.ARBITER_LOG === '1',
   });

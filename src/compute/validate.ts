@@ -100,6 +100,12 @@ export function kOf(k: unknown): number {
 const validTables = new WeakMap<EmbeddingTable, EmbeddingTable['data']>();
 
 /** Validates a table once per (table, data) pair; `checkFinite` false when the backend checks natively. */
+/** fp16 bits with an all-ones exponent are NaN or an infinity. */
+function finiteHalf(a: Uint16Array, name: string): void {
+  for (let i = 0; i < a.length; i++)
+    if ((a[i]! & 0x7c00) === 0x7c00) fail(NOT_FINITE, name, `[${i}] is not finite (fp16 bits 0x${a[i]!.toString(16)})`);
+}
+
 export function embedTable(t: unknown, checkFinite = true): EmbeddingTable {
   if (typeof t !== 'object' || t === null) fail(INVALID_ARGUMENT, 'table', 'must be an object {data, vocab, dim}');
   const tab = t as EmbeddingTable;
@@ -110,6 +116,7 @@ export function embedTable(t: unknown, checkFinite = true): EmbeddingTable {
     if (checkFinite) finiteArray(tab.data, 'table.data');
   } else if (!(tab.data instanceof Uint16Array))
     fail(INVALID_ARGUMENT, 'table.data', 'must be a Float32Array or a Uint16Array of fp16 bits');
+  else finiteHalf(tab.data, 'table.data'); // once per table (cached below)
   if (tab.data.length !== tab.vocab * tab.dim)
     fail(DIMENSION_MISMATCH, 'table.data', `length ${tab.data.length} must equal vocab * dim = ${tab.vocab * tab.dim}`);
   if (checkFinite || tab.data instanceof Uint16Array) validTables.set(tab, tab.data); // fully checked only

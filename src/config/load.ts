@@ -10,6 +10,8 @@ import { Ajv, type ErrorObject } from 'ajv';
 import YAML from 'yaml';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { RESERVED_NAMES } from '../names.js';
+import { redactSecrets } from '../text.js';
 import { configSchema } from './schema.js';
 import type { ArbiterConfig } from './types.js';
 
@@ -37,11 +39,13 @@ function valueAt(data: unknown, pointer: string): unknown {
   return cur;
 }
 
+/** A value as an error quotes it: credentials masked (a key pasted where a name belongs), long strings cut. */
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
-  return JSON.stringify(v);
+  const s = JSON.stringify(v) ?? String(v);
+  return redactSecrets(s.length > 80 ? `${s.slice(0, 77)}…` : s);
 }
 
 function explain(e: ErrorObject, data: unknown): string | undefined {
@@ -64,13 +68,16 @@ function explain(e: ErrorObject, data: unknown): string | undefined {
     case 'type':
       return `${keyPath(e.instancePath)}: must be ${e.keyword === 'type' && p.type === 'integer' ? 'an integer' : `a ${String(p.type)}`}${got}`;
     case 'propertyNames':
-      return `${keyPath(e.instancePath, String(p.propertyName))}: task names must be lower-case words (a-z, 0-9, _ and -)`;
+      return RESERVED_NAMES.includes(String(p.propertyName))
+        ? `${keyPath(e.instancePath, String(p.propertyName))}: ${String(p.propertyName)} is a reserved name, not a task name`
+        : `${keyPath(e.instancePath, String(p.propertyName))}: task names must be lower-case words (a-z, 0-9, _ and -)`;
     case 'pattern':
       if (e.instancePath.endsWith('/id'))
         return `${keyPath(e.instancePath)}: must be 1-128 letters, digits or . _ : / - (got ${describe(valueAt(data, e.instancePath))})`;
       if (e.instancePath.endsWith('/baseUrl')) return `${keyPath(e.instancePath)}: must be an http(s) URL${got}`;
       if (e.instancePath.endsWith('/apiKeyEnv'))
-        return `${keyPath(e.instancePath)}: must be an environment variable name${got}`;
+        // never quoted: what is here instead of a variable name is often the key itself
+        return `${keyPath(e.instancePath)}: must be the name of an environment variable (e.g. OPENAI_API_KEY), not the key`;
       return `${keyPath(e.instancePath)}: must match ${String(p.pattern)}${got}`;
     default:
       return `${keyPath(e.instancePath)}: ${e.message ?? e.keyword}${got}`;

@@ -20,7 +20,13 @@ export const DECODE_LIMITS = {
 } as const;
 
 const modelId = { type: 'string', minLength: 1, maxLength: 128 } as const;
-const taskName = { type: 'string', pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 } as const;
+// a lower-case word that Object.prototype does not already have (src/names.ts)
+const taskName = {
+  type: 'string',
+  pattern: '^[a-z][a-z0-9_-]*$',
+  maxLength: 64,
+  not: { enum: ['constructor'] },
+} as const;
 
 export const routeOptionsSchema = {
   type: 'object',
@@ -136,6 +142,8 @@ export const routeBatchRequestSchema = {
   properties: {
     prompts: { type: 'array', maxItems: 10_000, items: { type: 'string', maxLength: 1_000_000 } },
     options: routeOptionsSchema,
+    // decisions as {model, task, confidence, quality, cost, latencyMs, fallbacks}: up to 10,000 prompts (full ones: 1,000)
+    compact: { type: 'boolean' },
   },
 } as const;
 

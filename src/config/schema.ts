@@ -14,7 +14,8 @@ const CONCRETE_DECODE_STRATEGIES = DECODE_STRATEGIES.filter((s) => s !== 'auto')
   'cascade',
   'guided',
 ];
-const taskName = { pattern: '^[a-z][a-z0-9_-]*$' } as const;
+// a lower-case word that Object.prototype does not already have (src/names.ts)
+const taskName = { pattern: '^[a-z][a-z0-9_-]*$', not: { enum: ['constructor'] } } as const;
 
 const nonNegative = { type: 'number', minimum: 0 } as const;
 
@@ -55,6 +56,12 @@ export const configSchema = {
               connectTimeoutMs: { type: 'integer', minimum: 1, default: 5_000 },
               // streams: to the first token
               firstTokenMs: { type: 'integer', minimum: 1, default: 20_000 },
+              // streams: the longest silence between chunks once the first arrived (default 30 s), and the
+              // whole stream's limit (default 600 s)
+              streamIdleMs: { type: 'integer', minimum: 1 },
+              streamTotalMs: { type: 'integer', minimum: 1 },
+              // the largest response body (or whole stream) read from the upstream (default 8 MiB)
+              maxResponseBytes: { type: 'integer', minimum: 1024 },
               // retries of retryable failures on this model before falling back
               retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
             },
@@ -94,7 +101,7 @@ export const configSchema = {
           strengths: {
             type: 'object',
             default: {},
-            propertyNames: { pattern: '^[a-z][a-z0-9_-]*$' },
+            propertyNames: taskName,
             additionalProperties: { type: 'number', minimum: 0, maximum: 1 },
           },
           tags: { type: 'array', items: { type: 'string' }, default: [] },

@@ -47,12 +47,19 @@ export async function cascade(gen: Generate, chat: ChatRequest, o: CascadeOption
   try {
     for (; stage < o.stages.length; stage++) {
       const models = o.stages[stage]!;
-      const { done } = await runJobs(
-        gen,
-        ledger,
-        models.map((m) => ({ model: m, req })),
-        o.concurrency ?? models.length,
-      );
+      let done: Generation[];
+      try {
+        ({ done } = await runJobs(
+          gen,
+          ledger,
+          models.map((m) => ({ model: m, req })),
+          o.concurrency ?? models.length,
+        ));
+      } catch (e) {
+        // a later stage failed entirely (its failures are in the ledger): an earlier answer stands
+        if (all.length) break;
+        throw e;
+      }
       all.push(...done);
       if (!all.length) {
         if (ledger.stopped || ledger.budgetHit) break;

@@ -34,6 +34,8 @@ export interface ArbiterParts {
   env?: NodeJS.ProcessEnv;
   /** How long close() waits for requests in flight (default 30 s). */
   drainTimeoutMs?: number;
+  /** The engine this one replaces (a reload): models that remain keep their gates' state. */
+  previous?: Arbiter;
 }
 
 /** An engine assembled from parts already built (a router, its upstreams, rewards). */
@@ -250,7 +252,7 @@ export async function createArbiter(
   }
   const backend = parts.backend ?? (await selectBackend()).backend;
   const router = await createRouter(cfg, { backend, ...(parts.embedder ? { embedder: parts.embedder } : {}) });
-  const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {});
+  const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {}, parts.previous?.upstreams);
   const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
   return new Arbiter({
     router,

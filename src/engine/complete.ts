@@ -220,7 +220,13 @@ export async function completeStream(
     try {
       const opened = await up.gate.open(
         async () => {
-          const chunks = up.provider.stream(chat, { signal, timeoutMs: up.timeoutMs, firstTokenMs: up.firstTokenMs });
+          const chunks = up.provider.stream(chat, {
+            signal,
+            timeoutMs: up.timeoutMs,
+            firstTokenMs: up.firstTokenMs,
+            idleMs: up.streamIdleMs,
+            totalMs: up.streamTotalMs,
+          });
           const it = chunks[Symbol.asyncIterator]();
           const r = await it.next();
           if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });

@@ -20,6 +20,7 @@ import { parse } from 'csv-parse/sync';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { OutcomeRecord } from '../learn/index.js';
 import { normalizePrompt, unwrapPythonList } from '../text.js';
+import { isTaskName } from '../names.js';
 
 const bad = (where: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${where}: ${msg}`, { param: 'data' });
@@ -106,8 +107,7 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
       }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(where, 'must be a JSON object');
       if (typeof v.prompt !== 'string') bad(where, '"prompt" must be a string');
-      if (v.task !== undefined && (typeof v.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(v.task)))
-        bad(where, '"task" must be a lower-case word');
+      if (v.task !== undefined && !isTaskName(v.task)) bad(where, '"task" must be a lower-case word');
       const outcomes = v.outcomes as Record<string, unknown>;
       if (typeof outcomes !== 'object' || outcomes === null || !Object.keys(outcomes).length)
         bad(where, '"outcomes" must be an object {model: number in [0, 1]}');

@@ -39,6 +39,7 @@ import { calibrateTask, fitHead, headLogits } from './analysis-head.js';
 import type { OutcomeRecord } from './records.js';
 import { meansByTask } from './means.js';
 import { COST_WEIGHTS, type TrainOptions, type TrainReport } from './router-types.js';
+import { dict } from '../names.js';
 
 /** The shared pieces of a fitted (fold) model and its predictions for a set of prompts. */
 interface Fitted {
@@ -158,7 +159,7 @@ async function predictSet(
     const probs = softmax(logits.subarray(i * T, (i + 1) * T), f.head.temperature);
     const dd = mixTaskDistribution(f.head, probs, v.task.distribution);
     dist.push(dd);
-    const row: Record<string, number> = {};
+    const row: Record<string, number> = dict();
     for (const m of models) {
       const pr = prior(f.strengths, m, dd);
       const q = v.quality[m];
@@ -187,7 +188,7 @@ function oofCurve(
   const rows = recs.map((_, i) => {
     const probs = softmax(logits.subarray(i * T, (i + 1) * T), taskHead?.temperature ?? 1);
     const w = votes[i] && Object.keys(votes[i]!).length ? (taskHead?.knnWeight ?? 0) : 0;
-    const dist: Record<string, number> = {};
+    const dist: Record<string, number> = dict();
     tasks.forEach((t, j) => (dist[t] = (1 - w) * probs[j]!));
     for (const [t, p] of Object.entries(votes[i] ?? {})) dist[t] = (dist[t] ?? 0) + w * p;
     const e = Object.fromEntries(tasks.map((t, j) => [t, ease[i * T + j]!]));
@@ -230,7 +231,7 @@ export async function predictRecords(
   const T = model.head.tasks.length;
   return records.map((_, i) => {
     const ease = Object.fromEntries(model.head.tasks.map((t, j) => [t, pr.ease[i * T + j]!]));
-    const quality: Record<string, number> = {};
+    const quality: Record<string, number> = dict();
     for (const m of models)
       quality[m] = calibratedQuality(model.calibration[m], pr.dist[i]!, ease, pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
     return { dist: pr.dist[i]!, quality };
@@ -306,7 +307,7 @@ export async function train(
           rows.map((i) => logit(oofQ0[i]![m]!)),
           rows.map((i) => trainSet[i]!.outcomes[m]!),
         );
-        (calibration[m] ??= {})[t] = cap;
+        (calibration[m] ??= dict())[t] = cap;
       }
     }
   }

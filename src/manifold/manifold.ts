@@ -10,6 +10,7 @@
  */
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import type { ComputeBackend, VectorIndex } from '../compute/index.js';
+import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export type PointKind = 'reference' | 'feedback';
 
@@ -102,8 +103,8 @@ export class Manifold {
 
   private taskId(task: string | undefined): number {
     if (task === undefined) return -1;
-    if (typeof task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(task))
-      fail('task', `must be a lower-case word, got ${JSON.stringify(task)}`);
+    if (!isTaskName(task))
+      fail('task', `must be a lower-case word (not ${RESERVED_NAMES.join(', ')}), got ${JSON.stringify(task)}`);
     let t = this.taskIdx.get(task);
     if (t === undefined) {
       t = this.taskNames.length;
@@ -139,8 +140,7 @@ export class Manifold {
     if (!Array.isArray(points)) fail('points', 'must be an array');
     const rows = points.map((p, i) => {
       const embedding = this.checkEmbedding(p?.embedding, `points[${i}].embedding`);
-      if (p.task !== undefined && (typeof p.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(p.task)))
-        fail(`points[${i}].task`, 'must be a lower-case word');
+      if (p.task !== undefined && !isTaskName(p.task)) fail(`points[${i}].task`, 'must be a lower-case word');
       for (const [m, q] of Object.entries(p.outcomes ?? {}))
         if (typeof q !== 'number' || !(q >= 0 && q <= 1))
           fail(`points[${i}].outcomes.${m}`, `must be a number in [0, 1], got ${String(q)}`);
@@ -190,7 +190,7 @@ export class Manifold {
           a.s2 += wm * o * o;
         });
       });
-      const distribution: Record<string, number> = {};
+      const distribution: Record<string, number> = dict();
       for (const [t, w] of taskW) distribution[this.taskNames[t]!] = w / taskTotal;
       const best = Object.entries(distribution).sort((a, b) => b[1] - a[1])[0];
       const quality: Vote['quality'] = {};

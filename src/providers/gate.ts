@@ -73,9 +73,7 @@ export class ModelGate {
   private state: BreakerState = 'closed';
   private openedAt = 0;
   private probing = false;
-  private readonly o: Required<
-    Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>
-  > &
+  private o: Required<Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>> &
     Pick<GateOptions, 'requestsPerMinute' | 'tokensPerMinute'>;
   /** Calls started within the last minute: when, and their tokens (estimate, then usage). */
   private minute: Array<{ at: number; tokens: number }> = [];
@@ -89,7 +87,22 @@ export class ModelGate {
     readonly model: string,
     options: GateOptions,
   ) {
-    this.o = {
+    this.o = ModelGate.settings(options);
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * New limits for the same model (a config reload): what the gate knows — calls in flight and
+   * queued, the breaker and its cool-down, the per-minute windows — carries over.
+   */
+  reconfigure(options: GateOptions): void {
+    this.o = ModelGate.settings(options);
+  }
+
+  private static settings(options: GateOptions): ModelGate['o'] {
+    return {
       maxConcurrent: options.maxConcurrent,
       maxQueue: options.maxQueue ?? 4 * options.maxConcurrent,
       retries: options.retries ?? 2,
@@ -102,9 +115,6 @@ export class ModelGate {
       ...(options.requestsPerMinute !== undefined ? { requestsPerMinute: options.requestsPerMinute } : {}),
       ...(options.tokensPerMinute !== undefined ? { tokensPerMinute: options.tokensPerMinute } : {}),
     };
-    this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? defaultSleep;
-    this.random = options.random ?? Math.random;
   }
 
   get inFlight(): number {

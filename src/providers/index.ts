@@ -15,7 +15,14 @@ export interface Upstream {
   gate: ModelGate;
   timeoutMs: number;
   firstTokenMs: number;
+  streamIdleMs: number;
+  streamTotalMs: number;
 }
+
+/** Provider limits when the config does not set them (config/schema.ts documents each). */
+export const DEFAULT_STREAM_IDLE_MS = 30_000;
+export const DEFAULT_STREAM_TOTAL_MS = 600_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 << 20;
 
 /** Default output tokens assumed for a request without max_tokens (budgets and per-minute limits). */
 export const DEFAULT_OUTPUT_TOKENS = 256;
@@ -51,6 +58,8 @@ export async function createUpstreams(
   cfg: ArbiterConfig,
   env: NodeJS.ProcessEnv = process.env,
   gate: Partial<GateOptions> = {},
+  /** The upstreams being replaced (a reload): a model that remains keeps its gate's state. */
+  previous?: ReadonlyMap<string, Upstream>,
 ): Promise<Map<string, Upstream>> {
   const out = new Map<string, Upstream>();
   for (const m of cfg.models) {
@@ -65,17 +74,23 @@ export async function createUpstreams(
             baseUrl: p.baseUrl!,
             model: p.upstreamModel ?? m.id,
             connectTimeoutMs: p.connectTimeoutMs,
+            maxResponseBytes: p.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
             ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}),
           });
     const limits = {
       ...(m.limits?.requestsPerMinute ? { requestsPerMinute: m.limits.requestsPerMinute } : {}),
       ...(m.limits?.tokensPerMinute ? { tokensPerMinute: m.limits.tokensPerMinute } : {}),
     };
+    const options = { maxConcurrent: m.maxConcurrent, retries: p.retries, ...limits, ...gate };
+    const kept = previous?.get(m.id)?.gate;
+    kept?.reconfigure(options);
     out.set(m.id, {
       provider,
-      gate: new ModelGate(m.id, { maxConcurrent: m.maxConcurrent, retries: p.retries, ...limits, ...gate }),
+      gate: kept ?? new ModelGate(m.id, options),
       timeoutMs: p.timeoutMs,
       firstTokenMs: p.firstTokenMs,
+      streamIdleMs: p.streamIdleMs ?? DEFAULT_STREAM_IDLE_MS,
+      streamTotalMs: p.streamTotalMs ?? DEFAULT_STREAM_TOTAL_MS,
     });
   }
   return out;

@@ -11,6 +11,8 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { redactSecrets } from '../text.js';
+import { SseReader } from './sse.js';
 import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
 
 export interface OpenAIProviderOptions {
@@ -20,7 +22,18 @@ export interface OpenAIProviderOptions {
   apiKey?: string;
   /** To an open connection (a fresh one; a reused keep-alive socket is already open). Default 5 s. */
   connectTimeoutMs?: number;
+  /** The largest response body, or whole stream, read (characters of UTF-8 text). Default 8 MiB. */
+  maxResponseBytes?: number;
 }
+
+/** The largest single server-sent event (a stream without delimiters is cut off here). */
+const MAX_EVENT_CHARS = 1 << 20;
+/** What is read of an error body, and what of it a message quotes. */
+const ERROR_BODY_CHARS = 4096;
+const ERROR_DETAIL_CHARS = 200;
+
+class TooLarge extends Error {}
+class StreamLimit extends Error {}
 
 /** Retry-After as milliseconds (seconds or an HTTP date), or undefined. */
 export function retryAfterMs(header: string | null): number | undefined {
@@ -115,12 +128,19 @@ function send(
   });
 }
 
-/** The whole body as text (rejects if the connection breaks first). */
-function readAll(res: IncomingMessage): Promise<string> {
+/** The whole body as text, at most `max` characters (rejects if the connection breaks first, or with TooLarge). */
+function readAll(res: IncomingMessage, max: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
     res.setEncoding('utf8');
-    res.on('data', (c: string) => (text += c));
+    res.on('data', (c: string) => {
+      if (text.length + c.length > max) {
+        reject(new TooLarge(`response larger than ${max} bytes`));
+        res.destroy();
+        return;
+      }
+      text += c;
+    });
     res.on('end', () =>
       res.complete ? resolve(text) : reject(new Error('connection closed before the body was complete')),
     );
@@ -129,12 +149,59 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
+/** What is wrong with a completion body, or undefined: it must have a choice with a message. */
+export function invalidCompletion(body: unknown): string | undefined {
+  const b = body as { choices?: unknown } | null;
+  if (!b || typeof b !== 'object' || !Array.isArray(b.choices)) return 'response has no choices';
+  if (b.choices.length === 0) return 'response has an empty choices array';
+  const m = (b.choices[0] as { message?: unknown } | null)?.message as { content?: unknown } | null | undefined;
+  if (!m || typeof m !== 'object') return 'response has no message';
+  if (m.content !== undefined && m.content !== null && typeof m.content !== 'string')
+    return 'response message content is not text';
+  return undefined;
+}
+
+/**
+ * The iterator's next value, or a StreamLimit when none comes within idleMs (a stalled stream) or
+ * before the whole stream's time is up (leftMs). Never leaves a rejection unhandled.
+ */
+function nextWithin<T>(it: AsyncIterator<T>, idleMs: number, leftMs: number): Promise<IteratorResult<T>> {
+  const next = it.next();
+  next.catch(() => {}); // may reject after the race is lost (the response is destroyed then)
+  const ms = Math.max(0, Math.min(idleMs, leftMs));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new StreamLimit(
+            leftMs <= idleMs ? 'stream took longer than its time limit' : `stream stalled: no data for ${idleMs} ms`,
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([next, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A stream event's JSON, or undefined when it is not a JSON object. */
+function parseChunk(data: string): (ChatChunk & { error?: unknown }) | undefined {
+  try {
+    const v = JSON.parse(data) as unknown;
+    return v && typeof v === 'object' ? (v as ChatChunk & { error?: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class OpenAIProvider implements Provider {
   readonly kind = 'openai' as const;
   private readonly url: URL;
+  private readonly maxChars: number;
 
   constructor(private readonly o: OpenAIProviderOptions) {
     this.url = new URL(`${o.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+    this.maxChars = o.maxResponseBytes ?? 8 << 20;
     if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
       throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `baseUrl must be http(s), got ${o.baseUrl}`, {
         param: 'provider.baseUrl',
@@ -189,7 +256,12 @@ export class OpenAIProvider implements Provider {
     if (status < 200 || status >= 300) {
       let detail = '';
       try {
-        detail = (await readAll(res)).slice(0, 200).replace(/\s+/g, ' ');
+        // never relay credentials an upstream echoes (its 401 may quote the Authorization header)
+        const body = await readAll(res, ERROR_BODY_CHARS).catch(() => '');
+        detail = redactSecrets(body.replace(/\s+/g, ' '), this.o.apiKey ? [this.o.apiKey] : []).slice(
+          0,
+          ERROR_DETAIL_CHARS,
+        );
       } catch {
         /* body unreadable: the status says enough */
       }
@@ -206,8 +278,9 @@ export class OpenAIProvider implements Provider {
       const res = await this.post(req, false, d.signal, d.timedOut);
       let body: ChatCompletion;
       try {
-        body = JSON.parse(await readAll(res)) as ChatCompletion;
+        body = JSON.parse(await readAll(res, this.maxChars)) as ChatCompletion;
       } catch (e) {
+        if (e instanceof TooLarge) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: ${e.message}`);
         if (d.timedOut())
           throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: response body not complete in time`);
         if (d.signal.aborted) throw cancelled(this.o.model, e);
@@ -215,8 +288,8 @@ export class OpenAIProvider implements Provider {
           cause: e,
         }); // a server-side failure: retryable
       }
-      if (!body || !Array.isArray(body.choices))
-        throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: response has no choices`);
+      const problem = invalidCompletion(body);
+      if (problem) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: ${problem}`);
       return body;
     } finally {
       d.clear();
@@ -231,51 +304,44 @@ export class OpenAIProvider implements Provider {
       res = await this.post(req, true, d.signal, d.timedOut);
       res.setEncoding('utf8');
       const it = res[Symbol.asyncIterator]() as AsyncIterator<string>;
-      let buf = '';
+      const t0 = performance.now();
+      const idleMs = opts.idleMs ?? 30_000;
+      const totalMs = opts.totalMs ?? 600_000;
+      let received = 0;
+      const sse = new SseReader(MAX_EVENT_CHARS);
       let done = false;
+      const broke = (msg: string, cause?: unknown) =>
+        upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: ${msg}`, {
+          ...(cause !== undefined ? { cause } : {}),
+        });
       while (!done) {
         let r: IteratorResult<string>;
         try {
-          r = await it.next();
+          // before the first chunk the first-token deadline applies; after it, the idle and total limits
+          r = first ? await it.next() : await nextWithin(it, idleMs, totalMs - (performance.now() - t0));
         } catch (e) {
+          if (e instanceof StreamLimit) throw broke(e.message);
           if (d.timedOut()) throw upstream(ErrorCodes.UPSTREAM_TIMEOUT, `${this.o.model}: no first token in time`);
           if (d.signal.aborted) throw cancelled(this.o.model, e);
-          throw upstream(
-            first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
-            `${this.o.model}: stream broke (${(e as Error).message})`,
-            { cause: e },
-          );
+          throw broke(`stream broke (${(e as Error).message})`, e);
         }
         if (r.done) break;
-        buf += r.value;
-        let cut: number;
-        while ((cut = buf.search(/\r?\n\r?\n/)) >= 0) {
-          const event = buf.slice(0, cut);
-          buf = buf.slice(cut).replace(/^\r?\n\r?\n/, '');
-          const data = event
-            .split(/\r?\n/)
-            .filter((l) => l.startsWith('data:'))
-            .map((l) => l.slice(5).trimStart())
-            .join('\n');
-          if (!data) continue;
+        received += r.value.length;
+        if (received > this.maxChars) throw broke(`stream larger than ${this.maxChars} bytes`);
+        let events: string[];
+        try {
+          events = sse.push(r.value);
+        } catch (e) {
+          throw broke((e as Error).message);
+        }
+        for (const data of events) {
           if (data === '[DONE]') {
             done = true;
             break;
           }
-          let chunk: ChatChunk & { error?: unknown };
-          try {
-            chunk = JSON.parse(data) as ChatChunk;
-          } catch {
-            throw upstream(
-              first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
-              `${this.o.model}: malformed stream event`,
-            );
-          }
-          if (chunk.error)
-            throw upstream(
-              first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED,
-              `${this.o.model}: upstream error event`,
-            );
+          const chunk = parseChunk(data);
+          if (!chunk) throw broke('malformed stream event');
+          if (chunk.error) throw broke('upstream error event');
           if (first) {
             first = false;
             d.stopTimer(); // the first-token deadline is met; the caller's signal still cancels

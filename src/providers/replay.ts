@@ -25,7 +25,17 @@ async function files(path: string): Promise<string[]> {
       param: 'provider.data',
     });
   });
-  if (!s.isDirectory()) return [path];
+  if (!s.isDirectory()) {
+    if (!/\.(csv|jsonl)$/.test(path))
+      throw new ArbiterError(
+        ErrorCodes.INVALID_CONFIG,
+        `replay data ${path}: must be a .csv or .jsonl file, or a folder of them`,
+        {
+          param: 'provider.data',
+        },
+      );
+    return [path];
+  }
   return (await readdir(path))
     .filter((n) => /\.(csv|jsonl)$/.test(n))
     .sort()
@@ -65,7 +75,19 @@ export function loadReplayStore(path: string): Promise<ReplayStore> {
             for (const [m, r] of Object.entries(v.responses)) if (typeof r === 'string') put(v.prompt, m, r);
           });
         } else {
-          const rows = parse(text, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+          let rows: Array<Record<string, string>>;
+          try {
+            rows = parse(text, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+          } catch (e) {
+            throw new ArbiterError(
+              ErrorCodes.INVALID_CONFIG,
+              `${file}: not CSV (${(e as Error).message.split('\n')[0]})`,
+              {
+                param: 'provider.data',
+                cause: e,
+              },
+            );
+          }
           for (const r of rows) {
             if (typeof r.prompt !== 'string') continue;
             const prompt = unwrapPythonList(r.prompt);

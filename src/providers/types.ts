@@ -57,6 +57,10 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Streaming: time from the request to the first chunk. */
   firstTokenMs?: number;
+  /** Streaming: the longest silence between chunks after the first. */
+  idleMs?: number;
+  /** Streaming: the whole stream's limit. */
+  totalMs?: number;
 }
 
 export interface Provider {

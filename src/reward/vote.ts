@@ -4,6 +4,7 @@
  * candidates giving them, and the winner is the best-weighted candidate with the top answer.
  */
 import { extractAnswer, type AnswerKind } from './verify.js';
+import { dict } from '../names.js';
 
 export interface VoteCandidate {
   model: string;
@@ -32,7 +33,7 @@ export function vote(cands: readonly VoteCandidate[], kind: AnswerKind | 'text',
   const answers = cands.map((c) =>
     kind === 'text' ? freeText(c.content) || null : extractAnswer(c.content, kind, prompt),
   );
-  const tally: Record<string, number> = {};
+  const tally: Record<string, number> = dict();
   answers.forEach((a, i) => {
     if (a !== null) tally[a] = (tally[a] ?? 0) + Math.max(0, cands[i]!.weight);
   });

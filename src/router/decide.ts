@@ -10,6 +10,7 @@ import type { LoadTracker } from './load.js';
 import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
 import type { Decision, NeighbourVote, RouteOptions } from './types.js';
+import { dict } from '../names.js';
 
 const checkOptions = checker<RouteOptions>(routeOptionsSchema, 'options');
 
@@ -37,7 +38,7 @@ export function decide(
   inputs: DecideInputs = {},
 ): Decision {
   const labelled = vote !== undefined && Object.keys(vote.task.distribution).length > 0;
-  let dist: Record<string, number> = {};
+  let dist: Record<string, number> = dict();
   let source: Decision['task']['source'] = labelled ? 'manifold+keywords' : 'keywords';
   if (inputs.task) {
     dist = inputs.task.distribution;

@@ -26,6 +26,7 @@ import { shrunkQuality } from './predict.js';
 import { fitCapability, type Capability, type QualityCalibration } from './quality.js';
 import type { CostTable, Decision } from './types.js';
 import type { ComputeBackend } from '../compute/index.js';
+import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export interface RouterParts {
   backend?: ComputeBackend;
@@ -58,7 +59,7 @@ export class Router {
   readonly load = new LoadTracker();
   /** Per model: recent outcomes against the prompt's learned difficulty (for online capabilities). */
   private readonly outcomes = new Map<string, Array<{ task: string; x1: number; x2: number; y: number }>>();
-  private readonly online: QualityCalibration = {};
+  private readonly online: QualityCalibration = dict();
   private closed = false;
 
   constructor(
@@ -119,8 +120,8 @@ export class Router {
         const T = head.tasks.length;
         const vote = votes[i]?.task.distribution;
         const distribution = mixTaskDistribution(head, out.taskProbs.subarray(i * T, (i + 1) * T), vote);
-        const ease: Record<string, number> = {};
-        const byTask: Record<string, number> = {};
+        const ease: Record<string, number> = dict();
+        const byTask: Record<string, number> = dict();
         head.tasks.forEach((t, j) => {
           ease[t] = out.ease[i * T + j]!;
           byTask[t] = 1 - ease[t];
@@ -154,8 +155,8 @@ export class Router {
     const spec = this.registry.get(input.model);
     if (typeof input.quality !== 'number' || !(input.quality >= 0 && input.quality <= 1))
       fail('quality', `must be a number in [0, 1], got ${String(input.quality)}`);
-    if (input.task !== undefined && (typeof input.task !== 'string' || !/^[a-z][a-z0-9_-]*$/.test(input.task)))
-      fail('task', 'must be a lower-case word');
+    if (input.task !== undefined && !isTaskName(input.task))
+      fail('task', `must be a lower-case word other than ${RESERVED_NAMES.join(', ')}`);
     const analysis = analyze(input.prompt);
     const embedding = await this.embedder.embed([analysis.fewShot.question]);
     let capability: Capability | undefined;
@@ -186,7 +187,7 @@ export class Router {
             ONLINE_L2,
             this.populationSlopes(task),
           );
-          (this.online[input.model] ??= {})[task] = capability;
+          (this.online[input.model] ??= dict())[task] = capability;
         }
       }
     }

@@ -29,16 +29,48 @@ export interface GatewayOptions {
   /** /v1/route micro-batching: the window (default 0: the same event-loop turn) and the most prompts per batch (64). */
   batchWindowMs?: number;
   maxBatch?: number;
-  /** Builds a new engine from the config (POST /admin/reload); the old one closes once its requests finish. */
-  reload?: () => Promise<Arbiter>;
+  /**
+   * Builds the next engine from the config (POST /admin/reload), given the current one (whose
+   * gates the models that remain keep); the old one closes once its requests finish.
+   */
+  reload?: (current: Arbiter) => Promise<Arbiter>;
   logger?: boolean;
+  /** Connection limits: no client can hold the server with a slow or endless request. */
+  connections?: Partial<ConnectionLimits>;
 }
+
+export interface ConnectionLimits {
+  /** To receive a whole request, headers and body (a body sent at a byte every few seconds ends here). Default 30 s. */
+  requestTimeoutMs: number;
+  /** To receive the headers. Default 10 s. */
+  headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. Default 5 s. */
+  keepAliveTimeoutMs: number;
+  /** A connection with no bytes either way for this long is closed (covers responses too). Default 600 s. */
+  idleTimeoutMs: number;
+  /** Connections open at once; more are refused until some close (keep it under the file-descriptor limit). Default 2048. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 600_000,
+  maxConnections: 2048,
+};
 
 export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> {
   const bodyLimit = o.bodyLimit ?? 1 << 20;
   const host = new EngineHost(o.arbiter);
+  const c = { ...DEFAULT_CONNECTION_LIMITS, ...o.connections };
   const app = Fastify({
     bodyLimit,
+    requestTimeout: c.requestTimeoutMs,
+    keepAliveTimeout: c.keepAliveTimeoutMs,
+    connectionTimeout: c.idleTimeoutMs,
+    // the request timeout is checked this often (Node's default, 30 s, would let a slow body live a minute)
+    http: { headersTimeout: c.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, c.requestTimeoutMs) },
     // on close: idle keep-alive connections are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
     logger: o.logger ? { redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
@@ -60,6 +92,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   modelRoutes(app, host, o.backend ?? o.arbiter.backend?.name ?? 'unknown');
   adminRoutes(app, host, o.reload);
   chatRoutes(app, host);
+  app.server.maxConnections = c.maxConnections;
   app.addHook('onClose', async () => host.close());
   return app;
 }

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import { selectBackend } from '../compute/index.js';
-import { createArbiter } from '../engine/index.js';
+import { createArbiter, type Arbiter } from '../engine/index.js';
 import { buildGateway, type GatewayOptions } from './app.js';
 
 export async function createGateway(
@@ -13,10 +13,10 @@ export async function createGateway(
   options: Omit<GatewayOptions, 'arbiter' | 'backend' | 'reload'> = {},
 ): Promise<FastifyInstance> {
   const { backend } = await selectBackend();
-  const load = () => createArbiter(configPath, { backend });
+  const load = (previous?: Arbiter) => createArbiter(configPath, { backend, ...(previous ? { previous } : {}) });
   return buildGateway({ ...options, arbiter: await load(), backend: backend.name, reload: load });
 }
 
-export { buildGateway, type GatewayOptions } from './app.js';
+export { buildGateway, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type GatewayOptions } from './app.js';
 export { EngineHost } from './host.js';
-export type { AuthOptions } from './plugins/auth.js';
+export { keysFromEnv, type AuthOptions } from './plugins/auth.js';

@@ -2,6 +2,8 @@
  * Bearer keys: client keys for the API, admin keys for feedback and reload (admin keys work for
  * the API too). With no key configured the API is open (bind to 127.0.0.1); admin routes never are.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -19,17 +21,47 @@ declare module 'fastify' {
   }
 }
 
+/** Keys are compared as SHA-256 digests: equal lengths for timingSafeEqual, and no key kept in the clear. */
+const digest = (key: string) => createHash('sha256').update(key).digest();
+
+/**
+ * Keys from a comma-separated environment variable. Set but holding no key (`" , "`) is an error:
+ * it would leave the API open while the operator believes it is closed.
+ */
+export function keysFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [];
+  const keys = raw
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  if (!keys.length)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `${name} is set but holds no key: unset it to run without keys, or list the keys`,
+      {
+        param: name,
+      },
+    );
+  if (keys.some((k) => /\s/.test(k)))
+    throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `${name}: keys must not contain whitespace`, { param: name });
+  return keys;
+}
+
 export const authPlugin = fp<{ auth?: AuthOptions }>(
   async (app, o) => {
-    const clientKeys = new Set(o.auth?.clientKeys ?? []);
-    const adminKeys = new Set(o.auth?.adminKeys ?? []);
-    const open = clientKeys.size === 0 && adminKeys.size === 0;
+    const clientKeys = (o.auth?.clientKeys ?? []).map(digest);
+    const adminKeys = (o.auth?.adminKeys ?? []).map(digest);
+    const open = clientKeys.length === 0 && adminKeys.length === 0;
     const role = (req: FastifyRequest): 'admin' | 'client' | null => {
       const h = req.headers.authorization;
-      const key = typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
-      if (key && adminKeys.has(key)) return 'admin';
-      if (key && clientKeys.has(key)) return 'client';
-      return null;
+      const m = typeof h === 'string' ? /^bearer[ \t]+(\S+)\s*$/i.exec(h) : null; // the scheme is case-insensitive
+      if (!m) return null;
+      const key = digest(m[1]!);
+      // every key is compared, each in constant time: the answer's timing says nothing about them
+      const admin = adminKeys.reduce((hit, k) => timingSafeEqual(k, key) || hit, false);
+      const client = clientKeys.reduce((hit, k) => timingSafeEqual(k, key) || hit, false);
+      return admin ? 'admin' : client ? 'client' : null;
     };
     app.decorate('requireRole', (need: 'client' | 'admin') => async (req: FastifyRequest) => {
       if (open && need === 'client') return;

@@ -64,6 +64,8 @@ export const errorsPlugin = fp<{ bodyLimit: number }>(
       const { e, status } = toArbiterError(err, o.bodyLimit, app.log);
       if (e.retryAfterMs !== undefined)
         reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
+      // a refused client does not keep its connection (nor the body it may still be sending)
+      if (e.code === ErrorCodes.UNAUTHORIZED || e.code === ErrorCodes.FORBIDDEN) reply.header('connection', 'close');
       void reply.code(status ?? httpStatus(e.code)).send(errorBody(e));
     });
     app.setNotFoundHandler((req, reply) => {

@@ -9,7 +9,7 @@ import type { EngineHost } from '../host.js';
 export function adminRoutes(
   app: FastifyInstance,
   host: EngineHost,
-  reload: (() => Promise<Arbiter>) | undefined,
+  reload: ((current: Arbiter) => Promise<Arbiter>) | undefined,
 ): void {
   const admin = { onRequest: app.requireRole('admin') };
   app.post('/v1/feedback', { ...admin, schema: { body: feedbackSchema } }, async (req) => {
@@ -20,7 +20,7 @@ export function adminRoutes(
   app.post('/admin/reload', admin, async () => {
     if (!reload)
       throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'this server was started without a config file to reload', {});
-    const next = await reload();
+    const next = await reload(host.current);
     void host.swap(next); // in-flight requests finish on the engine they started with; it closes after them
     return { reloaded: true, models: next.router.registry.ids() };
   });

@@ -1,7 +1,11 @@
 /** POST /v1/route (micro-batched: what arrives together is routed in one batch) and /v1/route/batch. */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
 import type { FastifyInstance } from 'fastify';
 
 import { routeBatchRequestSchema, routeRequestSchema, type RouteOptions } from '../../config/index.js';
+import type { Arbiter } from '../../engine/index.js';
+import { ArbiterError, ErrorCodes, toArbiterError } from '../../errors.js';
 import type { Decision } from '../../router/index.js';
 import type { EngineHost } from '../host.js';
 
@@ -28,8 +32,9 @@ function microBatcher(host: EngineHost, o: BatchingOptions) {
     pending.delete(key);
     if (o.batchWindowMs > 0) clearTimeout(b.timer as NodeJS.Timeout);
     else clearImmediate(b.timer as NodeJS.Immediate);
-    host.current.routeBatch(b.prompts, b.options).then(
-      (ds) => ds.forEach((d, i) => b.waiters[i]!.resolve(d)),
+    // one prompt that cannot be routed fails only its own request
+    routeEach(host.current, b.prompts, b.options).then(
+      (ds) => ds.forEach((d, i) => ('error' in d ? b.waiters[i]!.reject(d.cause) : b.waiters[i]!.resolve(d))),
       (e: unknown) => b.waiters.forEach((w) => w.reject(e)),
     );
   };
@@ -52,6 +57,59 @@ function microBatcher(host: EngineHost, o: BatchingOptions) {
     });
 }
 
+/** A prompt that could not be routed, in its place in the answer. */
+export interface ItemError {
+  error: { code: string; message: string };
+  cause: ArbiterError;
+}
+
+/**
+ * Decisions for prompts, one batch call when it can: when the batch fails, each prompt is routed
+ * alone and those that fail get an error in their place. When every prompt fails the same way the
+ * request itself is at fault (its options, say): that error is thrown.
+ */
+export async function routeEach(
+  engine: Arbiter,
+  prompts: string[],
+  options: RouteOptions | undefined,
+): Promise<Array<Decision | ItemError>> {
+  try {
+    return await engine.routeBatch(prompts, options);
+  } catch (batchError) {
+    if (prompts.length <= 1) throw batchError;
+    const out: Array<Decision | ItemError> = [];
+    for (const p of prompts) {
+      try {
+        out.push((await engine.routeBatch([p], options))[0]!);
+      } catch (e) {
+        const err = toArbiterError(e);
+        out.push({ error: { code: err.code, message: err.message }, cause: err });
+      }
+    }
+    const codes = new Set(out.map((d) => ('error' in d ? d.error.code : '')));
+    if (codes.size === 1 && !codes.has('')) throw batchError;
+    return out;
+  }
+}
+
+/** Prompts routed per step of a batch request; the event loop serves other requests between steps. */
+const STEP = 256;
+/** Full decisions are ~2 KB each: at most this many per request (compact ones: the schema's 10,000). */
+export const MAX_FULL_DECISIONS = 1000;
+
+/** What most batch callers need of a decision (~150 bytes instead of ~2 KB). */
+function compactDecision(d: Decision) {
+  return {
+    model: d.model,
+    task: d.task.label,
+    confidence: d.confidence,
+    quality: d.predicted.quality,
+    cost: d.predicted.cost,
+    latencyMs: d.predicted.latencyMs,
+    fallbacks: d.fallbacks,
+  };
+}
+
 export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingOptions): void {
   const routeOne = microBatcher(host, o);
   const client = { onRequest: app.requireRole('client') };
@@ -60,7 +118,20 @@ export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingO
     return routeOne(prompt, options);
   });
   app.post('/v1/route/batch', { ...client, schema: { body: routeBatchRequestSchema } }, async (req) => {
-    const { prompts, options } = req.body as { prompts: string[]; options?: RouteOptions };
-    return { decisions: await host.current.routeBatch(prompts, options) };
+    const { prompts, options, compact } = req.body as { prompts: string[]; options?: RouteOptions; compact?: boolean };
+    if (!compact && prompts.length > MAX_FULL_DECISIONS)
+      throw new ArbiterError(
+        ErrorCodes.INVALID_REQUEST,
+        `prompts: at most ${MAX_FULL_DECISIONS} per request with full decisions (got ${prompts.length}); send "compact": true for up to 10,000, or split the batch`,
+        { param: 'prompts' },
+      );
+    const engine = host.current;
+    const decisions: unknown[] = [];
+    for (let i = 0; i < prompts.length; i += STEP) {
+      if (i > 0) await yieldToLoop(); // bounded work per turn: /health and other requests stay responsive
+      for (const d of await routeEach(engine, prompts.slice(i, i + STEP), options))
+        decisions.push('error' in d ? { error: d.error } : compact ? compactDecision(d) : d);
+    }
+    return { decisions };
   });
 }

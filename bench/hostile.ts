@@ -2,7 +2,7 @@
  * Reliability under attack: a normal load (300 requests/s of /v1/chat/completions through the
  * gateway to a prompt upstream) alone, then while the same gateway is hit by 1,000 slow
  * connections dripping request bodies, 20 streams held open by an upstream that stalls after its
- * first token, and 4 requests at a time to an upstream that sends 50 MB bodies. Every attacker,
+ * first token, and 4 connections asking (every 250 ms) a model whose upstream sends 50 MB bodies. Every attacker,
  * load generator and upstream runs in its own worker thread, so the main thread's event loop is
  * the gateway's. Reports the normal load's p99 with and without the attack (goal: within 2×),
  * /health's max latency under attack (goal ≤ 100 ms), the gateway's RSS peak and open file
@@ -124,6 +124,7 @@ const attackers = Promise.all([
     body: chat('huge'),
     concurrency: 4,
     seconds: seconds + 2,
+    pauseMs: 250,
   }),
 ]);
 await new Promise((r) => setTimeout(r, 1500));

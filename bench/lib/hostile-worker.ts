@@ -4,7 +4,7 @@
  *     chunk and then nothing; `huge` sends a 50 MB JSON body; posts its port;
  *   - 'slow': opens `connections` sockets and drips a byte of request body every second to each;
  *   - 'requests': keeps `concurrency` requests with `body` in flight for `seconds` (stalled streams,
- *     huge bodies), counting how they ended;
+ *     huge bodies), each connection pausing `pauseMs` between them, counting how they ended;
  *   - 'probe': GET `url` every `everyMs` for `seconds`, posting the latencies' max and p99.
  */
 import http from 'node:http';
@@ -14,7 +14,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 type Job =
   | { mode: 'upstream' }
   | { mode: 'slow'; port: number; connections: number; seconds: number }
-  | { mode: 'requests'; url: string; body: string; concurrency: number; seconds: number }
+  | { mode: 'requests'; url: string; body: string; concurrency: number; seconds: number; pauseMs?: number }
   | { mode: 'probe'; url: string; everyMs: number; seconds: number };
 
 const d = workerData as Job;
@@ -98,7 +98,10 @@ if (d.mode === 'upstream') {
     });
   await Promise.all(
     Array.from({ length: d.concurrency }, async () => {
-      while (Date.now() < end) await one();
+      while (Date.now() < end) {
+        await one();
+        if (d.pauseMs) await sleep(d.pauseMs);
+      }
     }),
   );
   parentPort!.postMessage({ byOutcome });

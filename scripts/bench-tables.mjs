@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Renders bench/results/{knn,embed,mlp,static,route,gateway,reward,cascade}.json as Markdown tables into README.md, between
+// Renders bench/results/{knn,embed,mlp,static,route,gateway,reward,cascade,hostile}.json as Markdown tables into the pages (README.md, docs/*.md) that hold
 // <!-- bench:NAME --> and <!-- /bench:NAME --> markers.   usage: node scripts/bench-tables.mjs
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const fmt = (x, d = 1) =>
   x === undefined || x === null
@@ -109,8 +109,12 @@ function cascade(r) {
   return `Live through the gateway on replay models, ${s.prompts} RouterBench test prompts: **${s.quality.toFixed(3)}** (gpt-4 alone ${s.strongestQuality.toFixed(3)}) at **${(100 * s.costShareOfStrongest).toFixed(0)}%** of gpt-4's recorded cost, ${s.callsPerPrompt} calls per prompt; the policy's training figures ${s.policyTrain.quality.toFixed(3)} at ${(100 * s.policyTrain.costShare).toFixed(0)}%; the router's task matched the dataset's on ${(100 * s.taskAgreement).toFixed(1)}% of prompts; per request p50 ${s.p50Ms} ms, p99 ${s.p99Ms} ms (replay answers at once).`;
 }
 
-let readme = readFileSync('README.md', 'utf8');
-for (const [name, render] of [
+function hostile(r) {
+  const s = r.summary;
+  return `${r.shape.seconds} s at ${r.shape.rate} requests/s alone, then while ${r.shape.slowConnections} slow connections drip request bodies, ${r.shape.stalledStreams} streams are held by an upstream that stalls after its first token, and 4 connections ask a model whose upstream sends 50 MB bodies: normal-load p99 **${s.p99QuietMs.toFixed(2)} → ${s.p99AttackMs.toFixed(2)} ms (${s.p99Ratio.toFixed(2)}×)**; \`/health\` max ${s.healthMaxQuietMs.toFixed(1)} → **${s.healthMaxAttackMs.toFixed(1)} ms**; requests lost ${s.lostQuiet} / **${s.lostAttack}**; gateway RSS ${s.rssQuietMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB; open file descriptors peak ${s.openFdsPeak} (the attackers' own sockets included: they run in the same process); oversized bodies ${JSON.stringify(s.hugeBodies)} by status (502: cut at the size limit; 503: the model's breaker open after them).`;
+}
+
+const renders = [
   ['knn', knn],
   ['embed', (r) => simple(r, 'bags/s')],
   ['mlp', (r) => simple(r, 'rows/s')],
@@ -119,13 +123,23 @@ for (const [name, render] of [
   ['gateway', gateway],
   ['reward', reward],
   ['cascade', cascade],
-]) {
-  const file = `bench/results/${name}.json`;
-  if (!existsSync(file)) continue;
-  const r = JSON.parse(readFileSync(file, 'utf8'));
-  const block = `<!-- bench:${name} -->\n_${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.node}, ${r.machine.date.slice(0, 16).replace('T', ' ')} UTC_\n\n${render(r)}\n<!-- /bench:${name} -->`;
-  const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
-  readme = re.test(readme) ? readme.replace(re, block) : readme.replace(`RESULTS_${name.toUpperCase()}`, block);
+  ['hostile', hostile],
+];
+// every page that holds a <!-- bench:NAME --> block (the README and docs/)
+const pages = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+for (const page of pages) {
+  let text = readFileSync(page, 'utf8');
+  const before = text;
+  for (const [name, render] of renders) {
+    const file = `bench/results/${name}.json`;
+    const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
+    if (!existsSync(file) || !re.test(text)) continue;
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    const block = `<!-- bench:${name} -->\n_${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.node}, ${r.machine.date.slice(0, 16).replace('T', ' ')} UTC_\n\n${render(r)}\n<!-- /bench:${name} -->`;
+    text = text.replace(re, block);
+  }
+  if (text !== before) {
+    writeFileSync(page, text);
+    console.log(`${page}: benchmark tables updated`);
+  }
 }
-writeFileSync('README.md', readme);
-console.log('README.md benchmark tables updated');

@@ -96,7 +96,7 @@ async function plan(
   return { models: [d.model, ...d.fallbacks], reason: d.reason };
 }
 
-function exhausted(models: string[], failed: string[], last: unknown): ArbiterError {
+function exhausted(models: readonly string[], failed: readonly string[], last: unknown): ArbiterError {
   const e = isArbiterError(last)
     ? last
     : new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'no model answered', { param: 'model' });
@@ -121,18 +121,22 @@ export class PlanFailed extends ArbiterError {
   }
 }
 
-/** A JSON completion: route, then the plan's models in turn. */
-export async function complete(
+/**
+ * Tries the plan's models in turn until `attempt` answers: a model whose breaker is open is
+ * skipped, a failure is recorded and the next model tried; every model failing is PlanFailed.
+ * `attempt` gets the models given up on so far and a release for the model's load slot, which it
+ * may hold past its return (a stream holds it until it ends); on a failure the slot is released here.
+ */
+async function followPlan<T>(
   c: ExecContext,
-  req: CompleteRequest,
+  models: readonly string[],
   rec: OutcomeRecorder,
   signal: AbortSignal,
-): Promise<Completion> {
-  const { model: _asked, stream: _stream, ...chat } = req;
-  const p = await plan(c, req, rec);
+  attempt: (model: string, up: Upstream, release: () => void, failed: string[]) => Promise<T>,
+): Promise<T> {
   const failed: string[] = [];
   let last: unknown;
-  for (const model of p.models) {
+  for (const model of models) {
     const up = c.upstreams.get(model)!;
     if (!up.gate.available()) {
       failed.push(model);
@@ -143,54 +147,68 @@ export async function complete(
       });
       continue;
     }
-    const release = c.router.load.acquire(model);
-    const tUp = performance.now();
+    const slot = c.router.load.acquire(model);
+    let held = true;
+    const release = () => {
+      if (held) slot();
+      held = false;
+    };
+    const t0 = performance.now();
     try {
-      const res = await up.gate.run(
-        () => up.provider.complete(chat, { signal, timeoutMs: up.timeoutMs }),
-        signal,
-        tokenAccounting(chat),
-      );
-      const upstreamMs = performance.now() - tUp;
-      const pt = res.usage?.prompt_tokens ?? estimateTokens(promptOf(chat));
-      const ct = res.usage?.completion_tokens ?? estimateTokens(res.choices[0]?.message.content ?? '');
-      rec.call({
-        model,
-        status: 'ok',
-        latencyMs: upstreamMs,
-        promptTokens: pt,
-        completionTokens: ct,
-        cost: callCost(c.router.registry.get(model), pt, ct),
-        ...(res.usage ? {} : { estimated: true }),
-      });
-      rec.finish({ model });
-      return {
-        id: rec.id,
-        model,
-        reason: p.reason,
-        fallbacks: failed,
-        overheadMs: rec.elapsedMs - upstreamMs,
-        response: { ...res, model },
-      };
+      return await attempt(model, up, release, [...failed]);
     } catch (e) {
-      rec.call({
-        model,
-        status: 'error',
-        code: errorCode(e),
-        latencyMs: performance.now() - tUp,
-        promptTokens: 0,
-        completionTokens: 0,
-        cost: 0,
-      });
+      release();
+      const failure = { status: 'error' as const, code: errorCode(e), promptTokens: 0, completionTokens: 0, cost: 0 };
+      rec.call({ model, ...failure, latencyMs: performance.now() - t0 });
       if (signal.aborted) throw e;
       failed.push(model);
       rec.fellBack(model);
       last = e;
-    } finally {
-      release();
     }
   }
-  throw new PlanFailed(exhausted(p.models, failed, last), failed);
+  throw new PlanFailed(exhausted(models, failed, last), failed);
+}
+
+/** A JSON completion: route, then the plan's models in turn. */
+export async function complete(
+  c: ExecContext,
+  req: CompleteRequest,
+  rec: OutcomeRecorder,
+  signal: AbortSignal,
+): Promise<Completion> {
+  const { model: _asked, stream: _stream, ...chat } = req;
+  const p = await plan(c, req, rec);
+  return followPlan(c, p.models, rec, signal, async (model, up, release, fallbacks) => {
+    const tUp = performance.now();
+    const res = await up.gate.run(
+      () => up.provider.complete(chat, { signal, timeoutMs: up.timeoutMs }),
+      signal,
+      tokenAccounting(chat),
+    );
+    release();
+    const upstreamMs = performance.now() - tUp;
+    const pt = res.usage?.prompt_tokens ?? estimateTokens(promptOf(chat));
+    const ct = res.usage?.completion_tokens ?? estimateTokens(res.choices[0]?.message.content ?? '');
+    const cost = callCost(c.router.registry.get(model), pt, ct);
+    rec.call({
+      model,
+      status: 'ok',
+      latencyMs: upstreamMs,
+      promptTokens: pt,
+      completionTokens: ct,
+      cost,
+      ...(res.usage ? {} : { estimated: true }),
+    });
+    rec.finish({ model });
+    return {
+      id: rec.id,
+      model,
+      reason: p.reason,
+      fallbacks,
+      overheadMs: rec.elapsedMs - upstreamMs,
+      response: { ...res, model },
+    };
+  });
 }
 
 /** A streaming completion: the plan's models in turn until one sends its first chunk. */
@@ -202,71 +220,34 @@ export async function completeStream(
 ): Promise<CompletionStream> {
   const { model: _asked, stream: _stream, ...chat } = req;
   const p = await plan(c, req, rec);
-  const failed: string[] = [];
-  let last: unknown;
-  for (const model of p.models) {
-    const up = c.upstreams.get(model)!;
-    if (!up.gate.available()) {
-      failed.push(model);
-      rec.fellBack(model);
-      last = new ArbiterError(ErrorCodes.CIRCUIT_OPEN, `${model}: circuit open`, {
-        param: 'model',
-        retryAfterMs: up.gate.cooldownLeftMs(),
-      });
-      continue;
-    }
-    const release = c.router.load.acquire(model);
+  return followPlan(c, p.models, rec, signal, async (model, up, release, fallbacks) => {
     const tUp = performance.now();
-    try {
-      const opened = await up.gate.open(
-        async () => {
-          const chunks = up.provider.stream(chat, {
-            signal,
-            timeoutMs: up.timeoutMs,
-            firstTokenMs: up.firstTokenMs,
-            idleMs: up.streamIdleMs,
-            totalMs: up.streamTotalMs,
-          });
-          const it = chunks[Symbol.asyncIterator]();
-          const r = await it.next();
-          if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });
-          return { it, first: r.value };
-        },
-        signal,
-        { estimate: requestTokens(chat) },
-      );
-      const ttftMs = performance.now() - tUp;
-      const overheadMs = tUp - (performance.now() - rec.elapsedMs);
-      const done = () => {
-        opened.release();
-        release();
-      };
-      return {
-        id: rec.id,
-        model,
-        reason: p.reason,
-        fallbacks: failed,
-        overheadMs,
-        chunks: relay(c, model, chat, opened.value, up, rec, tUp, ttftMs, done),
-      };
-    } catch (e) {
+    const opened = await up.gate.open(
+      async () => {
+        const chunks = up.provider.stream(chat, {
+          signal,
+          timeoutMs: up.timeoutMs,
+          firstTokenMs: up.firstTokenMs,
+          idleMs: up.streamIdleMs,
+          totalMs: up.streamTotalMs,
+        });
+        const it = chunks[Symbol.asyncIterator]();
+        const r = await it.next();
+        if (r.done) throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: empty stream`, { param: 'model' });
+        return { it, first: r.value };
+      },
+      signal,
+      { estimate: requestTokens(chat) },
+    );
+    const ttftMs = performance.now() - tUp;
+    const overheadMs = tUp - (performance.now() - rec.elapsedMs);
+    const done = () => {
+      opened.release();
       release();
-      rec.call({
-        model,
-        status: 'error',
-        code: errorCode(e),
-        latencyMs: performance.now() - tUp,
-        promptTokens: 0,
-        completionTokens: 0,
-        cost: 0,
-      });
-      if (signal.aborted) throw e;
-      failed.push(model);
-      rec.fellBack(model);
-      last = e;
-    }
-  }
-  throw new PlanFailed(exhausted(p.models, failed, last), failed);
+    };
+    const chunks = relay(c, model, chat, opened.value, up, rec, tUp, ttftMs, done);
+    return { id: rec.id, model, reason: p.reason, fallbacks, overheadMs, chunks };
+  });
 }
 
 /**

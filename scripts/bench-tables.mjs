@@ -126,7 +126,12 @@ const renders = [
   ['hostile', hostile],
 ];
 // every page that holds a <!-- bench:NAME --> block (the README and docs/)
-const pages = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const pages = [
+  'README.md',
+  ...readdirSync('docs')
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
 for (const page of pages) {
   let text = readFileSync(page, 'utf8');
   const before = text;

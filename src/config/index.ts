@@ -6,6 +6,7 @@ export type {
   ProviderSettings,
   RewardSettings,
   RoutingSettings,
+  StoreSettings,
   Strategy,
 } from './types.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';
@@ -16,7 +17,10 @@ export {
   chatRequestSchema,
   DECODE_LIMITS,
   decodeOptionsSchema,
+  feedbackBodySchema,
   feedbackSchema,
+  ratingSchema,
+  statsQuerySchema,
   routeBatchRequestSchema,
   routeOptionsSchema,
   routeRequestSchema,
@@ -25,6 +29,7 @@ export {
   type DecodeOptions,
   type DecodeStrategy,
   type FeedbackRequest,
+  type RatingRequest,
   type RouteOptions,
 } from './requests.js';
 export { checker } from './validate.js';

@@ -159,6 +159,42 @@ export const feedbackSchema = {
   },
 } as const;
 
+/** Feedback on a request by its id: exactly one of score (0–1), rating (1–5) or thumbs. */
+export const ratingSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['request_id'],
+  properties: {
+    request_id: { type: 'string', minLength: 1, maxLength: 128 },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    rating: { type: 'integer', minimum: 1, maximum: 5 },
+    thumbs: { enum: ['up', 'down'] },
+    source: { enum: ['user', 'judge', 'reward', 'test'] },
+    comment: { type: 'string', maxLength: 2000 },
+  },
+} as const;
+
+/** POST /v1/feedback: a rating of a request (`request_id`), or an outcome of a model on a prompt (admin). */
+export const feedbackBodySchema = {
+  type: 'object',
+  if: { required: ['request_id'] },
+  then: ratingSchema,
+  else: feedbackSchema,
+} as const;
+
+/** GET /v1/stats query. */
+export const statsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    // epoch milliseconds or an ISO date; default 7 days ago
+    since: { type: 'string', maxLength: 40 },
+    model: { type: 'string', maxLength: 128 },
+    task: { type: 'string', maxLength: 64 },
+    key: { type: 'string', maxLength: 64 },
+  },
+} as const;
+
 type Mutable<T> =
   T extends ReadonlyArray<infer U> ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 type Schema<S> = Mutable<FromSchema<S & object>>;
@@ -168,6 +204,7 @@ export type RouteOptions = Schema<typeof routeOptionsSchema>;
 export type ArbiterOption = Schema<typeof arbiterOptionSchema>;
 export type DecodeStrategy = (typeof DECODE_STRATEGIES)[number];
 export type FeedbackRequest = Schema<typeof feedbackSchema>;
+export type RatingRequest = Schema<typeof ratingSchema>;
 
 type Camel<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
 /** The library's form of the `arbiter` option: the same keys in camelCase (include_candidates is HTTP-only). */

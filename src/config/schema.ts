@@ -191,5 +191,30 @@ export const configSchema = {
         cascadeThreshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
       },
     },
+    /**
+     * The outcome store (docs/store.md): every request, call and rating recorded off the request
+     * path. Without a `store` section, a config read from a file records to `sqlite:./arbiter.db`
+     * beside it; an in-memory config records nothing.
+     */
+    store: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        // none | sqlite:<file> (relative to the config file) | sqlite::memory: | postgres://…
+        url: { type: 'string', minLength: 1 },
+        // an environment variable holding the URL (wins over url when set): keeps passwords out of the file
+        urlEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        // what is kept of prompts: nothing, a hash (default), or the prompt and answer text (separate table)
+        prompts: { enum: ['none', 'hash', 'full'], default: 'hash' },
+        flushMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 500 },
+        batchRows: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 },
+        maxQueue: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000 },
+        // where batches wait while the database is unavailable (default: beside a SQLite file, else none)
+        spool: { type: 'string', minLength: 1 },
+        maxSpoolBytes: { type: 'integer', minimum: 0, default: 104_857_600 },
+        // `arbiter store purge` deletes requests older than this
+        retentionDays: { type: 'integer', minimum: 1 },
+      },
+    },
   },
 } as const;

@@ -14,6 +14,7 @@ export interface ArbiterConfig {
   routing: RoutingSettings;
   rewards: RewardSettings;
   decoding: DecodingSettings;
+  store?: StoreSettings;
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }
@@ -25,4 +26,5 @@ export type ProviderKind = ProviderSettings['kind'];
 export type RoutingSettings = NonNullable<Validated['routing']>;
 export type RewardSettings = NonNullable<Validated['rewards']>;
 export type DecodingSettings = NonNullable<Validated['decoding']>;
+export type StoreSettings = NonNullable<Validated['store']>;
 export type Strategy = (typeof STRATEGIES)[number];

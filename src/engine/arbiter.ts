@@ -6,6 +6,7 @@
  * `drainTimeoutMs`), then frees what the engine owns.
  */
 import { EventEmitter } from 'node:events';
+import { dirname, resolve } from 'node:path';
 
 import { selectBackend, type ComputeBackend } from '../compute/index.js';
 import {
@@ -14,15 +15,18 @@ import {
   type ArbiterConfig,
   type DecodeOptions,
   type RouteOptions,
+  type StoreSettings,
 } from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
 import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { createUpstreams, type ChatRequest, type GateOptions, type Upstream } from '../providers/index.js';
-import { createRouter, type Decision, type Router } from '../router/index.js';
+import { createUpstreams, promptOf, type ChatRequest, type GateOptions, type Upstream } from '../providers/index.js';
+import { createRouter, type Capability, type Decision, type Router } from '../router/index.js';
+import { OutcomeStore, type StatsQuery } from '../store/index.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
 import { OutcomeRecorder, type OutcomeEvent, type OutcomeListener } from './outcome.js';
+import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
 
 export interface ArbiterParts {
@@ -36,6 +40,8 @@ export interface ArbiterParts {
   drainTimeoutMs?: number;
   /** The engine this one replaces (a reload): models that remain keep their gates' state. */
   previous?: Arbiter;
+  /** An outcome store already open (instead of the config's `store`). */
+  store?: OutcomeStore;
 }
 
 /** An engine assembled from parts already built (a router, its upstreams, rewards). */
@@ -47,13 +53,20 @@ export interface EngineParts {
   config?: ArbiterConfig;
   backend?: ComputeBackend;
   drainTimeoutMs?: number;
+  /** Where outcomes are recorded (none: not recorded; feedback by id then reaches recent requests only). */
+  store?: OutcomeStore;
 }
 
 export interface RequestOptions {
   signal?: AbortSignal;
   /** The request id (default: a random UUID); its outcome event carries it. */
   id?: string;
+  /** The API key's id (a hash, never the key), recorded with the request. */
+  keyId?: string;
 }
+
+/** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
+const RECENT_REQUESTS = 5000;
 
 export class Arbiter {
   readonly router: Router;
@@ -61,7 +74,10 @@ export class Arbiter {
   readonly rewards: Rewards;
   readonly config: ArbiterConfig;
   readonly backend: ComputeBackend | undefined;
+  readonly store: OutcomeStore | undefined;
   private readonly events = new EventEmitter();
+  private readonly recent = new Map<string, RecentRequest>();
+  private readonly learnedFrom = new Set<string>();
   private inFlight = 0;
   private closing: Promise<void> | undefined;
   private readonly drainTimeoutMs: number;
@@ -79,7 +95,23 @@ export class Arbiter {
       );
     this.backend = parts.backend;
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
+    this.store = parts.store;
     this.events.setMaxListeners(0);
+    this.events.on('outcome', (e: OutcomeEvent) => {
+      this.store?.record(e);
+      this.remember(e);
+    });
+  }
+
+  /** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten). */
+  private remember(e: OutcomeEvent): void {
+    if (e.prompt === undefined || !e.model) return;
+    this.recent.set(e.id, { prompt: e.prompt, model: e.model, task: e.decision?.task, keyId: e.keyId });
+    if (this.recent.size > RECENT_REQUESTS) {
+      const oldest = this.recent.keys().next().value!;
+      this.recent.delete(oldest);
+      for (const s of ['user', 'judge', 'reward', 'test']) this.learnedFrom.delete(`${oldest}\u0000${s}`);
+    }
   }
 
   /** Subscribes to outcome events; returns the unsubscribe function. */
@@ -125,6 +157,7 @@ export class Arbiter {
   async complete(req: CompleteRequest, options: RequestOptions = {}): Promise<Completion | CompletionStream> {
     this.enter();
     const rec = this.recorder(req.stream ? 'stream' : 'complete', options.id);
+    rec.keyId = options.keyId;
     const signal = options.signal ?? new AbortController().signal;
     if (!req.stream) {
       try {
@@ -155,6 +188,8 @@ export class Arbiter {
   ): Promise<DecodeOutcome & { id: string }> {
     this.enter();
     const rec = this.recorder('decode', request.id);
+    rec.keyId = request.keyId;
+    rec.prompt = promptOf(chat);
     try {
       const r = await decodeRequest(
         {
@@ -168,6 +203,7 @@ export class Arbiter {
         options,
         request.signal,
       );
+      rec.answer = r.content;
       rec.finish({ model: r.model });
       return Object.assign(r, { id: rec.id });
     } catch (e) {
@@ -178,9 +214,67 @@ export class Arbiter {
     }
   }
 
-  /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`. */
-  feedback(input: { prompt: string; model: string; quality: number; task?: string }): ReturnType<Router['feedback']> {
-    return this.guard(() => this.router.feedback(input));
+  /** Learns from an outcome (quality in [0, 1]) of `model` on `prompt`; what it learned is stored. */
+  feedback(input: {
+    prompt: string;
+    model: string;
+    quality: number;
+    task?: string;
+  }): Promise<{ merged: boolean; capability?: Capability }> {
+    return this.guard(async () => {
+      const { point, ...r } = await this.router.feedback(input);
+      await this.store?.sql.addLearned(pointRow(point, this.router.embedderId));
+      return r;
+    });
+  }
+
+  /**
+   * Feedback on a request by its id (a score 0–1, a rating 1–5 or thumbs; one per source):
+   * stored, and taught to the router when the prompt is known. `who`: the caller's key id; admin
+   * (the default for library calls) may rate any request, a client key only its own.
+   */
+  rate(
+    requestId: string,
+    rating: Rating,
+    who: { keyId?: string; admin?: boolean } = { admin: true },
+  ): Promise<RateResult> {
+    return this.guard(() =>
+      rate(
+        { router: this.router, store: this.store, recent: this.recent, learnedFrom: this.learnedFrom },
+        requestId,
+        rating,
+        who,
+      ),
+    );
+  }
+
+  /** A recorded request: its row, calls, feedback and (when kept) text; undefined when unknown. */
+  request(id: string) {
+    return this.guard(async () => this.store?.request(id));
+  }
+
+  /** Per model × task over a window (volume, errors, cost, latency, rated quality with its interval), and spend per key. */
+  stats(q: StatsQuery = {}) {
+    return this.guard(async () => {
+      if (!this.store)
+        throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'no outcome store is configured (store.url)', {
+          param: 'store.url',
+        });
+      const [models, spend] = await Promise.all([this.store.stats(q), this.store.spend(q.since)]);
+      return {
+        since: q.since ?? Date.now() - 7 * 86_400_000,
+        models,
+        spend: q.keyId ? spend.filter((s) => s.keyId === q.keyId) : spend,
+      };
+    });
+  }
+
+  /** Replays what the router learned from stored feedback (on start and reload); returns how many points. */
+  async replayLearned(): Promise<number> {
+    if (!this.store) return 0;
+    const rows = await this.store.sql.learned(this.router.embedderId);
+    for (const r of rows) await this.router.learn(pointFrom(r));
+    return rows.length;
   }
 
   /**
@@ -198,6 +292,7 @@ export class Arbiter {
             resolve();
           };
         });
+      await this.store?.close().catch(() => {});
       this.router.close();
       this.events.removeAllListeners();
     })();
@@ -254,12 +349,42 @@ export async function createArbiter(
   const router = await createRouter(cfg, { backend, ...(parts.embedder ? { embedder: parts.embedder } : {}) });
   const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {}, parts.previous?.upstreams);
   const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
-  return new Arbiter({
+  const store = parts.store ?? (await openConfiguredStore(cfg, typeof config === 'string', parts.env ?? process.env));
+  const arbiter = new Arbiter({
     router,
     upstreams,
     rewards,
     config: cfg,
     backend,
+    ...(store ? { store } : {}),
     ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
   });
+  await arbiter.replayLearned();
+  return arbiter;
+}
+
+/**
+ * The config's outcome store: its `store` section, or — for a config read from a file and with no
+ * `store` section — `sqlite:./arbiter.db` beside the file; an in-memory config without one records nothing.
+ */
+async function openConfiguredStore(
+  cfg: ArbiterConfig,
+  fromFile: boolean,
+  env: NodeJS.ProcessEnv,
+): Promise<OutcomeStore | undefined> {
+  const s: StoreSettings | undefined =
+    cfg.store ??
+    (fromFile
+      ? {
+          url: 'sqlite:./arbiter.db',
+          prompts: 'hash',
+          flushMs: 500,
+          batchRows: 500,
+          maxQueue: 10_000,
+          maxSpoolBytes: 100 << 20,
+        }
+      : undefined);
+  if (!s) return undefined;
+  const url = s.url ?? (s.urlEnv ? '' : 'sqlite:./arbiter.db');
+  return OutcomeStore.open({ ...s, url }, { baseDir: fromFile ? dirname(resolve(cfg.source)) : process.cwd(), env });
 }

@@ -177,6 +177,7 @@ export async function complete(
   signal: AbortSignal,
 ): Promise<Completion> {
   const { model: _asked, stream: _stream, ...chat } = req;
+  rec.prompt = promptOf(chat);
   const p = await plan(c, req, rec);
   return followPlan(c, p.models, rec, signal, async (model, up, release, fallbacks) => {
     const tUp = performance.now();
@@ -199,6 +200,7 @@ export async function complete(
       cost,
       ...(res.usage ? {} : { estimated: true }),
     });
+    rec.answer = res.choices[0]?.message.content ?? undefined;
     rec.finish({ model });
     return {
       id: rec.id,
@@ -206,7 +208,7 @@ export async function complete(
       reason: p.reason,
       fallbacks,
       overheadMs: rec.elapsedMs - upstreamMs,
-      response: { ...res, model },
+      response: { ...res, id: rec.id, model },
     };
   });
 }
@@ -219,6 +221,7 @@ export async function completeStream(
   signal: AbortSignal,
 ): Promise<CompletionStream> {
   const { model: _asked, stream: _stream, ...chat } = req;
+  rec.prompt = promptOf(chat);
   const p = await plan(c, req, rec);
   return followPlan(c, p.models, rec, signal, async (model, up, release, fallbacks) => {
     const tUp = performance.now();
@@ -272,7 +275,7 @@ async function* relay(
   const take = (ch: ChatChunk) => {
     text += ch.choices?.[0]?.delta?.content ?? '';
     if (ch.usage) usage = ch.usage;
-    return { ...ch, model };
+    return { ...ch, id: rec.id, model };
   };
   try {
     yield take(s.first);
@@ -310,6 +313,7 @@ async function* relay(
       cost: callCost(c.router.registry.get(model), pt, ct),
       ...(usage ? {} : { estimated: true }),
     });
+    rec.answer = text;
     rec.finish({ model, ...(error !== undefined ? { error } : {}) });
   }
 }

@@ -9,57 +9,9 @@ import { randomUUID } from 'node:crypto';
 
 import type { ErrorCode } from '../errors.js';
 import { isArbiterError } from '../errors.js';
+import type { CallRecord, DecisionSummary, OutcomeEvent, OutcomeListener, RequestKind } from '../store/index.js';
 
-export type RequestKind = 'complete' | 'stream' | 'decode';
-
-export interface CallRecord {
-  model: string;
-  /** 1 for the first call of the request, 2 for the next, … */
-  attempt: number;
-  status: 'ok' | 'error';
-  code?: ErrorCode | 'unknown';
-  latencyMs: number;
-  /** Streams: until the first chunk. */
-  ttftMs?: number;
-  promptTokens: number;
-  completionTokens: number;
-  /** Dollars, from usage × the model's price (estimated from lengths when usage is missing). */
-  cost: number;
-  /** True when tokens were estimated rather than reported by the upstream. */
-  estimated?: boolean;
-}
-
-export interface DecisionSummary {
-  model: string;
-  task: string;
-  strategy: string;
-  reason: string;
-  predictedQuality?: number;
-  predictedCost?: number;
-}
-
-export interface OutcomeEvent {
-  id: string;
-  /** Start, epoch milliseconds. */
-  time: number;
-  kind: RequestKind;
-  /** Decoding: the strategy that ran. */
-  strategy?: string;
-  decision?: DecisionSummary;
-  calls: CallRecord[];
-  /** Models given up on before another answered (or all failed), in order. */
-  fallbacks: string[];
-  /** The model that answered (or began to, for a stream that broke). */
-  model?: string;
-  status: 'ok' | 'error';
-  code?: ErrorCode | 'unknown';
-  latencyMs: number;
-  cost: number;
-  promptTokens: number;
-  completionTokens: number;
-}
-
-export type OutcomeListener = (e: OutcomeEvent) => void;
+export type { CallRecord, DecisionSummary, OutcomeEvent, OutcomeListener, RequestKind };
 
 /** Collects one request's calls and emits its event once. */
 export class OutcomeRecorder {
@@ -70,6 +22,10 @@ export class OutcomeRecorder {
   private readonly fallbacks: string[] = [];
   decision: DecisionSummary | undefined;
   strategy: string | undefined;
+  /** The API key's id, the prompt and the answer's text (kept as the store is configured). */
+  keyId: string | undefined;
+  prompt: string | undefined;
+  answer: string | undefined;
   private done = false;
 
   constructor(
@@ -103,6 +59,9 @@ export class OutcomeRecorder {
       kind: this.kind,
       ...(this.strategy ? { strategy: this.strategy } : {}),
       ...(this.decision ? { decision: this.decision } : {}),
+      ...(this.keyId !== undefined ? { keyId: this.keyId } : {}),
+      ...(this.prompt !== undefined ? { prompt: this.prompt } : {}),
+      ...(this.answer !== undefined ? { answer: this.answer } : {}),
       calls: this.calls,
       fallbacks: this.fallbacks,
       ...(result.model ? { model: result.model } : {}),

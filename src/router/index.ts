@@ -1,4 +1,4 @@
-export { Router, createRouter, type Learned, type RouterParts } from './router.js';
+export { Router, createRouter, type Learned, type LearnedPoint, type RouterParts } from './router.js';
 export { loadRouterModel, type HeadFile, type RouterModelParts } from './artefact.js';
 export { decide, checkRouteOptions, type DecideInputs } from './decide.js';
 export { choose, logSpan, type Choice } from './strategy.js';

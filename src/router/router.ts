@@ -40,6 +40,17 @@ export interface RouterParts {
   model?: string;
 }
 
+/** What one piece of feedback taught the router, in a form that can be stored and replayed. */
+export interface LearnedPoint {
+  /** The prompt's embedding (the router's embedder). */
+  embedding: Float32Array;
+  model: string;
+  quality: number;
+  task?: string;
+  /** The online capability row, when the router has a trained head. */
+  capability?: { task: string; x1: number; x2: number };
+}
+
 /** What a trained router model adds to routing. */
 export interface Learned {
   /** Observed costs from training data (used instead of price estimates where present). */
@@ -143,13 +154,14 @@ export class Router {
    * manifold and, with a trained model, the outcome against the prompt's learned difficulty — a
    * model without a trained capability for the task gets one fitted from its outcomes (from 3 on),
    * its slopes pulled toward the trained models' average, so a new model needs few outcomes.
+   * Returns the learned point too: stored, it can be replayed with `learn()` after a restart.
    */
   async feedback(input: {
     prompt: string;
     model: string;
     quality: number;
     task?: string;
-  }): Promise<{ merged: boolean; capability?: Capability }> {
+  }): Promise<{ merged: boolean; capability?: Capability; point: LearnedPoint }> {
     this.open();
     if (typeof input?.prompt !== 'string') fail('prompt', 'must be a string');
     const spec = this.registry.get(input.model);
@@ -159,7 +171,12 @@ export class Router {
       fail('task', `must be a lower-case word other than ${RESERVED_NAMES.join(', ')}`);
     const analysis = analyze(input.prompt);
     const embedding = await this.embedder.embed([analysis.fewShot.question]);
-    let capability: Capability | undefined;
+    const point: LearnedPoint = {
+      embedding,
+      model: input.model,
+      quality: input.quality,
+      ...(input.task ? { task: input.task } : {}),
+    };
     const head = this.learned.head;
     if (head) {
       // the prediction's inputs before this outcome joins the manifold
@@ -168,36 +185,51 @@ export class Router {
       const dist = mixTaskDistribution(head, out.taskProbs, vote?.task.distribution);
       const task = input.task ?? head.tasks.reduce((a, b) => ((dist[b] ?? 0) > (dist[a] ?? 0) ? b : a));
       const t = head.tasks.indexOf(task);
-      if (t >= 0 && !this.learned.calibration?.[input.model]?.[task]) {
-        const rows = this.outcomes.get(input.model) ?? [];
-        rows.push({
-          task,
-          x1: logit(out.ease[t]!),
-          x2: logit(shrunkQuality(spec, dist, vote).quality),
-          y: input.quality,
-        });
-        if (rows.length > MAX_ONLINE_OUTCOMES) rows.shift();
-        this.outcomes.set(input.model, rows);
-        const mine = rows.filter((r) => r.task === task);
-        if (mine.length >= 3) {
-          capability = fitCapability(
-            mine.map((r) => r.x1),
-            mine.map((r) => r.x2),
-            mine.map((r) => r.y),
-            ONLINE_L2,
-            this.populationSlopes(task),
-          );
-          (this.online[input.model] ??= dict())[task] = capability;
-        }
+      if (t >= 0)
+        point.capability = { task, x1: logit(out.ease[t]!), x2: logit(shrunkQuality(spec, dist, vote).quality) };
+    }
+    return { ...(await this.learn(point)), point };
+  }
+
+  /**
+   * Applies a learned point (from feedback now, or replayed from the store after a restart): the
+   * capability row, refitting the model's online capability from its 3rd outcome on, and the
+   * manifold's feedback point. A point for a model no longer configured is skipped.
+   */
+  async learn(point: LearnedPoint): Promise<{ merged: boolean; capability?: Capability }> {
+    this.open();
+    if (!this.registry.has(point.model)) return { merged: false };
+    let capability: Capability | undefined;
+    const c = point.capability;
+    if (c && !this.learned.calibration?.[point.model]?.[c.task]) {
+      const rows = this.outcomes.get(point.model) ?? [];
+      rows.push({ task: c.task, x1: c.x1, x2: c.x2, y: point.quality });
+      if (rows.length > MAX_ONLINE_OUTCOMES) rows.shift();
+      this.outcomes.set(point.model, rows);
+      const mine = rows.filter((r) => r.task === c.task);
+      if (mine.length >= 3) {
+        capability = fitCapability(
+          mine.map((r) => r.x1),
+          mine.map((r) => r.x2),
+          mine.map((r) => r.y),
+          ONLINE_L2,
+          this.populationSlopes(c.task),
+        );
+        (this.online[point.model] ??= dict())[c.task] = capability;
       }
     }
     const { merged } = await this.manifold.feedback({
-      embedding,
-      model: input.model,
-      quality: input.quality,
-      ...(input.task ? { task: input.task } : {}),
+      embedding: point.embedding,
+      model: point.model,
+      quality: point.quality,
+      ...(point.task ? { task: point.task } : {}),
     });
     return { merged, ...(capability ? { capability } : {}) };
+  }
+
+  /** The embedder's identity: stored learned points are replayed only into a router with the same one. */
+  get embedderId(): string {
+    return `${this.embedder.kind}:${this.embedder.fingerprint}`;
   }
 
   /** Capabilities learned from feedback (models or tasks the trained model does not cover). */

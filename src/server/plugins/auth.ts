@@ -14,7 +14,18 @@ export interface AuthOptions {
   adminKeys: string[];
 }
 
+/** Who made a request: its key's id (a hash prefix, never the key) and role; `open` when no keys are configured. */
+export interface Caller {
+  keyId: string | undefined;
+  role: 'admin' | 'client' | null;
+  open: boolean;
+}
+
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth plugin's role check (requireRole). */
+    caller?: Caller;
+  }
   interface FastifyInstance {
     /** onRequest hooks: `{ onRequest: app.requireRole('client') }`. */
     requireRole(need: 'client' | 'admin'): (req: FastifyRequest) => Promise<void>;
@@ -53,19 +64,21 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
     const clientKeys = (o.auth?.clientKeys ?? []).map(digest);
     const adminKeys = (o.auth?.adminKeys ?? []).map(digest);
     const open = clientKeys.length === 0 && adminKeys.length === 0;
-    const role = (req: FastifyRequest): 'admin' | 'client' | null => {
+    const identify = (req: FastifyRequest): Caller => {
       const h = req.headers.authorization;
       const m = typeof h === 'string' ? /^bearer[ \t]+(\S+)\s*$/i.exec(h) : null; // the scheme is case-insensitive
-      if (!m) return null;
+      if (!m) return { keyId: undefined, role: null, open };
       const key = digest(m[1]!);
       // every key is compared, each in constant time: the answer's timing says nothing about them
       const admin = adminKeys.reduce((hit, k) => timingSafeEqual(k, key) || hit, false);
       const client = clientKeys.reduce((hit, k) => timingSafeEqual(k, key) || hit, false);
-      return admin ? 'admin' : client ? 'client' : null;
+      const role = admin ? 'admin' : client ? 'client' : null;
+      return { keyId: role ? key.subarray(0, 8).toString('hex') : undefined, role, open };
     };
     app.decorate('requireRole', (need: 'client' | 'admin') => async (req: FastifyRequest) => {
+      req.caller = identify(req);
       if (open && need === 'client') return;
-      const r = role(req);
+      const r = req.caller.role;
       if (!r)
         throw new ArbiterError(ErrorCodes.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <key>)', {
           param: 'authorization',

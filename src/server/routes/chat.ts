@@ -19,6 +19,7 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
       const engine = host.current;
       const { arbiter: decoding, ...body } = req.body as CompleteRequest & { arbiter?: ArbiterOption };
       const ctl = new AbortController();
+      const who = req.caller?.keyId ? { keyId: req.caller.keyId } : {};
       // the response closing before it finished means the client went away: stop the upstream calls
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));
@@ -38,27 +39,28 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
           pick.direct && !decoding.models ? { ...decoding, models: [pick.direct] } : decoding,
           reply,
           ctl.signal,
+          who,
         );
       }
       try {
         if (!body.stream) {
-          const r = await engine.complete({ ...body, stream: false }, { signal: ctl.signal });
+          const r = await engine.complete({ ...body, stream: false }, { signal: ctl.signal, ...who });
           void reply.headers({
             'x-arbiter-model': r.model,
             'x-arbiter-reason': headerSafe(r.reason),
             'x-arbiter-fallbacks': r.fallbacks.join(','),
             'x-arbiter-overhead-ms': r.overheadMs.toFixed(3),
-            'x-arbiter-request-id': r.id,
+            'x-request-id': r.id,
           });
           return r.response;
         }
-        const s = await engine.complete({ ...body, stream: true }, { signal: ctl.signal });
+        const s = await engine.complete({ ...body, stream: true }, { signal: ctl.signal, ...who });
         await sendStream(reply, s.chunks, {
           'x-arbiter-model': s.model,
           'x-arbiter-reason': headerSafe(s.reason),
           'x-arbiter-fallbacks': s.fallbacks.join(','),
           'x-arbiter-overhead-ms': s.overheadMs.toFixed(3),
-          'x-arbiter-request-id': s.id,
+          'x-request-id': s.id,
         });
         return reply;
       } catch (e) {
@@ -79,9 +81,10 @@ async function decodeChat(
   o: ArbiterOption,
   reply: FastifyReply,
   signal: AbortSignal,
+  who: { keyId?: string },
 ) {
   const t0 = performance.now();
-  const r: DecodeOutcome & { id: string } = await engine.decode(chat, toDecodeOptions(o), { signal });
+  const r: DecodeOutcome & { id: string } = await engine.decode(chat, toDecodeOptions(o), { signal, ...who });
   void reply.headers({
     'x-arbiter-model': r.model,
     'x-arbiter-strategy': r.strategy,
@@ -90,7 +93,7 @@ async function decodeChat(
     'x-arbiter-stop': r.stop,
     'x-arbiter-fallbacks': [...new Set(r.failures.map((f) => f.model))].join(','),
     'x-arbiter-overhead-ms': (performance.now() - t0).toFixed(3),
-    'x-arbiter-request-id': r.id,
+    'x-request-id': r.id,
   });
   const base = r.response ?? {
     id: `arbiter-${Date.now().toString(36)}`,
@@ -101,6 +104,7 @@ async function decodeChat(
   };
   return {
     ...base,
+    id: r.id,
     model: r.model,
     choices: [
       {

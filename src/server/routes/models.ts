@@ -21,6 +21,7 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
   app.get('/health', async () => ({
     status: 'ok',
     backend,
+    store: host.current.store ? host.current.store.status : { status: 'off' },
     models: [...host.current.upstreams].map(([id, u]) => {
       const b = u.gate.breaker();
       const state =

@@ -1,0 +1,135 @@
+/**
+ * Versioned migrations, one list for both dialects (Kysely's schema builder). The applied version
+ * is kept in `arbiter_meta`; a database newer than this code is refused with a one-line reason.
+ */
+import type { Kysely } from 'kysely';
+
+import { ArbiterError, ErrorCodes } from '../errors.js';
+import type { Database } from './schema.js';
+
+type Db = Kysely<Database>;
+
+export interface Migration {
+  version: number;
+  what: string;
+  up: (db: Kysely<unknown>, dialect: 'sqlite' | 'postgres') => Promise<void>;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    what: 'requests, calls, feedback, prompts, learned points',
+    up: async (db, dialect) => {
+      const big = dialect === 'postgres' ? 'bigint' : 'integer';
+      const real = dialect === 'postgres' ? 'double precision' : 'real';
+      await db.schema
+        .createTable('requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('ts', big, (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('task', 'text')
+        .addColumn('model', 'text')
+        .addColumn('decision_model', 'text')
+        .addColumn('strategy', 'text')
+        .addColumn('predicted_quality', real)
+        .addColumn('predicted_cost', real)
+        .addColumn('decode_strategy', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('code', 'text')
+        .addColumn('latency_ms', real, (c) => c.notNull())
+        .addColumn('cost', real, (c) => c.notNull())
+        .addColumn('prompt_tokens', 'integer', (c) => c.notNull())
+        .addColumn('completion_tokens', 'integer', (c) => c.notNull())
+        .addColumn('calls', 'integer', (c) => c.notNull())
+        .addColumn('fallbacks', 'text')
+        .addColumn('prompt_hash', 'text')
+        .execute();
+      await db.schema.createIndex('requests_ts').on('requests').column('ts').execute();
+      await db.schema.createIndex('requests_model_ts').on('requests').columns(['model', 'ts']).execute();
+      await db.schema.createIndex('requests_key_ts').on('requests').columns(['key_id', 'ts']).execute();
+      await db.schema
+        .createTable('calls')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('code', 'text')
+        .addColumn('latency_ms', real, (c) => c.notNull())
+        .addColumn('ttft_ms', real)
+        .addColumn('prompt_tokens', 'integer', (c) => c.notNull())
+        .addColumn('completion_tokens', 'integer', (c) => c.notNull())
+        .addColumn('cost', real, (c) => c.notNull())
+        .addColumn('estimated', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('calls_pk', ['request_id', 'attempt'])
+        .execute();
+      await db.schema
+        .createTable('feedback')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('score', real, (c) => c.notNull())
+        .addColumn('comment', 'text')
+        .addColumn('ts', big, (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addPrimaryKeyConstraint('feedback_pk', ['request_id', 'source'])
+        .execute();
+      await db.schema
+        .createTable('prompts')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('prompt', 'text', (c) => c.notNull())
+        .addColumn('answer', 'text')
+        .execute();
+      await db.schema
+        .createTable('learned')
+        .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+          dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+        )
+        .addColumn('ts', big, (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('quality', real, (c) => c.notNull())
+        .addColumn('task', 'text')
+        .addColumn('embedding', dialect === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+        .addColumn('cap_task', 'text')
+        .addColumn('cap_x1', real)
+        .addColumn('cap_x2', real)
+        .addColumn('embedder', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
+
+/** Brings the database to SCHEMA_VERSION, each migration in its own transaction; refuses a newer database. */
+export async function migrate(db: Db, dialect: 'sqlite' | 'postgres'): Promise<{ from: number; to: number }> {
+  await db.schema
+    .createTable('arbiter_meta')
+    .ifNotExists()
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  const row = await db
+    .selectFrom('arbiter_meta')
+    .select('value')
+    .where('key', '=', 'schema_version')
+    .executeTakeFirst();
+  const from = row ? Number(row.value) : 0;
+  if (from > SCHEMA_VERSION)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `the store's schema is version ${from}, newer than this arbiter (${SCHEMA_VERSION}): upgrade arbiter, or point store.url at another database`,
+      { param: 'store.url' },
+    );
+  for (const m of MIGRATIONS) {
+    if (m.version <= from) continue;
+    await db.transaction().execute(async (tx) => {
+      await m.up(tx as unknown as Kysely<unknown>, dialect);
+      await tx
+        .insertInto('arbiter_meta')
+        .values({ key: 'schema_version', value: String(m.version) })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value: String(m.version) }))
+        .execute();
+    });
+  }
+  return { from, to: SCHEMA_VERSION };
+}

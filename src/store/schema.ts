@@ -1,0 +1,98 @@
+/**
+ * The store's tables, one schema for SQLite and PostgreSQL. Rows are compact: a request row holds
+ * ids, numbers and short codes (no prices, no copied config); prompt and answer text live in their
+ * own table and only with `store.prompts: full`.
+ */
+import type { Generated } from 'kysely';
+
+export interface RequestsTable {
+  id: string;
+  /** Start, epoch milliseconds. */
+  ts: number;
+  kind: string;
+  /** SHA-256 prefix of the API key that made the request (never the key). */
+  key_id: string | null;
+  task: string | null;
+  /** The model that answered (or began to, for a broken stream). */
+  model: string | null;
+  /** The router's pick, its strategy and predictions. */
+  decision_model: string | null;
+  strategy: string | null;
+  predicted_quality: number | null;
+  predicted_cost: number | null;
+  /** Decoding: the strategy that ran. */
+  decode_strategy: string | null;
+  status: string;
+  code: string | null;
+  latency_ms: number;
+  cost: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  calls: number;
+  /** Models given up on, comma-separated. */
+  fallbacks: string | null;
+  /** SHA-256 prefix of the prompt (store.prompts: hash or full). */
+  prompt_hash: string | null;
+}
+
+export interface CallsTable {
+  request_id: string;
+  attempt: number;
+  model: string;
+  status: string;
+  code: string | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost: number;
+  /** 1 when tokens were estimated (the upstream gave no usage). */
+  estimated: number;
+}
+
+export interface FeedbackTable {
+  request_id: string;
+  source: string;
+  /** 0..1 (ratings and thumbs are mapped onto it). */
+  score: number;
+  comment: string | null;
+  ts: number;
+  key_id: string | null;
+}
+
+export interface PromptsTable {
+  request_id: string;
+  prompt: string;
+  answer: string | null;
+}
+
+/** What the router learned from one piece of feedback, so learning survives restarts and reloads. */
+export interface LearnedTable {
+  seq: Generated<number>;
+  ts: number;
+  model: string;
+  quality: number;
+  task: string | null;
+  /** The prompt's embedding (fp32 little-endian bytes). */
+  embedding: Uint8Array;
+  /** The online capability row (task, logit ease, logit kNN quality), when the router has a head. */
+  cap_task: string | null;
+  cap_x1: number | null;
+  cap_x2: number | null;
+  /** The embedder it was computed with: points from another embedder are not replayed. */
+  embedder: string;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  requests: RequestsTable;
+  calls: CallsTable;
+  feedback: FeedbackTable;
+  prompts: PromptsTable;
+  learned: LearnedTable;
+  arbiter_meta: MetaTable;
+}

@@ -1,0 +1,307 @@
+/**
+ * The outcome store, on a SQLite file and on the machine's PostgreSQL (when reachable): every
+ * request recorded with its calls, feedback by request id (idempotent per source, owners only),
+ * stats with intervals, learning that survives a restart, a newer schema refused, and a write path
+ * that spools while the database fails and replays when it returns.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { StaticEmbedder } from '../src/embed/index.js';
+import { createArbiter, ErrorCodes, type Arbiter } from '../src/index.js';
+import { defaultModelDir } from '../src/paths.js';
+import { buildGateway } from '../src/server/index.js';
+import { openStore, OutcomeStore, Recorder, type SqlStore, type StoredRecord } from '../src/store/index.js';
+import { availableBackends } from './helpers.js';
+import { freshPgDatabase, postgresAvailable } from './services.js';
+
+const backend = availableBackends()[0]!;
+const embedder = StaticEmbedder.load(defaultModelDir(), backend);
+
+// an upstream whose models answer by name: `good` and `cheap` say what they are
+function upstream(req: IncomingMessage, res: ServerResponse): void {
+  let raw = '';
+  req.on('data', (c: Buffer) => (raw += c.toString()));
+  req.on('end', () => {
+    const body = JSON.parse(raw) as { model: string };
+    if (body.model === 'broken') return void res.writeHead(500).end('{}');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        id: 'up',
+        object: 'chat.completion',
+        created: 1,
+        model: body.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: `from ${body.model}` }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 },
+      }),
+    );
+  });
+}
+let up: Server;
+let baseUrl: string;
+beforeAll(async () => {
+  up = createServer(upstream);
+  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+});
+afterAll(async () => {
+  up.closeAllConnections();
+  await new Promise<void>((r) => up.close(() => r()));
+});
+
+const CODE = [
+  'Write a python function that reverses a linked list.',
+  'Implement binary search in Rust.',
+  'Write a SQL query for the top 5 customers by revenue.',
+  'Fix this JavaScript: const x = [1,2,3].mapp(x => x*2)',
+  'Write a bash script that renames all .txt files.',
+];
+
+function config(url: string, extra: Record<string, unknown> = {}) {
+  const model = (id: string, quality: number, price: number) => ({
+    id,
+    provider: { kind: 'openai', baseUrl, retries: 0 },
+    cost: { inputPer1k: price, outputPer1k: price },
+    strengths: { general: quality, code: quality },
+  });
+  return {
+    models: [model('broken', 0.99, 0.02), model('good', 0.9, 0.01), model('cheap', 0.5, 0.0005)],
+    routing: { strategy: 'quality' },
+    store: { url, flushMs: 50, ...extra },
+  };
+}
+const open = async (url: string, extra: Record<string, unknown> = {}) =>
+  createArbiter(config(url, extra), { backend, embedder: await embedder, gate: { backoffBaseMs: 1 } });
+const ask = (a: Arbiter, content: string, keyId?: string) =>
+  a.complete({ model: 'auto', messages: [{ role: 'user', content }] }, keyId ? { keyId } : {});
+
+async function sqliteUrl() {
+  return `sqlite:${join(await mkdtemp(join(tmpdir(), 'arbiter-store-')), 'arbiter.db')}`;
+}
+
+const dialects: Array<{ name: string; url: () => Promise<{ url: string; drop: () => Promise<void> }> }> = [
+  { name: 'sqlite', url: async () => ({ url: await sqliteUrl(), drop: async () => {} }) },
+];
+if (await postgresAvailable()) dialects.push({ name: 'postgres', url: freshPgDatabase });
+
+describe.each(dialects)('outcome store ($name)', ({ url: makeUrl }) => {
+  let db: { url: string; drop: () => Promise<void> };
+  beforeAll(async () => {
+    db = await makeUrl();
+  });
+  afterAll(async () => db.drop());
+
+  it('records each request and its calls; reads them back with stats and spend', async () => {
+    const a = await open(db.url, { prompts: 'full' });
+    const r = await ask(a, 'What is the capital of France?', 'key-a');
+    expect(r.model).toBe('good');
+    const row = await a.request(r.id);
+    expect(row).toMatchObject({
+      id: r.id,
+      kind: 'complete',
+      status: 'ok',
+      model: 'good',
+      decision_model: 'broken',
+      strategy: 'quality',
+      key_id: 'key-a',
+      fallbacks: 'broken',
+      prompt: 'What is the capital of France?',
+      answer: 'from good',
+    });
+    expect(row!.calls.map((c) => [c.attempt, c.model, c.status, c.code])).toEqual([
+      [1, 'broken', 'error', ErrorCodes.UPSTREAM_ERROR],
+      [2, 'good', 'ok', null],
+    ]);
+    expect(row!.cost).toBeCloseTo((100 * 0.01 + 50 * 0.01) / 1000, 12);
+    expect(row!.prompt_hash).toMatch(/^[0-9a-f]{16}$/);
+    for (let i = 0; i < 3; i++) await ask(a, `Question ${i}?`, 'key-b');
+    const s = await a.stats({});
+    const good = s.models.filter((m) => m.model === 'good');
+    expect(good.reduce((n, m) => n + m.requests, 0)).toBe(4);
+    expect(good.reduce((n, m) => n + m.errors, 0)).toBe(0);
+    expect(s.spend.find((k) => k.keyId === 'key-b')!.requests).toBe(3);
+    await a.close();
+  });
+
+  it('feedback by request id: one per source, owners only, typed errors for bad input', async () => {
+    const a = await open(db.url);
+    const r = await ask(a, 'Summarise the causes of the French revolution.', 'owner');
+    expect(await a.rate(r.id, { score: 0.8 })).toMatchObject({
+      requestId: r.id,
+      score: 0.8,
+      source: 'user',
+      learned: true,
+    });
+    expect(await a.rate(r.id, { rating: 2 })).toMatchObject({ score: 0.25, source: 'user' }); // replaces the first
+    expect(await a.rate(r.id, { thumbs: 'up', source: 'judge' })).toMatchObject({ score: 1, source: 'judge' });
+    await expect(a.rate(r.id, { score: 1 }, { keyId: 'someone-else' })).rejects.toMatchObject({
+      code: ErrorCodes.FORBIDDEN,
+    });
+    await expect(a.rate(r.id, { score: 1 }, { keyId: 'owner' })).resolves.toMatchObject({ score: 1 });
+    await expect(a.rate('no-such-request', { score: 1 })).rejects.toMatchObject({
+      code: ErrorCodes.NOT_FOUND,
+      param: 'request_id',
+    });
+    await expect(a.rate(r.id, { score: 1.5 })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+      param: 'score',
+    });
+    await expect(a.rate(r.id, { score: 1, rating: 5 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT });
+    const row = await a.request(r.id);
+    expect(row!.feedback.map((f) => [f.source, f.score])).toEqual(
+      expect.arrayContaining([
+        ['user', 1],
+        ['judge', 1],
+      ]),
+    );
+    expect(row!.feedback).toHaveLength(2);
+    const q = (await a.stats({ model: r.model, ...(row!.task ? { task: row!.task } : {}) })).models[0]!.quality!;
+    expect(q.mean).toBeCloseTo(1, 9); // both sources rated it 1
+    expect(q.low).toBeLessThanOrEqual(1);
+    await a.close();
+  });
+
+  it('what feedback taught the router survives a restart', async () => {
+    const predictions = async (x: Arbiter) =>
+      Object.fromEntries((await x.route(CODE[1]!)).alternatives.map((c) => [c.model, c.quality]));
+    const fresh = await open('none');
+    const untaught = await predictions(fresh);
+    await fresh.close();
+    const a = await open(db.url);
+    // eleven ratings of each model on code prompts: `cheap` excellent, the others useless
+    for (let i = 0; i < 11; i++)
+      for (const model of ['cheap', 'broken', 'good'])
+        await a.feedback({ prompt: CODE[i % CODE.length]!, model, quality: model === 'cheap' ? 1 : 0 });
+    const taught = await predictions(a);
+    expect(taught.cheap!).toBeGreaterThan(untaught.cheap! + 0.05);
+    expect(taught.broken!).toBeLessThan(untaught.broken! - 0.05);
+    await a.close();
+    const b = await open(db.url); // a restart: the learned points come back from the store
+    const restored = await predictions(b);
+    for (const m of ['cheap', 'broken', 'good']) expect(restored[m], m).toBeCloseTo(taught[m]!, 9);
+    await b.close();
+  });
+});
+
+describe('outcome store: schema versions and failures', () => {
+  it('refuses a database whose schema is newer than the code', async () => {
+    const url = await sqliteUrl();
+    const s = (await openStore(url))!;
+    await s.db.updateTable('arbiter_meta').set({ value: '99' }).where('key', '=', 'schema_version').execute();
+    await s.close();
+    await expect(openStore(url)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+      message: expect.stringContaining('newer than this arbiter'),
+    });
+  });
+
+  it('spools batches while writes fail and replays them, in order, when writes succeed again', async () => {
+    const url = await sqliteUrl();
+    const sql = (await openStore(url))!;
+    let failing = true;
+    const flaky = Object.assign(Object.create(sql) as SqlStore, {
+      write: async (rs: readonly StoredRecord[]) => {
+        if (failing) throw new Error('SQLITE_FULL: database or disk is full');
+        return sql.write(rs);
+      },
+    });
+    const spool = `${url.slice('sqlite:'.length)}.spool.jsonl`;
+    const rec = new Recorder(flaky, { flushMs: 60_000, batchRows: 10, maxQueue: 1000, spool, maxSpoolBytes: 1 << 20 });
+    const row = (i: number): StoredRecord => ({
+      request: {
+        id: `r${i}`,
+        ts: 1_700_000_000_000 + i,
+        kind: 'complete',
+        key_id: null,
+        task: null,
+        model: 'm',
+        decision_model: null,
+        strategy: null,
+        predicted_quality: null,
+        predicted_cost: null,
+        decode_strategy: null,
+        status: 'ok',
+        code: null,
+        latency_ms: 1,
+        cost: 0.001,
+        prompt_tokens: 1,
+        completion_tokens: 1,
+        calls: 0,
+        fallbacks: null,
+        prompt_hash: null,
+      },
+      calls: [],
+    });
+    for (let i = 0; i < 25; i++) rec.add(row(i));
+    await rec.flush();
+    expect(rec.status).toMatchObject({ status: 'degraded', written: 0, spooled: 25, dropped: 0 });
+    for (let i = 25; i < 30; i++) rec.add(row(i));
+    failing = false;
+    await rec.flush();
+    expect(rec.status).toMatchObject({ status: 'ok', written: 30, spooled: 0, dropped: 0 });
+    expect(await sql.count()).toBe(30);
+    // a full queue drops and counts
+    const small = new Recorder(sql, { flushMs: 60_000, batchRows: 100, maxQueue: 2, maxSpoolBytes: 0 });
+    for (let i = 100; i < 105; i++) small.add(row(i));
+    expect(small.status).toMatchObject({ queued: 2, dropped: 3 });
+    await small.close();
+    await rec.close();
+    await sql.close();
+  });
+});
+
+describe('outcome store over HTTP', () => {
+  it('x-request-id, feedback by request id for a client key, GET /v1/requests/:id, /v1/stats and /health', async () => {
+    const a = await open(await sqliteUrl());
+    const app = await buildGateway({ arbiter: a, auth: { clientKeys: ['c1', 'c2'], adminKeys: ['adm'] } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const post = (path: string, body: unknown, key: string) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify(body),
+      });
+    const r = await post(
+      '/v1/chat/completions',
+      { model: 'auto', messages: [{ role: 'user', content: 'hello' }] },
+      'c1',
+    );
+    const id = r.headers.get('x-request-id')!;
+    expect(((await r.json()) as { id: string }).id).toBe(id);
+    expect((await post('/v1/feedback', { request_id: id, rating: 5 }, 'c1')).status).toBe(200);
+    expect((await post('/v1/feedback', { request_id: id, rating: 5 }, 'c2')).status).toBe(403);
+    expect((await post('/v1/feedback', { request_id: id, score: 2 }, 'c1')).status).toBe(400);
+    expect((await post('/v1/feedback', { request_id: 'nope', score: 1 }, 'adm')).status).toBe(404);
+    expect((await post('/v1/feedback', { prompt: 'hello', model: 'good', quality: 1 }, 'c1')).status).toBe(403);
+    const get = (path: string, key: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const rec = (await (await get(`/v1/requests/${id}`, 'c1')).json()) as { id: string; feedback: unknown[] };
+    expect(rec).toMatchObject({ id, feedback: [expect.objectContaining({ source: 'user', score: 1 })] });
+    expect((await get(`/v1/requests/${id}`, 'c2')).status).toBe(404);
+    const stats = (await (await get('/v1/stats', 'adm')).json()) as {
+      models: Array<{ model: string; requests: number; rated: number }>;
+    };
+    expect(stats.models.find((m) => m.model === 'good')).toMatchObject({ requests: 1, rated: 1 });
+    expect((await get('/v1/stats?since=yesterday-ish', 'adm')).status).toBe(400);
+    const health = (await (await fetch(`${url}/health`)).json()) as { store: { status: string } };
+    expect(health.store.status).toBe('ok');
+    await app.close();
+  });
+
+  it('the library facade can open a store object directly', async () => {
+    const s = await OutcomeStore.open({
+      url: 'sqlite::memory:',
+      prompts: 'none',
+      flushMs: 50,
+      batchRows: 10,
+      maxQueue: 100,
+      maxSpoolBytes: 0,
+    });
+    expect(s).toBeDefined();
+    await s!.close();
+  });
+});

@@ -5,16 +5,19 @@
  * that spools while the database fails and replays when it returns.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StaticEmbedder } from '../src/embed/index.js';
 import { createArbiter, ErrorCodes, type Arbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
+import { loadJsonl } from '../src/eval/index.js';
 import { buildGateway } from '../src/server/index.js';
 import { openStore, OutcomeStore, Recorder, type SqlStore, type StoredRecord } from '../src/store/index.js';
 import { availableBackends } from './helpers.js';
@@ -303,5 +306,46 @@ describe('outcome store over HTTP', () => {
     });
     expect(s).toBeDefined();
     await s!.close();
+  });
+});
+
+describe('outcome store from the command line', () => {
+  it('arbiter stats --json, arbiter export (training JSONL), store migrate and purge', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-store-cli-'));
+    const yaml = `models:\n${['good', 'cheap'].map((id) => `  - id: ${id}\n    provider: { kind: openai, baseUrl: "${baseUrl}", retries: 0 }\n    cost: { inputPer1k: 0.001, outputPer1k: 0.002 }\n`).join('')}store: { url: "sqlite:./data/outcomes.db", prompts: full, flushMs: 50 }\n`;
+    const cfgPath = join(dir, 'arbiter.yaml');
+    await writeFile(cfgPath, yaml);
+    const a = await createArbiter(cfgPath, { backend, embedder: await embedder });
+    const ids: string[] = [];
+    for (const q of ['What is 2 + 2?', 'Name a prime number above 10.', 'Translate "cat" to French.'])
+      ids.push((await ask(a, q)).id);
+    await a.rate(ids[0]!, { thumbs: 'up' });
+    await a.rate(ids[1]!, { rating: 1 });
+    await a.close();
+    const run = promisify(execFile);
+    const bin = new URL('../bin/arbiter.js', import.meta.url).pathname;
+    const stats = JSON.parse((await run(process.execPath, [bin, 'stats', '--config', cfgPath, '--json'])).stdout) as {
+      models: Array<{ requests: number; rated: number }>;
+    };
+    expect(stats.models.reduce((n, m) => n + m.requests, 0)).toBe(3);
+    expect(stats.models.reduce((n, m) => n + m.rated, 0)).toBe(2);
+    const out = join(dir, 'export.jsonl');
+    const { stderr } = await run(process.execPath, [bin, 'export', '--config', cfgPath, '--out', out]);
+    expect(stderr).toContain('2 rated requests');
+    const records = await loadJsonl(out); // what `arbiter train --format jsonl` reads
+    expect(records.map((r) => [r.prompt, Object.values(r.outcomes)[0]])).toEqual([
+      ['What is 2 + 2?', 1],
+      ['Name a prime number above 10.', 0],
+    ]);
+    expect((await run(process.execPath, [bin, 'store', 'migrate', '--config', cfgPath])).stderr).toContain(
+      'schema version 1',
+    );
+    expect(
+      (await run(process.execPath, [bin, 'store', 'purge', '--config', cfgPath, '--older-than', '1d'])).stderr,
+    ).toContain('deleted 0 requests');
+    await expect(run(process.execPath, [bin, 'stats', '--config', cfgPath, '--since', 'soon'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('ARB_INVALID_ARGUMENT'),
+    });
   });
 });

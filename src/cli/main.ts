@@ -9,6 +9,7 @@ import { rerankCommand } from './rerank.js';
 import { trainRewardCommand } from './train-reward.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
+import { exportCommand, statsCommand, storeMigrateCommand, storePurgeCommand } from './store.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -127,6 +128,39 @@ program
   .option('--batch <n>', 'prompts per scoring batch', '256')
   .option('--strict', 'stop at the first malformed line')
   .action(rerankCommand);
+
+program
+  .command('stats')
+  .description(
+    'what the outcome store recorded: per model × task volume, errors, cost, latency and rated quality (95% interval), spend per key',
+  )
+  .option('--config <file>', 'the config whose store to read', 'config/demo.yaml')
+  .option('--since <when>', 'window start: 7d, 12h, epoch ms or an ISO date', '7d')
+  .option('--model <id>', 'one model')
+  .option('--task <name>', 'one task')
+  .option('--json', 'print JSON')
+  .action(statsCommand);
+
+program
+  .command('export')
+  .description('rated requests as training JSONL ({prompt, task, outcomes, costs}) for `arbiter train --format jsonl`')
+  .option('--config <file>', 'the config whose store to read', 'config/demo.yaml')
+  .option('--since <when>', 'window start: 7d, 12h, epoch ms or an ISO date (default: everything)')
+  .option('--out <file>', "output JSONL ('-' or absent for stdout)")
+  .action(exportCommand);
+
+const store = program.command('store').description('the outcome store: migrate, purge');
+store
+  .command('migrate')
+  .description("bring the store's schema to this version (also done on start)")
+  .option('--config <file>', 'the config whose store to migrate', 'config/demo.yaml')
+  .action(storeMigrateCommand);
+store
+  .command('purge')
+  .description('delete requests (and their calls, feedback and text) older than the retention')
+  .option('--config <file>', 'the config whose store to purge', 'config/demo.yaml')
+  .option('--older-than <days>', 'e.g. 30d (default: store.retentionDays)')
+  .action(storePurgeCommand);
 
 program
   .command('distill')

@@ -367,10 +367,10 @@ export async function createArbiter(
  * The config's outcome store: its `store` section, or — for a config read from a file and with no
  * `store` section — `sqlite:./arbiter.db` beside the file; an in-memory config without one records nothing.
  */
-async function openConfiguredStore(
+export async function openConfiguredStore(
   cfg: ArbiterConfig,
   fromFile: boolean,
-  env: NodeJS.ProcessEnv,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<OutcomeStore | undefined> {
   const s: StoreSettings | undefined =
     cfg.store ??

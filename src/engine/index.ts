@@ -1,4 +1,11 @@
-export { Arbiter, createArbiter, type ArbiterParts, type EngineParts, type RequestOptions } from './arbiter.js';
+export {
+  Arbiter,
+  createArbiter,
+  openConfiguredStore,
+  type ArbiterParts,
+  type EngineParts,
+  type RequestOptions,
+} from './arbiter.js';
 export {
   parseModel,
   PlanFailed,

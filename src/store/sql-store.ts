@@ -270,6 +270,16 @@ export class SqlStore {
     });
   }
 
+  /** The applied schema version. */
+  async version(): Promise<number> {
+    const r = await this.db
+      .selectFrom('arbiter_meta')
+      .select('value')
+      .where('key', '=', 'schema_version')
+      .executeTakeFirst();
+    return Number(r?.value ?? 0);
+  }
+
   async count(): Promise<number> {
     const r = await this.db
       .selectFrom('requests')

@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StaticEmbedder } from '../src/embed/index.js';
@@ -19,7 +21,16 @@ import { createArbiter, ErrorCodes, type Arbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { loadJsonl } from '../src/eval/index.js';
 import { buildGateway } from '../src/server/index.js';
-import { openStore, OutcomeStore, Recorder, type SqlStore, type StoredRecord } from '../src/store/index.js';
+import {
+  MIGRATIONS,
+  openStore,
+  OutcomeStore,
+  Recorder,
+  SCHEMA_VERSION,
+  type Database,
+  type SqlStore,
+  type StoredRecord,
+} from '../src/store/index.js';
 import { availableBackends } from './helpers.js';
 import { freshPgDatabase, postgresAvailable } from './services.js';
 
@@ -203,6 +214,75 @@ describe('outcome store: schema versions and failures', () => {
     });
   });
 
+  it('rollups: a replayed batch is not counted twice; migration 2 backfills them from a version-1 database', async () => {
+    const url = await sqliteUrl();
+    const rec = (i: number, model: string, status = 'ok'): StoredRecord => ({
+      request: {
+        id: `q${i}`,
+        ts: Date.now() - i * 1000,
+        kind: 'complete',
+        key_id: i % 2 ? 'k1' : null,
+        task: 'code',
+        model,
+        decision_model: null,
+        strategy: null,
+        predicted_quality: null,
+        predicted_cost: null,
+        decode_strategy: null,
+        status,
+        code: null,
+        latency_ms: 10 + i,
+        cost: 0.5,
+        prompt_tokens: 3,
+        completion_tokens: 4,
+        calls: 0,
+        fallbacks: null,
+        prompt_hash: null,
+      },
+      calls: [],
+    });
+    // a version-1 database with rows and a rating, as an earlier arbiter left it
+    const v1 = new Kysely<never>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(url.slice('sqlite:'.length)) }),
+    });
+    await MIGRATIONS[0]!.up(v1 as never, 'sqlite');
+    await v1.schema
+      .createTable('arbiter_meta')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text')
+      .execute();
+    await (v1 as unknown as Kysely<Database>)
+      .insertInto('arbiter_meta')
+      .values({ key: 'schema_version', value: '1' })
+      .execute();
+    const raw = v1 as unknown as Kysely<Database>;
+    await raw
+      .insertInto('requests')
+      .values([rec(1, 'a').request, rec(2, 'a', 'error').request, rec(3, 'b').request])
+      .execute();
+    await raw
+      .insertInto('feedback')
+      .values([
+        { request_id: 'q1', source: 'user', score: 1, comment: null, ts: Date.now(), key_id: null },
+        { request_id: 'q1', source: 'judge', score: 0.5, comment: null, ts: Date.now(), key_id: null },
+      ])
+      .execute();
+    await v1.destroy();
+    const store = (await openStore(url))!; // migrates to 2: rollups backfilled
+    const a = () => store.stats({}).then((rows) => rows.find((r) => r.model === 'a')!);
+    expect(await a()).toMatchObject({ requests: 2, errors: 1, rated: 2, cost: 1, quality: { mean: 0.75 } });
+    // new rows count once, however often their batch is written
+    await store.write([rec(4, 'a'), rec(5, 'a')]);
+    await store.write([rec(4, 'a'), rec(5, 'a')]);
+    expect((await a()).requests).toBe(4);
+    // a rating replaced by the same source moves the sums, not the count
+    await store.feedback({ request_id: 'q4', source: 'user', score: 0, comment: null, ts: Date.now(), key_id: null });
+    await store.feedback({ request_id: 'q4', source: 'user', score: 1, comment: null, ts: Date.now(), key_id: null });
+    expect(await a()).toMatchObject({ rated: 3, quality: { mean: (1 + 0.5 + 1) / 3 } });
+    expect((await store.spend()).find((k) => k.keyId === 'k1')).toMatchObject({ requests: 3 });
+    await store.close();
+  });
+
   it('spools batches while writes fail and replays them, in order, when writes succeed again', async () => {
     const url = await sqliteUrl();
     const sql = (await openStore(url))!;
@@ -338,7 +418,7 @@ describe('outcome store from the command line', () => {
       ['Name a prime number above 10.', 0],
     ]);
     expect((await run(process.execPath, [bin, 'store', 'migrate', '--config', cfgPath])).stderr).toContain(
-      'schema version 1',
+      `schema version ${SCHEMA_VERSION}`,
     );
     expect(
       (await run(process.execPath, [bin, 'store', 'purge', '--config', cfgPath, '--older-than', '1d'])).stderr,

@@ -119,7 +119,8 @@ export async function rate(
   if (r.comment !== undefined && (typeof r.comment !== 'string' || r.comment.length > 2000))
     fail('comment', 'must be a string of at most 2000 characters');
   const recent = c.recent.get(requestId);
-  const row = recent ? undefined : await c.store?.find(requestId);
+  // the request's row must be written before its rating (a recent one may still be queued)
+  const row = await c.store?.find(requestId);
   if (!recent && !row)
     throw new ArbiterError(
       ErrorCodes.NOT_FOUND,

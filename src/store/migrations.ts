@@ -2,7 +2,7 @@
  * Versioned migrations, one list for both dialects (Kysely's schema builder). The applied version
  * is kept in `arbiter_meta`; a database newer than this code is refused with a one-line reason.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { Database } from './schema.js';
@@ -94,6 +94,55 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('cap_x2', real)
         .addColumn('embedder', 'text', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    version: 2,
+    what: 'hourly rollups per model × task × key (what the stats query reads), backfilled',
+    up: async (db, dialect) => {
+      const big = dialect === 'postgres' ? 'bigint' : 'integer';
+      const real = dialect === 'postgres' ? 'double precision' : 'real';
+      await db.schema
+        .createTable('rollups')
+        .addColumn('hour', big, (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('task', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('requests', big, (c) => c.notNull())
+        .addColumn('errors', big, (c) => c.notNull())
+        .addColumn('cost', real, (c) => c.notNull())
+        .addColumn('latency_sum', real, (c) => c.notNull())
+        .addColumn('prompt_tokens', big, (c) => c.notNull())
+        .addColumn('completion_tokens', big, (c) => c.notNull())
+        .addColumn('rated', big, (c) => c.notNull())
+        .addColumn('score_sum', real, (c) => c.notNull())
+        .addColumn('score_sq', real, (c) => c.notNull())
+        .addPrimaryKeyConstraint('rollups_pk', ['hour', 'model', 'task', 'key_id'])
+        .execute();
+      // backfill from what is already stored: the requests, then their ratings
+      await sql`insert into rollups (hour, model, task, key_id, requests, errors, cost, latency_sum, prompt_tokens, completion_tokens, rated, score_sum, score_sq)
+        select (ts / 3600000) * 3600000, model, coalesce(task, '*'), coalesce(key_id, ''), count(*),
+          sum(case when status = 'error' then 1 else 0 end), sum(cost), sum(latency_ms), sum(prompt_tokens), sum(completion_tokens), 0, 0, 0
+        from requests where model is not null
+        group by (ts / 3600000) * 3600000, model, coalesce(task, '*'), coalesce(key_id, '')`.execute(db);
+      const rated = await sql<{
+        hour: number;
+        model: string;
+        task: string;
+        key_id: string;
+        n: number;
+        s: number;
+        sq: number;
+      }>`
+        select (r.ts / 3600000) * 3600000 as hour, r.model as model, coalesce(r.task, '*') as task, coalesce(r.key_id, '') as key_id,
+          count(*) as n, sum(f.score) as s, sum(f.score * f.score) as sq
+        from feedback f join requests r on r.id = f.request_id where r.model is not null
+        group by (r.ts / 3600000) * 3600000, r.model, coalesce(r.task, '*'), coalesce(r.key_id, '')`.execute(db);
+      for (const r of rated.rows)
+        await sql`update rollups set rated = rated + ${Number(r.n)}, score_sum = score_sum + ${Number(r.s)}, score_sq = score_sq + ${Number(r.sq)}
+          where hour = ${Number(r.hour)} and model = ${r.model} and task = ${r.task} and key_id = ${r.key_id}`.execute(
+          db,
+        );
     },
   },
 ];

@@ -83,6 +83,29 @@ export interface LearnedTable {
   embedder: string;
 }
 
+/**
+ * Hourly rollups per model × task × key, maintained in the same transaction as the rows they sum
+ * (and by feedback): the stats query reads these, not the requests, so it stays fast at any volume.
+ */
+export interface RollupsTable {
+  /** The hour's start, epoch milliseconds. */
+  hour: number;
+  model: string;
+  /** '*' when the request had no task. */
+  task: string;
+  /** '' when the request had no key. */
+  key_id: string;
+  requests: number;
+  errors: number;
+  cost: number;
+  latency_sum: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  rated: number;
+  score_sum: number;
+  score_sq: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -94,5 +117,6 @@ export interface Database {
   feedback: FeedbackTable;
   prompts: PromptsTable;
   learned: LearnedTable;
+  rollups: RollupsTable;
   arbiter_meta: MetaTable;
 }

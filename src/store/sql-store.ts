@@ -7,7 +7,72 @@ import { createHash } from 'node:crypto';
 
 import type { Insertable, Kysely, Selectable } from 'kysely';
 
-import type { CallsTable, Database, FeedbackTable, LearnedTable, PromptsTable, RequestsTable } from './schema.js';
+import type {
+  CallsTable,
+  Database,
+  FeedbackTable,
+  LearnedTable,
+  PromptsTable,
+  RequestsTable,
+  RollupsTable,
+} from './schema.js';
+
+const HOUR = 3_600_000;
+const hourOf = (ts: number) => Math.floor(ts / HOUR) * HOUR;
+type RollupKey = Pick<RollupsTable, 'hour' | 'model' | 'task' | 'key_id'>;
+const rollupKey = (r: { ts: number; model: string; task: string | null; key_id: string | null }): RollupKey => ({
+  hour: hourOf(r.ts),
+  model: r.model,
+  task: r.task ?? '*',
+  key_id: r.key_id ?? '',
+});
+const zero = {
+  requests: 0,
+  errors: 0,
+  cost: 0,
+  latency_sum: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  rated: 0,
+  score_sum: 0,
+  score_sq: 0,
+};
+
+/** Adds one stored request to the batch's rollup sums. */
+function addRequest(sums: Map<string, RollupsTable>, q: RequestsTable): void {
+  const k = rollupKey({ ts: q.ts, model: q.model!, task: q.task, key_id: q.key_id });
+  const id = `${k.hour}\u0000${k.model}\u0000${k.task}\u0000${k.key_id}`;
+  const r = sums.get(id) ?? { ...k, ...zero };
+  r.requests++;
+  r.errors += q.status === 'error' ? 1 : 0;
+  r.cost += q.cost;
+  r.latency_sum += q.latency_ms;
+  r.prompt_tokens += q.prompt_tokens;
+  r.completion_tokens += q.completion_tokens;
+  sums.set(id, r);
+}
+
+/** Adds to rollup rows (inserted at these values when new). */
+async function addToRollups(db: Kysely<Database>, rows: RollupsTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 500)
+    await db
+      .insertInto('rollups')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc.columns(['hour', 'model', 'task', 'key_id']).doUpdateSet((eb) => ({
+          requests: eb('rollups.requests', '+', eb.ref('excluded.requests')),
+          errors: eb('rollups.errors', '+', eb.ref('excluded.errors')),
+          cost: eb('rollups.cost', '+', eb.ref('excluded.cost')),
+          latency_sum: eb('rollups.latency_sum', '+', eb.ref('excluded.latency_sum')),
+          prompt_tokens: eb('rollups.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
+          completion_tokens: eb('rollups.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
+          rated: eb('rollups.rated', '+', eb.ref('excluded.rated')),
+          score_sum: eb('rollups.score_sum', '+', eb.ref('excluded.score_sum')),
+          score_sq: eb('rollups.score_sq', '+', eb.ref('excluded.score_sq')),
+        })),
+      )
+      .execute();
+}
 
 export type Dialect = 'sqlite' | 'postgres';
 export type PromptPolicy = 'none' | 'hash' | 'full';
@@ -57,17 +122,24 @@ export class SqlStore {
     readonly dialect: Dialect,
   ) {}
 
-  /** Writes records in one transaction; a request already stored is left as it is. */
+  /**
+   * Writes records in one transaction, with the rollups of those newly stored (a request already
+   * stored is left as it is and not counted again: replaying a batch changes nothing).
+   */
   async write(records: readonly StoredRecord[]): Promise<void> {
     if (!records.length) return;
     await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < records.length; i += 200) {
-        const part = records.slice(i, i + 200);
-        await tx
+      const sums = new Map<string, RollupsTable>();
+      for (let i = 0; i < records.length; i += 500) {
+        const part = records.slice(i, i + 500);
+        const inserted = await tx
           .insertInto('requests')
           .values(part.map((r) => r.request))
           .onConflict((oc) => oc.column('id').doNothing())
+          .returning('id')
           .execute();
+        const fresh = new Set(inserted.map((r) => r.id));
+        for (const { request: q } of part) if (fresh.has(q.id) && q.model !== null) addRequest(sums, q);
         const calls = part.flatMap((r) => r.calls);
         if (calls.length)
           await tx
@@ -83,20 +155,45 @@ export class SqlStore {
             .onConflict((oc) => oc.column('request_id').doNothing())
             .execute();
       }
+      await addToRollups(tx, [...sums.values()]);
     });
   }
 
-  /** Records feedback; one per (request, source): a second one replaces the first. */
+  /** Records feedback; one per (request, source): a second one replaces the first (and its share of the rollup). */
   async feedback(f: FeedbackTable): Promise<void> {
-    await this.db
-      .insertInto('feedback')
-      .values(f)
-      .onConflict((oc) =>
-        oc
-          .columns(['request_id', 'source'])
-          .doUpdateSet({ score: f.score, comment: f.comment, ts: f.ts, key_id: f.key_id }),
-      )
-      .execute();
+    await this.db.transaction().execute(async (tx) => {
+      const old = await tx
+        .selectFrom('feedback')
+        .select('score')
+        .where('request_id', '=', f.request_id)
+        .where('source', '=', f.source)
+        .executeTakeFirst();
+      await tx
+        .insertInto('feedback')
+        .values(f)
+        .onConflict((oc) =>
+          oc
+            .columns(['request_id', 'source'])
+            .doUpdateSet({ score: f.score, comment: f.comment, ts: f.ts, key_id: f.key_id }),
+        )
+        .execute();
+      const q = await tx
+        .selectFrom('requests')
+        .select(['ts', 'model', 'task', 'key_id'])
+        .where('id', '=', f.request_id)
+        .executeTakeFirst();
+      if (!q?.model) return;
+      const was = old === undefined ? undefined : Number(old.score);
+      await addToRollups(tx, [
+        {
+          ...rollupKey({ ts: Number(q.ts), model: q.model, task: q.task, key_id: q.key_id }),
+          ...zero,
+          rated: was === undefined ? 1 : 0,
+          score_sum: f.score - (was ?? 0),
+          score_sq: f.score ** 2 - (was ?? 0) ** 2,
+        },
+      ]);
+    });
   }
 
   async requestRow(id: string): Promise<RequestsTable | undefined> {
@@ -121,59 +218,51 @@ export class SqlStore {
     };
   }
 
-  /** Per model × task over the window: volume, errors, cost, latency, and rated quality with its interval. */
+  /**
+   * Per model × task over the window (whole hours: `since` is rounded down to the hour): volume,
+   * errors, cost, latency, and rated quality with its 95% interval — from the hourly rollups, so
+   * the query reads at most (hours × models × tasks × keys) rows whatever the request volume.
+   */
   async stats(q: StatsQuery = {}): Promise<StatsRow[]> {
-    const since = q.since ?? Date.now() - 7 * 86_400_000;
-    let base = this.db.selectFrom('requests').where('requests.ts', '>=', since).where('requests.model', 'is not', null);
-    if (q.model) base = base.where('requests.model', '=', q.model);
-    if (q.task) base = base.where('requests.task', '=', q.task);
-    if (q.keyId) base = base.where('requests.key_id', '=', q.keyId);
-    const volume = await base
+    let base = this.db.selectFrom('rollups').where('hour', '>=', hourOf(q.since ?? Date.now() - 7 * 86_400_000));
+    if (q.model) base = base.where('model', '=', q.model);
+    if (q.task) base = base.where('task', '=', q.task);
+    if (q.keyId) base = base.where('key_id', '=', q.keyId);
+    const rows = await base
       .select((eb) => [
         'model',
         'task',
-        eb.fn.countAll<number>().as('requests'),
-        eb.fn.sum<number>(eb.case().when('status', '=', 'error').then(1).else(0).end()).as('errors'),
+        eb.fn.sum<number>('requests').as('requests'),
+        eb.fn.sum<number>('errors').as('errors'),
         eb.fn.sum<number>('cost').as('cost'),
-        eb.fn.avg<number>('latency_ms').as('latency'),
+        eb.fn.sum<number>('latency_sum').as('latency_sum'),
         eb.fn.sum<number>('prompt_tokens').as('pt'),
         eb.fn.sum<number>('completion_tokens').as('ct'),
+        eb.fn.sum<number>('rated').as('rated'),
+        eb.fn.sum<number>('score_sum').as('score_sum'),
+        eb.fn.sum<number>('score_sq').as('score_sq'),
       ])
       .groupBy(['model', 'task'])
       .execute();
-    const rated = await base
-      .innerJoin('feedback', 'feedback.request_id', 'requests.id')
-      .select((eb) => [
-        'model',
-        'task',
-        eb.fn.countAll<number>().as('n'),
-        eb.fn.avg<number>('feedback.score').as('mean'),
-        eb.fn.avg<number>(eb('feedback.score', '*', eb.ref('feedback.score'))).as('sq'),
-      ])
-      .groupBy(['model', 'task'])
-      .execute();
-    const key = (m: string | null, t: string | null) => `${m}\u0000${t}`;
-    const ratings = new Map(rated.map((r) => [key(r.model, r.task), r]));
-    return volume.map((v) => {
+    return rows.map((v) => {
       const n = Number(v.requests);
-      const r = ratings.get(key(v.model, v.task));
-      const rn = r ? Number(r.n) : 0;
+      const rn = Number(v.rated);
       let quality: StatsRow['quality'] = null;
-      if (r && rn > 0) {
-        const mean = Number(r.mean);
-        const variance = Math.max(0, Number(r.sq) - mean * mean) * (rn > 1 ? rn / (rn - 1) : 0);
+      if (rn > 0) {
+        const mean = Number(v.score_sum) / rn;
+        const variance = rn > 1 ? Math.max(0, Number(v.score_sq) / rn - mean * mean) * (rn / (rn - 1)) : 0;
         const half = rn > 1 ? 1.96 * Math.sqrt(variance / rn) : 1;
         quality = { mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half) };
       }
       return {
-        model: v.model!,
-        task: v.task ?? '*',
+        model: v.model,
+        task: v.task,
         requests: n,
         errors: Number(v.errors),
         errorRate: n ? Number(v.errors) / n : 0,
         cost: Number(v.cost ?? 0),
         costPerRequest: n ? Number(v.cost ?? 0) / n : 0,
-        meanLatencyMs: Number(v.latency ?? 0),
+        meanLatencyMs: n ? Number(v.latency_sum) / n : 0,
         promptTokens: Number(v.pt ?? 0),
         completionTokens: Number(v.ct ?? 0),
         rated: rn,
@@ -182,15 +271,15 @@ export class SqlStore {
     });
   }
 
-  /** Spend per API key over the window. */
+  /** Spend per API key over the window (whole hours). */
   async spend(since = Date.now() - 7 * 86_400_000): Promise<SpendRow[]> {
     const rows = await this.db
-      .selectFrom('requests')
-      .where('ts', '>=', since)
-      .select((eb) => ['key_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('cost').as('cost')])
+      .selectFrom('rollups')
+      .where('hour', '>=', hourOf(since))
+      .select((eb) => ['key_id', eb.fn.sum<number>('requests').as('n'), eb.fn.sum<number>('cost').as('cost')])
       .groupBy('key_id')
       .execute();
-    return rows.map((r) => ({ keyId: r.key_id, requests: Number(r.n), cost: Number(r.cost ?? 0) }));
+    return rows.map((r) => ({ keyId: r.key_id || null, requests: Number(r.n), cost: Number(r.cost ?? 0) }));
   }
 
   async addLearned(p: Insertable<LearnedTable>): Promise<void> {
@@ -266,6 +355,7 @@ export class SqlStore {
       await tx.deleteFrom('feedback').where('request_id', 'in', old).execute();
       await tx.deleteFrom('prompts').where('request_id', 'in', old).execute();
       const r = await tx.deleteFrom('requests').where('ts', '<', before).executeTakeFirst();
+      await tx.deleteFrom('rollups').where('hour', '<', hourOf(before)).execute(); // whole hours only
       return Number(r.numDeletedRows);
     });
   }

@@ -114,6 +114,11 @@ function hostile(r) {
   return `${r.shape.seconds} s at ${r.shape.rate} requests/s alone, then while ${r.shape.slowConnections} slow connections drip request bodies, ${r.shape.stalledStreams} streams are held by an upstream that stalls after its first token, and 4 connections ask a model whose upstream sends 50 MB bodies: normal-load p99 **${s.p99QuietMs.toFixed(2)} → ${s.p99AttackMs.toFixed(2)} ms (${s.p99Ratio.toFixed(2)}×)**; \`/health\` max ${s.healthMaxQuietMs.toFixed(1)} → **${s.healthMaxAttackMs.toFixed(1)} ms**; requests lost ${s.lostQuiet} / **${s.lostAttack}**; gateway RSS ${s.rssQuietMB.toFixed(0)} → peak ${s.rssPeakMB.toFixed(0)} MB; open file descriptors peak ${s.openFdsPeak} (the attackers' own sockets included: they run in the same process); oversized bodies ${JSON.stringify(s.hugeBodies)} by status (502: cut at the size limit; 503: the model's breaker open after them).`;
 }
 
+function store(r) {
+  const s = r.summary;
+  return `record() on the request path: p50 ${s.recordP50Us.toFixed(2)} µs, p99 **${s.recordP99Us.toFixed(2)} µs**. Ingest (the recorder's batches of 500, each request with two calls): SQLite **${Math.round(s.ingestSqlitePerSec).toLocaleString('en')}/s**${s.ingestPostgresPerSec ? `, PostgreSQL **${Math.round(s.ingestPostgresPerSec).toLocaleString('en')}/s**` : ''}. The 7-day stats query (${r.shape.models} models × ${r.shape.tasks} tasks) over ${r.shape.rows.toLocaleString('en')} request rows: SQLite **${s.statsSQLiteMs.toFixed(1)} ms**${s.statsPostgreSQLMs ? `; PostgreSQL ${s.statsPostgreSQLMs.toFixed(1)} ms (over ${Math.min(r.shape.rows, 1e6).toLocaleString('en')} rows)` : ''}.`;
+}
+
 const renders = [
   ['knn', knn],
   ['embed', (r) => simple(r, 'bags/s')],
@@ -124,6 +129,7 @@ const renders = [
   ['reward', reward],
   ['cascade', cascade],
   ['hostile', hostile],
+  ['store', store],
 ];
 // every page that holds a <!-- bench:NAME --> block (the README and docs/)
 const pages = [

@@ -214,6 +214,17 @@ export const configSchema = {
         maxSpoolBytes: { type: 'integer', minimum: 0, default: 104_857_600 },
         // `arbiter store purge` deletes requests older than this
         retentionDays: { type: 'integer', minimum: 1 },
+        // per-model profiles: successful calls before measured latency replaces the configured prior,
+        // and the half-life (in ratings) of the weighted mean rating per model × task
+        profiles: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            minCalls: { type: 'integer', minimum: 1, default: 20 },
+            halfLife: { type: 'number', exclusiveMinimum: 0, default: 100 },
+          },
+        },
       },
     },
   },

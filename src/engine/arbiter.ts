@@ -22,7 +22,7 @@ import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { createUpstreams, promptOf, type ChatRequest, type GateOptions, type Upstream } from '../providers/index.js';
 import { createRouter, type Capability, type Decision, type Router } from '../router/index.js';
-import { OutcomeStore, type StatsQuery } from '../store/index.js';
+import { OutcomeStore, Profiles, type StatsQuery } from '../store/index.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
 import { OutcomeRecorder, type OutcomeEvent, type OutcomeListener } from './outcome.js';
@@ -78,6 +78,8 @@ export class Arbiter {
   private readonly events = new EventEmitter();
   private readonly recent = new Map<string, RecentRequest>();
   private readonly learnedFrom = new Set<string>();
+  /** Per-model latency, errors, cost and weighted rated quality, from outcomes and ratings. */
+  readonly profiles: Profiles;
   private inFlight = 0;
   private closing: Promise<void> | undefined;
   private readonly drainTimeoutMs: number;
@@ -96,11 +98,24 @@ export class Arbiter {
     this.backend = parts.backend;
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
     this.store = parts.store;
+    const p = this.config.store?.profiles;
+    this.profiles = new Profiles({ minCalls: p?.minCalls ?? 20, halfLife: p?.halfLife ?? 100 });
     this.events.setMaxListeners(0);
     this.events.on('outcome', (e: OutcomeEvent) => {
       this.store?.record(e);
       this.remember(e);
+      this.observe(e);
     });
+  }
+
+  /** Profiles take the event's calls; a model with enough calls gets its measured latency into routing. */
+  private observe(e: Pick<OutcomeEvent, 'calls'>): void {
+    this.profiles.observe(e);
+    for (const model of new Set(e.calls.map((c) => c.model))) {
+      if (!this.router.registry.has(model)) continue;
+      const l = this.profiles.latency(model, this.router.registry.get(model).latency.tokensPerSec);
+      if (l) this.router.measuredLatency.set(model, { firstTokenMs: l.firstTokenMs, tokensPerSec: l.tokensPerSec });
+    }
   }
 
   /** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten). */
@@ -240,7 +255,13 @@ export class Arbiter {
   ): Promise<RateResult> {
     return this.guard(() =>
       rate(
-        { router: this.router, store: this.store, recent: this.recent, learnedFrom: this.learnedFrom },
+        {
+          router: this.router,
+          store: this.store,
+          recent: this.recent,
+          learnedFrom: this.learnedFrom,
+          profiles: this.profiles,
+        },
         requestId,
         rating,
         who,
@@ -265,8 +286,32 @@ export class Arbiter {
         since: q.since ?? Date.now() - 7 * 86_400_000,
         models,
         spend: q.keyId ? spend.filter((s) => s.keyId === q.keyId) : spend,
+        // since this engine started (rebuilt from the last day of calls and week of ratings)
+        profiles: this.profiles.snapshot(),
       };
     });
+  }
+
+  /** Rebuilds the profiles from the store: the last day of calls, the last week of ratings. */
+  async rebuildProfiles(now = Date.now()): Promise<void> {
+    if (!this.store) return;
+    for (const c of await this.store.sql.recentCalls(now - 86_400_000))
+      this.observe({
+        calls: [
+          {
+            model: c.model,
+            attempt: 1,
+            status: c.status === 'ok' ? 'ok' : 'error',
+            latencyMs: Number(c.latency_ms),
+            ...(c.ttft_ms !== null ? { ttftMs: Number(c.ttft_ms) } : {}),
+            promptTokens: 0,
+            completionTokens: Number(c.completion_tokens),
+            cost: Number(c.cost),
+          },
+        ],
+      });
+    for (const r of await this.store.sql.recentRatings(now - 7 * 86_400_000))
+      this.profiles.rate(r.model!, r.task ?? undefined, Number(r.score));
   }
 
   /** Replays what the router learned from stored feedback (on start and reload); returns how many points. */
@@ -360,6 +405,7 @@ export async function createArbiter(
     ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
   });
   await arbiter.replayLearned();
+  await arbiter.rebuildProfiles();
   return arbiter;
 }
 
@@ -372,18 +418,7 @@ export async function openConfiguredStore(
   fromFile: boolean,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<OutcomeStore | undefined> {
-  const s: StoreSettings | undefined =
-    cfg.store ??
-    (fromFile
-      ? {
-          url: 'sqlite:./arbiter.db',
-          prompts: 'hash',
-          flushMs: 500,
-          batchRows: 500,
-          maxQueue: 10_000,
-          maxSpoolBytes: 100 << 20,
-        }
-      : undefined);
+  const s: Partial<StoreSettings> | undefined = cfg.store ?? (fromFile ? { url: 'sqlite:./arbiter.db' } : undefined);
   if (!s) return undefined;
   const url = s.url ?? (s.urlEnv ? '' : 'sqlite:./arbiter.db');
   return OutcomeStore.open({ ...s, url }, { baseDir: fromFile ? dirname(resolve(cfg.source)) : process.cwd(), env });

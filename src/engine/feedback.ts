@@ -7,7 +7,7 @@
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import { isTaskName } from '../names.js';
 import type { LearnedPoint, Router } from '../router/index.js';
-import type { OutcomeStore } from '../store/index.js';
+import type { OutcomeStore, Profiles } from '../store/index.js';
 
 export const FEEDBACK_SOURCES = ['user', 'judge', 'reward', 'test'] as const;
 export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
@@ -102,6 +102,7 @@ export interface RateContext {
   recent: ReadonlyMap<string, RecentRequest>;
   /** (request, source) pairs already learned from in this process. */
   learnedFrom: Set<string>;
+  profiles: Profiles;
 }
 
 /** Rates a request: admin keys any, a client key only its own. */
@@ -141,6 +142,7 @@ export async function rate(
     key_id: who.keyId ?? null,
   });
   const model = recent?.model ?? row?.model ?? undefined;
+  if (model) c.profiles.rate(model, recent?.task ?? row?.task ?? undefined, score);
   const prompt =
     recent?.prompt ?? (c.store?.prompts === 'full' ? (await c.store.request(requestId))?.prompt : undefined);
   const once = `${requestId}\u0000${source}`;

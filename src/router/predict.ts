@@ -2,7 +2,8 @@
  * Per-model predictions for one prompt. Quality: the manifold's kNN vote, shrunk toward the
  * model's prior (its configured task strengths under the task distribution) by the vote's
  * effective sample size, so a model without outcomes routes on its prior and sharpens with
- * feedback. Cost: estimated tokens times price. Latency: the model's latency prior.
+ * feedback. Cost: estimated tokens times price. Latency: measured (the outcome store's profiles)
+ * once a model has enough calls, else the model's latency prior.
  */
 import { estimateTokens } from '../text.js';
 import type { ModelSpec } from '../config/index.js';
@@ -18,6 +19,8 @@ export interface PredictInputs {
   ease?: Record<string, number>;
   /** Per-model capability vectors (a trained model's). */
   calibration?: QualityCalibration;
+  /** Measured latency per model (the outcome store's profiles), in place of the configured prior. */
+  latency?: ReadonlyMap<string, { firstTokenMs: number; tokensPerSec: number }>;
 }
 
 /** Output tokens expected per task type when the request does not say. */
@@ -96,7 +99,8 @@ export function predict(
       observed && observed['*'] !== undefined && maxTokens === undefined
         ? Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) || observed['*']!
         : (inputTokens / 1000) * m.cost.inputPer1k + (outputTokens / 1000) * m.cost.outputPer1k;
-    const latencyMs = m.latency.firstTokenMs + (outputTokens / m.latency.tokensPerSec) * 1000;
+    const lat = inputs.latency?.get(m.id) ?? m.latency;
+    const latencyMs = lat.firstTokenMs + (outputTokens / lat.tokensPerSec) * 1000;
     return { model: m.id, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs };
   });
 }

@@ -72,6 +72,8 @@ export class Router {
   private readonly outcomes = new Map<string, Array<{ task: string; x1: number; x2: number; y: number }>>();
   private readonly online: QualityCalibration = dict();
   private closed = false;
+  /** Measured latency per model (set from the outcome store's profiles); the config's prior otherwise. */
+  readonly measuredLatency = new Map<string, { firstTokenMs: number; tokensPerSec: number }>();
 
   constructor(
     readonly registry: ModelRegistry,
@@ -126,7 +128,11 @@ export class Router {
     const models = this.registry.list();
     const calibration = this.calibration();
     return analyses.map((a, i) => {
-      const inputs: DecideInputs = { ...(this.learned.costs ? { costs: this.learned.costs } : {}), calibration };
+      const inputs: DecideInputs = {
+        ...(this.learned.costs ? { costs: this.learned.costs } : {}),
+        calibration,
+        ...(this.measuredLatency.size ? { latency: this.measuredLatency } : {}),
+      };
       if (head && out) {
         const T = head.tasks.length;
         const vote = votes[i]?.task.distribution;

@@ -20,3 +20,4 @@ export {
   type StoredRecord,
 } from './sql-store.js';
 export type { Database } from './schema.js';
+export { Profiles, type LatencyProfile, type ProfileOptions, type QualityProfile } from './profiles.js';

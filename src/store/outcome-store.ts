@@ -27,7 +27,10 @@ export class OutcomeStore {
   ) {}
 
   /** The store a config's `store` section names (undefined for `none`). */
-  static async open(settings: StoreSettings & { url: string }, o: OpenOptions = {}): Promise<OutcomeStore | undefined> {
+  static async open(
+    settings: Partial<StoreSettings> & { url: string },
+    o: OpenOptions = {},
+  ): Promise<OutcomeStore | undefined> {
     const env = o.env ?? process.env;
     const url = (settings.urlEnv && env[settings.urlEnv]) || settings.url;
     if (settings.urlEnv && !env[settings.urlEnv] && !settings.url)

@@ -282,6 +282,41 @@ export class SqlStore {
     return rows.map((r) => ({ keyId: r.key_id || null, requests: Number(r.n), cost: Number(r.cost ?? 0) }));
   }
 
+  /** The most recent successful-or-not calls since `since` (at most `limit`), oldest first: to rebuild profiles. */
+  async recentCalls(since: number, limit = 100_000) {
+    const rows = await this.db
+      .selectFrom('calls')
+      .innerJoin('requests', 'requests.id', 'calls.request_id')
+      .where('requests.ts', '>=', since)
+      .select([
+        'calls.model',
+        'calls.status',
+        'calls.latency_ms',
+        'calls.ttft_ms',
+        'calls.completion_tokens',
+        'calls.cost',
+        'requests.ts',
+      ])
+      .orderBy('requests.ts', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse();
+  }
+
+  /** Ratings since `since` with their request's model and task, oldest first (at most `limit`): to rebuild profiles. */
+  async recentRatings(since: number, limit = 100_000) {
+    const rows = await this.db
+      .selectFrom('feedback')
+      .innerJoin('requests', 'requests.id', 'feedback.request_id')
+      .where('feedback.ts', '>=', since)
+      .where('requests.model', 'is not', null)
+      .select(['requests.model', 'requests.task', 'feedback.score', 'feedback.ts'])
+      .orderBy('feedback.ts', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.reverse();
+  }
+
   async addLearned(p: Insertable<LearnedTable>): Promise<void> {
     await this.db.insertInto('learned').values(p).execute();
   }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store; none = all.
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash; none = all.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['knn', 'embed', 'mlp', 'static', 'route', 'gateway', 'reward', 'cascade', 'hostile', 'store'];
+const all = ['knn', 'embed', 'mlp', 'static', 'route', 'gateway', 'reward', 'cascade', 'hostile', 'store', 'store-crash'];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {
   const file = `dist/bench/${name}.js`;

@@ -3,7 +3,19 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const all = ['knn', 'embed', 'mlp', 'static', 'route', 'gateway', 'reward', 'cascade', 'hostile', 'store', 'store-crash'];
+const all = [
+  'knn',
+  'embed',
+  'mlp',
+  'static',
+  'route',
+  'gateway',
+  'reward',
+  'cascade',
+  'hostile',
+  'store',
+  'store-crash',
+];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {
   const file = `dist/bench/${name}.js`;

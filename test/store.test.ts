@@ -32,6 +32,7 @@ import {
   type StoredRecord,
 } from '../src/store/index.js';
 import { availableBackends } from './helpers.js';
+import type * as StoreModule from '../src/store/index.js';
 import { freshPgDatabase, postgresAvailable } from './services.js';
 
 const backend = availableBackends()[0]!;
@@ -427,5 +428,35 @@ describe('outcome store from the command line', () => {
       code: 1,
       stderr: expect.stringContaining('ARB_INVALID_ARGUMENT'),
     });
+  });
+});
+
+describe('the SQLite writer thread (the compiled package)', () => {
+  it('writes batches off the event loop when the package runs from dist/', async () => {
+    // under the test runner src/ is TypeScript and the writer thread has no .js to start: use the build
+    const dist = (await import(new URL('../dist/src/store/index.js', import.meta.url).href)) as typeof StoreModule;
+    const url = await sqliteUrl();
+    const store = (await dist.OutcomeStore.open({ url, flushMs: 20 }))!;
+    expect(store.writesOffThread).toBe(true);
+    for (let i = 0; i < 120; i++)
+      store.record({
+        id: `w${i}`,
+        time: Date.now(),
+        kind: 'complete',
+        calls: [],
+        fallbacks: [],
+        model: 'm',
+        status: 'ok',
+        latencyMs: 1,
+        cost: 0.001,
+        promptTokens: 1,
+        completionTokens: 1,
+        decision: { model: 'm', task: 'code', strategy: 'quality', reason: 'r' },
+      });
+    await store.flush();
+    expect(await store.sql.count()).toBe(120);
+    expect((await store.stats({})).find((r) => r.model === 'm')).toMatchObject({ requests: 120 });
+    expect(store.status).toMatchObject({ status: 'ok', written: 120 });
+    await store.close();
   });
 });

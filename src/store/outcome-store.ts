@@ -10,6 +10,7 @@ import type { OutcomeEvent } from './events.js';
 import { openStore, parseStoreUrl } from './open.js';
 import { Recorder, type RecorderStatus } from './recorder.js';
 import { toStored } from './record.js';
+import { SqliteWriter, writerAvailable } from './sqlite-writer.js';
 import type { FeedbackTable, RequestsTable } from './schema.js';
 import type { PromptPolicy, SqlStore, StatsQuery } from './sql-store.js';
 
@@ -24,6 +25,7 @@ export class OutcomeStore {
     readonly sql: SqlStore,
     private readonly recorder: Recorder,
     readonly prompts: PromptPolicy,
+    private readonly writer?: SqliteWriter,
   ) {}
 
   /** The store a config's `store` section names (undefined for `none`). */
@@ -43,14 +45,19 @@ export class OutcomeStore {
     const spool =
       settings.spool ??
       (where?.dialect === 'sqlite' && where.file !== ':memory:' ? `${where.file}.spool.jsonl` : undefined);
-    const recorder = new Recorder(sql, {
+    // SQLite writes synchronously: batches go to a writer thread (when it can run) so no request waits on them
+    const writer =
+      where?.dialect === 'sqlite' && where.file !== ':memory:' && writerAvailable()
+        ? new SqliteWriter(where.file)
+        : undefined;
+    const recorder = new Recorder(writer ?? sql, {
       flushMs: settings.flushMs ?? 500,
       batchRows: settings.batchRows ?? 500,
       maxQueue: settings.maxQueue ?? 10_000,
       maxSpoolBytes: settings.maxSpoolBytes ?? 100 << 20,
       ...(spool ? { spool: spool.startsWith('/') || !o.baseDir ? spool : `${o.baseDir}/${spool}` } : {}),
     });
-    return new OutcomeStore(sql, recorder, settings.prompts ?? 'hash');
+    return new OutcomeStore(sql, recorder, settings.prompts ?? 'hash', writer);
   }
 
   /** Queues the event's rows; never waits, never throws. */
@@ -93,8 +100,14 @@ export class OutcomeStore {
     return this.sql.feedback(f);
   }
 
+  /** Whether batches are written by the SQLite writer thread. */
+  get writesOffThread(): boolean {
+    return this.writer !== undefined;
+  }
+
   async close(): Promise<void> {
     await this.recorder.close();
+    await this.writer?.close();
     await this.sql.close();
   }
 }

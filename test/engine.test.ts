@@ -3,23 +3,19 @@
  * falls back along the plan when the first model fails, and emits one outcome event per request
  * with every call in it; streams are recorded when they end; close() drains and refuses.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createArbiter, ErrorCodes, type OutcomeEvent } from '../src/index.js';
 import { StaticEmbedder } from '../src/embed/index.js';
 import { defaultModelDir } from '../src/paths.js';
-import { availableBackends } from './helpers.js';
+import { availableBackends, startUpstream } from './helpers.js';
 
 const backend = availableBackends()[0]!;
 
-function upstream(req: IncomingMessage, res: ServerResponse): void {
-  let raw = '';
-  req.on('data', (c: Buffer) => (raw += c.toString()));
-  req.on('end', () => {
-    const body = JSON.parse(raw) as { model: string; stream?: boolean };
+function upstream(body: { model: string; stream?: boolean }, _req: IncomingMessage, res: ServerResponse): void {
+  {
     if (body.model === 'broken') return void res.writeHead(500).end('{"error":"boom"}');
     const content = `answer from ${body.model}`;
     if (body.stream) {
@@ -40,20 +36,15 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
         usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
       }),
     );
-  });
+  }
 }
 
-let up: Server;
 let baseUrl: string;
+let closeUpstream: () => Promise<void>;
 beforeAll(async () => {
-  up = createServer(upstream);
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+  ({ baseUrl, close: closeUpstream } = await startUpstream(upstream));
 });
-afterAll(async () => {
-  up.closeAllConnections();
-  await new Promise<void>((r) => up.close(() => r()));
-});
+afterAll(() => closeUpstream());
 
 /** `broken` is the strongest prior, so routing picks it first and must fall back to `good`. */
 async function engine() {

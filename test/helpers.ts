@@ -9,6 +9,8 @@ import {
   type SearchResult,
 } from '../src/compute/index.js';
 import { seededRandom } from '../src/stats/index.js';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** mulberry32 (the project's seeded PRNG), so a failing run can be replayed with ARBITER_SEED. */
 export const rng = seededRandom;
@@ -81,4 +83,30 @@ export function expectSameSearch(got: SearchResult, want: SearchResult, tol: num
       }
     }
   }
+}
+
+/**
+ * An HTTP server on 127.0.0.1 for the tests to call as an upstream: `handle(model, body, req, res)`
+ * answers each request (its JSON body parsed). Returns its /v1 base URL and a close function.
+ */
+export async function startUpstream(
+  handle: (
+    body: { model: string; stream?: boolean } & Record<string, unknown>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void,
+): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => handle(JSON.parse(raw) as { model: string }, req, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

@@ -3,9 +3,7 @@
  * latency model recovers a + b · tokens, and measured latency replaces the configured prior in
  * routing — also after a restart, rebuilt from the store.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtemp } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +13,7 @@ import { StaticEmbedder } from '../src/embed/index.js';
 import { createArbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { Profiles } from '../src/store/index.js';
-import { availableBackends, Random, SEED } from './helpers.js';
+import { availableBackends, Random, SEED, startUpstream } from './helpers.js';
 
 describe('profiles', () => {
   it('a 10-point quality drop is flagged (the interval excludes the old mean) within 200 ratings: simulation', () => {
@@ -72,11 +70,10 @@ describe('profiles', () => {
 });
 
 // an upstream where `slow` takes 150 ms and `fast` answers at once
-function upstream(req: IncomingMessage, res: ServerResponse): void {
-  let raw = '';
-  req.on('data', (c: Buffer) => (raw += c.toString()));
-  req.on('end', () => {
-    const model = (JSON.parse(raw) as { model: string }).model;
+let baseUrl: string;
+let closeUpstream: () => Promise<void>;
+beforeAll(async () => {
+  ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
     const send = () =>
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
@@ -90,19 +87,9 @@ function upstream(req: IncomingMessage, res: ServerResponse): void {
       );
     if (model === 'slow') setTimeout(send, 150);
     else send();
-  });
-}
-let up: Server;
-let baseUrl: string;
-beforeAll(async () => {
-  up = createServer(upstream);
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+  }));
 });
-afterAll(async () => {
-  up.closeAllConnections();
-  await new Promise<void>((r) => up.close(() => r()));
-});
+afterAll(() => closeUpstream());
 
 describe('measured latency in routing', () => {
   it('replaces the prior once a model has enough calls, and survives a restart', async () => {

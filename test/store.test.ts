@@ -4,10 +4,8 @@
  * stats with intervals, learning that survives a restart, a newer schema refused, and a write path
  * that spools while the database fails and replays when it returns.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,43 +29,32 @@ import {
   type SqlStore,
   type StoredRecord,
 } from '../src/store/index.js';
-import { availableBackends } from './helpers.js';
+import { availableBackends, startUpstream } from './helpers.js';
 import type * as StoreModule from '../src/store/index.js';
 import { freshPgDatabase, postgresAvailable } from './services.js';
 
 const backend = availableBackends()[0]!;
 const embedder = StaticEmbedder.load(defaultModelDir(), backend);
 
-// an upstream whose models answer by name: `good` and `cheap` say what they are
-function upstream(req: IncomingMessage, res: ServerResponse): void {
-  let raw = '';
-  req.on('data', (c: Buffer) => (raw += c.toString()));
-  req.on('end', () => {
-    const body = JSON.parse(raw) as { model: string };
-    if (body.model === 'broken') return void res.writeHead(500).end('{}');
+// an upstream whose models answer by name (`broken` fails)
+let baseUrl: string;
+let closeUpstream: () => Promise<void>;
+beforeAll(async () => {
+  ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
+    if (model === 'broken') return void res.writeHead(500).end('{}');
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         id: 'up',
         object: 'chat.completion',
         created: 1,
-        model: body.model,
-        choices: [{ index: 0, message: { role: 'assistant', content: `from ${body.model}` }, finish_reason: 'stop' }],
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: `from ${model}` }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 },
       }),
     );
-  });
-}
-let up: Server;
-let baseUrl: string;
-beforeAll(async () => {
-  up = createServer(upstream);
-  await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
-  baseUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}/v1`;
+  }));
 });
-afterAll(async () => {
-  up.closeAllConnections();
-  await new Promise<void>((r) => up.close(() => r()));
-});
+afterAll(() => closeUpstream());
 
 const CODE = [
   'Write a python function that reverses a linked list.',

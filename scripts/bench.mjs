@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead; none = all.
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, store-soak; none = all.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 

@@ -46,7 +46,15 @@ const arbiter = await createArbiter(
 const gw = await buildGateway({ arbiter });
 const url = await gw.listen({ host: '127.0.0.1', port: 0 });
 const rss: number[] = [];
-const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 1000);
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  rss.push(m.rss);
+  // BENCH_SOAK_VERBOSE=1: where the memory is, every 30 s (MB)
+  if (process.env.BENCH_SOAK_VERBOSE && rss.length % 30 === 0)
+    process.stdout.write(
+      `${rss.length} s: rss ${(m.rss / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}\n`,
+    );
+}, 1000);
 const r = await inWorker<{
   sent: number;
   answered: number;

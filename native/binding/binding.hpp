@@ -1,0 +1,190 @@
+// Thin node-addon-api binding over the arbiter core: shared pieces (this header), one file per
+// wrapped class (index.cpp, table.cpp, mlp.cpp, tokenizer.cpp) and the module (addon.cpp). All heavy work runs in AsyncWorkers (libuv
+// pool), never on the JS thread; every C++ exception becomes a rejected promise whose Error has a
+// stable `code`. Typed-array inputs are copied into native memory before a worker is queued (and
+// embedding tables when they are handed over), so nothing JS does to its arrays during a call —
+// mutating, transferring or detaching the buffer, shrinking a resizable one — can change what the
+// core validates and uses, or crash it. Results are delivered with every N-API call guarded: a
+// worker that completes while its environment is being torn down (a terminated worker thread)
+// drops its result instead of aborting the process.
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arbiter/core.hpp"
+
+namespace arbiter::binding {
+
+
+using arbiter::Error;
+
+inline Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  return e;
+}
+
+// Runs `work` off the JS thread, then `done` on it to build the resolved value.
+class Task : public Napi::AsyncWorker {
+ public:
+  Task(Napi::Env env, std::function<void()> work, std::function<Napi::Value(Napi::Env)> done)
+      : Napi::AsyncWorker(env, "arbiter"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)),
+        done_(std::move(done)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void keep(Napi::Value v) { refs_.emplace_back(Napi::Persistent(v.As<Napi::Object>())); }
+
+ protected:
+  void Execute() override {
+    try {
+      work_();
+    } catch (const Error& e) {
+      code_ = e.code();
+      error_ = e.what();
+    } catch (const std::bad_alloc&) {
+      code_ = arbiter::codes::OUT_OF_MEMORY;
+      error_ = "out of memory";
+    } catch (const std::exception& e) {
+      code_ = arbiter::codes::NATIVE_ERROR;
+      error_ = e.what();
+    }
+    if (!error_.empty()) SetError(error_);
+  }
+  // node-addon-api's version opens a HandleScope and builds the Error outside any guard: in an
+  // environment being torn down either throws, and a C++ exception escaping a libuv callback
+  // aborts the process. Here everything that touches N-API is guarded.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    if (status != napi_cancelled) {
+      try {
+        Napi::HandleScope scope(env);
+        if (error_.empty()) OnOK();
+        else OnError(Napi::Error::New(env, error_));
+      } catch (...) {
+      }
+    }
+    Destroy();
+  }
+  // Any N-API call here can fail when the environment is shutting down (worker.terminate() with a
+  // call in flight): then nobody is waiting for the promise, and the failure must not escape.
+  void OnOK() override {
+    try {
+      Napi::Env env = Env();
+      try {
+        deferred_.Resolve(done_(env));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    } catch (...) {
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
+    } catch (...) {
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::function<Napi::Value(Napi::Env)> done_;
+  std::vector<Napi::ObjectReference> refs_;
+  std::string code_ = arbiter::codes::NATIVE_ERROR;
+  std::string error_;
+};
+
+// A native copy of a typed array's current contents (what the worker validates and reads).
+template <typename T>
+std::shared_ptr<const std::vector<T>> copy_of(const Napi::TypedArrayOf<T>& a) {
+  const T* p = a.Data();
+  const size_t n = a.ElementLength();
+  return std::make_shared<const std::vector<T>>(p == nullptr ? nullptr : p, p == nullptr ? nullptr : p + n);
+}
+
+inline Napi::Value to_js(Napi::Env env, const std::vector<float>& v) {
+  auto a = Napi::Float32Array::New(env, v.size());
+  std::copy(v.begin(), v.end(), a.Data());
+  return a;
+}
+
+inline Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& msg) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(make_error(env, code, msg).Value());
+  return d.Promise();
+}
+
+// Argument helpers: throw arbiter::Error, turned into a rejection by guard().
+template <typename T>
+Napi::TypedArrayOf<T> typed(const Napi::Value& v, napi_typedarray_type type, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " has the wrong type");
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+inline size_t count(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a non-negative integer");
+  return static_cast<size_t>(d);
+}
+inline std::string str(const Napi::Value& v, const char* what) {
+  if (!v.IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+inline arbiter::Device device_of(const Napi::Value& v) {
+  const std::string s = v.IsUndefined() ? "cpu" : str(v, "device");
+  if (s == "cpu") return arbiter::Device::Cpu;
+  if (s == "cuda") return arbiter::Device::Cuda;
+  throw Error(arbiter::codes::INVALID_ARGUMENT, "device must be 'cpu' or 'cuda'");
+}
+
+// Runs body; an arbiter::Error thrown while reading arguments becomes a rejected promise
+// (async methods) or a thrown JS error (sync methods and constructors). No C++ exception ever
+// leaves these guards: node-addon-api turns an escaping Napi::Error into a JS exception, and when
+// the environment is shutting down (a worker thread being terminated) that fails with a second
+// C++ exception thrown from a catch handler — std::terminate. Here a failed throw is dropped.
+inline void throw_js(Napi::Env env, napi_value error) noexcept {
+  napi_throw(env, error);  // fails only while the environment shuts down: nobody would see it
+}
+template <typename F>
+Napi::Value guard_async(Napi::Env env, F&& body) noexcept {
+  try {
+    try {
+      return body();
+    } catch (const Error& e) {
+      return rejected(env, e.code(), e.what());
+    } catch (const std::exception& e) {
+      return rejected(env, arbiter::codes::NATIVE_ERROR, e.what());
+    }
+  } catch (...) {
+    return Napi::Value();
+  }
+}
+template <typename F>
+auto guard_sync(Napi::Env env, F&& body) noexcept -> decltype(body()) {
+  try {
+    try {
+      return body();
+    } catch (const Error& e) {
+      throw_js(env, make_error(env, e.code(), e.what()).Value());
+    } catch (const Napi::Error& e) {
+      throw_js(env, e.Value());
+    } catch (const std::exception& e) {
+      throw_js(env, make_error(env, arbiter::codes::NATIVE_ERROR, e.what()).Value());
+    }
+  } catch (...) {
+  }
+  return decltype(body()){};
+}
+
+// The classes' constructors, for the module to export (each defined in its own file).
+Napi::Function define_index(Napi::Env env);
+Napi::Function define_table(Napi::Env env);
+Napi::Function define_mlp(Napi::Env env);
+Napi::Function define_tokenizer(Napi::Env env);
+
+}  // namespace arbiter::binding

@@ -1,0 +1,71 @@
+// The Tokenizer class: the unigram tokenizer, batch encoding (synchronous: callers batch).
+#include "binding.hpp"
+
+namespace arbiter::binding {
+namespace {
+
+// new Tokenizer(pieces: string[], scores: Float64Array, reserved, unkId)
+// encodeBatch(text: string (NFKC texts concatenated), offsets: Float64Array (n + 1, UTF-16
+// units), markWords: boolean) -> {ids: Int32Array, offsets: Int32Array}. Synchronous: callers batch, and batch
+// routing already runs in worker threads.
+class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Tokenizer", {InstanceMethod("encodeBatch", &TokenizerWrap::EncodeBatch)});
+  }
+  explicit TokenizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TokenizerWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      if (!info[0].IsArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, "pieces must be an array of strings");
+      auto arr = info[0].As<Napi::Array>();
+      auto scores = typed<double>(info[1], napi_float64_array, "scores");
+      if (scores.ElementLength() != arr.Length()) throw Error(arbiter::codes::DIMENSION_MISMATCH, "scores must have one value per piece");
+      std::vector<std::u16string> pieces(arr.Length());
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        Napi::Value v = arr.Get(i);
+        if (!v.IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "pieces must be an array of strings");
+        pieces[i] = v.As<Napi::String>().Utf16Value();
+      }
+      std::vector<double> sc(scores.Data(), scores.Data() + scores.ElementLength());
+      tok_ = std::make_shared<arbiter::UnigramTokenizer>(pieces, sc, static_cast<int32_t>(count(info[2], "reserved")),
+                                                          static_cast<int32_t>(count(info[3], "unkId")));
+      return 0;
+    });
+  }
+
+ private:
+  Napi::Value EncodeBatch(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "text must be a string");
+      const std::u16string text = info[0].As<Napi::String>().Utf16Value();
+      auto off = typed<double>(info[1], napi_float64_array, "offsets");
+      const size_t n = off.ElementLength();
+      if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must have n + 1 entries");
+      std::vector<int64_t> o(n);
+      for (size_t i = 0; i < n; ++i) {
+        const double v = off.Data()[i];
+        if (!(v >= 0 && v <= static_cast<double>(text.size())) || v != static_cast<double>(static_cast<int64_t>(v)))
+          throw Error(arbiter::codes::OUT_OF_RANGE, "offsets must be integers within the text");
+        o[i] = static_cast<int64_t>(v);
+      }
+      std::vector<int32_t> ids, id_off;
+      tok_->encode_batch(text.data(), o.data(), n - 1, ids, id_off, info[2].ToBoolean().Value());
+      Napi::Env env = info.Env();
+      auto ids_js = Napi::Int32Array::New(env, ids.size());
+      std::copy(ids.begin(), ids.end(), ids_js.Data());
+      auto off_js = Napi::Int32Array::New(env, id_off.size());
+      std::copy(id_off.begin(), id_off.end(), off_js.Data());
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("ids", ids_js);
+      r.Set("offsets", off_js);
+      return r;
+    });
+  }
+  std::shared_ptr<arbiter::UnigramTokenizer> tok_;
+};
+
+
+}  // namespace
+
+Napi::Function define_tokenizer(Napi::Env env) { return TokenizerWrap::Define(env); }
+
+}  // namespace arbiter::binding

@@ -11,7 +11,6 @@
  *      counting every response (lost = sent − answered).
  *   npm run bench -- gateway        (BENCH_SOAK_S=0 skips the soak)
  */
-import { Worker } from 'node:worker_threads';
 
 import type autocannon from 'autocannon';
 import Fastify from 'fastify';
@@ -19,21 +18,14 @@ import Fastify from 'fastify';
 import { createRouter, validateConfig } from '../src/index.js';
 import { Arbiter } from '../src/engine/index.js';
 import { buildGateway } from '../src/server/index.js';
+import { inWorker as startWorker } from './lib/workers.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
 import { createUpstreams } from '../src/providers/index.js';
 import { selectBackend } from '../src/compute/index.js';
 
 const soakS = Number(process.env.BENCH_SOAK_S ?? 600);
 const workerFile = new URL('./lib/load-worker.js', import.meta.url);
-const inWorker = <T>(data: unknown): Promise<T> =>
-  new Promise((resolve, reject) => {
-    const w = new Worker(workerFile, { workerData: data });
-    w.once('message', (m: T) => {
-      resolve(m);
-      if ((data as { mode: string }).mode !== 'upstream') void w.terminate();
-    });
-    w.once('error', reject);
-  });
+const inWorker = <T>(data: { mode: string } & Record<string, unknown>) => startWorker<T>(workerFile, data);
 
 interface RateResult {
   sent: number;

@@ -10,28 +10,21 @@
  *   npm run bench -- hostile        (BENCH_HOSTILE_S: seconds per phase, default 15)
  */
 import { readdirSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 
 import { selectBackend } from '../src/compute/index.js';
 import { Arbiter } from '../src/engine/index.js';
 import { createRouter, validateConfig } from '../src/index.js';
 import { createUpstreams } from '../src/providers/index.js';
 import { buildGateway } from '../src/server/index.js';
+import { inWorker as startWorker } from './lib/workers.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
 
 const seconds = Number(process.env.BENCH_HOSTILE_S ?? 15);
 const RATE = 300;
-const worker = <T>(file: string, data: unknown): Promise<T> =>
-  new Promise((resolve, reject) => {
-    const w = new Worker(new URL(file, import.meta.url), { workerData: data });
-    w.once('message', (m: T) => {
-      resolve(m);
-      if ((data as { mode: string }).mode !== 'upstream') void w.terminate();
-    });
-    w.once('error', reject);
-  });
-const load = <T>(data: unknown) => worker<T>('./lib/load-worker.js', data);
-const attack = <T>(data: unknown) => worker<T>('./lib/hostile-worker.js', data);
+const worker = <T>(file: string, data: { mode: string } & Record<string, unknown>) =>
+  startWorker<T>(new URL(file, import.meta.url), data);
+const load = <T>(data: { mode: string } & Record<string, unknown>) => worker<T>('./lib/load-worker.js', data);
+const attack = <T>(data: { mode: string } & Record<string, unknown>) => worker<T>('./lib/hostile-worker.js', data);
 
 interface RateResult {
   sent: number;

@@ -8,11 +8,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 
 import { selectBackend } from '../src/compute/index.js';
 import { createArbiter } from '../src/index.js';
 import { buildGateway } from '../src/server/index.js';
+import { inWorker as startWorker } from './lib/workers.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
 
 interface RateResult {
@@ -23,15 +23,8 @@ interface RateResult {
   p99: number;
   seconds: number;
 }
-const inWorker = <T>(data: unknown): Promise<T> =>
-  new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./lib/load-worker.js', import.meta.url), { workerData: data });
-    w.once('message', (m: T) => {
-      resolve(m);
-      if ((data as { mode: string }).mode !== 'upstream') void w.terminate();
-    });
-    w.once('error', reject);
-  });
+const inWorker = <T>(data: { mode: string } & Record<string, unknown>) =>
+  startWorker<T>(new URL('./lib/load-worker.js', import.meta.url), data);
 
 const port = await inWorker<number>({ mode: 'upstream' });
 const { backend } = await selectBackend();

@@ -110,8 +110,7 @@ export class Arbiter {
 
   /** Profiles take the event's calls; a model with enough calls gets its measured latency into routing. */
   private observe(e: Pick<OutcomeEvent, 'calls'>): void {
-    this.profiles.observe(e);
-    for (const model of new Set(e.calls.map((c) => c.model))) {
+    for (const model of this.profiles.observe(e)) {
       if (!this.router.registry.has(model)) continue;
       const l = this.profiles.latency(model, this.router.registry.get(model).latency.tokensPerSec);
       if (l) this.router.measuredLatency.set(model, { firstTokenMs: l.firstTokenMs, tokensPerSec: l.tokensPerSec });

@@ -9,6 +9,7 @@ import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
 import { CHARS_PER_TOKEN } from '../text.js';
 import type { ChatCompletion, ChatRequest, Provider } from './types.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';
 
 export interface Upstream {
   provider: Provider;
@@ -18,11 +19,6 @@ export interface Upstream {
   streamIdleMs: number;
   streamTotalMs: number;
 }
-
-/** Provider limits when the config does not set them (config/schema.ts documents each). */
-export const DEFAULT_STREAM_IDLE_MS = 30_000;
-export const DEFAULT_STREAM_TOTAL_MS = 600_000;
-export const DEFAULT_MAX_RESPONSE_BYTES = 8 << 20;
 
 /** Default output tokens assumed for a request without max_tokens (budgets and per-minute limits). */
 export const DEFAULT_OUTPUT_TOKENS = 256;
@@ -100,3 +96,4 @@ export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type Gat
 export { OpenAIProvider, retryAfterMs } from './openai.js';
 export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
 export type { CallOptions, ChatChunk, ChatCompletion, ChatMessage, ChatRequest, Provider } from './types.js';
+export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';

@@ -12,6 +12,7 @@ import https from 'node:https';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { redactSecrets } from '../text.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';
 import { SseReader } from './sse.js';
 import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
 
@@ -201,7 +202,7 @@ export class OpenAIProvider implements Provider {
 
   constructor(private readonly o: OpenAIProviderOptions) {
     this.url = new URL(`${o.baseUrl.replace(/\/+$/, '')}/chat/completions`);
-    this.maxChars = o.maxResponseBytes ?? 8 << 20;
+    this.maxChars = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
       throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `baseUrl must be http(s), got ${o.baseUrl}`, {
         param: 'provider.baseUrl',
@@ -305,8 +306,8 @@ export class OpenAIProvider implements Provider {
       res.setEncoding('utf8');
       const it = res[Symbol.asyncIterator]() as AsyncIterator<string>;
       const t0 = performance.now();
-      const idleMs = opts.idleMs ?? 30_000;
-      const totalMs = opts.totalMs ?? 600_000;
+      const idleMs = opts.idleMs ?? DEFAULT_STREAM_IDLE_MS;
+      const totalMs = opts.totalMs ?? DEFAULT_STREAM_TOTAL_MS;
       let received = 0;
       const sse = new SseReader(MAX_EVENT_CHARS);
       let done = false;

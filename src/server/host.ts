@@ -8,7 +8,6 @@ import type { Arbiter, OutcomeListener } from '../engine/index.js';
 export class EngineHost {
   private engine: Arbiter;
   private readonly listeners: OutcomeListener[] = [];
-  private readonly unsubscribe = new Map<Arbiter, Array<() => void>>();
 
   constructor(engine: Arbiter) {
     this.engine = engine;
@@ -37,8 +36,6 @@ export class EngineHost {
   }
 
   private attach(e: Arbiter, ls: OutcomeListener[]): void {
-    const offs = this.unsubscribe.get(e) ?? [];
-    for (const l of ls) offs.push(e.onOutcome(l));
-    this.unsubscribe.set(e, offs);
+    for (const l of ls) e.onOutcome(l); // a replaced engine drops its listeners when it closes
   }
 }

@@ -4,6 +4,8 @@
  * learned points that let the router's learning survive restarts and reloads.
  */
 
+import { resolve } from 'node:path';
+
 import type { StoreSettings } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { OutcomeEvent } from './events.js';
@@ -55,7 +57,7 @@ export class OutcomeStore {
       batchRows: settings.batchRows ?? 500,
       maxQueue: settings.maxQueue ?? 10_000,
       maxSpoolBytes: settings.maxSpoolBytes ?? 100 << 20,
-      ...(spool ? { spool: spool.startsWith('/') || !o.baseDir ? spool : `${o.baseDir}/${spool}` } : {}),
+      ...(spool ? { spool: resolve(o.baseDir ?? process.cwd(), spool) } : {}),
     });
     return new OutcomeStore(sql, recorder, settings.prompts ?? 'hash', writer);
   }

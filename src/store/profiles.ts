@@ -57,6 +57,9 @@ export interface QualityProfile {
   n: number;
 }
 
+/** Successful calls between two readings of a model's latency model (after minCalls). */
+const REFRESH_EVERY = 50;
+
 const histogram = () =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 2 });
 
@@ -69,8 +72,13 @@ export class Profiles {
     this.alpha = 1 - 2 ** (-1 / o.halfLife);
   }
 
-  /** Takes in every upstream call of a finished request. */
-  observe(e: Pick<OutcomeEvent, 'calls'>): void {
+  /**
+   * Takes in every upstream call of a finished request; returns the models whose latency model
+   * is due to be read again (on reaching minCalls, then every REFRESH_EVERY successful calls) —
+   * so a caller does not query the histograms after every call.
+   */
+  observe(e: Pick<OutcomeEvent, 'calls'>): string[] {
+    const due: string[] = [];
     for (const c of e.calls) {
       let m = this.models.get(c.model);
       if (!m)
@@ -104,7 +112,9 @@ export class Profiles {
       m.sy += y;
       m.sxy += x * y;
       m.sxx += x * x;
+      if (m.n === this.o.minCalls || (m.n > this.o.minCalls && m.n % REFRESH_EVERY === 0)) due.push(c.model);
     }
+    return due;
   }
 
   /** Takes in a rating (0..1) of a model's answer to a task. */

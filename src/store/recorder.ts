@@ -8,7 +8,6 @@
  * (`flushMs`) of requests, or `batchRows` rows, whichever came first — plus a batch being written.
  */
 import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 import type { StoredRecord } from './sql-store.js';
 
@@ -20,12 +19,6 @@ export interface BatchWriter {
 export interface RecorderOptions {
   flushMs: number;
   batchRows: number;
-  /**
-   * Rows per transaction within a batch, the event loop served between them (default 50):
-   * SQLite writes synchronously, and a 500-row transaction would hold every request for
-   * milliseconds.
-   */
-  sliceRows?: number;
   maxQueue: number;
   /** Where failed batches wait (JSONL); undefined: no spool (they are dropped and counted). */
   spool?: string;
@@ -93,21 +86,17 @@ export class Recorder {
     const spool = this.o.spool;
     if (spool && (existsSync(spool) || existsSync(`${spool}.replaying`)) && !(await this.replay()))
       return this.spill(this.take());
-    const slice = this.o.sliceRows ?? 50;
     while (this.queue.length) {
       const batch = this.take();
-      for (let i = 0; i < batch.length; i += slice) {
-        try {
-          await this.store.write(batch.slice(i, i + slice));
-          this.counts.written += Math.min(slice, batch.length - i);
-          this.lastError = undefined;
-        } catch (e) {
-          this.lastError = (e as Error).message.split('\n')[0]!.slice(0, 200);
-          this.spill(batch.slice(i));
-          this.spill(this.take(Infinity));
-          return;
-        }
-        await yieldToLoop(); // requests are served between slices
+      try {
+        await this.store.write(batch);
+        this.counts.written += batch.length;
+        this.lastError = undefined;
+      } catch (e) {
+        this.lastError = (e as Error).message.split('\n')[0]!.slice(0, 200);
+        this.spill(batch);
+        this.spill(this.take(Infinity));
+        return;
       }
     }
   }

@@ -26,7 +26,7 @@ function validationPath(v: NonNullable<FastifyLikeError['validation']>[number] |
   return key === undefined ? base : `${base}${base ? '.' : ''}${String(key)}`;
 }
 
-function toArbiterError(
+function fromFastifyError(
   err: unknown,
   bodyLimit: number,
   log: FastifyInstance['log'],
@@ -61,7 +61,7 @@ function toArbiterError(
 export const errorsPlugin = fp<{ bodyLimit: number }>(
   async (app, o) => {
     app.setErrorHandler((err: unknown, _req, reply) => {
-      const { e, status } = toArbiterError(err, o.bodyLimit, app.log);
+      const { e, status } = fromFastifyError(err, o.bodyLimit, app.log);
       if (e.retryAfterMs !== undefined)
         reply.header('retry-after', String(Math.max(1, Math.ceil(e.retryAfterMs / 1000))));
       // a refused client does not keep its connection (nor the body it may still be sending)

@@ -2,8 +2,9 @@
  * The outcome store's speed:
  *   1. request path: what `record()` costs a request (mapping the event to rows and queueing it),
  *      per call, p50 and p99 over 100,000 events;
- *   2. ingest: request records (each with two calls) written by the Recorder's path — batches of
- *      500 in one transaction — into SQLite (a temp file, WAL) and PostgreSQL (a fresh database);
+ *   2. ingest: request records (each with two calls) through the real write path — record() into
+ *      the Recorder, batches of 500 in one transaction — into SQLite (a temp file, WAL, the writer
+ *      thread) and PostgreSQL (a fresh database, two batches at once);
  *   3. the stats query (7 days × all models × tasks) over N synthetic request rows.
  *   npm run bench -- store        (BENCH_STORE_ROWS: rows for 3, default 1,000,000; BENCH_PG: the server)
  */
@@ -114,20 +115,33 @@ function event(i: number, now: number): OutcomeEvent {
   await store.close();
 }
 
-async function ingest(name: string, store: SqlStore, n: number): Promise<number> {
+/** Sustained ingest through the real write path: record() into the Recorder, which writes batches of 500. */
+async function ingest(name: string, url: string, n: number): Promise<number> {
+  const store = (await OutcomeStore.open({
+    url,
+    prompts: 'hash',
+    flushMs: 100,
+    batchRows: 500,
+    maxQueue: n + 1,
+    maxSpoolBytes: 0,
+  }))!;
   const now = Date.now();
-  const batch = 500;
+  const events = Array.from({ length: n }, (_, i) => event(i, now));
   const t0 = performance.now();
-  for (let i = 0; i < n; i += batch)
-    await store.write(Array.from({ length: Math.min(batch, n - i) }, (_, j) => toStored(event(i + j, now), 'hash')));
+  for (const e of events) store.record(e);
+  await store.flush();
   const perSec = n / ((performance.now() - t0) / 1000);
+  const st = store.status;
+  await store.close();
+  if (st.written !== n || st.dropped)
+    throw new Error(`ingest ${name}: wrote ${st.written} of ${n}, dropped ${st.dropped}`);
   rows.push({
     name: `ingest: ${name}`,
     kind: 'backend',
     Q: n,
-    medianMs: (1000 * batch) / perSec,
+    medianMs: (1000 * 500) / perSec,
     qps: perSec,
-    note: `batches of ${batch} (1 request + 2 calls each), one transaction per batch`,
+    note: `record() → Recorder → batches of 500 (1 request + 2 calls each), one transaction per batch${store.writesOffThread ? ', writer thread' : ''}`,
   });
   return perSec;
 }
@@ -167,8 +181,8 @@ async function fill(store: SqlStore, have: number, n: number): Promise<void> {
 // 2 and 3: SQLite
 {
   const file = join(mkdtempSync(join(tmpdir(), 'arbiter-bench-store-')), 'bench.db');
+  summary.ingestSqlitePerSec = await ingest('SQLite (file, WAL)', `sqlite:${file}`, 100_000);
   const store = (await openStore(`sqlite:${file}`))!;
-  summary.ingestSqlitePerSec = await ingest('SQLite (file, WAL)', store, 100_000);
   await fill(store, 100_000, ROWS);
   await statsQuery('SQLite', store, ROWS);
   await store.close();
@@ -189,8 +203,8 @@ async function fill(store: SqlStore, have: number, n: number): Promise<void> {
   if (ok) {
     const url = new URL(PG);
     url.pathname = `/${name}`;
+    summary.ingestPostgresPerSec = await ingest('PostgreSQL', url.toString(), 50_000);
     const store = (await openStore(url.toString()))!;
-    summary.ingestPostgresPerSec = await ingest('PostgreSQL', store, 50_000);
     const pgRows = Math.min(ROWS, 1_000_000);
     await fill(store, 50_000, pgRows);
     await statsQuery('PostgreSQL', store, pgRows);

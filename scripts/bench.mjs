@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, store-soak; none = all.
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, store-soak, store-outage; none = all but the long ones (store-soak: 10 min, store-outage).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -15,13 +15,16 @@ const all = [
   'hostile',
   'store',
   'store-crash',
+  'store-overhead',
 ];
+const long = ['store-soak', 'store-outage'];
+const known = [...all, ...long];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {
   const file = `dist/bench/${name}.js`;
-  if (!all.includes(name) || !existsSync(file)) {
+  if (!known.includes(name) || !existsSync(file)) {
     console.error(
-      `bench: unknown benchmark '${name}' (have: ${all.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`,
+      `bench: unknown benchmark '${name}' (have: ${known.join(', ')}); run \`npm run build:ts\` first if dist/ is missing`,
     );
     process.exit(1);
   }

@@ -168,6 +168,55 @@ describe.each(dialects)('outcome store ($name)', ({ url: makeUrl }) => {
     await a.close();
   });
 
+  it('concurrent writers: batches sharing rollup rows do not deadlock, and racing ratings count once', async () => {
+    const s = (await openStore(db.url))!;
+    const now = Date.now();
+    const rec = (i: number, b: number): StoredRecord => {
+      const model = ['m1', 'm2', 'm3', 'm4'][(i + b) % 4]!; // each batch meets the rollup rows in another order
+      return {
+        request: {
+          id: `cw-${b}-${i}`,
+          ts: now - ((i * 7 + b) % 5) * 3_600_000,
+          kind: 'complete',
+          key_id: `k${i % 3}`,
+          task: ['code', 'math'][i % 2]!,
+          model,
+          decision_model: model,
+          strategy: 'balanced',
+          predicted_quality: null,
+          predicted_cost: null,
+          decode_strategy: null,
+          status: 'ok',
+          code: null,
+          latency_ms: 10,
+          cost: 0.001,
+          prompt_tokens: 5,
+          completion_tokens: 5,
+          calls: 0,
+          fallbacks: null,
+          prompt_hash: null,
+        },
+        calls: [],
+      };
+    };
+    const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 120 }, (_, i) => rec(i, b)));
+    await Promise.all(batches.map((b) => s.write(b.reverse())));
+    const stats = await s.stats({ since: now - 6 * 3_600_000 });
+    expect(stats.reduce((n, r) => n + r.requests, 0)).toBe(8 * 120);
+    // eight ratings of one request from one source at once: one rating, the last one's score
+    await Promise.all(
+      [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8].map((score) =>
+        s.feedback({ request_id: 'cw-0-0', source: 'user', score, comment: null, ts: now, key_id: null }),
+      ),
+    );
+    const [row] = await s.stats({ since: now - 6 * 3_600_000, model: 'm1', task: 'code' });
+    expect(row!.rated).toBe(1);
+    const stored = (await s.request('cw-0-0'))!.feedback;
+    expect(stored).toHaveLength(1);
+    expect(row!.quality!.mean).toBeCloseTo(stored[0]!.score, 9);
+    await s.close();
+  });
+
   it('what feedback taught the router survives a restart', async () => {
     const predictions = async (x: Arbiter) =>
       Object.fromEntries((await x.route(CODE[1]!)).alternatives.map((c) => [c.model, c.quality]));

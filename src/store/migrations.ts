@@ -145,6 +145,14 @@ export const MIGRATIONS: readonly Migration[] = [
         );
     },
   },
+  {
+    version: 3,
+    what: 'drop the requests (model, ts) and (key_id, ts) indexes: stats read the rollups since v2, and each index cost every insert',
+    up: async (db) => {
+      await db.schema.dropIndex('requests_model_ts').ifExists().execute();
+      await db.schema.dropIndex('requests_key_ts').ifExists().execute();
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -57,6 +57,7 @@ export class OutcomeStore {
       batchRows: settings.batchRows ?? 500,
       maxQueue: settings.maxQueue ?? 10_000,
       maxSpoolBytes: settings.maxSpoolBytes ?? 100 << 20,
+      writers: where?.dialect === 'postgres' ? 2 : 1,
       ...(spool ? { spool: resolve(o.baseDir ?? process.cwd(), spool) } : {}),
     });
     return new OutcomeStore(sql, recorder, settings.prompts ?? 'hash', writer);

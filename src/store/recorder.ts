@@ -23,6 +23,8 @@ export interface RecorderOptions {
   /** Where failed batches wait (JSONL); undefined: no spool (they are dropped and counted). */
   spool?: string;
   maxSpoolBytes: number;
+  /** Batches written at once when more than one is waiting (PostgreSQL: 2; SQLite has one writer: 1). */
+  writers?: number;
 }
 
 export interface RecorderStatus {
@@ -36,6 +38,8 @@ export interface RecorderStatus {
 
 export class Recorder {
   private queue: StoredRecord[] = [];
+  /** Batches being written now (a request in one is found by `has`, so a read can wait for it). */
+  private inFlight: StoredRecord[][] = [];
   private readonly timer: NodeJS.Timeout;
   private writing: Promise<void> | undefined;
   private closed = false;
@@ -60,9 +64,10 @@ export class Recorder {
     if (this.queue.length >= this.o.batchRows) void this.flush();
   }
 
-  /** Whether a request is queued and not yet written. */
+  /** Whether a request is queued or being written (not yet readable). */
   has(id: string): boolean {
-    return this.queue.some((r) => r.request.id === id);
+    const is = (r: StoredRecord) => r.request.id === id;
+    return this.queue.some(is) || this.inFlight.some((b) => b.some(is));
   }
 
   get status(): RecorderStatus {
@@ -87,17 +92,26 @@ export class Recorder {
     if (spool && (existsSync(spool) || existsSync(`${spool}.replaying`)) && !(await this.replay()))
       return this.spill(this.take());
     while (this.queue.length) {
-      const batch = this.take();
-      try {
-        await this.store.write(batch);
-        this.counts.written += batch.length;
-        this.lastError = undefined;
-      } catch (e) {
-        this.lastError = (e as Error).message.split('\n')[0]!.slice(0, 200);
-        this.spill(batch);
+      const batches = [this.take()];
+      while (batches.length < (this.o.writers ?? 1) && this.queue.length) batches.push(this.take());
+      this.inFlight = batches;
+      const done = await Promise.allSettled(batches.map((b) => this.store.write(b)));
+      this.inFlight = [];
+      let failed = false;
+      done.forEach((d, i) => {
+        if (d.status === 'fulfilled') {
+          this.counts.written += batches[i]!.length;
+          return;
+        }
+        failed = true;
+        this.lastError = ((d.reason as Error)?.message ?? String(d.reason)).split('\n')[0]!.slice(0, 200);
+        this.spill(batches[i]!);
+      });
+      if (failed) {
         this.spill(this.take(Infinity));
         return;
       }
+      this.lastError = undefined;
     }
   }
 

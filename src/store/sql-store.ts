@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type InsertQueryBuilder, type InsertResult, type Kysely, type Selectable } from 'kysely';
 
 import type {
   CallsTable,
@@ -52,8 +52,18 @@ function addRequest(sums: Map<string, RollupsTable>, q: RequestsTable): void {
   sums.set(id, r);
 }
 
-/** Adds to rollup rows (inserted at these values when new). */
-async function addToRollups(db: Kysely<Database>, rows: RollupsTable[]): Promise<void> {
+const byRollupKey = (a: RollupsTable, b: RollupsTable) =>
+  a.hour - b.hour ||
+  (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+  (a.task < b.task ? -1 : a.task > b.task ? 1 : 0) ||
+  (a.key_id < b.key_id ? -1 : a.key_id > b.key_id ? 1 : 0);
+
+/**
+ * Adds to rollup rows (inserted at these values when new), in key order: gateways sharing one
+ * PostgreSQL store then lock rollup rows in the same order, so two batches never deadlock.
+ */
+async function addToRollups(db: Kysely<Database>, unsorted: RollupsTable[]): Promise<void> {
+  const rows = unsorted.sort(byRollupKey);
   for (let i = 0; i < rows.length; i += 500)
     await db
       .insertInto('rollups')
@@ -130,11 +140,19 @@ export class SqlStore {
     if (!records.length) return;
     await this.db.transaction().execute(async (tx) => {
       const sums = new Map<string, RollupsTable>();
-      for (let i = 0; i < records.length; i += 500) {
-        const part = records.slice(i, i + 500);
+      // SQLite binds at most 32,766 parameters a statement; PostgreSQL takes each table's rows as one JSON parameter
+      const step = this.dialect === 'postgres' ? records.length : 500;
+      for (let i = 0; i < records.length; i += step) {
+        const part = records.slice(i, i + step);
         const inserted = await tx
           .insertInto('requests')
-          .values(part.map((r) => r.request))
+          .$call((q) =>
+            this.rows(
+              q,
+              'requests',
+              part.map((r) => r.request),
+            ),
+          )
           .onConflict((oc) => oc.column('id').doNothing())
           .returning('id')
           .execute();
@@ -144,14 +162,14 @@ export class SqlStore {
         if (calls.length)
           await tx
             .insertInto('calls')
-            .values(calls)
+            .$call((q) => this.rows(q, 'calls', calls))
             .onConflict((oc) => oc.columns(['request_id', 'attempt']).doNothing())
             .execute();
         const texts = part.flatMap((r) => (r.text ? [r.text] : []));
         if (texts.length)
           await tx
             .insertInto('prompts')
-            .values(texts)
+            .$call((q) => this.rows(q, 'prompts', texts))
             .onConflict((oc) => oc.column('request_id').doNothing())
             .execute();
       }
@@ -159,9 +177,33 @@ export class SqlStore {
     });
   }
 
+  /**
+   * The rows to insert: bound values on SQLite; on PostgreSQL one JSON parameter expanded by
+   * json_populate_recordset into the table's own row type (binding 25 columns × 500 rows one by
+   * one made the server parse 12,500 parameters a statement: 9k records/s).
+   */
+  private rows<T extends 'requests' | 'calls' | 'prompts'>(
+    q: InsertQueryBuilder<Database, T, InsertResult>,
+    table: T,
+    rows: Array<Insertable<Database[T]>>,
+  ): InsertQueryBuilder<Database, T, InsertResult> {
+    if (this.dialect !== 'postgres') return q.values(rows as never);
+    const from = sql`json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)})`.as('r');
+    return q.expression((eb) => eb.selectFrom(from).selectAll() as never);
+  }
+
   /** Records feedback; one per (request, source): a second one replaces the first (and its share of the rollup). */
   async feedback(f: FeedbackTable): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
+      // two ratings of one request from one source at once (two gateways): the second waits for
+      // the first, so it sees the rating it replaces and the rollup counts one rating, not two.
+      // SQLite runs one transaction at a time anyway.
+      const q = await tx
+        .selectFrom('requests')
+        .select(['ts', 'model', 'task', 'key_id'])
+        .where('id', '=', f.request_id)
+        .$if(this.dialect === 'postgres', (b) => b.forUpdate())
+        .executeTakeFirst();
       const old = await tx
         .selectFrom('feedback')
         .select('score')
@@ -177,11 +219,6 @@ export class SqlStore {
             .doUpdateSet({ score: f.score, comment: f.comment, ts: f.ts, key_id: f.key_id }),
         )
         .execute();
-      const q = await tx
-        .selectFrom('requests')
-        .select(['ts', 'model', 'task', 'key_id'])
-        .where('id', '=', f.request_id)
-        .executeTakeFirst();
       if (!q?.model) return;
       const was = old === undefined ? undefined : Number(old.score);
       await addToRollups(tx, [

@@ -66,6 +66,8 @@ export async function openStore(url: string, baseDir?: string): Promise<SqlStore
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 10_000,
       statement_timeout: 30_000,
+      // client side too: a server that stops answering (no reset, no reply) must not hold a batch forever
+      query_timeout: 35_000,
     });
     pool.on('error', () => {}); // an idle client's error (the server went away) surfaces on the next query
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

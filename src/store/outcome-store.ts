@@ -14,7 +14,10 @@ import { Recorder, type RecorderStatus } from './recorder.js';
 import { toStored } from './record.js';
 import { SqliteWriter, writerAvailable } from './sqlite-writer.js';
 import type { FeedbackTable, RequestsTable } from './schema.js';
-import type { PromptPolicy, SqlStore, StatsQuery } from './sql-store.js';
+import { hashText, type PromptPolicy, type SqlStore, type StatsQuery } from './sql-store.js';
+
+/** The URL without its password (the spool's name must not depend on, or reveal, the secret). */
+const redactUrl = (url: string) => url.replace(/\/\/([^:@/]*)(:[^@/]*)?@/, '//$1@');
 
 export interface OpenOptions {
   /** Relative sqlite: paths and the default spool are resolved from here (the config file's folder). */
@@ -44,9 +47,15 @@ export class OutcomeStore {
     const where = parseStoreUrl(url, o.baseDir);
     const sql = await openStore(url, o.baseDir);
     if (!sql) return undefined;
+    // a SQLite store spools beside its file; a PostgreSQL one in the config's folder, named after
+    // the database (gateways sharing a folder and a database should each set store.spool)
     const spool =
       settings.spool ??
-      (where?.dialect === 'sqlite' && where.file !== ':memory:' ? `${where.file}.spool.jsonl` : undefined);
+      (where?.dialect === 'sqlite'
+        ? where.file !== ':memory:'
+          ? `${where.file}.spool.jsonl`
+          : undefined
+        : `arbiter-${hashText(redactUrl(url))}.spool.jsonl`);
     // SQLite writes synchronously: batches go to a writer thread (when it can run) so no request waits on them
     const writer =
       where?.dialect === 'sqlite' && where.file !== ':memory:' && writerAvailable()

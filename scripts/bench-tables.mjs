@@ -116,7 +116,18 @@ function hostile(r) {
 
 function store(r) {
   const s = r.summary;
-  return `record() on the request path: p50 ${s.recordP50Us.toFixed(2)} µs, p99 **${s.recordP99Us.toFixed(2)} µs**. Ingest (the recorder's batches of 500, each request with two calls): SQLite **${Math.round(s.ingestSqlitePerSec).toLocaleString('en')}/s**${s.ingestPostgresPerSec ? `, PostgreSQL **${Math.round(s.ingestPostgresPerSec).toLocaleString('en')}/s**` : ''}. The 7-day stats query (${r.shape.models} models × ${r.shape.tasks} tasks) over ${r.shape.rows.toLocaleString('en')} request rows: SQLite **${s.statsSQLiteMs.toFixed(1)} ms**${s.statsPostgreSQLMs ? `; PostgreSQL ${s.statsPostgreSQLMs.toFixed(1)} ms (over ${Math.min(r.shape.rows, 1e6).toLocaleString('en')} rows)` : ''}.`;
+  return `record() on the request path: p50 ${s.recordP50Us.toFixed(2)} µs, p99 **${s.recordP99Us.toFixed(2)} µs**. Ingest through \`record()\` and the recorder (batches of 500, each request with two calls; PostgreSQL two batches at once): SQLite **${Math.round(s.ingestSqlitePerSec).toLocaleString('en')}/s**${s.ingestPostgresPerSec ? `, PostgreSQL **${Math.round(s.ingestPostgresPerSec).toLocaleString('en')}/s**` : ''}. The 7-day stats query (${r.shape.models} models × ${r.shape.tasks} tasks) over ${r.shape.rows.toLocaleString('en')} request rows: SQLite **${s.statsSQLiteMs.toFixed(1)} ms**${s.statsPostgreSQLMs ? `; PostgreSQL ${s.statsPostgreSQLMs.toFixed(1)} ms (over ${Math.min(r.shape.rows, 1e6).toLocaleString('en')} rows)` : ''}.`;
+}
+
+function storeShift(r) {
+  const s = r.summary;
+  const pct = (x) => `${(100 * x).toFixed(0)}%`;
+  return `routing.explore ${r.shape.explore ?? 0.05}, ${s.rate} rated requests/s: \`a\` took ${pct(s.shareBefore)} of the traffic before the drop; its share fell below one half **${s.shiftS === null ? 'not within the run' : `${s.shiftS} s`}** after it (5 s windows), and averaged ${pct(s.shareLate)} from 30 s after; its profile interval excluded its old mean after ${s.flaggedAfterRatings ?? '—'} of its ratings after the drop.`;
+}
+
+function storeOutage(r) {
+  const s = r.summary;
+  return `${s.seconds} s at ${s.rate} requests/s, PostgreSQL refused for ${s.outageS} s in the middle: **${s.failed} failed**, ${s.answered.toLocaleString('en')} answered, **${s.stored.toLocaleString('en')} rows** stored, ${s.dropped} dropped; ${s.spooledMidOutage.toLocaleString('en')} records in the spool halfway through the outage (\`/health\`: store ${s.healthMidOutage?.status}); p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms.`;
 }
 
 const renders = [
@@ -130,6 +141,8 @@ const renders = [
   ['cascade', cascade],
   ['hostile', hostile],
   ['store', store],
+  ['store-shift', storeShift],
+  ['store-outage', storeOutage],
 ];
 // every page that holds a <!-- bench:NAME --> block (the README and docs/)
 const pages = [

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, store-soak, store-outage; none = all but the long ones (store-soak: 10 min, store-outage).
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, store-soak, store-outage, store-shift; none = all but the long ones (store-soak: 10 min, store-outage, store-shift).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -17,7 +17,7 @@ const all = [
   'store-crash',
   'store-overhead',
 ];
-const long = ['store-soak', 'store-outage'];
+const long = ['store-soak', 'store-outage', 'store-shift'];
 const known = [...all, ...long];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {

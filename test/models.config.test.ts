@@ -54,6 +54,8 @@ describe('config', () => {
     expect(cfg.routing).toEqual({
       embedder: 'static',
       k: 16,
+      explore: 0,
+      drift: { halfLife: 50, priorRatings: 20 },
       strategy: 'balanced',
       weights: { quality: 0.6, cost: 0.2, latency: 0.2 },
     });

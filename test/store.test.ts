@@ -407,6 +407,16 @@ describe('outcome store over HTTP', () => {
     };
     expect(stats.models.find((m) => m.model === 'good')).toMatchObject({ requests: 1, rated: 1 });
     expect((await get('/v1/stats?since=yesterday-ish', 'adm')).status).toBe(400);
+    // a routing decision is recorded too (kind route), and can be rated by its id; it made no call,
+    // so it adds nothing to its model's volume, latency or cost — only its rating counts
+    const routed = await post('/v1/route', { prompt: 'Write a haiku about routers.' }, 'c2');
+    const decision = (await routed.json()) as { id: string; model: string };
+    expect(routed.headers.get('x-request-id')).toBe(decision.id);
+    expect((await post('/v1/feedback', { request_id: decision.id, thumbs: 'down' }, 'c2')).status).toBe(200);
+    const routeRec = (await (await get(`/v1/requests/${decision.id}`, 'c2')).json()) as Record<string, unknown>;
+    expect(routeRec).toMatchObject({ kind: 'route', model: decision.model, decision_model: decision.model, calls: [] });
+    const after = (await (await get('/v1/stats', 'adm')).json()) as typeof stats;
+    expect(after.models.find((m) => m.model === decision.model)).toMatchObject({ requests: 0, rated: 1 });
     const health = (await (await fetch(`${url}/health`)).json()) as { store: { status: string } };
     expect(health.store.status).toBe('ok');
     await app.close();

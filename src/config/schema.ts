@@ -154,6 +154,21 @@ export const configSchema = {
         embedder: { type: 'string', pattern: '^(static(:.+)?|use|onnx:.+)$', default: 'static' },
         // neighbours per kNN vote
         k: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
+        // share of requests routed on a Thompson draw (each model's quality sampled from its
+        // prediction ± stderr) instead of the prediction: lets a model that lost traffic on a few
+        // bad ratings earn it back (docs/routing.md). 0 (default): every decision deterministic
+        explore: { type: 'number', minimum: 0, maximum: 1, default: 0 },
+        // corrections from rated answers against predictions (docs/routing.md): the half-life in
+        // ratings, and the pseudo-ratings of "no correction" the first ones are averaged with
+        drift: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            halfLife: { type: 'number', exclusiveMinimum: 0, default: 50 },
+            priorRatings: { type: 'number', minimum: 0, default: 20 },
+          },
+        },
       },
     },
     /**
@@ -209,7 +224,8 @@ export const configSchema = {
         flushMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 500 },
         batchRows: { type: 'integer', minimum: 1, maximum: 10_000, default: 500 },
         maxQueue: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000 },
-        // where batches wait while the database is unavailable (default: beside a SQLite file, else none)
+        // where batches wait while the database is unavailable (default: beside a SQLite file; for
+        // PostgreSQL arbiter-<hash of the URL>.spool.jsonl in the config's folder)
         spool: { type: 'string', minLength: 1 },
         maxSpoolBytes: { type: 'integer', minimum: 0, default: 104_857_600 },
         // `arbiter store purge` deletes requests older than this

@@ -25,7 +25,7 @@ import { createRouter, type Capability, type Decision, type Router } from '../ro
 import { OutcomeStore, Profiles, type StatsQuery } from '../store/index.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
-import { OutcomeRecorder, type OutcomeEvent, type OutcomeListener } from './outcome.js';
+import { OutcomeRecorder, summarize, type OutcomeEvent, type OutcomeListener } from './outcome.js';
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
 
@@ -120,7 +120,13 @@ export class Arbiter {
   /** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten). */
   private remember(e: OutcomeEvent): void {
     if (e.prompt === undefined || !e.model) return;
-    this.recent.set(e.id, { prompt: e.prompt, model: e.model, task: e.decision?.task, keyId: e.keyId });
+    this.recent.set(e.id, {
+      prompt: e.prompt,
+      model: e.model,
+      task: e.decision?.task,
+      keyId: e.keyId,
+      predicted: e.decision?.model === e.model ? e.decision.predictedQuality : undefined,
+    });
     if (this.recent.size > RECENT_REQUESTS) {
       const oldest = this.recent.keys().next().value!;
       this.recent.delete(oldest);
@@ -162,6 +168,28 @@ export class Arbiter {
 
   routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
     return this.guard(() => this.router.routeBatch(prompts, options));
+  }
+
+  /**
+   * Records a routing decision made for a caller who calls the model itself (POST /v1/route): start
+   * it before routing, then `decided` or `failed`. The decision's id can then be rated by id.
+   */
+  routeRecord(request: RequestOptions = {}): {
+    id: string;
+    decided: (prompt: string, d: Decision) => void;
+    failed: (e: unknown) => void;
+  } {
+    const rec = this.recorder('route', request.id);
+    rec.keyId = request.keyId;
+    return {
+      id: rec.id,
+      decided: (prompt, d) => {
+        rec.prompt = prompt;
+        rec.decision = summarize(d);
+        rec.finish({ model: d.model });
+      },
+      failed: (e) => void rec.finish({ error: e }),
+    };
   }
 
   /** Routes the request (unless it names a model) and calls the plan's models until one answers. */
@@ -287,6 +315,8 @@ export class Arbiter {
         spend: q.keyId ? spend.filter((s) => s.keyId === q.keyId) : spend,
         // since this engine started (rebuilt from the last day of calls and week of ratings)
         profiles: this.profiles.snapshot(),
+        // what recent ratings say against the router's predictions: model → task → correction
+        drift: this.router.drift.snapshot(),
       };
     });
   }
@@ -309,8 +339,12 @@ export class Arbiter {
           },
         ],
       });
-    for (const r of await this.store.sql.recentRatings(now - 7 * 86_400_000))
+    this.router.drift.clear();
+    for (const r of await this.store.sql.recentRatings(now - 7 * 86_400_000)) {
       this.profiles.rate(r.model!, r.task ?? undefined, Number(r.score));
+      if (r.task && r.model === r.decision_model && r.predicted_quality !== null && this.router.registry.has(r.model!))
+        this.router.drift.observe(r.model!, r.task, Number(r.score), Number(r.predicted_quality));
+    }
   }
 
   /** Replays what the router learned from stored feedback (on start and reload); returns how many points. */

@@ -37,6 +37,8 @@ export interface RecentRequest {
   model: string;
   task: string | undefined;
   keyId: string | undefined;
+  /** The quality the router predicted for the model that answered (when it was the router's pick). */
+  predicted?: number | undefined;
 }
 
 /** The score a rating stands for, or a typed error naming the field. */
@@ -142,13 +144,21 @@ export async function rate(
     key_id: who.keyId ?? null,
   });
   const model = recent?.model ?? row?.model ?? undefined;
-  if (model) c.profiles.rate(model, recent?.task ?? row?.task ?? undefined, score);
+  const task = recent?.task ?? row?.task ?? undefined;
+  if (model) c.profiles.rate(model, task, score);
+  const once = `${requestId}\u0000${source}`;
+  const first = !c.learnedFrom.has(once); // a rating that replaces one teaches nothing twice
+  // the rating against the quality predicted for the model that answered (when it was the router's pick)
+  const predicted =
+    recent?.predicted ?? (row && row.model === row.decision_model ? (row.predicted_quality ?? undefined) : undefined);
+  if (first && model && task && predicted !== undefined && c.router.registry.has(model)) {
+    c.router.drift.observe(model, task, score, Number(predicted));
+    c.learnedFrom.add(once);
+  }
   const prompt =
     recent?.prompt ?? (c.store?.prompts === 'full' ? (await c.store.request(requestId))?.prompt : undefined);
-  const once = `${requestId}\u0000${source}`;
   let learned = false;
-  if (model && prompt !== undefined && c.router.registry.has(model) && !c.learnedFrom.has(once)) {
-    const task = recent?.task ?? row?.task ?? undefined;
+  if (model && prompt !== undefined && c.router.registry.has(model) && first) {
     const { point } = await c.router.feedback({
       prompt,
       model,

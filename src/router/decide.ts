@@ -9,7 +9,7 @@ import { checker, routeOptionsSchema } from '../config/index.js';
 import type { LoadTracker } from './load.js';
 import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
-import type { Decision, NeighbourVote, RouteOptions } from './types.js';
+import type { Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';
 import { dict } from '../names.js';
 
 const checkOptions = checker<RouteOptions>(routeOptionsSchema, 'options');
@@ -49,13 +49,14 @@ export function decide(
       for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
   }
   const [label, conf] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
-  const c = choose(
-    predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens }),
-    models,
-    options,
-    routing,
-    load,
-  );
+  const predictions = predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens });
+  const explore = routing.explore > 0 && Math.random() < routing.explore;
+  const c = choose(explore ? thompson(predictions) : predictions, models, options, routing, load);
+  if (explore) {
+    // chosen on the draw; reported (and later compared with the ratings) at the predictions
+    const real = new Map(predictions.map((p) => [p.model, p.quality]));
+    for (const x of c.ranked) x.quality = real.get(x.model)!;
+  }
   const ch = c.chosen;
   const runner = c.ranked.find((x) => x.eligible && x !== ch);
   const money = (x: number) => `$${x < 0.01 ? x.toPrecision(2) : x.toFixed(3)}`;
@@ -63,7 +64,8 @@ export function decide(
     `${c.strategy}: ${ch.model} (quality ${ch.quality.toFixed(2)}±${ch.qualityStderr.toFixed(2)} from ${ch.qualitySource}, ${money(ch.cost)}, ${(ch.latencyMs / 1000).toFixed(1)} s)` +
     ` for a ${label} prompt (${conf.toFixed(2)})` +
     (runner ? `; runner-up ${runner.model} (${runner.quality.toFixed(2)}, ${money(runner.cost)})` : '') +
-    (c.note ? `; ${c.note}` : '');
+    (c.note ? `; ${c.note}` : '') +
+    (explore ? '; exploring (chosen on a draw from the predictions)' : '');
   return {
     model: ch.model,
     strategy: c.strategy,
@@ -75,4 +77,14 @@ export function decide(
     analysis,
     reason,
   };
+}
+
+/** A standard normal draw (Box–Muller). */
+function gauss(): number {
+  return Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+}
+
+/** Each model's quality drawn from its prediction ± stderr (clipped to [0, 1]): copies, for choosing only. */
+function thompson(predictions: readonly Prediction[]): Prediction[] {
+  return predictions.map((p) => ({ ...p, quality: Math.min(1, Math.max(0, p.quality + p.qualityStderr * gauss())) }));
 }

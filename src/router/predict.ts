@@ -5,6 +5,7 @@
  * feedback. Cost: estimated tokens times price. Latency: measured (the outcome store's profiles)
  * once a model has enough calls, else the model's latency prior.
  */
+import type { Drift } from './drift.js';
 import { estimateTokens } from '../text.js';
 import type { ModelSpec } from '../config/index.js';
 import { calibratedQuality, type QualityCalibration } from './quality.js';
@@ -21,6 +22,8 @@ export interface PredictInputs {
   calibration?: QualityCalibration;
   /** Measured latency per model (the outcome store's profiles), in place of the configured prior. */
   latency?: ReadonlyMap<string, { firstTokenMs: number; tokensPerSec: number }>;
+  /** Corrections from recent ratings against predictions (see drift.ts). */
+  drift?: Pick<Drift, 'correction'>;
 }
 
 /** Output tokens expected per task type when the request does not say. */
@@ -94,6 +97,8 @@ export function predict(
       quality = learned;
       qualitySource = 'learned';
     }
+    const drift = inputs.drift?.correction(m.id, taskDist) ?? 0;
+    if (drift !== 0) quality = Math.min(1, Math.max(0, quality + drift));
     const observed = costs?.[m.id];
     const cost =
       observed && observed['*'] !== undefined && maxTokens === undefined

@@ -3,6 +3,7 @@
  * One prompt with route(), many with routeBatch() (one embedding call and one kNN search for the
  * batch), and learning from outcomes with feedback().
  */
+import { Drift, type DriftOptions } from './drift.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 import {
@@ -74,6 +75,8 @@ export class Router {
   private closed = false;
   /** Measured latency per model (set from the outcome store's profiles); the config's prior otherwise. */
   readonly measuredLatency = new Map<string, { firstTokenMs: number; tokensPerSec: number }>();
+  /** Corrections from recent ratings against the router's predictions (the engine feeds it). */
+  readonly drift: Drift;
 
   constructor(
     readonly registry: ModelRegistry,
@@ -83,7 +86,9 @@ export class Router {
     readonly learned: Learned = {},
     /** Whether close() frees the manifold (false when the caller passed it in and owns it). */
     private readonly ownsManifold = true,
+    drift: DriftOptions = { halfLife: 50, priorRatings: 20 },
   ) {
+    this.drift = new Drift(drift);
     for (const id of registry.ids()) manifold.addModel(id);
   }
 
@@ -132,6 +137,7 @@ export class Router {
         ...(this.learned.costs ? { costs: this.learned.costs } : {}),
         calibration,
         ...(this.measuredLatency.size ? { latency: this.measuredLatency } : {}),
+        ...(this.drift.size ? { drift: this.drift } : {}),
       };
       if (head && out) {
         const T = head.tasks.length;
@@ -291,5 +297,6 @@ export async function createRouter(
     parts.k ?? cfg.routing.k,
     trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {},
     parts.manifold === undefined,
+    cfg.routing.drift,
   );
 }

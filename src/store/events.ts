@@ -6,7 +6,8 @@
  */
 import type { ErrorCode } from '../errors.js';
 
-export type RequestKind = 'complete' | 'stream' | 'decode';
+/** `route`: a decision only (POST /v1/route) — the client calls the model itself and may rate it by id. */
+export type RequestKind = 'complete' | 'stream' | 'decode' | 'route';
 
 export interface CallRecord {
   model: string;

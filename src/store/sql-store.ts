@@ -157,7 +157,10 @@ export class SqlStore {
           .returning('id')
           .execute();
         const fresh = new Set(inserted.map((r) => r.id));
-        for (const { request: q } of part) if (fresh.has(q.id) && q.model !== null) addRequest(sums, q);
+        // a routing decision (kind route) made no call: it is not a request to its model's volume,
+        // latency or cost, though its ratings count in the model's quality
+        for (const { request: q } of part)
+          if (fresh.has(q.id) && q.model !== null && q.kind !== 'route') addRequest(sums, q);
         const calls = part.flatMap((r) => r.calls);
         if (calls.length)
           await tx
@@ -347,7 +350,14 @@ export class SqlStore {
       .innerJoin('requests', 'requests.id', 'feedback.request_id')
       .where('feedback.ts', '>=', since)
       .where('requests.model', 'is not', null)
-      .select(['requests.model', 'requests.task', 'feedback.score', 'feedback.ts'])
+      .select([
+        'requests.model',
+        'requests.task',
+        'requests.decision_model',
+        'requests.predicted_quality',
+        'feedback.score',
+        'feedback.ts',
+      ])
       .orderBy('feedback.ts', 'desc')
       .limit(limit)
       .execute();

@@ -113,9 +113,19 @@ function compactDecision(d: Decision) {
 export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingOptions): void {
   const routeOne = microBatcher(host, o);
   const client = { onRequest: app.requireRole('client') };
-  app.post('/v1/route', { ...client, schema: { body: routeRequestSchema } }, async (req) => {
+  app.post('/v1/route', { ...client, schema: { body: routeRequestSchema } }, async (req, reply) => {
     const { prompt, options } = req.body as { prompt: string; options?: RouteOptions };
-    return routeOne(prompt, options);
+    // recorded (kind route) under a request id, so the caller can rate the answer it got by id
+    const rec = host.current.routeRecord(req.caller?.keyId ? { keyId: req.caller.keyId } : {});
+    try {
+      const d = await routeOne(prompt, options);
+      rec.decided(prompt, d);
+      void reply.header('x-request-id', rec.id);
+      return { ...d, id: rec.id };
+    } catch (e) {
+      rec.failed(e);
+      throw e;
+    }
   });
   app.post('/v1/route/batch', { ...client, schema: { body: routeBatchRequestSchema } }, async (req) => {
     const { prompts, options, compact } = req.body as { prompts: string[]; options?: RouteOptions; compact?: boolean };

@@ -230,6 +230,19 @@ export const configSchema = {
         maxSpoolBytes: { type: 'integer', minimum: 0, default: 104_857_600 },
         // `arbiter store purge` deletes requests older than this
         retentionDays: { type: 'integer', minimum: 1 },
+        // automatic scoring (docs/store.md): this share of answered requests scored after the answer
+        // by a configured reward (head, onnx, verifier, judge), recorded as feedback
+        autoScore: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['share', 'reward'],
+          properties: {
+            share: { type: 'number', minimum: 0, maximum: 1 },
+            reward: { type: 'string', minLength: 1 },
+            concurrency: { type: 'integer', minimum: 1, maximum: 64, default: 2 },
+            maxQueue: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
+          },
+        },
         // per-model profiles: successful calls before measured latency replaces the configured prior,
         // and the half-life (in ratings) of the weighted mean rating per model × task
         profiles: {

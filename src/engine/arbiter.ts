@@ -28,6 +28,7 @@ import { decodeRequest, type DecodeOutcome } from './decode.js';
 import { OutcomeRecorder, summarize, type OutcomeEvent, type OutcomeListener } from './outcome.js';
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
+import { AutoScorer } from './autoscore.js';
 
 export interface ArbiterParts {
   backend?: ComputeBackend;
@@ -80,6 +81,8 @@ export class Arbiter {
   private readonly learnedFrom = new Set<string>();
   /** Per-model latency, errors, cost and weighted rated quality, from outcomes and ratings. */
   readonly profiles: Profiles;
+  /** Automatic scoring of a share of answers (store.autoScore), when configured. */
+  readonly autoScore: AutoScorer | undefined;
   private inFlight = 0;
   private closing: Promise<void> | undefined;
   private readonly drainTimeoutMs: number;
@@ -105,7 +108,33 @@ export class Arbiter {
       this.store?.record(e);
       this.remember(e);
       this.observe(e);
+      this.autoScore?.offer(e);
     });
+    const auto = this.config.store?.autoScore;
+    if (auto) {
+      const reward = this.rewards.outcome.get(auto.reward);
+      if (!reward)
+        throw new ArbiterError(
+          ErrorCodes.INVALID_CONFIG,
+          `store.autoScore.reward ${JSON.stringify(auto.reward)} is not configured (have: ${[...this.rewards.outcome.keys()].join(', ')})`,
+          { param: 'store.autoScore.reward' },
+        );
+      this.autoScore = new AutoScorer(reward, auto, {
+        rate: (id, score, source) => this.rate(id, { score, source }),
+        cost: (c) => {
+          const rec = this.recorder('score', undefined);
+          rec.call({
+            model: c.model,
+            status: 'ok',
+            latencyMs: c.latencyMs,
+            promptTokens: 0,
+            completionTokens: c.tokens,
+            cost: c.cost,
+          });
+          rec.finish({ model: c.model });
+        },
+      });
+    }
   }
 
   /** Profiles take the event's calls; a model with enough calls gets its measured latency into routing. */
@@ -370,6 +399,7 @@ export class Arbiter {
             resolve();
           };
         });
+      await this.autoScore?.close();
       await this.store?.close().catch(() => {});
       this.router.close();
       this.events.removeAllListeners();

@@ -6,8 +6,11 @@
  */
 import type { ErrorCode } from '../errors.js';
 
-/** `route`: a decision only (POST /v1/route) — the client calls the model itself and may rate it by id. */
-export type RequestKind = 'complete' | 'stream' | 'decode' | 'route';
+/**
+ * `route`: a decision only (POST /v1/route) — the client calls the model itself and may rate it by
+ * id; `score`: automatic scoring's own calls (an LLM judge's), so what scoring costs is recorded.
+ */
+export type RequestKind = 'complete' | 'stream' | 'decode' | 'route' | 'score';
 
 export interface CallRecord {
   model: string;

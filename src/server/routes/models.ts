@@ -22,6 +22,7 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
     status: 'ok',
     backend,
     store: host.current.store ? host.current.store.status : { status: 'off' },
+    ...(host.current.autoScore ? { autoScore: host.current.autoScore.status } : {}),
     models: [...host.current.upstreams].map(([id, u]) => {
       const b = u.gate.breaker();
       const state =

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ArbiterError, ErrorCodes } from '../src/index.js';
 import { availableBackends, Random, SEED } from './helpers.js';
-import { kmeans, loadManifold, Manifold, saveManifold } from '../src/manifold/index.js';
+import { kmeans, loadManifold, Manifold, MERGE_MEMORY, saveManifold } from '../src/manifold/index.js';
 
 const backend = availableBackends()[0]!;
 const D = 32;
@@ -74,6 +74,28 @@ describe(`Manifold (${backend.name} backend)`, () => {
     expect(m.modelIds).toEqual(['small', 'large', 'new']);
     const [v] = await m.vote(target, 1);
     expect(v!.quality.new!.mean).toBeCloseTo(0.5, 6); // running mean of 1 and 0
+    m.free();
+  });
+
+  it('a merged point remembers its last ~MERGE_MEMORY outcomes: a model that changed is re-learned', async () => {
+    const r = new Random(SEED + 2);
+    const { points } = planted(r, 20);
+    const m = new Manifold(backend, { dim: D, mergeThreshold: 0.99 });
+    const ids = await m.add(points);
+    const target = m.embeddingOf(ids[3]!)!;
+    // plain reference: the exponentially weighted mean the merges stand for
+    let mean = 0;
+    let n = 0;
+    const outcomes = [...Array.from({ length: 100 }, () => (r.uniform() < 0.9 ? 1 : 0)), ...Array(25).fill(0)];
+    for (const q of outcomes) {
+      await m.feedback({ embedding: target, model: 'new', quality: q });
+      const w = Math.min(n, MERGE_MEMORY);
+      mean = n === 0 ? q : (mean * w + q) / (w + 1);
+      n++;
+    }
+    const [v] = await m.vote(target, 1);
+    expect(v!.quality.new!.mean).toBeCloseTo(mean, 6);
+    expect(mean).toBeLessThan(0.35); // a lifetime mean would still be ≥ 0.7
     m.free();
   });
 

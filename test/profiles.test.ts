@@ -117,6 +117,14 @@ describe('measured latency in routing', () => {
     const d = await a.route('hello');
     expect(d.model).toBe('fast');
     expect(d.alternatives.find((c) => c.model === 'slow')!.latencyMs).toBeGreaterThan(100);
+    // cost follows the measured tokens: 20 completion tokens a call (not the task default), and the
+    // upstream's prompt count per estimated token — so a long prompt costs more than a short one
+    const fast = (x: typeof d) => x.alternatives.find((c) => c.model === 'fast')!;
+    expect(fast(d).outputTokens).toBe(20);
+    expect(fast(d).cost).toBeCloseTo(((fast(d).inputTokens + 20) * 0.001) / 1000, 12);
+    const long = await a.route(`hello ${'and tell me more about the weather today '.repeat(40)}`);
+    expect(fast(long).inputTokens).toBeGreaterThan(10 * fast(d).inputTokens);
+    expect(fast(long).cost).toBeGreaterThan(fast(d).cost);
     await a.close();
     const b = await createArbiter(cfg, { backend, embedder }); // profiles rebuilt from the store
     expect((await b.route('hello')).model).toBe('fast');

@@ -25,7 +25,13 @@ import { createRouter, type Capability, type Decision, type Router } from '../ro
 import { OutcomeStore, Profiles, type StatsQuery } from '../store/index.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
-import { OutcomeRecorder, summarize, type OutcomeEvent, type OutcomeListener } from './outcome.js';
+import {
+  OutcomeRecorder,
+  summarize,
+  type DecisionSummary,
+  type OutcomeEvent,
+  type OutcomeListener,
+} from './outcome.js';
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
 import { AutoScorer } from './autoscore.js';
@@ -138,11 +144,13 @@ export class Arbiter {
   }
 
   /** Profiles take the event's calls; a model with enough calls gets its measured latency into routing. */
-  private observe(e: Pick<OutcomeEvent, 'calls'>): void {
+  private observe(e: Pick<OutcomeEvent, 'calls'> & { decision?: Pick<DecisionSummary, 'task' | 'inputTokens'> }): void {
     for (const model of this.profiles.observe(e)) {
       if (!this.router.registry.has(model)) continue;
       const l = this.profiles.latency(model, this.router.registry.get(model).latency.tokensPerSec);
       if (l) this.router.measuredLatency.set(model, { firstTokenMs: l.firstTokenMs, tokensPerSec: l.tokensPerSec });
+      const t = this.profiles.tokens(model);
+      if (t) this.router.measuredTokens.set(model, t);
     }
   }
 
@@ -365,8 +373,10 @@ export class Arbiter {
             promptTokens: 0,
             completionTokens: Number(c.completion_tokens),
             cost: Number(c.cost),
+            ...(c.estimated ? { estimated: true } : {}),
           },
         ],
+        ...(c.task ? { decision: { task: c.task } } : {}),
       });
     this.router.drift.clear();
     for (const r of await this.store.sql.recentRatings(now - 7 * 86_400_000)) {

@@ -88,6 +88,7 @@ export function summarize(d: {
   strategy: string;
   reason: string;
   predicted: { quality: number; cost: number };
+  alternatives?: ReadonlyArray<{ inputTokens: number }>;
 }): DecisionSummary {
   return {
     model: d.model,
@@ -96,5 +97,6 @@ export function summarize(d: {
     reason: d.reason,
     predictedQuality: d.predicted.quality,
     predictedCost: d.predicted.cost,
+    ...(d.alternatives?.[0] ? { inputTokens: d.alternatives[0].inputTokens } : {}),
   };
 }

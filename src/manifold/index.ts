@@ -1,3 +1,10 @@
-export { Manifold, type ManifoldOptions, type PointInput, type PointKind, type Vote } from './manifold.js';
+export {
+  Manifold,
+  MERGE_MEMORY,
+  type ManifoldOptions,
+  type PointInput,
+  type PointKind,
+  type Vote,
+} from './manifold.js';
 export { saveManifold, loadManifold } from './persist.js';
 export { kmeans, type Clustering } from './cluster.js';

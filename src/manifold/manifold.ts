@@ -4,7 +4,8 @@
  * distribution and, per model, a predicted quality with its uncertainty.
  *
  * Online learning, bounded memory: feedback for a prompt whose nearest point is a near-duplicate
- * (cosine >= mergeThreshold) is merged into that point (a running mean per model); otherwise it
+ * (cosine >= mergeThreshold) is merged into that point (a running mean per model over its last
+ * ~MERGE_MEMORY outcomes); otherwise it
  * becomes a new feedback point. When the manifold is over capacity the oldest feedback point is
  * evicted first; reference points (from training) are evicted only when nothing else is left.
  */
@@ -13,6 +14,9 @@ import type { ComputeBackend, VectorIndex } from '../compute/index.js';
 import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export type PointKind = 'reference' | 'feedback';
+
+/** Outcomes a merged point's mean remembers at full weight; past it, an exponentially weighted mean (α = 1/(1 + this)). */
+export const MERGE_MEMORY = 20;
 
 export interface ManifoldOptions {
   dim: number;
@@ -234,7 +238,10 @@ export class Manifold {
         const p = this.points.get(id)!;
         const m = this.modelIdx.get(input.model)!;
         const c = p.counts[m]!;
-        p.outcomes[m] = c === 0 ? input.quality : (p.outcomes[m]! * c + input.quality) / (c + 1);
+        // a running mean over the point's last ~MERGE_MEMORY outcomes: a model that changed is
+        // re-learned there, not outvoted by everything it did before
+        const w = Math.min(c, MERGE_MEMORY);
+        p.outcomes[m] = c === 0 ? input.quality : (p.outcomes[m]! * w + input.quality) / (w + 1);
         p.counts[m] = c + 1;
         if (p.task < 0 && input.task) p.task = this.taskId(input.task);
         return { merged: true, id };

@@ -5,9 +5,9 @@
  * feedback. Cost: estimated tokens times price. Latency: measured (the outcome store's profiles)
  * once a model has enough calls, else the model's latency prior.
  */
-import type { Drift } from './drift.js';
 import { estimateTokens } from '../text.js';
 import type { ModelSpec } from '../config/index.js';
+import type { Drift } from './drift.js';
 import { calibratedQuality, type QualityCalibration } from './quality.js';
 import type { CostTable, NeighbourVote, Prediction } from './types.js';
 
@@ -22,8 +22,18 @@ export interface PredictInputs {
   calibration?: QualityCalibration;
   /** Measured latency per model (the outcome store's profiles), in place of the configured prior. */
   latency?: ReadonlyMap<string, { firstTokenMs: number; tokensPerSec: number }>;
+  /**
+   * Measured tokens per model (the outcome store's profiles): the upstream's prompt tokens per
+   * estimated token, and mean completion tokens per task ('*': all) — cost and latency follow them.
+   */
+  tokens?: ReadonlyMap<string, MeasuredTokens>;
   /** Corrections from recent ratings against predictions (see drift.ts). */
   drift?: Pick<Drift, 'correction'>;
+}
+
+export interface MeasuredTokens {
+  promptRatio: number;
+  output: Readonly<Record<string, number>>;
 }
 
 /** Output tokens expected per task type when the request does not say. */
@@ -73,8 +83,9 @@ export function shrunkQuality(
 /**
  * Quality: the kNN vote shrunk toward the prior, then, for a model with learned capabilities, put
  * through its calibration with the prompt's predicted ease. Cost: the observed mean cost of the
- * model under the task distribution when a cost table has the model (training data), else the
- * token estimate times the configured prices.
+ * model under the task distribution when a cost table has the model (training data) and no calls
+ * have been measured, else the tokens — measured when the profiles have them, estimated when not —
+ * times the configured prices.
  */
 export function predict(
   models: readonly ModelSpec[],
@@ -99,13 +110,35 @@ export function predict(
     }
     const drift = inputs.drift?.correction(m.id, taskDist) ?? 0;
     if (drift !== 0) quality = Math.min(1, Math.max(0, quality + drift));
+    // measured tokens (live calls) win over the training data's cost table and the task defaults
+    const measured = inputs.tokens?.get(m.id);
+    const inTokens = measured ? Math.max(1, Math.round(inputTokens * measured.promptRatio)) : inputTokens;
+    const outTokens =
+      maxTokens ??
+      (measured
+        ? Math.round(
+            Object.entries(taskDist).reduce(
+              (s, [t, p]) => s + p * (measured.output[t] ?? measured.output['*'] ?? OUTPUT_TOKENS[t] ?? 250),
+              0,
+            ),
+          ) || Math.round(measured.output['*'] ?? outputTokens)
+        : outputTokens);
     const observed = costs?.[m.id];
     const cost =
-      observed && observed['*'] !== undefined && maxTokens === undefined
+      observed && observed['*'] !== undefined && maxTokens === undefined && !measured
         ? Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) || observed['*']!
-        : (inputTokens / 1000) * m.cost.inputPer1k + (outputTokens / 1000) * m.cost.outputPer1k;
+        : (inTokens / 1000) * m.cost.inputPer1k + (outTokens / 1000) * m.cost.outputPer1k;
     const lat = inputs.latency?.get(m.id) ?? m.latency;
-    const latencyMs = lat.firstTokenMs + (outputTokens / lat.tokensPerSec) * 1000;
-    return { model: m.id, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs };
+    const latencyMs = lat.firstTokenMs + (outTokens / lat.tokensPerSec) * 1000;
+    return {
+      model: m.id,
+      quality,
+      qualityStderr,
+      qualitySource,
+      inputTokens: inTokens,
+      outputTokens: outTokens,
+      cost,
+      latencyMs,
+    };
   });
 }

@@ -3,7 +3,6 @@
  * One prompt with route(), many with routeBatch() (one embedding call and one kNN search for the
  * batch), and learning from outcomes with feedback().
  */
-import { Drift, type DriftOptions } from './drift.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 import {
@@ -23,7 +22,8 @@ import { logit } from '../math.js';
 import { loadRouterModel } from './artefact.js';
 import { checkRouteOptions, decide, type DecideInputs } from './decide.js';
 import { LoadTracker } from './load.js';
-import { shrunkQuality } from './predict.js';
+import { Drift, type DriftOptions } from './drift.js';
+import { shrunkQuality, type MeasuredTokens } from './predict.js';
 import { fitCapability, type Capability, type QualityCalibration } from './quality.js';
 import type { CostTable, Decision } from './types.js';
 import type { ComputeBackend } from '../compute/index.js';
@@ -75,6 +75,8 @@ export class Router {
   private closed = false;
   /** Measured latency per model (set from the outcome store's profiles); the config's prior otherwise. */
   readonly measuredLatency = new Map<string, { firstTokenMs: number; tokensPerSec: number }>();
+  /** Measured tokens per model (set from the outcome store's profiles): cost and latency follow them. */
+  readonly measuredTokens = new Map<string, MeasuredTokens>();
   /** Corrections from recent ratings against the router's predictions (the engine feeds it). */
   readonly drift: Drift;
 
@@ -138,6 +140,7 @@ export class Router {
         calibration,
         ...(this.measuredLatency.size ? { latency: this.measuredLatency } : {}),
         ...(this.drift.size ? { drift: this.drift } : {}),
+        ...(this.measuredTokens.size ? { tokens: this.measuredTokens } : {}),
       };
       if (head && out) {
         const T = head.tasks.length;

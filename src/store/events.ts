@@ -36,6 +36,8 @@ export interface DecisionSummary {
   reason: string;
   predictedQuality?: number;
   predictedCost?: number;
+  /** The router's estimate of the prompt's tokens (profiles compare it with what upstreams count). */
+  inputTokens?: number;
 }
 
 export interface OutcomeEvent {

@@ -9,7 +9,7 @@
  */
 import { build, type Histogram } from 'hdr-histogram-js';
 
-import type { OutcomeEvent } from './events.js';
+import type { DecisionSummary, OutcomeEvent } from './events.js';
 
 export interface ProfileOptions {
   /** Successful calls before measured latency replaces the configured prior. */
@@ -19,6 +19,11 @@ export interface ProfileOptions {
 }
 
 interface ModelStats {
+  /** Tokens: the upstream's count of prompt tokens over the router's estimate (sums), and the
+   * running mean of completion tokens per task ('*': all). */
+  promptCounted: number;
+  promptEstimated: number;
+  output: Record<string, { mean: number; n: number }>;
   calls: number;
   errors: number;
   cost: number;
@@ -57,6 +62,16 @@ export interface QualityProfile {
   n: number;
 }
 
+export interface TokenProfile {
+  /** Prompt tokens the upstream counted per token the router estimated. */
+  promptRatio: number;
+  /** Mean completion tokens per task ('*': all tasks). */
+  output: Record<string, number>;
+}
+
+/** Completion tokens: a running mean over the last ~200 calls (weight of a new call, after the first 200). */
+const TOKENS_ALPHA = 1 / 200;
+
 /** Successful calls between two readings of a model's latency model (after minCalls). */
 const REFRESH_EVERY = 50;
 
@@ -77,7 +92,7 @@ export class Profiles {
    * is due to be read again (on reaching minCalls, then every REFRESH_EVERY successful calls) —
    * so a caller does not query the histograms after every call.
    */
-  observe(e: Pick<OutcomeEvent, 'calls'>): string[] {
+  observe(e: Pick<OutcomeEvent, 'calls'> & { decision?: Pick<DecisionSummary, 'task' | 'inputTokens'> }): string[] {
     const due: string[] = [];
     for (const c of e.calls) {
       let m = this.models.get(c.model);
@@ -85,6 +100,9 @@ export class Profiles {
         this.models.set(
           c.model,
           (m = {
+            promptCounted: 0,
+            promptEstimated: 0,
+            output: Object.create(null) as ModelStats['output'],
             calls: 0,
             errors: 0,
             cost: 0,
@@ -103,6 +121,18 @@ export class Profiles {
         m.errors++;
         continue;
       }
+      if (!c.estimated) {
+        // what the upstream counted: prompt tokens against the router's estimate, completion tokens per task
+        if (e.decision?.inputTokens && c.promptTokens > 0) {
+          m.promptCounted += c.promptTokens;
+          m.promptEstimated += e.decision.inputTokens;
+        }
+        for (const t of e.decision?.task && e.decision.task !== '*' ? [e.decision.task, '*'] : ['*']) {
+          const o = (m.output[t] ??= { mean: 0, n: 0 });
+          o.n++;
+          o.mean += Math.max(TOKENS_ALPHA, 1 / o.n) * (c.completionTokens - o.mean);
+        }
+      }
       m.latency.recordValue(Math.max(1, Math.round(c.latencyMs)));
       if (c.ttftMs !== undefined) m.ttft.recordValue(Math.max(1, Math.round(c.ttftMs)));
       const x = c.completionTokens;
@@ -115,6 +145,21 @@ export class Profiles {
       if (m.n === this.o.minCalls || (m.n > this.o.minCalls && m.n % REFRESH_EVERY === 0)) due.push(c.model);
     }
     return due;
+  }
+
+  /**
+   * What a model's calls are measured to use, once it has minCalls successful calls: the upstream's
+   * prompt tokens per token the router estimates, and mean completion tokens per task ('*': all).
+   */
+  tokens(model: string): TokenProfile | undefined {
+    const m = this.models.get(model);
+    if (!m || m.n < this.o.minCalls) return undefined;
+    const output: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const [t, o] of Object.entries(m.output)) if (o.n >= this.o.minCalls || t === '*') output[t] = o.mean;
+    return {
+      promptRatio: m.promptEstimated > 0 ? m.promptCounted / m.promptEstimated : 1,
+      output,
+    };
   }
 
   /** Takes in a rating (0..1) of a model's answer to a task. */

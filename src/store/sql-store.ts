@@ -335,7 +335,9 @@ export class SqlStore {
         'calls.ttft_ms',
         'calls.completion_tokens',
         'calls.cost',
+        'calls.estimated',
         'requests.ts',
+        'requests.task',
       ])
       .orderBy('requests.ts', 'desc')
       .limit(limit)

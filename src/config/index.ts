@@ -15,6 +15,7 @@ export { ModelRegistry } from './registry.js';
 export {
   arbiterOptionSchema,
   chatRequestSchema,
+  KNOWN_CHAT_FIELDS,
   DECODE_LIMITS,
   decodeOptionsSchema,
   feedbackBodySchema,

@@ -91,26 +91,57 @@ export const arbiterOptionSchema = {
   },
 } as const;
 
-const message = {
+/** A content part: text (read by the analyser), or image_url, input_audio, file … (passed through as sent). */
+const contentPart = {
   type: 'object',
-  additionalProperties: false,
-  required: ['role', 'content'],
+  required: ['type'],
   properties: {
-    role: { enum: ['system', 'user', 'assistant', 'tool', 'developer'] },
-    content: { type: 'string', maxLength: 1_000_000 },
-    name: { type: 'string', maxLength: 256 },
+    type: { type: 'string', minLength: 1, maxLength: 64 },
+    text: { type: 'string', maxLength: 1_000_000 },
   },
 } as const;
 
+const message = {
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { enum: ['system', 'user', 'assistant', 'tool', 'developer', 'function'] },
+    content: {
+      anyOf: [
+        { type: 'string', maxLength: 1_000_000 },
+        { type: 'array', maxItems: 1000, items: contentPart },
+        { type: 'null' },
+      ],
+    },
+    name: { type: 'string', maxLength: 256 },
+    tool_calls: { type: 'array', maxItems: 256, items: { type: 'object' } },
+    tool_call_id: { type: 'string', maxLength: 256 },
+  },
+  // every message has content, but an assistant's that calls tools (or a function)
+  if: { properties: { role: { const: 'assistant' } } },
+  else: { required: ['content'] },
+} as const;
+
+const penalty = { type: 'number', minimum: -2, maximum: 2 } as const;
+
+/**
+ * The chat request as the OpenAI API documents it. The fields arbiter reads or checks are listed;
+ * every other field is passed to the upstream unchanged (gateway.unknownFields: reject refuses them,
+ * naming the field).
+ */
 export const chatRequestSchema = {
   type: 'object',
-  additionalProperties: false,
   required: ['model', 'messages'],
   properties: {
     model: modelId,
     messages: { type: 'array', minItems: 1, maxItems: 1000, items: message },
     stream: { type: 'boolean' },
+    stream_options: {
+      type: 'object',
+      properties: { include_usage: { type: 'boolean' } },
+    },
     max_tokens: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    max_completion_tokens: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     temperature: { type: 'number', minimum: 0, maximum: 2 },
     top_p: { type: 'number', minimum: 0, maximum: 1 },
     n: { type: 'integer', minimum: 1, maximum: 16 },
@@ -118,15 +149,45 @@ export const chatRequestSchema = {
       anyOf: [
         { type: 'string', maxLength: 256 },
         { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 256 } },
+        { type: 'null' },
       ],
     },
     logprobs: { type: 'boolean' },
     top_logprobs: { type: 'integer', minimum: 0, maximum: 20 },
     seed: { type: 'integer' },
     user: { type: 'string', maxLength: 256 },
+    frequency_penalty: penalty,
+    presence_penalty: penalty,
+    logit_bias: { type: 'object', additionalProperties: { type: 'number', minimum: -100, maximum: 100 } },
+    tools: { type: 'array', maxItems: 128, items: { type: 'object', required: ['type'] } },
+    tool_choice: { anyOf: [{ enum: ['none', 'auto', 'required'] }, { type: 'object' }] },
+    parallel_tool_calls: { type: 'boolean' },
+    functions: { type: 'array', maxItems: 128, items: { type: 'object' } },
+    function_call: { anyOf: [{ type: 'string' }, { type: 'object' }] },
+    response_format: {
+      type: 'object',
+      required: ['type'],
+      properties: { type: { enum: ['text', 'json_object', 'json_schema'] } },
+    },
+    reasoning_effort: { type: 'string', maxLength: 32 },
+    metadata: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 512 } },
+    modalities: { type: 'array', maxItems: 4, items: { type: 'string', maxLength: 32 } },
     arbiter: arbiterOptionSchema,
   },
 } as const;
+
+/** The fields of a chat request arbiter knows (the rest pass through, or are refused with unknownFields: reject). */
+export const KNOWN_CHAT_FIELDS: ReadonlySet<string> = new Set([
+  ...Object.keys(chatRequestSchema.properties),
+  'store',
+  'audio',
+  'prediction',
+  'service_tier',
+  'web_search_options',
+  'verbosity',
+  'prompt_cache_key',
+  'safety_identifier',
+]);
 
 export const routeRequestSchema = {
   type: 'object',

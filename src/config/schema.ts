@@ -206,6 +206,16 @@ export const configSchema = {
         cascadeThreshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
       },
     },
+    // the HTTP gateway (docs/gateway.md): request fields arbiter does not know are passed to the
+    // upstream unchanged (pass), or refused with 400 naming the field (reject)
+    gateway: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        unknownFields: { enum: ['pass', 'reject'], default: 'pass' },
+      },
+    },
     /**
      * The outcome store (docs/store.md): every request, call and rating recorded off the request
      * path. Without a `store` section, a config read from a file records to `sqlite:./arbiter.db`

@@ -15,6 +15,7 @@ export interface ArbiterConfig {
   rewards: RewardSettings;
   decoding: DecodingSettings;
   store?: StoreSettings;
+  gateway: GatewaySettings;
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }
@@ -27,4 +28,5 @@ export type RoutingSettings = NonNullable<Validated['routing']>;
 export type RewardSettings = NonNullable<Validated['rewards']>;
 export type DecodingSettings = NonNullable<Validated['decoding']>;
 export type StoreSettings = NonNullable<Validated['store']>;
+export type GatewaySettings = NonNullable<Validated['gateway']>;
 export type Strategy = (typeof STRATEGIES)[number];

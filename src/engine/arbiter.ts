@@ -34,7 +34,7 @@ import {
 } from './outcome.js';
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
-import { AutoScorer } from './autoscore.js';
+import { createAutoScorer, type AutoScorer } from './autoscore.js';
 
 export interface ArbiterParts {
   backend?: ComputeBackend;
@@ -116,31 +116,16 @@ export class Arbiter {
       this.observe(e);
       this.autoScore?.offer(e);
     });
-    const auto = this.config.store?.autoScore;
-    if (auto) {
-      const reward = this.rewards.outcome.get(auto.reward);
-      if (!reward)
-        throw new ArbiterError(
-          ErrorCodes.INVALID_CONFIG,
-          `store.autoScore.reward ${JSON.stringify(auto.reward)} is not configured (have: ${[...this.rewards.outcome.keys()].join(', ')})`,
-          { param: 'store.autoScore.reward' },
-        );
-      this.autoScore = new AutoScorer(reward, auto, {
-        rate: (id, score, source) => this.rate(id, { score, source }),
-        cost: (c) => {
-          const rec = this.recorder('score', undefined);
-          rec.call({
-            model: c.model,
-            status: 'ok',
-            latencyMs: c.latencyMs,
-            promptTokens: 0,
-            completionTokens: c.tokens,
-            cost: c.cost,
-          });
-          rec.finish({ model: c.model });
-        },
-      });
-    }
+    // the judge's own calls are recorded as requests of kind score, so what scoring costs is kept
+    this.autoScore = createAutoScorer(this.config.store?.autoScore, this.rewards, {
+      rate: (id, score, source) => this.rate(id, { score, source }),
+      cost: (c) => {
+        const rec = this.recorder('score', undefined);
+        const { model, latencyMs, tokens, cost } = c;
+        rec.call({ model, status: 'ok', latencyMs, promptTokens: 0, completionTokens: tokens, cost });
+        rec.finish({ model });
+      },
+    });
   }
 
   /** Profiles take the event's calls; a model with enough calls gets its measured latency into routing. */

@@ -6,6 +6,8 @@
  * counted) and a few scorings at a time; what a judge's calls cost is recorded as a request of
  * kind `score`. A scoring that fails is counted and changes nothing.
  */
+import type { Rewards } from '../decoding/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { OutcomeReward } from '../reward/index.js';
 import type { OutcomeEvent } from '../store/index.js';
 
@@ -112,4 +114,21 @@ export class AutoScorer {
       this.counts.failed++;
     }
   }
+}
+
+/** The scorer `store.autoScore` asks for (undefined when it is not set); an unknown reward is INVALID_CONFIG. */
+export function createAutoScorer(
+  settings: AutoScoreSettings | undefined,
+  rewards: Rewards,
+  hooks: AutoScoreHooks,
+): AutoScorer | undefined {
+  if (!settings) return undefined;
+  const reward = rewards.outcome.get(settings.reward);
+  if (!reward)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `store.autoScore.reward ${JSON.stringify(settings.reward)} is not configured (have: ${[...rewards.outcome.keys()].join(', ')})`,
+      { param: 'store.autoScore.reward' },
+    );
+  return new AutoScorer(reward, settings, hooks);
 }

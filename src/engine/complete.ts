@@ -78,7 +78,9 @@ async function plan(
   try {
     d = await c.router.route(promptOf(req), {
       ...(pick.strategy ? { strategy: pick.strategy } : {}),
-      ...(req.max_tokens ? { maxTokens: req.max_tokens } : {}),
+      ...((req.max_tokens ?? req.max_completion_tokens)
+        ? { maxTokens: req.max_tokens ?? req.max_completion_tokens }
+        : {}),
       ...(cooling.length ? { constraints: { deny: cooling } } : {}),
     });
   } catch (e) {
@@ -269,16 +271,11 @@ async function* relay(
   ttftMs: number,
   done: () => void,
 ): AsyncGenerator<ChatChunk> {
-  let text = '';
-  let usage: ChatChunk['usage'];
+  const tally = new StreamTally(rec.id, model, chat.stream_options?.include_usage === true);
   let error: unknown;
-  const take = (ch: ChatChunk) => {
-    text += ch.choices?.[0]?.delta?.content ?? '';
-    if (ch.usage) usage = ch.usage;
-    return { ...ch, id: rec.id, model };
-  };
   try {
-    yield take(s.first);
+    const first = tally.take(s.first);
+    if (first) yield first;
     for (;;) {
       let r: IteratorResult<ChatChunk>;
       try {
@@ -295,13 +292,17 @@ async function* relay(
               ));
       }
       if (r.done) break;
-      yield take(r.value);
+      const ch = tally.take(r.value);
+      if (ch) yield ch;
     }
+    const usageChunk = tally.missingUsage(estimateTokens(promptOf(chat)));
+    if (usageChunk) yield usageChunk;
   } finally {
     if (error === undefined) void s.it.return?.();
     done();
+    const usage = tally.usage;
     const pt = usage?.prompt_tokens ?? estimateTokens(promptOf(chat));
-    const ct = usage?.completion_tokens ?? estimateTokens(text);
+    const ct = usage?.completion_tokens ?? estimateTokens(tally.all);
     rec.call({
       model,
       status: error === undefined ? 'ok' : 'error',
@@ -313,7 +314,57 @@ async function* relay(
       cost: callCost(c.router.registry.get(model), pt, ct),
       ...(usage ? {} : { estimated: true }),
     });
-    rec.answer = text;
+    rec.answer = tally.text;
     rec.finish({ model, ...(error !== undefined ? { error } : {}) });
+  }
+}
+
+/**
+ * A relayed stream's bookkeeping: each chunk under the request's id and the answering model; the
+ * first choice's text (the recorded answer) and every choice's (the token estimate); the usage
+ * chunk passed on exactly when the client asked for it (include_usage) — the upstream is always
+ * asked, for accounting — and made from the lengths when the client asked and the upstream sent none.
+ */
+class StreamTally {
+  text = '';
+  all = '';
+  usage: ChatChunk['usage'];
+  private created = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly model: string,
+    private readonly wantUsage: boolean,
+  ) {}
+
+  /** The chunk to send on (undefined: a usage-only chunk the client did not ask for). */
+  take(ch: ChatChunk): ChatChunk | undefined {
+    this.created ||= ch.created;
+    for (const c of ch.choices ?? []) {
+      const piece = c?.delta?.content ?? '';
+      if (c?.index === 0 || c?.index === undefined) this.text += piece;
+      this.all += piece;
+    }
+    if (ch.usage) this.usage = ch.usage;
+    if (!this.wantUsage && ch.usage) {
+      if (!ch.choices?.length) return undefined;
+      const { usage: _u, ...rest } = ch;
+      return { ...rest, id: this.id, model: this.model };
+    }
+    return { ...ch, id: this.id, model: this.model };
+  }
+
+  /** The usage chunk the client asked for and the upstream did not send, estimated; else undefined. */
+  missingUsage(promptTokens: number): ChatChunk | undefined {
+    if (!this.wantUsage || this.usage) return undefined;
+    const ct = estimateTokens(this.all);
+    return {
+      id: this.id,
+      object: 'chat.completion.chunk',
+      created: this.created || Math.floor(Date.now() / 1000),
+      model: this.model,
+      choices: [],
+      usage: { prompt_tokens: promptTokens, completion_tokens: ct, total_tokens: promptTokens + ct },
+    };
   }
 }

@@ -4,10 +4,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 
 import type { ArbiterConfig } from '../config/index.js';
+import { ArbiterError, ErrorCodes } from '../errors.js';
 import { ModelGate, type GateOptions } from './gate.js';
 import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
 import { CHARS_PER_TOKEN } from '../text.js';
+import { textOf } from './messages.js';
 import type { ChatCompletion, ChatRequest, Provider } from './types.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';
 
@@ -26,19 +28,30 @@ export const DEFAULT_OUTPUT_TOKENS = 256;
 /** The prompt a request is about: its last user message (else its last message). */
 export function promptOf(req: ChatRequest): string {
   for (let i = req.messages.length - 1; i >= 0; i--)
-    if (req.messages[i]!.role === 'user') return req.messages[i]!.content;
-  return req.messages.at(-1)?.content ?? '';
+    if (req.messages[i]!.role === 'user') return textOf(req.messages[i]!.content);
+  return textOf(req.messages.at(-1)?.content);
 }
+
+/** Tokens a non-text part is counted as before the upstream says (an image at low detail). */
+const PART_TOKENS = 85;
 
 /** A request's prompt tokens, estimated from its messages' lengths (no copy of the text: this runs per call). */
 export function promptTokens(req: ChatRequest): number {
-  const chars = req.messages.reduce((n, m) => n + m.content.length + 1, 0);
-  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN));
+  let chars = 0;
+  let parts = 0;
+  for (const m of req.messages) {
+    if (typeof m.content === 'string') chars += m.content.length + 1;
+    else if (Array.isArray(m.content))
+      for (const p of m.content)
+        if (p && p.type === 'text' && typeof p.text === 'string') chars += p.text.length + 1;
+        else parts++;
+  }
+  return Math.max(1, Math.ceil(chars / CHARS_PER_TOKEN) + parts * PART_TOKENS);
 }
 
 /** A request's tokens before it is made (per-minute limits, budgets): its prompt and max_tokens (or 256). */
 export function requestTokens(req: ChatRequest): number {
-  return promptTokens(req) + (req.max_tokens ?? DEFAULT_OUTPUT_TOKENS);
+  return promptTokens(req) + (req.max_tokens ?? req.max_completion_tokens ?? DEFAULT_OUTPUT_TOKENS);
 }
 
 /** Per-minute token accounting for a gate call: the estimate, corrected by the response's usage. */
@@ -58,6 +71,14 @@ export async function createUpstreams(
   previous?: ReadonlyMap<string, Upstream>,
 ): Promise<Map<string, Upstream>> {
   const out = new Map<string, Upstream>();
+  // a key named but not set would call the upstream with no key: refuse to start, naming the variables
+  const unset = cfg.models.filter((m) => m.provider.apiKeyEnv !== undefined && !env[m.provider.apiKeyEnv]);
+  if (unset.length)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `${unset.map((m) => `${m.provider.apiKeyEnv} (model ${m.id})`).join(', ')} ${unset.length > 1 ? 'are' : 'is'} not set: export the API key${unset.length > 1 ? 's' : ''}, or remove apiKeyEnv for a keyless local server`,
+      { param: `models.${cfg.models.indexOf(unset[0]!)}.provider.apiKeyEnv` },
+    );
   for (const m of cfg.models) {
     const p = m.provider;
     const provider: Provider =
@@ -95,5 +116,14 @@ export async function createUpstreams(
 export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type GateOptions } from './gate.js';
 export { OpenAIProvider, retryAfterMs } from './openai.js';
 export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
-export type { CallOptions, ChatChunk, ChatCompletion, ChatMessage, ChatRequest, Provider } from './types.js';
+export { textOf } from './messages.js';
+export type {
+  CallOptions,
+  ChatChunk,
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ContentPart,
+  Provider,
+} from './types.js';
 export { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';

@@ -12,6 +12,7 @@ import { parse } from 'csv-parse/sync';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { normalizePrompt, unwrapPythonList } from '../text.js';
+import { textOf } from './messages.js';
 import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
 
 /** Normalised prompt -> model -> recorded response, shared by every replay model reading the same data. */
@@ -116,7 +117,7 @@ export class ReplayProvider implements Provider {
   ) {}
 
   private answer(req: ChatRequest): string {
-    const user = [...req.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    const user = textOf([...req.messages].reverse().find((m) => m.role === 'user')?.content);
     const hit = this.store.get(normalizePrompt(user))?.get(this.model);
     if (hit === undefined)
       throw new ArbiterError(ErrorCodes.NOT_FOUND, `replay model ${this.model} has no recorded answer to this prompt`, {
@@ -133,7 +134,7 @@ export class ReplayProvider implements Provider {
       });
     const text = this.answer(req);
     const n = req.n ?? 1;
-    const prompt = tokens(req.messages.map((m) => m.content).join('\n'));
+    const prompt = tokens(req.messages.map((m) => textOf(m.content)).join('\n'));
     return {
       id: `replay-${Date.now().toString(36)}`,
       object: 'chat.completion',

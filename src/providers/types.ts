@@ -3,16 +3,30 @@
  * Requests and responses keep OpenAI's wire shapes, so the gateway passes fields through.
  */
 
+/** A part of a message's content: text, or an image, audio or file part (passed through as sent). */
+export type ContentPart = { type: 'text'; text: string } | { type: string; [key: string]: unknown };
+
 export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool' | 'developer';
-  content: string;
+  role: 'system' | 'user' | 'assistant' | 'tool' | 'developer' | 'function';
+  /** Text, content parts, or null (an assistant message that only calls tools). */
+  content: string | ContentPart[] | null;
   name?: string;
+  /** An assistant message's tool calls. */
+  tool_calls?: unknown[];
+  /** A tool message: the call it answers. */
+  tool_call_id?: string;
+  /** Fields arbiter does not read are passed through unchanged. */
+  [key: string]: unknown;
 }
 
-/** The request fields arbiter understands (others are rejected by the HTTP schema). */
+/**
+ * A chat request: the fields arbiter reads, typed; every other field of the OpenAI request
+ * (tools, response_format, stream_options, penalties, …) passed through to the upstream unchanged.
+ */
 export interface ChatRequest {
   messages: ChatMessage[];
   max_tokens?: number;
+  max_completion_tokens?: number;
   temperature?: number;
   top_p?: number;
   n?: number;
@@ -21,6 +35,11 @@ export interface ChatRequest {
   top_logprobs?: number;
   seed?: number;
   user?: string;
+  tools?: unknown[];
+  tool_choice?: unknown;
+  response_format?: { type: string; [key: string]: unknown };
+  stream_options?: { include_usage?: boolean; [key: string]: unknown };
+  [key: string]: unknown;
 }
 
 export interface ChatCompletion {
@@ -30,7 +49,7 @@ export interface ChatCompletion {
   model: string;
   choices: Array<{
     index: number;
-    message: { role: 'assistant'; content: string | null };
+    message: { role: 'assistant'; content: string | null; tool_calls?: unknown[]; [key: string]: unknown };
     finish_reason: string | null;
     logprobs?: unknown;
   }>;
@@ -44,7 +63,7 @@ export interface ChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: string; content?: string };
+    delta: { role?: string; content?: string | null; tool_calls?: unknown[]; [key: string]: unknown };
     finish_reason: string | null;
     logprobs?: unknown;
   }>;

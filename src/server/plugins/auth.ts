@@ -78,6 +78,12 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
     app.decorate('requireRole', (need: 'client' | 'admin') => async (req: FastifyRequest) => {
       req.caller = identify(req);
       if (open && need === 'client') return;
+      if (open)
+        throw new ArbiterError(
+          ErrorCodes.UNAUTHORIZED,
+          'authentication is off, so admin endpoints are closed: start the gateway with ARBITER_ADMIN_KEYS (and ARBITER_CLIENT_KEYS) set to enable keys, then send Authorization: Bearer <admin key>',
+          { param: 'authorization' },
+        );
       const r = req.caller.role;
       if (!r)
         throw new ArbiterError(ErrorCodes.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <key>)', {

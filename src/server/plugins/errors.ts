@@ -8,8 +8,25 @@ import fp from 'fastify-plugin';
 
 import { ArbiterError, ErrorCodes, httpStatus, isArbiterError } from '../../errors.js';
 
+/** OpenAI's error `type` for a status (clients read error.type). */
+export function errorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
 export function errorBody(e: ArbiterError) {
-  return { error: { code: e.code, message: e.message, ...(e.param ? { param: e.param } : {}) } };
+  return {
+    error: {
+      message: e.message,
+      type: errorType(httpStatus(e.code)),
+      param: e.param ?? null,
+      code: e.code,
+    },
+  };
 }
 
 type FastifyLikeError = {

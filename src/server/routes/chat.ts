@@ -1,7 +1,7 @@
 /** POST /v1/chat/completions: the engine's complete (JSON or SSE) or, with `arbiter: {…}`, its decode. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-import { chatRequestSchema, toDecodeOptions, type ArbiterOption } from '../../config/index.js';
+import { chatRequestSchema, KNOWN_CHAT_FIELDS, toDecodeOptions, type ArbiterOption } from '../../config/index.js';
 import { parseModel, PlanFailed, type Arbiter, type CompleteRequest, type DecodeOutcome } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../../errors.js';
 import type { ChatRequest } from '../../providers/index.js';
@@ -9,7 +9,12 @@ import type { EngineHost } from '../host.js';
 import { sendStream } from '../sse.js';
 
 /** Header values must be Latin-1: anything else becomes '?'; newlines never pass. */
-export const headerSafe = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 1000);
+/** A header value: printable ASCII kept, everything else (and %) percent-encoded as UTF-8 — decodeURIComponent reads it back. */
+export const headerSafe = (s: string) =>
+  s
+    .slice(0, 1000)
+    .replace(/[^\x20-\x7e]|%/gu, (c) => encodeURIComponent(c))
+    .replace(/%(?![0-9A-F]{2})/g, '%25');
 
 export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
   app.post(
@@ -17,6 +22,14 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
     { onRequest: app.requireRole('client'), schema: { body: chatRequestSchema } },
     async (req, reply) => {
       const engine = host.current;
+      if (engine.config.gateway?.unknownFields === 'reject')
+        for (const k of Object.keys(req.body as object))
+          if (!KNOWN_CHAT_FIELDS.has(k))
+            throw new ArbiterError(
+              ErrorCodes.INVALID_REQUEST,
+              `${k} is not a chat request field arbiter knows (gateway.unknownFields: reject; set pass to forward it)`,
+              { param: k },
+            );
       const { arbiter: decoding, ...body } = req.body as CompleteRequest & { arbiter?: ArbiterOption };
       const ctl = new AbortController();
       const who = req.caller?.keyId ? { keyId: req.caller.keyId } : {};

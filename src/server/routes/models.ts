@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { EngineHost } from '../host.js';
 
 export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: string): void {
+  // entries shaped as OpenAI's: id, object, created (epoch seconds: when this gateway started), owned_by
+  const created = Math.floor(Date.now() / 1000);
   app.get('/v1/models', { onRequest: app.requireRole('client') }, async () => {
     const registry = host.current.router.registry;
     return {
@@ -12,9 +14,10 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
         ...['auto', 'auto:quality', 'auto:cost', 'auto:latency', 'auto:balanced'].map((id) => ({
           id,
           object: 'model',
+          created,
           owned_by: 'arbiter',
         })),
-        ...registry.ids().map((id) => ({ id, object: 'model', owned_by: registry.get(id).provider.kind })),
+        ...registry.ids().map((id) => ({ id, object: 'model', created, owned_by: registry.get(id).provider.kind })),
       ],
     };
   });

@@ -1,0 +1,133 @@
+/**
+ * Gateway fidelity beyond the SDKs: unknown fields passed through (or refused by name with
+ * gateway.unknownFields: reject), OpenAI-shaped error bodies, UTF-8 in headers percent-encoded,
+ * admin endpoints explaining how to enable keys when authentication is off, and a config whose
+ * apiKeyEnv names an unset variable refused at start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { StaticEmbedder } from '../src/embed/index.js';
+import { ErrorCodes } from '../src/errors.js';
+import { createArbiter } from '../src/index.js';
+import { defaultModelDir } from '../src/paths.js';
+import { headerSafe } from '../src/server/routes/chat.js';
+import { buildGateway } from '../src/server/index.js';
+import { availableBackends, startUpstream } from './helpers.js';
+
+const received: Array<Record<string, unknown>> = [];
+let baseUrl: string;
+let closeUpstream: () => Promise<void>;
+beforeAll(async () => {
+  ({ baseUrl, close: closeUpstream } = await startUpstream((b, _req, res) => {
+    received.push(b);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        id: 'up',
+        object: 'chat.completion',
+        created: 1,
+        model: b.model,
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      }),
+    );
+  }));
+});
+afterAll(() => closeUpstream());
+
+const backend = availableBackends()[0]!;
+async function gateway(extra: Record<string, unknown> = {}) {
+  const arbiter = await createArbiter(
+    {
+      models: [{ id: 'm', provider: { kind: 'openai', baseUrl, retries: 0 }, cost: { inputPer1k: 0, outputPer1k: 0 } }],
+      ...extra,
+    },
+    { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) },
+  );
+  const app = await buildGateway({ arbiter });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const post = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  return { url, post, close: () => app.close() };
+}
+
+describe('gateway fidelity', () => {
+  it('passes fields it does not know to the upstream unchanged; reject mode names the field', async () => {
+    const g = await gateway();
+    const body = {
+      model: 'auto',
+      messages: [{ role: 'user', content: 'hi', refusal: null }],
+      some_new_option: { nested: [1, 'two'] },
+      service_tier: 'flex',
+    };
+    expect((await g.post('/v1/chat/completions', body)).status).toBe(200);
+    expect(received.at(-1)).toMatchObject({
+      some_new_option: { nested: [1, 'two'] },
+      service_tier: 'flex',
+      messages: [{ role: 'user', content: 'hi', refusal: null }],
+    });
+    await g.close();
+    const strict = await gateway({ gateway: { unknownFields: 'reject' } });
+    const r = await strict.post('/v1/chat/completions', body);
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({
+      error: {
+        message: expect.stringContaining('some_new_option is not a chat request field'),
+        type: 'invalid_request_error',
+        param: 'some_new_option',
+        code: ErrorCodes.INVALID_REQUEST,
+      },
+    });
+    // known fields still pass in reject mode
+    expect((await strict.post('/v1/chat/completions', { ...body, some_new_option: undefined })).status).toBe(200);
+    await strict.close();
+  });
+
+  it('error bodies carry OpenAI types; admin endpoints say how to enable keys when authentication is off', async () => {
+    const g = await gateway();
+    const missing = await g.post('/v1/chat/completions', { model: 'nope', messages: [{ role: 'user', content: 'x' }] });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: unknown }).error).toMatchObject({
+      type: 'not_found_error',
+      code: ErrorCodes.NOT_FOUND,
+      param: 'model',
+    });
+    const noContent = await g.post('/v1/chat/completions', { model: 'auto', messages: [{ role: 'user' }] });
+    expect(noContent.status).toBe(400);
+    const admin = await g.post('/admin/reload', {});
+    expect(admin.status).toBe(401);
+    expect(((await admin.json()) as { error: { message: string } }).error.message).toMatch(/ARBITER_ADMIN_KEYS/);
+    await g.close();
+  });
+
+  it('headers carry UTF-8 percent-encoded, readable back with decodeURIComponent', () => {
+    for (const s of ['quality 0.80±0.05 for a code prompt', '100% — naïve 漢字 🙂', 'plain ascii']) {
+      const h = headerSafe(s);
+      expect(h).toMatch(/^[\x20-\x7e]*$/);
+      expect(decodeURIComponent(h)).toBe(s);
+    }
+  });
+
+  it('refuses to start when apiKeyEnv names an unset variable, naming it', async () => {
+    await expect(
+      createArbiter(
+        {
+          models: [
+            {
+              id: 'm',
+              provider: { kind: 'openai', baseUrl, apiKeyEnv: 'ARBITER_TEST_SURELY_UNSET_KEY' },
+              cost: { inputPer1k: 0, outputPer1k: 0 },
+            },
+          ],
+        },
+        { backend },
+      ),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+      message: expect.stringContaining('ARBITER_TEST_SURELY_UNSET_KEY'),
+    });
+  });
+});

@@ -103,6 +103,44 @@ describe('gateway fidelity', () => {
     await g.close();
   });
 
+  it('routes by capability: a request with an image needs a model that takes images, else 422 naming it', async () => {
+    const image = {
+      model: 'auto',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+          ],
+        },
+      ],
+    };
+    const g = await gateway();
+    const r = await g.post('/v1/chat/completions', image);
+    expect(r.status).toBe(422);
+    const e = ((await r.json()) as { error: { code: string; message: string } }).error;
+    expect(e.code).toBe(ErrorCodes.NO_ELIGIBLE_MODEL);
+    expect(e.message).toMatch(/m \(lacks vision/);
+    await g.close();
+    const seeing = await gateway({
+      models: [
+        { id: 'm', provider: { kind: 'openai', baseUrl, retries: 0 }, cost: { inputPer1k: 0, outputPer1k: 0 } },
+        {
+          id: 'eyes',
+          provider: { kind: 'openai', baseUrl, retries: 0 },
+          cost: { inputPer1k: 0.01, outputPer1k: 0.01 },
+          capabilities: ['vision'],
+        },
+      ],
+    });
+    const ok = await seeing.post('/v1/chat/completions', image);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-arbiter-model')).toBe('eyes');
+    expect(decodeURIComponent(ok.headers.get('x-arbiter-reason')!)).toMatch(/the request needs vision/);
+    await seeing.close();
+  });
+
   it('headers carry UTF-8 percent-encoded, readable back with decodeURIComponent', () => {
     for (const s of ['quality 0.80±0.05 for a code prompt', '100% — naïve 漢字 🙂', 'plain ascii']) {
       const h = headerSafe(s);

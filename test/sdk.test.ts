@@ -126,6 +126,7 @@ beforeAll(async () => {
           id: 'gpt-upstream',
           provider: { kind: 'openai', baseUrl, retries: 0 },
           cost: { inputPer1k: 0.001, outputPer1k: 0.002 },
+          capabilities: ['tools', 'json', 'vision', 'streaming'],
         },
         { id: 'quiet', provider: { kind: 'openai', baseUrl, retries: 0 }, cost: { inputPer1k: 0.5, outputPer1k: 0.5 } },
       ],
@@ -252,6 +253,7 @@ describe('the openai SDK', () => {
       ],
     });
     expect(JSON.parse(r.choices[0]!.message.content!)).toEqual({ ok: true });
+    expect(r.model).toBe('gpt-upstream'); // the one model that takes images (quiet is cheaper)
     expect(last()).toMatchObject({
       response_format: { type: 'json_object' },
       max_completion_tokens: 50,

@@ -10,7 +10,8 @@ export type {
   Strategy,
 } from './types.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';
-export { configSchema, DECODE_STRATEGIES, STRATEGIES } from './schema.js';
+export { CAPABILITIES, configSchema, DECODE_STRATEGIES, DEFAULT_CAPABILITIES, STRATEGIES } from './schema.js';
+export { capabilitiesOf, type Capability as ModelCapability } from './capabilities.js';
 export { ModelRegistry } from './registry.js';
 export {
   arbiterOptionSchema,

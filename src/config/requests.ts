@@ -6,7 +6,7 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 
-import { DECODE_STRATEGIES, STRATEGIES } from './schema.js';
+import { CAPABILITIES, DECODE_STRATEGIES, STRATEGIES } from './schema.js';
 
 /** Limits of the `arbiter` option (the strategies check the same numbers when called directly). */
 export const DECODE_LIMITS = {
@@ -61,6 +61,8 @@ export const routeOptionsSchema = {
         minContext: { type: 'number', minimum: 0 },
         allow: { type: 'array', 'x-param': 'whole', maxItems: 1000, items: { type: 'string', maxLength: 128 } },
         deny: { type: 'array', 'x-param': 'whole', maxItems: 1000, items: { type: 'string', maxLength: 128 } },
+        // capabilities the model must have (the gateway sets them from the request: tools, images, …)
+        capabilities: { type: 'array', maxItems: 5, items: { enum: [...CAPABILITIES] } },
       },
     },
   },

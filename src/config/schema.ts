@@ -3,6 +3,10 @@
  * a minimal model entry is `{id, provider, cost}`.
  */
 /** Routing strategies: what a decision optimises. */
+/** What a model can take: tool calls, JSON output (response_format), images, audio, streamed answers. */
+export const CAPABILITIES = ['tools', 'json', 'vision', 'audio', 'streaming'] as const;
+export const DEFAULT_CAPABILITIES = { openai: ['tools', 'json', 'streaming'], replay: ['streaming'] } as const;
+
 export const STRATEGIES = ['quality', 'cost', 'latency', 'balanced', 'custom'] as const;
 
 /** Decoding strategies a request may name (`auto`: by task, from the config's `decoding` table). */
@@ -105,6 +109,10 @@ export const configSchema = {
             additionalProperties: { type: 'number', minimum: 0, maximum: 1 },
           },
           tags: { type: 'array', items: { type: 'string' }, default: [] },
+          // what the model can take (docs/gateway.md): a request that needs one routes only to models
+          // that have it. Default: tools, json and streaming (replay models: streaming); vision and
+          // audio must be declared.
+          capabilities: { type: 'array', uniqueItems: true, items: { enum: [...CAPABILITIES] } },
         },
       },
     },

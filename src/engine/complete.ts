@@ -10,6 +10,7 @@ import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import {
   promptOf,
   requestTokens,
+  requiredCapabilities,
   tokenAccounting,
   type ChatChunk,
   type ChatCompletion,
@@ -74,6 +75,12 @@ async function plan(
   const pick = parseModel(req.model, c.router);
   if (pick.direct) return { models: [pick.direct], reason: `requested ${pick.direct}` };
   const cooling = [...c.upstreams].filter(([, u]) => !u.gate.available()).map(([id]) => id);
+  // a request with tools, JSON output, images or audio (or a stream) routes only to models that take them
+  const capabilities = requiredCapabilities(req);
+  const constraints = {
+    ...(cooling.length ? { deny: cooling } : {}),
+    ...(capabilities.length ? { capabilities } : {}),
+  };
   let d: Decision;
   try {
     d = await c.router.route(promptOf(req), {
@@ -81,7 +88,7 @@ async function plan(
       ...((req.max_tokens ?? req.max_completion_tokens)
         ? { maxTokens: req.max_tokens ?? req.max_completion_tokens }
         : {}),
-      ...(cooling.length ? { constraints: { deny: cooling } } : {}),
+      ...(Object.keys(constraints).length ? { constraints } : {}),
     });
   } catch (e) {
     if (isArbiterError(e) && e.code === ErrorCodes.NO_ELIGIBLE_MODEL && cooling.length) {

@@ -116,7 +116,7 @@ export async function createUpstreams(
 export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type GateOptions } from './gate.js';
 export { OpenAIProvider, retryAfterMs } from './openai.js';
 export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
-export { textOf } from './messages.js';
+export { requiredCapabilities, textOf } from './messages.js';
 export type {
   CallOptions,
   ChatChunk,

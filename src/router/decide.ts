@@ -65,7 +65,10 @@ export function decide(
     ` for a ${label} prompt (${conf.toFixed(2)})` +
     (runner ? `; runner-up ${runner.model} (${runner.quality.toFixed(2)}, ${money(runner.cost)})` : '') +
     (c.note ? `; ${c.note}` : '') +
-    (explore ? '; exploring (chosen on a draw from the predictions)' : '');
+    (explore ? '; exploring (chosen on a draw from the predictions)' : '') +
+    (options.constraints?.capabilities?.length
+      ? `; the request needs ${options.constraints.capabilities.join(', ')}`
+      : '');
   return {
     model: ch.model,
     strategy: c.strategy,

@@ -7,7 +7,7 @@
  * The chosen model is the best eligible one with room under its concurrency cap.
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { ModelSpec, RoutingSettings, Strategy } from '../config/index.js';
+import { capabilitiesOf, type ModelSpec, type RoutingSettings, type Strategy } from '../config/index.js';
 import type { LoadTracker } from './load.js';
 import type { Candidate, Prediction, RouteOptions } from './types.js';
 
@@ -31,6 +31,8 @@ function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefi
   const c = o.constraints ?? {};
   if (c.allow && !c.allow.includes(m.id)) return 'not in allow list';
   if (c.deny?.includes(m.id)) return 'in deny list';
+  const lacks = c.capabilities?.filter((k) => !capabilitiesOf(m).includes(k));
+  if (lacks?.length) return `lacks ${lacks.join(', ')} (capabilities: ${capabilitiesOf(m).join(', ') || 'none'})`;
   const need = c.minContext ?? p.inputTokens + p.outputTokens;
   if (need > m.contextTokens) return `needs ${need} tokens of context, has ${m.contextTokens}`;
   if (c.maxCost !== undefined && p.cost > c.maxCost) return `cost ${p.cost.toPrecision(3)} > max ${c.maxCost}`;

@@ -123,7 +123,7 @@ function storeShift(r) {
   const s = r.summary;
   const pct = (x) => `${(100 * x).toFixed(0)}%`;
   const sec = (x) => (x === null ? 'not within the run' : `${x} s`);
-  return `routing.explore ${r.shape.explore}, ${s.rate} rated requests/s, ${r.shape.trials} trials (medians): \`a\` took ${pct(s.shareBefore)} of the traffic before the drop; its share fell below one half **${sec(s.shiftS)}** after it (5 s windows; trials: ${s.shiftsS.map(sec).join(', ')}), and was ${pct(s.shareLate)} from 30 s after; its profile interval excluded its old mean after ${s.flaggedAfterRatings ?? '—'} of its ratings after the drop.`;
+  return `routing.explore ${r.shape.explore}, ${s.rate} rated requests/s, ${r.shape.trials} trials (medians): \`a\` took ${pct(s.shareBefore)} of the traffic before the drop; its share fell below one half **${sec(s.shiftS)}** after it (5 s windows; trials: ${s.shiftsS.map(sec).join(', ')}), and was ${pct(s.shareLate)} from 30 s after.`;
 }
 
 function storeOutage(r) {

@@ -4,15 +4,17 @@
  * admin endpoints explaining how to enable keys when authentication is off, and a config whose
  * apiKeyEnv names an unset variable refused at start.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StaticEmbedder } from '../src/embed/index.js';
 import { ErrorCodes } from '../src/errors.js';
 import { createArbiter } from '../src/index.js';
+import { evaluate } from '../src/providers/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { headerSafe } from '../src/server/routes/chat.js';
 import { buildGateway } from '../src/server/index.js';
-import { availableBackends, startUpstream } from './helpers.js';
+import { availableBackends, SEED, startUpstream } from './helpers.js';
 
 const received: Array<Record<string, unknown>> = [];
 let baseUrl: string;
@@ -167,5 +169,39 @@ describe('gateway fidelity', () => {
       code: ErrorCodes.INVALID_CONFIG,
       message: expect.stringContaining('ARBITER_TEST_SURELY_UNSET_KEY'),
     });
+  });
+});
+
+describe('the offline rules model', () => {
+  it('evaluates arithmetic as a plain tree walk does, on random expressions', () => {
+    type Tree = number | { op: '+' | '-' | '*' | '/'; l: Tree; r: Tree };
+    const tree: fc.Arbitrary<Tree> = fc.letrec((t) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.integer({ min: 0, max: 999 }),
+        fc.record({ op: fc.constantFrom('+', '-', '*', '/'), l: t('node'), r: t('node') }),
+      ),
+    })).node as fc.Arbitrary<Tree>;
+    const show = (x: Tree): string => (typeof x === 'number' ? String(x) : `(${show(x.l)} ${x.op} ${show(x.r)})`);
+    const value = (x: Tree): number => {
+      if (typeof x === 'number') return x;
+      const [l, r] = [value(x.l), value(x.r)];
+      return x.op === '+' ? l + r : x.op === '-' ? l - r : x.op === '*' ? l * r : l / r;
+    };
+    fc.assert(
+      fc.property(tree, (x) => {
+        const want = value(x);
+        const got = evaluate(show(x));
+        if (typeof x === 'number' || !Number.isFinite(want)) return got === undefined || got === want;
+        return got !== undefined && Math.abs(got - want) <= 1e-9 * Math.max(1, Math.abs(want));
+      }),
+      { numRuns: 2000, seed: SEED },
+    );
+    expect(evaluate('2 ^ 3 ^ 2')).toBe(512); // right-associative
+    expect(evaluate('-3 × 4 ÷ 2')).toBe(-6);
+    expect(evaluate('1,000 + 1')).toBe(1001);
+    expect(evaluate('hello')).toBeUndefined();
+    expect(evaluate('17')).toBeUndefined(); // a number alone is not a sum to do
+    expect(evaluate('(1 + 2')).toBeUndefined();
   });
 });

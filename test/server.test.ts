@@ -575,7 +575,7 @@ describe('gateway: reload', () => {
 });
 
 describe('arbiter serve', () => {
-  it("npm start's demo config answers offline from replay models", async () => {
+  it("npm start's demo config answers offline: recorded prompts from replay models, any other from the rules model", async () => {
     const { createGateway } = await import('../src/server/index.js');
     const app = await createGateway('config/demo.yaml');
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -586,16 +586,36 @@ describe('arbiter serve', () => {
       body: JSON.stringify({ model: 'auto:quality', messages: [{ role: 'user', content: 'What is 17 * 23?' }] }),
     });
     expect(r.status).toBe(200);
+    expect(r.headers.get('x-arbiter-model')).toMatch(/^demo-/); // a recorded prompt: a replay model answers
     expect(
       ((await r.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content,
     ).toMatch(/391/);
-    const miss = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content: 'something never recorded' }] }),
+    // a newcomer's own prompts: the replay models have no recording, the offline rules model answers
+    const ask = async (content: string, stream = false) => {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', stream, n: stream ? 2 : 1, messages: [{ role: 'user', content }] }),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-arbiter-model')).toBe('offline-rules');
+      expect(res.headers.get('x-arbiter-fallbacks')).toMatch(/demo-/);
+      return stream ? res.text() : ((await res.json()) as { choices: Array<{ message: { content: string } }> });
+    };
+    expect((await ask('What is (12 + 30) * 2.5?')) as object).toMatchObject({
+      choices: [{ message: { content: '(12 + 30) * 2.5 = 105' } }],
     });
-    expect(miss.status).toBe(404);
-    expect(((await miss.json()) as { error: { code: string } }).error.code).toBe('ARB_NOT_FOUND');
+    const prose = (await ask('Write me a poem about the sea.')) as { choices: Array<{ message: { content: string } }> };
+    expect(prose.choices[0]!.message.content).toMatch(/offline demo model.*provider kind openai/s);
+    // streamed with n: 2, every choice comes through
+    const sse = (await ask('hello there', true)) as string;
+    const indexes = new Set(
+      sse
+        .split('\n\n')
+        .filter((l) => l.startsWith('data: {'))
+        .flatMap((l) => (JSON.parse(l.slice(6)) as { choices: Array<{ index: number }> }).choices.map((c) => c.index)),
+    );
+    expect([...indexes].sort()).toEqual([0, 1]);
   });
 
   it('on SIGTERM finishes the request in flight, then exits 0', async () => {

@@ -5,7 +5,11 @@
 /** Routing strategies: what a decision optimises. */
 /** What a model can take: tool calls, JSON output (response_format), images, audio, streamed answers. */
 export const CAPABILITIES = ['tools', 'json', 'vision', 'audio', 'streaming'] as const;
-export const DEFAULT_CAPABILITIES = { openai: ['tools', 'json', 'streaming'], replay: ['streaming'] } as const;
+export const DEFAULT_CAPABILITIES = {
+  openai: ['tools', 'json', 'streaming'],
+  replay: ['streaming'],
+  rules: ['streaming'],
+} as const;
 
 export const STRATEGIES = ['quality', 'cost', 'latency', 'balanced', 'custom'] as const;
 
@@ -45,7 +49,8 @@ export const configSchema = {
             additionalProperties: false,
             required: ['kind'],
             properties: {
-              kind: { enum: ['openai', 'replay'] },
+              // openai: an OpenAI-compatible endpoint; replay: recorded answers; rules: the offline demo model
+              kind: { enum: ['openai', 'replay', 'rules'] },
               // OpenAI-compatible endpoint, e.g. http://127.0.0.1:8001/v1 (kind openai)
               baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
               // the environment variable that holds the API key: the key itself never sits in the file

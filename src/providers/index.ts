@@ -8,6 +8,7 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { ModelGate, type GateOptions } from './gate.js';
 import { OpenAIProvider } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
+import { RulesProvider } from './rules.js';
 import { CHARS_PER_TOKEN } from '../text.js';
 import { textOf } from './messages.js';
 import type { ChatCompletion, ChatRequest, Provider } from './types.js';
@@ -82,18 +83,20 @@ export async function createUpstreams(
   for (const m of cfg.models) {
     const p = m.provider;
     const provider: Provider =
-      p.kind === 'replay'
-        ? new ReplayProvider(
-            m.id,
-            await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)),
-          )
-        : new OpenAIProvider({
-            baseUrl: p.baseUrl!,
-            model: p.upstreamModel ?? m.id,
-            connectTimeoutMs: p.connectTimeoutMs,
-            maxResponseBytes: p.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-            ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}),
-          });
+      p.kind === 'rules'
+        ? new RulesProvider(m.id)
+        : p.kind === 'replay'
+          ? new ReplayProvider(
+              m.id,
+              await loadReplayStore(isAbsolute(p.data!) ? p.data! : resolve(dirname(cfg.source), p.data!)),
+            )
+          : new OpenAIProvider({
+              baseUrl: p.baseUrl!,
+              model: p.upstreamModel ?? m.id,
+              connectTimeoutMs: p.connectTimeoutMs,
+              maxResponseBytes: p.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+              ...(p.apiKeyEnv && env[p.apiKeyEnv] ? { apiKey: env[p.apiKeyEnv] } : {}),
+            });
     const limits = {
       ...(m.limits?.requestsPerMinute ? { requestsPerMinute: m.limits.requestsPerMinute } : {}),
       ...(m.limits?.tokensPerMinute ? { tokensPerMinute: m.limits.tokensPerMinute } : {}),
@@ -116,6 +119,7 @@ export async function createUpstreams(
 export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type GateOptions } from './gate.js';
 export { OpenAIProvider, retryAfterMs } from './openai.js';
 export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
+export { RulesProvider, evaluate } from './rules.js';
 export { requiredCapabilities, textOf } from './messages.js';
 export type {
   CallOptions,

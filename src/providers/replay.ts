@@ -13,7 +13,8 @@ import { parse } from 'csv-parse/sync';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { normalizePrompt, unwrapPythonList } from '../text.js';
 import { textOf } from './messages.js';
-import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
+import { LocalProvider } from './local.js';
+import type { ChatRequest } from './types.js';
 
 /** Normalised prompt -> model -> recorded response, shared by every replay model reading the same data. */
 export type ReplayStore = Map<string, Map<string, string>>;
@@ -106,17 +107,17 @@ export function loadReplayStore(path: string): Promise<ReplayStore> {
   return p;
 }
 
-const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
-
-export class ReplayProvider implements Provider {
+export class ReplayProvider extends LocalProvider {
   readonly kind = 'replay' as const;
 
   constructor(
-    private readonly model: string,
+    model: string,
     private readonly store: ReplayStore,
-  ) {}
+  ) {
+    super(model);
+  }
 
-  private answer(req: ChatRequest): string {
+  protected answer(req: ChatRequest): string {
     const user = textOf([...req.messages].reverse().find((m) => m.role === 'user')?.content);
     const hit = this.store.get(normalizePrompt(user))?.get(this.model);
     if (hit === undefined)
@@ -124,56 +125,5 @@ export class ReplayProvider implements Provider {
         param: 'messages',
       });
     return hit;
-  }
-
-  async complete(req: ChatRequest, opts: CallOptions = {}): Promise<ChatCompletion> {
-    if (opts.signal?.aborted)
-      throw new ArbiterError(ErrorCodes.UPSTREAM_ERROR, 'request cancelled by the client', {
-        param: 'model',
-        status: 499,
-      });
-    const text = this.answer(req);
-    const n = req.n ?? 1;
-    const prompt = tokens(req.messages.map((m) => textOf(m.content)).join('\n'));
-    return {
-      id: `replay-${Date.now().toString(36)}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: this.model,
-      choices: Array.from({ length: n }, (_, index) => ({
-        index,
-        message: { role: 'assistant', content: text },
-        finish_reason: 'stop',
-      })),
-      usage: { prompt_tokens: prompt, completion_tokens: n * tokens(text), total_tokens: prompt + n * tokens(text) },
-    };
-  }
-
-  async *stream(req: ChatRequest): AsyncIterable<ChatChunk> {
-    const text = this.answer(req);
-    const id = `replay-${Date.now().toString(36)}`;
-    const created = Math.floor(Date.now() / 1000);
-    const pieces = text.match(/\S+\s*|\s+/g) ?? [''];
-    for (const [i, piece] of pieces.entries())
-      yield {
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model: this.model,
-        choices: [
-          {
-            index: 0,
-            delta: i === 0 ? { role: 'assistant', content: piece } : { content: piece },
-            finish_reason: null,
-          },
-        ],
-      };
-    yield {
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model: this.model,
-      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
-    };
   }
 }

@@ -302,6 +302,50 @@ describe('the openai SDK', () => {
     expect(bad).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'ARB_INVALID_REQUEST' });
   });
 
+  it('legacy completions, JSON and streamed, through the chat models', async () => {
+    const r = await client().completions.create({ model: 'auto', prompt: 'Say hello.', max_tokens: 20 });
+    expect(r.object).toBe('text_completion');
+    expect(r.choices.map((c) => [c.index, c.text])).toEqual([[0, 'Hello from upstream.']]);
+    expect(last()).toMatchObject({ max_tokens: 20, messages: [{ role: 'user', content: 'Say hello.' }] });
+    const two = await client().completions.create({ model: 'auto', prompt: ['Say hello.', 'Say hello again.'] });
+    expect(two.choices.map((c) => c.index)).toEqual([0, 1]);
+    expect(two.usage?.total_tokens).toBe(36);
+    const s = await client().completions.create({ model: 'auto', prompt: 'Say hello.', stream: true });
+    let text = '';
+    for await (const ch of s) text += ch.choices[0]?.text ?? '';
+    expect(text).toBe('Hello from upstream. #0');
+    const echo = await client()
+      .completions.create({ model: 'auto', prompt: 'x', echo: true })
+      .catch((e: unknown) => e);
+    expect(echo).toMatchObject({ status: 400, param: 'echo' });
+  });
+
+  it("embeddings from arbiter's own embedder, as floats and as base64 (the SDK's default)", async () => {
+    const backend = availableBackends()[0]!;
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const texts = ['binary search in Rust', 'the capital of France'];
+    const want = await embedder.embed(texts);
+    const viaSdk = await client().embeddings.create({ model: 'arbiter-static', input: texts }); // base64 on the wire
+    const viaFloat = await client().embeddings.create({
+      model: 'arbiter-static',
+      input: texts,
+      encoding_format: 'float',
+    });
+    for (const r of [viaSdk, viaFloat]) {
+      expect(r.data.map((d) => d.index)).toEqual([0, 1]);
+      r.data.forEach((d, i) => {
+        expect(d.embedding).toHaveLength(embedder.dim);
+        d.embedding.forEach((x, j) =>
+          expect(Math.abs(x - want[i * embedder.dim + j]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(x))),
+        );
+      });
+    }
+    const other = await client()
+      .embeddings.create({ model: 'text-embedding-3-small', input: 'x' })
+      .catch((e: unknown) => e);
+    expect(other).toMatchObject({ status: 404, code: 'ARB_NOT_FOUND' });
+  });
+
   it('lists models shaped as OpenAI lists them', async () => {
     const ids: string[] = [];
     for await (const m of client().models.list()) {
@@ -310,6 +354,7 @@ describe('the openai SDK', () => {
     }
     expect(ids).toContain('auto');
     expect(ids).toContain('gpt-upstream');
+    expect(ids).toContain('arbiter-static');
   });
 });
 

@@ -16,6 +16,8 @@ export { ModelRegistry } from './registry.js';
 export {
   arbiterOptionSchema,
   chatRequestSchema,
+  completionRequestSchema,
+  embeddingRequestSchema,
   KNOWN_CHAT_FIELDS,
   DECODE_LIMITS,
   decodeOptionsSchema,

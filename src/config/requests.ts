@@ -178,6 +178,57 @@ export const chatRequestSchema = {
   },
 } as const;
 
+/** POST /v1/completions (legacy text completions, served through the chat models). */
+export const completionRequestSchema = {
+  type: 'object',
+  required: ['model', 'prompt'],
+  properties: {
+    model: modelId,
+    prompt: {
+      anyOf: [
+        { type: 'string', maxLength: 1_000_000 },
+        { type: 'array', minItems: 1, maxItems: 16, items: { type: 'string', maxLength: 1_000_000 } },
+      ],
+    },
+    stream: { type: 'boolean' },
+    stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+    max_tokens: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: 'integer', minimum: 1, maximum: 16 },
+    stop: chatRequestSchema.properties.stop,
+    presence_penalty: penalty,
+    frequency_penalty: penalty,
+    logit_bias: chatRequestSchema.properties.logit_bias,
+    seed: { type: 'integer' },
+    user: { type: 'string', maxLength: 256 },
+    // not translatable to a chat request: refused by name rather than silently dropped
+    echo: { const: false },
+    suffix: { type: 'null' },
+    logprobs: { type: 'null' },
+    best_of: { const: 1 },
+  },
+} as const;
+
+/** POST /v1/embeddings. */
+export const embeddingRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['model', 'input'],
+  properties: {
+    model: modelId,
+    input: {
+      anyOf: [
+        { type: 'string', maxLength: 1_000_000 },
+        { type: 'array', minItems: 1, maxItems: 2048, items: { type: 'string', maxLength: 100_000 } },
+      ],
+    },
+    encoding_format: { enum: ['float', 'base64'] },
+    dimensions: { type: 'integer', minimum: 1, maximum: 4096 },
+    user: { type: 'string', maxLength: 256 },
+  },
+} as const;
+
 /** The fields of a chat request arbiter knows (the rest pass through, or are refused with unknownFields: reject). */
 export const KNOWN_CHAT_FIELDS: ReadonlySet<string> = new Set([
   ...Object.keys(chatRequestSchema.properties),

@@ -14,6 +14,8 @@ import { errorsPlugin } from './plugins/errors.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { chatRoutes } from './routes/chat.js';
+import { completionRoutes } from './routes/completions.js';
+import { embeddingRoutes } from './routes/embeddings.js';
 import { modelRoutes } from './routes/models.js';
 import { routeRoutes } from './routes/route.js';
 
@@ -92,6 +94,8 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   modelRoutes(app, host, o.backend ?? o.arbiter.backend?.name ?? 'unknown');
   adminRoutes(app, host, o.reload);
   chatRoutes(app, host);
+  completionRoutes(app, host);
+  embeddingRoutes(app, host);
   app.server.maxConnections = c.maxConnections;
   app.addHook('onClose', async () => host.close());
   return app;

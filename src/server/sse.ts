@@ -7,7 +7,7 @@ import { errorBody } from './plugins/errors.js';
 
 export async function sendStream(
   reply: FastifyReply,
-  chunks: AsyncIterable<ChatChunk>,
+  chunks: AsyncIterable<ChatChunk | object>,
   headers: Record<string, string>,
 ): Promise<void> {
   reply.hijack();

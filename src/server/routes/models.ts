@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { EngineHost } from '../host.js';
+import { embedderModelId } from './embeddings.js';
 
 export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: string): void {
   // entries shaped as OpenAI's: id, object, created (epoch seconds: when this gateway started), owned_by
@@ -18,6 +19,8 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
           owned_by: 'arbiter',
         })),
         ...registry.ids().map((id) => ({ id, object: 'model', created, owned_by: registry.get(id).provider.kind })),
+        // the embedder /v1/embeddings serves
+        { id: embedderModelId(host.current.router.embedder.kind), object: 'model', created, owned_by: 'arbiter' },
       ],
     };
   });

@@ -7,6 +7,9 @@
 export const CAPABILITIES = ['tools', 'json', 'vision', 'audio', 'streaming'] as const;
 export const DEFAULT_CAPABILITIES = {
   openai: ['tools', 'json', 'streaming'],
+  azure: ['tools', 'json', 'streaming'],
+  // the Messages API has no response_format: JSON output is not declared by default
+  anthropic: ['tools', 'vision', 'streaming'],
   replay: ['streaming'],
   rules: ['streaming'],
 } as const;
@@ -49,8 +52,11 @@ export const configSchema = {
             additionalProperties: false,
             required: ['kind'],
             properties: {
-              // openai: an OpenAI-compatible endpoint; replay: recorded answers; rules: the offline demo model
-              kind: { enum: ['openai', 'replay', 'rules'] },
+              // openai: an OpenAI-compatible endpoint; azure: Azure OpenAI (upstreamModel is the deployment);
+              // anthropic: Anthropic's Messages API; replay: recorded answers; rules: the offline demo model
+              kind: { enum: ['openai', 'azure', 'anthropic', 'replay', 'rules'] },
+              // Azure OpenAI's api-version query parameter (kind azure)
+              apiVersion: { type: 'string', pattern: '^[0-9A-Za-z.-]{1,40}$' },
               // OpenAI-compatible endpoint, e.g. http://127.0.0.1:8001/v1 (kind openai)
               baseUrl: { type: 'string', pattern: '^https?://[^\\s]+$' },
               // the environment variable that holds the API key: the key itself never sits in the file
@@ -75,7 +81,8 @@ export const configSchema = {
               retries: { type: 'integer', minimum: 0, maximum: 10, default: 2 },
             },
             allOf: [
-              { if: { properties: { kind: { const: 'openai' } } }, then: { required: ['baseUrl'] } },
+              { if: { properties: { kind: { enum: ['openai', 'anthropic'] } } }, then: { required: ['baseUrl'] } },
+              { if: { properties: { kind: { const: 'azure' } } }, then: { required: ['baseUrl', 'apiVersion'] } },
               { if: { properties: { kind: { const: 'replay' } } }, then: { required: ['data'] } },
             ],
           },

@@ -6,7 +6,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ArbiterConfig } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { ModelGate, type GateOptions } from './gate.js';
-import { OpenAIProvider } from './openai.js';
+import { anthropicWire } from './anthropic.js';
+import { azureWire, OpenAIProvider, openaiWire } from './openai.js';
 import { loadReplayStore, ReplayProvider } from './replay.js';
 import { RulesProvider } from './rules.js';
 import { CHARS_PER_TOKEN } from '../text.js';
@@ -92,6 +93,7 @@ export async function createUpstreams(
             )
           : new OpenAIProvider({
               baseUrl: p.baseUrl!,
+              wire: p.kind === 'anthropic' ? anthropicWire : p.kind === 'azure' ? azureWire(p.apiVersion!) : openaiWire,
               model: p.upstreamModel ?? m.id,
               connectTimeoutMs: p.connectTimeoutMs,
               maxResponseBytes: p.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
@@ -117,7 +119,8 @@ export async function createUpstreams(
 }
 
 export { ModelGate, isRetryable, countsAgainstModel, type BreakerState, type GateOptions } from './gate.js';
-export { OpenAIProvider, retryAfterMs } from './openai.js';
+export { azureWire, OpenAIProvider, openaiWire, retryAfterMs, type Wire } from './openai.js';
+export { anthropicWire, fromAnthropic, toAnthropic } from './anthropic.js';
 export { ReplayProvider, loadReplayStore, type ReplayStore } from './replay.js';
 export { RulesProvider, evaluate } from './rules.js';
 export { requiredCapabilities, textOf } from './messages.js';

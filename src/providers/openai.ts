@@ -7,17 +7,85 @@
  * reset connections, malformed bodies; `status` when there was one), ARB_UPSTREAM_TIMEOUT.
  * The API key comes from the environment variable the config names; it is never logged or echoed.
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { redactSecrets } from '../text.js';
+import {
+  cancelled,
+  ConnectTimeout,
+  deadline,
+  ERROR_BODY_CHARS,
+  ERROR_DETAIL_CHARS,
+  MAX_EVENT_CHARS,
+  nextWithin,
+  readAll,
+  retryAfterMs,
+  send,
+  StreamLimit,
+  TooLarge,
+  upstream,
+} from './http.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_STREAM_IDLE_MS, DEFAULT_STREAM_TOTAL_MS } from './limits.js';
 import { SseReader } from './sse.js';
 import type { CallOptions, ChatChunk, ChatCompletion, ChatRequest, Provider } from './types.js';
 
+export { cancelled, retryAfterMs } from './http.js';
+
+/**
+ * How one API speaks: where to post, its headers, the request body made from an OpenAI-shaped
+ * chat request, and its answers — whole or streamed — back in OpenAI's shape.
+ */
+export interface Wire {
+  readonly kind: 'openai' | 'azure' | 'anthropic';
+  url(baseUrl: string, model: string): URL;
+  headers(apiKey: string | undefined): Record<string, string>;
+  body(req: ChatRequest, model: string, stream: boolean): unknown;
+  /** The completion in OpenAI's shape, or what is wrong with the body. */
+  completion(body: unknown, model: string): ChatCompletion | string;
+  /** A translator for one stream: each event's data → chunks, whether it ended, or what is wrong. */
+  stream(model: string): (data: string) => { chunks: ChatChunk[]; done: boolean } | string;
+}
+
+/** OpenAI's own: POST {baseUrl}/chat/completions, Bearer key, bodies as they are. */
+export const openaiWire: Wire = {
+  kind: 'openai',
+  url: (baseUrl) => new URL(`${baseUrl.replace(/\/+$/, '')}/chat/completions`),
+  headers: (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+  body: (req, model, stream) => ({
+    ...req,
+    model,
+    stream,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+  }),
+  completion: (body) => invalidCompletion(body) ?? (body as ChatCompletion),
+  stream: () => (data) => {
+    if (data === '[DONE]') return { chunks: [], done: true };
+    const chunk = parseChunk(data);
+    if (!chunk) return 'malformed stream event';
+    if (chunk.error) return 'upstream error event';
+    return { chunks: [chunk], done: false };
+  },
+};
+
+/** Azure OpenAI: the deployment in the path, `api-version` in the query, the key in `api-key`. */
+export function azureWire(apiVersion: string): Wire {
+  return {
+    ...openaiWire,
+    kind: 'azure',
+    url: (baseUrl, deployment) =>
+      new URL(
+        `${baseUrl.replace(/\/+$/, '')}/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(apiVersion)}`,
+      ),
+    headers: (apiKey): Record<string, string> => (apiKey ? { 'api-key': apiKey } : {}),
+    body: (req, _model, stream) => ({ ...req, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
+  };
+}
+
 export interface OpenAIProviderOptions {
   baseUrl: string;
+  /** The API it speaks (default: OpenAI's). */
+  wire?: Wire;
   /** The model name upstream (default: the arbiter model id). */
   model: string;
   apiKey?: string;
@@ -25,129 +93,6 @@ export interface OpenAIProviderOptions {
   connectTimeoutMs?: number;
   /** The largest response body, or whole stream, read (characters of UTF-8 text). Default 8 MiB. */
   maxResponseBytes?: number;
-}
-
-/** The largest single server-sent event (a stream without delimiters is cut off here). */
-const MAX_EVENT_CHARS = 1 << 20;
-/** What is read of an error body, and what of it a message quotes. */
-const ERROR_BODY_CHARS = 4096;
-const ERROR_DETAIL_CHARS = 200;
-
-class TooLarge extends Error {}
-class StreamLimit extends Error {}
-
-/** Retry-After as milliseconds (seconds or an HTTP date), or undefined. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const s = Number(header);
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
-  const t = Date.parse(header);
-  return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
-}
-
-function upstream(
-  code: (typeof ErrorCodes)[keyof typeof ErrorCodes],
-  msg: string,
-  extra: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
-): ArbiterError {
-  return new ArbiterError(code, msg, { param: 'model', ...extra });
-}
-
-/**
- * The caller cancelled (its client went away): status 499, so it is neither retried nor held
- * against the model's breaker.
- */
-export function cancelled(model: string, cause?: unknown): ArbiterError {
-  return new ArbiterError(ErrorCodes.UPSTREAM_ERROR, `${model}: request cancelled by the client`, {
-    param: 'model',
-    status: 499,
-    cause,
-  });
-}
-
-/** A signal that aborts on the caller's signal or after ms (whichever first), and its canceller. */
-function deadline(
-  parent: AbortSignal | undefined,
-  ms: number | undefined,
-): { signal: AbortSignal; stopTimer: () => void; clear: () => void; timedOut: () => boolean } {
-  const ctl = new AbortController();
-  let fired = false;
-  const timer = ms !== undefined ? setTimeout(() => ((fired = true), ctl.abort(new Error('timeout'))), ms) : undefined;
-  const onAbort = () => ctl.abort(parent?.reason);
-  parent?.addEventListener('abort', onAbort, { once: true });
-  if (parent?.aborted) ctl.abort(parent.reason);
-  return {
-    signal: ctl.signal,
-    stopTimer: () => timer && clearTimeout(timer),
-    clear: () => {
-      if (timer) clearTimeout(timer);
-      parent?.removeEventListener('abort', onAbort);
-    },
-    timedOut: () => fired,
-  };
-}
-
-// Idle keep-alive sockets are dropped after 4 s: servers commonly close them at 5 s (Node's
-// default keepAliveTimeout), and reusing one in that window fails the request with a reset — which
-// in a soak test counted against the breaker often enough to open it.
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, maxSockets: 1024, timeout: 4000 }),
-  'https:': new https.Agent({ keepAlive: true, maxSockets: 1024, timeout: 4000 }),
-};
-
-class ConnectTimeout extends Error {}
-
-/** Sends one POST; resolves with the response once its headers are in. A connection not open within connectMs fails with ConnectTimeout. */
-function send(
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal,
-  connectMs: number,
-): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(
-      url,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        agent: agents[url.protocol as 'http:' | 'https:'],
-        signal,
-      },
-      resolve,
-    );
-    req.on('socket', (s) => {
-      s.setNoDelay(true);
-      if (!s.connecting) return; // a kept-alive socket
-      const t = setTimeout(() => req.destroy(new ConnectTimeout(`no connection within ${connectMs} ms`)), connectMs);
-      s.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => clearTimeout(t));
-      s.once('close', () => clearTimeout(t));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** The whole body as text, at most `max` characters (rejects if the connection breaks first, or with TooLarge). */
-function readAll(res: IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => {
-      if (text.length + c.length > max) {
-        reject(new TooLarge(`response larger than ${max} bytes`));
-        res.destroy();
-        return;
-      }
-      text += c;
-    });
-    res.on('end', () =>
-      res.complete ? resolve(text) : reject(new Error('connection closed before the body was complete')),
-    );
-    res.on('aborted', () => reject(new Error('connection closed before the body was complete')));
-    res.on('error', reject);
-  });
 }
 
 /** What is wrong with a completion body, or undefined: it must have a choice with a message. */
@@ -162,29 +107,6 @@ export function invalidCompletion(body: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * The iterator's next value, or a StreamLimit when none comes within idleMs (a stalled stream) or
- * before the whole stream's time is up (leftMs). Never leaves a rejection unhandled.
- */
-function nextWithin<T>(it: AsyncIterator<T>, idleMs: number, leftMs: number): Promise<IteratorResult<T>> {
-  const next = it.next();
-  next.catch(() => {}); // may reject after the race is lost (the response is destroyed then)
-  const ms = Math.max(0, Math.min(idleMs, leftMs));
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new StreamLimit(
-            leftMs <= idleMs ? 'stream took longer than its time limit' : `stream stalled: no data for ${idleMs} ms`,
-          ),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([next, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** A stream event's JSON, or undefined when it is not a JSON object. */
 function parseChunk(data: string): (ChatChunk & { error?: unknown }) | undefined {
   try {
@@ -196,12 +118,15 @@ function parseChunk(data: string): (ChatChunk & { error?: unknown }) | undefined
 }
 
 export class OpenAIProvider implements Provider {
-  readonly kind = 'openai' as const;
+  readonly kind: Wire['kind'];
   private readonly url: URL;
   private readonly maxChars: number;
+  private readonly wire: Wire;
 
   constructor(private readonly o: OpenAIProviderOptions) {
-    this.url = new URL(`${o.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+    this.wire = o.wire ?? openaiWire;
+    this.kind = this.wire.kind;
+    this.url = this.wire.url(o.baseUrl, o.model);
     this.maxChars = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     if (this.url.protocol !== 'http:' && this.url.protocol !== 'https:')
       throw new ArbiterError(ErrorCodes.INVALID_CONFIG, `baseUrl must be http(s), got ${o.baseUrl}`, {
@@ -215,6 +140,8 @@ export class OpenAIProvider implements Provider {
     signal: AbortSignal,
     isTimeout: () => boolean,
   ): Promise<IncomingMessage> {
+    // translated before sending: a request the API cannot take is the client's error, not the upstream's
+    const payload = JSON.stringify(this.wire.body(req, this.o.model, stream));
     let res: IncomingMessage;
     try {
       res = await send(
@@ -222,14 +149,9 @@ export class OpenAIProvider implements Provider {
         {
           'content-type': 'application/json',
           accept: stream ? 'text/event-stream' : 'application/json',
-          ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}),
+          ...this.wire.headers(this.o.apiKey),
         },
-        JSON.stringify({
-          ...req,
-          model: this.o.model,
-          stream,
-          ...(stream ? { stream_options: { include_usage: true } } : {}),
-        }),
+        payload,
         signal,
         this.o.connectTimeoutMs ?? 5000,
       );
@@ -277,9 +199,9 @@ export class OpenAIProvider implements Provider {
     const d = deadline(opts.signal, opts.timeoutMs);
     try {
       const res = await this.post(req, false, d.signal, d.timedOut);
-      let body: ChatCompletion;
+      let body: unknown;
       try {
-        body = JSON.parse(await readAll(res, this.maxChars)) as ChatCompletion;
+        body = JSON.parse(await readAll(res, this.maxChars)) as unknown;
       } catch (e) {
         if (e instanceof TooLarge) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: ${e.message}`);
         if (d.timedOut())
@@ -289,9 +211,9 @@ export class OpenAIProvider implements Provider {
           cause: e,
         }); // a server-side failure: retryable
       }
-      const problem = invalidCompletion(body);
-      if (problem) throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: ${problem}`);
-      return body;
+      const done = this.wire.completion(body, this.o.model);
+      if (typeof done === 'string') throw upstream(ErrorCodes.UPSTREAM_ERROR, `${this.o.model}: ${done}`);
+      return done;
     } finally {
       d.clear();
     }
@@ -310,6 +232,7 @@ export class OpenAIProvider implements Provider {
       const totalMs = opts.totalMs ?? DEFAULT_STREAM_TOTAL_MS;
       let received = 0;
       const sse = new SseReader(MAX_EVENT_CHARS);
+      const translate = this.wire.stream(this.o.model);
       let done = false;
       const broke = (msg: string, cause?: unknown) =>
         upstream(first ? ErrorCodes.UPSTREAM_ERROR : ErrorCodes.STREAM_INTERRUPTED, `${this.o.model}: ${msg}`, {
@@ -336,18 +259,19 @@ export class OpenAIProvider implements Provider {
           throw broke((e as Error).message);
         }
         for (const data of events) {
-          if (data === '[DONE]') {
+          const t = translate(data);
+          if (typeof t === 'string') throw broke(t);
+          for (const chunk of t.chunks) {
+            if (first) {
+              first = false;
+              d.stopTimer(); // the first-token deadline is met; the caller's signal still cancels
+            }
+            yield chunk;
+          }
+          if (t.done) {
             done = true;
             break;
           }
-          const chunk = parseChunk(data);
-          if (!chunk) throw broke('malformed stream event');
-          if (chunk.error) throw broke('upstream error event');
-          if (first) {
-            first = false;
-            d.stopTimer(); // the first-token deadline is met; the caller's signal still cancels
-          }
-          yield chunk;
         }
       }
       if (!done) {

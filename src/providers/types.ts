@@ -83,7 +83,7 @@ export interface CallOptions {
 }
 
 export interface Provider {
-  readonly kind: 'openai' | 'replay' | 'rules';
+  readonly kind: 'openai' | 'azure' | 'anthropic' | 'replay' | 'rules';
   complete(req: ChatRequest, opts?: CallOptions): Promise<ChatCompletion>;
   /** Chunks in order; rejects (typed) when the stream fails, at any point. */
   stream(req: ChatRequest, opts?: CallOptions): AsyncIterable<ChatChunk>;

@@ -50,7 +50,7 @@ function blocks(content: ChatMessage['content']): Block[] {
 
 function toolUse(call: unknown): Block {
   const c = call as { id?: string; function?: { name?: string; arguments?: string } };
-  let input: unknown = {};
+  let input: unknown;
   try {
     input = c.function?.arguments ? JSON.parse(c.function.arguments) : {};
   } catch {

@@ -206,3 +206,25 @@ describe('analysis head', () => {
     expect(right / n).toBeGreaterThan(0.95);
   });
 });
+
+describe('no keyword evidence', () => {
+  const german =
+    'Die alte Mühle am Fluss drehte sich langsam im Wind, während die Kinder am Ufer Steine sammelten und die Eltern auf der Bank saßen und über den vergangenen Sommer sprachen, der lang und warm gewesen war.';
+
+  it('is `general` with confidence 0, never an arbitrary task; routing says so too', async () => {
+    expect(analyze(german).task).toMatchObject({ label: 'general', confidence: 0, scores: { general: 1 } });
+    const { createRouter } = await import('../src/index.js');
+    const r = await createRouter({
+      models: [
+        {
+          id: 'm',
+          provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+          cost: { inputPer1k: 0, outputPer1k: 0 },
+        },
+      ],
+    });
+    const d = await r.route(german);
+    expect([d.task.label, d.task.confidence]).toEqual(['general', 0]);
+    r.close();
+  });
+});

@@ -176,3 +176,41 @@ describe('Router', () => {
     await expect(createRouter({ models: [] }, { backend })).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG });
   });
 });
+
+describe('a trained router model and the config', () => {
+  const model = (id: string) => ({
+    id,
+    provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+    cost: { inputPer1k: 0.001, outputPer1k: 0.002 },
+  });
+  const routerbench = new URL('../models/routerbench', import.meta.url).pathname;
+
+  it('refuses a config none of whose models the router model knows; routing.modelMap maps them', async () => {
+    const backend = availableBackends()[0]!;
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    await expect(
+      createRouter({ models: [model('big'), model('small')], routing: { model: routerbench } }, { backend, embedder }),
+    ).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_CONFIG,
+      param: 'routing.model',
+      message: expect.stringMatching(/modelMap/),
+    });
+    const r = await createRouter(
+      {
+        models: [model('big'), model('small')],
+        routing: { model: routerbench, modelMap: { big: 'gpt-4-1106-preview', small: 'mistralai/mistral-7b-chat' } },
+      },
+      { backend, embedder },
+    );
+    const d = await r.route('Solve for x: 3x + 5 = 20.');
+    for (const c of d.alternatives) expect(c.qualitySource, c.model).not.toBe('prior'); // the trained outcomes reach both
+    expect(r.manifold.modelIds).toEqual(expect.arrayContaining(['big', 'small']));
+    r.close();
+    await expect(
+      createRouter(
+        { models: [model('big')], routing: { model: routerbench, modelMap: { big: 'no-such-model' } } },
+        { backend, embedder },
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG, param: 'routing.modelMap.big' });
+  });
+});

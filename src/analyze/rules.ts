@@ -104,6 +104,8 @@ export function classifyByRules(
     return [task, s];
   });
   const max = Math.max(...raw.map(([, s]) => s));
+  // no rule matched: no evidence for any task — say `general` with no confidence, never an arbitrary task
+  if (!(max > 0)) return { label: 'general', confidence: 0, scores: { general: 1 } };
   const exps = raw.map(([t, s]) => [t, Math.exp((s - max) / temperature)] as const);
   const z = exps.reduce((acc, [, e]) => acc + e, 0);
   const scores = Object.fromEntries(exps.map(([t, e]) => [t, e / z]));

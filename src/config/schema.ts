@@ -170,6 +170,12 @@ export const configSchema = {
         qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
         // a trained router model folder (arbiter train), relative to the config file
         model: { type: 'string', minLength: 1 },
+        // config model id -> the id the router model knows it by (when the names differ)
+        modelMap: {
+          type: 'object',
+          propertyNames: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$' },
+          additionalProperties: { type: 'string', minLength: 1, maxLength: 128 },
+        },
         // static (default), static:<dir>, use, onnx:<path>
         embedder: { type: 'string', pattern: '^(static(:.+)?|use|onnx:.+)$', default: 'static' },
         // neighbours per kNN vote

@@ -93,6 +93,17 @@ export class Manifold {
     return kind === 'feedback' ? this.feedbackOrder.size : this.points.size - this.feedbackOrder.size;
   }
 
+  /** Gives a tracked model another id (its outcomes kept): a router model's names mapped to a config's. */
+  renameModel(from: string, to: string): void {
+    const i = this.modelIdx.get(from);
+    if (i === undefined) fail('model', `no model ${JSON.stringify(from)} here (have: ${this.models.join(', ')})`);
+    if (from === to) return;
+    if (this.modelIdx.has(to)) fail('model', `${JSON.stringify(to)} is already a model here`);
+    this.modelIdx.delete(from);
+    this.modelIdx.set(to, i);
+    this.models = this.models.map((m, j) => (j === i ? to : m));
+  }
+
   /** Tracks outcomes of another model (a new model starts with none: it learns from feedback). */
   addModel(id: string): void {
     if (typeof id !== 'string' || id.length === 0) fail('model', 'must be a non-empty string');

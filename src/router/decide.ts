@@ -48,7 +48,9 @@ export function decide(
     if (labelled)
       for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
   }
-  const [label, conf] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
+  const [label, top] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
+  // `general` from keywords that matched nothing is the absence of evidence, not certainty
+  const conf = source === 'keywords' && label === 'general' ? analysis.task.confidence : top;
   const predictions = predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens });
   const explore = routing.explore > 0 && Math.random() < routing.explore;
   const c = choose(explore ? thompson(predictions) : predictions, models, options, routing, load);

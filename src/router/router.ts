@@ -283,6 +283,7 @@ export async function createRouter(
   const embedder = parts.embedder ?? (await loadEmbedder(cfg.routing.embedder, backend, fromConfig));
   const modelDir = parts.model ?? (cfg.routing.model ? fromConfig(cfg.routing.model) : undefined);
   const trained = modelDir ? await loadRouterModel(modelDir, embedder, backend) : undefined;
+  if (trained) matchModels(trained, cfg, modelDir!);
   if (trained) {
     // learned per-task strengths fill in what the config does not set (the config wins); the
     // overall mean ('*' in the model folder) is the config's 'general' fallback
@@ -302,4 +303,40 @@ export async function createRouter(
     parts.manifold === undefined,
     cfg.routing.drift,
   );
+}
+
+/**
+ * Puts a router model's model ids in the config's terms: `routing.modelMap` renames (config id →
+ * the id the router model knows), and a config none of whose models the router model knows is
+ * refused — every prediction would silently fall back to the priors. Config models it does not
+ * know are fine: they start from their priors and learn from feedback.
+ */
+function matchModels(trained: Awaited<ReturnType<typeof loadRouterModel>>, cfg: ArbiterConfig, dir: string): void {
+  const ids = new Set(cfg.models.map((m) => m.id));
+  for (const [mine, theirs] of Object.entries(cfg.routing.modelMap ?? {})) {
+    const bad = (msg: string) =>
+      new ArbiterError(ErrorCodes.INVALID_CONFIG, `routing.modelMap.${mine} ${msg}`, {
+        param: `routing.modelMap.${mine}`,
+      });
+    if (!ids.has(mine)) throw bad(`is not a configured model (have: ${[...ids].join(', ')})`);
+    if (!trained.manifold.modelIds.includes(theirs))
+      throw bad(
+        `${JSON.stringify(theirs)} is not a model of ${dir} (it knows: ${trained.manifold.modelIds.join(', ')})`,
+      );
+    trained.manifold.renameModel(theirs, mine);
+    for (const table of [trained.strengths, trained.costs, trained.calibration] as Array<
+      Record<string, unknown> | undefined
+    >)
+      if (table && theirs in table) {
+        table[mine] = table[theirs];
+        delete table[theirs];
+      }
+  }
+  const known = trained.manifold.modelIds;
+  if (!cfg.models.some((m) => known.includes(m.id)))
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      `routing.model ${dir} knows ${known.join(', ')}; the config has ${[...ids].join(', ')}: none match, so every prediction would fall back to the priors — name the models alike, or map them with routing.modelMap {configId: routerModelId}`,
+      { param: 'routing.model' },
+    );
 }

@@ -98,7 +98,7 @@ describe('config', () => {
       'models[0].provider.baseUrl: is required',
       'models[1].id: must be 1-128 letters, digits or . _ : / - (got "bad id!")',
       'models[1].provider.baseUrl: must be an http(s) URL (got "ftp://x")',
-      'models[1].provider.kind: must be one of openai, replay (got "grpc")',
+      'models[1].provider.kind: must be one of openai, azure, anthropic, replay, rules (got "grpc")',
       'models[1].strengths.Math: must be <= 1 (got 2)',
       'models[1].strengths.Math: task names must be lower-case words (a-z, 0-9, _ and -)',
       'models[2].id: is required',

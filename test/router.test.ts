@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { createRouter, ErrorCodes } from '../src/index.js';
+import { TYPICAL_PROMPT_TOKENS } from '../src/router/predict.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends } from './helpers.js';
 import { Manifold } from '../src/manifold/index.js';
@@ -212,5 +213,36 @@ describe('a trained router model and the config', () => {
         { backend, embedder },
       ),
     ).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG, param: 'routing.modelMap.big' });
+  });
+});
+
+describe('cost follows length', () => {
+  it('with a trained cost table, a 200 KB prompt costs what its tokens do, not the table mean', async () => {
+    const backend = availableBackends()[0]!;
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const r = await createRouter(
+      {
+        models: [
+          {
+            id: 'gpt-4-1106-preview',
+            provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+            cost: { inputPer1k: 0.01, outputPer1k: 0.03 },
+            contextTokens: 200_000,
+          },
+        ],
+        routing: { model: new URL('../models/routerbench', import.meta.url).pathname },
+      },
+      { backend, embedder },
+    );
+    const short = (await r.route('What is the capital of France?')).alternatives[0]!;
+    const long = (await r.route(`Summarise this: ${'the quick brown fox jumps over the lazy dog. '.repeat(4600)}`))
+      .alternatives[0]!;
+    expect(long.inputTokens).toBeGreaterThan(40_000);
+    // the table's typical cost plus the input tokens past a typical prompt's, at the price
+    const table = long.cost - ((long.inputTokens - TYPICAL_PROMPT_TOKENS) / 1000) * 0.01;
+    expect(table).toBeGreaterThan(0);
+    expect(table).toBeLessThan(3 * short.cost); // a mean cost of a call under this prompt's tasks
+    expect(long.cost / short.cost).toBeGreaterThan(20); // the table said the same for both before
+    r.close();
   });
 });

@@ -31,6 +31,12 @@ export interface PredictInputs {
   drift?: Pick<Drift, 'correction'>;
 }
 
+/**
+ * The prompt length a trained cost table's mean stands for (router models keep mean costs per
+ * task, not lengths; RouterBench's prompts are mostly shorter): tokens past it are added at the price.
+ */
+export const TYPICAL_PROMPT_TOKENS = 512;
+
 export interface MeasuredTokens {
   promptRatio: number;
   output: Readonly<Record<string, number>>;
@@ -124,10 +130,15 @@ export function predict(
           ) || Math.round(measured.output['*'] ?? outputTokens)
         : outputTokens);
     const observed = costs?.[m.id];
+    const byTokens = (inTokens / 1000) * m.cost.inputPer1k + (outTokens / 1000) * m.cost.outputPer1k;
+    // the training data's mean cost of a call is what a typical prompt costs; the input tokens of
+    // a longer one are added at the model's price — cost follows length
     const cost =
       observed && observed['*'] !== undefined && maxTokens === undefined && !measured
-        ? Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) || observed['*']!
-        : (inTokens / 1000) * m.cost.inputPer1k + (outTokens / 1000) * m.cost.outputPer1k;
+        ? (Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) ||
+            observed['*']!) +
+          (Math.max(0, inTokens - TYPICAL_PROMPT_TOKENS) / 1000) * m.cost.inputPer1k
+        : byTokens;
     const lat = inputs.latency?.get(m.id) ?? m.latency;
     const latencyMs = lat.firstTokenMs + (outTokens / lat.tokensPerSec) * 1000;
     return {

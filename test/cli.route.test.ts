@@ -102,6 +102,28 @@ describe('arbiter route', () => {
     expect((JSON.parse(stdout.trim()) as { id: string }).id).toBe('a');
   });
 
+  it('--fields writes only the named decision fields', async () => {
+    const child = spawn(process.execPath, [
+      bin,
+      'route',
+      '--in',
+      '-',
+      '--config',
+      config,
+      '--threads',
+      '1',
+      '--fields',
+      'model,confidence',
+    ]);
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdin.end(`${JSON.stringify({ id: 'a', prompt: 'Write a haiku about rain.' })}\n`);
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    const line = JSON.parse(stdout.trim()) as Record<string, unknown>;
+    expect(Object.keys(line)).toEqual(['id', 'model', 'confidence']);
+    expect(typeof line.model).toBe('string');
+  });
+
   it('fails with a one-line reason for a bad config, a missing input or bad flags', async () => {
     const { input } = await files([JSON.stringify({ prompt: 'x' })]);
     for (const args of [
@@ -109,6 +131,7 @@ describe('arbiter route', () => {
       ['--in', '/nonexistent.jsonl', '--config', config],
       ['--in', input, '--config', config, '--batch', '0'],
       ['--in', input, '--config', config, '--strategy', 'fastest'],
+      ['--in', input, '--config', config, '--fields', 'model,colour'],
     ]) {
       const e = (await run(process.execPath, [bin, 'route', ...args]).catch((x: unknown) => x)) as {
         code: number;

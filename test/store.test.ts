@@ -415,6 +415,12 @@ describe('outcome store over HTTP', () => {
     expect((await post('/v1/feedback', { request_id: decision.id, thumbs: 'down' }, 'c2')).status).toBe(200);
     const routeRec = (await (await get(`/v1/requests/${decision.id}`, 'c2')).json()) as Record<string, unknown>;
     expect(routeRec).toMatchObject({ kind: 'route', model: decision.model, decision_model: decision.model, calls: [] });
+    // ?fields=: the named fields and the id, not the whole decision; an unknown field is a 400 naming it
+    const few = await post('/v1/route?fields=model,confidence', { prompt: 'Write a haiku about routers.' }, 'c2');
+    expect(Object.keys((await few.json()) as object)).toEqual(['id', 'model', 'confidence']);
+    const bad = await post('/v1/route?fields=model,colour', { prompt: 'x' }, 'c2');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/unknown colour/);
     const after = (await (await get('/v1/stats', 'adm')).json()) as typeof stats;
     expect(after.models.find((m) => m.model === decision.model)).toMatchObject({ requests: 0, rated: 1 });
     const health = (await (await fetch(`${url}/health`)).json()) as { store: { status: string } };

@@ -42,6 +42,10 @@ program
   .option('--batch <n>', 'prompts per batch', '512')
   .option('--threads <n>', 'worker threads (default: all cores)')
   .option('--strict', 'stop at the first malformed line')
+  .option(
+    '--fields <list>',
+    'only these decision fields, e.g. model,confidence (model, task, confidence, quality, cost, latencyMs, fallbacks, strategy, reason)',
+  )
   .action(routeCommand);
 
 program

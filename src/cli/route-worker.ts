@@ -6,7 +6,7 @@ import { createBackend, type BackendName } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
 import type { Decision, RouteOptions } from '../router/index.js';
-import { createRouter, type Router } from '../router/index.js';
+import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
 
 export interface RouteTask {
   config: string;
@@ -19,6 +19,8 @@ export interface RouteTask {
   /** The output id of each prompt. */
   ids: Array<string | number>;
   options?: RouteOptions;
+  /** Only these decision fields (--fields); default: the whole decision. */
+  fields?: DecisionField[];
 }
 
 let router: Promise<Router> | undefined;
@@ -65,7 +67,7 @@ export default async function routeBatch(task: RouteTask): Promise<{ lines: stri
   }
   let lines = '';
   decisions.forEach((d, i) => {
-    if (d) lines += `${JSON.stringify({ id: task.ids[i], ...d })}\n`;
+    if (d) lines += `${JSON.stringify({ id: task.ids[i], ...(task.fields ? pickDecision(d, task.fields) : d) })}\n`;
   });
   return { lines, errors };
 }

@@ -16,6 +16,7 @@ import { selectBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
 import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
+import { parseFields } from '../router/index.js';
 import { openInput, parsePromptLine, write } from './jsonl.js';
 import type { RouteError, RouteTask } from './route-worker.js';
 
@@ -29,6 +30,7 @@ export interface RouteCommandOptions {
   strategy?: string;
   model?: string;
   embedder?: string;
+  fields?: string;
 }
 
 interface Item {
@@ -64,6 +66,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`,
       { param: 'strategy' },
     );
+  const fields = o.fields !== undefined ? parseFields(o.fields, 'fields') : undefined;
   await loadConfig(o.config); // fail fast, with every config problem, before any work
   if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
   const input = await openInput(o.in);
@@ -103,6 +106,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       prompts: items.map((i) => i.prompt),
       ids: items.map((i) => i.id),
       ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}),
+      ...(fields ? { fields } : {}),
     };
     pending.push({ items, result: pool.run(task) as Promise<{ lines: string; errors: RouteError[] }> });
   };

@@ -14,3 +14,4 @@ export {
 } from './predict.js';
 export { calibratedQuality, fitCapability, type Capability, type QualityCalibration } from './quality.js';
 export type { Candidate, CostTable, Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';
+export { COMPACT_FIELDS, DECISION_FIELDS, parseFields, pickDecision, type DecisionField } from './compact.js';

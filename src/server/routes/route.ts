@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { routeBatchRequestSchema, routeRequestSchema, type RouteOptions } from '../../config/index.js';
 import type { Arbiter } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes, toArbiterError } from '../../errors.js';
-import type { Decision } from '../../router/index.js';
+import { parseFields, pickDecision, type Decision } from '../../router/index.js';
 import type { EngineHost } from '../host.js';
 
 export interface BatchingOptions {
@@ -97,31 +97,21 @@ const STEP = 256;
 /** Full decisions are ~2 KB each: at most this many per request (compact ones: the schema's 10,000). */
 export const MAX_FULL_DECISIONS = 1000;
 
-/** What most batch callers need of a decision (~150 bytes instead of ~2 KB). */
-function compactDecision(d: Decision) {
-  return {
-    model: d.model,
-    task: d.task.label,
-    confidence: d.confidence,
-    quality: d.predicted.quality,
-    cost: d.predicted.cost,
-    latencyMs: d.predicted.latencyMs,
-    fallbacks: d.fallbacks,
-  };
-}
-
 export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingOptions): void {
   const routeOne = microBatcher(host, o);
   const client = { onRequest: app.requireRole('client') };
   app.post('/v1/route', { ...client, schema: { body: routeRequestSchema } }, async (req, reply) => {
     const { prompt, options } = req.body as { prompt: string; options?: RouteOptions };
+    // ?fields=model,confidence: those fields of the decision (and its id) instead of the whole ~2 KB
+    const q = (req.query ?? {}) as { fields?: unknown };
+    const fields = typeof q.fields === 'string' ? parseFields(q.fields) : undefined;
     // recorded (kind route) under a request id, so the caller can rate the answer it got by id
     const rec = host.current.routeRecord(req.caller?.keyId ? { keyId: req.caller.keyId } : {});
     try {
       const d = await routeOne(prompt, options);
       rec.decided(prompt, d);
       void reply.header('x-request-id', rec.id);
-      return { ...d, id: rec.id };
+      return fields ? { id: rec.id, ...pickDecision(d, fields) } : { ...d, id: rec.id };
     } catch (e) {
       rec.failed(e);
       throw e;
@@ -140,7 +130,7 @@ export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingO
     for (let i = 0; i < prompts.length; i += STEP) {
       if (i > 0) await yieldToLoop(); // bounded work per turn: /health and other requests stay responsive
       for (const d of await routeEach(engine, prompts.slice(i, i + STEP), options))
-        decisions.push('error' in d ? { error: d.error } : compact ? compactDecision(d) : d);
+        decisions.push('error' in d ? { error: d.error } : compact ? pickDecision(d) : d);
     }
     return { decisions };
   });

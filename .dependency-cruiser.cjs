@@ -15,10 +15,12 @@ const LAYERS = {
   reward: ['compute', 'embed', 'providers'],
   decoding: ['reward', 'providers', 'config'],
   stats: [],
-  engine: ['router', 'providers', 'decoding', 'reward'],
+  store: ['config', 'stats'],
+  experiments: ['store', 'stats', 'config'],
+  engine: ['router', 'providers', 'decoding', 'reward', 'store', 'experiments'],
   learn: ['compute', 'embed', 'manifold', 'analyze', 'config', 'router', 'providers', 'reward', 'decoding', 'stats'],
   eval: ['learn', 'router', 'reward', 'stats'],
-  server: ['engine'],
+  server: ['engine', 'experiments', 'store'],
   cli: null, // everything
 };
 

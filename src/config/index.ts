@@ -7,6 +7,8 @@ export type {
   RewardSettings,
   RoutingSettings,
   StoreSettings,
+  ExperimentSettings,
+  GatewaySettings,
   Strategy,
 } from './types.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';

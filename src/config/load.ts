@@ -123,6 +123,7 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
     problems.push(
       `rewards.judge.model: '${judge}' is not one of the configured models (${[...seen.keys()].join(', ')})`,
     );
+  problems.push(...experimentProblems(cfg, seen));
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
 }
@@ -164,4 +165,34 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o as Record<string, unknown>)) deepFreeze(v);
   }
   return o;
+}
+
+/** What is wrong with the experiments: unknown models, arms that are neither or both, ids and scopes that clash. */
+function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: ReadonlyMap<string, number>): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  const scopes = new Map<string, Set<string> | undefined>();
+  cfg.experiments.forEach((x, i) => {
+    if (ids.has(x.id)) problems.push(`experiments[${i}].id: duplicate id '${x.id}'`);
+    ids.add(x.id);
+    const arms = new Set<string>();
+    x.arms.forEach((a, j) => {
+      const at = `experiments[${i}].arms[${j}]`;
+      if (arms.has(a.id)) problems.push(`${at}.id: duplicate arm '${a.id}'`);
+      arms.add(a.id);
+      if ((a.model === undefined) === (a.strategy === undefined))
+        problems.push(`${at}: give exactly one of model (a configured id) or strategy`);
+      if (a.model !== undefined && !models.has(a.model))
+        problems.push(
+          `${at}.model: '${a.model}' is not one of the configured models (${[...models.keys()].join(', ')})`,
+        );
+    });
+    // two experiments on the same traffic would each take it: scopes must not overlap
+    const mine = x.keys ? new Set(x.keys) : undefined;
+    for (const [otherId, theirs] of scopes)
+      if (!mine || !theirs || [...mine].some((k) => theirs.has(k)))
+        problems.push(`experiments[${i}]: overlaps experiment '${otherId}' (the same traffic would be in both)`);
+    scopes.set(x.id, mine);
+  });
+  return problems;
 }

@@ -243,6 +243,65 @@ export const configSchema = {
       },
     },
     /**
+     * Experiments (docs/experiments.md): traffic split between arms — a model, or a routing
+     * strategy — with sticky assignment per unit, a primary metric compared with an always-valid
+     * sequential test, guardrails that stop it, and promotion of the winner. Needs a store.
+     */
+    experiments: {
+      type: 'array',
+      maxItems: 32,
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'arms'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+          // the first arm is the control; each is a configured model or a routing strategy
+          arms: {
+            type: 'array',
+            minItems: 2,
+            maxItems: 8,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id'],
+              properties: {
+                id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+                model: { type: 'string', minLength: 1 },
+                strategy: { enum: ['quality', 'cost', 'latency', 'balanced'] },
+                weight: { type: 'number', exclusiveMinimum: 0, default: 1 },
+              },
+            },
+          },
+          // who sees the same arm every time: the request's `user`, else the API key; `request`: no stickiness
+          unit: { enum: ['user', 'key', 'request'], default: 'user' },
+          // only requests from these API key ids (hashes), when given
+          keys: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 1000 },
+          metric: { enum: ['quality', 'cost', 'latency', 'errors'], default: 'quality' },
+          // the smallest difference worth detecting (the sequential test's mixture scale)
+          minDifference: { type: 'number', exclusiveMinimum: 0, default: 0.05 },
+          alpha: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, default: 0.05 },
+          // stop when a challenger's error rate exceeds the control's by this many points, or its
+          // mean latency or cost by this ratio
+          guardrails: {
+            type: 'object',
+            additionalProperties: false,
+            default: {},
+            properties: {
+              errorRate: { type: 'number', minimum: 0, maximum: 1, default: 0.02 },
+              latencyRatio: { type: 'number', exclusiveMinimum: 1, default: 1.2 },
+              costRatio: { type: 'number', exclusiveMinimum: 1 },
+              // outcomes per arm before the guardrails are read
+              minUnits: { type: 'integer', minimum: 1, default: 100 },
+            },
+          },
+          // promote the winner automatically when the test decides (else: report only)
+          autoPromote: { type: 'boolean', default: true },
+        },
+      },
+    },
+    /**
      * The outcome store (docs/store.md): every request, call and rating recorded off the request
      * path. Without a `store` section, a config read from a file records to `sqlite:./arbiter.db`
      * beside it; an in-memory config records nothing.

@@ -16,6 +16,7 @@ export interface ArbiterConfig {
   decoding: DecodingSettings;
   store?: StoreSettings;
   gateway: GatewaySettings;
+  experiments: ExperimentSettings[];
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }
@@ -29,4 +30,5 @@ export type RewardSettings = NonNullable<Validated['rewards']>;
 export type DecodingSettings = NonNullable<Validated['decoding']>;
 export type StoreSettings = NonNullable<Validated['store']>;
 export type GatewaySettings = NonNullable<Validated['gateway']>;
+export type ExperimentSettings = NonNullable<Validated['experiments']>[number];
 export type Strategy = (typeof STRATEGIES)[number];

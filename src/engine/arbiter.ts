@@ -35,6 +35,9 @@ import {
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
 import { createAutoScorer, type AutoScorer } from './autoscore.js';
+import { applyExperiment, experimentMeta } from './experiment.js';
+import { rebuildProfiles } from './rebuild.js';
+import { Experiments } from '../experiments/index.js';
 
 export interface ArbiterParts {
   backend?: ComputeBackend;
@@ -62,6 +65,8 @@ export interface EngineParts {
   drainTimeoutMs?: number;
   /** Where outcomes are recorded (none: not recorded; feedback by id then reaches recent requests only). */
   store?: OutcomeStore;
+  /** The config's experiments, with their states (Experiments.load). */
+  experiments?: Experiments;
 }
 
 export interface RequestOptions {
@@ -71,6 +76,9 @@ export interface RequestOptions {
   /** The API key's id (a hash, never the key), recorded with the request. */
   keyId?: string;
 }
+
+/** How often running experiments are read (a decision promotes, a guardrail stops). */
+const EXPERIMENT_CHECK_MS = 10_000;
 
 /** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
 const RECENT_REQUESTS = 5000;
@@ -82,6 +90,8 @@ export class Arbiter {
   readonly config: ArbiterConfig;
   readonly backend: ComputeBackend | undefined;
   readonly store: OutcomeStore | undefined;
+  readonly experiments: Experiments | undefined;
+  private experimentTimer: NodeJS.Timeout | undefined;
   private readonly events = new EventEmitter();
   private readonly recent = new Map<string, RecentRequest>();
   private readonly learnedFrom = new Set<string>();
@@ -107,6 +117,12 @@ export class Arbiter {
     this.backend = parts.backend;
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
     this.store = parts.store;
+    this.experiments = parts.experiments;
+    if (parts.experiments?.size) {
+      // experiments move on their own: a decided one promotes its winner, a breached guardrail stops it
+      this.experimentTimer = setInterval(() => void parts.experiments!.check().catch(() => {}), EXPERIMENT_CHECK_MS);
+      this.experimentTimer.unref();
+    }
     const p = this.config.store?.profiles;
     this.profiles = new Profiles({ minCalls: p?.minCalls ?? 20, halfLife: p?.halfLife ?? 100 });
     this.events.setMaxListeners(0);
@@ -218,14 +234,16 @@ export class Arbiter {
   complete(req: CompleteRequest & { stream?: false }, options?: RequestOptions): Promise<Completion>;
   complete(req: CompleteRequest & { stream: true }, options?: RequestOptions): Promise<CompletionStream>;
   complete(req: CompleteRequest, options?: RequestOptions): Promise<Completion | CompletionStream>;
-  async complete(req: CompleteRequest, options: RequestOptions = {}): Promise<Completion | CompletionStream> {
+  async complete(asked: CompleteRequest, options: RequestOptions = {}): Promise<Completion | CompletionStream> {
     this.enter();
-    const rec = this.recorder(req.stream ? 'stream' : 'complete', options.id);
+    const rec = this.recorder(asked.stream ? 'stream' : 'complete', options.id);
     rec.keyId = options.keyId;
+    const { req, assignment } = applyExperiment(this.experiments, asked, options.keyId, rec);
     const signal = options.signal ?? new AbortController().signal;
     if (!req.stream) {
       try {
-        return await complete(this, req, rec, signal);
+        const r = await complete(this, req, rec, signal);
+        return { ...r, ...experimentMeta(assignment, r.reason) };
       } catch (e) {
         rec.finish({ error: e });
         throw e;
@@ -241,7 +259,7 @@ export class Arbiter {
       this.leave();
       throw e;
     }
-    return { ...s, chunks: this.untilEnd(s.chunks) };
+    return { ...s, ...experimentMeta(assignment, s.reason), chunks: this.untilEnd(s.chunks) };
   }
 
   /** A reward-guided decoding request (several calls; the chosen answer and its accounting). */
@@ -345,30 +363,7 @@ export class Arbiter {
 
   /** Rebuilds the profiles from the store: the last day of calls, the last week of ratings. */
   async rebuildProfiles(now = Date.now()): Promise<void> {
-    if (!this.store) return;
-    for (const c of await this.store.sql.recentCalls(now - 86_400_000))
-      this.observe({
-        calls: [
-          {
-            model: c.model,
-            attempt: 1,
-            status: c.status === 'ok' ? 'ok' : 'error',
-            latencyMs: Number(c.latency_ms),
-            ...(c.ttft_ms !== null ? { ttftMs: Number(c.ttft_ms) } : {}),
-            promptTokens: 0,
-            completionTokens: Number(c.completion_tokens),
-            cost: Number(c.cost),
-            ...(c.estimated ? { estimated: true } : {}),
-          },
-        ],
-        ...(c.task ? { decision: { task: c.task } } : {}),
-      });
-    this.router.drift.clear();
-    for (const r of await this.store.sql.recentRatings(now - 7 * 86_400_000)) {
-      this.profiles.rate(r.model!, r.task ?? undefined, Number(r.score));
-      if (r.task && r.model === r.decision_model && r.predicted_quality !== null && this.router.registry.has(r.model!))
-        this.router.drift.observe(r.model!, r.task, Number(r.score), Number(r.predicted_quality));
-    }
+    if (this.store) await rebuildProfiles(this.store, this.router, this.profiles, (e) => this.observe(e), now);
   }
 
   /** Replays what the router learned from stored feedback (on start and reload); returns how many points. */
@@ -394,6 +389,7 @@ export class Arbiter {
             resolve();
           };
         });
+      clearInterval(this.experimentTimer);
       await this.autoScore?.close();
       await this.store?.close().catch(() => {});
       this.router.close();
@@ -453,6 +449,7 @@ export async function createArbiter(
   const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {}, parts.previous?.upstreams);
   const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
   const store = parts.store ?? (await openConfiguredStore(cfg, typeof config === 'string', parts.env ?? process.env));
+  const experiments = cfg.experiments.length ? await Experiments.load(cfg.experiments, store) : undefined;
   const arbiter = new Arbiter({
     router,
     upstreams,
@@ -460,6 +457,7 @@ export async function createArbiter(
     config: cfg,
     backend,
     ...(store ? { store } : {}),
+    ...(experiments ? { experiments } : {}),
     ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
   });
   await arbiter.replayLearned();

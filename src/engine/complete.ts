@@ -39,6 +39,8 @@ export interface CompletionMeta {
   fallbacks: string[];
   /** Milliseconds spent in arbiter (routing; for JSON, everything but the upstream call). */
   overheadMs: number;
+  /** `<experiment>/<arm>` when an experiment took the request. */
+  experiment?: string;
 }
 
 export type Completion = CompletionMeta & { response: ChatCompletion };

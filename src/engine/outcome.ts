@@ -26,6 +26,8 @@ export class OutcomeRecorder {
   keyId: string | undefined;
   prompt: string | undefined;
   answer: string | undefined;
+  /** The experiment arm the request runs in. */
+  experiment: { id: string; arm: string } | undefined;
   private done = false;
 
   constructor(
@@ -62,6 +64,7 @@ export class OutcomeRecorder {
       ...(this.keyId !== undefined ? { keyId: this.keyId } : {}),
       ...(this.prompt !== undefined ? { prompt: this.prompt } : {}),
       ...(this.answer !== undefined ? { answer: this.answer } : {}),
+      ...(this.experiment ? { experiment: this.experiment } : {}),
       calls: this.calls,
       fallbacks: this.fallbacks,
       ...(result.model ? { model: result.model } : {}),

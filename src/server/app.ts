@@ -16,6 +16,7 @@ import { adminRoutes } from './routes/admin.js';
 import { chatRoutes } from './routes/chat.js';
 import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
+import { experimentRoutes } from './routes/experiments.js';
 import { modelRoutes } from './routes/models.js';
 import { routeRoutes } from './routes/route.js';
 
@@ -96,6 +97,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   chatRoutes(app, host);
   completionRoutes(app, host);
   embeddingRoutes(app, host);
+  experimentRoutes(app, host);
   app.server.maxConnections = c.maxConnections;
   app.addHook('onClose', async () => host.close());
   return app;

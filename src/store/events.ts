@@ -61,6 +61,8 @@ export interface OutcomeEvent {
   completionTokens: number;
   /** The API key's id (a hash prefix), when the request came with one. */
   keyId?: string;
+  /** The experiment arm the request was assigned to. */
+  experiment?: { id: string; arm: string };
   /** The prompt (its last user message) and the answer's text, for the store to keep as configured. */
   prompt?: string;
   answer?: string;

@@ -153,6 +153,15 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.dropIndex('requests_key_ts').ifExists().execute();
     },
   },
+  {
+    version: 4,
+    what: "requests: the experiment and arm a request was assigned to, indexed for an experiment's analysis",
+    up: async (db) => {
+      await db.schema.alterTable('requests').addColumn('experiment', 'text').execute();
+      await db.schema.alterTable('requests').addColumn('arm', 'text').execute();
+      await db.schema.createIndex('requests_experiment').on('requests').columns(['experiment', 'arm']).execute();
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -27,6 +27,8 @@ export function toStored(e: OutcomeEvent, prompts: PromptPolicy): StoredRecord {
       calls: e.calls.length,
       fallbacks: e.fallbacks.length ? e.fallbacks.join(',') : null,
       prompt_hash: prompts !== 'none' && e.prompt !== undefined ? hashText(e.prompt) : null,
+      experiment: e.experiment?.id ?? null,
+      arm: e.experiment?.arm ?? null,
     },
     calls: e.calls.map((c) => ({
       request_id: e.id,

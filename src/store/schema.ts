@@ -33,6 +33,9 @@ export interface RequestsTable {
   fallbacks: string | null;
   /** SHA-256 prefix of the prompt (store.prompts: hash or full). */
   prompt_hash: string | null;
+  /** The experiment and arm the request was assigned to (migration 4). */
+  experiment?: string | null;
+  arm?: string | null;
 }
 
 export interface CallsTable {

@@ -64,6 +64,7 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
             'x-arbiter-fallbacks': r.fallbacks.join(','),
             'x-arbiter-overhead-ms': r.overheadMs.toFixed(3),
             'x-request-id': r.id,
+            ...(r.experiment ? { 'x-arbiter-experiment': r.experiment } : {}),
           });
           return r.response;
         }
@@ -74,6 +75,7 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
           'x-arbiter-fallbacks': s.fallbacks.join(','),
           'x-arbiter-overhead-ms': s.overheadMs.toFixed(3),
           'x-request-id': s.id,
+          ...(s.experiment ? { 'x-arbiter-experiment': s.experiment } : {}),
         });
         return reply;
       } catch (e) {

@@ -1,0 +1,183 @@
+/**
+ * An experiment's analysis from its arms' aggregates: per arm volume, error rate, cost, latency
+ * and rated quality (with the share rated: delayed or sparse feedback counts only where it came);
+ * each challenger against the control on the primary metric with the always-valid sequential test
+ * (readable at any time) and the fixed-horizon test beside it, Holm-adjusted across challengers;
+ * the sample-ratio check on assignments; and the guardrails. The decision: a breached guardrail
+ * stops the experiment; a challenger decided better (or the control decided better than every
+ * challenger) is the winner.
+ */
+import type { ExperimentSettings } from '../config/index.js';
+import type { ExperimentArmRow } from '../store/index.js';
+import {
+  holm,
+  mixtureLikelihoodRatio,
+  confidenceSequence,
+  sampleRatioMismatch,
+  welchT,
+  type ArmSummary,
+} from '../stats/index.js';
+
+export interface ArmReport {
+  id: string;
+  target: string;
+  weight: number;
+  requests: number;
+  share: number;
+  errorRate: number;
+  meanCost: number;
+  meanLatencyMs: number;
+  rated: number;
+  ratedShare: number;
+  quality: { mean: number; low: number; high: number } | null;
+}
+
+export interface Comparison {
+  arm: string;
+  /** The metric's difference, arm − control, with its always-valid 1 − α interval. */
+  difference: number;
+  low: number;
+  high: number;
+  /** Always-valid p-value (1/Λ of the mixture SPRT), and Holm-adjusted across challengers. */
+  p: number;
+  pAdjusted: number;
+  /** The fixed-horizon Welch test, for reference (valid only if read once, at a planned size). */
+  pFixed: number;
+  better: boolean | undefined;
+}
+
+export interface Decision {
+  state: 'running' | 'stopped' | 'decided';
+  winner?: string;
+  reason: string;
+}
+
+export interface ExperimentReport {
+  id: string;
+  metric: ExperimentSettings['metric'];
+  arms: ArmReport[];
+  comparisons: Comparison[];
+  srm: { chi2: number; p: number; mismatch: boolean };
+  guardrails: Array<{ arm: string; breached: string[] }>;
+  decision: Decision;
+}
+
+const LOWER_IS_BETTER = new Set(['cost', 'latency', 'errors']);
+
+/** The metric's per-unit summary of an arm (mean and sample variance from sums). */
+function summary(r: ExperimentArmRow, metric: ExperimentSettings['metric']): ArmSummary {
+  const fromSums = (n: number, sum: number, sq: number): ArmSummary => {
+    const mean = n ? sum / n : 0;
+    return { n, mean, variance: n > 1 ? Math.max(0, (sq - n * mean * mean) / (n - 1)) : 0 };
+  };
+  if (metric === 'quality') return fromSums(r.rated, r.score, r.scoreSq);
+  if (metric === 'cost') return fromSums(r.n, r.cost, r.costSq);
+  if (metric === 'latency') return fromSums(r.n, r.latency, r.latencySq);
+  return fromSums(r.n, r.errors, r.errors); // errors are 0/1: the sum of squares is the sum
+}
+
+const target = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;
+
+export function analyzeExperiment(x: ExperimentSettings, rows: readonly ExperimentArmRow[]): ExperimentReport {
+  const byArm = new Map(rows.map((r) => [r.arm, r]));
+  const empty = (arm: string): ExperimentArmRow => ({
+    arm,
+    n: 0,
+    errors: 0,
+    cost: 0,
+    costSq: 0,
+    latency: 0,
+    latencySq: 0,
+    rated: 0,
+    score: 0,
+    scoreSq: 0,
+  });
+  const data = x.arms.map((a) => byArm.get(a.id) ?? empty(a.id));
+  const total = data.reduce((s, r) => s + r.n, 0);
+  const arms: ArmReport[] = x.arms.map((a, i) => {
+    const r = data[i]!;
+    const q = summary(r, 'quality');
+    const half = q.n > 1 ? 1.96 * Math.sqrt(q.variance / q.n) : undefined;
+    return {
+      id: a.id,
+      target: target(a),
+      weight: a.weight,
+      requests: r.n,
+      share: total ? r.n / total : 0,
+      errorRate: r.n ? r.errors / r.n : 0,
+      meanCost: r.n ? r.cost / r.n : 0,
+      meanLatencyMs: r.n ? r.latency / r.n : 0,
+      rated: r.rated,
+      ratedShare: r.n ? r.rated / r.n : 0,
+      quality: half === undefined ? null : { mean: q.mean, low: q.mean - half, high: q.mean + half },
+    };
+  });
+  const control = summary(data[0]!, x.metric);
+  const raw = data.slice(1).map((r, i) => {
+    const s = summary(r, x.metric);
+    const cs = confidenceSequence(control, s, x.minDifference, x.alpha);
+    const p = Math.min(1, 1 / mixtureLikelihoodRatio(control, s, x.minDifference));
+    return { arm: x.arms[i + 1]!.id, difference: s.mean - control.mean, ...cs, p, pFixed: welchT(control, s).p };
+  });
+  const adjusted = holm(raw.map((c) => c.p));
+  const lowerBetter = LOWER_IS_BETTER.has(x.metric);
+  const comparisons: Comparison[] = raw.map((c, i) => {
+    const pAdjusted = adjusted[i]!;
+    const decided = pAdjusted <= x.alpha;
+    return { ...c, pAdjusted, better: decided ? c.difference > 0 !== lowerBetter : undefined };
+  });
+  const srm = sampleRatioMismatch(
+    data.map((r) => r.n),
+    x.arms.map((a) => a.weight),
+  );
+  const g = x.guardrails;
+  const guardrails = arms.slice(1).map((a) => {
+    const breached: string[] = [];
+    const c = arms[0]!;
+    if (a.requests >= g.minUnits && c.requests >= g.minUnits) {
+      if (a.errorRate - c.errorRate > g.errorRate)
+        breached.push(`error rate ${(100 * a.errorRate).toFixed(1)}% vs ${(100 * c.errorRate).toFixed(1)}%`);
+      if (c.meanLatencyMs > 0 && a.meanLatencyMs / c.meanLatencyMs > g.latencyRatio)
+        breached.push(`latency ${a.meanLatencyMs.toFixed(0)} ms vs ${c.meanLatencyMs.toFixed(0)} ms`);
+      if (g.costRatio !== undefined && c.meanCost > 0 && a.meanCost / c.meanCost > g.costRatio)
+        breached.push(`cost ${a.meanCost.toPrecision(3)} vs ${c.meanCost.toPrecision(3)}`);
+    }
+    return { arm: a.id, breached };
+  });
+  return {
+    id: x.id,
+    metric: x.metric,
+    arms,
+    comparisons,
+    srm,
+    guardrails,
+    decision: decide(x, comparisons, guardrails),
+  };
+}
+
+function decide(
+  x: ExperimentSettings,
+  comparisons: readonly Comparison[],
+  guardrails: ReadonlyArray<{ arm: string; breached: string[] }>,
+): Decision {
+  const breach = guardrails.find((g) => g.breached.length);
+  if (breach) return { state: 'stopped', reason: `guardrail breached by ${breach.arm}: ${breach.breached.join('; ')}` };
+  const winners = comparisons.filter((c) => c.better === true);
+  if (winners.length) {
+    // the best of the challengers decided better than the control
+    const lowerBetter = LOWER_IS_BETTER.has(x.metric);
+    const best = winners.reduce((a, b) => (b.difference > a.difference !== lowerBetter ? b : a));
+    return {
+      state: 'decided',
+      winner: best.arm,
+      reason: `${best.arm} beats ${x.arms[0]!.id} on ${x.metric} by ${best.difference.toFixed(4)} (always-valid p ${best.pAdjusted.toPrecision(2)})`,
+    };
+  }
+  if (comparisons.length && comparisons.every((c) => c.better === false))
+    return {
+      state: 'decided',
+      winner: x.arms[0]!.id,
+      reason: `${x.arms[0]!.id} (control) beats every challenger on ${x.metric}`,
+    };
+  return { state: 'running', reason: 'no decision yet' };
+}

@@ -1,0 +1,145 @@
+/**
+ * The experiments a config defines: sticky assignment (a hash of experiment and unit — the
+ * request's `user`, else its API key — picks the arm by weight, so a unit keeps its arm across
+ * requests, restarts and gateways), the analysis read from the store, and the state each
+ * experiment is in — running; stopped by a guardrail (its traffic back on the control); decided,
+ * with the winner promoted (its traffic on the winner) — kept in the store, so it survives restarts
+ * and reloads. `check()` reads every running experiment and moves its state.
+ */
+import { createHash, randomInt } from 'node:crypto';
+
+import type { ExperimentSettings } from '../config/index.js';
+import { experimentArms, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
+import { analyzeExperiment, type ExperimentReport } from './analyze.js';
+
+export interface ExperimentState {
+  state: 'running' | 'stopped' | 'decided' | 'promoted';
+  /** The arm all of its traffic goes to (stopped: the control; promoted: the winner). */
+  arm?: string;
+  reason?: string;
+  since: number;
+}
+
+export interface Assignment {
+  experiment: string;
+  arm: string;
+  /** `auto:<strategy>` or a model id: what the request's model becomes. */
+  target: string;
+  /** Whether the request is part of the running experiment (recorded with its arm), or follows a promotion or a stop. */
+  running: boolean;
+  state: ExperimentState['state'];
+}
+
+/** A number in [0, 1) from a hash of the experiment and the unit: the same unit, the same arm. */
+export function unitHash(experiment: string, unit: string): number {
+  const h = createHash('sha256').update(`${experiment}\u0000${unit}`).digest();
+  return h.readUIntBE(0, 6) / 2 ** 48;
+}
+
+/** The arm at a point in [0, 1) under the arms' weights. */
+export function armAt(x: ExperimentSettings, u: number): ExperimentSettings['arms'][number] {
+  const total = x.arms.reduce((s, a) => s + a.weight, 0);
+  let acc = 0;
+  for (const a of x.arms) {
+    acc += a.weight / total;
+    if (u < acc) return a;
+  }
+  return x.arms.at(-1)!;
+}
+
+const key = (id: string) => `experiment:${id}`;
+
+export class Experiments {
+  private readonly states = new Map<string, ExperimentState>();
+
+  private constructor(
+    readonly defs: readonly ExperimentSettings[],
+    private readonly store: OutcomeStore | undefined,
+  ) {}
+
+  /** The experiments with their states from the store (new ones start running). */
+  static async load(defs: readonly ExperimentSettings[], store: OutcomeStore | undefined): Promise<Experiments> {
+    const x = new Experiments(defs, store);
+    for (const d of defs) {
+      const saved = store ? await getMeta(store.sql.db, key(d.id)) : undefined;
+      x.states.set(d.id, saved ? (JSON.parse(saved) as ExperimentState) : { state: 'running', since: Date.now() });
+    }
+    return x;
+  }
+
+  get size(): number {
+    return this.defs.length;
+  }
+
+  state(id: string): ExperimentState | undefined {
+    return this.states.get(id);
+  }
+
+  /** The arm for a request routed by `auto`, or undefined when no experiment takes it. */
+  assign(ctx: { keyId?: string; user?: string }): Assignment | undefined {
+    for (const x of this.defs) {
+      if (x.keys && (!ctx.keyId || !x.keys.includes(ctx.keyId))) continue;
+      const s = this.states.get(x.id)!;
+      if (s.state !== 'running') {
+        const arm = x.arms.find((a) => a.id === s.arm) ?? x.arms[0]!;
+        return { experiment: x.id, arm: arm.id, target: target(arm), running: false, state: s.state };
+      }
+      const unit = x.unit === 'request' ? undefined : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
+      const u = unit === undefined ? randomInt(2 ** 47) / 2 ** 47 : unitHash(x.id, unit);
+      const arm = armAt(x, u);
+      return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };
+    }
+    return undefined;
+  }
+
+  /** The experiment's analysis now (the store's records written first), with its state. */
+  async report(id: string): Promise<(ExperimentReport & { status: ExperimentState }) | undefined> {
+    const x = this.defs.find((d) => d.id === id);
+    if (!x || !this.store) return undefined;
+    await this.store.flush();
+    const rows = await experimentArms(this.store.sql.db, id, 0);
+    return { ...analyzeExperiment(x, rows), status: this.states.get(id)! };
+  }
+
+  /**
+   * Reads every running experiment and moves its state: a breached guardrail stops it (traffic
+   * back on the control); a decision promotes the winner when `autoPromote` is on. Persisted.
+   */
+  async check(): Promise<void> {
+    for (const x of this.defs) {
+      if (this.states.get(x.id)!.state !== 'running') continue;
+      const r = await this.report(x.id);
+      if (!r || r.decision.state === 'running') continue;
+      if (r.decision.state === 'stopped')
+        await this.set(x.id, { state: 'stopped', arm: x.arms[0]!.id, reason: r.decision.reason, since: Date.now() });
+      else if (x.autoPromote)
+        await this.set(x.id, {
+          state: 'promoted',
+          arm: r.decision.winner!,
+          reason: r.decision.reason,
+          since: Date.now(),
+        });
+      else await this.set(x.id, { state: 'decided', arm: x.arms[0]!.id, reason: r.decision.reason, since: Date.now() });
+    }
+  }
+
+  /** Promotes an arm by hand (or stops with the control): its traffic goes there from now on. */
+  async promote(id: string, arm: string, reason = 'promoted by hand'): Promise<ExperimentState> {
+    const x = this.defs.find((d) => d.id === id)!;
+    const s: ExperimentState = {
+      state: arm === x.arms[0]!.id ? 'stopped' : 'promoted',
+      arm,
+      reason,
+      since: Date.now(),
+    };
+    await this.set(id, s);
+    return s;
+  }
+
+  private async set(id: string, s: ExperimentState): Promise<void> {
+    this.states.set(id, s);
+    if (this.store) await setMeta(this.store.sql.db, key(id), JSON.stringify(s));
+  }
+}
+
+const target = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;

@@ -1,0 +1,2 @@
+export { analyzeExperiment, type ArmReport, type Comparison, type ExperimentReport } from './analyze.js';
+export { armAt, Experiments, unitHash, type Assignment, type ExperimentState } from './experiments.js';

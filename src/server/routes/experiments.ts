@@ -1,0 +1,56 @@
+/**
+ * Experiments over HTTP (admin): the list with each one's state, one experiment's analysis (arms,
+ * metric estimates with intervals, always-valid and fixed-horizon p-values, guardrails, the
+ * sample-ratio check, the decision), and promoting an arm by hand (the control: stop).
+ */
+import type { FastifyInstance } from 'fastify';
+
+import { ArbiterError, ErrorCodes } from '../../errors.js';
+import type { EngineHost } from '../host.js';
+
+const promoteSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['arm'],
+  properties: { arm: { type: 'string', minLength: 1, maxLength: 64 }, reason: { type: 'string', maxLength: 500 } },
+} as const;
+
+export function experimentRoutes(app: FastifyInstance, host: EngineHost): void {
+  const admin = { onRequest: app.requireRole('admin') };
+  const find = (id: string) => {
+    const x = host.current.experiments;
+    const def = x?.defs.find((d) => d.id === id);
+    if (!x || !def)
+      throw new ArbiterError(ErrorCodes.NOT_FOUND, `no experiment ${JSON.stringify(id)}`, { param: 'id' });
+    return { x, def };
+  };
+  app.get('/v1/experiments', admin, async () => {
+    const x = host.current.experiments;
+    return {
+      data: (x?.defs ?? []).map((d) => ({
+        id: d.id,
+        metric: d.metric,
+        arms: d.arms.map((a) => ({ id: a.id, target: a.model ?? `auto:${a.strategy}`, weight: a.weight })),
+        status: x!.state(d.id),
+      })),
+    };
+  });
+  app.get('/v1/experiments/:id', admin, async (req) => {
+    const { x, def } = find((req.params as { id: string }).id);
+    const r = await x.report(def.id);
+    if (!r)
+      throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'experiments need an outcome store (store.url)', {
+        param: 'store.url',
+      });
+    return r;
+  });
+  app.post('/v1/experiments/:id/promote', { ...admin, schema: { body: promoteSchema } }, async (req) => {
+    const { x, def } = find((req.params as { id: string }).id);
+    const { arm, reason } = req.body as { arm: string; reason?: string };
+    if (!def.arms.some((a) => a.id === arm))
+      throw new ArbiterError(ErrorCodes.INVALID_REQUEST, `arm must be one of ${def.arms.map((a) => a.id).join(', ')}`, {
+        param: 'arm',
+      });
+    return { id: def.id, status: await x.promote(def.id, arm, reason) };
+  });
+}

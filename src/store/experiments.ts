@@ -1,0 +1,75 @@
+/** What experiments read and keep in the store: an experiment's per-arm aggregates, and states in arbiter_meta. */
+import type { Kysely } from 'kysely';
+
+import type { Database } from './schema.js';
+
+/** An experiment arm's aggregates (SqlStore.experimentArms). */
+export interface ExperimentArmRow {
+  arm: string;
+  n: number;
+  errors: number;
+  cost: number;
+  costSq: number;
+  latency: number;
+  latencySq: number;
+  rated: number;
+  score: number;
+  scoreSq: number;
+}
+
+/**
+ * An experiment's arms since `since`: per arm, requests and errors, cost and latency sums, and
+ * the rated requests' score count, sum and sum of squares (one rating per request: their mean).
+ */
+export async function experimentArms(db: Kysely<Database>, experiment: string, since = 0): Promise<ExperimentArmRow[]> {
+  const rated = db
+    .selectFrom('feedback')
+    .select((eb) => ['request_id', eb.fn.avg<number>('score').as('score')])
+    .groupBy('request_id')
+    .as('f');
+  const rows = await db
+    .selectFrom('requests')
+    .leftJoin(rated, 'f.request_id', 'requests.id')
+    .where('requests.experiment', '=', experiment)
+    .where('requests.ts', '>=', since)
+    .select((eb) => [
+      'requests.arm',
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.sum<number>(eb.case().when('requests.status', '=', 'error').then(1).else(0).end()).as('errors'),
+      eb.fn.sum<number>('requests.cost').as('cost'),
+      eb.fn.sum<number>('requests.latency_ms').as('latency'),
+      eb.fn.sum<number>(eb('requests.latency_ms', '*', eb.ref('requests.latency_ms'))).as('latency_sq'),
+      eb.fn.sum<number>(eb('requests.cost', '*', eb.ref('requests.cost'))).as('cost_sq'),
+      eb.fn.count<number>('f.score').as('rated'),
+      eb.fn.sum<number>('f.score').as('score'),
+      eb.fn.sum<number>(eb('f.score', '*', eb.ref('f.score'))).as('score_sq'),
+    ])
+    .groupBy('requests.arm')
+    .execute();
+  return rows.map((r) => ({
+    arm: r.arm ?? '',
+    n: Number(r.n),
+    errors: Number(r.errors ?? 0),
+    cost: Number(r.cost ?? 0),
+    costSq: Number(r.cost_sq ?? 0),
+    latency: Number(r.latency ?? 0),
+    latencySq: Number(r.latency_sq ?? 0),
+    rated: Number(r.rated ?? 0),
+    score: Number(r.score ?? 0),
+    scoreSq: Number(r.score_sq ?? 0),
+  }));
+}
+
+/** A value kept in arbiter_meta (experiment states), or undefined. */
+export async function getMeta(db: Kysely<Database>, key: string): Promise<string | undefined> {
+  const r = await db.selectFrom('arbiter_meta').select('value').where('key', '=', key).executeTakeFirst();
+  return r?.value;
+}
+
+export async function setMeta(db: Kysely<Database>, key: string, value: string): Promise<void> {
+  await db
+    .insertInto('arbiter_meta')
+    .values({ key, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
+}

@@ -1,0 +1,250 @@
+/**
+ * Experiments: sticky assignment by weight (checked by simulation with the sample-ratio test),
+ * config errors by name, the analysis on planted data, and end to end — two models served by a
+ * local upstream with planted quality (ratings posted by the test): the better one is promoted and
+ * the promotion survives a restart; a challenger whose upstream fails trips the error guardrail
+ * and the experiment stops with its traffic back on the control.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { validateConfig } from '../src/config/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
+import { ErrorCodes } from '../src/errors.js';
+import { analyzeExperiment, armAt, unitHash } from '../src/experiments/index.js';
+import { createArbiter, type Arbiter } from '../src/index.js';
+import { defaultModelDir } from '../src/paths.js';
+import { buildGateway } from '../src/server/index.js';
+import { sampleRatioMismatch, seededRandom } from '../src/stats/index.js';
+import { availableBackends, SEED, startUpstream } from './helpers.js';
+
+const base = {
+  models: [{ id: 'a', provider: { kind: 'replay', data: 'x.jsonl' }, cost: { inputPer1k: 0, outputPer1k: 0 } }],
+};
+const experiment = (over: Record<string, unknown> = {}) => ({
+  id: 'e1',
+  arms: [
+    { id: 'control', model: 'a' },
+    { id: 'cheap', strategy: 'cost', weight: 3 },
+  ],
+  ...over,
+});
+
+describe('assignment', () => {
+  it('is sticky per unit and splits by weight (no sample-ratio mismatch over 20,000 units)', () => {
+    const x = validateConfig({ ...base, experiments: [experiment()] }).experiments[0]!;
+    const counts = [0, 0];
+    for (let u = 0; u < 20_000; u++) {
+      const arm = armAt(x, unitHash('e1', `user-${u}`));
+      counts[arm.id === 'control' ? 0 : 1]!++;
+      expect(armAt(x, unitHash('e1', `user-${u}`)).id).toBe(arm.id); // the same unit, the same arm
+    }
+    expect(sampleRatioMismatch(counts, [1, 3]).mismatch).toBe(false);
+    expect(counts[1]! / 20_000).toBeCloseTo(0.75, 1);
+    // another experiment splits the same units independently
+    expect(unitHash('e2', 'user-1')).not.toBe(unitHash('e1', 'user-1'));
+  });
+
+  it('refuses bad definitions by name', () => {
+    const bad = (experiments: unknown[]) => () => validateConfig({ ...base, experiments });
+    expect(
+      bad([
+        experiment({
+          arms: [
+            { id: 'x', model: 'nope' },
+            { id: 'y', strategy: 'cost' },
+          ],
+        }),
+      ]),
+    ).toThrow(/experiments\[0\]\.arms\[0\]\.model: 'nope' is not one of the configured models/);
+    expect(
+      bad([
+        experiment({
+          arms: [
+            { id: 'x', model: 'a', strategy: 'cost' },
+            { id: 'y', strategy: 'cost' },
+          ],
+        }),
+      ]),
+    ).toThrow(/give exactly one of model/);
+    expect(bad([experiment(), experiment({ id: 'e2' })])).toThrow(/overlaps experiment 'e1'/);
+    expect(
+      bad([
+        experiment({
+          arms: [
+            { id: 'x', model: 'a', weight: 0 },
+            { id: 'y', model: 'a' },
+          ],
+        }),
+      ]),
+    ).toThrow(/weight/);
+    try {
+      bad([experiment({ arms: [{ id: 'x', model: 'a' }] })])();
+    } catch (e) {
+      expect(e).toMatchObject({ code: ErrorCodes.INVALID_CONFIG });
+    }
+  });
+});
+
+describe('analysis', () => {
+  const x = validateConfig({
+    ...base,
+    experiments: [
+      experiment({
+        arms: [
+          { id: 'control', model: 'a' },
+          { id: 'cheap', strategy: 'cost' },
+        ],
+      }),
+    ],
+  }).experiments[0]!;
+  const row = (arm: string, n: number, rated: number, p: number, errors = 0) => ({
+    arm,
+    n,
+    errors,
+    cost: n * 0.01,
+    costSq: n * 0.0001,
+    latency: n * 500,
+    latencySq: n * 250_000,
+    rated,
+    score: rated * p,
+    scoreSq: rated * p, // 0/1 ratings
+  });
+
+  it('decides a 10-point quality difference, reports intervals and the share rated', () => {
+    const r = analyzeExperiment(x, [row('control', 4000, 2000, 0.6), row('cheap', 4000, 2000, 0.7)]);
+    expect(r.decision).toMatchObject({ state: 'decided', winner: 'cheap' });
+    expect(r.comparisons[0]!.difference).toBeCloseTo(0.1, 12);
+    expect(r.comparisons[0]!.low).toBeGreaterThan(0);
+    expect(r.arms[1]!.ratedShare).toBe(0.5);
+    expect(r.arms[1]!.quality!.mean).toBeCloseTo(0.7, 12);
+    expect(r.srm.mismatch).toBe(false);
+    const close = analyzeExperiment(x, [row('control', 200, 100, 0.6), row('cheap', 200, 100, 0.62)]);
+    expect(close.decision.state).toBe('running');
+  });
+
+  it('a breached guardrail stops it; an assignment imbalance is flagged', () => {
+    const r = analyzeExperiment(x, [row('control', 4000, 2000, 0.6, 40), row('cheap', 4000, 2000, 0.7, 400)]);
+    expect(r.decision.state).toBe('stopped');
+    expect(r.decision.reason).toMatch(/error rate 10\.0% vs 1\.0%/);
+    expect(analyzeExperiment(x, [row('control', 5200, 10, 0.6), row('cheap', 4800, 10, 0.6)]).srm.mismatch).toBe(true);
+  });
+});
+
+// an upstream whose models answer by name (`flaky` fails half its calls)
+let baseUrl: string;
+let closeUpstream: () => Promise<void>;
+let flakyCalls = 0;
+beforeAll(async () => {
+  ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
+    if (model === 'flaky' && flakyCalls++ % 2 === 0) return void res.writeHead(500).end('{}');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        id: 'x',
+        object: 'chat.completion',
+        created: 1,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: `from ${model}` }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      }),
+    );
+  }));
+});
+afterAll(() => closeUpstream());
+
+describe('experiments end to end', () => {
+  const backend = availableBackends()[0]!;
+  const model = (id: string) => ({
+    id,
+    provider: { kind: 'openai', baseUrl, retries: 0 },
+    cost: { inputPer1k: 0.001, outputPer1k: 0.001 },
+  });
+  async function open(dir: string, arms: Array<{ id: string; model: string }>, over: Record<string, unknown> = {}) {
+    return createArbiter(
+      {
+        models: [model('strong'), model('weak'), model('flaky')],
+        routing: { strategy: 'cost' },
+        store: { url: `sqlite:${join(dir, 'x.db')}`, flushMs: 20 },
+        experiments: [{ id: 'ab', arms, minDifference: 0.1, guardrails: { minUnits: 30 }, ...over }],
+      },
+      { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) },
+    );
+  }
+  const ask = (x: Arbiter, user: string) =>
+    x.complete({ model: 'auto', user, messages: [{ role: 'user', content: `Explain recursion (${user}).` }] });
+
+  it('promotes the better arm on rated outcomes; the promotion survives a restart and shows in the reason', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
+    const arms = [
+      { id: 'control', model: 'weak' },
+      { id: 'challenger', model: 'strong' },
+    ];
+    const x = await open(dir, arms);
+    const rnd = seededRandom(SEED);
+    const seen = new Map<string, string>();
+    for (let i = 0; i < 600; i++) {
+      const user = `u${i % 300}`;
+      const r = await ask(x, user);
+      const [exp, arm] = r.experiment!.split('/');
+      expect(exp).toBe('ab');
+      if (seen.has(user)) expect(arm, user).toBe(seen.get(user)); // sticky
+      seen.set(user, arm!);
+      const truth = r.model === 'strong' ? 0.8 : 0.55;
+      await x.rate(r.id, { score: rnd() < truth ? 1 : 0, source: 'test' });
+    }
+    await x.experiments!.check();
+    const report = (await x.experiments!.report('ab'))!;
+    expect(report.decision).toMatchObject({ state: 'decided', winner: 'challenger' });
+    expect(report.status).toMatchObject({ state: 'promoted', arm: 'challenger' });
+    const after = await ask(x, 'u1');
+    expect(after.model).toBe('strong');
+    expect(after.reason).toMatch(/experiment ab promoted: challenger/);
+    await x.close();
+    const y = await open(dir, arms); // a restart: the state comes back from the store
+    expect(y.experiments!.state('ab')).toMatchObject({ state: 'promoted', arm: 'challenger' });
+    expect((await ask(y, 'u2')).model).toBe('strong');
+    // over HTTP (admin): the list, the analysis, the header
+    const app = await buildGateway({ arbiter: y, auth: { clientKeys: ['c'], adminKeys: ['adm'] } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const list = (await (
+      await fetch(`${url}/v1/experiments`, { headers: { authorization: 'Bearer adm' } })
+    ).json()) as {
+      data: Array<{ id: string; status: { state: string } }>;
+    };
+    expect(list.data).toMatchObject([{ id: 'ab', status: { state: 'promoted' } }]);
+    const one = await fetch(`${url}/v1/experiments/ab`, { headers: { authorization: 'Bearer adm' } });
+    expect(((await one.json()) as { arms: unknown[] }).arms).toHaveLength(2);
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer c', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'auto', user: 'u3', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(chat.headers.get('x-arbiter-experiment')).toBe('ab/challenger');
+    expect((await fetch(`${url}/v1/experiments/ab`, { headers: { authorization: 'Bearer c' } })).status).toBe(403);
+    const badArm = await fetch(`${url}/v1/experiments/ab/promote`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+      body: JSON.stringify({ arm: 'nope' }),
+    });
+    expect(badArm.status).toBe(400);
+    expect(y.experiments!.state('ab')!.state).toBe('promoted'); // nothing changed
+    await app.close();
+  });
+
+  it('a challenger that fails trips the error guardrail: stopped, its traffic back on the control', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
+    const x = await open(dir, [
+      { id: 'control', model: 'strong' },
+      { id: 'challenger', model: 'flaky' },
+    ]);
+    for (let i = 0; i < 200; i++) await ask(x, `v${i}`).catch(() => undefined);
+    await x.experiments!.check();
+    expect(x.experiments!.state('ab')).toMatchObject({ state: 'stopped', arm: 'control' });
+    expect(x.experiments!.state('ab')!.reason).toMatch(/guardrail breached by challenger: error rate/);
+    for (let i = 0; i < 10; i++) expect((await ask(x, `v${i}`)).model).toBe('strong');
+    await x.close();
+  });
+});

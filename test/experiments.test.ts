@@ -248,3 +248,45 @@ describe('experiments end to end', () => {
     await x.close();
   });
 });
+
+describe('arbiter experiments (the command)', () => {
+  it('lists, shows and promotes, in the config’s store; a bad id is a one-line error', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { writeFile } = await import('node:fs/promises');
+    const run = promisify(execFile);
+    const bin = new URL('../bin/arbiter.js', import.meta.url).pathname;
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-cli-'));
+    const cfg = join(dir, 'c.yaml');
+    await writeFile(
+      cfg,
+      [
+        'models:',
+        '  - { id: a, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0, outputPer1k: 0 } }',
+        '  - { id: b, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0, outputPer1k: 0 } }',
+        'experiments:',
+        '  - { id: ab, arms: [{ id: control, model: a }, { id: challenger, model: b }] }',
+        '',
+      ].join('\n'),
+    );
+    const cli = (...args: string[]) => run(process.execPath, [bin, 'experiments', ...args, '--config', cfg]);
+    const listed = JSON.parse((await cli('list', '--json')).stdout) as Array<{ id: string; status: { state: string } }>;
+    expect(listed).toMatchObject([{ id: 'ab', status: { state: 'running' } }]);
+    const shown = JSON.parse((await cli('show', 'ab', '--json')).stdout) as {
+      arms: Array<{ id: string; requests: number }>;
+    };
+    expect(shown.arms.map((a) => [a.id, a.requests])).toEqual([
+      ['control', 0],
+      ['challenger', 0],
+    ]);
+    expect((await cli('show', 'ab')).stdout).toMatch(/decision: running/);
+    await cli('promote', 'ab', 'challenger');
+    expect(JSON.parse((await cli('list', '--json')).stdout)).toMatchObject([
+      { status: { state: 'promoted', arm: 'challenger' } },
+    ]);
+    const e = (await cli('show', 'nope').catch((x: unknown) => x)) as { code: number; stderr: string };
+    expect(e.code).toBe(1);
+    expect(e.stderr.trim().split('\n')).toHaveLength(1);
+    expect(e.stderr).toMatch(/ARB_NOT_FOUND/);
+  });
+});

@@ -10,6 +10,7 @@ import { trainRewardCommand } from './train-reward.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, statsCommand, storeMigrateCommand, storePurgeCommand } from './store.js';
+import { experimentsListCommand, experimentsPromoteCommand, experimentsShowCommand } from './experiments.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -152,6 +153,25 @@ program
   .option('--since <when>', 'window start: 7d, 12h, epoch ms or an ISO date (default: everything)')
   .option('--out <file>', "output JSONL ('-' or absent for stdout)")
   .action(exportCommand);
+
+const experiments = program.command('experiments').description('experiments: list, show one, promote an arm');
+experiments
+  .command('list')
+  .description("the config's experiments and their states")
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--json', 'print JSON')
+  .action(experimentsListCommand);
+experiments
+  .command('show <id>')
+  .description("one experiment's analysis: arms, metric with intervals, always-valid p-values, sample ratio, decision")
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--json', 'print JSON')
+  .action(experimentsShowCommand);
+experiments
+  .command('promote <id> <arm>')
+  .description('send all of the experiment’s traffic to this arm (the control: stop)')
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .action(experimentsPromoteCommand);
 
 const store = program.command('store').description('the outcome store: migrate, purge');
 store

@@ -234,6 +234,29 @@ describe('experiments end to end', () => {
     await app.close();
   });
 
+  it('bandit mode: Thompson sampling moves traffic to the better arm and promotes it once identified', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
+    const x = await open(
+      dir,
+      [
+        { id: 'control', model: 'weak' },
+        { id: 'challenger', model: 'strong' },
+      ],
+      { mode: 'bandit', minShare: 0.05 },
+    );
+    const rnd = seededRandom(SEED + 5);
+    const served = { weak: 0, strong: 0 };
+    for (let i = 0; i < 1500 && x.experiments!.state('ab')!.state === 'running'; i++) {
+      const r = await ask(x, `w${i}`);
+      served[r.model as 'weak' | 'strong']++;
+      await x.rate(r.id, { score: rnd() < (r.model === 'strong' ? 0.8 : 0.5) ? 1 : 0, source: 'test' });
+      if (i % 50 === 49) await x.experiments!.check();
+    }
+    expect(x.experiments!.state('ab')).toMatchObject({ state: 'promoted', arm: 'challenger' });
+    expect(served.strong).toBeGreaterThan(served.weak); // the bandit moved traffic before deciding
+    await x.close();
+  });
+
   it('a challenger that fails trips the error guardrail: stopped, its traffic back on the control', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
     const x = await open(dir, [

@@ -274,6 +274,12 @@ export const configSchema = {
               },
             },
           },
+          // split: fixed weights, sticky units, the sequential test; bandit: Thompson sampling on
+          // quality − lambda·cost (per request), promoting the arm identified best with 1 − delta
+          mode: { enum: ['split', 'bandit'], default: 'split' },
+          lambda: { type: 'number', minimum: 0, default: 0 },
+          minShare: { type: 'number', minimum: 0, maximum: 0.5, default: 0.05 },
+          delta: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, default: 0.05 },
           // who sees the same arm every time: the request's `user`, else the API key; `request`: no stickiness
           unit: { enum: ['user', 'key', 'request'], default: 'user' },
           // only requests from these API key ids (hashes), when given

@@ -126,10 +126,14 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
     const decided = pAdjusted <= x.alpha;
     return { ...c, pAdjusted, better: decided ? c.difference > 0 !== lowerBetter : undefined };
   });
-  const srm = sampleRatioMismatch(
-    data.map((r) => r.n),
-    x.arms.map((a) => a.weight),
-  );
+  // a bandit moves traffic on purpose: the sample-ratio check is for fixed splits
+  const srm =
+    x.mode === 'bandit'
+      ? { chi2: 0, p: 1, mismatch: false }
+      : sampleRatioMismatch(
+          data.map((r) => r.n),
+          x.arms.map((a) => a.weight),
+        );
   const g = x.guardrails;
   const guardrails = arms.slice(1).map((a) => {
     const breached: string[] = [];

@@ -9,6 +9,7 @@
 import { createHash, randomInt } from 'node:crypto';
 
 import type { ExperimentSettings } from '../config/index.js';
+import { identifiedBest, thompsonArm, type BanditArm } from '../stats/index.js';
 import { experimentArms, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
 import { analyzeExperiment, type ExperimentReport } from './analyze.js';
 
@@ -51,6 +52,8 @@ const key = (id: string) => `experiment:${id}`;
 
 export class Experiments {
   private readonly states = new Map<string, ExperimentState>();
+  /** Bandit experiments: each arm's rated outcomes and cost, as of the last check. */
+  private readonly posteriors = new Map<string, BanditArm[]>();
 
   private constructor(
     readonly defs: readonly ExperimentSettings[],
@@ -84,6 +87,11 @@ export class Experiments {
         const arm = x.arms.find((a) => a.id === s.arm) ?? x.arms[0]!;
         return { experiment: x.id, arm: arm.id, target: target(arm), running: false, state: s.state };
       }
+      if (x.mode === 'bandit') {
+        const posterior = this.posteriors.get(x.id) ?? x.arms.map(() => ({ successes: 0, failures: 0 }));
+        const arm = x.arms[thompsonArm(posterior, x.lambda, x.minShare, Math.random)]!;
+        return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };
+      }
       const unit = x.unit === 'request' ? undefined : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
       const u = unit === undefined ? randomInt(2 ** 47) / 2 ** 47 : unitHash(x.id, unit);
       const arm = armAt(x, u);
@@ -109,7 +117,28 @@ export class Experiments {
     for (const x of this.defs) {
       if (this.states.get(x.id)!.state !== 'running') continue;
       const r = await this.report(x.id);
-      if (!r || r.decision.state === 'running') continue;
+      if (!r) continue;
+      if (x.mode === 'bandit') {
+        // the posteriors the next requests are drawn from, and the stopping rule
+        const arms = r.arms.map((a) => ({
+          successes: a.quality ? a.quality.mean * a.rated : 0,
+          failures: a.quality ? (1 - a.quality.mean) * a.rated : a.rated,
+          cost: a.meanCost,
+        }));
+        this.posteriors.set(x.id, arms);
+        const enough = r.arms.every((a) => a.rated >= x.guardrails.minUnits);
+        const best = enough ? identifiedBest(arms, x.lambda, x.delta, Math.random) : undefined;
+        if (r.decision.state !== 'stopped')
+          r.decision =
+            best === undefined
+              ? { state: 'running', reason: 'no arm identified yet' }
+              : {
+                  state: 'decided',
+                  winner: x.arms[best]!.id,
+                  reason: `${x.arms[best]!.id} is best on quality − ${x.lambda}·cost with probability ≥ ${1 - x.delta}`,
+                };
+      }
+      if (r.decision.state === 'running') continue;
       if (r.decision.state === 'stopped')
         await this.set(x.id, { state: 'stopped', arm: x.arms[0]!.id, reason: r.decision.reason, since: Date.now() });
       else if (x.autoPromote)

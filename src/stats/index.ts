@@ -15,3 +15,4 @@ export {
   type ArmSummary,
   type Estimate,
 } from './tests.js';
+export { beta, gamma, identifiedBest, probabilityBest, thompsonArm, type BanditArm } from './bandit.js';

@@ -257,6 +257,26 @@ describe('experiments end to end', () => {
     await x.close();
   });
 
+  it('experiments without a store are a config error', async () => {
+    await expect(
+      createArbiter(
+        {
+          models: [model('weak'), model('strong')],
+          experiments: [
+            {
+              id: 'ab',
+              arms: [
+                { id: 'c', model: 'weak' },
+                { id: 'd', model: 'strong' },
+              ],
+            },
+          ],
+        },
+        { backend },
+      ),
+    ).rejects.toMatchObject({ code: ErrorCodes.INVALID_CONFIG, param: 'store.url' });
+  });
+
   it('a challenger that fails trips the error guardrail: stopped, its traffic back on the control', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
     const x = await open(dir, [

@@ -449,6 +449,12 @@ export async function createArbiter(
   const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {}, parts.previous?.upstreams);
   const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
   const store = parts.store ?? (await openConfiguredStore(cfg, typeof config === 'string', parts.env ?? process.env));
+  if (cfg.experiments.length && !store)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_CONFIG,
+      'experiments need an outcome store: their assignments, outcomes and ratings live there (set store.url)',
+      { param: 'store.url' },
+    );
   const experiments = cfg.experiments.length ? await Experiments.load(cfg.experiments, store) : undefined;
   const arbiter = new Arbiter({
     router,

@@ -43,10 +43,16 @@ const sampler = setInterval(() => {
   const m = process.memoryUsage();
   rss.push(m.rss);
   // BENCH_SOAK_VERBOSE=1: where the memory is, every 30 s (MB)
-  if (process.env.BENCH_SOAK_VERBOSE && rss.length % 30 === 0)
-    process.stdout.write(
-      `${rss.length} s: rss ${(m.rss / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}\n`,
-    );
+  if (process.env.BENCH_SOAK_VERBOSE && rss.length % 30 === 0) {
+    const t = rss.length;
+    void arbiter
+      .store!.writerMemory()
+      .then((w) =>
+        process.stdout.write(
+          `${t} s: rss ${(m.rss / 2 ** 20).toFixed(0)} heapUsed ${(m.heapUsed / 2 ** 20).toFixed(0)} heapTotal ${(m.heapTotal / 2 ** 20).toFixed(0)} external ${(m.external / 2 ** 20).toFixed(0)} arrayBuffers ${(m.arrayBuffers / 2 ** 20).toFixed(0)}${w ? `; writer thread heapUsed ${(w.heapUsed / 2 ** 20).toFixed(0)} heapTotal ${(w.heapTotal / 2 ** 20).toFixed(0)} external ${(w.external / 2 ** 20).toFixed(0)}` : ''}\n`,
+        ),
+      );
+  }
 }, 1000);
 const r = await inWorker<{
   sent: number;

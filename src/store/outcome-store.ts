@@ -112,6 +112,11 @@ export class OutcomeStore {
     return this.sql.feedback(f);
   }
 
+  /** The SQLite writer thread's heap, when there is one (memory diagnostics). */
+  writerMemory(): Promise<NodeJS.MemoryUsage | undefined> {
+    return this.writer?.memory() ?? Promise.resolve(undefined);
+  }
+
   /** Whether batches are written by the SQLite writer thread. */
   get writesOffThread(): boolean {
     return this.writer !== undefined;

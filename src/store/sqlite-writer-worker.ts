@@ -12,8 +12,10 @@ sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = NORMAL');
 const store = new SqlStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite');
 
-parentPort!.on('message', (m: { id: number; records: StoredRecord[] }) => {
-  store.write(m.records).then(
+parentPort!.on('message', (m: { id: number; records?: StoredRecord[]; memory?: true }) => {
+  // the thread's own heap (its isolate), for memory diagnostics
+  if (m.memory) return void parentPort!.postMessage({ id: m.id, memory: process.memoryUsage() });
+  store.write(m.records!).then(
     () => parentPort!.postMessage({ id: m.id }),
     (e: unknown) => parentPort!.postMessage({ id: m.id, error: (e as Error).message }),
   );

@@ -20,16 +20,19 @@ export const writerAvailable = () => existsSync(fileURLToPath(WORKER));
 export class SqliteWriter {
   private readonly worker: Worker;
   private next = 0;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (m?: NodeJS.MemoryUsage) => void; reject: (e: Error) => void }
+  >();
   private failed: Error | undefined;
 
   constructor(file: string) {
     this.worker = new Worker(WORKER, { workerData: { file } });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; error?: string }) => {
+    this.worker.on('message', (m: { id: number; error?: string; memory?: NodeJS.MemoryUsage }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
-      if (m.error === undefined) w?.resolve();
+      if (m.error === undefined) w?.resolve(m.memory);
       else w?.reject(new Error(m.error));
     });
     this.worker.on('error', (e) => this.fail(e));
@@ -45,9 +48,19 @@ export class SqliteWriter {
   write(records: readonly StoredRecord[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.next++;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.set(id, { resolve: () => resolve(), reject });
+      this.worker.postMessage({ id, records });
+    });
+  }
+
+  /** The writer thread's heap (memory diagnostics). */
+  memory(): Promise<NodeJS.MemoryUsage | undefined> {
+    if (this.failed) return Promise.resolve(undefined);
+    const id = this.next++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, records });
+      this.worker.postMessage({ id, memory: true });
     });
   }
 

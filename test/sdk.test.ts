@@ -7,8 +7,9 @@
 import type { ServerResponse } from 'node:http';
 
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { HumanMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
-import { APICallError, generateText, jsonSchema, streamText, tool } from 'ai';
+import { APICallError, generateObject, generateText, jsonSchema, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -390,6 +391,39 @@ describe('the Vercel AI SDK', () => {
     expect(t.toolCalls.map((c) => [c.toolName, c.input])).toEqual([['get_weather', { city: 'Paris' }]]);
   });
 
+  it('JSON mode (generateObject), an image part and an extra body field (the arbiter extension) pass through', async () => {
+    const o = await generateObject({
+      model: provider()('auto'),
+      maxRetries: 0,
+      schema: jsonSchema<{ ok: boolean }>({
+        type: 'object',
+        properties: { ok: { type: 'boolean' } },
+        required: ['ok'],
+      }),
+      prompt: 'Answer as JSON.',
+    });
+    expect(o.object).toEqual({ ok: true });
+    expect((last().response_format as { type: string }).type).toBe('json_object');
+    const before = received.length;
+    await generateText({
+      model: provider()('auto'),
+      maxRetries: 0,
+      providerOptions: { arbiter: { arbiter: { strategy: 'best_of_n', n: 2 } } },
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in this picture?' },
+            { type: 'image', image: new URL('data:image/png;base64,iVBORw0KGgo=') },
+          ],
+        },
+      ],
+    });
+    expect(received.length - before).toBe(2); // the extension ran: best_of_n made two calls
+    const parts = (last().messages as Array<{ content: Array<{ type: string }> }>)[0]!.content;
+    expect(parts.map((p) => p.type)).toEqual(['text', 'image_url']); // the image reached the upstream
+  });
+
   it('errors surface as APICallError with the status', async () => {
     const e = await generateText({ model: provider()('no-such-model'), prompt: 'x', maxRetries: 0 }).catch(
       (x: unknown) => x,
@@ -412,5 +446,31 @@ describe('LangChain (@langchain/openai)', () => {
     const withTool = chat().bindTools([WEATHER_TOOL]);
     const t = await withTool.invoke('What is the weather in Paris?');
     expect(t.tool_calls?.map((c) => [c.name, c.args])).toEqual([['get_weather', { city: 'Paris' }]]);
+  });
+
+  it('JSON mode, n: 2, an image part, the arbiter extension through modelKwargs, and typed errors', async () => {
+    const json = await chat({ modelKwargs: { response_format: { type: 'json_object' } } }).invoke('Answer as JSON.');
+    expect(JSON.parse(String(json.content))).toEqual({ ok: true });
+    const two = await chat({ n: 2 }).generate([[new HumanMessage('Say hello.')]]);
+    expect(two.generations[0]!.map((g) => g.text)).toEqual(['Hello from upstream.', 'Hello from upstream.']);
+    await chat().invoke([
+      new HumanMessage({
+        content: [
+          { type: 'text', text: 'What is in this picture?' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+        ],
+      }),
+    ]);
+    expect((last().messages as Array<{ content: Array<{ type: string }> }>)[0]!.content.map((p) => p.type)).toEqual([
+      'text',
+      'image_url',
+    ]);
+    const before = received.length;
+    await chat({ modelKwargs: { arbiter: { strategy: 'best_of_n', n: 2 } } }).invoke('Say hello.');
+    expect(received.length - before).toBe(2); // best_of_n made two calls
+    const e = await chat({ model: 'no-such-model' })
+      .invoke('x')
+      .catch((x: unknown) => x);
+    expect(e).toMatchObject({ status: 404 });
   });
 });

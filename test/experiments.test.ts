@@ -257,6 +257,63 @@ describe('experiments end to end', () => {
     await x.close();
   });
 
+  it('the admin API creates an experiment (checked by the config rules, kept across restarts)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-'));
+    const x = await createArbiter(
+      { models: [model('weak'), model('strong')], store: { url: `sqlite:${join(dir, 'x.db')}`, flushMs: 20 } },
+      { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) },
+    );
+    const app = await buildGateway({ arbiter: x, auth: { clientKeys: [], adminKeys: ['adm'] } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const post = (body: unknown) =>
+      fetch(`${url}/v1/experiments`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer adm', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const ok = await post({
+      id: 'live',
+      arms: [
+        { id: 'c', model: 'weak' },
+        { id: 'd', model: 'strong' },
+      ],
+    });
+    expect(ok.status).toBe(201);
+    expect(await ok.json()).toMatchObject({ id: 'live', status: { state: 'running' } });
+    const bad = await post({
+      id: 'x2',
+      arms: [
+        { id: 'c', model: 'nope' },
+        { id: 'd', model: 'strong' },
+      ],
+    });
+    expect(bad.status).toBe(422);
+    const e = ((await bad.json()) as { error: { param: string; message: string } }).error;
+    expect(e.param).toMatch(/^experiments\[1\]/);
+    expect(e.message).toMatch(/experiments\[1\]\.arms\[0\]\.model: 'nope' is not one of the configured models/);
+    const overlap = await post({
+      id: 'x3',
+      arms: [
+        { id: 'c', model: 'weak' },
+        { id: 'd', model: 'strong' },
+      ],
+    });
+    expect(((await overlap.json()) as { error: { message: string } }).error.message).toMatch(
+      /overlaps experiment 'live'/,
+    );
+    expect(x.experiments!.defs.map((d) => d.id)).toEqual(['live']); // the refused ones changed nothing
+    expect(
+      (await x.complete({ model: 'auto', user: 'z', messages: [{ role: 'user', content: 'hi' }] })).experiment,
+    ).toMatch(/^live\//);
+    await app.close();
+    const y = await createArbiter(
+      { models: [model('weak'), model('strong')], store: { url: `sqlite:${join(dir, 'x.db')}`, flushMs: 20 } },
+      { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) },
+    );
+    expect(y.experiments!.defs.map((d) => d.id)).toEqual(['live']); // back from the store
+    await y.close();
+  });
+
   it('experiments without a store are a config error', async () => {
     await expect(
       createArbiter(

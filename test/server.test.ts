@@ -577,7 +577,13 @@ describe('gateway: reload', () => {
 describe('arbiter serve', () => {
   it("npm start's demo config answers offline: recorded prompts from replay models, any other from the rules model", async () => {
     const { createGateway } = await import('../src/server/index.js');
-    const app = await createGateway('config/demo.yaml');
+    // a copy of the demo beside a fresh store: what earlier runs taught config/arbiter.db must not steer this one
+    const { cp, mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-demo-'));
+    for (const f of ['demo.yaml', 'demo-replay.jsonl']) await cp(join('config', f), join(dir, f));
+    const app = await createGateway(join(dir, 'demo.yaml'));
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     gateways.push(app);
     const r = await fetch(`${url}/v1/chat/completions`, {

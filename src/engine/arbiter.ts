@@ -35,7 +35,7 @@ import {
 import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import { loadRewards } from './rewards.js';
 import { createAutoScorer, type AutoScorer } from './autoscore.js';
-import { applyExperiment, experimentMeta } from './experiment.js';
+import { applyExperiment, checkEvery, createExperiment, experimentChecker, experimentMeta } from './experiment.js';
 import { rebuildProfiles } from './rebuild.js';
 import { Experiments } from '../experiments/index.js';
 
@@ -77,9 +77,6 @@ export interface RequestOptions {
   keyId?: string;
 }
 
-/** How often running experiments are read (a decision promotes, a guardrail stops). */
-const EXPERIMENT_CHECK_MS = 10_000;
-
 /** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
 const RECENT_REQUESTS = 5000;
 
@@ -118,11 +115,7 @@ export class Arbiter {
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
     this.store = parts.store;
     this.experiments = parts.experiments;
-    if (parts.experiments?.size) {
-      // experiments move on their own: a decided one promotes its winner, a breached guardrail stops it
-      this.experimentTimer = setInterval(() => void parts.experiments!.check().catch(() => {}), EXPERIMENT_CHECK_MS);
-      this.experimentTimer.unref();
-    }
+    this.experimentTimer = parts.experiments && checkEvery(parts.experiments);
     const p = this.config.store?.profiles;
     this.profiles = new Profiles({ minCalls: p?.minCalls ?? 20, halfLife: p?.halfLife ?? 100 });
     this.events.setMaxListeners(0);
@@ -228,6 +221,17 @@ export class Arbiter {
       },
       failed: (e) => void rec.finish({ error: e }),
     };
+  }
+
+  /** Creates an experiment (the admin API): checked with the config's rules, kept in the store. */
+  createExperiment(def: unknown) {
+    return this.guard(async () => {
+      if (!this.experiments)
+        throw new ArbiterError(ErrorCodes.INVALID_CONFIG, 'experiments need an outcome store (set store.url)', {
+          param: 'store.url',
+        });
+      return createExperiment(this.experiments, this.config, def);
+    });
   }
 
   /** Routes the request (unless it names a model) and calls the plan's models until one answers. */
@@ -455,7 +459,8 @@ export async function createArbiter(
       'experiments need an outcome store: their assignments, outcomes and ratings live there (set store.url)',
       { param: 'store.url' },
     );
-  const experiments = cfg.experiments.length ? await Experiments.load(cfg.experiments, store) : undefined;
+  // with a store there are always experiments: the config's, and those created through the admin API
+  const experiments = store ? await Experiments.load(cfg.experiments, store, experimentChecker(cfg)) : undefined;
   const arbiter = new Arbiter({
     router,
     upstreams,

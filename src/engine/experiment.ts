@@ -4,6 +4,7 @@
  * with the arm, and the answer says which (`x-arbiter-experiment`). Requests naming a model are
  * left alone.
  */
+import { validateConfig, type ArbiterConfig, type ExperimentSettings } from '../config/index.js';
 import type { Assignment, Experiments } from '../experiments/index.js';
 import type { CompleteRequest } from './complete.js';
 import type { OutcomeRecorder } from './outcome.js';
@@ -31,4 +32,34 @@ export function experimentMeta(a: Assignment | undefined, reason: string): { exp
     ? `arm ${a.arm} of experiment ${a.experiment}`
     : `experiment ${a.experiment} ${a.state}: ${a.arm}`;
   return { experiment: `${a.experiment}/${a.arm}`, reason: `${why}; ${reason}` };
+}
+
+/** The config's rules applied to a list of experiment definitions (INVALID_CONFIG naming each problem). */
+export function experimentChecker(config: ArbiterConfig): (defs: readonly unknown[]) => ExperimentSettings[] {
+  const { source, ...rest } = config;
+  return (defs) => [...validateConfig({ ...rest, experiments: defs }, source).experiments];
+}
+
+/**
+ * Creates an experiment through the admin API: checked with the config's rules against the others
+ * (unknown models, overlapping scopes … are INVALID_CONFIG naming the field; nothing changes),
+ * kept in the store, running from now.
+ */
+export async function createExperiment(
+  experiments: Experiments,
+  config: ArbiterConfig,
+  def: unknown,
+): Promise<ExperimentSettings> {
+  const checked = experimentChecker(config)([...experiments.defs, def]);
+  return experiments.create(checked, def);
+}
+
+/** How often running experiments are read (a decision promotes, a guardrail stops). */
+const EXPERIMENT_CHECK_MS = 10_000;
+
+/** Experiments move on their own: a decided one promotes its winner, a breached guardrail stops it. */
+export function checkEvery(experiments: Experiments, ms = EXPERIMENT_CHECK_MS): NodeJS.Timeout {
+  const t = setInterval(() => void experiments.check().catch(() => {}), ms);
+  t.unref();
+  return t;
 }

@@ -49,6 +49,8 @@ export function armAt(x: ExperimentSettings, u: number): ExperimentSettings['arm
 }
 
 const key = (id: string) => `experiment:${id}`;
+/** Where experiments created through the admin API are kept (their definitions as sent). */
+const CREATED = 'experiments:created';
 
 export class Experiments {
   private readonly states = new Map<string, ExperimentState>();
@@ -56,22 +58,61 @@ export class Experiments {
   private readonly posteriors = new Map<string, BanditArm[]>();
 
   private constructor(
-    readonly defs: readonly ExperimentSettings[],
+    private all: readonly ExperimentSettings[],
     private readonly store: OutcomeStore | undefined,
   ) {}
 
-  /** The experiments with their states from the store (new ones start running). */
-  static async load(defs: readonly ExperimentSettings[], store: OutcomeStore | undefined): Promise<Experiments> {
-    const x = new Experiments(defs, store);
-    for (const d of defs) {
+  /**
+   * The config's experiments and those created through the admin API (kept in the store), with
+   * their states (new ones start running). `check(defs)` validates a list of definitions (the
+   * config's rules); a stored one that no longer passes beside the config's is left out.
+   */
+  static async load(
+    defs: readonly ExperimentSettings[],
+    store: OutcomeStore | undefined,
+    check?: (defs: readonly unknown[]) => ExperimentSettings[],
+  ): Promise<Experiments> {
+    let all = defs;
+    const created = store ? await getMeta(store.sql.db, CREATED) : undefined;
+    for (const d of created ? (JSON.parse(created) as unknown[]) : []) {
+      try {
+        if (check) all = check([...all, d]);
+      } catch {
+        /* a created experiment the config now contradicts: the config wins */
+      }
+    }
+    const x = new Experiments(all, store);
+    for (const d of all) {
       const saved = store ? await getMeta(store.sql.db, key(d.id)) : undefined;
       x.states.set(d.id, saved ? (JSON.parse(saved) as ExperimentState) : { state: 'running', since: Date.now() });
     }
     return x;
   }
 
+  get defs(): readonly ExperimentSettings[] {
+    return this.all;
+  }
+
   get size(): number {
-    return this.defs.length;
+    return this.all.length;
+  }
+
+  /**
+   * Adds an experiment (the admin API): `checked` is the whole list validated with it (config
+   * errors by name, nothing changed when they are thrown); kept in the store, running from now.
+   */
+  async create(checked: readonly ExperimentSettings[], created: unknown): Promise<ExperimentSettings> {
+    if (!this.store) throw new Error('experiments need a store');
+    const def = checked.at(-1)!;
+    const saved = await getMeta(this.store.sql.db, CREATED);
+    await setMeta(
+      this.store.sql.db,
+      CREATED,
+      JSON.stringify([...(saved ? (JSON.parse(saved) as unknown[]) : []), created]),
+    );
+    this.all = checked;
+    await this.set(def.id, { state: 'running', since: Date.now() });
+    return def;
   }
 
   state(id: string): ExperimentState | undefined {

@@ -35,6 +35,12 @@ export function experimentRoutes(app: FastifyInstance, host: EngineHost): void {
       })),
     };
   });
+  // a definition as in the config's experiments list; checked with the config's rules (422 naming the field)
+  app.post('/v1/experiments', { ...admin, schema: { body: { type: 'object' } } }, async (req, reply) => {
+    const def = await host.current.createExperiment(req.body);
+    void reply.code(201);
+    return { id: def.id, status: host.current.experiments!.state(def.id) };
+  });
   app.get('/v1/experiments/:id', admin, async (req) => {
     const { x, def } = find((req.params as { id: string }).id);
     const r = await x.report(def.id);

@@ -48,6 +48,36 @@ describe('assignment', () => {
     expect(unitHash('e2', 'user-1')).not.toBe(unitHash('e1', 'user-1'));
   });
 
+  it('a header scope takes only requests carrying it; header units are sticky; overlapping header scopes are refused', async () => {
+    const { Experiments } = await import('../src/experiments/index.js');
+    const cfg = validateConfig({
+      ...base,
+      experiments: [
+        experiment({ id: 'ea', header: { name: 'X-Team', value: 'a' }, unit: 'header' }),
+        experiment({ id: 'eb', header: { name: 'x-team', value: 'b' } }),
+      ],
+    });
+    const x = await Experiments.load(cfg.experiments, undefined);
+    expect(x.assign({ headers: {} })).toBeUndefined();
+    expect(x.assign({ headers: { 'x-team': 'c' } })).toBeUndefined();
+    expect(x.assign({ headers: { 'x-team': 'b' }, user: 'u' })!.experiment).toBe('eb');
+    const first = x.assign({ headers: { 'x-team': 'a' } })!;
+    expect(first.experiment).toBe('ea');
+    for (let i = 0; i < 20; i++) expect(x.assign({ headers: { 'x-team': 'a' } })!.arm).toBe(first.arm); // the header value is the unit
+    expect(() =>
+      validateConfig({
+        ...base,
+        experiments: [
+          experiment({ id: 'ea', header: { name: 'x-team', value: 'a' } }),
+          experiment({ id: 'eb', header: { name: 'X-Team' } }),
+        ],
+      }),
+    ).toThrow(/overlaps experiment 'ea'/);
+    expect(() => validateConfig({ ...base, experiments: [experiment({ unit: 'header' })] })).toThrow(
+      /header needs a header scope/,
+    );
+  });
+
   it('refuses bad definitions by name', () => {
     const bad = (experiments: unknown[]) => () => validateConfig({ ...base, experiments });
     expect(

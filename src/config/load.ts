@@ -171,7 +171,7 @@ function deepFreeze<T>(o: T): T {
 function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: ReadonlyMap<string, number>): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
-  const scopes = new Map<string, Set<string> | undefined>();
+  const scopes = new Map<string, Scope>();
   cfg.experiments.forEach((x, i) => {
     if (ids.has(x.id)) problems.push(`experiments[${i}].id: duplicate id '${x.id}'`);
     ids.add(x.id);
@@ -188,11 +188,31 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
         );
     });
     // two experiments on the same traffic would each take it: scopes must not overlap
-    const mine = x.keys ? new Set(x.keys) : undefined;
+    if (x.unit === 'header' && !x.header)
+      problems.push(`experiments[${i}].unit: header needs a header scope (header.name)`);
+    const mine = { keys: x.keys ? new Set(x.keys) : undefined, header: x.header };
     for (const [otherId, theirs] of scopes)
-      if (!mine || !theirs || [...mine].some((k) => theirs.has(k)))
+      if (overlap(mine, theirs))
         problems.push(`experiments[${i}]: overlaps experiment '${otherId}' (the same traffic would be in both)`);
     scopes.set(x.id, mine);
   });
   return problems;
+}
+
+interface Scope {
+  keys: Set<string> | undefined;
+  header: { name: string; value?: string } | undefined;
+}
+
+/** Whether some request could fall in both scopes. */
+function overlap(a: Scope, b: Scope): boolean {
+  const keys = !a.keys || !b.keys || [...a.keys].some((k) => b.keys!.has(k));
+  const header =
+    !a.header ||
+    !b.header ||
+    a.header.name.toLowerCase() !== b.header.name.toLowerCase() ||
+    a.header.value === undefined ||
+    b.header.value === undefined ||
+    a.header.value === b.header.value;
+  return keys && header;
 }

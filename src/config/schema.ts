@@ -281,9 +281,20 @@ export const configSchema = {
           minShare: { type: 'number', minimum: 0, maximum: 0.5, default: 0.05 },
           delta: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, default: 0.05 },
           // who sees the same arm every time: the request's `user`, else the API key; `request`: no stickiness
-          unit: { enum: ['user', 'key', 'request'], default: 'user' },
+          // (header: the value of the scope's header)
+          unit: { enum: ['user', 'key', 'request', 'header'], default: 'user' },
           // only requests from these API key ids (hashes), when given
           keys: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 1000 },
+          // only requests carrying this header (with this value, when given)
+          header: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' },
+              value: { type: 'string', maxLength: 256 },
+            },
+          },
           metric: { enum: ['quality', 'cost', 'latency', 'errors'], default: 'quality' },
           // the smallest difference worth detecting (the sequential test's mixture scale)
           minDifference: { type: 'number', exclusiveMinimum: 0, default: 0.05 },

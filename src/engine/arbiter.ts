@@ -75,6 +75,8 @@ export interface RequestOptions {
   id?: string;
   /** The API key's id (a hash, never the key), recorded with the request. */
   keyId?: string;
+  /** The request's headers, lower-case names (experiments scoped by a header). */
+  headers?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
@@ -242,7 +244,7 @@ export class Arbiter {
     this.enter();
     const rec = this.recorder(asked.stream ? 'stream' : 'complete', options.id);
     rec.keyId = options.keyId;
-    const { req, assignment } = applyExperiment(this.experiments, asked, options.keyId, rec);
+    const { req, assignment } = applyExperiment(this.experiments, asked, options.keyId, rec, options.headers);
     const signal = options.signal ?? new AbortController().signal;
     if (!req.stream) {
       try {

@@ -14,11 +14,13 @@ export function applyExperiment<R extends CompleteRequest>(
   req: R,
   keyId: string | undefined,
   rec: OutcomeRecorder,
+  headers?: Readonly<Record<string, string | undefined>>,
 ): { req: R; assignment?: Assignment } {
   if (!experiments?.size || !(req.model === 'auto' || req.model.startsWith('auto:'))) return { req };
   const a = experiments.assign({
     ...(keyId ? { keyId } : {}),
     ...(typeof req.user === 'string' && req.user ? { user: req.user } : {}),
+    ...(headers ? { headers } : {}),
   });
   if (!a) return { req };
   if (a.running) rec.experiment = { id: a.experiment, arm: a.arm };

@@ -120,9 +120,15 @@ export class Experiments {
   }
 
   /** The arm for a request routed by `auto`, or undefined when no experiment takes it. */
-  assign(ctx: { keyId?: string; user?: string }): Assignment | undefined {
+  assign(ctx: {
+    keyId?: string;
+    user?: string;
+    headers?: Readonly<Record<string, string | undefined>>;
+  }): Assignment | undefined {
     for (const x of this.defs) {
       if (x.keys && (!ctx.keyId || !x.keys.includes(ctx.keyId))) continue;
+      const header = x.header ? ctx.headers?.[x.header.name.toLowerCase()] : undefined;
+      if (x.header && (header === undefined || (x.header.value !== undefined && header !== x.header.value))) continue;
       const s = this.states.get(x.id)!;
       if (s.state !== 'running') {
         const arm = x.arms.find((a) => a.id === s.arm) ?? x.arms[0]!;
@@ -133,7 +139,12 @@ export class Experiments {
         const arm = x.arms[thompsonArm(posterior, x.lambda, x.minShare, Math.random)]!;
         return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };
       }
-      const unit = x.unit === 'request' ? undefined : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
+      const unit =
+        x.unit === 'request'
+          ? undefined
+          : x.unit === 'header'
+            ? header
+            : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
       const u = unit === undefined ? randomInt(2 ** 47) / 2 ** 47 : unitHash(x.id, unit);
       const arm = armAt(x, u);
       return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };

@@ -32,7 +32,10 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
             );
       const { arbiter: decoding, ...body } = req.body as CompleteRequest & { arbiter?: ArbiterOption };
       const ctl = new AbortController();
-      const who = req.caller?.keyId ? { keyId: req.caller.keyId } : {};
+      const who = {
+        ...(req.caller?.keyId ? { keyId: req.caller.keyId } : {}),
+        headers: req.headers as Record<string, string | undefined>,
+      };
       // the response closing before it finished means the client went away: stop the upstream calls
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) ctl.abort(new Error('client went away'));

@@ -236,6 +236,12 @@ describe('experiments end to end', () => {
     const y = await open(dir, arms); // a restart: the state comes back from the store
     expect(y.experiments!.state('ab')).toMatchObject({ state: 'promoted', arm: 'challenger' });
     expect((await ask(y, 'u2')).model).toBe('strong');
+    // the report: Markdown with the analysis, and the difference over time with its band as SVG
+    const written = (await y.experiments!.writtenReport('ab'))!;
+    expect(written.markdown).toMatch(/^# Experiment ab/);
+    expect(written.markdown).toMatch(/\| challenger \| strong \|/);
+    expect(written.svg).toMatch(/^<svg/);
+    expect(written.svg).toMatch(/always-valid 95% band/);
     // over HTTP (admin): the list, the analysis, the header
     const app = await buildGateway({ arbiter: y, auth: { clientKeys: ['c'], adminKeys: ['adm'] } });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -410,6 +416,11 @@ describe('arbiter experiments (the command)', () => {
       ['challenger', 0],
     ]);
     expect((await cli('show', 'ab')).stdout).toMatch(/decision: running/);
+    const out = join(dir, 'reports');
+    await cli('report', 'ab', '--out', out);
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(join(out, 'ab.md'), 'utf8')).toMatch(/!\[quality over time\]\(ab\.svg\)/);
+    expect(await readFile(join(out, 'ab.svg'), 'utf8')).toMatch(/^<svg/);
     await cli('promote', 'ab', 'challenger');
     expect(JSON.parse((await cli('list', '--json')).stdout)).toMatchObject([
       { status: { state: 'promoted', arm: 'challenger' } },

@@ -3,6 +3,9 @@
  * states, one's analysis (a table, or --json), and promoting an arm by hand — read from and kept in
  * the config's store, as the gateway does.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
 import Table from 'cli-table3';
 
 import { loadConfig } from '../config/index.js';
@@ -97,5 +100,16 @@ export async function experimentsPromoteCommand(id: string, arm: string, o: { co
       });
     const s = await x.promote(id, arm);
     process.stdout.write(`${id}: ${s.state} (${s.arm}); gateways pick this up on their next start or reload\n`);
+  });
+}
+
+export async function experimentsReportCommand(id: string, o: { config: string; out: string }): Promise<void> {
+  await withExperiments(o.config, async (x) => {
+    known(x, id);
+    const r = (await x.writtenReport(id, `${id}.svg`))!;
+    await mkdir(o.out, { recursive: true });
+    await writeFile(join(o.out, `${id}.md`), r.markdown);
+    await writeFile(join(o.out, `${id}.svg`), r.svg);
+    process.stdout.write(`wrote ${join(o.out, `${id}.md`)} and ${join(o.out, `${id}.svg`)}\n`);
   });
 }

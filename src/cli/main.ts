@@ -10,7 +10,12 @@ import { trainRewardCommand } from './train-reward.js';
 import { routeCommand } from './route.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, statsCommand, storeMigrateCommand, storePurgeCommand } from './store.js';
-import { experimentsListCommand, experimentsPromoteCommand, experimentsShowCommand } from './experiments.js';
+import {
+  experimentsListCommand,
+  experimentsPromoteCommand,
+  experimentsReportCommand,
+  experimentsShowCommand,
+} from './experiments.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -167,6 +172,14 @@ experiments
   .option('--config <file>', 'the config', 'config/demo.yaml')
   .option('--json', 'print JSON')
   .action(experimentsShowCommand);
+experiments
+  .command('report <id>')
+  .description(
+    'write <id>.md and <id>.svg: the analysis, and the difference from the control over time with its always-valid band',
+  )
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--out <dir>', 'where to write', 'reports/experiments')
+  .action(experimentsReportCommand);
 experiments
   .command('promote <id> <arm>')
   .description('send all of the experiment’s traffic to this arm (the control: stop)')

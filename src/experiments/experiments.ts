@@ -10,8 +10,9 @@ import { createHash, randomInt } from 'node:crypto';
 
 import type { ExperimentSettings } from '../config/index.js';
 import { identifiedBest, thompsonArm, type BanditArm } from '../stats/index.js';
-import { experimentArms, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
+import { experimentArms, experimentHours, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
 import { analyzeExperiment, type ExperimentReport } from './analyze.js';
+import { reportMarkdown, reportSvg, seriesOverTime } from './report.js';
 
 export interface ExperimentState {
   state: 'running' | 'stopped' | 'decided' | 'promoted';
@@ -159,6 +160,15 @@ export class Experiments {
     await this.store.flush();
     const rows = await experimentArms(this.store.sql.db, id, 0);
     return { ...analyzeExperiment(x, rows), status: this.states.get(id)! };
+  }
+
+  /** The Markdown and SVG report of an experiment (undefined without a store). */
+  async writtenReport(id: string, svgFile = `${id}.svg`): Promise<{ markdown: string; svg: string } | undefined> {
+    const x = this.defs.find((d) => d.id === id);
+    const r = await this.report(id);
+    if (!x || !r || !this.store) return undefined;
+    const series = seriesOverTime(x, await experimentHours(this.store.sql.db, id));
+    return { markdown: reportMarkdown(r, svgFile), svg: await reportSvg(x, series) };
   }
 
   /**

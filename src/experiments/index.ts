@@ -1,2 +1,3 @@
 export { analyzeExperiment, type ArmReport, type Comparison, type ExperimentReport } from './analyze.js';
 export { armAt, Experiments, unitHash, type Assignment, type ExperimentState } from './experiments.js';
+export { reportMarkdown, reportSvg, seriesOverTime } from './report.js';

@@ -1,5 +1,5 @@
 /** What experiments read and keep in the store: an experiment's per-arm aggregates, and states in arbiter_meta. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 import type { Database } from './schema.js';
 
@@ -72,4 +72,50 @@ export async function setMeta(db: Kysely<Database>, key: string, value: string):
     .values({ key, value })
     .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
     .execute();
+}
+
+/** An experiment's arms hour by hour (the report's metric over time): the same aggregates, per hour. */
+export async function experimentHours(
+  db: Kysely<Database>,
+  experiment: string,
+): Promise<Array<ExperimentArmRow & { hour: number }>> {
+  const rated = db
+    .selectFrom('feedback')
+    .select((eb) => ['request_id', eb.fn.avg<number>('score').as('score')])
+    .groupBy('request_id')
+    .as('f');
+  const hour = sql<number>`(requests.ts / 3600000) * 3600000`;
+  const rows = await db
+    .selectFrom('requests')
+    .leftJoin(rated, 'f.request_id', 'requests.id')
+    .where('requests.experiment', '=', experiment)
+    .select((eb) => [
+      hour.as('hour'),
+      'requests.arm',
+      eb.fn.countAll<number>().as('n'),
+      eb.fn.sum<number>(eb.case().when('requests.status', '=', 'error').then(1).else(0).end()).as('errors'),
+      eb.fn.sum<number>('requests.cost').as('cost'),
+      eb.fn.sum<number>(eb('requests.cost', '*', eb.ref('requests.cost'))).as('cost_sq'),
+      eb.fn.sum<number>('requests.latency_ms').as('latency'),
+      eb.fn.sum<number>(eb('requests.latency_ms', '*', eb.ref('requests.latency_ms'))).as('latency_sq'),
+      eb.fn.count<number>('f.score').as('rated'),
+      eb.fn.sum<number>('f.score').as('score'),
+      eb.fn.sum<number>(eb('f.score', '*', eb.ref('f.score'))).as('score_sq'),
+    ])
+    .groupBy([hour, 'requests.arm'])
+    .orderBy(hour)
+    .execute();
+  return rows.map((r) => ({
+    hour: Number(r.hour),
+    arm: r.arm ?? '',
+    n: Number(r.n),
+    errors: Number(r.errors ?? 0),
+    cost: Number(r.cost ?? 0),
+    costSq: Number(r.cost_sq ?? 0),
+    latency: Number(r.latency ?? 0),
+    latencySq: Number(r.latency_sq ?? 0),
+    rated: Number(r.rated ?? 0),
+    score: Number(r.score ?? 0),
+    scoreSq: Number(r.score_sq ?? 0),
+  }));
 }

@@ -134,20 +134,7 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
           data.map((r) => r.n),
           x.arms.map((a) => a.weight),
         );
-  const g = x.guardrails;
-  const guardrails = arms.slice(1).map((a) => {
-    const breached: string[] = [];
-    const c = arms[0]!;
-    if (a.requests >= g.minUnits && c.requests >= g.minUnits) {
-      if (a.errorRate - c.errorRate > g.errorRate)
-        breached.push(`error rate ${(100 * a.errorRate).toFixed(1)}% vs ${(100 * c.errorRate).toFixed(1)}%`);
-      if (c.meanLatencyMs > 0 && a.meanLatencyMs / c.meanLatencyMs > g.latencyRatio)
-        breached.push(`latency ${a.meanLatencyMs.toFixed(0)} ms vs ${c.meanLatencyMs.toFixed(0)} ms`);
-      if (g.costRatio !== undefined && c.meanCost > 0 && a.meanCost / c.meanCost > g.costRatio)
-        breached.push(`cost ${a.meanCost.toPrecision(3)} vs ${c.meanCost.toPrecision(3)}`);
-    }
-    return { arm: a.id, breached };
-  });
+  const guardrails = guardrailStates(x, data, arms);
   return {
     id: x.id,
     metric: x.metric,
@@ -157,6 +144,43 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
     guardrails,
     decision: decide(x, comparisons, guardrails),
   };
+}
+
+/**
+ * The guardrails: a challenger is stopped when it is past a threshold and the difference is real —
+ * the always-valid test on that metric says so (noise on small latencies must not stop anything).
+ */
+function guardrailStates(
+  x: ExperimentSettings,
+  data: readonly ExperimentArmRow[],
+  arms: readonly ArmReport[],
+): Array<{ arm: string; breached: string[] }> {
+  const g = x.guardrails;
+  const worse = (metric: 'errors' | 'latency' | 'cost', i: number, tau: number) =>
+    tau > 0 && 1 / mixtureLikelihoodRatio(summary(data[0]!, metric), summary(data[i]!, metric), tau) <= x.alpha;
+  return arms.slice(1).map((a, j) => {
+    const i = j + 1;
+    const breached: string[] = [];
+    const c = arms[0]!;
+    if (a.requests >= g.minUnits && c.requests >= g.minUnits) {
+      if (a.errorRate - c.errorRate > g.errorRate && worse('errors', i, g.errorRate))
+        breached.push(`error rate ${(100 * a.errorRate).toFixed(1)}% vs ${(100 * c.errorRate).toFixed(1)}%`);
+      if (
+        c.meanLatencyMs > 0 &&
+        a.meanLatencyMs / c.meanLatencyMs > g.latencyRatio &&
+        worse('latency', i, c.meanLatencyMs * (g.latencyRatio - 1))
+      )
+        breached.push(`latency ${a.meanLatencyMs.toFixed(0)} ms vs ${c.meanLatencyMs.toFixed(0)} ms`);
+      if (
+        g.costRatio !== undefined &&
+        c.meanCost > 0 &&
+        a.meanCost / c.meanCost > g.costRatio &&
+        worse('cost', i, c.meanCost * (g.costRatio - 1))
+      )
+        breached.push(`cost ${a.meanCost.toPrecision(3)} vs ${c.meanCost.toPrecision(3)}`);
+    }
+    return { arm: a.id, breached };
+  });
 }
 
 function decide(

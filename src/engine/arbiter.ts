@@ -1,30 +1,25 @@
 /**
- * The engine's front door: `createArbiter(config)` gives one object that routes (`route`,
+ * The engine's front door (built by `createArbiter(config)`, create.ts): one object that routes (`route`,
  * `routeBatch`), executes (`complete` with the fallback plan, JSON or streaming; `decode` with a
  * reward-guided strategy), records (one outcome event per request, to every subscriber) and
  * learns (`feedback`). `close()` stops new requests, waits for those in flight (at most
  * `drainTimeoutMs`), then frees what the engine owns.
  */
 import { EventEmitter } from 'node:events';
-import { dirname, resolve } from 'node:path';
 
-import { selectBackend, type ComputeBackend } from '../compute/index.js';
-import {
-  loadConfig,
-  validateConfig,
-  type ArbiterConfig,
-  type DecodeOptions,
-  type RouteOptions,
-  type StoreSettings,
-} from '../config/index.js';
+import type { ComputeBackend } from '../compute/index.js';
+import { validateConfig, type ArbiterConfig, type DecodeOptions, type RouteOptions } from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
-import type { Embedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { createUpstreams, promptOf, type ChatRequest, type GateOptions, type Upstream } from '../providers/index.js';
-import { createRouter, type Capability, type Decision, type Router } from '../router/index.js';
-import { OutcomeStore, Profiles, type StatsQuery } from '../store/index.js';
+import type { Experiments } from '../experiments/index.js';
+import { promptOf, type ChatRequest, type Upstream } from '../providers/index.js';
+import type { Capability, Decision, Router } from '../router/index.js';
+import { Profiles, type OutcomeStore, type StatsQuery } from '../store/index.js';
+import { createAutoScorer, type AutoScorer } from './autoscore.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
+import { applyExperiment, checkEvery, createExperiment, experimentMeta } from './experiment.js';
+import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
 import {
   OutcomeRecorder,
   summarize,
@@ -32,29 +27,8 @@ import {
   type OutcomeEvent,
   type OutcomeListener,
 } from './outcome.js';
-import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
-import { loadRewards } from './rewards.js';
-import { createAutoScorer, type AutoScorer } from './autoscore.js';
-import { applyExperiment, checkEvery, createExperiment, experimentChecker, experimentMeta } from './experiment.js';
 import { rebuildProfiles } from './rebuild.js';
-import { Experiments } from '../experiments/index.js';
 
-export interface ArbiterParts {
-  backend?: ComputeBackend;
-  embedder?: Embedder;
-  /** Gate settings for every model (tests shorten backoffs and cool-downs). */
-  gate?: Partial<GateOptions>;
-  /** Where API keys are read from (default process.env). */
-  env?: NodeJS.ProcessEnv;
-  /** How long close() waits for requests in flight (default 30 s). */
-  drainTimeoutMs?: number;
-  /** The engine this one replaces (a reload): models that remain keep their gates' state. */
-  previous?: Arbiter;
-  /** An outcome store already open (instead of the config's `store`). */
-  store?: OutcomeStore;
-}
-
-/** An engine assembled from parts already built (a router, its upstreams, rewards). */
 export interface EngineParts {
   router: Router;
   upstreams: Map<string, Upstream>;
@@ -434,61 +408,4 @@ export class Arbiter {
       this.leave();
     }
   }
-}
-
-/**
- * An engine from a config (a file path, or an object validated like one): its router (and trained
- * router model, if the config names one), every model's provider and gate, and its rewards.
- */
-export async function createArbiter(
-  config: string | ArbiterConfig | Record<string, unknown>,
-  parts: ArbiterParts = {},
-): Promise<Arbiter> {
-  let cfg: ArbiterConfig;
-  if (typeof config === 'string') cfg = await loadConfig(config);
-  else {
-    const { source, ...rest } = config as Record<string, unknown>;
-    cfg = validateConfig(rest, typeof source === 'string' ? source : 'config');
-  }
-  const backend = parts.backend ?? (await selectBackend()).backend;
-  const router = await createRouter(cfg, { backend, ...(parts.embedder ? { embedder: parts.embedder } : {}) });
-  const upstreams = await createUpstreams(cfg, parts.env ?? process.env, parts.gate ?? {}, parts.previous?.upstreams);
-  const rewards = await loadRewards(cfg, backend, upstreams, router.registry);
-  const store = parts.store ?? (await openConfiguredStore(cfg, typeof config === 'string', parts.env ?? process.env));
-  if (cfg.experiments.length && !store)
-    throw new ArbiterError(
-      ErrorCodes.INVALID_CONFIG,
-      'experiments need an outcome store: their assignments, outcomes and ratings live there (set store.url)',
-      { param: 'store.url' },
-    );
-  // with a store there are always experiments: the config's, and those created through the admin API
-  const experiments = store ? await Experiments.load(cfg.experiments, store, experimentChecker(cfg)) : undefined;
-  const arbiter = new Arbiter({
-    router,
-    upstreams,
-    rewards,
-    config: cfg,
-    backend,
-    ...(store ? { store } : {}),
-    ...(experiments ? { experiments } : {}),
-    ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
-  });
-  await arbiter.replayLearned();
-  await arbiter.rebuildProfiles();
-  return arbiter;
-}
-
-/**
- * The config's outcome store: its `store` section, or — for a config read from a file and with no
- * `store` section — `sqlite:./arbiter.db` beside the file; an in-memory config without one records nothing.
- */
-export async function openConfiguredStore(
-  cfg: ArbiterConfig,
-  fromFile: boolean,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<OutcomeStore | undefined> {
-  const s: Partial<StoreSettings> | undefined = cfg.store ?? (fromFile ? { url: 'sqlite:./arbiter.db' } : undefined);
-  if (!s) return undefined;
-  const url = s.url ?? (s.urlEnv ? '' : 'sqlite:./arbiter.db');
-  return OutcomeStore.open({ ...s, url }, { baseDir: fromFile ? dirname(resolve(cfg.source)) : process.cwd(), env });
 }

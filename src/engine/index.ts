@@ -1,11 +1,5 @@
-export {
-  Arbiter,
-  createArbiter,
-  openConfiguredStore,
-  type ArbiterParts,
-  type EngineParts,
-  type RequestOptions,
-} from './arbiter.js';
+export { Arbiter, type EngineParts, type RequestOptions } from './arbiter.js';
+export { createArbiter, openConfiguredStore, type ArbiterParts } from './create.js';
 export {
   parseModel,
   PlanFailed,

@@ -1,0 +1,75 @@
+/**
+ * The hourly rollups per model × task × key that the stats read: a batch's sums of newly stored
+ * requests, added to the rows (inserted when new) in key order so that writers sharing one
+ * PostgreSQL store lock them in the same order and never deadlock.
+ */
+import type { Kysely } from 'kysely';
+
+import type { Database, RequestsTable, RollupsTable } from './schema.js';
+
+const HOUR = 3_600_000;
+export const hourOf = (ts: number) => Math.floor(ts / HOUR) * HOUR;
+type RollupKey = Pick<RollupsTable, 'hour' | 'model' | 'task' | 'key_id'>;
+export const rollupKey = (r: { ts: number; model: string; task: string | null; key_id: string | null }): RollupKey => ({
+  hour: hourOf(r.ts),
+  model: r.model,
+  task: r.task ?? '*',
+  key_id: r.key_id ?? '',
+});
+export const ZERO_SUMS = {
+  requests: 0,
+  errors: 0,
+  cost: 0,
+  latency_sum: 0,
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  rated: 0,
+  score_sum: 0,
+  score_sq: 0,
+};
+
+/** Adds one stored request to the batch's rollup sums. */
+export function addRequest(sums: Map<string, RollupsTable>, q: RequestsTable): void {
+  const k = rollupKey({ ts: q.ts, model: q.model!, task: q.task, key_id: q.key_id });
+  const id = `${k.hour}\u0000${k.model}\u0000${k.task}\u0000${k.key_id}`;
+  const r = sums.get(id) ?? { ...k, ...ZERO_SUMS };
+  r.requests++;
+  r.errors += q.status === 'error' ? 1 : 0;
+  r.cost += q.cost;
+  r.latency_sum += q.latency_ms;
+  r.prompt_tokens += q.prompt_tokens;
+  r.completion_tokens += q.completion_tokens;
+  sums.set(id, r);
+}
+
+const byRollupKey = (a: RollupsTable, b: RollupsTable) =>
+  a.hour - b.hour ||
+  (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) ||
+  (a.task < b.task ? -1 : a.task > b.task ? 1 : 0) ||
+  (a.key_id < b.key_id ? -1 : a.key_id > b.key_id ? 1 : 0);
+
+/**
+ * Adds to rollup rows (inserted at these values when new), in key order: gateways sharing one
+ * PostgreSQL store then lock rollup rows in the same order, so two batches never deadlock.
+ */
+export async function addToRollups(db: Kysely<Database>, unsorted: RollupsTable[]): Promise<void> {
+  const rows = unsorted.sort(byRollupKey);
+  for (let i = 0; i < rows.length; i += 500)
+    await db
+      .insertInto('rollups')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc.columns(['hour', 'model', 'task', 'key_id']).doUpdateSet((eb) => ({
+          requests: eb('rollups.requests', '+', eb.ref('excluded.requests')),
+          errors: eb('rollups.errors', '+', eb.ref('excluded.errors')),
+          cost: eb('rollups.cost', '+', eb.ref('excluded.cost')),
+          latency_sum: eb('rollups.latency_sum', '+', eb.ref('excluded.latency_sum')),
+          prompt_tokens: eb('rollups.prompt_tokens', '+', eb.ref('excluded.prompt_tokens')),
+          completion_tokens: eb('rollups.completion_tokens', '+', eb.ref('excluded.completion_tokens')),
+          rated: eb('rollups.rated', '+', eb.ref('excluded.rated')),
+          score_sum: eb('rollups.score_sum', '+', eb.ref('excluded.score_sum')),
+          score_sq: eb('rollups.score_sq', '+', eb.ref('excluded.score_sq')),
+        })),
+      )
+      .execute();
+}

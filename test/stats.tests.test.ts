@@ -118,7 +118,8 @@ describe('sample-ratio mismatch', () => {
       if (sampleRatioMismatch(fair, [1, 1]).mismatch) falseAlarms++;
     }
     expect(flagged / runs, `seed ${SEED}`).toBeGreaterThanOrEqual(0.95);
-    expect(falseAlarms / runs, `seed ${SEED}`).toBeLessThanOrEqual(0.005);
+    // a fair split raises the alarm (level 0.1%) in at most 5 of the 1,000 runs
+    expect(falseAlarms, `seed ${SEED}`).toBeLessThanOrEqual(5);
   });
 
   it('matches the χ² reference for three arms with unequal weights', () => {

@@ -76,23 +76,26 @@ function summary(r: ExperimentArmRow, metric: ExperimentSettings['metric']): Arm
   return fromSums(r.n, r.errors, r.errors); // errors are 0/1: the sum of squares is the sum
 }
 
-const target = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;
+/** What an arm sends a request to: its model, or `auto:<strategy>`. */
+export const armTarget = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;
+
+/** An arm with no requests yet. */
+export const emptyArm = (arm: string): ExperimentArmRow => ({
+  arm,
+  n: 0,
+  errors: 0,
+  cost: 0,
+  costSq: 0,
+  latency: 0,
+  latencySq: 0,
+  rated: 0,
+  score: 0,
+  scoreSq: 0,
+});
 
 export function analyzeExperiment(x: ExperimentSettings, rows: readonly ExperimentArmRow[]): ExperimentReport {
   const byArm = new Map(rows.map((r) => [r.arm, r]));
-  const empty = (arm: string): ExperimentArmRow => ({
-    arm,
-    n: 0,
-    errors: 0,
-    cost: 0,
-    costSq: 0,
-    latency: 0,
-    latencySq: 0,
-    rated: 0,
-    score: 0,
-    scoreSq: 0,
-  });
-  const data = x.arms.map((a) => byArm.get(a.id) ?? empty(a.id));
+  const data = x.arms.map((a) => byArm.get(a.id) ?? emptyArm(a.id));
   const total = data.reduce((s, r) => s + r.n, 0);
   const arms: ArmReport[] = x.arms.map((a, i) => {
     const r = data[i]!;
@@ -100,7 +103,7 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
     const half = q.n > 1 ? 1.96 * Math.sqrt(q.variance / q.n) : undefined;
     return {
       id: a.id,
-      target: target(a),
+      target: armTarget(a),
       weight: a.weight,
       requests: r.n,
       share: total ? r.n / total : 0,

@@ -11,7 +11,7 @@ import { createHash, randomInt } from 'node:crypto';
 import type { ExperimentSettings } from '../config/index.js';
 import { identifiedBest, thompsonArm, type BanditArm } from '../stats/index.js';
 import { experimentArms, experimentHours, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
-import { analyzeExperiment, type ExperimentReport } from './analyze.js';
+import { analyzeExperiment, armTarget, type ExperimentReport } from './analyze.js';
 import { reportMarkdown, reportSvg, seriesOverTime } from './report.js';
 
 export interface ExperimentState {
@@ -133,12 +133,12 @@ export class Experiments {
       const s = this.states.get(x.id)!;
       if (s.state !== 'running') {
         const arm = x.arms.find((a) => a.id === s.arm) ?? x.arms[0]!;
-        return { experiment: x.id, arm: arm.id, target: target(arm), running: false, state: s.state };
+        return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: false, state: s.state };
       }
       if (x.mode === 'bandit') {
         const posterior = this.posteriors.get(x.id) ?? x.arms.map(() => ({ successes: 0, failures: 0 }));
         const arm = x.arms[thompsonArm(posterior, x.lambda, x.minShare, Math.random)]!;
-        return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };
+        return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: true, state: 'running' };
       }
       const unit =
         x.unit === 'request'
@@ -148,7 +148,7 @@ export class Experiments {
             : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
       const u = unit === undefined ? randomInt(2 ** 47) / 2 ** 47 : unitHash(x.id, unit);
       const arm = armAt(x, u);
-      return { experiment: x.id, arm: arm.id, target: target(arm), running: true, state: 'running' };
+      return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: true, state: 'running' };
     }
     return undefined;
   }
@@ -232,5 +232,3 @@ export class Experiments {
     if (this.store) await setMeta(this.store.sql.db, key(id), JSON.stringify(s));
   }
 }
-
-const target = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;

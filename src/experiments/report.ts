@@ -6,7 +6,7 @@
  */
 import type { ExperimentSettings } from '../config/index.js';
 import type { ExperimentArmRow } from '../store/index.js';
-import { analyzeExperiment, type ExperimentReport } from './analyze.js';
+import { analyzeExperiment, emptyArm, type ExperimentReport } from './analyze.js';
 
 /** Each challenger's difference and interval at the end of every hour with data. */
 export function seriesOverTime(
@@ -19,18 +19,7 @@ export function seriesOverTime(
   for (const r of hours) byHour.set(r.hour, [...(byHour.get(r.hour) ?? []), r]);
   for (const [hour, rows] of [...byHour].sort((a, b) => a[0] - b[0])) {
     for (const r of rows) {
-      const t = totals.get(r.arm) ?? {
-        ...r,
-        n: 0,
-        errors: 0,
-        cost: 0,
-        costSq: 0,
-        latency: 0,
-        latencySq: 0,
-        rated: 0,
-        score: 0,
-        scoreSq: 0,
-      };
+      const t = totals.get(r.arm) ?? emptyArm(r.arm);
       for (const k of ['n', 'errors', 'cost', 'costSq', 'latency', 'latencySq', 'rated', 'score', 'scoreSq'] as const)
         t[k] += r[k];
       totals.set(r.arm, t);

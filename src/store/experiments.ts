@@ -18,15 +18,17 @@ export interface ExperimentArmRow {
 }
 
 /**
- * An experiment's arms since `since`: per arm, requests and errors, cost and latency sums, and
- * the rated requests' score count, sum and sum of squares (one rating per request: their mean).
+ * An experiment's per-arm aggregates (per hour too, when asked): requests and errors, cost and
+ * latency sums and sums of squares, and the rated requests' score count, sum and sum of squares
+ * (one rating per request: their mean).
  */
-export async function experimentArms(db: Kysely<Database>, experiment: string, since = 0): Promise<ExperimentArmRow[]> {
+async function aggregate(db: Kysely<Database>, experiment: string, since: number, byHour: boolean) {
   const rated = db
     .selectFrom('feedback')
     .select((eb) => ['request_id', eb.fn.avg<number>('score').as('score')])
     .groupBy('request_id')
     .as('f');
+  const hour = sql<number>`(requests.ts / 3600000) * 3600000`;
   const rows = await db
     .selectFrom('requests')
     .leftJoin(rated, 'f.request_id', 'requests.id')
@@ -37,16 +39,19 @@ export async function experimentArms(db: Kysely<Database>, experiment: string, s
       eb.fn.countAll<number>().as('n'),
       eb.fn.sum<number>(eb.case().when('requests.status', '=', 'error').then(1).else(0).end()).as('errors'),
       eb.fn.sum<number>('requests.cost').as('cost'),
+      eb.fn.sum<number>(eb('requests.cost', '*', eb.ref('requests.cost'))).as('cost_sq'),
       eb.fn.sum<number>('requests.latency_ms').as('latency'),
       eb.fn.sum<number>(eb('requests.latency_ms', '*', eb.ref('requests.latency_ms'))).as('latency_sq'),
-      eb.fn.sum<number>(eb('requests.cost', '*', eb.ref('requests.cost'))).as('cost_sq'),
       eb.fn.count<number>('f.score').as('rated'),
       eb.fn.sum<number>('f.score').as('score'),
       eb.fn.sum<number>(eb('f.score', '*', eb.ref('f.score'))).as('score_sq'),
     ])
+    // PostgreSQL selects only what it groups by: the hour only when grouping by it
+    .$if(byHour, (q) => q.select(hour.as('hour')).groupBy(hour).orderBy(hour))
     .groupBy('requests.arm')
     .execute();
   return rows.map((r) => ({
+    hour: Number(r.hour ?? 0),
     arm: r.arm ?? '',
     n: Number(r.n),
     errors: Number(r.errors ?? 0),
@@ -58,6 +63,11 @@ export async function experimentArms(db: Kysely<Database>, experiment: string, s
     score: Number(r.score ?? 0),
     scoreSq: Number(r.score_sq ?? 0),
   }));
+}
+
+/** An experiment's arms since `since` (epoch ms). */
+export async function experimentArms(db: Kysely<Database>, experiment: string, since = 0): Promise<ExperimentArmRow[]> {
+  return (await aggregate(db, experiment, since, false)).map(({ hour: _h, ...r }) => r);
 }
 
 /** A value kept in arbiter_meta (experiment states), or undefined. */
@@ -74,48 +84,10 @@ export async function setMeta(db: Kysely<Database>, key: string, value: string):
     .execute();
 }
 
-/** An experiment's arms hour by hour (the report's metric over time): the same aggregates, per hour. */
+/** An experiment's arms hour by hour (the report's metric over time). */
 export async function experimentHours(
   db: Kysely<Database>,
   experiment: string,
 ): Promise<Array<ExperimentArmRow & { hour: number }>> {
-  const rated = db
-    .selectFrom('feedback')
-    .select((eb) => ['request_id', eb.fn.avg<number>('score').as('score')])
-    .groupBy('request_id')
-    .as('f');
-  const hour = sql<number>`(requests.ts / 3600000) * 3600000`;
-  const rows = await db
-    .selectFrom('requests')
-    .leftJoin(rated, 'f.request_id', 'requests.id')
-    .where('requests.experiment', '=', experiment)
-    .select((eb) => [
-      hour.as('hour'),
-      'requests.arm',
-      eb.fn.countAll<number>().as('n'),
-      eb.fn.sum<number>(eb.case().when('requests.status', '=', 'error').then(1).else(0).end()).as('errors'),
-      eb.fn.sum<number>('requests.cost').as('cost'),
-      eb.fn.sum<number>(eb('requests.cost', '*', eb.ref('requests.cost'))).as('cost_sq'),
-      eb.fn.sum<number>('requests.latency_ms').as('latency'),
-      eb.fn.sum<number>(eb('requests.latency_ms', '*', eb.ref('requests.latency_ms'))).as('latency_sq'),
-      eb.fn.count<number>('f.score').as('rated'),
-      eb.fn.sum<number>('f.score').as('score'),
-      eb.fn.sum<number>(eb('f.score', '*', eb.ref('f.score'))).as('score_sq'),
-    ])
-    .groupBy([hour, 'requests.arm'])
-    .orderBy(hour)
-    .execute();
-  return rows.map((r) => ({
-    hour: Number(r.hour),
-    arm: r.arm ?? '',
-    n: Number(r.n),
-    errors: Number(r.errors ?? 0),
-    cost: Number(r.cost ?? 0),
-    costSq: Number(r.cost_sq ?? 0),
-    latency: Number(r.latency ?? 0),
-    latencySq: Number(r.latency_sq ?? 0),
-    rated: Number(r.rated ?? 0),
-    score: Number(r.score ?? 0),
-    scoreSq: Number(r.score_sq ?? 0),
-  }));
+  return aggregate(db, experiment, 0, true);
 }

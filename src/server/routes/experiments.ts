@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import { ArbiterError, ErrorCodes } from '../../errors.js';
+import { armTarget } from '../../experiments/index.js';
 import type { EngineHost } from '../host.js';
 
 const promoteSchema = {
@@ -30,7 +31,7 @@ export function experimentRoutes(app: FastifyInstance, host: EngineHost): void {
       data: (x?.defs ?? []).map((d) => ({
         id: d.id,
         metric: d.metric,
-        arms: d.arms.map((a) => ({ id: a.id, target: a.model ?? `auto:${a.strategy}`, weight: a.weight })),
+        arms: d.arms.map((a) => ({ id: a.id, target: armTarget(a), weight: a.weight })),
         status: x!.state(d.id),
       })),
     };

@@ -1,6 +1,6 @@
 /**
- * `arbiter experiments list | show <id> | promote <id> <arm>`: the config's experiments and their
- * states, one's analysis (a table, or --json), and promoting an arm by hand — read from and kept in
+ * `arbiter experiments list | show <id> | report <id> | promote <id> <arm> | stop <id>`: the config's
+ * experiments and their states, one's analysis (a table, or --json), promoting an arm or stopping by hand — read from and kept in
  * the config's store, as the gateway does.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -65,7 +65,7 @@ export async function experimentsShowCommand(id: string, o: { config: string; js
     const r = (await x.report(id))!;
     if (o.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     const t = new Table({
-      head: ['arm', 'target', 'requests', 'share', 'errors', 'cost', 'latency ms', 'rated', 'quality (95%)'],
+      head: ['arm', 'target', 'requests', 'share', 'errors', 'cost', 'latency ms', 'p95 ms', 'rated', 'quality (95%)'],
     });
     for (const a of r.arms)
       t.push([
@@ -76,12 +76,14 @@ export async function experimentsShowCommand(id: string, o: { config: string; js
         `${(100 * a.errorRate).toFixed(1)}%`,
         a.meanCost.toPrecision(3),
         a.meanLatencyMs.toFixed(0),
+        a.p95LatencyMs ? a.p95LatencyMs.point.toFixed(0) : '—',
         `${a.rated} (${(100 * a.ratedShare).toFixed(0)}%)`,
         a.quality ? `${a.quality.mean.toFixed(3)} [${a.quality.low.toFixed(3)}, ${a.quality.high.toFixed(3)}]` : '—',
       ]);
-    const lines = r.comparisons.map(
-      (c) =>
-        `${c.arm} − control on ${r.metric}: ${c.difference.toFixed(4)} [${c.low.toFixed(4)}, ${c.high.toFixed(4)}], always-valid p ${c.pAdjusted.toPrecision(2)} (fixed-horizon p ${c.pFixed.toPrecision(2)})`,
+    const lines = r.comparisons.map((c) =>
+      c.planned
+        ? `${c.arm} − control on ${r.metric}: ${c.difference.toFixed(4)}, planned test: z ${c.planned.z.toFixed(2)}, boundary ${c.planned.boundary?.toFixed(2) ?? '— (no look due)'}, ${(100 * c.planned.information).toFixed(0)}% of the planned information, ${c.planned.looks.length} looks`
+        : `${c.arm} − control on ${r.metric}: ${c.difference.toFixed(4)} [${c.low.toFixed(4)}, ${c.high.toFixed(4)}], always-valid p ${c.pAdjusted.toPrecision(2)} (fixed-horizon p ${c.pFixed.toPrecision(2)})`,
     );
     process.stdout.write(
       `${t.toString()}\n${lines.join('\n')}\nsample ratio: χ² ${r.srm.chi2.toFixed(2)}, p ${r.srm.p.toPrecision(2)}${r.srm.mismatch ? ' — MISMATCH' : ''}\n` +
@@ -99,6 +101,14 @@ export async function experimentsPromoteCommand(id: string, arm: string, o: { co
         param: 'arm',
       });
     const s = await x.promote(id, arm);
+    process.stdout.write(`${id}: ${s.state} (${s.arm}); gateways pick this up on their next start or reload\n`);
+  });
+}
+
+export async function experimentsStopCommand(id: string, o: { config: string; reason?: string }): Promise<void> {
+  await withExperiments(o.config, async (x) => {
+    known(x, id);
+    const s = await x.stop(id, o.reason);
     process.stdout.write(`${id}: ${s.state} (${s.arm}); gateways pick this up on their next start or reload\n`);
   });
 }

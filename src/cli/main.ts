@@ -15,6 +15,7 @@ import {
   experimentsPromoteCommand,
   experimentsReportCommand,
   experimentsShowCommand,
+  experimentsStopCommand,
 } from './experiments.js';
 import { trainCommand } from './train.js';
 
@@ -159,7 +160,9 @@ program
   .option('--out <file>', "output JSONL ('-' or absent for stdout)")
   .action(exportCommand);
 
-const experiments = program.command('experiments').description('experiments: list, show one, promote an arm');
+const experiments = program
+  .command('experiments')
+  .description('experiments: list, show one, report, promote an arm, stop');
 experiments
   .command('list')
   .description("the config's experiments and their states")
@@ -185,6 +188,12 @@ experiments
   .description('send all of the experiment’s traffic to this arm (the control: stop)')
   .option('--config <file>', 'the config', 'config/demo.yaml')
   .action(experimentsPromoteCommand);
+experiments
+  .command('stop <id>')
+  .description('stop the experiment: its traffic goes back to the control')
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--reason <text>', 'why (kept with the state)')
+  .action(experimentsStopCommand);
 
 const store = program.command('store').description('the outcome store: migrate, purge');
 store

@@ -190,7 +190,11 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
     // two experiments on the same traffic would each take it: scopes must not overlap
     if (x.unit === 'header' && !x.header)
       problems.push(`experiments[${i}].unit: header needs a header scope (header.name)`);
-    const mine = { keys: x.keys ? new Set(x.keys) : undefined, header: x.header };
+    const mine = {
+      keys: x.keys ? new Set(x.keys) : undefined,
+      header: x.header,
+      tasks: x.tasks ? new Set(x.tasks) : undefined,
+    };
     for (const [otherId, theirs] of scopes)
       if (overlap(mine, theirs))
         problems.push(`experiments[${i}]: overlaps experiment '${otherId}' (the same traffic would be in both)`);
@@ -202,11 +206,13 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
 interface Scope {
   keys: Set<string> | undefined;
   header: { name: string; value?: string } | undefined;
+  tasks: Set<string> | undefined;
 }
 
 /** Whether some request could fall in both scopes. */
 function overlap(a: Scope, b: Scope): boolean {
   const keys = !a.keys || !b.keys || [...a.keys].some((k) => b.keys!.has(k));
+  const tasks = !a.tasks || !b.tasks || [...a.tasks].some((t) => b.tasks!.has(t));
   const header =
     !a.header ||
     !b.header ||
@@ -214,5 +220,5 @@ function overlap(a: Scope, b: Scope): boolean {
     a.header.value === undefined ||
     b.header.value === undefined ||
     a.header.value === b.header.value;
-  return keys && header;
+  return keys && tasks && header;
 }

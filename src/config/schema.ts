@@ -295,12 +295,19 @@ export const configSchema = {
               value: { type: 'string', maxLength: 256 },
             },
           },
+          // only requests the router puts in one of these tasks, when given
+          tasks: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 64 },
           metric: { enum: ['quality', 'cost', 'latency', 'errors'], default: 'quality' },
+          // always-valid: read at any time (mixture SPRT); planned: a group-sequential design with
+          // O'Brien–Fleming α-spending, sized for minDifference at this power — fewer units, looks
+          // taken as the information grows (docs/experiments.md)
+          test: { enum: ['always-valid', 'planned'], default: 'always-valid' },
+          power: { type: 'number', minimum: 0.5, maximum: 0.99, default: 0.8 },
           // the smallest difference worth detecting (the sequential test's mixture scale)
           minDifference: { type: 'number', exclusiveMinimum: 0, default: 0.05 },
           alpha: { type: 'number', exclusiveMinimum: 0, maximum: 0.5, default: 0.05 },
-          // stop when a challenger's error rate exceeds the control's by this many points, or its
-          // mean latency or cost by this ratio
+          // stop when a challenger's error rate exceeds the control's by this many points, its p95
+          // latency the control's by this ratio, or its mean cost by this ratio
           guardrails: {
             type: 'object',
             additionalProperties: false,

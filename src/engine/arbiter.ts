@@ -218,7 +218,24 @@ export class Arbiter {
     this.enter();
     const rec = this.recorder(asked.stream ? 'stream' : 'complete', options.id);
     rec.keyId = options.keyId;
-    const { req, assignment } = applyExperiment(this.experiments, asked, options.keyId, rec, options.headers);
+    let applied: Awaited<ReturnType<typeof applyExperiment<CompleteRequest>>>;
+    try {
+      applied = await applyExperiment(
+        this.experiments,
+        asked,
+        options.keyId,
+        rec,
+        options.headers,
+        async (r) =>
+          // routed once more where the arm is auto: a task-scoped experiment's price (about 0.1 ms)
+          (await this.router.route(promptOf(r))).task.label,
+      );
+    } catch (e) {
+      rec.finish({ error: e });
+      this.leave();
+      throw e;
+    }
+    const { req, assignment } = applied;
     const signal = options.signal ?? new AbortController().signal;
     if (!req.stream) {
       try {

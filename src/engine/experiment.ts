@@ -2,25 +2,29 @@
  * A request meets the experiments: an `auto` request an experiment takes has its model replaced by
  * its arm's (a model id, or `auto:<strategy>`); while the experiment runs the outcome is recorded
  * with the arm, and the answer says which (`x-arbiter-experiment`). Requests naming a model are
- * left alone.
+ * left alone. An experiment scoped by task takes the requests the router puts in its tasks.
  */
 import { validateConfig, type ArbiterConfig, type ExperimentSettings } from '../config/index.js';
 import type { Assignment, Experiments } from '../experiments/index.js';
 import type { CompleteRequest } from './complete.js';
 import type { OutcomeRecorder } from './outcome.js';
 
-export function applyExperiment<R extends CompleteRequest>(
+export async function applyExperiment<R extends CompleteRequest>(
   experiments: Experiments | undefined,
   req: R,
   keyId: string | undefined,
   rec: OutcomeRecorder,
   headers?: Readonly<Record<string, string | undefined>>,
-): { req: R; assignment?: Assignment } {
+  taskOf?: (req: R) => Promise<string>,
+): Promise<{ req: R; assignment?: Assignment }> {
   if (!experiments?.size || !(req.model === 'auto' || req.model.startsWith('auto:'))) return { req };
+  // an experiment scoped by task needs the router's task for the prompt first
+  const task = experiments.needsTask && taskOf ? await taskOf(req) : undefined;
   const a = experiments.assign({
     ...(keyId ? { keyId } : {}),
     ...(typeof req.user === 'string' && req.user ? { user: req.user } : {}),
     ...(headers ? { headers } : {}),
+    ...(task !== undefined ? { task } : {}),
   });
   if (!a) return { req };
   if (a.running) rec.experiment = { id: a.experiment, arm: a.arm };

@@ -13,7 +13,12 @@ import {
   holm,
   mixtureLikelihoodRatio,
   confidenceSequence,
+  plannedInformation,
+  plannedLook,
+  plannedZ,
+  pooledVariance,
   sampleRatioMismatch,
+  twoSidedP,
   welchT,
   type ArmSummary,
 } from '../stats/index.js';
@@ -27,6 +32,8 @@ export interface ArmReport {
   errorRate: number;
   meanCost: number;
   meanLatencyMs: number;
+  /** p95 latency with its distribution-free interval (order statistics), when read from the store. */
+  p95LatencyMs: Quantile | null;
   rated: number;
   ratedShare: number;
   quality: { mean: number; low: number; high: number } | null;
@@ -44,6 +51,21 @@ export interface Comparison {
   /** The fixed-horizon Welch test, for reference (valid only if read once, at a planned size). */
   pFixed: number;
   better: boolean | undefined;
+  /** The planned design's state: z now, the boundary of the last look, the looks' information fractions. */
+  planned?: { z: number; boundary: number | null; information: number; looks: number[]; final: boolean };
+}
+
+/** A quantile's point estimate and interval. */
+export interface Quantile {
+  point: number;
+  low: number;
+  high: number;
+}
+
+/** What the analysis reads beside the aggregates: p95 latencies per arm, and the planned test's looks so far per challenger. */
+export interface AnalysisInputs {
+  p95?: ReadonlyMap<string, Quantile>;
+  looks?: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface Decision {
@@ -93,7 +115,11 @@ export const emptyArm = (arm: string): ExperimentArmRow => ({
   scoreSq: 0,
 });
 
-export function analyzeExperiment(x: ExperimentSettings, rows: readonly ExperimentArmRow[]): ExperimentReport {
+export function analyzeExperiment(
+  x: ExperimentSettings,
+  rows: readonly ExperimentArmRow[],
+  inputs: AnalysisInputs = {},
+): ExperimentReport {
   const byArm = new Map(rows.map((r) => [r.arm, r]));
   const data = x.arms.map((a) => byArm.get(a.id) ?? emptyArm(a.id));
   const total = data.reduce((s, r) => s + r.n, 0);
@@ -110,25 +136,13 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
       errorRate: r.n ? r.errors / r.n : 0,
       meanCost: r.n ? r.cost / r.n : 0,
       meanLatencyMs: r.n ? r.latency / r.n : 0,
+      p95LatencyMs: inputs.p95?.get(a.id) ?? null,
       rated: r.rated,
       ratedShare: r.n ? r.rated / r.n : 0,
       quality: half === undefined ? null : { mean: q.mean, low: q.mean - half, high: q.mean + half },
     };
   });
-  const control = summary(data[0]!, x.metric);
-  const raw = data.slice(1).map((r, i) => {
-    const s = summary(r, x.metric);
-    const cs = confidenceSequence(control, s, x.minDifference, x.alpha);
-    const p = Math.min(1, 1 / mixtureLikelihoodRatio(control, s, x.minDifference));
-    return { arm: x.arms[i + 1]!.id, difference: s.mean - control.mean, ...cs, p, pFixed: welchT(control, s).p };
-  });
-  const adjusted = holm(raw.map((c) => c.p));
-  const lowerBetter = LOWER_IS_BETTER.has(x.metric);
-  const comparisons: Comparison[] = raw.map((c, i) => {
-    const pAdjusted = adjusted[i]!;
-    const decided = pAdjusted <= x.alpha;
-    return { ...c, pAdjusted, better: decided ? c.difference > 0 !== lowerBetter : undefined };
-  });
+  const comparisons = compare(x, data, inputs.looks ?? {});
   // a bandit moves traffic on purpose: the sample-ratio check is for fixed splits
   const srm =
     x.mode === 'bandit'
@@ -150,8 +164,64 @@ export function analyzeExperiment(x: ExperimentSettings, rows: readonly Experime
 }
 
 /**
+ * Each challenger against the control on the primary metric. Always valid: the mixture SPRT's
+ * p-value and confidence sequence, Holm-adjusted across challengers. Planned: the group-sequential
+ * design at α / (challengers) each (Bonferroni), a look taken when one is due; a challenger not
+ * decided by the planned horizon is not better.
+ */
+function compare(
+  x: ExperimentSettings,
+  data: readonly ExperimentArmRow[],
+  looks: Readonly<Record<string, readonly number[]>>,
+): Comparison[] {
+  const control = summary(data[0]!, x.metric);
+  const k = data.length - 1;
+  const raw = data.slice(1).map((r, i) => {
+    const s = summary(r, x.metric);
+    const cs = confidenceSequence(control, s, x.minDifference, x.alpha);
+    const p = Math.min(1, 1 / mixtureLikelihoodRatio(control, s, x.minDifference));
+    return { arm: x.arms[i + 1]!.id, difference: s.mean - control.mean, ...cs, p, pFixed: welchT(control, s).p, s };
+  });
+  const lowerBetter = LOWER_IS_BETTER.has(x.metric);
+  if (x.test === 'planned') {
+    const alpha = x.alpha / k;
+    // 0/1 outcomes (errors; ratings that are all 0 or 1: Σx² = Σx only then) take the continuity correction
+    const binary = x.metric === 'errors' || (x.metric === 'quality' && data.every((r) => r.scoreSq === r.score));
+    const maxInformation = plannedInformation(x.minDifference, alpha, x.power);
+    return raw.map(({ s, ...c }) => {
+      const prior = looks[c.arm] ?? [];
+      const look = plannedLook(control, s, maxInformation, alpha, prior, binary);
+      const v = pooledVariance(control, s);
+      const z = v > 0 ? plannedZ(control, s, v, binary) : 0;
+      const pFixed = twoSidedP(z);
+      const final = look ? look.final : (prior.at(-1) ?? 0) >= 1;
+      const better = look?.decided ? c.difference > 0 !== lowerBetter : final ? false : undefined;
+      return {
+        ...c,
+        p: pFixed,
+        pAdjusted: Math.min(1, pFixed * k),
+        better,
+        planned: {
+          z,
+          boundary: look?.boundary ?? null,
+          information: v > 0 ? Math.min(1, 1 / v / maxInformation) : 0,
+          looks: look?.fractions ?? [...prior],
+          final,
+        },
+      };
+    });
+  }
+  const adjusted = holm(raw.map((c) => c.p));
+  return raw.map(({ s: _s, ...c }, i) => {
+    const pAdjusted = adjusted[i]!;
+    return { ...c, pAdjusted, better: pAdjusted <= x.alpha ? c.difference > 0 !== lowerBetter : undefined };
+  });
+}
+
+/**
  * The guardrails: a challenger is stopped when it is past a threshold and the difference is real —
- * the always-valid test on that metric says so (noise on small latencies must not stop anything).
+ * the always-valid test on that metric says so (noise on small latencies must not stop anything);
+ * for p95 latency, the challenger's interval lies wholly above the control's.
  */
 function guardrailStates(
   x: ExperimentSettings,
@@ -159,7 +229,7 @@ function guardrailStates(
   arms: readonly ArmReport[],
 ): Array<{ arm: string; breached: string[] }> {
   const g = x.guardrails;
-  const worse = (metric: 'errors' | 'latency' | 'cost', i: number, tau: number) =>
+  const worse = (metric: 'errors' | 'cost', i: number, tau: number) =>
     tau > 0 && 1 / mixtureLikelihoodRatio(summary(data[0]!, metric), summary(data[i]!, metric), tau) <= x.alpha;
   return arms.slice(1).map((a, j) => {
     const i = j + 1;
@@ -168,12 +238,10 @@ function guardrailStates(
     if (a.requests >= g.minUnits && c.requests >= g.minUnits) {
       if (a.errorRate - c.errorRate > g.errorRate && worse('errors', i, g.errorRate))
         breached.push(`error rate ${(100 * a.errorRate).toFixed(1)}% vs ${(100 * c.errorRate).toFixed(1)}%`);
-      if (
-        c.meanLatencyMs > 0 &&
-        a.meanLatencyMs / c.meanLatencyMs > g.latencyRatio &&
-        worse('latency', i, c.meanLatencyMs * (g.latencyRatio - 1))
-      )
-        breached.push(`latency ${a.meanLatencyMs.toFixed(0)} ms vs ${c.meanLatencyMs.toFixed(0)} ms`);
+      const pa = a.p95LatencyMs;
+      const pc = c.p95LatencyMs;
+      if (pa && pc && pc.point > 0 && pa.point / pc.point > g.latencyRatio && pa.low > pc.high)
+        breached.push(`p95 latency ${pa.point.toFixed(0)} ms vs ${pc.point.toFixed(0)} ms`);
       if (
         g.costRatio !== undefined &&
         c.meanCost > 0 &&
@@ -205,10 +273,16 @@ function decide(
     };
   }
   if (comparisons.length && comparisons.every((c) => c.better === false))
-    return {
-      state: 'decided',
-      winner: x.arms[0]!.id,
-      reason: `${x.arms[0]!.id} (control) beats every challenger on ${x.metric}`,
-    };
+    return x.test === 'planned'
+      ? {
+          state: 'decided',
+          winner: x.arms[0]!.id,
+          reason: `no challenger differs from ${x.arms[0]!.id} on ${x.metric} at the planned horizon: the control stays`,
+        }
+      : {
+          state: 'decided',
+          winner: x.arms[0]!.id,
+          reason: `${x.arms[0]!.id} (control) beats every challenger on ${x.metric}`,
+        };
   return { state: 'running', reason: 'no decision yet' };
 }

@@ -9,9 +9,17 @@
 import { createHash, randomInt } from 'node:crypto';
 
 import type { ExperimentSettings } from '../config/index.js';
-import { identifiedBest, thompsonArm, type BanditArm } from '../stats/index.js';
-import { experimentArms, experimentHours, getMeta, setMeta, type OutcomeStore } from '../store/index.js';
-import { analyzeExperiment, armTarget, type ExperimentReport } from './analyze.js';
+import { identifiedBest, quantileRanks, thompsonArm, type BanditArm } from '../stats/index.js';
+import {
+  armLatencies,
+  experimentArms,
+  experimentHours,
+  getMeta,
+  setMeta,
+  type ExperimentArmRow,
+  type OutcomeStore,
+} from '../store/index.js';
+import { analyzeExperiment, armTarget, type ExperimentReport, type Quantile } from './analyze.js';
 import { reportMarkdown, reportSvg, seriesOverTime } from './report.js';
 
 export interface ExperimentState {
@@ -20,6 +28,8 @@ export interface ExperimentState {
   arm?: string;
   reason?: string;
   since: number;
+  /** The planned test's looks so far: information fractions per challenger. */
+  looks?: Record<string, number[]>;
 }
 
 export interface Assignment {
@@ -120,14 +130,22 @@ export class Experiments {
     return this.states.get(id);
   }
 
+  /** Whether some experiment is scoped by task (assignment then needs the router's task). */
+  get needsTask(): boolean {
+    return this.all.some((x) => x.tasks);
+  }
+
   /** The arm for a request routed by `auto`, or undefined when no experiment takes it. */
   assign(ctx: {
     keyId?: string;
     user?: string;
     headers?: Readonly<Record<string, string | undefined>>;
+    /** The router's task for the request (needed when an experiment is scoped by task). */
+    task?: string;
   }): Assignment | undefined {
     for (const x of this.defs) {
       if (x.keys && (!ctx.keyId || !x.keys.includes(ctx.keyId))) continue;
+      if (x.tasks && (ctx.task === undefined || !x.tasks.includes(ctx.task))) continue;
       const header = x.header ? ctx.headers?.[x.header.name.toLowerCase()] : undefined;
       if (x.header && (header === undefined || (x.header.value !== undefined && header !== x.header.value))) continue;
       const s = this.states.get(x.id)!;
@@ -159,7 +177,25 @@ export class Experiments {
     if (!x || !this.store) return undefined;
     await this.store.flush();
     const rows = await experimentArms(this.store.sql.db, id, 0);
-    return { ...analyzeExperiment(x, rows), status: this.states.get(id)! };
+    const status = this.states.get(id)!;
+    const p95 = await this.p95(x, rows);
+    return { ...analyzeExperiment(x, rows, { p95, looks: status.looks ?? {} }), status };
+  }
+
+  /** Each arm's p95 latency and its interval (order statistics read from the store). */
+  private async p95(x: ExperimentSettings, rows: readonly ExperimentArmRow[]): Promise<Map<string, Quantile>> {
+    const out = new Map<string, Quantile>();
+    for (const r of rows) {
+      if (!r.n) continue;
+      const ranks = quantileRanks(r.n, 0.95, x.alpha);
+      const [point, low, high] = await armLatencies(this.store!.sql.db, x.id, r.arm, [
+        ranks.point,
+        ranks.low,
+        ranks.high,
+      ]);
+      if (point !== undefined && low !== undefined && high !== undefined) out.set(r.arm, { point, low, high });
+    }
+    return out;
   }
 
   /** The Markdown and SVG report of an experiment (undefined without a store). */
@@ -200,6 +236,9 @@ export class Experiments {
                   reason: `${x.arms[best]!.id} is best on quality − ${x.lambda}·cost with probability ≥ ${1 - x.delta}`,
                 };
       }
+      const looks = Object.fromEntries(r.comparisons.flatMap((c) => (c.planned ? [[c.arm, c.planned.looks]] : [])));
+      if (x.test === 'planned' && JSON.stringify(looks) !== JSON.stringify(r.status.looks ?? {}))
+        await this.set(x.id, { ...r.status, looks });
       if (r.decision.state === 'running') continue;
       if (r.decision.state === 'stopped')
         await this.set(x.id, { state: 'stopped', arm: x.arms[0]!.id, reason: r.decision.reason, since: Date.now() });
@@ -212,6 +251,14 @@ export class Experiments {
         });
       else await this.set(x.id, { state: 'decided', arm: x.arms[0]!.id, reason: r.decision.reason, since: Date.now() });
     }
+  }
+
+  /** Stops an experiment by hand: its traffic goes back to the control. */
+  async stop(id: string, reason = 'stopped by hand'): Promise<ExperimentState> {
+    const x = this.defs.find((d) => d.id === id)!;
+    const s: ExperimentState = { state: 'stopped', arm: x.arms[0]!.id, reason, since: Date.now() };
+    await this.set(id, s);
+    return s;
   }
 
   /** Promotes an arm by hand (or stops with the control): its traffic goes there from now on. */

@@ -8,11 +8,23 @@ export {
   fixedHorizonSize,
   holm,
   mixtureLikelihoodRatio,
+  quantileRanks,
   sampleRatioMismatch,
   SequentialTest,
   twoProportionZ,
+  twoSidedP,
   welchT,
   type ArmSummary,
   type Estimate,
 } from './tests.js';
+export {
+  MIN_LOOK_STEP,
+  obrienFlemingSpending,
+  plannedInformation,
+  plannedLook,
+  plannedZ,
+  pooledVariance,
+  spendingBoundaries,
+  type PlannedLook,
+} from './group-sequential.js';
 export { beta, gamma, identifiedBest, probabilityBest, thompsonArm, type BanditArm } from './bandit.js';

@@ -165,3 +165,22 @@ export function fixedHorizonSize(p1: number, p2: number, alpha = 0.05, power = 0
   const z = normalQuantile(1 - alpha / 2, 0, 1) + normalQuantile(power, 0, 1);
   return Math.ceil((z * z * (p1 * (1 - p1) + p2 * (1 - p2))) / (p2 - p1) ** 2);
 }
+
+/**
+ * The 0-based ranks (ascending) of the q-quantile of n observations and of its distribution-free
+ * 1 − α interval: the order statistics whose ranks are the binomial(n, q) count's normal-approximate
+ * bounds, nq ± z√(nq(1 − q)) (Conover, "Practical Nonparametric Statistics", 3rd ed., §3.2).
+ */
+export function quantileRanks(n: number, q: number, alpha = 0.05): { point: number; low: number; high: number } {
+  const z = normalQuantile(1 - alpha / 2, 0, 1);
+  const half = z * Math.sqrt(n * q * (1 - q));
+  const clamp = (r: number) => Math.min(n - 1, Math.max(0, r));
+  return {
+    point: clamp(Math.ceil(n * q) - 1),
+    low: clamp(Math.floor(n * q - half) - 1),
+    high: clamp(Math.ceil(n * q + half) - 1),
+  };
+}
+
+/** The two-sided p-value of a standard normal statistic. */
+export const twoSidedP = (z: number): number => 2 * (1 - normalCdf(Math.abs(z), 0, 1));

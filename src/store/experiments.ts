@@ -70,6 +70,32 @@ export async function experimentArms(db: Kysely<Database>, experiment: string, s
   return (await aggregate(db, experiment, since, false)).map(({ hour: _h, ...r }) => r);
 }
 
+/**
+ * Latencies of an experiment arm's requests at 0-based ranks in ascending order (order statistics:
+ * a quantile and its interval), undefined where the rank is past the last request.
+ */
+export async function armLatencies(
+  db: Kysely<Database>,
+  experiment: string,
+  arm: string,
+  ranks: readonly number[],
+): Promise<Array<number | undefined>> {
+  return Promise.all(
+    ranks.map(async (rank) => {
+      const r = await db
+        .selectFrom('requests')
+        .select('latency_ms')
+        .where('experiment', '=', experiment)
+        .where('arm', '=', arm)
+        .orderBy('latency_ms')
+        .limit(1)
+        .offset(rank)
+        .executeTakeFirst();
+      return r ? Number(r.latency_ms) : undefined;
+    }),
+  );
+}
+
 /** A value kept in arbiter_meta (experiment states), or undefined. */
 export async function getMeta(db: Kysely<Database>, key: string): Promise<string | undefined> {
   const r = await db.selectFrom('arbiter_meta').select('value').where('key', '=', key).executeTakeFirst();

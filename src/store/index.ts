@@ -21,4 +21,11 @@ export {
 } from './sql-store.js';
 export type { Database } from './schema.js';
 export { Profiles, type LatencyProfile, type ProfileOptions, type QualityProfile } from './profiles.js';
-export { experimentArms, experimentHours, getMeta, setMeta, type ExperimentArmRow } from './experiments.js';
+export {
+  armLatencies,
+  experimentArms,
+  experimentHours,
+  getMeta,
+  setMeta,
+  type ExperimentArmRow,
+} from './experiments.js';

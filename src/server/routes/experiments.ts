@@ -1,13 +1,19 @@
 /**
  * Experiments over HTTP (admin): the list with each one's state, one experiment's analysis (arms,
  * metric estimates with intervals, always-valid and fixed-horizon p-values, guardrails, the
- * sample-ratio check, the decision), and promoting an arm by hand (the control: stop).
+ * sample-ratio check, the decision), promoting an arm by hand, and stopping (traffic back on the control).
  */
 import type { FastifyInstance } from 'fastify';
 
 import { ArbiterError, ErrorCodes } from '../../errors.js';
 import { armTarget } from '../../experiments/index.js';
 import type { EngineHost } from '../host.js';
+
+const stopSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { reason: { type: 'string', maxLength: 500 } },
+} as const;
 
 const promoteSchema = {
   type: 'object',
@@ -59,5 +65,10 @@ export function experimentRoutes(app: FastifyInstance, host: EngineHost): void {
         param: 'arm',
       });
     return { id: def.id, status: await x.promote(def.id, arm, reason) };
+  });
+  app.post('/v1/experiments/:id/stop', { ...admin, schema: { body: stopSchema } }, async (req) => {
+    const { x, def } = find((req.params as { id: string }).id);
+    const { reason } = (req.body ?? {}) as { reason?: string };
+    return { id: def.id, status: await x.stop(def.id, reason) };
   });
 }

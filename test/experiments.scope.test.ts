@@ -1,0 +1,208 @@
+/**
+ * Experiments, the rest of their controls: a scope by task (only the requests the router puts in
+ * those tasks; overlapping task scopes refused, disjoint ones allowed), the p95 latency guardrail
+ * (a challenger behind a slow local upstream is stopped; one no slower is not), and stopping by
+ * hand over HTTP and from the command line — the traffic back on the control, nothing changed on
+ * bad input.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { validateConfig } from '../src/config/index.js';
+import { StaticEmbedder } from '../src/embed/index.js';
+import { ErrorCodes } from '../src/errors.js';
+import { createArbiter, type Arbiter } from '../src/index.js';
+import { defaultModelDir } from '../src/paths.js';
+import { buildGateway } from '../src/server/index.js';
+import { availableBackends, startUpstream } from './helpers.js';
+
+const run = promisify(execFile);
+
+// an upstream whose models answer by name; `slow` after 40 ms
+let baseUrl: string;
+let closeUpstream: () => Promise<void>;
+beforeAll(async () => {
+  ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
+    const answer = () =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          id: 'x',
+          object: 'chat.completion',
+          created: 1,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: `from ${model}` }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+        }),
+      );
+    if (model === 'slow') setTimeout(answer, 40);
+    else answer();
+  }));
+});
+afterAll(() => closeUpstream());
+
+const backend = availableBackends()[0]!;
+const model = (id: string) => ({
+  id,
+  provider: { kind: 'openai', baseUrl, retries: 0 },
+  cost: { inputPer1k: 0.001, outputPer1k: 0.001 },
+});
+async function open(dir: string, experiments: unknown[]): Promise<Arbiter> {
+  return createArbiter(
+    {
+      models: [model('fast'), model('slow'), model('other')],
+      routing: { strategy: 'cost' },
+      store: { url: `sqlite:${join(dir, 'x.db')}`, flushMs: 20 },
+      experiments,
+    },
+    { backend, embedder: await StaticEmbedder.load(defaultModelDir(), backend) },
+  );
+}
+const ask = (x: Arbiter, user: string, content = `Explain recursion (${user}).`) =>
+  x.complete({ model: 'auto', user, messages: [{ role: 'user', content }] });
+
+describe('experiments scoped by task', () => {
+  it("takes only the requests the router puts in the scope's tasks", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-task-'));
+    const probe = await open(dir, []);
+    const prompts = [
+      'Solve for x: 3x + 7 = 22.',
+      'Write a short poem about the sea.',
+      'Write a Python function that reverses a list.',
+      'What is the capital of France?',
+    ];
+    const tasks = await Promise.all(prompts.map(async (p) => (await probe.route(p)).task.label));
+    await probe.close();
+    const inScope = tasks[0]!;
+    const outside = prompts.find((_, i) => tasks[i] !== inScope);
+    expect(outside, `the router gave every probe prompt task ${inScope}`).toBeDefined();
+    const arms = [
+      { id: 'control', model: 'fast' },
+      { id: 'challenger', model: 'other' },
+    ];
+    const x = await open(dir, [{ id: 'bytask', tasks: [inScope], arms }]);
+    for (let i = 0; i < 10; i++) {
+      expect((await ask(x, `u${i}`, prompts[0])).experiment).toMatch(/^bytask\//);
+      expect((await ask(x, `u${i}`, outside)).experiment).toBeUndefined();
+    }
+    await x.close();
+  });
+
+  it('refuses overlapping task scopes and allows disjoint ones', () => {
+    const base = {
+      models: [
+        { id: 'a', provider: { kind: 'replay', data: 'x.jsonl' }, cost: { inputPer1k: 0, outputPer1k: 0 } },
+        { id: 'b', provider: { kind: 'replay', data: 'x.jsonl' }, cost: { inputPer1k: 0, outputPer1k: 0 } },
+      ],
+    };
+    const arms = [
+      { id: 'control', model: 'a' },
+      { id: 'other', model: 'b' },
+    ];
+    const two = (t1: string[], t2: string[]) =>
+      validateConfig({
+        ...base,
+        experiments: [
+          { id: 'one', tasks: t1, arms },
+          { id: 'two', tasks: t2, arms },
+        ],
+      });
+    expect(() => two(['math', 'code'], ['code'])).toThrow(/experiments\[1\]: overlaps experiment 'one'/);
+    expect(two(['math'], ['code']).experiments).toHaveLength(2);
+    expect(() => two([], ['code'])).toThrow(/tasks/);
+  });
+});
+
+describe('the p95 latency guardrail', () => {
+  it('stops a challenger whose p95 latency is past the ratio and clearly above; a challenger no slower runs on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-p95-'));
+    const arms = (challenger: string) => [
+      { id: 'control', model: 'fast' },
+      { id: 'challenger', model: challenger },
+    ];
+    const guardrails = { minUnits: 40, latencyRatio: 1.5 };
+    const x = await open(dir, [
+      { id: 'slowdown', arms: arms('slow'), guardrails, header: { name: 'x-exp', value: 'slow' } },
+      { id: 'same', arms: arms('other'), guardrails, header: { name: 'x-exp', value: 'same' } },
+    ]);
+    for (let i = 0; i < 200; i++)
+      for (const exp of ['slow', 'same'])
+        await x.complete(
+          { model: 'auto', user: `u${i}`, messages: [{ role: 'user', content: 'hello' }] },
+          { headers: { 'x-exp': exp } },
+        );
+    await x.experiments!.check();
+    const slow = (await x.experiments!.report('slowdown'))!;
+    expect(slow.arms[1]!.p95LatencyMs!.point).toBeGreaterThanOrEqual(40);
+    expect(slow.guardrails[0]!.breached.join()).toMatch(/p95 latency/);
+    expect(slow.status).toMatchObject({ state: 'stopped', arm: 'control' });
+    const same = (await x.experiments!.report('same'))!;
+    expect(same.guardrails[0]!.breached).toEqual([]);
+    expect(same.status.state).toBe('running');
+    await x.close();
+  });
+});
+
+describe('stopping an experiment by hand', () => {
+  it('over HTTP (admin) and from the command line: its traffic goes back to the control', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-stop-'));
+    const arms = [
+      { id: 'control', model: 'fast' },
+      { id: 'challenger', model: 'other' },
+    ];
+    const x = await open(dir, [{ id: 'ab', arms, unit: 'request' }]);
+    const app = await buildGateway({ arbiter: x, auth: { clientKeys: ['c'], adminKeys: ['adm'] } });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const post = (path: string, key: string, body?: unknown) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      });
+    expect((await post('/v1/experiments/ab/stop', 'c')).status).toBe(403);
+    const missing = await post('/v1/experiments/nope/stop', 'adm');
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe(ErrorCodes.NOT_FOUND);
+    expect((await post('/v1/experiments/ab/stop', 'adm', { reason: 5 })).status).toBe(400);
+    expect(x.experiments!.state('ab')!.state).toBe('running'); // nothing changed
+    const stopped = await post('/v1/experiments/ab/stop', 'adm', { reason: 'budget' });
+    expect(stopped.status).toBe(200);
+    expect(((await stopped.json()) as { status: unknown }).status).toMatchObject({
+      state: 'stopped',
+      arm: 'control',
+      reason: 'budget',
+    });
+    for (let i = 0; i < 5; i++) expect((await ask(x, `u${i}`)).model).toBe('fast');
+    await app.close();
+    await x.close();
+
+    // the command, on a config file with its store
+    const cfg = join(dir, 'c.yaml');
+    await writeFile(
+      cfg,
+      [
+        'models:',
+        '  - { id: a, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0, outputPer1k: 0 } }',
+        '  - { id: b, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0, outputPer1k: 0 } }',
+        'store: { url: "sqlite:./s.db" }',
+        'experiments:',
+        '  - { id: e, arms: [{ id: control, model: a }, { id: b, model: b }] }',
+      ].join('\n'),
+    );
+    const cli = (...args: string[]) =>
+      run(process.execPath, ['bin/arbiter.js', 'experiments', ...args, '--config', cfg]);
+    const out = await cli('stop', 'e', '--reason', 'by hand');
+    expect(out.stdout).toMatch(/^e: stopped \(control\)/);
+    const list = JSON.parse((await cli('list', '--json')).stdout) as Array<{
+      status: { state: string; reason: string };
+    }>;
+    expect(list[0]!.status).toMatchObject({ state: 'stopped', reason: 'by hand' });
+    const bad = await cli('stop', 'nope').catch((e: { stderr: string; code: number }) => e);
+    expect((bad as { code: number }).code).not.toBe(0);
+    expect((bad as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

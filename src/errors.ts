@@ -29,6 +29,7 @@ const CATALOGUE = {
     means: 'an upstream model failed (5xx, bad response, connection error) and no fallback succeeded',
   },
   STREAM_INTERRUPTED: { status: 502, means: 'a stream failed after its first token' },
+  PIPELINE_FAILED: { status: 502, means: 'a critical pipeline phase failed after its fallbacks' },
   CIRCUIT_OPEN: { status: 503, means: "the model's circuit breaker is open (cooling down after failures)" },
   CLOSED: { status: 503, means: 'the object was closed (or is being replaced by a reload) and takes no more calls' },
   UPSTREAM_TIMEOUT: { status: 504, means: 'no upstream answer within the timeout or deadline' },

@@ -16,6 +16,8 @@ export {
   type DecisionSummary,
   type EngineParts,
   type OutcomeEvent,
+  type PhaseResult,
+  type PipelineRun,
   type RequestOptions,
 } from './engine/index.js';
 export {
@@ -27,10 +29,11 @@ export {
   type DecodeOptions,
   type DecodeStrategy,
   type ModelSpec,
+  type PipelineSettings,
   type RouteOptions,
   type Strategy,
 } from './config/index.js';
 export { ArbiterError, ERROR_CATALOGUE, ErrorCodes, httpStatus, isArbiterError, type ErrorCode } from './errors.js';
 export { Router, createRouter, type Decision, type Candidate } from './router/index.js';
-export type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest } from './providers/index.js';
+export type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, StreamComment } from './providers/index.js';
 export type { DecodeResult } from './decoding/index.js';

@@ -17,6 +17,7 @@ import {
   experimentsShowCommand,
   experimentsStopCommand,
 } from './experiments.js';
+import { pipelineListCommand, pipelineRunCommand } from './pipeline.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -194,6 +195,21 @@ experiments
   .option('--config <file>', 'the config', 'config/demo.yaml')
   .option('--reason <text>', 'why (kept with the state)')
   .action(experimentsStopCommand);
+
+const pipeline = program.command('pipeline').description('multi-phase pipelines: list, run one');
+pipeline
+  .command('list')
+  .description("the config's pipelines (and the built-ins)")
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--json', 'print JSON')
+  .action(pipelineListCommand);
+pipeline
+  .command('run <id>')
+  .description('run a pipeline on one prompt: its output, then each phase (model, status, tokens, cost, time)')
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--input <text>', 'the prompt')
+  .option('--json', 'print the whole run as JSON')
+  .action(pipelineRunCommand);
 
 const store = program.command('store').description('the outcome store: migrate, purge');
 store

@@ -9,8 +9,12 @@ export type {
   StoreSettings,
   ExperimentSettings,
   GatewaySettings,
+  PhaseSettings,
+  PipelineSettings,
   Strategy,
 } from './types.js';
+export { BUILTIN_PIPELINES } from './builtin-pipelines.js';
+export { ancestors, templateVariables } from './pipelines.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';
 export { CAPABILITIES, configSchema, DECODE_STRATEGIES, DEFAULT_CAPABILITIES, STRATEGIES } from './schema.js';
 export { capabilitiesOf, type Capability as ModelCapability } from './capabilities.js';

@@ -12,6 +12,8 @@ import YAML from 'yaml';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { RESERVED_NAMES } from '../names.js';
 import { redactSecrets } from '../text.js';
+import { BUILTIN_PIPELINES } from './builtin-pipelines.js';
+import { pipelineProblems } from './pipelines.js';
 import { configSchema } from './schema.js';
 import type { ArbiterConfig } from './types.js';
 
@@ -104,6 +106,13 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
   } catch (e) {
     fail(source, [`(root): must be plain data (objects, arrays, strings, numbers, booleans): ${(e as Error).message}`]);
   }
+  // the built-in pipelines, unless the config defines the same id
+  const own = new Set(Array.isArray(data.pipelines) ? data.pipelines.map((q) => (q as { id?: unknown }).id) : []);
+  if (data.pipelines === undefined || Array.isArray(data.pipelines))
+    data.pipelines = [
+      ...((data.pipelines as unknown[] | undefined) ?? []),
+      ...structuredClone(BUILTIN_PIPELINES).filter((b) => !own.has(b.id)),
+    ];
   if (!validate(data)) {
     const problems = [...new Set((validate.errors ?? []).map((e) => explain(e, data)).filter((m): m is string => !!m))];
     fail(source, problems);
@@ -124,6 +133,7 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
       `rewards.judge.model: '${judge}' is not one of the configured models (${[...seen.keys()].join(', ')})`,
     );
   problems.push(...experimentProblems(cfg, seen));
+  problems.push(...pipelineProblems(cfg.pipelines, seen));
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
 }
@@ -180,8 +190,12 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
       const at = `experiments[${i}].arms[${j}]`;
       if (arms.has(a.id)) problems.push(`${at}.id: duplicate arm '${a.id}'`);
       arms.add(a.id);
-      if ((a.model === undefined) === (a.strategy === undefined))
-        problems.push(`${at}: give exactly one of model (a configured id) or strategy`);
+      if ([a.model, a.strategy, a.pipeline].filter((v) => v !== undefined).length !== 1)
+        problems.push(`${at}: give exactly one of model (a configured id), strategy or pipeline`);
+      if (a.pipeline !== undefined && !cfg.pipelines.some((q) => q.id === a.pipeline))
+        problems.push(
+          `${at}.pipeline: '${a.pipeline}' is not one of the pipelines (${cfg.pipelines.map((q) => q.id).join(', ')})`,
+        );
       if (a.model !== undefined && !models.has(a.model))
         problems.push(
           `${at}.model: '${a.model}' is not one of the configured models (${[...models.keys()].join(', ')})`,

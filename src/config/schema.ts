@@ -2,6 +2,8 @@
  * The JSON Schema of a config file. Defaults are filled in by validation (ajv useDefaults), so
  * a minimal model entry is `{id, provider, cost}`.
  */
+import { pipelinesSchema } from './pipeline-schema.js';
+
 /** Routing strategies: what a decision optimises. */
 /** What a model can take: tool calls, JSON output (response_format), images, audio, streamed answers. */
 export const CAPABILITIES = ['tools', 'json', 'vision', 'audio', 'streaming'] as const;
@@ -242,6 +244,8 @@ export const configSchema = {
         unknownFields: { enum: ['pass', 'reject'], default: 'pass' },
       },
     },
+    // multi-phase pipelines (docs/pipelines.md), run by `model: "pipeline:<id>"`
+    pipelines: pipelinesSchema,
     /**
      * Experiments (docs/experiments.md): traffic split between arms — a model, or a routing
      * strategy — with sticky assignment per unit, a primary metric compared with an always-valid
@@ -257,7 +261,7 @@ export const configSchema = {
         required: ['id', 'arms'],
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
-          // the first arm is the control; each is a configured model or a routing strategy
+          // the first arm is the control; each is a configured model, a routing strategy or a pipeline
           arms: {
             type: 'array',
             minItems: 2,
@@ -270,6 +274,8 @@ export const configSchema = {
                 id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
                 model: { type: 'string', minLength: 1 },
                 strategy: { enum: ['quality', 'cost', 'latency', 'balanced'] },
+                // a pipeline's id (docs/pipelines.md)
+                pipeline: { type: 'string', minLength: 1 },
                 weight: { type: 'number', exclusiveMinimum: 0, default: 1 },
               },
             },

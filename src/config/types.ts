@@ -17,6 +17,7 @@ export interface ArbiterConfig {
   store?: StoreSettings;
   gateway: GatewaySettings;
   experiments: ExperimentSettings[];
+  pipelines: PipelineSettings[];
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }
@@ -31,4 +32,6 @@ export type DecodingSettings = NonNullable<Validated['decoding']>;
 export type StoreSettings = NonNullable<Validated['store']>;
 export type GatewaySettings = NonNullable<Validated['gateway']>;
 export type ExperimentSettings = NonNullable<Validated['experiments']>[number];
+export type PipelineSettings = NonNullable<Validated['pipelines']>[number];
+export type PhaseSettings = PipelineSettings['phases'][number];
 export type Strategy = (typeof STRATEGIES)[number];

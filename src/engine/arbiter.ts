@@ -8,10 +8,16 @@
 import { EventEmitter } from 'node:events';
 
 import type { ComputeBackend } from '../compute/index.js';
-import { validateConfig, type ArbiterConfig, type DecodeOptions, type RouteOptions } from '../config/index.js';
+import {
+  validateConfig,
+  type ArbiterConfig,
+  type DecodeOptions,
+  type PipelineSettings,
+  type RouteOptions,
+} from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { Experiments } from '../experiments/index.js';
+import type { Assignment, Experiments } from '../experiments/index.js';
 import { promptOf, type ChatRequest, type Upstream } from '../providers/index.js';
 import type { Capability, Decision, Router } from '../router/index.js';
 import { Profiles, type OutcomeStore, type StatsQuery } from '../store/index.js';
@@ -27,6 +33,8 @@ import {
   type OutcomeEvent,
   type OutcomeListener,
 } from './outcome.js';
+import type { PipelineRun } from './pipeline.js';
+import { completePipeline, findPipeline, streamPipeline } from './pipeline-complete.js';
 import { rebuildProfiles } from './rebuild.js';
 
 export interface EngineParts {
@@ -65,6 +73,8 @@ export class Arbiter {
   readonly store: OutcomeStore | undefined;
   readonly experiments: Experiments | undefined;
   private experimentTimer: NodeJS.Timeout | undefined;
+  /** Pipeline phase outputs, for pipelines with `cache: true` (bounded: PIPELINE_CACHE_ENTRIES). */
+  private readonly pipelineCache = new Map<string, { output: string; model: string }>();
   private readonly events = new EventEmitter();
   private readonly recent = new Map<string, RecentRequest>();
   private readonly learnedFrom = new Set<string>();
@@ -237,6 +247,7 @@ export class Arbiter {
     }
     const { req, assignment } = applied;
     const signal = options.signal ?? new AbortController().signal;
+    if (req.model.startsWith('pipeline:')) return this.pipeline(req, rec, signal, assignment);
     if (!req.stream) {
       try {
         const r = await complete(this, req, rec, signal);
@@ -257,6 +268,43 @@ export class Arbiter {
       throw e;
     }
     return { ...s, ...experimentMeta(assignment, s.reason), chunks: this.untilEnd(s.chunks) };
+  }
+
+  /** A `pipeline:<id>` request: the run as one request, its phases' calls recorded on it. */
+  private async pipeline(
+    req: CompleteRequest,
+    rec: OutcomeRecorder,
+    signal: AbortSignal,
+    assignment: Assignment | undefined,
+  ): Promise<Completion | CompletionStream> {
+    rec.kind = 'pipeline';
+    const ctx = { router: this.router, upstreams: this.upstreams, cache: this.pipelineCache };
+    let pl: PipelineSettings;
+    try {
+      pl = findPipeline(this.config.pipelines, req.model);
+    } catch (e) {
+      rec.finish({ error: e });
+      this.leave();
+      throw e;
+    }
+    if (req.stream) {
+      const s = streamPipeline(ctx, pl, req, rec, signal);
+      return { ...s, ...experimentMeta(assignment, s.reason), chunks: this.untilEnd(s.chunks) };
+    }
+    try {
+      const r = await completePipeline(ctx, pl, req, rec, signal);
+      return { ...r, ...experimentMeta(assignment, r.reason) };
+    } finally {
+      this.leave();
+    }
+  }
+
+  /** Runs a pipeline on a prompt (the library form of `pipeline:<id>`): the run with every phase's result. */
+  async runPipeline(id: string, chat: ChatRequest, options: RequestOptions = {}): Promise<PipelineRun> {
+    const r = (await this.complete({ ...chat, model: `pipeline:${id}`, stream: false }, options)) as Completion & {
+      pipeline: PipelineRun;
+    };
+    return r.pipeline;
   }
 
   /** A reward-guided decoding request (several calls; the chosen answer and its accounting). */

@@ -15,6 +15,7 @@ import {
   type ChatChunk,
   type ChatCompletion,
   type ChatRequest,
+  type StreamComment,
   type Upstream,
 } from '../providers/index.js';
 import type { Decision, Router } from '../router/index.js';
@@ -44,7 +45,8 @@ export interface CompletionMeta {
 }
 
 export type Completion = CompletionMeta & { response: ChatCompletion };
-export type CompletionStream = CompletionMeta & { chunks: AsyncIterable<ChatChunk> };
+/** A streamed completion; a pipeline's stream also carries progress comments (`{sseComment}`) between phases. */
+export type CompletionStream = CompletionMeta & { chunks: AsyncIterable<ChatChunk | StreamComment> };
 
 /** Model field: 'auto' | 'auto:<strategy>' | a configured id. */
 export function parseModel(model: string, router: Router): { strategy?: Strategy; direct?: string } {

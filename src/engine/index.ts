@@ -25,3 +25,14 @@ export {
   type RequestKind,
 } from './outcome.js';
 export { loadRewards } from './rewards.js';
+export {
+  PIPELINE_CACHE_ENTRIES,
+  runPipeline,
+  streamable,
+  type PhaseEvent,
+  type PhaseResult,
+  type PipelineContext,
+  type PipelineRun,
+  type RunOptions,
+} from './pipeline.js';
+export { type PipelineCompletion } from './pipeline-complete.js';

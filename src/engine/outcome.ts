@@ -31,7 +31,8 @@ export class OutcomeRecorder {
   private done = false;
 
   constructor(
-    readonly kind: RequestKind,
+    /** What ran (a request taken by a pipeline becomes `pipeline`). */
+    public kind: RequestKind,
     private readonly emit: OutcomeListener,
     id?: string,
   ) {

@@ -98,8 +98,9 @@ function summary(r: ExperimentArmRow, metric: ExperimentSettings['metric']): Arm
   return fromSums(r.n, r.errors, r.errors); // errors are 0/1: the sum of squares is the sum
 }
 
-/** What an arm sends a request to: its model, or `auto:<strategy>`. */
-export const armTarget = (a: ExperimentSettings['arms'][number]) => a.model ?? `auto:${a.strategy}`;
+/** What an arm sends a request to: its model, `auto:<strategy>` or `pipeline:<id>`. */
+export const armTarget = (a: ExperimentSettings['arms'][number]) =>
+  a.model ?? (a.pipeline !== undefined ? `pipeline:${a.pipeline}` : `auto:${a.strategy}`);
 
 /** An arm with no requests yet. */
 export const emptyArm = (arm: string): ExperimentArmRow => ({

@@ -127,6 +127,7 @@ export { requiredCapabilities, textOf } from './messages.js';
 export type {
   CallOptions,
   ChatChunk,
+  StreamComment,
   ChatCompletion,
   ChatMessage,
   ChatRequest,

@@ -56,6 +56,11 @@ export interface ChatCompletion {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
+/** A comment line in a server-sent event stream (progress a client may show; SDKs skip it). */
+export interface StreamComment {
+  sseComment: string;
+}
+
 export interface ChatChunk {
   id: string;
   object: 'chat.completion.chunk';

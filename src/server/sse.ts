@@ -1,4 +1,7 @@
-/** Server-sent events: the chunks, then [DONE] — or an error event, never a clean finish, if the stream breaks. */
+/**
+ * Server-sent events: the chunks (and comment lines, for progress), then [DONE] — or an error
+ * event, never a clean finish, if the stream breaks.
+ */
 import type { FastifyReply } from 'fastify';
 
 import type { ChatChunk } from '../providers/index.js';
@@ -18,16 +21,19 @@ export async function sendStream(
     connection: 'keep-alive',
     ...headers,
   });
-  const write = (data: string) =>
+  const send = (line: string) =>
     new Promise<void>((resolve) => {
       if (res.destroyed) return resolve();
-      if (res.write(`data: ${data}\n\n`)) resolve();
+      if (res.write(line)) resolve();
       else res.once('drain', resolve);
     });
+  const write = (data: string) => send(`data: ${data}\n\n`);
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) break; // the client went away: stop reading (the engine releases the slot)
-      await write(JSON.stringify(chunk));
+      // a comment line (pipeline progress): no newlines may pass into it
+      if ('sseComment' in chunk) await send(`: ${String(chunk.sseComment).replace(/[\r\n]+/g, ' ')}\n\n`);
+      else await write(JSON.stringify(chunk));
     }
     await write('[DONE]');
   } catch (e) {

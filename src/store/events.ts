@@ -10,7 +10,7 @@ import type { ErrorCode } from '../errors.js';
  * `route`: a decision only (POST /v1/route) — the client calls the model itself and may rate it by
  * id; `score`: automatic scoring's own calls (an LLM judge's), so what scoring costs is recorded.
  */
-export type RequestKind = 'complete' | 'stream' | 'decode' | 'route' | 'score';
+export type RequestKind = 'complete' | 'stream' | 'decode' | 'route' | 'score' | 'pipeline';
 
 export interface CallRecord {
   model: string;
@@ -27,6 +27,8 @@ export interface CallRecord {
   cost: number;
   /** True when tokens were estimated rather than reported by the upstream. */
   estimated?: boolean;
+  /** Pipelines: the phase the call ran for (`<name>` or `<name>#<pass>` on a loop's later passes). */
+  phase?: string;
 }
 
 export interface DecisionSummary {

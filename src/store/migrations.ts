@@ -162,6 +162,13 @@ export const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('requests_experiment').on('requests').columns(['experiment', 'arm']).execute();
     },
   },
+  {
+    version: 5,
+    what: "calls: the pipeline phase a call ran for (a pipeline run is one request, its phases' calls under it)",
+    up: async (db) => {
+      await db.schema.alterTable('calls').addColumn('phase', 'text').execute();
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

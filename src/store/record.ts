@@ -42,6 +42,7 @@ export function toStored(e: OutcomeEvent, prompts: PromptPolicy): StoredRecord {
       completion_tokens: c.completionTokens,
       cost: c.cost,
       estimated: c.estimated ? 1 : 0,
+      phase: c.phase ?? null,
     })),
     ...(prompts === 'full' && e.prompt !== undefined
       ? { text: { request_id: e.id, prompt: e.prompt, answer: e.answer ?? null } }

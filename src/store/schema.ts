@@ -51,6 +51,8 @@ export interface CallsTable {
   cost: number;
   /** 1 when tokens were estimated (the upstream gave no usage). */
   estimated: number;
+  /** Pipelines: the phase the call ran for (migration 5). */
+  phase?: string | null;
 }
 
 export interface FeedbackTable {

@@ -55,6 +55,9 @@ inline constexpr const char* UPSTREAM_ERROR = "ARB_UPSTREAM_ERROR";
 // a stream failed after its first token
 inline constexpr const char* STREAM_INTERRUPTED = "ARB_STREAM_INTERRUPTED";
 
+// a critical pipeline phase failed after its fallbacks
+inline constexpr const char* PIPELINE_FAILED = "ARB_PIPELINE_FAILED";
+
 // the model's circuit breaker is open (cooling down after failures)
 inline constexpr const char* CIRCUIT_OPEN = "ARB_CIRCUIT_OPEN";
 

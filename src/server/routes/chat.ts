@@ -2,7 +2,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import { chatRequestSchema, KNOWN_CHAT_FIELDS, toDecodeOptions, type ArbiterOption } from '../../config/index.js';
-import { parseModel, PlanFailed, type Arbiter, type CompleteRequest, type DecodeOutcome } from '../../engine/index.js';
+import {
+  parseModel,
+  PlanFailed,
+  type Arbiter,
+  type CompleteRequest,
+  type DecodeOutcome,
+  type PipelineCompletion,
+} from '../../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../../errors.js';
 import type { ChatRequest } from '../../providers/index.js';
 import type { EngineHost } from '../host.js';
@@ -69,6 +76,9 @@ export function chatRoutes(app: FastifyInstance, host: EngineHost): void {
             'x-request-id': r.id,
             ...(r.experiment ? { 'x-arbiter-experiment': r.experiment } : {}),
           });
+          // a pipeline's run beside the answer, when asked (x-arbiter-phases: true)
+          const run = (r as Partial<PipelineCompletion>).pipeline;
+          if (run && req.headers['x-arbiter-phases'] === 'true') return { ...r.response, arbiter: { pipeline: run } };
           return r.response;
         }
         const s = await engine.complete({ ...body, stream: true }, { signal: ctl.signal, ...who });

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { completionRequestSchema } from '../../config/index.js';
 import type { Completion } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../../errors.js';
-import type { ChatChunk } from '../../providers/index.js';
+import type { ChatChunk, StreamComment } from '../../providers/index.js';
 import type { EngineHost } from '../host.js';
 import { sendStream } from '../sse.js';
 import { headerSafe } from './chat.js';
@@ -89,19 +89,21 @@ export function completionRoutes(app: FastifyInstance, host: EngineHost): void {
 }
 
 /** Chat chunks as text_completion chunks (a usage-only chunk passes as it is). */
-async function* asText(chunks: AsyncIterable<ChatChunk>): AsyncGenerator<object> {
+async function* asText(chunks: AsyncIterable<ChatChunk | StreamComment>): AsyncGenerator<object> {
   for await (const ch of chunks)
-    yield {
-      id: ch.id,
-      object: 'text_completion',
-      created: ch.created,
-      model: ch.model,
-      choices: (ch.choices ?? []).map((c) => ({
-        text: c.delta?.content ?? '',
-        index: c.index,
-        logprobs: null,
-        finish_reason: c.finish_reason,
-      })),
-      ...(ch.usage ? { usage: ch.usage } : {}),
-    };
+    yield 'sseComment' in ch
+      ? ch
+      : {
+          id: ch.id,
+          object: 'text_completion',
+          created: ch.created,
+          model: ch.model,
+          choices: (ch.choices ?? []).map((c) => ({
+            text: c.delta?.content ?? '',
+            index: c.index,
+            logprobs: null,
+            finish_reason: c.finish_reason,
+          })),
+          ...(ch.usage ? { usage: ch.usage } : {}),
+        };
 }

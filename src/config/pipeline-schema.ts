@@ -1,0 +1,80 @@
+/**
+ * The JSON Schema of `pipelines` (docs/pipelines.md): named multi-phase runs. Each phase has
+ * instructions (a template over `{{input}}` and earlier phases' `{{phases.<name>.output}}`, with
+ * `||` between alternatives: the first that is not empty), a model choice, whether it is critical,
+ * a timeout, max tokens, a share of the run's budget, `after` (a DAG: phases with no path between
+ * them run in parallel), `when` (a condition on an earlier phase's output) and `loop` (run again
+ * from an earlier phase while `when` holds, at most `max` more times).
+ */
+const phaseName = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } as const;
+
+const condition = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['phase'],
+  properties: {
+    phase: phaseName,
+    // a regular expression (JavaScript syntax) the output must match, or must not
+    matches: { type: 'string', minLength: 1, maxLength: 200 },
+    notMatches: { type: 'string', minLength: 1, maxLength: 200 },
+  },
+} as const;
+
+export const pipelinesSchema = {
+  type: 'array',
+  maxItems: 64,
+  default: [],
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'phases'],
+    properties: {
+      id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+      description: { type: 'string', maxLength: 500 },
+      phases: {
+        type: 'array',
+        minItems: 1,
+        maxItems: 16,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'instructions'],
+          properties: {
+            name: phaseName,
+            instructions: { type: 'string', minLength: 1, maxLength: 20_000 },
+            // a configured model id, `auto` or `auto:<strategy>` (routed on the phase's prompt); or
+            // `models`: configured ids tried in order (fallbacks)
+            model: { type: 'string', minLength: 1, default: 'auto' },
+            models: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', minLength: 1 } },
+            // a critical phase that fails (after its fallbacks) fails the run; an optional one is skipped
+            critical: { type: 'boolean', default: true },
+            timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 60_000 },
+            maxTokens: { type: 'integer', minimum: 1, maximum: 32_768 },
+            // at most this share of the run's budget: caps max_tokens at the model's output price
+            budgetShare: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+            temperature: { type: 'number', minimum: 0, maximum: 2 },
+            after: { type: 'array', maxItems: 16, items: phaseName },
+            when: condition,
+            loop: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['from', 'max'],
+              properties: { from: phaseName, max: { type: 'integer', minimum: 1, maximum: 10 } },
+            },
+          },
+        },
+      },
+      // the phase whose output is the answer (default: the last one listed)
+      output: phaseName,
+      // USD for the whole run: checked before each phase starts
+      budgetUsd: { type: 'number', exclusiveMinimum: 0 },
+      // the whole run's deadline
+      timeoutMs: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 300_000 },
+      // an earlier phase's output is cut to this many tokens (≈ 4 characters each) where a
+      // template uses it: its first three quarters and its last quarter, with a marker between
+      contextTokens: { type: 'integer', minimum: 16, maximum: 200_000, default: 4000 },
+      // keep phase outputs by (phase, model, inputs) and reuse them (in memory, per engine)
+      cache: { type: 'boolean', default: false },
+    },
+  },
+} as const;

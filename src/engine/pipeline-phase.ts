@@ -8,7 +8,7 @@ import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import type { ChatMessage } from '../providers/index.js';
 import { complete, completeStream, type CompleteRequest, type CompletionStream, type ExecContext } from './complete.js';
 import { OutcomeRecorder, type OutcomeEvent } from './outcome.js';
-import type { PhaseResult, PipelineContext } from './pipeline.js';
+import type { PhaseResult, PipelineContext } from './pipeline-types.js';
 import { cacheKey, render } from './pipeline-text.js';
 
 /** Entries kept in a pipeline output cache (the oldest go first). */

@@ -109,3 +109,48 @@ export const BUILTIN_PIPELINES = [
     ],
   },
 ] as const;
+
+/**
+ * The built-in agent profiles (a config profile with the same id replaces one). Keywords mark
+ * database and web-extraction work, which the router's task set does not tell apart from code
+ * and extraction; the rest go by task.
+ */
+export const BUILTIN_PROFILES = [
+  {
+    id: 'database',
+    description: 'SQL, schemas and queries',
+    keywords: ['sql', 'database', 'schema', 'postgres', 'postgresql', 'mysql', 'sqlite', 'index', 'join'],
+    pipeline: 'critique-revise',
+    requirements: { accuracy: 0.9, speed: 0.3, creativity: 0.2 },
+  },
+  {
+    id: 'web-extraction',
+    description: 'pulling fields out of pages and documents',
+    keywords: ['scrape', 'html', 'website', 'webpage', 'url', 'css selector', 'xpath'],
+    tasks: ['extraction'],
+    requirements: { accuracy: 0.7, speed: 0.8, creativity: 0.1 },
+  },
+  {
+    id: 'coding',
+    description: 'writing, fixing and explaining code',
+    tasks: ['code'],
+    pipeline: 'critique-revise',
+    requirements: { accuracy: 0.8, speed: 0.4, creativity: 0.3 },
+  },
+  {
+    id: 'analysis',
+    description: 'reasoning and mathematics',
+    tasks: ['reasoning', 'math'],
+    pipeline: 'six-phase',
+    minComplexity: 0.6,
+    requirements: { accuracy: 0.9, speed: 0.2, creativity: 0.2 },
+  },
+  {
+    id: 'documentation',
+    description: 'prose: explanations, documents, answers',
+    tasks: ['creative', 'knowledge', 'conversation', 'general'],
+    pipeline: 'critique-revise',
+    minComplexity: 0.7,
+    requirements: { accuracy: 0.6, speed: 0.5, creativity: 0.7 },
+  },
+] as const;

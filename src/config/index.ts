@@ -11,9 +11,10 @@ export type {
   GatewaySettings,
   PhaseSettings,
   PipelineSettings,
+  ProfileSettings,
   Strategy,
 } from './types.js';
-export { BUILTIN_PIPELINES } from './builtin-pipelines.js';
+export { BUILTIN_PIPELINES, BUILTIN_PROFILES } from './builtin-pipelines.js';
 export { ancestors, templateVariables } from './pipelines.js';
 export { loadConfig, parseConfig, validateConfig } from './load.js';
 export { CAPABILITIES, configSchema, DECODE_STRATEGIES, DEFAULT_CAPABILITIES, STRATEGIES } from './schema.js';

@@ -12,8 +12,8 @@ import YAML from 'yaml';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { RESERVED_NAMES } from '../names.js';
 import { redactSecrets } from '../text.js';
-import { BUILTIN_PIPELINES } from './builtin-pipelines.js';
-import { pipelineProblems } from './pipelines.js';
+import { BUILTIN_PIPELINES, BUILTIN_PROFILES } from './builtin-pipelines.js';
+import { pipelineProblems, profileProblems } from './pipelines.js';
 import { configSchema } from './schema.js';
 import type { ArbiterConfig } from './types.js';
 
@@ -113,6 +113,12 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
       ...((data.pipelines as unknown[] | undefined) ?? []),
       ...structuredClone(BUILTIN_PIPELINES).filter((b) => !own.has(b.id)),
     ];
+  const ownProfiles = new Set(Array.isArray(data.profiles) ? data.profiles.map((q) => (q as { id?: unknown }).id) : []);
+  if (data.profiles === undefined || Array.isArray(data.profiles))
+    data.profiles = [
+      ...((data.profiles as unknown[] | undefined) ?? []),
+      ...structuredClone(BUILTIN_PROFILES).filter((b) => !ownProfiles.has(b.id)),
+    ];
   if (!validate(data)) {
     const problems = [...new Set((validate.errors ?? []).map((e) => explain(e, data)).filter((m): m is string => !!m))];
     fail(source, problems);
@@ -134,6 +140,7 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
     );
   problems.push(...experimentProblems(cfg, seen));
   problems.push(...pipelineProblems(cfg.pipelines, seen));
+  problems.push(...profileProblems(cfg, seen));
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
 }

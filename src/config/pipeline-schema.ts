@@ -78,3 +78,45 @@ export const pipelinesSchema = {
     },
   },
 } as const;
+
+/**
+ * Agent profiles (docs/pipelines.md): what kind of work a prompt is (by keywords, else by the
+ * router's task), which pipeline suits it, preferred models, and requirements — for the matcher
+ * that picks one model or a pipeline for `model: "agent"` or `agent:<profile>`.
+ */
+export const profilesSchema = {
+  type: 'array',
+  maxItems: 64,
+  default: [],
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['id'],
+    properties: {
+      id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+      description: { type: 'string', maxLength: 500 },
+      // words that mark a prompt as this profile's (whole words, any case), checked before tasks
+      keywords: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 64 } },
+      // the router's tasks this profile takes
+      tasks: { type: 'array', maxItems: 64, items: { type: 'string', minLength: 1 } },
+      // the pipeline for hard prompts (none: always one model)
+      pipeline: { type: 'string', minLength: 1 },
+      // configured models to answer with, in order of preference, when one model answers
+      models: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1 } },
+      requirements: {
+        type: 'object',
+        additionalProperties: false,
+        default: {},
+        properties: {
+          accuracy: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+          speed: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+          creativity: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+        },
+      },
+      // a prompt at least this hard (the router's difficulty, else the analyser's complexity) gets the pipeline
+      minComplexity: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+      // the pipeline only when its estimated cost stays within this (USD per request)
+      budgetUsd: { type: 'number', exclusiveMinimum: 0 },
+    },
+  },
+} as const;

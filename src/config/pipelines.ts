@@ -4,7 +4,7 @@
  * models and phases, cycles in `after`, conditions and loops on phases that do not come before,
  * bad regular expressions, and template variables that name no phase that can have run.
  */
-import type { PipelineSettings } from './types.js';
+import type { ArbiterConfig, PipelineSettings } from './types.js';
 
 type Phase = PipelineSettings['phases'][number];
 
@@ -128,6 +128,31 @@ function phaseProblems(pl: PipelineSettings, p: Phase, at: string, anc: Map<stri
       else if (m[2] !== undefined && !readable.has(m[2]))
         problems.push(`${at}.instructions: {{${v}}} names a phase that does not run before '${p.name}'`);
     }
+  });
+  return problems;
+}
+
+/** Agent profiles: unique ids, pipelines and preferred models that exist. */
+export function profileProblems(
+  cfg: Pick<ArbiterConfig, 'profiles' | 'pipelines'>,
+  models: ReadonlyMap<string, number>,
+): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  cfg.profiles.forEach((p, i) => {
+    const at = `profiles[${i}]`;
+    if (ids.has(p.id)) problems.push(`${at}.id: duplicate id '${p.id}'`);
+    ids.add(p.id);
+    if (p.pipeline !== undefined && !cfg.pipelines.some((q) => q.id === p.pipeline))
+      problems.push(
+        `${at}.pipeline: '${p.pipeline}' is not one of the pipelines (${cfg.pipelines.map((q) => q.id).join(', ')})`,
+      );
+    p.models?.forEach((m, k) => {
+      if (!models.has(m))
+        problems.push(
+          `${at}.models[${k}]: '${m}' is not one of the configured models (${[...models.keys()].join(', ')})`,
+        );
+    });
   });
   return problems;
 }

@@ -2,7 +2,7 @@
  * The JSON Schema of a config file. Defaults are filled in by validation (ajv useDefaults), so
  * a minimal model entry is `{id, provider, cost}`.
  */
-import { pipelinesSchema } from './pipeline-schema.js';
+import { pipelinesSchema, profilesSchema } from './pipeline-schema.js';
 
 /** Routing strategies: what a decision optimises. */
 /** What a model can take: tool calls, JSON output (response_format), images, audio, streamed answers. */
@@ -246,6 +246,8 @@ export const configSchema = {
     },
     // multi-phase pipelines (docs/pipelines.md), run by `model: "pipeline:<id>"`
     pipelines: pipelinesSchema,
+    // agent profiles and the single- or multi-model matcher (docs/pipelines.md), for `model: "agent[:<id>]"`
+    profiles: profilesSchema,
     /**
      * Experiments (docs/experiments.md): traffic split between arms — a model, or a routing
      * strategy — with sticky assignment per unit, a primary metric compared with an always-valid

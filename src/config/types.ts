@@ -18,6 +18,7 @@ export interface ArbiterConfig {
   gateway: GatewaySettings;
   experiments: ExperimentSettings[];
   pipelines: PipelineSettings[];
+  profiles: ProfileSettings[];
   /** Where the config came from (a path, or a label for in-memory configs). */
   source: string;
 }
@@ -34,4 +35,5 @@ export type GatewaySettings = NonNullable<Validated['gateway']>;
 export type ExperimentSettings = NonNullable<Validated['experiments']>[number];
 export type PipelineSettings = NonNullable<Validated['pipelines']>[number];
 export type PhaseSettings = PipelineSettings['phases'][number];
+export type ProfileSettings = NonNullable<Validated['profiles']>[number];
 export type Strategy = (typeof STRATEGIES)[number];

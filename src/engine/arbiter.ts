@@ -8,24 +8,26 @@
 import { EventEmitter } from 'node:events';
 
 import type { ComputeBackend } from '../compute/index.js';
-import {
-  validateConfig,
-  type ArbiterConfig,
-  type DecodeOptions,
-  type PipelineSettings,
-  type RouteOptions,
-} from '../config/index.js';
+import { validateConfig, type ArbiterConfig, type DecodeOptions, type RouteOptions } from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { Assignment, Experiments } from '../experiments/index.js';
+import type { Experiments } from '../experiments/index.js';
 import { promptOf, type ChatRequest, type Upstream } from '../providers/index.js';
 import type { Capability, Decision, Router } from '../router/index.js';
 import { Profiles, type OutcomeStore, type StatsQuery } from '../store/index.js';
 import { createAutoScorer, type AutoScorer } from './autoscore.js';
 import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
-import { applyExperiment, checkEvery, createExperiment, experimentMeta } from './experiment.js';
-import { pointFrom, pointRow, rate, type Rating, type RateResult, type RecentRequest } from './feedback.js';
+import { checkEvery, createExperiment, experimentMeta } from './experiment.js';
+import {
+  pointFrom,
+  pointRow,
+  rate,
+  rememberRecent,
+  type Rating,
+  type RateResult,
+  type RecentRequest,
+} from './feedback.js';
 import {
   OutcomeRecorder,
   summarize,
@@ -35,6 +37,7 @@ import {
 } from './outcome.js';
 import type { PipelineRun } from './pipeline.js';
 import { completePipeline, findPipeline, streamPipeline } from './pipeline-complete.js';
+import { prepareRequest, type Prepared } from './prepare.js';
 import { rebuildProfiles } from './rebuild.js';
 
 export interface EngineParts {
@@ -60,9 +63,6 @@ export interface RequestOptions {
   /** The request's headers, lower-case names (experiments scoped by a header). */
   headers?: Readonly<Record<string, string | undefined>>;
 }
-
-/** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
-const RECENT_REQUESTS = 5000;
 
 export class Arbiter {
   readonly router: Router;
@@ -107,7 +107,7 @@ export class Arbiter {
     this.events.setMaxListeners(0);
     this.events.on('outcome', (e: OutcomeEvent) => {
       this.store?.record(e);
-      this.remember(e);
+      rememberRecent(this.recent, this.learnedFrom, e);
       this.observe(e);
       this.autoScore?.offer(e);
     });
@@ -131,23 +131,6 @@ export class Arbiter {
       if (l) this.router.measuredLatency.set(model, { firstTokenMs: l.firstTokenMs, tokensPerSec: l.tokensPerSec });
       const t = this.profiles.tokens(model);
       if (t) this.router.measuredTokens.set(model, t);
-    }
-  }
-
-  /** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten). */
-  private remember(e: OutcomeEvent): void {
-    if (e.prompt === undefined || !e.model) return;
-    this.recent.set(e.id, {
-      prompt: e.prompt,
-      model: e.model,
-      task: e.decision?.task,
-      keyId: e.keyId,
-      predicted: e.decision?.model === e.model ? e.decision.predictedQuality : undefined,
-    });
-    if (this.recent.size > RECENT_REQUESTS) {
-      const oldest = this.recent.keys().next().value!;
-      this.recent.delete(oldest);
-      for (const s of ['user', 'judge', 'reward', 'test']) this.learnedFrom.delete(`${oldest}\u0000${s}`);
     }
   }
 
@@ -228,30 +211,22 @@ export class Arbiter {
     this.enter();
     const rec = this.recorder(asked.stream ? 'stream' : 'complete', options.id);
     rec.keyId = options.keyId;
-    let applied: Awaited<ReturnType<typeof applyExperiment<CompleteRequest>>>;
+    let prepared: Prepared;
     try {
-      applied = await applyExperiment(
-        this.experiments,
-        asked,
-        options.keyId,
-        rec,
-        options.headers,
-        async (r) =>
-          // routed once more where the arm is auto: a task-scoped experiment's price (about 0.1 ms)
-          (await this.router.route(promptOf(r))).task.label,
-      );
+      prepared = await prepareRequest(this, asked, rec, options);
     } catch (e) {
       rec.finish({ error: e });
       this.leave();
       throw e;
     }
-    const { req, assignment } = applied;
+    const { req, assignment, agent } = prepared;
+    const meta = (reason: string) => experimentMeta(assignment, agent ? `${agent}; ${reason}` : reason);
     const signal = options.signal ?? new AbortController().signal;
-    if (req.model.startsWith('pipeline:')) return this.pipeline(req, rec, signal, assignment);
+    if (req.model.startsWith('pipeline:')) return this.pipeline(req, rec, signal, meta);
     if (!req.stream) {
       try {
         const r = await complete(this, req, rec, signal);
-        return { ...r, ...experimentMeta(assignment, r.reason) };
+        return { ...r, ...meta(r.reason) };
       } catch (e) {
         rec.finish({ error: e });
         throw e;
@@ -267,7 +242,7 @@ export class Arbiter {
       this.leave();
       throw e;
     }
-    return { ...s, ...experimentMeta(assignment, s.reason), chunks: this.untilEnd(s.chunks) };
+    return { ...s, ...meta(s.reason), chunks: this.untilEnd(s.chunks) };
   }
 
   /** A `pipeline:<id>` request: the run as one request, its phases' calls recorded on it. */
@@ -275,25 +250,18 @@ export class Arbiter {
     req: CompleteRequest,
     rec: OutcomeRecorder,
     signal: AbortSignal,
-    assignment: Assignment | undefined,
+    meta: (reason: string) => { experiment?: string; reason: string },
   ): Promise<Completion | CompletionStream> {
     rec.kind = 'pipeline';
     const ctx = { router: this.router, upstreams: this.upstreams, cache: this.pipelineCache };
-    let pl: PipelineSettings;
-    try {
-      pl = findPipeline(this.config.pipelines, req.model);
-    } catch (e) {
-      rec.finish({ error: e });
-      this.leave();
-      throw e;
-    }
+    const pl = findPipeline(this.config.pipelines, req.model); // checked in prepareRequest
     if (req.stream) {
       const s = streamPipeline(ctx, pl, req, rec, signal);
-      return { ...s, ...experimentMeta(assignment, s.reason), chunks: this.untilEnd(s.chunks) };
+      return { ...s, ...meta(s.reason), chunks: this.untilEnd(s.chunks) };
     }
     try {
       const r = await completePipeline(ctx, pl, req, rec, signal);
-      return { ...r, ...experimentMeta(assignment, r.reason) };
+      return { ...r, ...meta(r.reason) };
     } finally {
       this.leave();
     }

@@ -7,7 +7,7 @@
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import { isTaskName } from '../names.js';
 import type { LearnedPoint, Router } from '../router/index.js';
-import type { OutcomeStore, Profiles } from '../store/index.js';
+import type { OutcomeEvent, OutcomeStore, Profiles } from '../store/index.js';
 
 export const FEEDBACK_SOURCES = ['user', 'judge', 'reward', 'test'] as const;
 export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
@@ -170,4 +170,24 @@ export async function rate(
     learned = true;
   }
   return { requestId, score, source, learned };
+}
+
+/** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
+const RECENT_REQUESTS = 5000;
+
+/** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten, with what was learned from them). */
+export function rememberRecent(recent: Map<string, RecentRequest>, learnedFrom: Set<string>, e: OutcomeEvent): void {
+  if (e.prompt === undefined || !e.model) return;
+  recent.set(e.id, {
+    prompt: e.prompt,
+    model: e.model,
+    task: e.decision?.task,
+    keyId: e.keyId,
+    predicted: e.decision?.model === e.model ? e.decision.predictedQuality : undefined,
+  });
+  if (recent.size > RECENT_REQUESTS) {
+    const oldest = recent.keys().next().value!;
+    recent.delete(oldest);
+    for (const s of ['user', 'judge', 'reward', 'test']) learnedFrom.delete(`${oldest}\u0000${s}`);
+  }
 }

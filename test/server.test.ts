@@ -434,7 +434,9 @@ describe('gateway: other endpoints, auth and bad input', () => {
     ).json()) as { decisions: unknown[] };
     expect(b.decisions).toHaveLength(2);
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Array<{ id: string }> };
-    expect(models.data.map((m) => m.id)).toEqual(expect.arrayContaining(['auto', 'auto:cost', 'ok', 'ok2']));
+    expect(models.data.map((m) => m.id)).toEqual(
+      expect.arrayContaining(['auto', 'auto:cost', 'ok', 'ok2', 'pipeline:six-phase', 'agent', 'agent:coding']),
+    );
     await chat(url, { model: 'auto' });
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/arbiter_requests_total\{route="\/v1\/chat\/completions",status="200"\} \d/);

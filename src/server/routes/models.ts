@@ -1,4 +1,4 @@
-/** GET /v1/models (the auto variants and the configured models) and /health (per-model gate state). */
+/** GET /v1/models (the auto variants, the configured models, pipelines and agent profiles) and /health (per-model gate state). */
 import type { FastifyInstance } from 'fastify';
 
 import type { EngineHost } from '../host.js';
@@ -19,6 +19,19 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
           owned_by: 'arbiter',
         })),
         ...registry.ids().map((id) => ({ id, object: 'model', created, owned_by: registry.get(id).provider.kind })),
+        // pipelines and agent profiles: what `model` may name beside the models
+        ...host.current.config.pipelines.map((p) => ({
+          id: `pipeline:${p.id}`,
+          object: 'model',
+          created,
+          owned_by: 'arbiter',
+        })),
+        ...['agent', ...host.current.config.profiles.map((p) => `agent:${p.id}`)].map((id) => ({
+          id,
+          object: 'model',
+          created,
+          owned_by: 'arbiter',
+        })),
         // the embedder /v1/embeddings serves
         { id: embedderModelId(host.current.router.embedder.kind), object: 'model', created, owned_by: 'arbiter' },
       ],

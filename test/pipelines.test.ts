@@ -8,7 +8,7 @@
  * progress comments and the output phase's tokens, the openai SDK), and the command.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -477,5 +477,24 @@ describe('pipelines through the gateway and the command', () => {
     expect((bad as { code: number }).code).not.toBe(0);
     expect((bad as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
     expect((bad as { stderr: string }).stderr).toMatch(/ARB_NOT_FOUND: no pipeline "nope"/);
+  });
+
+  it("the README's command: the six-phase pipeline on the offline demo config", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-pipe-demo-'));
+    for (const f of ['demo.yaml', 'demo-replay.jsonl'])
+      await writeFile(join(dir, f), await readFile(join('config', f)));
+    const cfg = join(dir, 'demo.yaml');
+    const out = await run(process.execPath, [
+      'bin/arbiter.js',
+      'pipeline',
+      'run',
+      'six-phase',
+      '--input',
+      'What is 17 * 23?',
+      '--config',
+      cfg,
+    ]);
+    expect(out.stdout).toMatch(/\d+\/\d+ phases succeeded; \d+ tokens/);
+    expect(out.stdout).toMatch(/validate/);
   });
 });

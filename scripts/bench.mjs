@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, hostile, store, store-crash, store-overhead, pipeline, store-soak, store-outage, store-shift; none = all but the long ones (store-soak: 10 min, store-outage, store-shift).
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, store-soak, store-outage, store-shift; none = all but the long ones (store-soak: 10 min, store-outage, store-shift).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -12,6 +12,7 @@ const all = [
   'gateway',
   'reward',
   'cascade',
+  'cascade-pipeline',
   'hostile',
   'store',
   'store-crash',

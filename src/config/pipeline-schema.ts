@@ -17,6 +17,8 @@ const condition = {
     // a regular expression (JavaScript syntax) the output must match, or must not
     matches: { type: 'string', minLength: 1, maxLength: 200 },
     notMatches: { type: 'string', minLength: 1, maxLength: 200 },
+    // a reward phase's verdict
+    verdict: { enum: ['pass', 'fail'] },
   },
 } as const;
 
@@ -38,13 +40,29 @@ export const pipelinesSchema = {
         items: {
           type: 'object',
           additionalProperties: false,
-          required: ['name', 'instructions'],
+          required: ['name'],
           properties: {
             name: phaseName,
+            // what the phase's model is asked (a model phase needs it); for `model: none`, the output itself
             instructions: { type: 'string', minLength: 1, maxLength: 20_000 },
-            // a configured model id, `auto` or `auto:<strategy>` (routed on the phase's prompt); or
-            // `models`: configured ids tried in order (fallbacks)
+            // a configured model id, `auto` or `auto:<strategy>` (routed on the phase's prompt), or
+            // `none` (no call: the output is the rendered instructions); or `models`: configured ids
+            // tried in order (fallbacks)
             model: { type: 'string', minLength: 1, default: 'auto' },
+            // a reward phase calls no model: it scores earlier phases' outputs with a reward (the
+            // engine's, by name) and passes the best on, with a verdict — pass when its score
+            // reaches the threshold (or, with agree, when two or more extracted answers agree)
+            reward: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['of'],
+              properties: {
+                of: { type: 'array', minItems: 1, maxItems: 8, items: phaseName },
+                name: { type: 'string', minLength: 1, default: 'head' },
+                threshold: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+                agree: { type: 'boolean', default: false },
+              },
+            },
             models: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', minLength: 1 } },
             // a critical phase that fails (after its fallbacks) fails the run; an optional one is skipped
             critical: { type: 'boolean', default: true },

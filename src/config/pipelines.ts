@@ -1,7 +1,7 @@
 /**
  * Pipelines beyond their schema: the built-ins (six-phase, Mixture-of-Agents, critique-and-revise)
  * added unless the config defines the same id, and the checks a schema cannot make — unknown
- * models and phases, cycles in `after`, conditions and loops on phases that do not come before,
+ * models and phases, cycles in `after`, conditions, loops and rewards on phases that do not come before,
  * bad regular expressions, and template variables that name no phase that can have run.
  */
 import type { ArbiterConfig, PipelineSettings } from './types.js';
@@ -75,7 +75,11 @@ export function pipelineProblems(
     pl.phases.forEach((p, j) => {
       const ph = `${at}.phases[${j}]`;
       const model = p.model ?? 'auto';
-      if (!model.startsWith('auto') && !models.has(model))
+      if (!p.reward && p.instructions === undefined)
+        problems.push(`${ph}.instructions: a phase needs instructions (or a reward, which calls no model)`);
+      if (p.reward && (p.models || model !== 'auto'))
+        problems.push(`${ph}.reward: a reward phase calls no model (leave model and models out)`);
+      if (!model.startsWith('auto') && model !== 'none' && !models.has(model))
         problems.push(`${ph}.model: '${model}' is neither auto, auto:<strategy> nor a configured model (${known})`);
       p.models?.forEach((m, k) => {
         if (!models.has(m)) problems.push(`${ph}.models[${k}]: '${m}' is not one of the configured models (${known})`);
@@ -107,8 +111,11 @@ function phaseProblems(pl: PipelineSettings, p: Phase, at: string, anc: Map<stri
       const bad = p.when[k] === undefined ? undefined : regexProblem(p.when[k]);
       if (bad) problems.push(`${at}.when.${k}: ${bad}`);
     }
-    if (p.when.matches === undefined && p.when.notMatches === undefined)
-      problems.push(`${at}.when: give matches or notMatches`);
+    if (p.when.matches === undefined && p.when.notMatches === undefined && p.when.verdict === undefined)
+      problems.push(`${at}.when: give matches, notMatches or verdict`);
+    const target = pl.phases.find((q) => q.name === p.when!.phase);
+    if (p.when.verdict !== undefined && target && !target.reward)
+      problems.push(`${at}.when.verdict: '${p.when.phase}' is not a reward phase (only those have a verdict)`);
   }
   if (p.loop) {
     if (!before.has(p.loop.from)) problems.push(`${at}.loop.from: '${p.loop.from}' does not come before '${p.name}'`);
@@ -120,7 +127,11 @@ function phaseProblems(pl: PipelineSettings, p: Phase, at: string, anc: Map<stri
   for (const q of pl.phases)
     if (q.loop && (q.loop.from === p.name || (anc.get(q.name)!.has(p.name) && before.has(q.loop.from))))
       readable.add(q.name);
-  templateVariables(p.instructions).forEach((alts) => {
+  p.reward?.of.forEach((o, k) => {
+    if (!before.has(o))
+      problems.push(`${at}.reward.of[${k}]: '${o}' does not come before '${p.name}' (add it to after)`);
+  });
+  templateVariables(p.instructions ?? '').forEach((alts) => {
     for (const v of alts) {
       const m = VARIABLE.exec(v);
       if (!m)

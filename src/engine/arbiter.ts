@@ -253,7 +253,12 @@ export class Arbiter {
     meta: (reason: string) => { experiment?: string; reason: string },
   ): Promise<Completion | CompletionStream> {
     rec.kind = 'pipeline';
-    const ctx = { router: this.router, upstreams: this.upstreams, cache: this.pipelineCache };
+    const ctx = {
+      router: this.router,
+      upstreams: this.upstreams,
+      cache: this.pipelineCache,
+      rewards: this.rewards.outcome,
+    };
     const pl = findPipeline(this.config.pipelines, req.model); // checked in prepareRequest
     if (req.stream) {
       const s = streamPipeline(ctx, pl, req, rec, signal);

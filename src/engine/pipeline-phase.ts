@@ -4,7 +4,8 @@
  * copied onto the run's record with the phase's tag.
  */
 import type { PhaseSettings, PipelineSettings } from '../config/index.js';
-import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
+import { ArbiterError, ErrorCodes, isArbiterError, type ErrorCode } from '../errors.js';
+import { answerExtractor } from '../reward/index.js';
 import type { ChatMessage } from '../providers/index.js';
 import { complete, completeStream, type CompleteRequest, type CompletionStream, type ExecContext } from './complete.js';
 import { OutcomeRecorder, type OutcomeEvent } from './outcome.js';
@@ -78,6 +79,8 @@ export interface PhaseInputs {
   signal: AbortSignal;
   rec: OutcomeRecorder;
   runStart: number;
+  /** The model that wrote each phase's output (a reward phase's candidates are scored as theirs). */
+  writers: ReadonlyMap<string, string>;
 }
 
 /**
@@ -94,7 +97,9 @@ export async function executePhase(
   x: PhaseInputs,
 ): Promise<PhaseResult> {
   const base: PhaseResult = { ...emptyResult(p.name, pass), startMs: performance.now() - x.runStart };
-  const prompt = render(p.instructions, x.input, x.outputs, pl.contextTokens);
+  if (p.reward) return scorePhase(c, p.reward, base, x);
+  const prompt = render(p.instructions ?? '', x.input, x.outputs, pl.contextTokens);
+  if (p.model === 'none') return { ...base, output: prompt };
   const models = p.models ?? [p.model];
   if (pl.budgetUsd !== undefined && x.spent >= pl.budgetUsd)
     return {
@@ -204,4 +209,50 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.delete(key);
   cache.set(key, value);
   if (cache.size > PIPELINE_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+}
+
+/**
+ * A reward phase: the earlier phases' outputs scored as their models' answers to the input (the
+ * engine's reward of that name, with the run's scoring context); the best passes on, and the
+ * verdict says whether it reached the threshold — or, with `agree`, whether two or more answers
+ * extract to the same final answer. Scoring by an LLM judge is costed on the phase.
+ */
+async function scorePhase(
+  c: PipelineContext,
+  r: NonNullable<PhaseSettings['reward']>,
+  base: PhaseResult,
+  x: PhaseInputs,
+): Promise<PhaseResult> {
+  const t0 = performance.now();
+  const cands = r.of
+    .filter((n) => x.outputs.has(n))
+    .map((n) => ({ model: x.writers.get(n) ?? n, content: x.outputs.get(n)! }));
+  const failed = (code: ErrorCode, reason: string): PhaseResult => ({ ...base, status: 'failed', code, reason });
+  if (!cands.length) return failed(ErrorCodes.PIPELINE_FAILED, `none of ${r.of.join(', ')} has an output to score`);
+  const ctx = c.scoreContext ?? {};
+  if (r.agree) {
+    const key = answerExtractor(x.input, ctx.task, ctx.answerKind);
+    const answers = cands.map((k) => key(k.content));
+    const pass = cands.length >= 2 && answers[0] !== null && answers.every((a) => a === answers[0]);
+    return { ...base, model: cands[0]!.model, output: cands[0]!.content, verdict: pass ? 'pass' : 'fail' };
+  }
+  const reward = c.rewards?.get(r.name);
+  if (!reward)
+    return failed(
+      ErrorCodes.NOT_FOUND,
+      `no reward ${JSON.stringify(r.name)} (have: ${[...(c.rewards?.keys() ?? [])].join(', ')})`,
+    );
+  let cost = 0;
+  const scores = await reward.score(x.input, cands, { ...ctx, signal: x.signal, onCost: (usd) => (cost += usd) });
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i]! > scores[best]!) best = i;
+  return {
+    ...base,
+    model: cands[best]!.model,
+    output: cands[best]!.content,
+    score: scores[best]!,
+    verdict: scores[best]! >= r.threshold ? 'pass' : 'fail',
+    cost,
+    latencyMs: performance.now() - t0,
+  };
 }

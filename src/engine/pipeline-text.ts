@@ -39,9 +39,15 @@ export function render(
   });
 }
 
-/** Whether a phase's `when` holds on the outputs so far (a phase that did not run has output ''). */
-export function conditionHolds(when: PhaseSettings['when'], outputs: ReadonlyMap<string, string>): boolean {
+/** Whether a phase's `when` holds on the outputs and verdicts so far (a phase that did not run has output '' and no verdict). */
+export function conditionHolds(
+  when: PhaseSettings['when'],
+  outputs: ReadonlyMap<string, string>,
+  verdicts: ReadonlyMap<string, string> = new Map(),
+): boolean {
   if (!when) return true;
+  // pass: the reward phase passed; fail: it did not (a failed verdict, or none: it could not score)
+  if (when.verdict !== undefined && (verdicts.get(when.phase) === 'pass') !== (when.verdict === 'pass')) return false;
   const text = outputs.get(when.phase) ?? '';
   if (when.matches !== undefined && !new RegExp(when.matches, 'm').test(text)) return false;
   if (when.notMatches !== undefined && new RegExp(when.notMatches, 'm').test(text)) return false;

@@ -1,4 +1,5 @@
 /** What a pipeline run reports: each phase's result, the run's totals, its events and options. */
+import type { OutcomeReward, ScoreContext } from '../reward/index.js';
 import type { CompletionStream, ExecContext } from './complete.js';
 
 export interface PhaseResult {
@@ -19,6 +20,9 @@ export interface PhaseResult {
   startMs?: number;
   output?: string;
   cached?: boolean;
+  /** A reward phase: the best candidate's score, and whether it passed. */
+  score?: number;
+  verdict?: 'pass' | 'fail';
 }
 
 export interface PipelineRun {
@@ -44,6 +48,10 @@ export interface PipelineRun {
 export type PhaseEvent = { type: 'start' | 'end'; phase: string; pass: number; result?: PhaseResult };
 
 export interface PipelineContext extends ExecContext {
+  /** Rewards a reward phase may name (the engine's outcome rewards). */
+  rewards?: ReadonlyMap<string, OutcomeReward>;
+  /** What reward phases score with: the task, how answers compare, reliabilities. */
+  scoreContext?: ScoreContext;
   /** Phase outputs by cache key (bounded by the owner). */
   cache: Map<string, { output: string; model: string }>;
 }

@@ -51,6 +51,8 @@ class Run {
   private readonly input: string;
   private readonly system: ChatMessage[];
   private readonly outputs = new Map<string, string>();
+  private readonly verdicts = new Map<string, string>();
+  private readonly writers = new Map<string, string>();
   private readonly results: PhaseResult[] = [];
   private readonly byName: Map<string, PhaseSettings>;
   private readonly outputPhase: string;
@@ -100,11 +102,12 @@ class Run {
     n = (async () => {
       await Promise.all((p.after ?? []).map((d) => this.node(this.byName.get(d)!)));
       if (this.failure || this.ctl.signal.aborted) return this.skip(p, this.failure ? 'the run failed' : 'cancelled');
-      if (!conditionHolds(p.when, this.outputs)) return this.skip(p, `condition on ${p.when!.phase} not met`);
+      if (!conditionHolds(p.when, this.outputs, this.verdicts))
+        return this.skip(p, `condition on ${p.when!.phase} not met`);
       await this.once(p, 1);
       for (let pass = 2; p.loop && pass <= p.loop.max + 1; pass++) {
         for (const q of this.loopBody(p)) if (!this.failure) await this.once(q, pass);
-        if (this.failure || !conditionHolds(p.when, this.outputs)) break;
+        if (this.failure || !conditionHolds(p.when, this.outputs, this.verdicts)) break;
         await this.once(p, pass);
       }
     })();
@@ -131,10 +134,15 @@ class Run {
       signal: this.ctl.signal,
       rec: this.rec,
       runStart: this.t0,
+      writers: this.writers,
     });
     this.spent += r.cost;
     this.results.push(r);
-    if (r.status === 'ok') this.outputs.set(p.name, r.output ?? '');
+    if (r.status === 'ok') {
+      this.outputs.set(p.name, r.output ?? '');
+      if (r.model) this.writers.set(p.name, r.model);
+      if (r.verdict) this.verdicts.set(p.name, r.verdict);
+    }
     this.options.onPhase?.({ type: 'end', phase: p.name, pass, result: r });
     if (r.status !== 'ok' && p.critical && !this.failure) {
       // a budget or a deadline keeps its own code; any other failure is the pipeline's

@@ -6,3 +6,4 @@ export { evaluateCV, evaluateSplit, type EvalOptions, type EvalResult } from './
 export { costMatrix } from './costs.js';
 export { KNOWN_PRICES, QUALITY_TARGETS, TARGETS, type Prices, type Target } from './targets.js';
 export type { OutcomeRecord } from '../learn/index.js';
+export { cascadePipeline } from './cascade-pipeline.js';

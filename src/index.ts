@@ -35,5 +35,5 @@ export {
 } from './config/index.js';
 export { ArbiterError, ERROR_CATALOGUE, ErrorCodes, httpStatus, isArbiterError, type ErrorCode } from './errors.js';
 export { Router, createRouter, type Decision, type Candidate } from './router/index.js';
-export type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, StreamComment } from './providers/index.js';
+export type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest } from './providers/index.js';
 export type { DecodeResult } from './decoding/index.js';

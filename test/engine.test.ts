@@ -105,7 +105,7 @@ describe('createArbiter: route → execute → record', () => {
     });
     expect(events).toHaveLength(0); // not before the stream ends
     let text = '';
-    for await (const ch of s.chunks) if ('choices' in ch) text += ch.choices[0]?.delta.content ?? '';
+    for await (const ch of s.chunks) text += ch.choices[0]?.delta.content ?? '';
     expect(text).toBe('answer from good');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ kind: 'stream', status: 'ok', model: 'good', fallbacks: ['broken'] });

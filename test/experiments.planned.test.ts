@@ -106,12 +106,12 @@ describe('planned test by simulation', () => {
     expect(fp / runs, `seed ${SEED}`).toBeLessThanOrEqual(0.05);
   });
 
-  it('detects 0.70 → 0.75 with ≥ 80% power within 1.3× the fixed-horizon size', () => {
+  it('detects 0.70 → 0.75 with ≥ 80% power within 1.3× the fixed-horizon size (2,000 runs)', () => {
     const rnd = seededRandom(SEED + 4);
     const run = plannedDesign(0.7, 0.75, 50);
     const nFixed = fixedHorizonSize(0.7, 0.75);
     let within = 0;
-    const runs = 1000;
+    const runs = 2000;
     for (let r = 0; r < runs; r++) {
       const n = run(rnd);
       if (n !== undefined && n <= 1.3 * nFixed) within++;

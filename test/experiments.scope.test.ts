@@ -3,7 +3,7 @@
  * those tasks; overlapping task scopes refused, disjoint ones allowed), the p95 latency guardrail
  * (a challenger behind a slow local upstream is stopped; one no slower is not), and stopping by
  * hand over HTTP and from the command line — the traffic back on the control, nothing changed on
- * bad input.
+ * bad input; and arms that are a pipeline, a decoding strategy or a trained router.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -18,6 +18,8 @@ import { StaticEmbedder } from '../src/embed/index.js';
 import { ErrorCodes } from '../src/errors.js';
 import { createArbiter, type Arbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
+import { armAt, unitHash } from '../src/experiments/index.js';
+import { saveRouterModel, train } from '../src/learn/index.js';
 import { buildGateway } from '../src/server/index.js';
 import { availableBackends, startUpstream } from './helpers.js';
 
@@ -204,5 +206,81 @@ describe('stopping an experiment by hand', () => {
     const bad = await cli('stop', 'nope').catch((e: { stderr: string; code: number }) => e);
     expect((bad as { code: number }).code).not.toBe(0);
     expect((bad as { stderr: string }).stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('arms beyond models and strategies', () => {
+  it('a pipeline, a decoding strategy and a trained router each serve their arm', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-arms-'));
+    // a router trained to send code to `other` and chat to `fast`
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const records = Array.from({ length: 200 }, (_, i) => {
+      const code = i % 2 === 0;
+      return {
+        prompt: `${code ? 'Write a python function to sort a list' : 'hello, how are you today'} (variant ${i})`,
+        task: code ? 'code' : 'conversation',
+        outcomes: { other: code ? 1 : 0, fast: code ? 0 : 1 },
+        costs: { other: 0.01, fast: 0.001 },
+        source: `mem:${i + 1}`,
+      };
+    });
+    const trained = await train(records, embedder, backend, { valFraction: 0.2, seed: 3, k: 8 });
+    const routerDir = join(dir, 'router');
+    await saveRouterModel(routerDir, { ...trained, embedder, produced: { by: 'test' } });
+    trained.manifold.free();
+    const experiment = {
+      id: 'kinds',
+      arms: [
+        { id: 'control', model: 'fast' },
+        { id: 'piped', pipeline: 'two' },
+        { id: 'decoded', decoding: 'best_of_n' },
+        { id: 'trained', router: routerDir },
+      ],
+    };
+    const x = await createArbiter(
+      {
+        models: [model('fast'), model('slow'), model('other')],
+        routing: { strategy: 'quality' },
+        store: { url: `sqlite:${join(dir, 'x.db')}`, flushMs: 20 },
+        pipelines: [
+          {
+            id: 'two',
+            phases: [
+              { name: 'a', model: 'fast', instructions: 'a {{input}}' },
+              { name: 'b', model: 'other', after: ['a'], instructions: 'b {{phases.a.output}}' },
+            ],
+          },
+        ],
+        experiments: [experiment],
+      },
+      { backend },
+    );
+    const cfgDef = x.experiments!.defs[0]!;
+    const userFor = (arm: string) => {
+      for (let i = 0; ; i++) if (armAt(cfgDef, unitHash('kinds', `u${i}`)).id === arm) return `u${i}`;
+    };
+    const code = 'Write a python function to sort a list (variant 9999)';
+    const piped = await ask(x, userFor('piped'), code);
+    expect(piped).toMatchObject({ model: 'pipeline:two', experiment: 'kinds/piped' });
+    const decoded = await ask(x, userFor('decoded'), code);
+    expect(decoded.experiment).toBe('kinds/decoded');
+    expect(decoded.reason).toMatch(/decoding best_of_n: \d+ calls/);
+    const routed = await ask(x, userFor('trained'), code);
+    expect(routed).toMatchObject({ model: 'other', experiment: 'kinds/trained' });
+    expect((await ask(x, userFor('trained'), 'hello, how are you today (variant 9998)')).model).toBe('fast');
+    // a bad arm is refused by name, and nothing is kept
+    const bad = await x
+      .createExperiment({
+        id: 'bad',
+        header: { name: 'x-b' },
+        arms: [
+          { id: 'a', model: 'fast' },
+          { id: 'b', router: join(dir, 'nope') },
+        ],
+      })
+      .catch((e) => e);
+    expect(bad).toBeInstanceOf(Error);
+    expect(x.experiments!.defs.map((d) => d.id)).toEqual(['kinds']);
+    await x.close();
   });
 });

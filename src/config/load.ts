@@ -106,19 +106,9 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
   } catch (e) {
     fail(source, [`(root): must be plain data (objects, arrays, strings, numbers, booleans): ${(e as Error).message}`]);
   }
-  // the built-in pipelines, unless the config defines the same id
-  const own = new Set(Array.isArray(data.pipelines) ? data.pipelines.map((q) => (q as { id?: unknown }).id) : []);
-  if (data.pipelines === undefined || Array.isArray(data.pipelines))
-    data.pipelines = [
-      ...((data.pipelines as unknown[] | undefined) ?? []),
-      ...structuredClone(BUILTIN_PIPELINES).filter((b) => !own.has(b.id)),
-    ];
-  const ownProfiles = new Set(Array.isArray(data.profiles) ? data.profiles.map((q) => (q as { id?: unknown }).id) : []);
-  if (data.profiles === undefined || Array.isArray(data.profiles))
-    data.profiles = [
-      ...((data.profiles as unknown[] | undefined) ?? []),
-      ...structuredClone(BUILTIN_PROFILES).filter((b) => !ownProfiles.has(b.id)),
-    ];
+  // the built-in pipelines and profiles, unless the config defines the same ids (a config that is
+  // not an object is left to the schema to refuse)
+  if (data && typeof data === 'object' && !Array.isArray(data)) addBuiltins(data);
   if (!validate(data)) {
     const problems = [...new Set((validate.errors ?? []).map((e) => explain(e, data)).filter((m): m is string => !!m))];
     fail(source, problems);
@@ -143,6 +133,19 @@ export function validateConfig(raw: unknown, source = 'config'): ArbiterConfig {
   problems.push(...profileProblems(cfg, seen));
   if (problems.length) fail(source, problems);
   return deepFreeze({ ...cfg, source });
+}
+
+function addBuiltins(data: Record<string, unknown>): void {
+  const idOf = (q: unknown) => (q && typeof q === 'object' ? (q as { id?: unknown }).id : undefined);
+  for (const [key, builtins] of [
+    ['pipelines', BUILTIN_PIPELINES],
+    ['profiles', BUILTIN_PROFILES],
+  ] as const) {
+    const given = data[key];
+    if (given !== undefined && !Array.isArray(given)) continue;
+    const own = new Set((given ?? []).map(idOf));
+    data[key] = [...(given ?? []), ...structuredClone(builtins).filter((b) => !own.has(b.id))];
+  }
 }
 
 /** Parses YAML (a superset of JSON) or, for a .json source, JSON; then validates. */
@@ -197,8 +200,8 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
       const at = `experiments[${i}].arms[${j}]`;
       if (arms.has(a.id)) problems.push(`${at}.id: duplicate arm '${a.id}'`);
       arms.add(a.id);
-      if ([a.model, a.strategy, a.pipeline].filter((v) => v !== undefined).length !== 1)
-        problems.push(`${at}: give exactly one of model (a configured id), strategy or pipeline`);
+      if ([a.model, a.strategy, a.pipeline, a.decoding, a.router].filter((v) => v !== undefined).length !== 1)
+        problems.push(`${at}: give exactly one of model (a configured id), strategy, pipeline, decoding or router`);
       if (a.pipeline !== undefined && !cfg.pipelines.some((q) => q.id === a.pipeline))
         problems.push(
           `${at}.pipeline: '${a.pipeline}' is not one of the pipelines (${cfg.pipelines.map((q) => q.id).join(', ')})`,

@@ -263,7 +263,8 @@ export const configSchema = {
         required: ['id', 'arms'],
         properties: {
           id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
-          // the first arm is the control; each is a configured model, a routing strategy or a pipeline
+          // the first arm is the control; each is one of: a configured model, a routing strategy, a
+          // pipeline, a decoding strategy, or a trained router
           arms: {
             type: 'array',
             minItems: 2,
@@ -278,6 +279,10 @@ export const configSchema = {
                 strategy: { enum: ['quality', 'cost', 'latency', 'balanced'] },
                 // a pipeline's id (docs/pipelines.md)
                 pipeline: { type: 'string', minLength: 1 },
+                // a decoding strategy (docs/decoding.md): whole answers chosen with a reward
+                decoding: { enum: DECODE_STRATEGIES },
+                // a trained router model folder (arbiter train output; relative to the config file)
+                router: { type: 'string', minLength: 1 },
                 weight: { type: 'number', exclusiveMinimum: 0, default: 1 },
               },
             },

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 
-import type { ComputeBackend } from '../compute/index.js';
+import { selectBackend, type ComputeBackend } from '../compute/index.js';
 import { validateConfig, type ArbiterConfig, type DecodeOptions, type RouteOptions } from '../config/index.js';
 import { defaultRewards, type Rewards } from '../decoding/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
@@ -16,9 +16,9 @@ import { promptOf, type ChatRequest, type Upstream } from '../providers/index.js
 import type { Capability, Decision, Router } from '../router/index.js';
 import { Profiles, type OutcomeStore, type StatsQuery } from '../store/index.js';
 import { createAutoScorer, type AutoScorer } from './autoscore.js';
-import { complete, completeStream, type Completion, type CompletionStream, type CompleteRequest } from './complete.js';
+import type { Completion, CompletionStream, CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
-import { checkEvery, createExperiment, experimentMeta } from './experiment.js';
+import { checkEvery, createExperiment, experimentChecker, experimentMeta } from './experiment.js';
 import {
   pointFrom,
   pointRow,
@@ -36,7 +36,8 @@ import {
   type OutcomeListener,
 } from './outcome.js';
 import type { PipelineRun } from './pipeline.js';
-import { completePipeline, findPipeline, streamPipeline } from './pipeline-complete.js';
+import { loadArmRouters } from './arm-routers.js';
+import { execution, type DispatchContext, type Execution } from './dispatch.js';
 import { prepareRequest, type Prepared } from './prepare.js';
 import { rebuildProfiles } from './rebuild.js';
 
@@ -52,6 +53,8 @@ export interface EngineParts {
   store?: OutcomeStore;
   /** The config's experiments, with their states (Experiments.load). */
   experiments?: Experiments;
+  /** Experiment arms' trained routers, by `<experiment>/<arm>` (arm-routers.ts). */
+  armRouters?: Map<string, Router>;
 }
 
 export interface RequestOptions {
@@ -75,6 +78,7 @@ export class Arbiter {
   private experimentTimer: NodeJS.Timeout | undefined;
   /** Pipeline phase outputs, for pipelines with `cache: true` (bounded: PIPELINE_CACHE_ENTRIES). */
   private readonly pipelineCache = new Map<string, { output: string; model: string }>();
+  private readonly armRouters: Map<string, Router>;
   private readonly events = new EventEmitter();
   private readonly recent = new Map<string, RecentRequest>();
   private readonly learnedFrom = new Set<string>();
@@ -101,6 +105,7 @@ export class Arbiter {
     this.drainTimeoutMs = parts.drainTimeoutMs ?? 30_000;
     this.store = parts.store;
     this.experiments = parts.experiments;
+    this.armRouters = parts.armRouters ?? new Map();
     this.experimentTimer = parts.experiments && checkEvery(parts.experiments);
     const p = this.config.store?.profiles;
     this.profiles = new Profiles({ minCalls: p?.minCalls ?? 20, halfLife: p?.halfLife ?? 100 });
@@ -199,6 +204,10 @@ export class Arbiter {
         throw new ArbiterError(ErrorCodes.INVALID_CONFIG, 'experiments need an outcome store (set store.url)', {
           param: 'store.url',
         });
+      // an arm's trained router is loaded before anything is kept: a bad folder changes nothing
+      const checked = experimentChecker(this.config)([...this.experiments.defs, def]).at(-1)!;
+      const backend = this.backend ?? (await selectBackend()).backend;
+      await loadArmRouters(this.config, [checked], backend, this.armRouters);
       return createExperiment(this.experiments, this.config, def);
     });
   }
@@ -222,10 +231,17 @@ export class Arbiter {
     const { req, assignment, agent } = prepared;
     const meta = (reason: string) => experimentMeta(assignment, agent ? `${agent}; ${reason}` : reason);
     const signal = options.signal ?? new AbortController().signal;
-    if (req.model.startsWith('pipeline:')) return this.pipeline(req, rec, signal, meta);
+    let run: Execution;
+    try {
+      run = execution(this.dispatch, req, rec, signal);
+    } catch (e) {
+      rec.finish({ error: e });
+      this.leave();
+      throw e;
+    }
     if (!req.stream) {
       try {
-        const r = await complete(this, req, rec, signal);
+        const r = await run.json();
         return { ...r, ...meta(r.reason) };
       } catch (e) {
         rec.finish({ error: e });
@@ -236,7 +252,7 @@ export class Arbiter {
     }
     let s: CompletionStream;
     try {
-      s = await completeStream(this, req, rec, signal);
+      s = await run.stream();
     } catch (e) {
       rec.finish({ error: e });
       this.leave();
@@ -245,31 +261,16 @@ export class Arbiter {
     return { ...s, ...meta(s.reason), chunks: this.untilEnd(s.chunks) };
   }
 
-  /** A `pipeline:<id>` request: the run as one request, its phases' calls recorded on it. */
-  private async pipeline(
-    req: CompleteRequest,
-    rec: OutcomeRecorder,
-    signal: AbortSignal,
-    meta: (reason: string) => { experiment?: string; reason: string },
-  ): Promise<Completion | CompletionStream> {
-    rec.kind = 'pipeline';
-    const ctx = {
+  /** What dispatch needs of the engine (dispatch.ts). */
+  private get dispatch(): DispatchContext {
+    return {
       router: this.router,
       upstreams: this.upstreams,
-      cache: this.pipelineCache,
-      rewards: this.rewards.outcome,
+      rewards: this.rewards,
+      config: this.config,
+      pipelineCache: this.pipelineCache,
+      armRouters: this.armRouters,
     };
-    const pl = findPipeline(this.config.pipelines, req.model); // checked in prepareRequest
-    if (req.stream) {
-      const s = streamPipeline(ctx, pl, req, rec, signal);
-      return { ...s, ...meta(s.reason), chunks: this.untilEnd(s.chunks) };
-    }
-    try {
-      const r = await completePipeline(ctx, pl, req, rec, signal);
-      return { ...r, ...meta(r.reason) };
-    } finally {
-      this.leave();
-    }
   }
 
   /** Runs a pipeline on a prompt (the library form of `pipeline:<id>`): the run with every phase's result. */

@@ -15,7 +15,6 @@ import {
   type ChatChunk,
   type ChatCompletion,
   type ChatRequest,
-  type StreamComment,
   type Upstream,
 } from '../providers/index.js';
 import type { Decision, Router } from '../router/index.js';
@@ -45,8 +44,8 @@ export interface CompletionMeta {
 }
 
 export type Completion = CompletionMeta & { response: ChatCompletion };
-/** A streamed completion; a pipeline's stream also carries progress comments (`{sseComment}`) between phases. */
-export type CompletionStream = CompletionMeta & { chunks: AsyncIterable<ChatChunk | StreamComment> };
+/** A streamed completion; a pipeline's stream also carries progress chunks (no choices; `progress` set) between phases. */
+export type CompletionStream = CompletionMeta & { chunks: AsyncIterable<ChatChunk> };
 
 /** Model field: 'auto' | 'auto:<strategy>' | a configured id. */
 export function parseModel(model: string, router: Router): { strategy?: Strategy; direct?: string } {
@@ -349,7 +348,9 @@ class StreamTally {
   ) {}
 
   /** The chunk to send on (undefined: a usage-only chunk the client did not ask for). */
-  take(ch: ChatChunk): ChatChunk | undefined {
+  take(upstream: ChatChunk): ChatChunk | undefined {
+    // `progress` is arbiter's own (pipeline progress, sent as a comment): never an upstream's
+    const { progress: _p, ...ch } = upstream;
     this.created ||= ch.created;
     for (const c of ch.choices ?? []) {
       const piece = c?.delta?.content ?? '';

@@ -14,6 +14,7 @@ import { createUpstreams, type GateOptions } from '../providers/index.js';
 import { createRouter } from '../router/index.js';
 import { OutcomeStore } from '../store/index.js';
 import { Arbiter } from './arbiter.js';
+import { loadArmRouters } from './arm-routers.js';
 import { experimentChecker } from './experiment.js';
 import { loadRewards } from './rewards.js';
 
@@ -60,6 +61,7 @@ export async function createArbiter(
     );
   // with a store there are always experiments: the config's, and those created through the admin API
   const experiments = store ? await Experiments.load(cfg.experiments, store, experimentChecker(cfg)) : undefined;
+  const armRouters = await loadArmRouters(cfg, experiments?.defs ?? [], backend);
   const arbiter = new Arbiter({
     router,
     upstreams,
@@ -68,6 +70,7 @@ export async function createArbiter(
     backend,
     ...(store ? { store } : {}),
     ...(experiments ? { experiments } : {}),
+    armRouters,
     ...(parts.drainTimeoutMs !== undefined ? { drainTimeoutMs: parts.drainTimeoutMs } : {}),
   });
   await arbiter.replayLearned();

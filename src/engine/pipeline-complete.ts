@@ -7,14 +7,14 @@
  */
 import type { PipelineSettings } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import type { ChatChunk, StreamComment } from '../providers/index.js';
+import type { ChatChunk } from '../providers/index.js';
 import { promptOf } from '../providers/index.js';
 import type { CompleteRequest, Completion, CompletionStream } from './complete.js';
 import type { OutcomeRecorder } from './outcome.js';
 import { runPipeline, type PipelineContext, type PipelineRun } from './pipeline.js';
 
 export type PipelineCompletion = Completion & { pipeline: PipelineRun };
-export type PipelineStream = Omit<CompletionStream, 'chunks'> & { chunks: AsyncIterable<ChatChunk | StreamComment> };
+export type PipelineStream = CompletionStream;
 
 /** The pipeline a `pipeline:<id>` model names (ARB_NOT_FOUND listing them otherwise). */
 export function findPipeline(pipelines: readonly PipelineSettings[], model: string): PipelineSettings {
@@ -119,7 +119,7 @@ export function streamPipeline(
   const model = `pipeline:${pl.id}`;
   return { id: rec.id, model, reason: `pipeline ${pl.id}`, fallbacks: [], overheadMs: 0, chunks: chunks() };
 
-  async function* chunks(): AsyncGenerator<ChatChunk | StreamComment> {
+  async function* chunks(): AsyncGenerator<ChatChunk> {
     const queue: Item[] = [];
     let wake: (() => void) | undefined;
     const push = (i: Item) => {
@@ -147,7 +147,8 @@ export function streamPipeline(
       for (;;) {
         while (!queue.length) await new Promise<void>((r) => (wake = r));
         const item = queue.shift()!;
-        if ('comment' in item) yield { sseComment: item.comment };
+        if ('comment' in item)
+          yield { id: rec.id, object: 'chat.completion.chunk', created: 0, model, choices: [], progress: item.comment };
         else if ('stream' in item) {
           streamed = true;
           for await (const ch of item.stream.chunks) yield { ...ch, id: rec.id, model };

@@ -98,9 +98,17 @@ function summary(r: ExperimentArmRow, metric: ExperimentSettings['metric']): Arm
   return fromSums(r.n, r.errors, r.errors); // errors are 0/1: the sum of squares is the sum
 }
 
-/** What an arm sends a request to: its model, `auto:<strategy>` or `pipeline:<id>`. */
-export const armTarget = (a: ExperimentSettings['arms'][number]) =>
-  a.model ?? (a.pipeline !== undefined ? `pipeline:${a.pipeline}` : `auto:${a.strategy}`);
+/**
+ * What an arm sends a request to: its model, `auto:<strategy>`, `pipeline:<id>`,
+ * `decode:<strategy>` or `router:<experiment>/<arm>` (the arm's trained router).
+ */
+export function armTarget(a: ExperimentSettings['arms'][number], experiment = ''): string {
+  if (a.model !== undefined) return a.model;
+  if (a.pipeline !== undefined) return `pipeline:${a.pipeline}`;
+  if (a.decoding !== undefined) return `decode:${a.decoding}`;
+  if (a.router !== undefined) return `router:${experiment}/${a.id}`;
+  return `auto:${a.strategy}`;
+}
 
 /** An arm with no requests yet. */
 export const emptyArm = (arm: string): ExperimentArmRow => ({
@@ -130,7 +138,7 @@ export function analyzeExperiment(
     const half = q.n > 1 ? 1.96 * Math.sqrt(q.variance / q.n) : undefined;
     return {
       id: a.id,
-      target: armTarget(a),
+      target: armTarget(a, x.id),
       weight: a.weight,
       requests: r.n,
       share: total ? r.n / total : 0,

@@ -151,12 +151,12 @@ export class Experiments {
       const s = this.states.get(x.id)!;
       if (s.state !== 'running') {
         const arm = x.arms.find((a) => a.id === s.arm) ?? x.arms[0]!;
-        return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: false, state: s.state };
+        return { experiment: x.id, arm: arm.id, target: armTarget(arm, x.id), running: false, state: s.state };
       }
       if (x.mode === 'bandit') {
         const posterior = this.posteriors.get(x.id) ?? x.arms.map(() => ({ successes: 0, failures: 0 }));
         const arm = x.arms[thompsonArm(posterior, x.lambda, x.minShare, Math.random)]!;
-        return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: true, state: 'running' };
+        return { experiment: x.id, arm: arm.id, target: armTarget(arm, x.id), running: true, state: 'running' };
       }
       const unit =
         x.unit === 'request'
@@ -166,7 +166,7 @@ export class Experiments {
             : ((x.unit === 'user' ? ctx.user : undefined) ?? ctx.keyId);
       const u = unit === undefined ? randomInt(2 ** 47) / 2 ** 47 : unitHash(x.id, unit);
       const arm = armAt(x, u);
-      return { experiment: x.id, arm: arm.id, target: armTarget(arm), running: true, state: 'running' };
+      return { experiment: x.id, arm: arm.id, target: armTarget(arm, x.id), running: true, state: 'running' };
     }
     return undefined;
   }

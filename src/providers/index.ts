@@ -127,7 +127,6 @@ export { requiredCapabilities, textOf } from './messages.js';
 export type {
   CallOptions,
   ChatChunk,
-  StreamComment,
   ChatCompletion,
   ChatMessage,
   ChatRequest,

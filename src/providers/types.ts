@@ -56,11 +56,6 @@ export interface ChatCompletion {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
-/** A comment line in a server-sent event stream (progress a client may show; SDKs skip it). */
-export interface StreamComment {
-  sseComment: string;
-}
-
 export interface ChatChunk {
   id: string;
   object: 'chat.completion.chunk';
@@ -73,6 +68,11 @@ export interface ChatChunk {
     logprobs?: unknown;
   }>;
   usage?: ChatCompletion['usage'];
+  /**
+   * Pipeline progress (`phase plan ok`): such a chunk has no choices, and the gateway sends it as
+   * an SSE comment line, which SDKs skip — never as data.
+   */
+  progress?: string;
 }
 
 export interface CallOptions {

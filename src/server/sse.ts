@@ -32,7 +32,8 @@ export async function sendStream(
     for await (const chunk of chunks) {
       if (res.destroyed) break; // the client went away: stop reading (the engine releases the slot)
       // a comment line (pipeline progress): no newlines may pass into it
-      if ('sseComment' in chunk) await send(`: ${String(chunk.sseComment).replace(/[\r\n]+/g, ' ')}\n\n`);
+      if (typeof (chunk as ChatChunk).progress === 'string')
+        await send(`: ${(chunk as ChatChunk).progress!.replace(/[\r\n]+/g, ' ')}\n\n`);
       else await write(JSON.stringify(chunk));
     }
     await write('[DONE]');

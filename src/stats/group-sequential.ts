@@ -15,7 +15,8 @@
  *   has not crossed by look k−1 is kept on a grid, and c_k is the two-sided boundary at which the
  *   probability of crossing first at look k equals α(t_k) − α(t_{k−1}).
  * - The maximum information: I_max = ((z_{1−α/2} + z_{power}) / δ)² × inflation, the fixed-horizon
- *   information times a small factor that pays for the looks (≈ 1.03–1.1 for this spending).
+ *   information times a factor that pays for the looks and for 0/1 outcomes' continuity correction
+ *   (1.2: 0.70 → 0.75 reaches 80% power with the looks and the correction, by simulation).
  */
 import normalCdf from '@stdlib/stats-base-dists-normal-cdf';
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
@@ -114,7 +115,7 @@ function cellMass(c: number, sd: number, hi: number, lo: number): number {
 }
 
 /** The information a design plans for: the fixed-horizon information for δ at this power, times `inflation`. */
-export function plannedInformation(minDifference: number, alpha: number, power: number, inflation = 1.1): number {
+export function plannedInformation(minDifference: number, alpha: number, power: number, inflation = 1.2): number {
   const z = normalQuantile(1 - alpha / 2, 0, 1) + normalQuantile(power, 0, 1);
   return (z / minDifference) ** 2 * inflation;
 }

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { completionRequestSchema } from '../../config/index.js';
 import type { Completion } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../../errors.js';
-import type { ChatChunk, StreamComment } from '../../providers/index.js';
+import type { ChatChunk } from '../../providers/index.js';
 import type { EngineHost } from '../host.js';
 import { sendStream } from '../sse.js';
 import { headerSafe } from './chat.js';
@@ -89,9 +89,9 @@ export function completionRoutes(app: FastifyInstance, host: EngineHost): void {
 }
 
 /** Chat chunks as text_completion chunks (a usage-only chunk passes as it is). */
-async function* asText(chunks: AsyncIterable<ChatChunk | StreamComment>): AsyncGenerator<object> {
+async function* asText(chunks: AsyncIterable<ChatChunk>): AsyncGenerator<object> {
   for await (const ch of chunks)
-    yield 'sseComment' in ch
+    yield ch.progress !== undefined
       ? ch
       : {
           id: ch.id,

@@ -37,7 +37,7 @@ export function experimentRoutes(app: FastifyInstance, host: EngineHost): void {
       data: (x?.defs ?? []).map((d) => ({
         id: d.id,
         metric: d.metric,
-        arms: d.arms.map((a) => ({ id: a.id, target: armTarget(a), weight: a.weight })),
+        arms: d.arms.map((a) => ({ id: a.id, target: armTarget(a, d.id), weight: a.weight })),
         status: x!.state(d.id),
       })),
     };

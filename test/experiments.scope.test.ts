@@ -284,3 +284,22 @@ describe('arms beyond models and strategies', () => {
     await x.close();
   });
 });
+
+describe('quality from one source', () => {
+  it('counts only the ratings of the source the experiment names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-source-'));
+    const arms = [
+      { id: 'control', model: 'fast' },
+      { id: 'challenger', model: 'other' },
+    ];
+    const x = await open(dir, [{ id: 'users', arms, unit: 'request', qualitySource: 'user' }]);
+    for (let i = 0; i < 20; i++) {
+      const r = await ask(x, `u${i}`);
+      await x.rate(r.id, { score: 1, source: i % 2 ? 'user' : 'test' });
+    }
+    const report = (await x.experiments!.report('users'))!;
+    expect(report.arms.reduce((n, a) => n + a.rated, 0)).toBe(10);
+    expect(report.arms.reduce((n, a) => n + a.requests, 0)).toBe(20);
+    await x.close();
+  });
+});

@@ -111,6 +111,21 @@ describe('assignment', () => {
         }),
       ]),
     ).toThrow(/weight/);
+    // quality from the reward or a judge needs something that scores answers (store.autoScore)
+    expect(bad([experiment({ qualitySource: 'reward' })])).toThrow(
+      /experiments\[0\]\.qualitySource: 'reward' has no source: set store\.autoScore/,
+    );
+    expect(bad([experiment({ pipeline: 'x' })])).toThrow(/experiments\[0\]/);
+    expect(
+      bad([
+        experiment({
+          arms: [
+            { id: 'x', model: 'a' },
+            { id: 'y', pipeline: 'no-such' },
+          ],
+        }),
+      ]),
+    ).toThrow(/experiments\[0\]\.arms\[1\]\.pipeline: 'no-such' is not one of the pipelines/);
     try {
       bad([experiment({ arms: [{ id: 'x', model: 'a' }] })])();
     } catch (e) {

@@ -211,6 +211,16 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
           `${at}.model: '${a.model}' is not one of the configured models (${[...models.keys()].join(', ')})`,
         );
     });
+    // quality from the reward or a judge needs something that scores answers
+    const scorer = cfg.store?.autoScore ? (cfg.store.autoScore.reward === 'judge' ? 'judge' : 'reward') : undefined;
+    if (
+      x.metric === 'quality' &&
+      (x.qualitySource === 'reward' || x.qualitySource === 'judge') &&
+      scorer !== x.qualitySource
+    )
+      problems.push(
+        `experiments[${i}].qualitySource: '${x.qualitySource}' has no source: set store.autoScore to score a share of answers with ${x.qualitySource === 'judge' ? 'the judge (reward: judge)' : 'a reward'}`,
+      );
     // two experiments on the same traffic would each take it: scopes must not overlap
     if (x.unit === 'header' && !x.header)
       problems.push(`experiments[${i}].unit: header needs a header scope (header.name)`);

@@ -311,6 +311,9 @@ export const configSchema = {
           // only requests the router puts in one of these tasks, when given
           tasks: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 64 },
           metric: { enum: ['quality', 'cost', 'latency', 'errors'], default: 'quality' },
+          // where quality comes from: any feedback, or one source — users' ratings, the learned
+          // reward or a judge scoring a share of answers (store.autoScore), tests
+          qualitySource: { enum: ['any', 'user', 'reward', 'judge', 'test'], default: 'any' },
           // always-valid: read at any time (mixture SPRT); planned: a group-sequential design with
           // O'Brien–Fleming α-spending, sized for minDifference at this power — fewer units, looks
           // taken as the information grows (docs/experiments.md)

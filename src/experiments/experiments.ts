@@ -176,7 +176,7 @@ export class Experiments {
     const x = this.defs.find((d) => d.id === id);
     if (!x || !this.store) return undefined;
     await this.store.flush();
-    const rows = await experimentArms(this.store.sql.db, id, 0);
+    const rows = await experimentArms(this.store.sql.db, id, 0, x.qualitySource);
     const status = this.states.get(id)!;
     const p95 = await this.p95(x, rows);
     return { ...analyzeExperiment(x, rows, { p95, looks: status.looks ?? {} }), status };
@@ -203,7 +203,7 @@ export class Experiments {
     const x = this.defs.find((d) => d.id === id);
     const r = await this.report(id);
     if (!x || !r || !this.store) return undefined;
-    const series = seriesOverTime(x, await experimentHours(this.store.sql.db, id));
+    const series = seriesOverTime(x, await experimentHours(this.store.sql.db, id, x.qualitySource));
     return { markdown: reportMarkdown(r, svgFile), svg: await reportSvg(x, series) };
   }
 

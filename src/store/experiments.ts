@@ -22,9 +22,10 @@ export interface ExperimentArmRow {
  * latency sums and sums of squares, and the rated requests' score count, sum and sum of squares
  * (one rating per request: their mean).
  */
-async function aggregate(db: Kysely<Database>, experiment: string, since: number, byHour: boolean) {
+async function aggregate(db: Kysely<Database>, experiment: string, since: number, byHour: boolean, source: string) {
   const rated = db
     .selectFrom('feedback')
+    .$if(source !== 'any', (q) => q.where('source', '=', source))
     .select((eb) => ['request_id', eb.fn.avg<number>('score').as('score')])
     .groupBy('request_id')
     .as('f');
@@ -65,9 +66,14 @@ async function aggregate(db: Kysely<Database>, experiment: string, since: number
   }));
 }
 
-/** An experiment's arms since `since` (epoch ms). */
-export async function experimentArms(db: Kysely<Database>, experiment: string, since = 0): Promise<ExperimentArmRow[]> {
-  return (await aggregate(db, experiment, since, false)).map(({ hour: _h, ...r }) => r);
+/** An experiment's arms since `since` (epoch ms); quality from feedback of `source` (any: all). */
+export async function experimentArms(
+  db: Kysely<Database>,
+  experiment: string,
+  since = 0,
+  source = 'any',
+): Promise<ExperimentArmRow[]> {
+  return (await aggregate(db, experiment, since, false, source)).map(({ hour: _h, ...r }) => r);
 }
 
 /**
@@ -114,6 +120,7 @@ export async function setMeta(db: Kysely<Database>, key: string, value: string):
 export async function experimentHours(
   db: Kysely<Database>,
   experiment: string,
+  source = 'any',
 ): Promise<Array<ExperimentArmRow & { hour: number }>> {
-  return aggregate(db, experiment, 0, true);
+  return aggregate(db, experiment, 0, true, source);
 }

@@ -20,7 +20,8 @@ const LAYERS = {
   engine: ['router', 'providers', 'decoding', 'reward', 'store', 'experiments'],
   learn: ['compute', 'embed', 'manifold', 'analyze', 'config', 'router', 'providers', 'reward', 'decoding', 'stats'],
   eval: ['learn', 'router', 'reward', 'stats'],
-  server: ['engine', 'experiments', 'store'],
+  compare: ['engine', 'eval', 'reward', 'stats', 'config'],
+  server: ['engine', 'experiments', 'store', 'compare'],
   cli: null, // everything
 };
 

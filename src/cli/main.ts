@@ -18,6 +18,7 @@ import {
   experimentsStopCommand,
 } from './experiments.js';
 import { pipelineListCommand, pipelineRunCommand } from './pipeline.js';
+import { compareCommand } from './compare.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -100,6 +101,28 @@ program
   .option('--config <file>', 'take per-model prices from this config (for data without costs)')
   .option('--json', 'print {dataset, split, routers, operatingPoints, metrics} as JSON')
   .action(evalCommand);
+
+program
+  .command('compare')
+  .description(
+    'models side by side on the same prompts: scored, ranked with significance, reported (or from recorded data with --replay)',
+  )
+  .option('--config <file>', 'the config', 'config/demo.yaml')
+  .option('--models <ids>', 'a,b,… (2–10 configured models)')
+  .option('--prompts <file>', 'JSONL: prompt, optional id, task, reference, assert')
+  .option('--tests <file>', 'YAML: assert (for every prompt), evaluators, weights, reward')
+  .option('--out <dir>', 'where the reports (and results.jsonl, for resuming) go', 'reports/compare')
+  .option('--concurrency <n>', 'calls at once, overall', '8')
+  .option('--per-model <n>', 'calls at once per model (default: the overall limit)')
+  .option('--timeout-ms <ms>', 'per call', '60000')
+  .option('--retries <n>', 'tries after a failed call', '1')
+  .option('--weights <q,p,c>', 'overall score weights: quality, performance, cost', '0.6,0.2,0.2')
+  .option('--max-models <n>', 'allow more than 10 models', '10')
+  .option('--dry-run', 'leave the profiles and the router untouched (no ratings)')
+  .option('--replay <dataset>', 'compare recorded models without calling any: routerbench')
+  .option('--data <folder>', 'the recorded dataset (with --replay)')
+  .option('--json', 'print the analysis as JSON')
+  .action(compareCommand);
 
 program
   .command('eval-decoding')

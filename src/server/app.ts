@@ -17,6 +17,7 @@ import { chatRoutes } from './routes/chat.js';
 import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { experimentRoutes } from './routes/experiments.js';
+import { compareRoutes } from './routes/compare.js';
 import { modelRoutes } from './routes/models.js';
 import { routeRoutes } from './routes/route.js';
 
@@ -98,6 +99,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   completionRoutes(app, host);
   embeddingRoutes(app, host);
   experimentRoutes(app, host);
+  compareRoutes(app, host);
   app.server.maxConnections = c.maxConnections;
   app.addHook('onClose', async () => host.close());
   return app;

@@ -28,3 +28,4 @@ export {
   type PlannedLook,
 } from './group-sequential.js';
 export { beta, gamma, identifiedBest, probabilityBest, thompsonArm, type BanditArm } from './bandit.js';
+export { bradleyTerry, mcnemarExact, wilcoxonSignedRank, wilson } from './paired.js';

@@ -1,0 +1,47 @@
+/**
+ * `compare()`: run 2–10 models on the same prompts through the engine, score every answer, analyse
+ * (ranking with intervals, paired significance, strengths, consensus, recommendations, Pareto) and,
+ * with `out`, write the reports there — results.jsonl (streamed, resumable), report.json,
+ * report.md, win-matrix.svg, pareto.svg and report.html.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import type { Arbiter } from '../engine/index.js';
+import { analyzeComparison, DEFAULT_WEIGHTS } from './analyze.js';
+import { checkModels } from './input.js';
+import { compareHtml, compareMarkdown, paretoSvg, winMatrixSvg } from './report.js';
+import { runComparison, type RunOptions } from './run.js';
+import type { CallResult, CompareCase, CompareReport, ScoreWeights } from './types.js';
+
+export interface CompareOptions extends RunOptions {
+  weights?: ScoreWeights;
+  maxModels?: number;
+  alpha?: number;
+}
+
+export async function compare(
+  engine: Arbiter,
+  cases: readonly CompareCase[],
+  o: CompareOptions,
+): Promise<{ report: CompareReport; results: CallResult[] }> {
+  const models = checkModels(o.models, engine.router.registry.ids(), o.maxModels);
+  const results = await runComparison(engine, cases, { ...o, models });
+  const report = analyzeComparison(cases, models, results, o.weights ?? DEFAULT_WEIGHTS, o.alpha);
+  if (o.out) await writeReports(o.out, report);
+  return { report, results };
+}
+
+/** The reports of an analysis, in `dir`. */
+export async function writeReports(dir: string, report: CompareReport): Promise<string[]> {
+  const charts = { matrix: await winMatrixSvg(report), pareto: await paretoSvg(report) };
+  const files: Array<[string, string]> = [
+    ['report.json', `${JSON.stringify(report, null, 2)}\n`],
+    ['report.md', compareMarkdown(report, { matrix: 'win-matrix.svg', pareto: 'pareto.svg' })],
+    ['win-matrix.svg', charts.matrix],
+    ['pareto.svg', charts.pareto],
+    ['report.html', compareHtml(report, charts)],
+  ];
+  for (const [name, text] of files) await writeFile(join(dir, name), text);
+  return files.map(([name]) => join(dir, name));
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, store-soak, store-outage, store-shift; none = all but the long ones (store-soak: 10 min, store-outage, store-shift).
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, compare, store-soak, store-outage, store-shift; none = all but the long ones (store-soak: 10 min, store-outage, store-shift).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -18,6 +18,7 @@ const all = [
   'store-crash',
   'store-overhead',
   'pipeline',
+  'compare',
 ];
 const long = ['store-soak', 'store-outage', 'store-shift'];
 const known = [...all, ...long];

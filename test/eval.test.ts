@@ -182,5 +182,40 @@ describe('evaluation harness', () => {
     );
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/ARB_INVALID_ARGUMENT: --dataset must be one of/);
+    // separate train and test files: no folds; progress on stderr though it is not a terminal;
+    // the table's output, redirected, holds no escape codes
+    const line = (r: OutcomeRecord) =>
+      JSON.stringify({ prompt: r.prompt, task: r.task, outcomes: r.outcomes, costs: r.costs });
+    const recs = outcomes(80);
+    await writeFile(join(dir, 'train.jsonl'), recs.slice(0, 60).map(line).join('\n'));
+    await writeFile(join(dir, 'test.jsonl'), recs.slice(60).map(line).join('\n'));
+    const split = spawnSync(
+      process.execPath,
+      [
+        'bin/arbiter.js',
+        'eval',
+        '--dataset',
+        'jsonl',
+        '--train',
+        join(dir, 'train.jsonl'),
+        '--test',
+        join(dir, 'test.jsonl'),
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(split.status, split.stderr).toBe(0);
+    expect(split.stdout).toMatch(/20 evaluated/);
+    expect(split.stdout).not.toMatch(/\u001b\[/);
+    expect(split.stderr).toMatch(/^arbiter eval: /m);
+    const half = spawnSync(
+      process.execPath,
+      ['bin/arbiter.js', 'eval', '--dataset', 'jsonl', '--train', join(dir, 'train.jsonl'), '--out', out],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(half.stderr.trim()).toMatch(/^arbiter: ARB_INVALID_ARGUMENT: --train and --test go together/);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 
 import { loadReport, probeBackends, selectBackend } from '../compute/index.js';
+import { tableStyle } from './table-style.js';
 
 /** `arbiter backends [--json]`: every backend, available or not (with the reason), and its probe throughput. */
 export async function backendsCommand(options: { json?: boolean }): Promise<void> {
@@ -14,7 +15,7 @@ export async function backendsCommand(options: { json?: boolean }): Promise<void
     );
     return;
   }
-  const table = new Table({ head: ['backend', 'available', 'probe queries/s', 'detail / reason'] });
+  const table = new Table({ ...tableStyle(), head: ['backend', 'available', 'probe queries/s', 'detail / reason'] });
   for (const s of statuses) {
     table.push([
       s.name + (s.name === chosen ? ' *' : ''),

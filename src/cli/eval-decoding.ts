@@ -16,6 +16,7 @@ import {
 } from '../eval/index.js';
 import { shuffle } from '../stats/index.js';
 import { normalizePrompt } from '../text.js';
+import { tableStyle } from './table-style.js';
 
 export interface EvalDecodingOptions {
   data: string;
@@ -111,13 +112,16 @@ export async function evalDecodingCommand(o: EvalDecodingOptions): Promise<void>
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }
-  const t = new Table({ head: ['operating point (chosen on train)', 'setting', 'quality', 'cost', 'of best'] });
+  const t = new Table({
+    ...tableStyle(),
+    head: ['operating point (chosen on train)', 'setting', 'quality', 'cost', 'of best'],
+  });
   for (const p of r.operatingPoints)
     t.push([p.goal, p.setting, p.quality.toFixed(3), `$${p.cost.toFixed(2)}`, pct(p.costShareOfBest)]);
   process.stdout.write(
     `best single ${r.best.model} ${r.best.quality.toFixed(3)} for $${r.best.cost.toFixed(2)}; reward AUC ${r.reward.aucAll.toFixed(3)}\n${t.toString()}\n`,
   );
-  const s = new Table({ head: ['strategy', 'setting', 'quality', "of best's cost"] });
+  const s = new Table({ ...tableStyle(), head: ['strategy', 'setting', 'quality', "of best's cost"] });
   for (const p of r.points.filter((x) => !x.strategy.startsWith('cascade')))
     s.push([p.strategy, p.setting, p.quality.toFixed(3), pct(p.cost / r.best.cost)]);
   process.stdout.write(`${s.toString()}\nwrote ${join(o.out, 'report.md')} and result.json\n`);

@@ -20,10 +20,13 @@ import {
 } from '../eval/index.js';
 import { loadConfig } from '../config/index.js';
 import { loadRouterModel } from '../router/index.js';
+import { tableStyle } from './table-style.js';
 
 export interface EvalCommandOptions {
   dataset: string;
-  data: string;
+  data?: string;
+  train?: string;
+  test?: string;
   out: string;
   model?: string;
   folds: string;
@@ -56,18 +59,28 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
     bad('folds', `--folds must be an integer from 2 to 50, got ${o.folds}`);
   if (!Number.isInteger(seed)) bad('seed', `--seed must be an integer, got ${o.seed}`);
   if (!Number.isInteger(k) || k < 1 || k > 1024) bad('k', `--k must be an integer from 1 to 1024, got ${o.k}`);
-  if (o.model && o.dataset !== 'routerbench')
-    bad('model', '--model evaluates a trained router on a test split: only with --dataset routerbench');
+  const split = o.dataset === 'jsonl' && (o.train !== undefined || o.test !== undefined);
+  if (split && (!o.train || !o.test)) bad(o.train ? 'test' : 'train', '--train and --test go together (jsonl files)');
+  if ((o.train || o.test) && o.dataset !== 'jsonl') bad('train', '--train and --test are for --dataset jsonl');
+  if (!split && !o.data) bad('data', '--data is required (or, for jsonl, --train and --test)');
+  if (o.model && o.dataset !== 'routerbench' && !split)
+    bad(
+      'model',
+      '--model evaluates a trained router on a test split: --dataset routerbench, or jsonl with --train and --test',
+    );
   const prices: Prices = {};
   if (o.config) for (const m of (await loadConfig(o.config)).models) prices[m.id] = m.cost;
 
   const { backend } = await selectBackend();
   const embedder = await loadEmbedder(o.embedder, backend);
-  const log = process.stderr.isTTY ? (msg: string) => process.stderr.write(`arbiter eval: ${msg}\n`) : undefined;
+  // progress on stderr, terminal or not (a long run in CI or a log shows where it is)
+  const log = (msg: string) => void process.stderr.write(`arbiter eval: ${msg}\n`);
   const t0 = performance.now();
   let result: EvalResult;
-  if (o.dataset === 'routerbench') {
-    const [train, test] = await Promise.all([loadRouterBench(o.data, 'train'), loadRouterBench(o.data, 'test')]);
+  if (o.dataset === 'routerbench' || split) {
+    const [train, test] = split
+      ? await Promise.all([loadJsonl(o.train!), loadJsonl(o.test!)])
+      : await Promise.all([loadRouterBench(o.data!, 'train'), loadRouterBench(o.data!, 'test')]);
     if (o.model) {
       const m = await loadRouterModel(o.model, embedder, backend);
       const report = JSON.parse(
@@ -79,7 +92,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
         prices,
         innerFolds,
         model: { ...m, operatingPoints: report.operatingPoints ?? [] },
-        ...(log ? { log } : {}),
+        log,
       });
       m.manifold.free();
     } else {
@@ -88,7 +101,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
         seed,
         prices,
         innerFolds,
-        ...(log ? { log } : {}),
+        log,
       });
     }
   } else {
@@ -97,16 +110,10 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
     ];
     const records =
       o.dataset === 'jsonl'
-        ? await loadJsonl(o.data)
-        : await loadRouteLLM(sub && !o.data.replace(/\/+$/, '').endsWith(sub) ? join(o.data, sub) : o.data);
+        ? await loadJsonl(o.data!)
+        : await loadRouteLLM(sub && !o.data!.replace(/\/+$/, '').endsWith(sub) ? join(o.data!, sub) : o.data!);
     if (records.length < folds * 2) bad('data', `${o.data}: ${records.length} records are too few for ${folds} folds`);
-    result = await evaluateCV(o.dataset, records, folds, embedder, backend, {
-      k,
-      seed,
-      prices,
-      innerFolds,
-      ...(log ? { log } : {}),
-    });
+    result = await evaluateCV(o.dataset, records, folds, embedder, backend, { k, seed, prices, innerFolds, log });
   }
   const secs = (performance.now() - t0) / 1000;
 
@@ -137,6 +144,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
     `best single model ${m.bestSingle.model}: ${f3(m.bestSingle.quality)} for $${m.bestSingle.cost.toFixed(2)}; oracle ${f3(m.oracle.quality)} for $${m.oracle.cost.toFixed(2)}\n`,
   );
   const op = new Table({
+    ...tableStyle(),
     head: ['operating point (chosen on training data)', 'cost weight', 'quality', '95% CI', 'cost $', "of best's cost"],
   });
   for (const p of result.operatingPoints)
@@ -150,6 +158,7 @@ export async function evalCommand(o: EvalCommandOptions): Promise<void> {
     ]);
   process.stdout.write(`${op.toString()}\n`);
   const rt = new Table({
+    ...tableStyle(),
     head: [
       'router (test curve)',
       'AIQ',

@@ -12,6 +12,7 @@ import { loadConfig } from '../config/index.js';
 import { openConfiguredStore } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { Experiments } from '../experiments/index.js';
+import { tableStyle } from './table-style.js';
 
 async function withExperiments<T>(configPath: string, f: (x: Experiments) => Promise<T>): Promise<T> {
   const cfg = await loadConfig(configPath);
@@ -45,7 +46,7 @@ export async function experimentsListCommand(o: { config: string; json?: boolean
       status: x.state(d.id),
     }));
     if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    const t = new Table({ head: ['experiment', 'metric', 'arms', 'state', 'arm', 'since'] });
+    const t = new Table({ ...tableStyle(), head: ['experiment', 'metric', 'arms', 'state', 'arm', 'since'] });
     for (const r of rows)
       t.push([
         r.id,
@@ -65,6 +66,7 @@ export async function experimentsShowCommand(id: string, o: { config: string; js
     const r = (await x.report(id))!;
     if (o.json) return void process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
     const t = new Table({
+      ...tableStyle(),
       head: ['arm', 'target', 'requests', 'share', 'errors', 'cost', 'latency ms', 'p95 ms', 'rated', 'quality (95%)'],
     });
     for (const a of r.arms)

@@ -90,9 +90,11 @@ program
     'score routers on outcome data: arbiter against single models, random, cheapest, oracle and a plain kNN router',
   )
   .requiredOption('--dataset <name>', EVAL_DATASETS.join(', '))
-  .requiredOption('--data <path>', 'the dataset: the RouterBench or RouteLLM folder, or JSONL file(s)')
+  .option('--data <path>', 'the dataset: the RouterBench or RouteLLM folder, or JSONL file(s)')
+  .option('--train <file>', 'jsonl: the training split (with --test: no folds)')
+  .option('--test <file>', 'jsonl: the test split (with --train)')
   .requiredOption('--out <dir>', 'report folder (report.md, result.json, curve.svg, reliability.svg)')
-  .option('--model <dir>', 'evaluate this trained router (routerbench: on its test split) instead of training one')
+  .option('--model <dir>', 'evaluate this trained router on the test split (routerbench, or jsonl with --train/--test)')
   .option('--folds <k>', 'cross-validation folds (RouteLLM, JSONL)', '5')
   .option('--inner-folds <k>', 'folds of the inner cross-validation that chooses settings on training data', '5')
   .option('--seed <n>', 'fold seed', '1')

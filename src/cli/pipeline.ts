@@ -8,6 +8,7 @@ import Table from 'cli-table3';
 import { loadConfig } from '../config/index.js';
 import { createArbiter } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { tableStyle } from './table-style.js';
 
 export async function pipelineListCommand(o: { config: string; json?: boolean }): Promise<void> {
   const cfg = await loadConfig(o.config);
@@ -17,7 +18,7 @@ export async function pipelineListCommand(o: { config: string; json?: boolean })
     description: p.description ?? '',
   }));
   if (o.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  const t = new Table({ head: ['pipeline', 'phases', 'what'] });
+  const t = new Table({ ...tableStyle(), head: ['pipeline', 'phases', 'what'] });
   for (const r of rows) t.push([r.id, r.phases.join(' → '), r.description]);
   process.stdout.write(`${t.toString()}\n`);
 }
@@ -34,7 +35,10 @@ export async function pipelineRunCommand(
   try {
     const run = await engine.runPipeline(id, { messages: [{ role: 'user', content: o.input }] });
     if (o.json) return void process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
-    const t = new Table({ head: ['phase', 'model', 'status', 'tokens in/out', 'cost $', 'ms', 'note'] });
+    const t = new Table({
+      ...tableStyle(),
+      head: ['phase', 'model', 'status', 'tokens in/out', 'cost $', 'ms', 'note'],
+    });
     for (const p of run.phases)
       t.push([
         p.pass > 1 ? `${p.name} #${p.pass}` : p.name,

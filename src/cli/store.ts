@@ -13,6 +13,7 @@ import { openConfiguredStore } from '../engine/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { OutcomeStore } from '../store/index.js';
 import { write } from './jsonl.js';
+import { tableStyle } from './table-style.js';
 
 /** `7d`, `12h`, `30m`, epoch milliseconds or an ISO date, as epoch milliseconds. */
 export function parseSince(v: string | undefined, dflt: number): number {
@@ -58,6 +59,7 @@ export async function statsCommand(o: {
     ]);
     if (o.json) return void process.stdout.write(`${JSON.stringify({ since, models, spend }, null, 2)}\n`);
     const t = new Table({
+      ...tableStyle(),
       head: ['model', 'task', 'requests', 'error rate', 'cost $', '$/request', 'mean ms', 'rated', 'quality (95% CI)'],
     });
     for (const r of models.sort((a, b) => a.model.localeCompare(b.model) || a.task.localeCompare(b.task)))

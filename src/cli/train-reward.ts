@@ -17,6 +17,7 @@ import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '..
 import { describeRule, REWARD_FEATURES } from '../reward/index.js';
 import { rocAuc } from '../stats/index.js';
 import { fitCascades, fitRewardModel } from '../learn/index.js';
+import { tableStyle } from './table-style.js';
 
 export interface TrainRewardOptions {
   data: string;
@@ -79,7 +80,7 @@ export async function trainRewardCommand(o: TrainRewardOptions): Promise<void> {
     );
     return;
   }
-  const t = new Table({ head: ['task', 'out-of-fold AUC', 'accept threshold'] });
+  const t = new Table({ ...tableStyle(), head: ['task', 'out-of-fold AUC', 'accept threshold'] });
   for (const task of Object.keys(model.heads))
     t.push([task, model.oofAuc[task]?.toFixed(3) ?? '–', model.accept[task]?.toFixed(3) ?? '–']);
   process.stdout.write(
@@ -89,7 +90,7 @@ export async function trainRewardCommand(o: TrainRewardOptions): Promise<void> {
     process.stdout.write('no costs in this data: no cascade policies\n');
     return;
   }
-  const c = new Table({ head: ['train quality', `cost (of ${model.cascade.strongest})`, 'per task'] });
+  const c = new Table({ ...tableStyle(), head: ['train quality', `cost (of ${model.cascade.strongest})`, 'per task'] });
   for (const p of model.cascade.policies.filter((p) => p.trainQuality >= model.cascade!.strongestTrainQuality - 0.05))
     c.push([
       p.trainQuality.toFixed(3),

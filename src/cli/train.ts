@@ -6,6 +6,7 @@ import { loadEmbedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
 import { saveRouterModel, train } from '../learn/index.js';
+import { tableStyle } from './table-style.js';
 
 export interface TrainCommandOptions {
   data: string;
@@ -91,7 +92,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     process.stdout.write(
       `mean within-task ROC AUC of predicted quality: ${pct(report.meanWithinTaskAuc.learned)} learned, ${pct(report.meanWithinTaskAuc.knn)} kNN vote alone\n`,
     );
-  const t = new Table({ head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task', 'kNN alone'] });
+  const t = new Table({
+    ...tableStyle(),
+    head: ['model', 'val quality', 'val cost $', 'AUC', 'AUC within task', 'kNN alone'],
+  });
   for (const m of report.models)
     t.push([
       m,
@@ -109,7 +113,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     );
     return;
   }
-  const c = new Table({ head: ['cost weight', 'routed quality', 'routed cost $'] });
+  const c = new Table({ ...tableStyle(), head: ['cost weight', 'routed quality', 'routed cost $'] });
   for (const p of report.curve) c.push([p.costWeight, pct(p.quality), p.cost.toFixed(4)]);
   process.stdout.write(
     `routing on validation with the custom strategy, weights { quality: 1, cost: w, latency: 0 }:\n${c.toString()}\n`,

@@ -434,7 +434,7 @@ export async function train(
     const pick = (goal: number) => source.curve.filter((p) => p.quality >= goal).sort((a, b) => a.cost - b.cost)[0];
     for (const [name, goal] of [
       ['95% of the best single model', 0.95 * source.best],
-      ['within 0.01 of the best single model', source.best - 0.01],
+      ['the best single model minus one point', source.best - 0.01], // eval's name for the same target (eval/targets.ts)
     ] as const) {
       const p = pick(goal);
       if (p) report.operatingPoints.push({ name, goal, ...p });

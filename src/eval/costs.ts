@@ -16,7 +16,10 @@ export function costMatrix(
   const observed = records.every((r) => models.every((m) => r.costs[m] !== undefined));
   if (observed) return { cost: records.map((r) => models.map((m) => r.costs[m]!)), source: 'observed' };
   const missing = models.filter((m) => !prices[m]);
-  if (missing.length) bad(`no costs in the data and no prices for ${missing.join(', ')} (give --config with these models and their cost.inputPer1k and outputPer1k)`);
+  if (missing.length)
+    bad(
+      `no costs in the data and no prices for ${missing.join(', ')} (give --config with these models and their cost.inputPer1k and outputPer1k)`,
+    );
   return {
     cost: records.map((r) => {
       const inTok = estimateInputTokens(r.prompt);

@@ -32,7 +32,15 @@ beforeAll(async () => {
     const [a, b] = (/(\d+) \+ (\d+)/.exec(prompt) ?? []).slice(1).map(Number);
     if (model === 'broken') return void res.writeHead(500).end('{}');
     const right = (a ?? 0) + (b ?? 0);
-    const content = model === 'right' ? `The answer is ${right}.` : `The answer is ${right + 1}.`;
+    let content = model === 'right' ? `The answer is ${right}.` : `The answer is ${right + 1}.`;
+    // judges: `judge` knows the sum; `biased` always prefers the first answer it is shown
+    const correct = (text: string) => new RegExp(`answer is ${right}\\.`).test(text);
+    if (model === 'judge' || model === 'biased') {
+      if (prompt.includes('Reply with exactly one of: A, B, tie')) {
+        const [, ansA, ansB] = /Answer A:\n([\s\S]*?)\n\nAnswer B:\n([\s\S]*)$/.exec(prompt)!;
+        content = model === 'biased' ? 'A' : correct(ansA!) === correct(ansB!) ? 'tie' : correct(ansA!) ? 'A' : 'B';
+      } else content = model === 'biased' ? '5' : correct(prompt.split('Answer:\n')[1]!) ? '9' : '2';
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(
       JSON.stringify({
         id: 'x',
@@ -53,7 +61,7 @@ const model = (id: string, price: number) => ({
   cost: { inputPer1k: price, outputPer1k: price },
 });
 const config = (dir: string) => ({
-  models: [model('right', 0.01), model('wrong', 0.001), model('broken', 0.001)],
+  models: [model('right', 0.01), model('wrong', 0.001), model('broken', 0.001), model('judge', 0), model('biased', 0)],
   store: { url: `sqlite:${join(dir, 's.db')}`, flushMs: 20 },
 });
 const cases: CompareCase[] = Array.from({ length: 30 }, (_, i) => ({
@@ -233,5 +241,42 @@ describe("the README's comparison", () => {
     expect(out.stdout).toMatch(/demo-small[\s\S]*demo-large|demo-large[\s\S]*demo-small/);
     expect(out.stdout).toMatch(/best overall demo-(small|large)/);
     expect((await readdir(join(dir, 'reports'))).sort()).toContain('report.html');
+  });
+});
+
+describe('the judge', () => {
+  it('grades each answer, judges pairs in both orders, and a judge biased to the first position decides nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-compare-judge-'));
+    const engine = await createArbiter({ ...config(dir), store: { url: 'none' } });
+    const some = cases.slice(0, 12).map(({ reference: _r, ...c }) => c); // the judge alone decides quality
+    const fair = await compare(engine, some, {
+      models: ['right', 'wrong'],
+      judge: 'judge',
+      pairwise: true,
+      retries: 0,
+    });
+    const q = Object.fromEntries(fair.report.models.map((m) => [m.model, m.quality.mean]));
+    expect(q.right).toBeCloseTo(8 / 9, 9); // rubric 9 → (9 − 1) / 9
+    expect(q.wrong).toBeCloseTo(1 / 9, 9);
+    expect(fair.report.pairs[0]).toMatchObject({
+      a: 'right',
+      b: 'wrong',
+      test: 'judge',
+      winsA: 12,
+      winsB: 0,
+      significant: true,
+    });
+    const biased = await compare(engine, some, {
+      models: ['right', 'wrong'],
+      judge: 'biased',
+      pairwise: true,
+      retries: 0,
+    });
+    // "A" in both orders is a split verdict: every pair a tie, nothing significant
+    expect(biased.report.pairs[0]).toMatchObject({ winsA: 0, winsB: 0, ties: 12, significant: false });
+    const bad = await compare(engine, some, { models: ['right', 'wrong'], judge: 'nobody' }).catch((e) => e);
+    expect(bad.code).toBe(ErrorCodes.NOT_FOUND);
+    expect(bad.message).toMatch(/the judge model "nobody" is not configured/);
+    await engine.close();
   });
 });

@@ -39,6 +39,8 @@ export interface CompareCliOptions {
   weights?: string;
   maxModels: string;
   dryRun?: boolean;
+  judge?: string;
+  pairwise?: boolean;
   replay?: string;
   data?: string;
   json?: boolean;
@@ -94,6 +96,8 @@ export async function compareCommand(o: CompareCliOptions): Promise<void> {
     );
   }
   const cases = parseCases(text, o.prompts);
+  if (o.pairwise && !o.judge)
+    throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, '--pairwise needs --judge <model>', { param: 'pairwise' });
   const tests: TestsFile = o.tests ? await readTests(o.tests) : {};
   const models = o.models.split(',');
   const engine = await createArbiter(o.config);
@@ -112,6 +116,7 @@ export async function compareCommand(o: CompareCliOptions): Promise<void> {
       weights: weights ?? tests.weights ?? DEFAULT_WEIGHTS,
       out: o.out,
       learn: !o.dryRun,
+      ...(o.judge ? { judge: o.judge, pairwise: o.pairwise === true } : {}),
       onResult: (_r: CallResult, done: number) => tick(done),
     });
     process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : compareTable(report));

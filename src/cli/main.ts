@@ -121,6 +121,8 @@ program
   .option('--weights <q,p,c>', 'overall score weights: quality, performance, cost', '0.6,0.2,0.2')
   .option('--max-models <n>', 'allow more than 10 models', '10')
   .option('--dry-run', 'leave the profiles and the router untouched (no ratings)')
+  .option('--judge <model>', 'a configured model grading every answer (rubric 1–10)')
+  .option('--pairwise', 'with --judge: every pair of answers judged in both orders (position bias cancels)')
   .option('--replay <dataset>', 'compare recorded models without calling any: routerbench')
   .option('--data <folder>', 'the recorded dataset (with --replay)')
   .option('--json', 'print the analysis as JSON')

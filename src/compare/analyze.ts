@@ -16,7 +16,15 @@ import {
   wilcoxonSignedRank,
   wilson,
 } from '../stats/index.js';
-import type { CallResult, CompareCase, CompareReport, ModelSummary, PairResult, ScoreWeights } from './types.js';
+import type {
+  CallResult,
+  CompareCase,
+  CompareReport,
+  Judgment,
+  ModelSummary,
+  PairResult,
+  ScoreWeights,
+} from './types.js';
 
 export const DEFAULT_WEIGHTS: ScoreWeights = { quality: 0.6, performance: 0.2, cost: 0.2 };
 
@@ -38,22 +46,16 @@ export function analyzeComparison(
   results: readonly CallResult[],
   weights: ScoreWeights = DEFAULT_WEIGHTS,
   alpha = 0.05,
+  judgments: readonly Judgment[] = [],
 ): CompareReport {
   const grid = table(cases, models, results);
   const q = (i: number, j: number) => grid[i]![j]?.quality;
   const binary = results.every((r) => r.quality === 0 || r.quality === 1);
-  const pairs = pairResults(grid, models, binary, alpha);
-  const wins = models.map(() => models.map(() => 0));
-  for (const row of grid)
-    for (let a = 0; a < models.length; a++)
-      for (let b = 0; b < models.length; b++) {
-        const x = row[a]?.quality;
-        const y = row[b]?.quality;
-        if (a === b || x === undefined || y === undefined) continue;
-        wins[a]![b]! += x > y ? 1 : x === y ? 0.5 : 0;
-      }
-  const strength = bradleyTerry(wins);
-  const bands = btBootstrap(grid, models.length);
+  // pairwise outcomes: the judge's verdicts when there are any, else the scores compared
+  const outcomes = judgments.length ? judgedRows(cases, models, judgments) : scoredRows(grid, models.length);
+  const pairs = judgments.length ? judgedPairs(models, outcomes, alpha) : pairResults(grid, models, binary, alpha);
+  const strength = bradleyTerry(winMatrix(outcomes, models.length));
+  const bands = btBootstrap(outcomes, models.length);
   const perModel = models.map((m, j) => {
     const rs = grid.map((row) => row[j]).filter((r): r is CallResult => r !== undefined);
     const ok = rs.filter((r) => r.status === 'ok');
@@ -158,22 +160,81 @@ function bootstrapBand(xs: readonly number[]): { low: number; high: number } {
   return { low: b[0], high: b[1] };
 }
 
+/** A prompt's pairwise outcomes: [a, b, 1 | 0.5 | 0] (a's share of the win). */
+type Outcome = readonly [number, number, number];
+
+/** Outcomes from the scores: the higher quality wins, equal ones tie. */
+function scoredRows(grid: ReadonlyArray<ReadonlyArray<CallResult | undefined>>, m: number): Outcome[][] {
+  return grid.map((row) => {
+    const out: Outcome[] = [];
+    for (let a = 0; a < m; a++)
+      for (let b = a + 1; b < m; b++) {
+        const x = row[a]?.quality;
+        const y = row[b]?.quality;
+        if (x !== undefined && y !== undefined) out.push([a, b, x > y ? 1 : x === y ? 0.5 : 0]);
+      }
+    return out;
+  });
+}
+
+/** Outcomes from the judge's verdicts, per prompt. */
+function judgedRows(cases: readonly CompareCase[], models: readonly string[], js: readonly Judgment[]): Outcome[][] {
+  const at = new Map(cases.map((c, i) => [c.id, i]));
+  const rows: Outcome[][] = cases.map(() => []);
+  for (const j of js) {
+    const i = at.get(j.case);
+    const a = models.indexOf(j.a);
+    const b = models.indexOf(j.b);
+    if (i === undefined || a < 0 || b < 0) continue;
+    rows[i]!.push([a, b, j.winner === 'a' ? 1 : j.winner === 'tie' ? 0.5 : 0]);
+  }
+  return rows;
+}
+
+function winMatrix(rows: readonly Outcome[][], m: number): number[][] {
+  const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0));
+  for (const row of rows)
+    for (const [a, b, s] of row) {
+      wins[a]![b]! += s;
+      wins[b]![a]! += 1 - s;
+    }
+  return wins;
+}
+
+/** Pairs from the judge: wins, losses and ties (split verdicts), the exact sign test on the decided ones. */
+function judgedPairs(models: readonly string[], rows: readonly Outcome[][], alpha: number): PairResult[] {
+  const raw: Array<Omit<PairResult, 'pAdjusted' | 'significant'>> = [];
+  for (let a = 0; a < models.length; a++)
+    for (let b = a + 1; b < models.length; b++) {
+      const mine = rows.flat().filter(([x, y]) => x === a && y === b);
+      const winsA = mine.filter((o) => o[2] === 1).length;
+      const winsB = mine.filter((o) => o[2] === 0).length;
+      const ties = mine.length - winsA - winsB;
+      const n = mine.length;
+      raw.push({
+        a: models[a]!,
+        b: models[b]!,
+        n,
+        winsA,
+        winsB,
+        ties,
+        winRate: n ? (winsA + ties / 2) / n : 0.5,
+        ...wilson(winsA + ties / 2, n, alpha),
+        test: 'judge',
+        p: mcnemarExact(winsA, winsB),
+      });
+    }
+  const adjusted = holm(raw.map((r) => r.p));
+  return raw.map((r, i) => ({ ...r, pAdjusted: adjusted[i]!, significant: adjusted[i]! <= alpha }));
+}
+
 /** Bradley–Terry strengths refitted on 200 resamples of the prompts: each model's 2.5% and 97.5% points. */
-function btBootstrap(grid: ReadonlyArray<ReadonlyArray<CallResult | undefined>>, m: number): number[][] {
+function btBootstrap(rows: readonly Outcome[][], m: number): number[][] {
   const rand = seededRandom(11);
   const draws: number[][] = Array.from({ length: m }, () => []);
-  for (let r = 0; r < 200 && grid.length; r++) {
-    const wins = Array.from({ length: m }, () => new Array<number>(m).fill(0));
-    for (let k = 0; k < grid.length; k++) {
-      const row = grid[Math.floor(rand() * grid.length)]!;
-      for (let a = 0; a < m; a++)
-        for (let b = 0; b < m; b++) {
-          const x = row[a]?.quality;
-          const y = row[b]?.quality;
-          if (a !== b && x !== undefined && y !== undefined) wins[a]![b]! += x > y ? 1 : x === y ? 0.5 : 0;
-        }
-    }
-    bradleyTerry(wins, 200).forEach((s, i) => draws[i]!.push(s));
+  for (let r = 0; r < 200 && rows.length; r++) {
+    const sample = Array.from({ length: rows.length }, () => rows[Math.floor(rand() * rows.length)]!);
+    bradleyTerry(winMatrix(sample, m), 200).forEach((s, i) => draws[i]!.push(s));
   }
   return draws.map((d) => [quantile(d, 0.025) ?? 0, quantile(d, 0.975) ?? 0]);
 }

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 
 import type { Arbiter } from '../engine/index.js';
 import { analyzeComparison, DEFAULT_WEIGHTS } from './analyze.js';
-import { checkModels } from './input.js';
+import { checkJudge, checkModels } from './input.js';
 import { compareHtml, compareMarkdown, paretoSvg, winMatrixSvg } from './report.js';
 import { runComparison, type RunOptions } from './run.js';
-import type { CallResult, CompareCase, CompareReport, ScoreWeights } from './types.js';
+import type { CallResult, CompareCase, CompareReport, Judgment, ScoreWeights } from './types.js';
 
 export interface CompareOptions extends RunOptions {
   weights?: ScoreWeights;
@@ -26,8 +26,10 @@ export async function compare(
   o: CompareOptions,
 ): Promise<{ report: CompareReport; results: CallResult[] }> {
   const models = checkModels(o.models, engine.router.registry.ids(), o.maxModels);
-  const results = await runComparison(engine, cases, { ...o, models });
-  const report = analyzeComparison(cases, models, results, o.weights ?? DEFAULT_WEIGHTS, o.alpha);
+  if (o.judge !== undefined) checkJudge(o.judge, engine.router.registry.ids());
+  const judgments: Judgment[] = [];
+  const results = await runComparison(engine, cases, { ...o, models, judgments });
+  const report = analyzeComparison(cases, models, results, o.weights ?? DEFAULT_WEIGHTS, o.alpha, judgments);
   if (o.out) await writeReports(o.out, report);
   return { report, results };
 }

@@ -2,8 +2,17 @@
 export { analyzeComparison, DEFAULT_WEIGHTS } from './analyze.js';
 export { assertionScore, checkAssertion, type Assertion } from './assertions.js';
 export { compare, writeReports, type CompareOptions } from './compare.js';
-export { checkModels, checkWeights, parseCases, parseWeights, readTests, type TestsFile } from './input.js';
+export { checkJudge, checkModels, checkWeights, parseCases, parseWeights, readTests, type TestsFile } from './input.js';
 export { compareHtml, compareMarkdown, compareTable, paretoSvg, winMatrixSvg } from './report.js';
 export { replayRecords, replayRouterBench } from './replay.js';
 export { resultKey, runComparison, type RunOptions } from './run.js';
-export type { CallResult, CompareCase, CompareReport, ModelSummary, PairResult, ScoreWeights } from './types.js';
+export type {
+  CallResult,
+  CompareCase,
+  CompareReport,
+  Judgment,
+  ModelSummary,
+  PairResult,
+  ScoreWeights,
+} from './types.js';
+export { judgePair, judgeSingle } from './judge.js';

@@ -152,3 +152,14 @@ export function checkModels(models: readonly string[], known: readonly string[],
     );
   return ms;
 }
+
+/** The judge: a configured model (NOT_FOUND naming the configured ones otherwise). */
+export function checkJudge(judge: string, known: readonly string[]): string {
+  if (!known.includes(judge))
+    throw new ArbiterError(
+      ErrorCodes.NOT_FOUND,
+      `the judge model ${JSON.stringify(judge)} is not configured (configured: ${known.join(', ')})`,
+      { param: 'judge' },
+    );
+  return judge;
+}

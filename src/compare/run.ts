@@ -16,7 +16,8 @@ import { callCost } from '../engine/index.js';
 import { ArbiterError, ErrorCodes, isArbiterError } from '../errors.js';
 import { answerExtractor, type OutcomeReward } from '../reward/index.js';
 import { assertionScore, type Assertion } from './assertions.js';
-import type { CallResult, CompareCase } from './types.js';
+import { judgePair, judgeSingle } from './judge.js';
+import type { CallResult, CompareCase, Judgment } from './types.js';
 
 export interface RunOptions {
   models: readonly string[];
@@ -31,7 +32,7 @@ export interface RunOptions {
   /** Assertions applied to every prompt (the tests file), beside each prompt's own. */
   assert?: readonly Assertion[];
   /** Weights of the quality components present: assertions, reference, reward (default 1 each). */
-  evaluators?: { assertions?: number; reference?: number; reward?: number };
+  evaluators?: { assertions?: number; reference?: number; reward?: number; judge?: number };
   /** A reward from the engine (by name) scoring every answer. */
   reward?: string;
   /** Where results stream to (results.jsonl) and resume from. */
@@ -42,6 +43,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Where answers are kept by model (one prompt side by side); otherwise they stay on disk only. */
   keepOutputs?: Map<string, string>;
+  /** A configured model that grades every answer (rubric 1–10: the `judge` component). */
+  judge?: string;
+  /** With a judge: every pair of answers judged in both orders, into `judgments` (and judgments.jsonl). */
+  pairwise?: boolean;
+  judgments?: Judgment[];
 }
 
 /** The key a result is kept under: the prompt, the model and the call's parameters. */
@@ -109,6 +115,7 @@ export async function runComparison(
   let count = 0;
   const results: CallResult[] = [];
   const jobs = cases.flatMap((c) => o.models.map((m) => [c, m] as const));
+  const pairwise = o.pairwise && o.judge ? await pairJudge(engine, o) : undefined;
   await Promise.all(
     jobs.map(([c, model]) =>
       per.get(model)!(() =>
@@ -121,6 +128,7 @@ export async function runComparison(
           if (o.keepOutputs && output !== undefined) o.keepOutputs.set(model, output);
           results.push(kept);
           o.onResult?.(kept, ++count, total);
+          await pairwise?.(c, model, r.status === 'ok' ? output : undefined);
         }),
       ),
     ),
@@ -157,6 +165,10 @@ async function callAndScore(
       const pt = r.response.usage?.prompt_tokens ?? 0;
       const ct = r.response.usage?.completion_tokens ?? 0;
       const scored = await score(c, output, model, o, reward);
+      if (o.judge) {
+        const j = await judgeSingle(engine, o.judge, c.prompt, output, o.signal).catch(() => undefined);
+        if (j !== undefined) Object.assign(scored, reweigh({ ...scored.scores, judge: j }, o));
+      }
       if (o.learn) await engine.rate(r.id, { score: scored.quality, source: 'test' }).catch(() => undefined);
       return {
         ...base,
@@ -195,12 +207,56 @@ async function score(
   }
   if (reward)
     scores.reward = (await reward.score(c.prompt, [{ model, content: output }], c.task ? { task: c.task } : {}))[0]!;
-  const w = { assertions: 1, reference: 1, reward: 1, ...o.evaluators };
+  return { ...reweigh(scores, o), answer };
+}
+
+/** The components' weighted mean (weights: the evaluators', 1 where not given). */
+function reweigh(scores: Record<string, number>, o: RunOptions): Pick<CallResult, 'scores' | 'quality'> {
+  const w: Record<string, number> = { assertions: 1, reference: 1, reward: 1, judge: 1, ...o.evaluators };
   let sum = 0;
   let weight = 0;
   for (const [k, v] of Object.entries(scores)) {
-    sum += v * w[k as keyof typeof w];
-    weight += w[k as keyof typeof w];
+    sum += v * (w[k] ?? 1);
+    weight += w[k] ?? 1;
   }
-  return { scores, quality: weight > 0 ? sum / weight : 0, answer };
+  return { scores, quality: weight > 0 ? sum / weight : 0 };
+}
+
+/**
+ * Pairwise judging as a prompt's answers come in: once every model has answered (or failed), each
+ * pair of answers is judged in both orders; verdicts go to `o.judgments` and judgments.jsonl (a
+ * rerun reuses them). A prompt's answers are held only until its pairs are judged.
+ */
+async function pairJudge(engine: Arbiter, o: RunOptions) {
+  const file = o.out ? join(o.out, 'judgments.jsonl') : undefined;
+  const seen = new Map<string, Judgment>();
+  if (file)
+    for (const line of (await readFile(file, 'utf8').catch(() => '')).split('\n'))
+      try {
+        const j = JSON.parse(line) as Judgment;
+        seen.set(`${j.case}\u0000${j.a}\u0000${j.b}`, j);
+      } catch {
+        /* empty or cut */
+      }
+  const open = new Map<string, Map<string, string | undefined>>();
+  return async (c: CompareCase, model: string, output: string | undefined) => {
+    const got = open.get(c.id) ?? new Map<string, string | undefined>();
+    open.set(c.id, got.set(model, output));
+    if (got.size < o.models.length) return;
+    open.delete(c.id);
+    for (let i = 0; i < o.models.length; i++)
+      for (let k = i + 1; k < o.models.length; k++) {
+        const [a, b] = [o.models[i]!, o.models[k]!];
+        const x = got.get(a);
+        const y = got.get(b);
+        if (x === undefined || y === undefined) continue; // a failed answer is not judged: it loses on quality
+        const key = `${c.id}\u0000${a}\u0000${b}`;
+        let j = seen.get(key);
+        if (!j) {
+          j = { case: c.id, a, b, winner: await judgePair(engine, o.judge!, c.prompt, x, y, o.signal) };
+          if (file) await appendFile(file, `${JSON.stringify(j)}\n`);
+        }
+        o.judgments?.push(j);
+      }
+  };
 }

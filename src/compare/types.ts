@@ -33,6 +33,14 @@ export interface CallResult {
   cached?: boolean;
 }
 
+/** A judge's pairwise verdict on one prompt, asked in both orders ('tie': a tie or a split verdict). */
+export interface Judgment {
+  case: string;
+  a: string;
+  b: string;
+  winner: 'a' | 'b' | 'tie';
+}
+
 /** Weights of the overall score (validated: non-negative, sum > 0). */
 export interface ScoreWeights {
   quality: number;
@@ -69,7 +77,8 @@ export interface PairResult {
   winRate: number;
   low: number;
   high: number;
-  test: 'mcnemar' | 'wilcoxon';
+  /** mcnemar / wilcoxon: on the scores; judge: the sign test on the judge's pairwise verdicts. */
+  test: 'mcnemar' | 'wilcoxon' | 'judge';
   p: number;
   pAdjusted: number;
   significant: boolean;

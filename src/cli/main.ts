@@ -69,6 +69,10 @@ program
   .option('--seed <n>', 'split seed', '1')
   .option('--k <n>', 'neighbours per vote in the report', '16')
   .option('--embedder <spec>', 'static (default), static:<dir>, use, or onnx:<path>', 'static')
+  .option(
+    '--config <file>',
+    "cost records that have no costs with this config's model prices (token counts where given)",
+  )
   .option('--json', 'print the report as JSON')
   .action(trainCommand);
 

@@ -4,11 +4,34 @@ import Table from 'cli-table3';
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { loadJsonl, loadRouteLLM, loadRouterBench, type OutcomeRecord } from '../eval/index.js';
+import {
+  costMatrix,
+  loadJsonl,
+  loadRouteLLM,
+  loadRouterBench,
+  type OutcomeRecord,
+  type Prices,
+} from '../eval/index.js';
+import { loadConfig } from '../config/index.js';
 import { saveRouterModel, train } from '../learn/index.js';
 import { tableStyle } from './table-style.js';
 
+/**
+ * Records whose costs are missing, costed with the config's prices (token counts where the data
+ * has them, else estimated from lengths): without costs the router learns only degenerate
+ * operating points (cost weight 0, $0).
+ */
+async function withPrices(records: OutcomeRecord[], configPath: string): Promise<OutcomeRecord[]> {
+  const prices: Prices = {};
+  for (const m of (await loadConfig(configPath)).models) prices[m.id] = m.cost;
+  const models = [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))];
+  const { cost } = costMatrix(records, models, prices);
+  return records.map((r, i) => ({ ...r, costs: Object.fromEntries(models.map((m, j) => [m, cost[i]![j]!])) }));
+}
+
 export interface TrainCommandOptions {
+  /** A config whose model prices cost records without costs. */
+  config?: string;
   data: string;
   format: string;
   out: string;
@@ -47,8 +70,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
       `--format must be one of ${Object.keys(loaders).join(', ')}, got ${o.format}`,
       { param: 'format' },
     );
-  const records = await load(o.data);
-  if (!records.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
+  const loaded = await load(o.data);
+  if (!loaded.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
+  const records = o.config ? await withPrices(loaded, o.config) : loaded;
   const { backend } = await selectBackend();
   const embedder = await loadEmbedder(o.embedder, backend);
   const bar = process.stderr.isTTY

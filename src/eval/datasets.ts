@@ -117,6 +117,19 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
       if (typeof costs !== 'object' || costs === null) bad(where, '"costs" must be an object {model: USD}');
       for (const [m, c] of Object.entries(costs))
         if (typeof c !== 'number' || !(c >= 0)) bad(where, `costs.${m} must be a number >= 0`);
+      const tokens = v.tokens as Record<string, { prompt?: unknown; completion?: unknown }> | undefined;
+      if (tokens !== undefined) {
+        if (typeof tokens !== 'object' || tokens === null || Array.isArray(tokens))
+          bad(where, '"tokens" must be an object {model: {prompt, completion}}');
+        for (const [m, t] of Object.entries(tokens))
+          if (
+            typeof t !== 'object' ||
+            t === null ||
+            !(Number.isInteger(t.prompt) && (t.prompt as number) >= 0) ||
+            !(Number.isInteger(t.completion) && (t.completion as number) >= 0)
+          )
+            bad(where, `tokens.${m} must be {prompt, completion}: integers >= 0`);
+      }
       const responses = v.responses as Record<string, unknown> | undefined;
       if (
         responses !== undefined &&
@@ -131,6 +144,7 @@ export async function loadJsonl(path: string): Promise<OutcomeRecord[]> {
         ...(v.task ? { task: v.task as string } : {}),
         outcomes: outcomes as Record<string, number>,
         costs: costs as Record<string, number>,
+        ...(tokens ? { tokens: tokens as Record<string, { prompt: number; completion: number }> } : {}),
         ...(responses ? { responses: responses as Record<string, string> } : {}),
         source: where,
       });

@@ -56,7 +56,7 @@ interface SplitRouting {
 
 /** The result of an evaluation: the report's input (src/eval/report.ts) is exactly this. */
 export interface EvalResult extends ReportInput {
-  split: ReportInput['split'] & { costs: 'observed' | 'estimated from list prices' };
+  split: ReportInput['split'] & { costs: 'observed' | 'token counts × list prices' | 'estimated from list prices' };
 }
 
 const bad = (msg: string): never => {

@@ -4,6 +4,8 @@ export interface OutcomeRecord {
   task?: string;
   outcomes: Record<string, number>;
   costs: Record<string, number>;
+  /** Token counts per model where the data has them (JSONL `tokens`): costed with list prices. */
+  tokens?: Record<string, { prompt: number; completion: number }>;
   /** Recorded responses per model, where the dataset has them (RouterBench, RouteLLM GSM8K). */
   responses?: Record<string, string>;
   /** file:line, for messages. */

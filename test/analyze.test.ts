@@ -190,7 +190,7 @@ describe('analysis head', () => {
       x[i * D + 1] = 0.25 + (i % 3) * 1e-9; // constant up to float noise
       for (let j = 2; j < D; j++) x[i * D + j] = Math.random();
     }
-    const h = fitHead(
+    const h = await fitHead(
       { x, task, success: Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.8 : 0.3)) },
       ['a', 'b'],
       D,
@@ -226,5 +226,48 @@ describe('no keyword evidence', () => {
     const d = await r.route(german);
     expect([d.task.label, d.task.confidence]).toEqual(['general', 0]);
     r.close();
+  });
+});
+
+describe('analysis head: the batched (GEMM) fit against the plain JavaScript one', () => {
+  it('on fresh random data every backend reaches the reference’s predictions (argmax ≥ 99%, probabilities within 0.02)', async () => {
+    const { fitHead, headLogits } = await import('../src/learn/index.js');
+    const { seededRandom } = await import('../src/stats/index.js');
+    const { availableBackends, SEED } = await import('./helpers.js');
+    const rnd = seededRandom(SEED);
+    const n = 600;
+    const D = 24;
+    const T = 5;
+    // tasks separated along random directions, with noise
+    const centres = Array.from({ length: T }, () => Array.from({ length: D }, () => rnd() * 2 - 1));
+    const x = new Float32Array(n * D);
+    const task = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      task[i] = i % 7 === 6 ? -1 : i % T; // some unlabelled rows
+      for (let j = 0; j < D; j++) x[i * D + j] = centres[i % T]![j]! + (rnd() + rnd() + rnd() - 1.5) * 0.9;
+    }
+    const data = { x, task, success: Float64Array.from({ length: n }, () => rnd()) };
+    const tasks = ['a', 'b', 'c', 'd', 'e'];
+    const reference = await fitHead(data, tasks, D);
+    for (const backend of availableBackends()) {
+      const fast = await fitHead(data, tasks, D, {}, backend);
+      const [r, f] = [await headLogits(reference, backend, x), await headLogits(fast, backend, x)];
+      let agree = 0;
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const soft = (l: Float32Array) => {
+          const row = Array.from(l.subarray(i * T, (i + 1) * T));
+          const m = Math.max(...row);
+          const e = row.map((v) => Math.exp(v - m));
+          const s = e.reduce((a, b) => a + b, 0);
+          return e.map((v) => v / s);
+        };
+        const [pr, pf] = [soft(r.logits), soft(f.logits)];
+        if (pr.indexOf(Math.max(...pr)) === pf.indexOf(Math.max(...pf))) agree++;
+        worst = Math.max(worst, ...pr.map((v, t) => Math.abs(v - pf[t]!)));
+      }
+      expect(agree / n, `${backend.name}, seed ${SEED}`).toBeGreaterThanOrEqual(0.99);
+      expect(worst, `${backend.name}, seed ${SEED}`).toBeLessThan(0.02);
+    }
   });
 });

@@ -29,8 +29,18 @@ export interface HeadFitOptions {
   iterations?: number;
 }
 
-/** Fits the layer (temperature 1, no kNN weight: calibrate those on held-out predictions). */
-export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, options: HeadFitOptions = {}): AnalysisHead {
+/**
+ * Fits the layer (temperature 1, no kNN weight: calibrate those on held-out predictions). With a
+ * compute backend the task regression's products run as its batched dense layers (fitSoftmaxGemm);
+ * without one, in plain JavaScript (fitSoftmax: the reference the other is checked against).
+ */
+export async function fitHead(
+  data: HeadTrainingSet,
+  tasks: string[],
+  D: number,
+  options: HeadFitOptions = {},
+  backend?: ComputeBackend,
+): Promise<AnalysisHead> {
   const n = data.task.length;
   const T = tasks.length;
   if (T === 0)
@@ -50,7 +60,8 @@ export function fitHead(data: HeadTrainingSet, tasks: string[], D: number, optio
 
   const W = new Float64Array(2 * T * D); // standardised-space weights
   const b = new Float64Array(2 * T);
-  fitSoftmax(z, data.task, n, D, T, options.taskL2 ?? 1e-2, options.iterations ?? 300, W, b);
+  const fitTask = backend ? fitSoftmaxGemm.bind(null, backend) : fitSoftmax;
+  await fitTask(z, data.task, n, D, T, options.taskL2 ?? 1e-2, options.iterations ?? 300, W, b);
 
   // ridge per task: pool success on the standardised inputs of that task's rows
   const easeL2 = options.easeL2 ?? 0.1;
@@ -127,20 +138,12 @@ function fitSoftmax(
   W: Float64Array,
   b: Float64Array,
 ): void {
-  let rows = [...Array(n).keys()].filter((i) => task[i]! >= 0);
-  if (rows.length > MAX_TASK_ROWS) {
-    const step = rows.length / MAX_TASK_ROWS;
-    rows = Array.from({ length: MAX_TASK_ROWS }, (_, j) => rows[Math.floor(j * step)]!);
-  }
+  const rows = taskRows(task, n);
   if (!rows.length || T < 2) return; // one task: constant logits
   const gW = new Float64Array(T * D);
   const gb = new Float64Array(T);
-  const mW = new Float64Array(T * D);
-  const vW = new Float64Array(T * D);
-  const mb = new Float64Array(T);
-  const vb = new Float64Array(T);
   const p = new Float64Array(T);
-  const lr = 0.05;
+  const opt = adam(T * D, T);
   let prev = Infinity;
   let flat = 0;
   for (let it = 1; it <= iterations; it++) {
@@ -169,19 +172,116 @@ function fitSoftmax(
     flat = Math.abs(prev - loss) < 1e-5 * loss ? flat + 1 : 0;
     if (flat >= 5) break;
     prev = loss;
+    opt(it, W, gW, b, gb);
+  }
+}
+
+/** The rows the task regression fits on: labelled ones, an even-strided sample beyond MAX_TASK_ROWS. */
+function taskRows(task: Int32Array, n: number): number[] {
+  const rows = [...Array(n).keys()].filter((i) => task[i]! >= 0);
+  if (rows.length <= MAX_TASK_ROWS) return rows;
+  const step = rows.length / MAX_TASK_ROWS;
+  return Array.from({ length: MAX_TASK_ROWS }, (_, j) => rows[Math.floor(j * step)]!);
+}
+
+/**
+ * fitSoftmax's fit with its two products per iteration — logits Z·Wᵀ (rows × T) and the gradient
+ * Eᵀ·Z (T × D) — run as the backend's batched dense layers in float32 (native GEMM where there is
+ * one); the loss, softmax, Adam update and stopping rule as in fitSoftmax, in float64.
+ */
+async function fitSoftmaxGemm(
+  backend: ComputeBackend,
+  z: Float64Array,
+  task: Int32Array,
+  n: number,
+  D: number,
+  T: number,
+  l2: number,
+  iterations: number,
+  W: Float64Array,
+  b: Float64Array,
+): Promise<void> {
+  const rows = taskRows(task, n);
+  const R = rows.length;
+  if (!R || T < 2) return;
+  const X = new Float32Array(R * D); // the rows, R x D
+  const Xt = new Float32Array(D * R); // transposed, D x R: the gradient layer's weight
+  rows.forEach((i, r) => {
+    for (let j = 0; j < D; j++) {
+      const v = z[i * D + j]!;
+      X[r * D + j] = v;
+      Xt[j * R + r] = v;
+    }
+  });
+  const grad = { layers: [{ in: R, out: D, weight: Xt, activation: 'none' as const }] };
+  const Et = new Float32Array(T * R);
+  const opt = adam(T * D, T);
+  const gW = new Float64Array(T * D);
+  const gb = new Float64Array(T);
+  const p = new Float64Array(T);
+  let prev = Infinity;
+  let flat = 0;
+  for (let it = 1; it <= iterations; it++) {
+    const logits = await backend.mlp(
+      {
+        layers: [
+          {
+            in: D,
+            out: T,
+            weight: Float32Array.from(W.subarray(0, T * D)),
+            bias: Float32Array.from(b.subarray(0, T)),
+            activation: 'none',
+          },
+        ],
+      },
+      X,
+    );
+    let loss = 0;
+    gb.fill(0);
+    for (let r = 0; r < R; r++) {
+      for (let t = 0; t < T; t++) p[t] = logits[r * T + t]!;
+      softmaxInto(p, 1, p);
+      const y = task[rows[r]!]!;
+      loss -= Math.log(Math.max(p[y]!, 1e-12)) / R;
+      for (let t = 0; t < T; t++) {
+        const e = (p[t]! - (y === t ? 1 : 0)) / R;
+        Et[t * R + r] = e;
+        gb[t]! += e;
+      }
+    }
+    const g = await backend.mlp(grad, Et); // T x D = Eᵀ·Z
+    for (let j = 0; j < T * D; j++) {
+      gW[j] = g[j]! + l2 * W[j]!;
+      loss += 0.5 * l2 * W[j]! ** 2;
+    }
+    flat = Math.abs(prev - loss) < 1e-5 * loss ? flat + 1 : 0;
+    if (flat >= 5) break;
+    prev = loss;
+    opt(it, W, gW, b, gb);
+  }
+}
+
+/** Adam (lr 0.05, β 0.9 / 0.999) over a weight block and a bias block, as fitSoftmax steps. */
+function adam(nw: number, nb: number) {
+  const mW = new Float64Array(nw);
+  const vW = new Float64Array(nw);
+  const mb = new Float64Array(nb);
+  const vb = new Float64Array(nb);
+  const lr = 0.05;
+  return (it: number, W: Float64Array, gW: Float64Array, b: Float64Array, gb: Float64Array) => {
     const c1 = 1 - 0.9 ** it;
     const c2 = 1 - 0.999 ** it;
-    for (let j = 0; j < T * D; j++) {
+    for (let j = 0; j < nw; j++) {
       mW[j] = 0.9 * mW[j]! + 0.1 * gW[j]!;
       vW[j] = 0.999 * vW[j]! + 0.001 * gW[j]! ** 2;
       W[j]! -= (lr * mW[j]!) / c1 / (Math.sqrt(vW[j]! / c2) + 1e-8);
     }
-    for (let t = 0; t < T; t++) {
+    for (let t = 0; t < nb; t++) {
       mb[t] = 0.9 * mb[t]! + 0.1 * gb[t]!;
       vb[t] = 0.999 * vb[t]! + 0.001 * gb[t]! ** 2;
       b[t]! -= (lr * mb[t]!) / c1 / (Math.sqrt(vb[t]! / c2) + 1e-8);
     }
-  }
+  };
 }
 
 /**

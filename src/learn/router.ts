@@ -115,7 +115,7 @@ async function fit(
   dim: number,
 ): Promise<Fitted> {
   const taskOf = new Map(tasks.map((t, i) => [t, i]));
-  const head = fitHead(
+  const head = await fitHead(
     {
       x: p.x,
       task: Int32Array.from(p.records, (r) => (tasks.length === 1 ? 0 : (taskOf.get(r.task ?? '') ?? -1))),
@@ -123,6 +123,8 @@ async function fit(
     },
     tasks,
     headInputDim(dim),
+    {},
+    backend,
   );
   const manifold = new Manifold(backend, { dim, models, capacity: Math.max(100_000, p.records.length) });
   await manifold.add(

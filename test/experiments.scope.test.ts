@@ -68,7 +68,7 @@ const ask = (x: Arbiter, user: string, content = `Explain recursion (${user}).`)
   x.complete({ model: 'auto', user, messages: [{ role: 'user', content }] });
 
 describe('experiments scoped by task', () => {
-  it("takes only the requests the router puts in the scope's tasks", async () => {
+  it("takes only the requests the router puts in the scope's tasks (and, scoped by user, those users')", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-exp-task-'));
     const probe = await open(dir, []);
     const prompts = [
@@ -92,6 +92,11 @@ describe('experiments scoped by task', () => {
       expect((await ask(x, `u${i}`, outside)).experiment).toBeUndefined();
     }
     await x.close();
+    // a scope by user takes only those users' requests
+    const y = await open(await mkdtemp(join(tmpdir(), 'arbiter-exp-users-')), [{ id: 'vip', users: ['ann'], arms }]);
+    expect((await ask(y, 'ann')).experiment).toMatch(/^vip\//);
+    expect((await ask(y, 'bo')).experiment).toBeUndefined();
+    await y.close();
   });
 
   it('refuses overlapping task scopes and allows disjoint ones', () => {
@@ -116,6 +121,17 @@ describe('experiments scoped by task', () => {
     expect(() => two(['math', 'code'], ['code'])).toThrow(/experiments\[1\]: overlaps experiment 'one'/);
     expect(two(['math'], ['code']).experiments).toHaveLength(2);
     expect(() => two([], ['code'])).toThrow(/tasks/);
+    // scopes by user: overlapping lists are refused, disjoint ones allowed
+    const byUsers = (u1: string[], u2: string[]) =>
+      validateConfig({
+        ...base,
+        experiments: [
+          { id: 'one', users: u1, arms },
+          { id: 'two', users: u2, arms },
+        ],
+      });
+    expect(() => byUsers(['ann', 'bo'], ['bo'])).toThrow(/overlaps experiment 'one'/);
+    expect(byUsers(['ann'], ['bo']).experiments).toHaveLength(2);
   });
 });
 

@@ -228,6 +228,7 @@ function experimentProblems(cfg: Omit<ArbiterConfig, 'source'>, models: Readonly
       keys: x.keys ? new Set(x.keys) : undefined,
       header: x.header,
       tasks: x.tasks ? new Set(x.tasks) : undefined,
+      users: x.users ? new Set(x.users) : undefined,
     };
     for (const [otherId, theirs] of scopes)
       if (overlap(mine, theirs))
@@ -241,12 +242,14 @@ interface Scope {
   keys: Set<string> | undefined;
   header: { name: string; value?: string } | undefined;
   tasks: Set<string> | undefined;
+  users: Set<string> | undefined;
 }
 
 /** Whether some request could fall in both scopes. */
 function overlap(a: Scope, b: Scope): boolean {
   const keys = !a.keys || !b.keys || [...a.keys].some((k) => b.keys!.has(k));
   const tasks = !a.tasks || !b.tasks || [...a.tasks].some((t) => b.tasks!.has(t));
+  const users = !a.users || !b.users || [...a.users].some((u) => b.users!.has(u));
   const header =
     !a.header ||
     !b.header ||
@@ -254,5 +257,5 @@ function overlap(a: Scope, b: Scope): boolean {
     a.header.value === undefined ||
     b.header.value === undefined ||
     a.header.value === b.header.value;
-  return keys && tasks && header;
+  return keys && tasks && users && header;
 }

@@ -308,6 +308,13 @@ export const configSchema = {
               value: { type: 'string', maxLength: 256 },
             },
           },
+          // only requests whose `user` field is one of these, when given
+          users: {
+            type: 'array',
+            items: { type: 'string', minLength: 1, maxLength: 256 },
+            minItems: 1,
+            maxItems: 10_000,
+          },
           // only requests the router puts in one of these tasks, when given
           tasks: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: 64 },
           metric: { enum: ['quality', 'cost', 'latency', 'errors'], default: 'quality' },

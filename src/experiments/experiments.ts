@@ -146,6 +146,7 @@ export class Experiments {
     for (const x of this.defs) {
       if (x.keys && (!ctx.keyId || !x.keys.includes(ctx.keyId))) continue;
       if (x.tasks && (ctx.task === undefined || !x.tasks.includes(ctx.task))) continue;
+      if (x.users && (ctx.user === undefined || !x.users.includes(ctx.user))) continue;
       const header = x.header ? ctx.headers?.[x.header.name.toLowerCase()] : undefined;
       if (x.header && (header === undefined || (x.header.value !== undefined && header !== x.header.value))) continue;
       const s = this.states.get(x.id)!;

@@ -17,7 +17,7 @@ import { compare, type CompareCase } from '../src/compare/index.js';
 import { ErrorCodes } from '../src/errors.js';
 import { createArbiter } from '../src/index.js';
 import { buildGateway } from '../src/server/index.js';
-import { startUpstream } from './helpers.js';
+import { sendCompletion, startUpstream } from './helpers.js';
 
 const run = promisify(execFile);
 let calls = 0;
@@ -41,16 +41,7 @@ beforeAll(async () => {
         content = model === 'biased' ? 'A' : correct(ansA!) === correct(ansB!) ? 'tie' : correct(ansA!) ? 'A' : 'B';
       } else content = model === 'biased' ? '5' : correct(prompt.split('Answer:\n')[1]!) ? '9' : '2';
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 10, completion_tokens: model === 'right' ? 20 : 5, total_tokens: 0 },
-      }),
-    );
+    sendCompletion(res, model, content, { prompt_tokens: 10, completion_tokens: model === 'right' ? 20 : 5 });
   }));
 });
 afterAll(() => closeUpstream());

@@ -21,7 +21,7 @@ import { defaultModelDir } from '../src/paths.js';
 import { armAt, unitHash } from '../src/experiments/index.js';
 import { saveRouterModel, train } from '../src/learn/index.js';
 import { buildGateway } from '../src/server/index.js';
-import { availableBackends, startUpstream } from './helpers.js';
+import { availableBackends, sendCompletion, startUpstream } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -30,17 +30,7 @@ let baseUrl: string;
 let closeUpstream: () => Promise<void>;
 beforeAll(async () => {
   ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
-    const answer = () =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          created: 1,
-          model,
-          choices: [{ index: 0, message: { role: 'assistant', content: `from ${model}` }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-        }),
-      );
+    const answer = () => sendCompletion(res, model, `from ${model}`);
     if (model === 'slow') setTimeout(answer, 40);
     else answer();
   }));

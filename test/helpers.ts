@@ -110,3 +110,22 @@ export async function startUpstream(
     },
   };
 }
+
+/** Answers an upstream call with a JSON chat completion: `content` from `model`, with its usage. */
+export function sendCompletion(
+  res: ServerResponse,
+  model: string,
+  content: string,
+  usage: { prompt_tokens: number; completion_tokens: number } = { prompt_tokens: 5, completion_tokens: 5 },
+): void {
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      id: 'x',
+      object: 'chat.completion',
+      created: 1,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+      usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens },
+    }),
+  );
+}

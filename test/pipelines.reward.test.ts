@@ -13,7 +13,7 @@ import { OutcomeRecorder, runPipeline } from '../src/engine/index.js';
 import { cascadePipeline } from '../src/eval/index.js';
 import { createArbiter, type Arbiter } from '../src/index.js';
 import type { CascadeRule, OutcomeReward } from '../src/reward/index.js';
-import { startUpstream } from './helpers.js';
+import { sendCompletion, startUpstream } from './helpers.js';
 
 const called: string[] = [];
 let baseUrl: string;
@@ -25,16 +25,7 @@ beforeAll(async () => {
     if (model === 'cheap-broken') return void res.writeHead(500).end('{}');
     // cheap models answer "42" to easy prompts and something else to hard ones
     const content = model === 'strong' ? 'strong: 42' : prompt.startsWith('easy') ? `${model}: 42` : `${model}: 41`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 },
-      }),
-    );
+    sendCompletion(res, model, content, { prompt_tokens: 3, completion_tokens: 3 });
   }));
 });
 afterAll(() => closeUpstream());

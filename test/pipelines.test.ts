@@ -22,7 +22,7 @@ import { ErrorCodes } from '../src/errors.js';
 import { OutcomeRecorder, runPipeline, type PipelineRun } from '../src/engine/index.js';
 import { createArbiter, type Arbiter } from '../src/index.js';
 import { buildGateway } from '../src/server/index.js';
-import { startUpstream } from './helpers.js';
+import { sendCompletion, startUpstream } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -38,19 +38,7 @@ function answer(res: ServerResponse, model: string, content: string, stream: boo
   usage.prompt += u.prompt_tokens;
   usage.completion += u.completion_tokens;
   const total = { ...u, total_tokens: u.prompt_tokens + u.completion_tokens };
-  if (!stream) {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-        usage: total,
-      }),
-    );
-    return;
-  }
+  if (!stream) return sendCompletion(res, model, content, u);
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   const base = { id: 'x', object: 'chat.completion.chunk', created: 1, model };
   const send = (o: unknown) => res.write(`data: ${JSON.stringify(o)}\n\n`);

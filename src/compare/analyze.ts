@@ -122,7 +122,7 @@ function pairResults(
   binary: boolean,
   alpha: number,
 ): PairResult[] {
-  const raw: Array<Omit<PairResult, 'pAdjusted' | 'significant'>> = [];
+  const raw: RawPair[] = [];
   for (let a = 0; a < models.length; a++)
     for (let b = a + 1; b < models.length; b++) {
       const diffs: number[] = [];
@@ -133,22 +133,34 @@ function pairResults(
       }
       const winsA = diffs.filter((d) => d > 0).length;
       const winsB = diffs.filter((d) => d < 0).length;
-      const ties = diffs.length - winsA - winsB;
-      const n = diffs.length;
-      const band = wilson(winsA + ties / 2, n, alpha);
       raw.push({
-        a: models[a]!,
-        b: models[b]!,
-        n,
-        winsA,
-        winsB,
-        ties,
-        winRate: n ? (winsA + ties / 2) / n : 0.5,
-        ...band,
+        ...pairRow(models[a]!, models[b]!, winsA, winsB, diffs.length - winsA - winsB, alpha),
         test: binary ? 'mcnemar' : 'wilcoxon',
         p: binary ? mcnemarExact(winsA, winsB) : wilcoxonSignedRank(diffs).p,
       });
     }
+  return withHolm(raw, alpha);
+}
+
+type RawPair = Omit<PairResult, 'pAdjusted' | 'significant'>;
+
+/** A pair's row from its wins, losses and ties: the win rate (ties half) with its Wilson interval. */
+function pairRow(a: string, b: string, winsA: number, winsB: number, ties: number, alpha: number) {
+  const n = winsA + winsB + ties;
+  return {
+    a,
+    b,
+    n,
+    winsA,
+    winsB,
+    ties,
+    winRate: n ? (winsA + ties / 2) / n : 0.5,
+    ...wilson(winsA + ties / 2, n, alpha),
+  };
+}
+
+/** Holm's adjustment over all pairs, and which are significant after it. */
+function withHolm(raw: readonly RawPair[], alpha: number): PairResult[] {
   const adjusted = holm(raw.map((r) => r.p));
   return raw.map((r, i) => ({ ...r, pAdjusted: adjusted[i]!, significant: adjusted[i]! <= alpha }));
 }
@@ -203,29 +215,19 @@ function winMatrix(rows: readonly Outcome[][], m: number): number[][] {
 
 /** Pairs from the judge: wins, losses and ties (split verdicts), the exact sign test on the decided ones. */
 function judgedPairs(models: readonly string[], rows: readonly Outcome[][], alpha: number): PairResult[] {
-  const raw: Array<Omit<PairResult, 'pAdjusted' | 'significant'>> = [];
+  const raw: RawPair[] = [];
   for (let a = 0; a < models.length; a++)
     for (let b = a + 1; b < models.length; b++) {
       const mine = rows.flat().filter(([x, y]) => x === a && y === b);
       const winsA = mine.filter((o) => o[2] === 1).length;
       const winsB = mine.filter((o) => o[2] === 0).length;
-      const ties = mine.length - winsA - winsB;
-      const n = mine.length;
       raw.push({
-        a: models[a]!,
-        b: models[b]!,
-        n,
-        winsA,
-        winsB,
-        ties,
-        winRate: n ? (winsA + ties / 2) / n : 0.5,
-        ...wilson(winsA + ties / 2, n, alpha),
+        ...pairRow(models[a]!, models[b]!, winsA, winsB, mine.length - winsA - winsB, alpha),
         test: 'judge',
         p: mcnemarExact(winsA, winsB),
       });
     }
-  const adjusted = holm(raw.map((r) => r.p));
-  return raw.map((r, i) => ({ ...r, pAdjusted: adjusted[i]!, significant: adjusted[i]! <= alpha }));
+  return withHolm(raw, alpha);
 }
 
 /** Bradley–Terry strengths refitted on 200 resamples of the prompts: each model's 2.5% and 97.5% points. */

@@ -48,20 +48,13 @@ export async function fitHead(
       param: 'tasks',
     });
   // standardise the inputs (folded into the layer at the end)
-  const mu = new Float64Array(D);
-  const sd = new Float64Array(D);
-  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mu[j]! += data.x[i * D + j]! / n;
-  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) sd[j]! += (data.x[i * D + j]! - mu[j]!) ** 2 / n;
-  // near-constant inputs are not scaled up: their noise would get huge weights, and folding those
-  // into a float32 layer cancels catastrophically
-  for (let j = 0; j < D; j++) sd[j] = Math.max(Math.sqrt(sd[j]!), MIN_SD);
-  const z = new Float64Array(n * D);
-  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) z[i * D + j] = (data.x[i * D + j]! - mu[j]!) / sd[j]!;
+  const { mu, sd, z } = standardise(data.x, n, D);
 
   const W = new Float64Array(2 * T * D); // standardised-space weights
   const b = new Float64Array(2 * T);
-  const fitTask = backend ? fitSoftmaxGemm.bind(null, backend) : fitSoftmax;
-  await fitTask(z, data.task, n, D, T, options.taskL2 ?? 1e-2, options.iterations ?? 300, W, b);
+  const l2 = options.taskL2 ?? 1e-2;
+  const problem: SoftmaxFit = { z, task: data.task, n, D, T, l2, iterations: options.iterations ?? 300, W, b };
+  await (backend ? fitSoftmaxGemm(backend, problem) : fitSoftmax(problem));
 
   // ridge per task: pool success on the standardised inputs of that task's rows
   const easeL2 = options.easeL2 ?? 0.1;
@@ -123,21 +116,38 @@ export async function fitHead(
 /** Rows the task regression sees at most (an even-strided sample beyond): the fit is converged long before. */
 const MAX_TASK_ROWS = 6000;
 
+/** Per-input mean and standard deviation, and the standardised rows (n x D). */
+function standardise(x: Float32Array, n: number, D: number): { mu: Float64Array; sd: Float64Array; z: Float64Array } {
+  const mu = new Float64Array(D);
+  const sd = new Float64Array(D);
+  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) mu[j]! += x[i * D + j]! / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) sd[j]! += (x[i * D + j]! - mu[j]!) ** 2 / n;
+  // near-constant inputs are not scaled up: their noise would get huge weights, and folding those
+  // into a float32 layer cancels catastrophically
+  for (let j = 0; j < D; j++) sd[j] = Math.max(Math.sqrt(sd[j]!), MIN_SD);
+  const z = new Float64Array(n * D);
+  for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) z[i * D + j] = (x[i * D + j]! - mu[j]!) / sd[j]!;
+  return { mu, sd, z };
+}
+
+/** The task regression's problem: standardised inputs z (n x D), task per row, and the weights it fits in place. */
+interface SoftmaxFit {
+  z: Float64Array;
+  task: Int32Array;
+  n: number;
+  D: number;
+  T: number;
+  l2: number;
+  iterations: number;
+  W: Float64Array;
+  b: Float64Array;
+}
+
 /**
  * Multinomial logistic regression by Adam on the full batch (rows with task -1 are skipped),
  * stopping once the penalised loss improves by less than 1e-5 (relative) for 5 iterations.
  */
-function fitSoftmax(
-  z: Float64Array,
-  task: Int32Array,
-  n: number,
-  D: number,
-  T: number,
-  l2: number,
-  iterations: number,
-  W: Float64Array,
-  b: Float64Array,
-): void {
+function fitSoftmax({ z, task, n, D, T, l2, iterations, W, b }: SoftmaxFit): void {
   const rows = taskRows(task, n);
   if (!rows.length || T < 2) return; // one task: constant logits
   const gW = new Float64Array(T * D);
@@ -191,15 +201,7 @@ function taskRows(task: Int32Array, n: number): number[] {
  */
 async function fitSoftmaxGemm(
   backend: ComputeBackend,
-  z: Float64Array,
-  task: Int32Array,
-  n: number,
-  D: number,
-  T: number,
-  l2: number,
-  iterations: number,
-  W: Float64Array,
-  b: Float64Array,
+  { z, task, n, D, T, l2, iterations, W, b }: SoftmaxFit,
 ): Promise<void> {
   const rows = taskRows(task, n);
   const R = rows.length;

@@ -48,14 +48,15 @@ describe('paired statistics', () => {
     }
   });
 
-  it("Wilcoxon's test keeps its false-positive rate under the null (≤ 6% at α = 5%, 2,000 samples of 40 graded pairs)", () => {
+  // its rate here is about 4.8% (two seeds of 50,000 samples: 4.77%, 4.90%); 10,000 samples put 6% 5 standard errors away
+  it("Wilcoxon's test keeps its false-positive rate under the null (≤ 6% at α = 5%, 10,000 samples of 40 graded pairs)", () => {
     const rnd = seededRandom(SEED + 2);
     let fp = 0;
-    for (let t = 0; t < 2000; t++) {
+    for (let t = 0; t < 10_000; t++) {
       const diffs = Array.from({ length: 40 }, () => Math.round((rnd() - rnd()) * 4) / 4); // ties and zeros, symmetric
       if (wilcoxonSignedRank(diffs).p <= 0.05) fp++;
     }
-    expect(fp / 2000, `seed ${SEED}`).toBeLessThanOrEqual(0.06);
+    expect(fp / 10_000, `seed ${SEED}`).toBeLessThanOrEqual(0.06);
     // and it finds a real shift
     const shifted = Array.from({ length: 60 }, () => rnd() - 0.3);
     expect(wilcoxonSignedRank(shifted).p).toBeLessThan(0.01);
@@ -82,7 +83,8 @@ describe('paired statistics', () => {
 describe('comparing recorded outcomes', () => {
   it('ranks by the records’ accuracy, and its significant pairs are the reference McNemar + Holm ones', () => {
     const rnd = seededRandom(SEED + 4);
-    const acc: Record<string, number> = { a: 0.9, b: 0.75, c: 0.72, d: 0.5 };
+    // gaps of 15 points: equal sample accuracies (an ambiguous ranking) are vanishingly rare
+    const acc: Record<string, number> = { a: 0.9, b: 0.75, c: 0.6, d: 0.45 };
     const records = Array.from({ length: 400 }, (_, i) => ({
       prompt: `q${i}`,
       task: i % 2 ? 'math' : 'code',
@@ -110,7 +112,7 @@ describe('comparing recorded outcomes', () => {
     const adjusted = holm(ps);
     const refSignificant = pairs.filter((_, k) => adjusted[k]! <= 0.05).map((p) => p.join('-'));
     expect(r.pairs.filter((p) => p.significant).map((p) => `${p.a}-${p.b}`)).toEqual(refSignificant);
-    expect(refSignificant).toContain('a-d'); // 0.9 against 0.5 on 400 prompts
+    expect(refSignificant).toContain('a-d'); // 0.9 against 0.45 on 400 prompts
     expect(r.recommendations.quality).toBe('a');
     expect(r.recommendations.cost).toBe('d');
     expect(r.pareto).toContain('a');

@@ -97,11 +97,13 @@ function plannedDesign(pA: number, pB: number, every: number) {
 }
 
 describe('planned test by simulation', () => {
-  it('A/A peeked every 50 units: false positives ≤ 5% over 10,000 runs', () => {
+  // the design's rate is about 4.6% (two seeds of 100,000 runs: 4.70%, 4.53%): 40,000 runs put 5% 3.8
+  // standard errors away, so a seed that lands above it means the design is wrong, not unlucky
+  it('A/A peeked every 50 units: false positives ≤ 5% over 40,000 runs', () => {
     const rnd = seededRandom(SEED + 3);
     const run = plannedDesign(0.7, 0.7, 50);
     let fp = 0;
-    const runs = 10_000;
+    const runs = 40_000;
     for (let r = 0; r < runs; r++) if (run(rnd) !== undefined) fp++;
     expect(fp / runs, `seed ${SEED}`).toBeLessThanOrEqual(0.05);
   });

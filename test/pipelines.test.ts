@@ -288,6 +288,26 @@ describe('running a pipeline', () => {
     await x.close();
   });
 
+  it("an auto phase's routing requirements: the models allowed, and a floor no model reaches", async () => {
+    const x = await engine([
+      {
+        id: 'routed',
+        phases: [{ name: 'only', model: 'auto', route: { allow: ['reviewer'] }, instructions: 'routed {{input}}' }],
+      },
+      {
+        id: 'unreachable',
+        phases: [{ name: 'only', model: 'auto:cost', route: { minQuality: 1 }, instructions: 'x {{input}}' }],
+      },
+    ]);
+    reviews = 0;
+    const r = await x.runPipeline('routed', { messages: [{ role: 'user', content: 'q' }] });
+    expect(r.phases[0]).toMatchObject({ model: 'reviewer', status: 'ok' });
+    const e = await x.runPipeline('unreachable', { messages: [{ role: 'user', content: 'q' }] }).catch((err) => err);
+    expect(e.code).toBe(ErrorCodes.PIPELINE_FAILED);
+    expect(e.details[0]).toMatch(/^only#1: failed \(.*(quality|eligible)/i);
+    await x.close();
+  });
+
   it('caches phase outputs by (phase, model, inputs) when asked', async () => {
     const x = await engine([
       { id: 'c', cache: true, phases: [{ name: 'only', model: 'echo', instructions: 'cached {{input}}' }] },
@@ -342,6 +362,12 @@ describe('pipeline config checks', () => {
     ).toThrow(/phases\[1\]\.loop: a loop needs a when/);
     expect(one([{ name: 'a', instructions: 'x' }], { output: 'nope' })).toThrow(
       /pipelines\[0\]\.output: no phase 'nope'/,
+    );
+    expect(one([{ name: 'a', model: 'echo', route: { minQuality: 0.5 }, instructions: 'x' }])).toThrow(
+      /phases\[0\]\.route: only a phase routed by auto takes routing requirements/,
+    );
+    expect(one([{ name: 'a', route: { allow: ['gpt-9'] }, instructions: 'x' }])).toThrow(
+      /phases\[0\]\.route\.allow\[0\]: 'gpt-9'/,
     );
   });
 

@@ -64,6 +64,19 @@ export const pipelinesSchema = {
               },
             },
             models: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'string', minLength: 1 } },
+            // for `auto`: what the router must respect — a quality target (the cheapest model predicted
+            // to reach it), a floor on predicted quality, ceilings on cost and latency, the models allowed
+            route: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                qualityTarget: { type: 'number', minimum: 0, maximum: 1 },
+                minQuality: { type: 'number', minimum: 0, maximum: 1 },
+                maxCost: { type: 'number', minimum: 0 },
+                maxLatencyMs: { type: 'number', minimum: 0 },
+                allow: { type: 'array', minItems: 1, maxItems: 64, items: { type: 'string', minLength: 1 } },
+              },
+            },
             // a critical phase that fails (after its fallbacks) fails the run; an optional one is skipped
             critical: { type: 'boolean', default: true },
             timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: 60_000 },

@@ -84,6 +84,11 @@ export function pipelineProblems(
       p.models?.forEach((m, k) => {
         if (!models.has(m)) problems.push(`${ph}.models[${k}]: '${m}' is not one of the configured models (${known})`);
       });
+      p.route?.allow?.forEach((m, k) => {
+        if (!models.has(m)) problems.push(`${ph}.route.allow[${k}]: '${m}' is not one of the configured models (${known})`);
+      });
+      if (p.route && !model.startsWith('auto'))
+        problems.push(`${ph}.route: only a phase routed by auto takes routing requirements`);
       p.after?.forEach((d, k) => {
         if (!names.has(d)) problems.push(`${ph}.after[${k}]: no phase '${d}' in pipeline '${pl.id}'`);
       });

@@ -67,6 +67,14 @@ export function parseModel(model: string, router: Router): { strategy?: Strategy
 export interface ExecContext {
   router: Router;
   upstreams: ReadonlyMap<string, Upstream>;
+  /** Requirements `auto` routing must respect here (a pipeline phase's `route`). */
+  route?: {
+    qualityTarget?: number;
+    minQuality?: number;
+    maxCost?: number;
+    maxLatencyMs?: number;
+    allow?: string[];
+  };
 }
 
 /** The models to try, in order, and why the first was chosen. Open breakers are left out of routing. */
@@ -80,7 +88,9 @@ async function plan(
   const cooling = [...c.upstreams].filter(([, u]) => !u.gate.available()).map(([id]) => id);
   // a request with tools, JSON output, images or audio (or a stream) routes only to models that take them
   const capabilities = requiredCapabilities(req);
+  const { qualityTarget, ...required } = c.route ?? {};
   const constraints = {
+    ...required,
     ...(cooling.length ? { deny: cooling } : {}),
     ...(capabilities.length ? { capabilities } : {}),
   };
@@ -88,6 +98,7 @@ async function plan(
   try {
     d = await c.router.route(promptOf(req), {
       ...(pick.strategy ? { strategy: pick.strategy } : {}),
+      ...(qualityTarget !== undefined ? { qualityTarget } : {}),
       ...((req.max_tokens ?? req.max_completion_tokens)
         ? { maxTokens: req.max_tokens ?? req.max_completion_tokens }
         : {}),

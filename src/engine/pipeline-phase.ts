@@ -17,22 +17,21 @@ export const PIPELINE_CACHE_ENTRIES = 1000;
 
 /** How a phase's model is called: JSON, or streamed to the caller (the output phase). */
 export type PhaseCall = (
+  c: ExecContext,
   req: CompleteRequest,
   rec: OutcomeRecorder,
   signal: AbortSignal,
   ended: Promise<OutcomeEvent>,
 ) => Promise<{ model: string; output: string }>;
 
-export const jsonCall =
-  (c: ExecContext): PhaseCall =>
-  async (req, rec, signal) => {
-    const r = await complete(c, req, rec, signal);
-    return { model: r.model, output: r.response.choices[0]?.message.content ?? '' };
-  };
+export const jsonCall: PhaseCall = async (c, req, rec, signal) => {
+  const r = await complete(c, req, rec, signal);
+  return { model: r.model, output: r.response.choices[0]?.message.content ?? '' };
+};
 
 export const streamCall =
-  (c: ExecContext, hand: (s: CompletionStream) => void): PhaseCall =>
-  async (req, rec, signal, ended) => {
+  (hand: (s: CompletionStream) => void): PhaseCall =>
+  async (c, req, rec, signal, ended) => {
     const s = await completeStream(c, { ...req, stream: true }, rec, signal);
     hand(s);
     const e = await ended;
@@ -134,6 +133,7 @@ export async function executePhase(
       if (maxTokens !== undefined && maxTokens < 1)
         throw new ArbiterError(ErrorCodes.BUDGET_EXCEEDED, `${p.name}: its budget share covers no output token`);
       const r = await call(
+        p.route ? { ...c, route: { ...p.route, ...(p.route.allow ? { allow: [...p.route.allow] } : {}) } } : c,
         {
           model,
           messages: [...x.system, { role: 'user', content: prompt }],

@@ -74,7 +74,7 @@ class Run {
     this.system = chat.messages.filter((m) => m.role === 'system' || m.role === 'developer');
     this.byName = new Map(pl.phases.map((p) => [p.name, p]));
     this.outputPhase = pl.output ?? pl.phases.at(-1)!.name;
-    this.streamOut = options.stream && streamable(pl, this.outputPhase) ? streamCall(c, options.stream) : undefined;
+    this.streamOut = options.stream && streamable(pl, this.outputPhase) ? streamCall(options.stream) : undefined;
   }
 
   async run(): Promise<PipelineRun> {
@@ -125,7 +125,7 @@ class Run {
 
   private async once(p: PhaseSettings, pass: number): Promise<void> {
     this.options.onPhase?.({ type: 'start', phase: p.name, pass });
-    const call = this.streamOut && p.name === this.outputPhase ? this.streamOut : jsonCall(this.c);
+    const call = this.streamOut && p.name === this.outputPhase ? this.streamOut : jsonCall;
     const r = await executePhase(this.c, this.pl, p, pass, call, {
       input: this.input,
       system: this.system,

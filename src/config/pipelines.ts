@@ -85,7 +85,8 @@ export function pipelineProblems(
         if (!models.has(m)) problems.push(`${ph}.models[${k}]: '${m}' is not one of the configured models (${known})`);
       });
       p.route?.allow?.forEach((m, k) => {
-        if (!models.has(m)) problems.push(`${ph}.route.allow[${k}]: '${m}' is not one of the configured models (${known})`);
+        if (!models.has(m))
+          problems.push(`${ph}.route.allow[${k}]: '${m}' is not one of the configured models (${known})`);
       });
       if (p.route && !model.startsWith('auto'))
         problems.push(`${ph}.route: only a phase routed by auto takes routing requirements`);

@@ -118,8 +118,11 @@ describe('sample-ratio mismatch', () => {
       if (sampleRatioMismatch(fair, [1, 1]).mismatch) falseAlarms++;
     }
     expect(flagged / runs, `seed ${SEED}`).toBeGreaterThanOrEqual(0.95);
-    // a fair split raises the alarm (level 0.1%) in at most 5 of the 1,000 runs
-    expect(falseAlarms, `seed ${SEED}`).toBeLessThanOrEqual(5);
+    // a fair split raises the alarm at its level (0.1%): 1 of the 1,000 runs expected, at most 4
+    // binomial standard deviations more (5)
+    const level = 0.001;
+    const allowed = Math.ceil(runs * level + 4 * Math.sqrt(runs * level));
+    expect(falseAlarms, `seed ${SEED}`).toBeLessThanOrEqual(allowed);
   });
 
   it('matches the χ² reference for three arms with unequal weights', () => {

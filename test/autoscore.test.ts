@@ -14,7 +14,7 @@ import { StaticEmbedder } from '../src/embed/index.js';
 import { ErrorCodes } from '../src/errors.js';
 import { createArbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
-import { availableBackends, startUpstream } from './helpers.js';
+import { availableBackends, sendCompletion, startUpstream } from './helpers.js';
 
 let baseUrl: string;
 let closeUpstream: () => Promise<void>;
@@ -23,22 +23,10 @@ beforeAll(async () => {
   ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
     if (model === 'broken-judge') return void res.writeHead(500).end('{}');
     if (model.endsWith('judge')) judged++;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: model.endsWith('judge') ? 'Correct.\nScore: 8/10' : 'Paris.' },
-            finish_reason: 'stop',
-          },
-        ],
-        usage: { prompt_tokens: 60, completion_tokens: 6, total_tokens: 66 },
-      }),
-    );
+    sendCompletion(res, model, model.endsWith('judge') ? 'Correct.\nScore: 8/10' : 'Paris.', {
+      prompt_tokens: 60,
+      completion_tokens: 6,
+    });
   }));
 });
 afterAll(() => closeUpstream());

@@ -14,7 +14,7 @@ import { StaticEmbedder } from '../src/embed/index.js';
 import { createArbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { Drift } from '../src/router/drift.js';
-import { availableBackends, Random, SEED, startUpstream } from './helpers.js';
+import { availableBackends, Random, SEED, sendCompletion, startUpstream } from './helpers.js';
 
 describe('drift corrections', () => {
   it('track the weighted mean of (rating − uncorrected prediction): simulation, 200 trials', () => {
@@ -62,16 +62,7 @@ let baseUrl: string;
 let closeUpstream: () => Promise<void>;
 beforeAll(async () => {
   ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 },
-      }),
-    );
+    sendCompletion(res, model, 'ok', { prompt_tokens: 5, completion_tokens: 20 });
   }));
 });
 afterAll(() => closeUpstream());

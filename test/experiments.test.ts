@@ -19,7 +19,7 @@ import { createArbiter, type Arbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { buildGateway } from '../src/server/index.js';
 import { sampleRatioMismatch, seededRandom } from '../src/stats/index.js';
-import { availableBackends, SEED, startUpstream } from './helpers.js';
+import { availableBackends, SEED, sendCompletion, startUpstream } from './helpers.js';
 
 const base = {
   models: [{ id: 'a', provider: { kind: 'replay', data: 'x.jsonl' }, cost: { inputPer1k: 0, outputPer1k: 0 } }],
@@ -186,16 +186,7 @@ let flakyCalls = 0;
 beforeAll(async () => {
   ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
     if (model === 'flaky' && flakyCalls++ % 2 === 0) return void res.writeHead(500).end('{}');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id: 'x',
-        object: 'chat.completion',
-        created: 1,
-        model,
-        choices: [{ index: 0, message: { role: 'assistant', content: `from ${model}` }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-      }),
-    );
+    sendCompletion(res, model, `from ${model}`);
   }));
 });
 afterAll(() => closeUpstream());

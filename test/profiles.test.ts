@@ -13,7 +13,7 @@ import { StaticEmbedder } from '../src/embed/index.js';
 import { createArbiter } from '../src/index.js';
 import { defaultModelDir } from '../src/paths.js';
 import { Profiles } from '../src/store/index.js';
-import { availableBackends, Random, SEED, startUpstream } from './helpers.js';
+import { availableBackends, Random, SEED, sendCompletion, startUpstream } from './helpers.js';
 
 describe('profiles', () => {
   it('a 10-point quality drop is flagged (the interval excludes the old mean) within 200 ratings: simulation', () => {
@@ -74,17 +74,7 @@ let baseUrl: string;
 let closeUpstream: () => Promise<void>;
 beforeAll(async () => {
   ({ baseUrl, close: closeUpstream } = await startUpstream(({ model }, _req, res) => {
-    const send = () =>
-      res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          id: 'x',
-          object: 'chat.completion',
-          created: 1,
-          model,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 5, completion_tokens: 20, total_tokens: 25 },
-        }),
-      );
+    const send = () => sendCompletion(res, model, 'ok', { prompt_tokens: 5, completion_tokens: 20 });
     if (model === 'slow') setTimeout(send, 150);
     else send();
   }));

@@ -3,6 +3,7 @@
  * quality against dollars per 1,000 requests with the Pareto front; vega-lite, rendered in Node,
  * colour-blind-safe palettes) and one self-contained HTML page with both charts inline.
  */
+import { renderVegaLite } from '../charts.js';
 import Table from 'cli-table3';
 
 import type { CompareReport } from './types.js';
@@ -82,12 +83,7 @@ export function compareMarkdown(r: CompareReport, charts: { matrix: string; pare
   ].join('\n');
 }
 
-async function render(spec: Record<string, unknown>): Promise<string> {
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
-  const view = new vega.View(vega.parse(vl.compile(spec as never).spec), { renderer: 'none' });
-  return view.toSVG();
-}
+const render = renderVegaLite;
 
 /** The win matrix: row model's win rate over the column model (ties half), a diverging colour-blind-safe scale. */
 export function winMatrixSvg(r: CompareReport): Promise<string> {

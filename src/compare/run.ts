@@ -74,7 +74,8 @@ function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
   };
 }
 
-async function earlier(file: string): Promise<Map<string, CallResult>> {
+/** An earlier run's results by key; answers dropped unless `keepOutputs` (pairwise judging re-reads them): memory holds numbers. */
+async function earlier(file: string, keepOutputs: boolean): Promise<Map<string, CallResult>> {
   const out = new Map<string, CallResult>();
   let text: string;
   try {
@@ -85,8 +86,8 @@ async function earlier(file: string): Promise<Map<string, CallResult>> {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const r = JSON.parse(line) as CallResult & { key: string };
-      out.set(r.key, r);
+      const { key, output, ...r } = JSON.parse(line) as CallResult & { key: string };
+      out.set(key, keepOutputs && output !== undefined ? { ...r, output } : r);
     } catch {
       /* a line cut by an interruption: called again */
     }
@@ -101,7 +102,9 @@ export async function runComparison(
 ): Promise<CallResult[]> {
   const file = o.out ? join(o.out, 'results.jsonl') : undefined;
   if (o.out) await mkdir(o.out, { recursive: true });
-  const done = file ? await earlier(file) : new Map<string, CallResult>();
+  const done = file
+    ? await earlier(file, o.pairwise === true || o.keepOutputs !== undefined)
+    : new Map<string, CallResult>();
   const reward = o.reward === undefined ? undefined : engine.rewards.outcome.get(o.reward);
   if (o.reward !== undefined && !reward)
     throw new ArbiterError(

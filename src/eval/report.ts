@@ -3,6 +3,7 @@
  * hulls and every baseline; the reliability diagram of predicted quality), rendered by Vega-Lite
  * and Vega in Node (no browser).
  */
+import { renderVegaLite } from '../charts.js';
 import { convexHull, type CurvePoint } from './curve.js';
 
 /** The part of an evaluation result the reports read (the engine's EvalResult has this shape). */
@@ -42,12 +43,7 @@ const pct = (x: number | null | undefined) =>
   x === null || x === undefined || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 const usd = (x: number) => `$${x < 1 ? x.toFixed(3) : x.toFixed(2)}`;
 
-async function render(spec: Record<string, unknown>): Promise<string> {
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
-  const view = new vega.View(vega.parse(vl.compile(spec as never).spec), { renderer: 'none' });
-  return view.toSVG();
-}
+const render = renderVegaLite;
 
 /** The cost–quality plot: each router's points and hull, the single models, random and the oracle. */
 export async function curveSvg(r: ReportInput): Promise<string> {

@@ -4,6 +4,7 @@
  * always-valid confidence-sequence band — the analysis recomputed on the data as it stood at the
  * end of each hour (vega-lite, rendered in Node).
  */
+import { renderVegaLite } from '../charts.js';
 import type { ExperimentSettings } from '../config/index.js';
 import type { ExperimentArmRow } from '../store/index.js';
 import { analyzeExperiment, emptyArm, type ExperimentReport } from './analyze.js';
@@ -63,10 +64,7 @@ export async function reportSvg(x: ExperimentSettings, series: ReturnType<typeof
       },
     ],
   };
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
-  const view = new vega.View(vega.parse(vl.compile(spec as never).spec), { renderer: 'none' });
-  return view.toSVG();
+  return renderVegaLite(spec);
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;

@@ -52,6 +52,11 @@ const draw = (a: BanditArm, lambda: number, rnd: () => number) =>
 /** The arm for the next request: a Thompson draw, with each arm kept at ≥ minShare of the traffic. */
 export function thompsonArm(arms: readonly BanditArm[], lambda: number, minShare: number, rnd: () => number): number {
   if (rnd() < minShare * arms.length) return Math.floor(rnd() * arms.length); // the exploration floor
+  return bestDraw(arms, lambda, rnd);
+}
+
+/** One joint draw from the arms' posteriors: the arm whose draw is highest. */
+function bestDraw(arms: readonly BanditArm[], lambda: number, rnd: () => number): number {
   let best = 0;
   let top = -Infinity;
   arms.forEach((a, i) => {
@@ -68,16 +73,7 @@ export function thompsonArm(arms: readonly BanditArm[], lambda: number, minShare
 export function probabilityBest(arms: readonly BanditArm[], lambda: number, rnd: () => number, draws = 2000): number[] {
   const wins = new Array<number>(arms.length).fill(0);
   for (let s = 0; s < draws; s++) {
-    let best = 0;
-    let top = -Infinity;
-    arms.forEach((a, i) => {
-      const v = draw(a, lambda, rnd);
-      if (v > top) {
-        top = v;
-        best = i;
-      }
-    });
-    wins[best]!++;
+    wins[bestDraw(arms, lambda, rnd)]!++;
   }
   return wins.map((w) => w / draws);
 }

@@ -3,6 +3,8 @@
  * server's `test` database). A missing service skips its tests with a visible notice; with
  * ARBITER_REQUIRE_SERVICES=1 (set by .ci/run) a missing service fails instead.
  */
+import { existsSync } from 'node:fs';
+
 import pg from 'pg';
 
 export const PG_URL = process.env.ARBITER_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -44,3 +46,16 @@ export async function freshPgDatabase(): Promise<{ url: string; drop: () => Prom
     },
   };
 }
+
+/** Chromium for the browser tests (ARBITER_CHROMIUM, else Debian's /usr/bin/chromium); a notice (or, with services required, a failure) when absent. */
+export function chromiumPath(): string | undefined {
+  const path = process.env.ARBITER_CHROMIUM ?? '/usr/bin/chromium';
+  if (existsSync(path)) return path;
+  const why = `Chromium is not at ${path} (apt-get install -y chromium, or set ARBITER_CHROMIUM)`;
+  if (required) throw new Error(`${why}; ARBITER_REQUIRE_SERVICES=1 makes that a failure`);
+  console.warn(`\n  ⚠ skipping browser tests: ${why}\n`);
+  return undefined;
+}
+
+/** The flags Chromium runs headless with here (no sandbox as root, no GPU, nothing fetched in the background). */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];

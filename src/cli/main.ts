@@ -19,6 +19,7 @@ import {
 } from './experiments.js';
 import { pipelineListCommand, pipelineRunCommand } from './pipeline.js';
 import { compareCommand } from './compare.js';
+import { reportCommand } from './report.js';
 import { trainCommand } from './train.js';
 
 // output piped into a reader that stopped early (arbiter ... | head): finish quietly
@@ -191,6 +192,18 @@ program
   .option('--since <when>', 'window start: 7d, 12h, epoch ms or an ISO date (default: everything)')
   .option('--out <file>', "output JSONL ('-' or absent for stdout)")
   .action(exportCommand);
+
+program
+  .command('report')
+  .description(
+    "the dashboard's views over a window (traffic, latency, cost, quality, experiments, comparisons, recent requests) as one self-contained HTML file",
+  )
+  .option('--config <file>', 'the config whose store to read', 'config/demo.yaml')
+  .option('--since <when>', 'window start: 7d, 12h, epoch ms or an ISO date', '7d')
+  .option('--until <when>', 'window end (default: now)')
+  .option('--requests <n>', 'latest requests listed, each with its page', '100')
+  .option('--out <file>', 'the HTML file to write', 'report.html')
+  .action(reportCommand);
 
 const experiments = program
   .command('experiments')

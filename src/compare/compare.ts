@@ -8,6 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Arbiter } from '../engine/index.js';
+import { COMPARISON_REPORT } from '../store/index.js';
 import { analyzeComparison, DEFAULT_WEIGHTS } from './analyze.js';
 import { checkJudge, checkModels } from './input.js';
 import { compareHtml, compareMarkdown, paretoSvg, winMatrixSvg } from './report.js';
@@ -31,7 +32,25 @@ export async function compare(
   const results = await runComparison(engine, cases, { ...o, models, judgments });
   const report = analyzeComparison(cases, models, results, o.weights ?? DEFAULT_WEIGHTS, o.alpha, judgments);
   if (o.out) await writeReports(o.out, report);
+  await keepReport(engine, report);
   return { report, results };
+}
+
+/** Keeps the report in the outcome store (when there is one): the dashboard shows the latest. */
+export async function keepReport(
+  engine: Pick<Arbiter, 'store'>,
+  report: CompareReport,
+  now = Date.now(),
+): Promise<void> {
+  if (!engine.store) return;
+  const models = report.models.map((m) => m.model);
+  await engine.store.sql.views.addReport({
+    id: `${now.toString(36)}-${models.join('-')}`.slice(0, 200),
+    ts: now,
+    kind: COMPARISON_REPORT,
+    title: `${models.join(' vs ')}`,
+    body: JSON.stringify(report),
+  });
 }
 
 /** The reports of an analysis, in `dir`. */

@@ -85,15 +85,29 @@ export function errorCode(e: unknown): ErrorCode | 'unknown' {
   return isArbiterError(e) ? e.code : 'unknown';
 }
 
+/** The alternatives an outcome keeps: the leading few (the request's page shows them). */
+const KEPT_ALTERNATIVES = 5;
+
 /** What an outcome keeps of a routing decision. */
 export function summarize(d: {
   model: string;
-  task: { label: string };
+  task: { label: string; confidence?: number };
   strategy: string;
   reason: string;
-  predicted: { quality: number; cost: number };
-  alternatives?: ReadonlyArray<{ inputTokens: number }>;
+  confidence?: number;
+  predicted: { quality: number; cost: number; latencyMs?: number };
+  alternatives?: ReadonlyArray<{
+    model?: string;
+    inputTokens: number;
+    quality?: number;
+    cost?: number;
+    latencyMs?: number;
+    score?: number;
+    eligible?: boolean;
+    excluded?: string;
+  }>;
 }): DecisionSummary {
+  const alts = (d.alternatives ?? []).filter((a) => a.model !== undefined).slice(0, KEPT_ALTERNATIVES);
   return {
     model: d.model,
     task: d.task.label,
@@ -102,5 +116,21 @@ export function summarize(d: {
     predictedQuality: d.predicted.quality,
     predictedCost: d.predicted.cost,
     ...(d.alternatives?.[0] ? { inputTokens: d.alternatives[0].inputTokens } : {}),
+    ...(d.confidence !== undefined ? { confidence: d.confidence } : {}),
+    ...(d.task.confidence !== undefined ? { taskConfidence: d.task.confidence } : {}),
+    ...(d.predicted.latencyMs !== undefined ? { predictedLatencyMs: d.predicted.latencyMs } : {}),
+    ...(alts.length
+      ? {
+          alternatives: alts.map((a) => ({
+            model: a.model!,
+            quality: a.quality ?? NaN,
+            cost: a.cost ?? NaN,
+            latencyMs: a.latencyMs ?? NaN,
+            score: a.score ?? NaN,
+            eligible: a.eligible ?? true,
+            ...(a.excluded ? { excluded: a.excluded } : {}),
+          })),
+        }
+      : {}),
   };
 }

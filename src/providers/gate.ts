@@ -14,6 +14,8 @@
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
+/** Breaker transitions a gate remembers (the dashboard's breaker history). */
+export const BREAKER_HISTORY = 50;
 
 export interface GateOptions {
   maxConcurrent: number;
@@ -71,6 +73,8 @@ export class ModelGate {
   private readonly queue: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   private failures: number[] = [];
   private state: BreakerState = 'closed';
+  /** The breaker's latest transitions, oldest first (at most BREAKER_HISTORY). */
+  private readonly transitions: Array<{ at: number; state: BreakerState }> = [];
   private openedAt = 0;
   private probing = false;
   private o: Required<Omit<GateOptions, 'now' | 'sleep' | 'random' | 'requestsPerMinute' | 'tokensPerMinute'>> &
@@ -117,6 +121,9 @@ export class ModelGate {
     };
   }
 
+  get maxConcurrent(): number {
+    return this.o.maxConcurrent;
+  }
   get inFlight(): number {
     return this.active;
   }
@@ -138,6 +145,12 @@ export class ModelGate {
     return this.state === 'open' ? Math.max(0, this.o.cooldownMs - (this.now() - this.openedAt)) : 0;
   }
 
+  /** The breaker's latest transitions (epoch ms and the state entered), oldest first. */
+  history(): ReadonlyArray<{ at: number; state: BreakerState }> {
+    this.breaker();
+    return this.transitions;
+  }
+
   /** Whether a call would be let through now (closed, or half-open with no probe running). */
   available(): boolean {
     const s = this.breaker();
@@ -146,7 +159,11 @@ export class ModelGate {
 
   private transition(s: BreakerState): void {
     if (this.state === s) return;
+    // an open breaker turns half-open when its cool-down ends, though it is noticed on the next read
+    const at = s === 'half-open' && this.state === 'open' ? this.openedAt + this.o.cooldownMs : this.now();
     this.state = s;
+    this.transitions.push({ at, state: s });
+    if (this.transitions.length > BREAKER_HISTORY) this.transitions.shift();
     if (s === 'open') this.openedAt = this.now();
     if (s === 'closed') this.failures = [];
     this.onStateChange?.(s);

@@ -3,7 +3,7 @@
  * (`model: "auto"`, `auto:<strategy>` or a model id; `arbiter: {…}` for reward-guided decoding),
  * decisions alone on /v1/route (micro-batched) and /v1/route/batch, the model list, health,
  * Prometheus metrics, and admin-only feedback and reload. One plugin per concern (errors, auth,
- * metrics), one file per group of routes.
+ * metrics), one file per group of routes; the dashboard page and its data API under /dashboard.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 
@@ -18,6 +18,7 @@ import { completionRoutes } from './routes/completions.js';
 import { embeddingRoutes } from './routes/embeddings.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { compareRoutes } from './routes/compare.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { modelRoutes } from './routes/models.js';
 import { routeRoutes } from './routes/route.js';
 
@@ -100,6 +101,7 @@ export async function buildGateway(o: GatewayOptions): Promise<FastifyInstance> 
   embeddingRoutes(app, host);
   experimentRoutes(app, host);
   compareRoutes(app, host);
+  await dashboardRoutes(app, host);
   app.server.maxConnections = c.maxConnections;
   app.addHook('onClose', async () => host.close());
   return app;

@@ -20,3 +20,12 @@ export async function createGateway(
 export { buildGateway, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type GatewayOptions } from './app.js';
 export { EngineHost } from './host.js';
 export { keysFromEnv, type AuthOptions } from './plugins/auth.js';
+export {
+  buildOverview,
+  buildSnapshot,
+  dashboardAssets,
+  reportHtml,
+  type Overview,
+  type Snapshot,
+} from './dashboard/index.js';
+export { liveState, parseRange } from './routes/dashboard.js';

@@ -40,6 +40,22 @@ export interface DecisionSummary {
   predictedCost?: number;
   /** The router's estimate of the prompt's tokens (profiles compare it with what upstreams count). */
   inputTokens?: number;
+  /** How clearly the choice beat the runner-up (0..1), and how sure the task is. */
+  confidence?: number;
+  taskConfidence?: number;
+  predictedLatencyMs?: number;
+  /** The leading candidates, best first (the dashboard shows them beside what happened). */
+  alternatives?: AlternativeSummary[];
+}
+
+export interface AlternativeSummary {
+  model: string;
+  quality: number;
+  cost: number;
+  latencyMs: number;
+  score: number;
+  eligible: boolean;
+  excluded?: string;
 }
 
 export interface OutcomeEvent {

@@ -3,7 +3,14 @@
  * SQLite (embedded default) or PostgreSQL; what the router learned from feedback, replayed on
  * start; the reads behind /v1/stats, /v1/requests/:id and `arbiter stats` / `export`.
  */
-export type { CallRecord, DecisionSummary, OutcomeEvent, OutcomeListener, RequestKind } from './events.js';
+export type {
+  AlternativeSummary,
+  CallRecord,
+  DecisionSummary,
+  OutcomeEvent,
+  OutcomeListener,
+  RequestKind,
+} from './events.js';
 export { OutcomeStore, type OpenOptions } from './outcome-store.js';
 export { openStore, parseStoreUrl } from './open.js';
 export { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations.js';
@@ -29,3 +36,16 @@ export {
   setMeta,
   type ExperimentArmRow,
 } from './experiments.js';
+export { bucketQuantiles, LATENCY_ACCURACY, latencyBucket } from './series.js';
+export {
+  COMPARISON_REPORT,
+  StoreViews,
+  type EventPoint,
+  type GroupRow,
+  type LatencyPoint,
+  type RequestFilter,
+  type RequestListRow,
+  type StoredReport,
+  type TrafficPoint,
+  type Window,
+} from './views.js';

@@ -6,6 +6,7 @@ import { sql, type Kysely } from 'kysely';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { Database } from './schema.js';
+import { backfillSeries } from './series.js';
 
 type Db = Kysely<Database>;
 
@@ -167,6 +168,41 @@ export const MIGRATIONS: readonly Migration[] = [
     what: "calls: the pipeline phase a call ran for (a pipeline run is one request, its phases' calls under it)",
     up: async (db) => {
       await db.schema.alterTable('calls').addColumn('phase', 'text').execute();
+    },
+  },
+  {
+    version: 6,
+    what: 'requests.decision (reason, confidence, alternatives); hourly latency histograms and event counts per model; comparison reports — what the dashboard reads',
+    up: async (db, dialect) => {
+      const big = dialect === 'postgres' ? 'bigint' : 'integer';
+      await db.schema.alterTable('requests').addColumn('decision', 'text').execute();
+      await db.schema
+        .createTable('rollup_latency')
+        .addColumn('hour', big, (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'integer', (c) => c.notNull())
+        .addColumn('n', big, (c) => c.notNull())
+        .addPrimaryKeyConstraint('rollup_latency_pk', ['hour', 'model', 'metric', 'bucket'])
+        .execute();
+      await db.schema
+        .createTable('rollup_events')
+        .addColumn('hour', big, (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('n', big, (c) => c.notNull())
+        .addPrimaryKeyConstraint('rollup_events_pk', ['hour', 'model', 'event'])
+        .execute();
+      await db.schema
+        .createTable('reports')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('ts', big, (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reports_kind_ts').on('reports').columns(['kind', 'ts']).execute();
+      await backfillSeries(db as Db);
     },
   },
 ];

@@ -1,8 +1,32 @@
 /** An outcome event as the rows the store keeps (compact: no prices, no config, text only when asked). */
-import type { OutcomeEvent } from './events.js';
+import type { DecisionSummary, OutcomeEvent } from './events.js';
 import { hashText, type PromptPolicy, type StoredRecord } from './sql-store.js';
 
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+const sig = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)) : null);
+
+/** What the request's page shows of its decision, compact (numbers to 4 significant digits). */
+function decisionJson(d: DecisionSummary): string {
+  return JSON.stringify({
+    reason: d.reason,
+    ...(d.confidence !== undefined ? { confidence: sig(d.confidence) } : {}),
+    ...(d.taskConfidence !== undefined ? { taskConfidence: sig(d.taskConfidence) } : {}),
+    ...(d.predictedLatencyMs !== undefined ? { predictedLatencyMs: sig(d.predictedLatencyMs) } : {}),
+    ...(d.alternatives
+      ? {
+          alternatives: d.alternatives.map((a) => ({
+            model: a.model,
+            quality: sig(a.quality),
+            cost: sig(a.cost),
+            latencyMs: sig(a.latencyMs),
+            score: sig(a.score),
+            eligible: a.eligible,
+            ...(a.excluded ? { excluded: a.excluded } : {}),
+          })),
+        }
+      : {}),
+  });
+}
 
 export function toStored(e: OutcomeEvent, prompts: PromptPolicy): StoredRecord {
   return {
@@ -29,6 +53,7 @@ export function toStored(e: OutcomeEvent, prompts: PromptPolicy): StoredRecord {
       prompt_hash: prompts !== 'none' && e.prompt !== undefined ? hashText(e.prompt) : null,
       experiment: e.experiment?.id ?? null,
       arm: e.experiment?.arm ?? null,
+      decision: e.decision ? decisionJson(e.decision) : null,
     },
     calls: e.calls.map((c) => ({
       request_id: e.id,

@@ -36,6 +36,8 @@ export interface RequestsTable {
   /** The experiment and arm the request was assigned to (migration 4). */
   experiment?: string | null;
   arm?: string | null;
+  /** The decision's reason, confidence and leading alternatives, compact JSON (migration 6). */
+  decision?: string | null;
 }
 
 export interface CallsTable {
@@ -111,6 +113,39 @@ export interface RollupsTable {
   score_sq: number;
 }
 
+/**
+ * Hourly latency histograms per model (migration 6): `metric` is `latency` (a successful call's
+ * duration) or `ttft` (time to its first token); `bucket` is a DDSketch log-mapping key (2%
+ * relative accuracy), so percentiles over any window come from summed counts, never from the rows.
+ */
+export interface RollupLatencyTable {
+  hour: number;
+  model: string;
+  metric: string;
+  bucket: number;
+  n: number;
+}
+
+/**
+ * Hourly event counts per model (migration 6): `selected` (the router's pick), `fallback` (given
+ * up on for another), `error:<code>` (a request that failed, on the model it failed on).
+ */
+export interface RollupEventsTable {
+  hour: number;
+  model: string;
+  event: string;
+  n: number;
+}
+
+/** Reports kept for the dashboard (migration 6): a comparison's report.json, newest first. */
+export interface ReportsTable {
+  id: string;
+  ts: number;
+  kind: string;
+  title: string;
+  body: string;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -123,5 +158,8 @@ export interface Database {
   prompts: PromptsTable;
   learned: LearnedTable;
   rollups: RollupsTable;
+  rollup_latency: RollupLatencyTable;
+  rollup_events: RollupEventsTable;
+  reports: ReportsTable;
   arbiter_meta: MetaTable;
 }

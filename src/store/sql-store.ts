@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { sql, type Insertable, type InsertQueryBuilder, type InsertResult, type Kysely, type Selectable } from 'kysely';
 
 import { addRequest, addToRollups, hourOf, rollupKey, ZERO_SUMS } from './rollups.js';
+import { addToSeries, SeriesSums } from './series.js';
+import { StoreViews } from './views.js';
 import type {
   CallsTable,
   Database,
@@ -61,10 +63,15 @@ export interface SpendRow {
 export const hashText = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
 export class SqlStore {
+  /** The dashboard's reads. */
+  readonly views: StoreViews;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.views = new StoreViews(db, dialect);
+  }
 
   /**
    * Writes records in one transaction, with the rollups of those newly stored (a request already
@@ -74,6 +81,7 @@ export class SqlStore {
     if (!records.length) return;
     await this.db.transaction().execute(async (tx) => {
       const sums = new Map<string, RollupsTable>();
+      const series = new SeriesSums();
       // SQLite binds at most 32,766 parameters a statement; PostgreSQL takes each table's rows as one JSON parameter
       const step = this.dialect === 'postgres' ? records.length : 500;
       for (let i = 0; i < records.length; i += step) {
@@ -91,6 +99,7 @@ export class SqlStore {
           .returning('id')
           .execute();
         const fresh = new Set(inserted.map((r) => r.id));
+        for (const r of part) if (fresh.has(r.request.id)) series.add(r.request, r.calls);
         // a routing decision (kind route) made no call: it is not a request to its model's volume,
         // latency or cost, though its ratings count in the model's quality
         for (const { request: q } of part)
@@ -111,6 +120,7 @@ export class SqlStore {
             .execute();
       }
       await addToRollups(tx, [...sums.values()]);
+      await addToSeries(tx, series);
     });
   }
 
@@ -374,6 +384,8 @@ export class SqlStore {
       await tx.deleteFrom('prompts').where('request_id', 'in', old).execute();
       const r = await tx.deleteFrom('requests').where('ts', '<', before).executeTakeFirst();
       await tx.deleteFrom('rollups').where('hour', '<', hourOf(before)).execute(); // whole hours only
+      await tx.deleteFrom('rollup_latency').where('hour', '<', hourOf(before)).execute();
+      await tx.deleteFrom('rollup_events').where('hour', '<', hourOf(before)).execute();
       return Number(r.numDeletedRows);
     });
   }

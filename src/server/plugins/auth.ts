@@ -27,8 +27,11 @@ declare module 'fastify' {
     caller?: Caller;
   }
   interface FastifyInstance {
-    /** onRequest hooks: `{ onRequest: app.requireRole('client') }`. */
-    requireRole(need: 'client' | 'admin'): (req: FastifyRequest) => Promise<void>;
+    /**
+     * onRequest hooks: `{ onRequest: app.requireRole('client') }`. `operator` (the dashboard): an
+     * admin key when keys are on; open, like the API, when they are off (bind to 127.0.0.1).
+     */
+    requireRole(need: 'client' | 'admin' | 'operator'): (req: FastifyRequest) => Promise<void>;
   }
 }
 
@@ -75,9 +78,9 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
       const role = admin ? 'admin' : client ? 'client' : null;
       return { keyId: role ? key.subarray(0, 8).toString('hex') : undefined, role, open };
     };
-    app.decorate('requireRole', (need: 'client' | 'admin') => async (req: FastifyRequest) => {
+    app.decorate('requireRole', (need: 'client' | 'admin' | 'operator') => async (req: FastifyRequest) => {
       req.caller = identify(req);
-      if (open && need === 'client') return;
+      if (open && need !== 'admin') return;
       if (open)
         throw new ArbiterError(
           ErrorCodes.UNAUTHORIZED,
@@ -89,7 +92,7 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
         throw new ArbiterError(ErrorCodes.UNAUTHORIZED, 'missing or unknown API key (Authorization: Bearer <key>)', {
           param: 'authorization',
         });
-      if (need === 'admin' && r !== 'admin')
+      if (need !== 'client' && r !== 'admin')
         throw new ArbiterError(ErrorCodes.FORBIDDEN, 'this endpoint needs an admin key', { param: 'authorization' });
     });
   },

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { EngineHost } from '../host.js';
+import { modelState } from '../model-state.js';
 import { embedderModelId } from './embeddings.js';
 
 export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: string): void {
@@ -43,23 +44,12 @@ export function modelRoutes(app: FastifyInstance, host: EngineHost, backend: str
     store: host.current.store ? host.current.store.status : { status: 'off' },
     ...(host.current.autoScore ? { autoScore: host.current.autoScore.status } : {}),
     models: [...host.current.upstreams].map(([id, u]) => {
-      const b = u.gate.breaker();
-      const state =
-        b === 'open'
-          ? 'cooling down'
-          : b === 'half-open'
-            ? 'half-open'
-            : u.gate.saturated
-              ? 'saturated'
-              : u.gate.rateLimited
-                ? 'rate limited'
-                : 'healthy';
       return {
         id,
-        state,
+        state: modelState(u.gate),
         inFlight: u.gate.inFlight,
         queued: u.gate.queued,
-        ...(b === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}),
+        ...(u.gate.breaker() === 'open' ? { retryInMs: u.gate.cooldownLeftMs() } : {}),
       };
     }),
   }));

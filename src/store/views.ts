@@ -1,0 +1,297 @@
+/**
+ * The dashboard's reads: every chart from the hourly rollups (so a window costs hours × models ×
+ * tasks × keys rows, whatever the request volume), the request list from the requests' ts index,
+ * and the kept reports. Time buckets are whole hours, summed into `stepHours`-wide steps.
+ */
+import { sql, type Kysely } from 'kysely';
+
+import { hourOf } from './rollups.js';
+import type { Database, RequestsTable } from './schema.js';
+import { bucketQuantiles } from './series.js';
+
+const HOUR = 3_600_000;
+
+export interface Window {
+  /** Epoch ms; rounded down to the hour. */
+  since: number;
+  /** Epoch ms, exclusive (default: now). */
+  until?: number;
+  /** Hours per chart step (default 1). */
+  stepHours?: number;
+}
+
+export interface TrafficPoint {
+  t: number;
+  model: string;
+  requests: number;
+  errors: number;
+  cost: number;
+  promptTokens: number;
+  completionTokens: number;
+  latencySum: number;
+}
+
+export interface GroupRow {
+  key: string;
+  model: string;
+  requests: number;
+  errors: number;
+  cost: number;
+  promptTokens: number;
+  completionTokens: number;
+  rated: number;
+  scoreSum: number;
+  scoreSq: number;
+}
+
+export interface LatencyPoint {
+  /** Step start; -1 for the whole window. */
+  t: number;
+  model: string;
+  metric: 'latency' | 'ttft';
+  n: number;
+  p50: number;
+  p95: number;
+}
+
+export interface EventPoint {
+  t: number;
+  model: string;
+  event: string;
+  n: number;
+}
+
+export interface RequestFilter {
+  /** A request id or its prefix. */
+  q?: string;
+  model?: string;
+  task?: string;
+  status?: 'ok' | 'error';
+  keyId?: string;
+  /** Epoch ms: only requests before this (the next page). */
+  before?: number;
+  limit?: number;
+}
+
+export type RequestListRow = Pick<
+  RequestsTable,
+  | 'id'
+  | 'ts'
+  | 'kind'
+  | 'task'
+  | 'model'
+  | 'decision_model'
+  | 'strategy'
+  | 'status'
+  | 'code'
+  | 'latency_ms'
+  | 'cost'
+  | 'key_id'
+  | 'fallbacks'
+>;
+
+export interface StoredReport {
+  id: string;
+  ts: number;
+  kind: string;
+  title: string;
+  body: string;
+}
+
+const num = (x: unknown) => Number(x ?? 0);
+
+/** The kind under which `arbiter compare` keeps each comparison's report.json. */
+export const COMPARISON_REPORT = 'comparison';
+
+export class StoreViews {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres',
+  ) {}
+
+  private range(w: Window) {
+    const step = Math.max(1, Math.floor(w.stepHours ?? 1)) * HOUR;
+    return { from: hourOf(w.since), to: w.until ?? Number.MAX_SAFE_INTEGER, step };
+  }
+
+  /** Requests, errors, cost, tokens and latency per model per step. */
+  async traffic(w: Window): Promise<TrafficPoint[]> {
+    const { from, to, step } = this.range(w);
+    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const rows = await this.db
+      .selectFrom('rollups')
+      .where('hour', '>=', from)
+      .where('hour', '<', to)
+      .select((eb) => [
+        t.as('t'),
+        'model',
+        eb.fn.sum<number>('requests').as('requests'),
+        eb.fn.sum<number>('errors').as('errors'),
+        eb.fn.sum<number>('cost').as('cost'),
+        eb.fn.sum<number>('prompt_tokens').as('pt'),
+        eb.fn.sum<number>('completion_tokens').as('ct'),
+        eb.fn.sum<number>('latency_sum').as('ls'),
+      ])
+      .groupBy([t, 'model'])
+      .orderBy('t')
+      .execute();
+    return rows.map((r) => ({
+      t: num(r.t),
+      model: r.model,
+      requests: num(r.requests),
+      errors: num(r.errors),
+      cost: num(r.cost),
+      promptTokens: num(r.pt),
+      completionTokens: num(r.ct),
+      latencySum: num(r.ls),
+    }));
+  }
+
+  /** Sums per model and task, or per model and key, over the window (ratings included). */
+  async grouped(w: Window, by: 'task' | 'key_id'): Promise<GroupRow[]> {
+    const { from, to } = this.range(w);
+    const rows = await this.db
+      .selectFrom('rollups')
+      .where('hour', '>=', from)
+      .where('hour', '<', to)
+      .select((eb) => [
+        eb.ref(by).as('key'),
+        'model',
+        eb.fn.sum<number>('requests').as('requests'),
+        eb.fn.sum<number>('errors').as('errors'),
+        eb.fn.sum<number>('cost').as('cost'),
+        eb.fn.sum<number>('prompt_tokens').as('pt'),
+        eb.fn.sum<number>('completion_tokens').as('ct'),
+        eb.fn.sum<number>('rated').as('rated'),
+        eb.fn.sum<number>('score_sum').as('ss'),
+        eb.fn.sum<number>('score_sq').as('sq'),
+      ])
+      .groupBy([by, 'model'])
+      .execute();
+    return rows.map((r) => ({
+      key: String(r.key),
+      model: r.model,
+      requests: num(r.requests),
+      errors: num(r.errors),
+      cost: num(r.cost),
+      promptTokens: num(r.pt),
+      completionTokens: num(r.ct),
+      rated: num(r.rated),
+      scoreSum: num(r.ss),
+      scoreSq: num(r.sq),
+    }));
+  }
+
+  /** p50 and p95 of latency and time to first token per model: per step, and over the whole window (t = -1). */
+  async latency(w: Window): Promise<LatencyPoint[]> {
+    const { from, to, step } = this.range(w);
+    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const rows = await this.db
+      .selectFrom('rollup_latency')
+      .where('hour', '>=', from)
+      .where('hour', '<', to)
+      .select((eb) => [t.as('t'), 'model', 'metric', 'bucket', eb.fn.sum<number>('n').as('n')])
+      .groupBy([t, 'model', 'metric', 'bucket'])
+      .execute();
+    const groups = new Map<
+      string,
+      { t: number; model: string; metric: string; buckets: Array<{ bucket: number; n: number }> }
+    >();
+    const add = (tt: number, r: (typeof rows)[number]) => {
+      const id = `${tt}\u0000${r.model}\u0000${r.metric}`;
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = { t: tt, model: r.model, metric: r.metric, buckets: [] }));
+      g.buckets.push({ bucket: Number(r.bucket), n: num(r.n) });
+    };
+    for (const r of rows) {
+      add(num(r.t), r);
+      add(-1, r);
+    }
+    return [...groups.values()]
+      .map((g) => {
+        const [p50, p95] = bucketQuantiles(g.buckets, [0.5, 0.95]);
+        return {
+          t: g.t,
+          model: g.model,
+          metric: g.metric as LatencyPoint['metric'],
+          n: g.buckets.reduce((s, b) => s + b.n, 0),
+          p50: p50!,
+          p95: p95!,
+        };
+      })
+      .sort((a, b) => a.t - b.t || (a.model < b.model ? -1 : 1));
+  }
+
+  /** Selections, fallbacks and errors by code per model per step. */
+  async events(w: Window): Promise<EventPoint[]> {
+    const { from, to, step } = this.range(w);
+    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const rows = await this.db
+      .selectFrom('rollup_events')
+      .where('hour', '>=', from)
+      .where('hour', '<', to)
+      .select((eb) => [t.as('t'), 'model', 'event', eb.fn.sum<number>('n').as('n')])
+      .groupBy([t, 'model', 'event'])
+      .orderBy('t')
+      .execute();
+    return rows.map((r) => ({ t: num(r.t), model: r.model, event: r.event, n: num(r.n) }));
+  }
+
+  /** The most recent requests matching the filter, newest first (at most 200). */
+  async recent(f: RequestFilter = {}): Promise<RequestListRow[]> {
+    let q = this.db
+      .selectFrom('requests')
+      .select([
+        'id',
+        'ts',
+        'kind',
+        'task',
+        'model',
+        'decision_model',
+        'strategy',
+        'status',
+        'code',
+        'latency_ms',
+        'cost',
+        'key_id',
+        'fallbacks',
+      ]);
+    if (f.q) {
+      // an id prefix: a range over the primary key on SQLite (a LIKE there would scan the ts index)
+      const like = `${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where(sql<boolean>`${sql.ref('id')} like ${like} escape '\\'`);
+      if (this.dialect === 'sqlite') q = q.where('id', '>=', f.q).where('id', '<', `${f.q}\uffff`);
+    }
+    if (f.model) q = q.where('model', '=', f.model);
+    if (f.task) q = q.where('task', '=', f.task);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.keyId) q = q.where('key_id', '=', f.keyId);
+    if (f.before !== undefined) q = q.where('ts', '<', f.before);
+    const rows = await q
+      .orderBy('ts', 'desc')
+      .limit(Math.min(200, Math.max(1, f.limit ?? 50)))
+      .execute();
+    return rows.map((r) => ({ ...r, ts: Number(r.ts), latency_ms: Number(r.latency_ms), cost: Number(r.cost) }));
+  }
+
+  /** Keeps a report (a comparison's report.json); a second one with the same id replaces it. */
+  async addReport(r: StoredReport): Promise<void> {
+    await this.db
+      .insertInto('reports')
+      .values(r)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ ts: r.ts, title: r.title, body: r.body }))
+      .execute();
+  }
+
+  /** The newest reports of a kind, newest first. */
+  async reports(kind: string, limit = 10): Promise<StoredReport[]> {
+    const rows = await this.db
+      .selectFrom('reports')
+      .selectAll()
+      .where('kind', '=', kind)
+      .orderBy('ts', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...r, ts: Number(r.ts) }));
+  }
+}

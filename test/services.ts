@@ -58,4 +58,9 @@ export function chromiumPath(): string | undefined {
 }
 
 /** The flags Chromium runs headless with here (no sandbox as root, no GPU, nothing fetched in the background). */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-dev-shm-usage',
+];

@@ -3,7 +3,7 @@
  * one upstream on 127.0.0.1 (`flaky` fails while `failing` is set), keys on, an experiment, a
  * comparison kept by `compare()`, and requests sent over HTTP — some rated, some failing over.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,8 @@ export interface DashboardFixture {
   /** Sends one chat completion; returns its id, answering model and HTTP status. */
   send(content: string, model?: string, key?: string): Promise<{ id: string; model: string; status: number }>;
   dbFile: string;
-  configPath?: string;
+  /** The config the gateway runs (JSON), for the command line. */
+  configPath: string;
   close(): Promise<void>;
 }
 
@@ -67,28 +68,28 @@ export async function startDashboardFixture(o: { requests: number; seed: number 
     strengths: { general: quality, code: quality, math: quality, knowledge: quality, creative: quality },
   });
   const backend = availableBackends()[0]!;
-  const engine = await createArbiter(
-    {
-      models: [model('strong', 0.95, 0.01), model('flaky', 0.85, 0.002), model('fast', 0.6, 0.0005)],
-      routing: { strategy: 'balanced' },
-      store: { url: `sqlite:${dbFile}`, flushMs: 50, prompts: 'full' },
-      experiments: [
-        {
-          id: 'cheaper-default',
-          unit: 'request',
-          arms: [
-            { id: 'control', strategy: 'balanced' },
-            { id: 'cost', strategy: 'cost' },
-          ],
-        },
-      ],
-    },
-    {
-      backend,
-      embedder: await StaticEmbedder.load(defaultModelDir(), backend),
-      gate: { backoffBaseMs: 1, failureThreshold: 3, cooldownMs: 120_000 },
-    },
-  );
+  const configPath = join(dir, 'arbiter.yaml'); // JSON is YAML: `arbiter report --config` reads it
+  const config = {
+    models: [model('strong', 0.95, 0.01), model('flaky', 0.85, 0.002), model('fast', 0.6, 0.0005)],
+    routing: { strategy: 'balanced' },
+    store: { url: `sqlite:${dbFile}`, flushMs: 50, prompts: 'full' },
+    experiments: [
+      {
+        id: 'cheaper-default',
+        unit: 'request',
+        arms: [
+          { id: 'control', strategy: 'balanced' },
+          { id: 'cost', strategy: 'cost' },
+        ],
+      },
+    ],
+  };
+  await writeFile(configPath, JSON.stringify(config, null, 2));
+  const engine = await createArbiter(configPath, {
+    backend,
+    embedder: await StaticEmbedder.load(defaultModelDir(), backend),
+    gate: { backoffBaseMs: 1, failureThreshold: 3, cooldownMs: 120_000 },
+  });
   const app = await buildGateway({ arbiter: engine, auth: { clientKeys: [CLIENT_KEY], adminKeys: [ADMIN_KEY] } });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -125,6 +126,7 @@ export async function startDashboardFixture(o: { requests: number; seed: number 
     engine,
     sent,
     dbFile,
+    configPath,
     setFailing: (on) => void (failing = on),
     send,
     close: async () => {

@@ -7,13 +7,15 @@
  * violation. Screenshots of each panel go to test-output/dashboard/ (not committed). Without
  * Chromium these tests are skipped with a notice; CI (ARBITER_REQUIRE_SERVICES=1) requires it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { buildSnapshot, reportHtml } from '../src/server/index.js';
 import { ADMIN_KEY, startDashboardFixture, type DashboardFixture } from './dashboard-fixture.js';
 import { SEED } from './helpers.js';
 import { CHROMIUM_ARGS, chromiumPath } from './services.js';
@@ -117,6 +119,31 @@ describe.skipIf(!chrome)('dashboard in Chromium', () => {
     }
     expect([...reached].some((t) => t.startsWith('A:#models'))).toBe(true);
     expect([...reached].some((t) => t.startsWith('SELECT'))).toBe(true);
+  });
+
+  it('a report file (arbiter report) shows the same panels from disk, with no server and no key', async () => {
+    const snapshot = await buildSnapshot({
+      store: fx.engine.store!.sql,
+      models: fx.engine.config.models,
+      since: Date.now() - 86_400_000,
+      until: Date.now(),
+      experiments: fx.engine.experiments!,
+    });
+    const file = join(SHOTS, 'report.html');
+    writeFileSync(file, reportHtml(snapshot));
+    const report = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const outside: string[] = [];
+    report.on('request', (r) => void (r.url().startsWith('file:') || outside.push(r.url())));
+    await report.goto(pathToFileURL(file).href);
+    await report.locator('#traffic canvas').first().waitFor();
+    expect(await report.locator('[data-metric="requests"]').textContent()).toBe(
+      snapshot.overview.totals.requests.toLocaleString('en-US'),
+    );
+    expect(await report.locator('#models').textContent()).toContain('a report has none');
+    await report.locator('#requests tbody a').first().click();
+    await report.locator('#request .decision-reason').waitFor();
+    expect(outside).toEqual([]);
+    await report.close();
   });
 
   it('has no serious or critical accessibility violation (axe-core)', async () => {

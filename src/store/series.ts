@@ -36,7 +36,7 @@ export class SeriesSums {
     else this.events.set(id, { hour, model, event, n: 1 });
   }
 
-  /** Adds one newly stored request and its calls. */
+  /** Adds one newly stored request and its calls (in attempt order). */
   add(
     q: Pick<RequestsTable, 'ts' | 'model' | 'decision_model' | 'status' | 'code' | 'fallbacks'>,
     calls: ReadonlyArray<Pick<CallsTable, 'model' | 'status' | 'latency_ms' | 'ttft_ms'>>,
@@ -44,7 +44,9 @@ export class SeriesSums {
     const hour = hourOf(Number(q.ts));
     if (q.decision_model) this.count(hour, q.decision_model, 'selected');
     if (q.fallbacks) for (const m of q.fallbacks.split(',')) if (m) this.count(hour, m, 'fallback');
-    if (q.status === 'error') this.count(hour, q.model ?? q.decision_model ?? '', `error:${q.code ?? 'unknown'}`);
+    // a failure is the model's it failed on: the one that began to answer, else the last one called
+    if (q.status === 'error')
+      this.count(hour, q.model ?? calls.at(-1)?.model ?? q.decision_model ?? '', `error:${q.code ?? 'unknown'}`);
     for (const c of calls) {
       if (c.status !== 'ok') continue;
       this.bump(hour, c.model, 'latency', latencyBucket(Number(c.latency_ms)));

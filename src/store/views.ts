@@ -117,7 +117,7 @@ export class StoreViews {
   /** Requests, errors, cost, tokens and latency per model per step. */
   async traffic(w: Window): Promise<TrafficPoint[]> {
     const { from, to, step } = this.range(w);
-    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
     const rows = await this.db
       .selectFrom('rollups')
       .where('hour', '>=', from)
@@ -185,7 +185,7 @@ export class StoreViews {
   /** p50 and p95 of latency and time to first token per model: per step, and over the whole window (t = -1). */
   async latency(w: Window): Promise<LatencyPoint[]> {
     const { from, to, step } = this.range(w);
-    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
     const rows = await this.db
       .selectFrom('rollup_latency')
       .where('hour', '>=', from)
@@ -225,7 +225,7 @@ export class StoreViews {
   /** Selections, fallbacks and errors by code per model per step. */
   async events(w: Window): Promise<EventPoint[]> {
     const { from, to, step } = this.range(w);
-    const t = sql<number>`(hour / ${step}) * ${step}`;
+    const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
     const rows = await this.db
       .selectFrom('rollup_events')
       .where('hour', '>=', from)

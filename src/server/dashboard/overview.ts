@@ -79,10 +79,11 @@ function accumulate(traffic: readonly TrafficPoint[], events: readonly EventPoin
       );
     return s;
   };
+  const answeredErrors = new Map<Step, number>();
   for (const r of traffic) {
     const s = step(r.t, r.model);
     s.requests = r.requests;
-    s.errors = r.errors;
+    answeredErrors.set(s, r.errors);
     s.cost = r.cost;
     s.tokens = r.promptTokens + r.completionTokens;
     s.meanLatencyMs = r.requests ? r.latencySum / r.requests : 0;
@@ -93,6 +94,7 @@ function accumulate(traffic: readonly TrafficPoint[], events: readonly EventPoin
     if (e.event === 'selected') step(e.t, e.model).selected += e.n;
     else if (e.event === 'fallback') step(e.t, e.model).fallbacks += e.n;
     else if (e.event.startsWith('error:')) {
+      step(e.t, e.model).errors += e.n;
       const code = e.event.slice('error:'.length);
       const id = `${code}\u0000${e.model}`;
       const c = errorsByCode.get(id) ?? { code, model: e.model, n: 0 };
@@ -100,6 +102,8 @@ function accumulate(traffic: readonly TrafficPoint[], events: readonly EventPoin
       errorsByCode.set(id, c);
     }
   }
+  // every failure counts as a request, though one no model answered is not in the rollups' volume
+  for (const s of steps.values()) s.requests += Math.max(0, s.errors - (answeredErrors.get(s) ?? 0));
   return {
     steps: [...steps.values()],
     errorsByCode: [...errorsByCode.values()].sort((a, b) => b.n - a.n),

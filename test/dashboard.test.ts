@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrorCodes } from '../src/errors.js';
@@ -20,7 +22,9 @@ import {
   bucketQuantiles,
   LATENCY_ACCURACY,
   latencyBucket,
+  MIGRATIONS,
   openStore,
+  type Database,
   type SqlStore,
   type StoredRecord,
 } from '../src/store/index.js';
@@ -42,10 +46,9 @@ describe('latency histograms', () => {
       const values = Array.from(z, (x) => Math.exp(mu + x * (0.3 + rnd.uniform())));
       const counts = new Map<number, number>();
       for (const v of values) counts.set(latencyBucket(v), (counts.get(latencyBucket(v)) ?? 0) + 1);
-      const buckets = [...counts].map(([bucket, c]) => ({ bucket, n: c }));
       const sorted = [...values].sort((a, b) => a - b);
       const qs = [0.5, 0.9, 0.95, 0.99];
-      const got = bucketQuantiles(buckets, qs);
+      const got = bucketQuantiles(counts, qs);
       qs.forEach((q, i) => {
         const want = exactQuantile(sorted, q);
         expect(Math.abs(got[i]! - want) / want, `trial ${trial} q${q}`).toBeLessThanOrEqual(LATENCY_ACCURACY + 1e-9);
@@ -53,7 +56,7 @@ describe('latency histograms', () => {
     }
   });
   it('an empty histogram has no percentile', () => {
-    expect(bucketQuantiles([], [0.5]).every(Number.isNaN)).toBe(true);
+    expect(bucketQuantiles(new Map(), [0.5]).every(Number.isNaN)).toBe(true);
   });
 });
 
@@ -322,7 +325,7 @@ async function views(s: SqlStore, start: number) {
     latency: round(await s.views.latency(w)),
     events: round(await s.views.events(w)),
     byTask: round(await s.views.grouped(w, 'task')),
-    byKey: round(await s.views.grouped(w, 'key_id')),
+    byKey: round(await s.views.grouped(w, 'key')),
     recent: (await s.views.recent({ limit: 20, model: 'm-a' })).map((r) => r.id),
     prefix: (await s.views.recent({ q: 'r12', limit: 200 })).map((r) => r.id).sort(),
   };
@@ -334,20 +337,48 @@ describe('series rollups', () => {
   const start = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 72 * 3_600_000;
   const recs = records(3000, new Random(SEED), start);
 
-  it('migration 6 backfills the same series the writes keep', async () => {
+  it('migration 6 backfills from a version-5 store the same slices and series the writes keep', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-series-'));
     const s = (await openStore(`sqlite:${join(dir, 'a.db')}`))!;
     await s.write(recs.slice(0, 1500));
     await s.write(recs.slice(1000)); // overlapping: the replayed third is not counted twice
     const live = await views(s, start);
-    await s.db.deleteFrom('rollup_latency').execute();
-    await s.db.deleteFrom('rollup_events').execute();
-    await backfillSeries(s.db, 700);
-    expect(await views(s, start)).toEqual(live);
+    await s.close();
+    // the same rows in a store an earlier arbiter left at version 5 (rollups backfilled by migration 2)
+    const file = join(dir, 'v5.db');
+    const v5 = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    await MIGRATIONS[0]!.up(v5 as never, 'sqlite');
+    for (let i = 0; i < recs.length; i += 200) {
+      const part = recs.slice(i, i + 200);
+      await v5
+        .insertInto('requests')
+        .values(part.map(({ request: { decision: _d, ...r } }) => r))
+        .execute();
+      await v5
+        .insertInto('calls')
+        .values(part.flatMap((r) => r.calls))
+        .execute();
+    }
+    for (const m of MIGRATIONS.slice(1, 5)) await m.up(v5 as never, 'sqlite');
+    await v5.schema
+      .createTable('arbiter_meta')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text')
+      .execute();
+    await v5.insertInto('arbiter_meta').values({ key: 'schema_version', value: '5' }).execute();
+    await v5.destroy();
+    const migrated = (await openStore(`sqlite:${file}`))!;
+    expect(await migrated.version()).toBe(6);
+    expect(await views(migrated, start)).toEqual(live);
     expect(live.events.reduce((n, e) => n + Number(e.event === 'selected' ? e.n : 0), 0)).toBe(3000);
     expect(live.prefix.every((id) => id.startsWith('r12'))).toBe(true);
     expect(live.prefix.length).toBe(recs.filter((r) => r.request.id.startsWith('r12')).length);
-    await s.close();
+    // and the backfill alone, a page at a time, rebuilds the series it would keep
+    await migrated.db.deleteFrom('rollup_latency').execute();
+    await migrated.db.deleteFrom('rollup_events').execute();
+    await backfillSeries(migrated.db, 'sqlite', 700);
+    expect(await views(migrated, start)).toEqual(live);
+    await migrated.close();
   });
 
   it.runIf(pgUp)('PostgreSQL answers the same views as SQLite', async () => {
@@ -365,4 +396,29 @@ describe('series rollups', () => {
       await db.drop();
     }
   });
+
+  it.runIf(pgUp)(
+    'PostgreSQL: concurrent writers sharing histogram rows lose no count and do not deadlock',
+    async () => {
+      const db = await freshPgDatabase();
+      const pg = (await openStore(db.url))!;
+      try {
+        const batches = Array.from({ length: 8 }, (_, b) =>
+          records(300, new Random(SEED + b), start).map((r) => ({
+            request: { ...r.request, id: `b${b}-${r.request.id}` },
+            calls: r.calls.map((c) => ({ ...c, request_id: `b${b}-${r.request.id}` })),
+          })),
+        );
+        await Promise.all(batches.map((b, i) => pg.write(i % 2 ? b.reverse() : b)));
+        const w = { since: start, until: start + 80 * 3_600_000 };
+        const whole = (await pg.views.latency(w)).filter((l) => l.t === -1 && l.metric === 'latency');
+        const ok = batches.flat().filter((r) => r.calls[0]!.status === 'ok');
+        for (const l of whole) expect(l.n, l.model).toBe(ok.filter((r) => r.calls[0]!.model === l.model).length);
+        expect(whole.reduce((n, l) => n + l.n, 0)).toBe(ok.length);
+      } finally {
+        await pg.close();
+        await db.drop();
+      }
+    },
+  );
 });

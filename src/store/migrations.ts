@@ -176,15 +176,43 @@ export const MIGRATIONS: readonly Migration[] = [
     up: async (db, dialect) => {
       const big = dialect === 'postgres' ? 'bigint' : 'integer';
       await db.schema.alterTable('requests').addColumn('decision', 'text').execute();
+      const real = dialect === 'postgres' ? 'double precision' : 'real';
       await db.schema
         .createTable('rollup_latency')
         .addColumn('hour', big, (c) => c.notNull())
         .addColumn('model', 'text', (c) => c.notNull())
         .addColumn('metric', 'text', (c) => c.notNull())
-        .addColumn('bucket', 'integer', (c) => c.notNull())
         .addColumn('n', big, (c) => c.notNull())
-        .addPrimaryKeyConstraint('rollup_latency_pk', ['hour', 'model', 'metric', 'bucket'])
+        .addColumn('buckets', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rollup_latency_pk', ['hour', 'model', 'metric'])
         .execute();
+      let slices = db.schema
+        .createTable('rollup_slices')
+        .addColumn('hour', big, (c) => c.notNull())
+        .addColumn('slice', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull());
+      for (const col of ['requests', 'errors', 'prompt_tokens', 'completion_tokens', 'rated'])
+        slices = slices.addColumn(col, big, (c) => c.notNull());
+      for (const col of ['cost', 'latency_sum', 'score_sum', 'score_sq'])
+        slices = slices.addColumn(col, real, (c) => c.notNull());
+      await slices.addPrimaryKeyConstraint('rollup_slices_pk', ['hour', 'slice', 'model', 'value']).execute();
+      // the slices of what the rollups already hold
+      const sums = sql.raw(
+        'sum(requests), sum(errors), sum(cost), sum(latency_sum), sum(prompt_tokens), sum(completion_tokens), sum(rated), sum(score_sum), sum(score_sq)',
+      );
+      const cols = sql.raw(
+        'hour, slice, model, value, requests, errors, cost, latency_sum, prompt_tokens, completion_tokens, rated, score_sum, score_sq',
+      );
+      await sql`insert into rollup_slices (${cols}) select hour, 'model', model, '', ${sums} from rollups group by hour, model`.execute(
+        db,
+      );
+      await sql`insert into rollup_slices (${cols}) select hour, 'task', model, task, ${sums} from rollups group by hour, model, task`.execute(
+        db,
+      );
+      await sql`insert into rollup_slices (${cols}) select hour, 'key', '', key_id, ${sums} from rollups group by hour, key_id`.execute(
+        db,
+      );
       await db.schema
         .createTable('rollup_events')
         .addColumn('hour', big, (c) => c.notNull())
@@ -202,7 +230,7 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('body', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('reports_kind_ts').on('reports').columns(['kind', 'ts']).execute();
-      await backfillSeries(db as Db);
+      await backfillSeries(db as Db, dialect);
     },
   },
 ];

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 
-import type { Database, RequestsTable, RollupsTable } from './schema.js';
+import type { Database, RequestsTable, RollupSlicesTable, RollupsTable } from './schema.js';
 
 const HOUR = 3_600_000;
 export const hourOf = (ts: number) => Math.floor(ts / HOUR) * HOUR;
@@ -54,6 +54,7 @@ const byRollupKey = (a: RollupsTable, b: RollupsTable) =>
  */
 export async function addToRollups(db: Kysely<Database>, unsorted: RollupsTable[]): Promise<void> {
   const rows = unsorted.sort(byRollupKey);
+  await addToSlices(db, rows);
   for (let i = 0; i < rows.length; i += 500)
     await db
       .insertInto('rollups')
@@ -70,6 +71,54 @@ export async function addToRollups(db: Kysely<Database>, unsorted: RollupsTable[
           score_sum: eb('rollups.score_sum', '+', eb.ref('excluded.score_sum')),
           score_sq: eb('rollups.score_sq', '+', eb.ref('excluded.score_sq')),
         })),
+      )
+      .execute();
+}
+
+const SUMS = [
+  'requests',
+  'errors',
+  'cost',
+  'latency_sum',
+  'prompt_tokens',
+  'completion_tokens',
+  'rated',
+  'score_sum',
+  'score_sq',
+] as const;
+
+/** The rollup rows' sums per model, per model × task and per key (the dashboard's slices), in key order. */
+export function slicesOf(rows: readonly RollupsTable[]): RollupSlicesTable[] {
+  const by = new Map<string, RollupSlicesTable>();
+  for (const r of rows)
+    for (const [slice, model, value] of [
+      ['model', r.model, ''],
+      ['task', r.model, r.task],
+      ['key', '', r.key_id],
+    ] as const) {
+      const id = `${r.hour}\u0000${slice}\u0000${model}\u0000${value}`;
+      let t = by.get(id);
+      if (!t) by.set(id, (t = { hour: r.hour, slice, model, value, ...ZERO_SUMS }));
+      for (const k of SUMS) t[k] += r[k];
+    }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...by.values()].sort(
+    (a, b) => a.hour - b.hour || cmp(a.slice, b.slice) || cmp(a.model, b.model) || cmp(a.value, b.value),
+  );
+}
+
+async function addToSlices(db: Kysely<Database>, rollups: readonly RollupsTable[]): Promise<void> {
+  const rows = slicesOf(rollups);
+  for (let i = 0; i < rows.length; i += 500)
+    await db
+      .insertInto('rollup_slices')
+      .values(rows.slice(i, i + 500))
+      .onConflict((oc) =>
+        oc
+          .columns(['hour', 'slice', 'model', 'value'])
+          .doUpdateSet((eb) =>
+            Object.fromEntries(SUMS.map((k) => [k, eb(`rollup_slices.${k}`, '+', eb.ref(`excluded.${k}`))])),
+          ),
       )
       .execute();
 }

@@ -114,16 +114,39 @@ export interface RollupsTable {
 }
 
 /**
- * Hourly latency histograms per model (migration 6): `metric` is `latency` (a successful call's
- * duration) or `ttft` (time to its first token); `bucket` is a DDSketch log-mapping key (2%
- * relative accuracy), so percentiles over any window come from summed counts, never from the rows.
+ * Hourly latency histograms per model (migration 6), one row each: `metric` is `latency` (a
+ * successful call's duration) or `ttft` (time to its first token); `buckets` holds the counts per
+ * DDSketch log-mapping key (2% relative accuracy) as `key:count,…`, so a window's percentiles are
+ * merged from a few rows per hour, never read from the requests.
  */
 export interface RollupLatencyTable {
   hour: number;
   model: string;
   metric: string;
-  bucket: number;
   n: number;
+  buckets: string;
+}
+
+/**
+ * The rollups' sums in narrow slices (migration 6), for the dashboard: per model (`slice` model,
+ * `value` ''), per model × task (`task`, the task or '*'), and per key (`key`, model '', the key
+ * id or ''). A 30-day window reads thousands of rows here where the rollups hold hundreds of
+ * thousands (hours × models × tasks × keys).
+ */
+export interface RollupSlicesTable {
+  hour: number;
+  slice: string;
+  model: string;
+  value: string;
+  requests: number;
+  errors: number;
+  cost: number;
+  latency_sum: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  rated: number;
+  score_sum: number;
+  score_sq: number;
 }
 
 /**
@@ -159,6 +182,7 @@ export interface Database {
   learned: LearnedTable;
   rollups: RollupsTable;
   rollup_latency: RollupLatencyTable;
+  rollup_slices: RollupSlicesTable;
   rollup_events: RollupEventsTable;
   reports: ReportsTable;
   arbiter_meta: MetaTable;

@@ -1,15 +1,16 @@
 /**
  * The dashboard's rollups beside the stats' (rollups.ts): hourly latency histograms per model
- * (DDSketch's logarithmic key mapping at 2% relative accuracy, so a window's percentiles are read
- * from summed bucket counts) and hourly event counts per model (selections, fallbacks, errors by
- * code). Added in the transaction that stores the requests they count, in key order (two writers
- * sharing one PostgreSQL store lock rows in the same order and never deadlock).
+ * (DDSketch's logarithmic key mapping at 2% relative accuracy, one row per hour × model × metric,
+ * merged: a window's percentiles come from a few rows per hour) and hourly event counts per model
+ * (selections, fallbacks, errors by code). Added in the transaction that stores the requests they
+ * count, in key order (two writers sharing one PostgreSQL store lock rows in the same order and
+ * never deadlock).
  */
 import { DDSketch } from '@datadog/sketches-js';
 import type { Kysely } from 'kysely';
 
 import { hourOf } from './rollups.js';
-import type { CallsTable, Database, RequestsTable, RollupEventsTable, RollupLatencyTable } from './schema.js';
+import type { CallsTable, Database, RequestsTable, RollupEventsTable } from './schema.js';
 
 /** The relative accuracy of stored latency percentiles. */
 export const LATENCY_ACCURACY = 0.02;
@@ -17,16 +18,99 @@ const mapping = new DDSketch({ relativeAccuracy: LATENCY_ACCURACY }).mapping;
 /** A latency's bucket (milliseconds; below 0.01 ms counts as 0.01 ms). */
 export const latencyBucket = (ms: number) => mapping.key(Math.max(ms, 0.01));
 
-/** A batch's sums: latency buckets and event counts, keyed by their primary key. */
+/** Bucket counts as stored: `key:count,…` in key order. */
+export function encodeBuckets(counts: ReadonlyMap<number, number>): string {
+  return [...counts]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, n]) => `${k}:${n}`)
+    .join(',');
+}
+
+/** Adds stored bucket counts into `into` (text that does not parse adds nothing). */
+export function addBuckets(into: Map<number, number>, text: string): void {
+  if (!text) return;
+  for (const part of text.split(',')) {
+    const i = part.indexOf(':');
+    const k = Number(part.slice(0, i));
+    const n = Number(part.slice(i + 1));
+    if (Number.isInteger(k) && n > 0) into.set(k, (into.get(k) ?? 0) + n);
+  }
+}
+
+/** A stored histogram row decoded: its bucket keys and counts, and its total. */
+export interface DecodedBuckets {
+  n: number;
+  keys: Int32Array;
+  counts: Float64Array;
+}
+
+export function decodeBuckets(text: string, n: number): DecodedBuckets {
+  const m = new Map<number, number>();
+  addBuckets(m, text);
+  return { n, keys: Int32Array.from(m.keys()), counts: Float64Array.from(m.values()) };
+}
+
+/** Decoded rows kept between reads, at most `max` (the oldest dropped first). */
+export class DecodedCache extends Map<string, DecodedBuckets> {
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  trim(): void {
+    for (const k of this.keys()) {
+      if (this.size <= this.max) return;
+      this.delete(k);
+    }
+  }
+}
+
+/** Percentiles of several histograms merged (dense over their key range), each within LATENCY_ACCURACY. */
+export function mergedQuantiles(rows: readonly DecodedBuckets[], qs: readonly number[]): number[] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of rows)
+    for (const k of r.keys) {
+      if (k < lo) lo = k;
+      if (k > hi) hi = k;
+    }
+  if (lo > hi) return qs.map(() => NaN);
+  const dense = new Float64Array(hi - lo + 1);
+  for (const r of rows)
+    for (let j = 0; j < r.keys.length; j++) {
+      const i = r.keys[j]! - lo;
+      dense[i] = dense[i]! + r.counts[j]!;
+    }
+  // DDSketch's rank rule: the first bucket whose cumulative count passes q·(n − 1)
+  let total = 0;
+  for (const c of dense) total += c;
+  return qs.map((q) => {
+    const rank = q * (total - 1);
+    let seen = 0;
+    for (let i = 0; i < dense.length; i++) {
+      seen += dense[i]!;
+      if (seen > rank) return mapping.value(i + lo);
+    }
+    return mapping.value(hi);
+  });
+}
+
+interface Histogram {
+  hour: number;
+  model: string;
+  metric: string;
+  counts: Map<number, number>;
+}
+
+/** A batch's sums: latency histograms and event counts, keyed by their primary key. */
 export class SeriesSums {
-  readonly latency = new Map<string, RollupLatencyTable>();
+  readonly latency = new Map<string, Histogram>();
   readonly events = new Map<string, RollupEventsTable>();
 
   private bump(hour: number, model: string, metric: string, bucket: number): void {
-    const id = `${hour}\u0000${model}\u0000${metric}\u0000${bucket}`;
-    const r = this.latency.get(id);
-    if (r) r.n++;
-    else this.latency.set(id, { hour, model, metric, bucket, n: 1 });
+    const id = `${hour}\u0000${model}\u0000${metric}`;
+    let h = this.latency.get(id);
+    if (!h) this.latency.set(id, (h = { hour, model, metric, counts: new Map() }));
+    h.counts.set(bucket, (h.counts.get(bucket) ?? 0) + 1);
   }
 
   private count(hour: number, model: string, event: string): void {
@@ -61,21 +145,59 @@ export class SeriesSums {
 
 const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Adds a batch's sums to the stored rows (inserted when new), in key order. */
-export async function addToSeries(db: Kysely<Database>, s: SeriesSums): Promise<void> {
-  const lat = [...s.latency.values()].sort(
-    (a, b) => a.hour - b.hour || cmp(a.model, b.model) || cmp(a.metric, b.metric) || a.bucket - b.bucket,
+/**
+ * Merges a batch's histograms into the stored rows: the missing rows inserted empty, every row
+ * read (locked, on PostgreSQL, in key order), merged and written back — so two writers sharing a
+ * store never lose each other's counts.
+ */
+async function addToHistograms(db: Kysely<Database>, s: SeriesSums, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const hs = [...s.latency.values()].sort(
+    (a, b) => a.hour - b.hour || cmp(a.model, b.model) || cmp(a.metric, b.metric),
   );
-  for (let i = 0; i < lat.length; i += 1000)
+  if (!hs.length) return;
+  const key = (r: { hour: number; model: string; metric: string }) => `${r.hour}\u0000${r.model}\u0000${r.metric}`;
+  for (let i = 0; i < hs.length; i += 500) {
+    const part = hs.slice(i, i + 500);
     await db
       .insertInto('rollup_latency')
-      .values(lat.slice(i, i + 1000))
+      .values(part.map((h) => ({ hour: h.hour, model: h.model, metric: h.metric, n: 0, buckets: '' })))
+      .onConflict((oc) => oc.columns(['hour', 'model', 'metric']).doNothing())
+      .execute();
+    const stored = await db
+      .selectFrom('rollup_latency')
+      .selectAll()
+      .where('hour', 'in', [...new Set(part.map((h) => h.hour))])
+      .where('model', 'in', [...new Set(part.map((h) => h.model))])
+      .orderBy('hour')
+      .orderBy('model')
+      .orderBy('metric')
+      .$if(dialect === 'postgres', (q) => q.forUpdate())
+      .execute();
+    const old = new Map(stored.map((r) => [key({ ...r, hour: Number(r.hour) }), r]));
+    const merged = part.map((h) => {
+      const counts = new Map(h.counts);
+      const was = old.get(key(h));
+      if (was) addBuckets(counts, was.buckets);
+      let n = 0;
+      for (const c of counts.values()) n += c;
+      return { hour: h.hour, model: h.model, metric: h.metric, n, buckets: encodeBuckets(counts) };
+    });
+    await db
+      .insertInto('rollup_latency')
+      .values(merged)
       .onConflict((oc) =>
-        oc
-          .columns(['hour', 'model', 'metric', 'bucket'])
-          .doUpdateSet((eb) => ({ n: eb('rollup_latency.n', '+', eb.ref('excluded.n')) })),
+        oc.columns(['hour', 'model', 'metric']).doUpdateSet((eb) => ({
+          n: eb.ref('excluded.n'),
+          buckets: eb.ref('excluded.buckets'),
+        })),
       )
       .execute();
+  }
+}
+
+/** Adds a batch's sums to the stored rows (inserted when new), in key order. */
+export async function addToSeries(db: Kysely<Database>, s: SeriesSums, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  await addToHistograms(db, s, dialect);
   const ev = [...s.events.values()].sort((a, b) => a.hour - b.hour || cmp(a.model, b.model) || cmp(a.event, b.event));
   for (let i = 0; i < ev.length; i += 1000)
     await db
@@ -89,18 +211,19 @@ export async function addToSeries(db: Kysely<Database>, s: SeriesSums): Promise<
       .execute();
 }
 
-/** Percentiles (0..1) of summed bucket counts, each within LATENCY_ACCURACY of the true value. */
-export function bucketQuantiles(
-  buckets: ReadonlyArray<{ bucket: number; n: number }>,
-  qs: readonly number[],
-): number[] {
+/** Percentiles (0..1) of bucket counts, each within LATENCY_ACCURACY of the true value. */
+export function bucketQuantiles(counts: ReadonlyMap<number, number>, qs: readonly number[]): number[] {
   const sketch = new DDSketch({ relativeAccuracy: LATENCY_ACCURACY });
-  for (const b of buckets) if (b.n > 0) sketch.accept(sketch.mapping.value(b.bucket), b.n);
+  for (const [bucket, n] of counts) if (n > 0) sketch.accept(sketch.mapping.value(bucket), n);
   return qs.map((q) => (sketch.count ? sketch.getValueAtQuantile(q) : NaN));
 }
 
 /** Backfills the series from what is already stored (migration 6), a page of requests at a time. */
-export async function backfillSeries(db: Kysely<Database>, pageSize = 5000): Promise<void> {
+export async function backfillSeries(
+  db: Kysely<Database>,
+  dialect: 'sqlite' | 'postgres',
+  pageSize = 5000,
+): Promise<void> {
   let afterTs = -1;
   let afterId = '';
   for (;;) {
@@ -126,7 +249,7 @@ export async function backfillSeries(db: Kysely<Database>, pageSize = 5000): Pro
     for (const c of calls) byRequest.set(c.request_id, [...(byRequest.get(c.request_id) ?? []), c]);
     const sums = new SeriesSums();
     for (const q of page) sums.add(q, byRequest.get(q.id) ?? []);
-    await addToSeries(db, sums);
+    await addToSeries(db, sums, dialect);
     afterTs = Number(page.at(-1)!.ts);
     afterId = page.at(-1)!.id;
   }

@@ -120,7 +120,7 @@ export class SqlStore {
             .execute();
       }
       await addToRollups(tx, [...sums.values()]);
-      await addToSeries(tx, series);
+      await addToSeries(tx, series, this.dialect);
     });
   }
 

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 
 import { hourOf } from './rollups.js';
 import type { Database, RequestsTable } from './schema.js';
-import { bucketQuantiles } from './series.js';
+import { decodeBuckets, DecodedCache, mergedQuantiles, type DecodedBuckets } from './series.js';
 
 const HOUR = 3_600_000;
 
@@ -104,6 +104,9 @@ const num = (x: unknown) => Number(x ?? 0);
 export const COMPARISON_REPORT = 'comparison';
 
 export class StoreViews {
+  /** Decoded histogram rows by key, with the count they were decoded at (a grown row is read again). */
+  private readonly histograms = new DecodedCache(20_000);
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
@@ -119,7 +122,8 @@ export class StoreViews {
     const { from, to, step } = this.range(w);
     const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
     const rows = await this.db
-      .selectFrom('rollups')
+      .selectFrom('rollup_slices')
+      .where('slice', '=', 'model')
       .where('hour', '>=', from)
       .where('hour', '<', to)
       .select((eb) => [
@@ -147,15 +151,16 @@ export class StoreViews {
     }));
   }
 
-  /** Sums per model and task, or per model and key, over the window (ratings included). */
-  async grouped(w: Window, by: 'task' | 'key_id'): Promise<GroupRow[]> {
+  /** Sums per model and task, or per key (model ''), over the window (ratings included). */
+  async grouped(w: Window, by: 'task' | 'key'): Promise<GroupRow[]> {
     const { from, to } = this.range(w);
     const rows = await this.db
-      .selectFrom('rollups')
+      .selectFrom('rollup_slices')
+      .where('slice', '=', by)
       .where('hour', '>=', from)
       .where('hour', '<', to)
       .select((eb) => [
-        eb.ref(by).as('key'),
+        'value',
         'model',
         eb.fn.sum<number>('requests').as('requests'),
         eb.fn.sum<number>('errors').as('errors'),
@@ -166,10 +171,10 @@ export class StoreViews {
         eb.fn.sum<number>('score_sum').as('ss'),
         eb.fn.sum<number>('score_sq').as('sq'),
       ])
-      .groupBy([by, 'model'])
+      .groupBy(['value', 'model'])
       .execute();
     return rows.map((r) => ({
-      key: String(r.key),
+      key: r.value,
       model: r.model,
       requests: num(r.requests),
       errors: num(r.errors),
@@ -182,42 +187,51 @@ export class StoreViews {
     }));
   }
 
-  /** p50 and p95 of latency and time to first token per model: per step, and over the whole window (t = -1). */
+  /**
+   * p50 and p95 of latency and time to first token per model: per step, and over the whole window
+   * (t = -1). Rows are read as (key, n) first; only rows not yet decoded, or grown since, are read
+   * whole — a window's past hours come from the cache, the current hour from the store.
+   */
   async latency(w: Window): Promise<LatencyPoint[]> {
     const { from, to, step } = this.range(w);
-    const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
-    const rows = await this.db
+    const heads = await this.db
       .selectFrom('rollup_latency')
+      .select(['hour', 'model', 'metric', 'n'])
       .where('hour', '>=', from)
       .where('hour', '<', to)
-      .select((eb) => [t.as('t'), 'model', 'metric', 'bucket', eb.fn.sum<number>('n').as('n')])
-      .groupBy([t, 'model', 'metric', 'bucket'])
       .execute();
-    const groups = new Map<
-      string,
-      { t: number; model: string; metric: string; buckets: Array<{ bucket: number; n: number }> }
-    >();
-    const add = (tt: number, r: (typeof rows)[number]) => {
-      const id = `${tt}\u0000${r.model}\u0000${r.metric}`;
-      let g = groups.get(id);
-      if (!g) groups.set(id, (g = { t: tt, model: r.model, metric: r.metric, buckets: [] }));
-      g.buckets.push({ bucket: Number(r.bucket), n: num(r.n) });
-    };
-    for (const r of rows) {
-      add(num(r.t), r);
-      add(-1, r);
+    const id = (r: { hour: number; model: string; metric: string }) =>
+      `${Number(r.hour)}\u0000${r.model}\u0000${r.metric}`;
+    const stale = heads.filter((r) => this.histograms.get(id(r))?.n !== Number(r.n));
+    for (let i = 0; i < stale.length; i += 500) {
+      const part = stale.slice(i, i + 500);
+      const rows = await this.db
+        .selectFrom('rollup_latency')
+        .selectAll()
+        .where('hour', 'in', [...new Set(part.map((r) => Number(r.hour)))])
+        .where('model', 'in', [...new Set(part.map((r) => r.model))])
+        .execute();
+      for (const r of rows) this.histograms.set(id(r), decodeBuckets(r.buckets, Number(r.n)));
     }
+    const groups = new Map<string, { t: number; model: string; metric: string; rows: DecodedBuckets[] }>();
+    const add = (t: number, r: (typeof heads)[number], h: DecodedBuckets) => {
+      const gid = `${t}\u0000${r.model}\u0000${r.metric}`;
+      let g = groups.get(gid);
+      if (!g) groups.set(gid, (g = { t, model: r.model, metric: r.metric, rows: [] }));
+      g.rows.push(h);
+    };
+    for (const r of heads) {
+      const h = this.histograms.get(id(r));
+      if (!h) continue;
+      add(Math.floor(Number(r.hour) / step) * step, r, h);
+      add(-1, r, h);
+    }
+    this.histograms.trim();
     return [...groups.values()]
       .map((g) => {
-        const [p50, p95] = bucketQuantiles(g.buckets, [0.5, 0.95]);
-        return {
-          t: g.t,
-          model: g.model,
-          metric: g.metric as LatencyPoint['metric'],
-          n: g.buckets.reduce((s, b) => s + b.n, 0),
-          p50: p50!,
-          p95: p95!,
-        };
+        const [p50, p95] = mergedQuantiles(g.rows, [0.5, 0.95]);
+        const n = g.rows.reduce((s, h) => s + h.n, 0);
+        return { t: g.t, model: g.model, metric: g.metric as LatencyPoint['metric'], n, p50: p50!, p95: p95! };
       })
       .sort((a, b) => a.t - b.t || (a.model < b.model ? -1 : 1));
   }

@@ -123,7 +123,7 @@ export async function buildOverview(
     views.latency(win),
     views.events(win),
     views.grouped(win, 'task'),
-    views.grouped(win, 'key_id'),
+    views.grouped(win, 'key'),
   ]);
   const strongest = strongestModel(models);
   const { steps, errorsByCode } = accumulate(traffic, events, strongest);

@@ -7,7 +7,7 @@
  * backfill of migration 6; and SQLite and PostgreSQL answering the same views alike.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ErrorCodes } from '../src/errors.js';
+import { createArbiter } from '../src/index.js';
 import { dashboardAssets, type Overview, type Snapshot } from '../src/server/index.js';
 import {
   bucketQuantiles,
@@ -371,6 +372,20 @@ describe('series rollups', () => {
     expect(await migrated.version()).toBe(6);
     expect(await views(migrated, start)).toEqual(live);
     expect(live.events.reduce((n, e) => n + Number(e.event === 'selected' ? e.n : 0), 0)).toBe(3000);
+    // whole days from the daily slices, the edges by the hour: every request once, by task and by key
+    for (const rows of [live.byTask, live.byKey]) {
+      expect(rows.reduce((n, r) => n + Number(r.requests), 0)).toBe(3000);
+      expect(rows.reduce((n, r) => n + Number(r.cost), 0)).toBeCloseTo(
+        recs.reduce((c, r) => c + r.request.cost, 0),
+        6,
+      );
+    }
+    const codeRequests = recs.filter((r) => r.request.task === 'code' && r.request.model === 'm-a').length;
+    expect(live.byTask.find((r) => r.key === 'code' && r.model === 'm-a')?.requests).toBe(codeRequests);
+    // a window cut inside days: only its hours
+    const cut = { since: start + 5 * 3_600_000, until: start + 53 * 3_600_000 };
+    const inCut = recs.filter((r) => r.request.ts >= cut.since && r.request.ts < cut.until).length;
+    expect((await migrated.views.grouped(cut, 'key')).reduce((n, r) => n + r.requests, 0)).toBe(inCut);
     expect(live.prefix.every((id) => id.startsWith('r12'))).toBe(true);
     expect(live.prefix.length).toBe(recs.filter((r) => r.request.id.startsWith('r12')).length);
     // and the backfill alone, a page at a time, rebuilds the series it would keep
@@ -421,4 +436,26 @@ describe('series rollups', () => {
       }
     },
   );
+});
+
+describe("the README's dashboard commands", () => {
+  it('arbiter report on the offline demo config (a copy beside a fresh store)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-report-demo-'));
+    for (const f of ['demo.yaml', 'demo-replay.jsonl']) await copyFile(join('config', f), join(dir, f));
+    const engine = await createArbiter(join(dir, 'demo.yaml'));
+    for (const content of ['What is 17 * 23?', 'What is the capital of France?'])
+      await engine.complete({ model: 'auto', messages: [{ role: 'user', content }] });
+    await engine.close();
+    const run = promisify(execFile);
+    const out = join(dir, 'report.html');
+    const { stdout } = await run(
+      process.execPath,
+      ['bin/arbiter.js', 'report', '--config', join(dir, 'demo.yaml'), '--since', '7d', '--out', out],
+      { cwd: process.cwd() },
+    );
+    expect(stdout).toMatch(/2 requests/);
+    const html = await readFile(out, 'utf8');
+    const snap = JSON.parse(/id="arbiter-snapshot">(.*?)<\/script>/s.exec(html)![1]!) as Snapshot;
+    expect(snap.requests.map((r) => r.model).every((m) => m === 'demo-small' || m === 'demo-large')).toBe(true);
+  });
 });

@@ -196,7 +196,11 @@ export const MIGRATIONS: readonly Migration[] = [
         slices = slices.addColumn(col, big, (c) => c.notNull());
       for (const col of ['cost', 'latency_sum', 'score_sum', 'score_sq'])
         slices = slices.addColumn(col, real, (c) => c.notNull());
-      await slices.addPrimaryKeyConstraint('rollup_slices_pk', ['hour', 'slice', 'model', 'value']).execute();
+      // a slice's rows are contiguous (a window of one slice is one range of the key; SQLite: no rowid)
+      await slices
+        .addPrimaryKeyConstraint('rollup_slices_pk', ['slice', 'hour', 'model', 'value'])
+        .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
+        .execute();
       // the slices of what the rollups already hold
       const sums = sql.raw(
         'sum(requests), sum(errors), sum(cost), sum(latency_sum), sum(prompt_tokens), sum(completion_tokens), sum(rated), sum(score_sum), sum(score_sq)',
@@ -213,6 +217,13 @@ export const MIGRATIONS: readonly Migration[] = [
       await sql`insert into rollup_slices (${cols}) select hour, 'key', '', key_id, ${sums} from rollups group by hour, key_id`.execute(
         db,
       );
+      const day = sql.raw('(hour / 86400000) * 86400000');
+      await sql`insert into rollup_slices (${cols}) select ${day}, 'task@day', model, task, ${sums} from rollups group by ${day}, model, task`.execute(
+        db,
+      );
+      await sql`insert into rollup_slices (${cols}) select ${day}, 'key@day', '', key_id, ${sums} from rollups group by ${day}, key_id`.execute(
+        db,
+      );
       await db.schema
         .createTable('rollup_events')
         .addColumn('hour', big, (c) => c.notNull())
@@ -220,6 +231,7 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('event', 'text', (c) => c.notNull())
         .addColumn('n', big, (c) => c.notNull())
         .addPrimaryKeyConstraint('rollup_events_pk', ['hour', 'model', 'event'])
+        .$call((b) => (dialect === 'sqlite' ? b.modifyEnd(sql`without rowid`) : b))
         .execute();
       await db.schema
         .createTable('reports')

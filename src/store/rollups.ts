@@ -87,18 +87,27 @@ const SUMS = [
   'score_sq',
 ] as const;
 
-/** The rollup rows' sums per model, per model × task and per key (the dashboard's slices), in key order. */
+const DAY = 86_400_000;
+export const dayOf = (ts: number) => Math.floor(ts / DAY) * DAY;
+
+/**
+ * The rollup rows' sums per model, per model × task and per key (the dashboard's slices), in key
+ * order; per model × task and per key also by UTC day (`task@day`, `key@day`: `hour` the day's
+ * start), so a long window reads days and only its edges by the hour.
+ */
 export function slicesOf(rows: readonly RollupsTable[]): RollupSlicesTable[] {
   const by = new Map<string, RollupSlicesTable>();
   for (const r of rows)
-    for (const [slice, model, value] of [
-      ['model', r.model, ''],
-      ['task', r.model, r.task],
-      ['key', '', r.key_id],
+    for (const [slice, hour, model, value] of [
+      ['model', r.hour, r.model, ''],
+      ['task', r.hour, r.model, r.task],
+      ['key', r.hour, '', r.key_id],
+      ['task@day', dayOf(r.hour), r.model, r.task],
+      ['key@day', dayOf(r.hour), '', r.key_id],
     ] as const) {
-      const id = `${r.hour}\u0000${slice}\u0000${model}\u0000${value}`;
+      const id = `${hour}\u0000${slice}\u0000${model}\u0000${value}`;
       let t = by.get(id);
-      if (!t) by.set(id, (t = { hour: r.hour, slice, model, value, ...ZERO_SUMS }));
+      if (!t) by.set(id, (t = { hour, slice, model, value, ...ZERO_SUMS }));
       for (const k of SUMS) t[k] += r[k];
     }
   const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

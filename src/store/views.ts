@@ -10,6 +10,19 @@ import type { Database, RequestsTable } from './schema.js';
 import { decodeBuckets, DecodedCache, mergedQuantiles, type DecodedBuckets } from './series.js';
 
 const HOUR = 3_600_000;
+const DAY = 86_400_000;
+const EMPTY_GROUP: GroupRow = {
+  key: '',
+  model: '',
+  requests: 0,
+  errors: 0,
+  cost: 0,
+  promptTokens: 0,
+  completionTokens: 0,
+  rated: 0,
+  scoreSum: 0,
+  scoreSq: 0,
+};
 
 export interface Window {
   /** Epoch ms; rounded down to the hour. */
@@ -151,40 +164,60 @@ export class StoreViews {
     }));
   }
 
-  /** Sums per model and task, or per key (model ''), over the window (ratings included). */
+  /**
+   * Sums per model and task, or per key (model ''), over the window (ratings included): whole UTC
+   * days from the daily slice, the hours at either edge from the hourly one.
+   */
   async grouped(w: Window, by: 'task' | 'key'): Promise<GroupRow[]> {
     const { from, to } = this.range(w);
-    const rows = await this.db
-      .selectFrom('rollup_slices')
-      .where('slice', '=', by)
-      .where('hour', '>=', from)
-      .where('hour', '<', to)
-      .select((eb) => [
-        'value',
-        'model',
-        eb.fn.sum<number>('requests').as('requests'),
-        eb.fn.sum<number>('errors').as('errors'),
-        eb.fn.sum<number>('cost').as('cost'),
-        eb.fn.sum<number>('prompt_tokens').as('pt'),
-        eb.fn.sum<number>('completion_tokens').as('ct'),
-        eb.fn.sum<number>('rated').as('rated'),
-        eb.fn.sum<number>('score_sum').as('ss'),
-        eb.fn.sum<number>('score_sq').as('sq'),
-      ])
-      .groupBy(['value', 'model'])
-      .execute();
-    return rows.map((r) => ({
-      key: r.value,
-      model: r.model,
-      requests: num(r.requests),
-      errors: num(r.errors),
-      cost: num(r.cost),
-      promptTokens: num(r.pt),
-      completionTokens: num(r.ct),
-      rated: num(r.rated),
-      scoreSum: num(r.ss),
-      scoreSq: num(r.sq),
-    }));
+    const end = Math.min(to, hourOf(Date.now()) + HOUR); // an open window ends with the current hour
+    const firstDay = Math.ceil(from / DAY) * DAY;
+    const lastDay = Math.floor(end / DAY) * DAY;
+    const parts: Array<[string, number, number]> =
+      firstDay < lastDay
+        ? [
+            [`${by}@day`, firstDay, lastDay],
+            [by, from, firstDay],
+            [by, lastDay, end],
+          ]
+        : [[by, from, end]];
+    const sums = new Map<string, GroupRow>();
+    for (const [slice, lo, hi] of parts) {
+      if (lo >= hi) continue;
+      const rows = await this.db
+        .selectFrom('rollup_slices')
+        .where('slice', '=', slice)
+        .where('hour', '>=', lo)
+        .where('hour', '<', hi)
+        .select((eb) => [
+          'value',
+          'model',
+          eb.fn.sum<number>('requests').as('requests'),
+          eb.fn.sum<number>('errors').as('errors'),
+          eb.fn.sum<number>('cost').as('cost'),
+          eb.fn.sum<number>('prompt_tokens').as('pt'),
+          eb.fn.sum<number>('completion_tokens').as('ct'),
+          eb.fn.sum<number>('rated').as('rated'),
+          eb.fn.sum<number>('score_sum').as('ss'),
+          eb.fn.sum<number>('score_sq').as('sq'),
+        ])
+        .groupBy(['value', 'model'])
+        .execute();
+      for (const r of rows) {
+        const id = `${r.value}\u0000${r.model}`;
+        const g = sums.get(id) ?? { ...EMPTY_GROUP, key: r.value, model: r.model };
+        g.requests += num(r.requests);
+        g.errors += num(r.errors);
+        g.cost += num(r.cost);
+        g.promptTokens += num(r.pt);
+        g.completionTokens += num(r.ct);
+        g.rated += num(r.rated);
+        g.scoreSum += num(r.ss);
+        g.scoreSq += num(r.sq);
+        sums.set(id, g);
+      }
+    }
+    return [...sums.values()];
   }
 
   /**

@@ -6,7 +6,13 @@ export const fmtMs = (ms: number | null | undefined) =>
     ? '–'
     : ms >= 1000
       ? `${(ms / 1000).toFixed(2)} s`
-      : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+      : ms >= 10
+        ? `${ms.toFixed(0)} ms`
+        : ms >= 1
+          ? `${ms.toFixed(1)} ms`
+          : ms > 0
+            ? `${ms.toPrecision(2)} ms`
+            : '0 ms';
 export const fmtUsd = (x: number | null | undefined) =>
   x === null || x === undefined || !Number.isFinite(x)
     ? '–'

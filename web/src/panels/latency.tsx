@@ -10,6 +10,11 @@ export function LatencyPanel({ o }: { o: Overview }) {
   const calls = o.latency.filter((l) => l.metric === 'latency');
   const p50 = pivot(calls, o.models, (l) => l.p50);
   const p95 = pivot(calls, o.models, (l) => l.p95);
+  const ttft = pivot(
+    o.latency.filter((l) => l.metric === 'ttft'),
+    o.models,
+    (l) => l.p50,
+  );
   const whole = (model: string, metric: 'latency' | 'ttft') =>
     o.latencyByModel.find((l) => l.model === model && l.metric === metric);
   const models = o.models.filter((m) => whole(m, 'latency'));
@@ -29,6 +34,13 @@ export function LatencyPanel({ o }: { o: Overview }) {
           title="p95 latency per model"
           x={p95.x}
           series={p95.series}
+          format={ms}
+        />
+        <TimeChart
+          stepMs={o.stepHours * 3_600_000}
+          title="Time to first token (p50, streams) per model"
+          x={ttft.x}
+          series={ttft.series}
           format={ms}
         />
       </div>

@@ -7,10 +7,12 @@
  * violation. Screenshots of each panel go to test-output/dashboard/ (not committed). Without
  * Chromium these tests are skipped with a notice; CI (ARBITER_REQUIRE_SERVICES=1) requires it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,4 +160,15 @@ describe.skipIf(!chrome)('dashboard in Chromium', () => {
     );
     expect(serious.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`)).toEqual([]);
   });
+
+  it("the README's screenshot script runs (the offline demo through the gateway, photographed)", async () => {
+    const out = join(SHOTS, 'readme.png');
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/dashboard-screenshot.mjs', out], {
+      env: { ...process.env, ARBITER_CHROMIUM: chrome! },
+    });
+    expect(stdout).toContain(out);
+    const png = readFileSync(out);
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+    expect(png.readUInt32BE(16)).toBe(1280); // the width the README's image has
+  }, 120_000);
 });

@@ -94,7 +94,7 @@ export interface LearnedTable {
  * Hourly rollups per model × task × key, maintained in the same transaction as the rows they sum
  * (and by feedback): the stats query reads these, not the requests, so it stays fast at any volume.
  */
-export interface RollupsTable {
+export interface RollupsTable extends RollupSums {
   /** The hour's start, epoch milliseconds. */
   hour: number;
   model: string;
@@ -102,6 +102,10 @@ export interface RollupsTable {
   task: string;
   /** '' when the request had no key. */
   key_id: string;
+}
+
+/** What a rollup row sums. */
+export interface RollupSums {
   requests: number;
   errors: number;
   cost: number;
@@ -133,20 +137,11 @@ export interface RollupLatencyTable {
  * id or ''). A 30-day window reads thousands of rows here where the rollups hold hundreds of
  * thousands (hours × models × tasks × keys).
  */
-export interface RollupSlicesTable {
+export interface RollupSlicesTable extends RollupSums {
   hour: number;
   slice: string;
   model: string;
   value: string;
-  requests: number;
-  errors: number;
-  cost: number;
-  latency_sum: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  rated: number;
-  score_sum: number;
-  score_sq: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * tasks × keys rows, whatever the request volume), the request list from the requests' ts index,
  * and the kept reports. Time buckets are whole hours, summed into `stepHours`-wide steps.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 
 import { hourOf } from './rollups.js';
 import type { Database, RequestsTable } from './schema.js';
@@ -113,6 +113,32 @@ export interface StoredReport {
 
 const num = (x: unknown) => Number(x ?? 0);
 
+/** A slice's summed columns, as a select list. */
+const sums = (eb: ExpressionBuilder<Database, 'rollup_slices'>) => [
+  eb.fn.sum<number>('requests').as('requests'),
+  eb.fn.sum<number>('errors').as('errors'),
+  eb.fn.sum<number>('cost').as('cost'),
+  eb.fn.sum<number>('latency_sum').as('ls'),
+  eb.fn.sum<number>('prompt_tokens').as('pt'),
+  eb.fn.sum<number>('completion_tokens').as('ct'),
+  eb.fn.sum<number>('rated').as('rated'),
+  eb.fn.sum<number>('score_sum').as('ss'),
+  eb.fn.sum<number>('score_sq').as('sq'),
+];
+
+/** The summed columns of a row selected with `sums`, as numbers (drivers return strings for big sums). */
+const sumsOf = (r: Record<'requests' | 'errors' | 'cost' | 'ls' | 'pt' | 'ct' | 'rated' | 'ss' | 'sq', unknown>) => ({
+  requests: num(r.requests),
+  errors: num(r.errors),
+  cost: num(r.cost),
+  latencySum: num(r.ls),
+  promptTokens: num(r.pt),
+  completionTokens: num(r.ct),
+  rated: num(r.rated),
+  scoreSum: num(r.ss),
+  scoreSq: num(r.sq),
+});
+
 /** The kind under which `arbiter compare` keeps each comparison's report.json. */
 export const COMPARISON_REPORT = 'comparison';
 
@@ -139,29 +165,23 @@ export class StoreViews {
       .where('slice', '=', 'model')
       .where('hour', '>=', from)
       .where('hour', '<', to)
-      .select((eb) => [
-        t.as('t'),
-        'model',
-        eb.fn.sum<number>('requests').as('requests'),
-        eb.fn.sum<number>('errors').as('errors'),
-        eb.fn.sum<number>('cost').as('cost'),
-        eb.fn.sum<number>('prompt_tokens').as('pt'),
-        eb.fn.sum<number>('completion_tokens').as('ct'),
-        eb.fn.sum<number>('latency_sum').as('ls'),
-      ])
+      .select((eb) => [t.as('t'), 'model', ...sums(eb)])
       .groupBy([t, 'model'])
       .orderBy('t')
       .execute();
-    return rows.map((r) => ({
-      t: num(r.t),
-      model: r.model,
-      requests: num(r.requests),
-      errors: num(r.errors),
-      cost: num(r.cost),
-      promptTokens: num(r.pt),
-      completionTokens: num(r.ct),
-      latencySum: num(r.ls),
-    }));
+    return rows.map((r) => {
+      const v = sumsOf(r);
+      return {
+        t: num(r.t),
+        model: r.model,
+        requests: v.requests,
+        errors: v.errors,
+        cost: v.cost,
+        promptTokens: v.promptTokens,
+        completionTokens: v.completionTokens,
+        latencySum: v.latencySum,
+      };
+    });
   }
 
   /**
@@ -181,7 +201,7 @@ export class StoreViews {
             [by, lastDay, end],
           ]
         : [[by, from, end]];
-    const sums = new Map<string, GroupRow>();
+    const groups = new Map<string, GroupRow>();
     for (const [slice, lo, hi] of parts) {
       if (lo >= hi) continue;
       const rows = await this.db
@@ -189,35 +209,25 @@ export class StoreViews {
         .where('slice', '=', slice)
         .where('hour', '>=', lo)
         .where('hour', '<', hi)
-        .select((eb) => [
-          'value',
-          'model',
-          eb.fn.sum<number>('requests').as('requests'),
-          eb.fn.sum<number>('errors').as('errors'),
-          eb.fn.sum<number>('cost').as('cost'),
-          eb.fn.sum<number>('prompt_tokens').as('pt'),
-          eb.fn.sum<number>('completion_tokens').as('ct'),
-          eb.fn.sum<number>('rated').as('rated'),
-          eb.fn.sum<number>('score_sum').as('ss'),
-          eb.fn.sum<number>('score_sq').as('sq'),
-        ])
+        .select((eb) => ['value', 'model', ...sums(eb)])
         .groupBy(['value', 'model'])
         .execute();
       for (const r of rows) {
         const id = `${r.value}\u0000${r.model}`;
-        const g = sums.get(id) ?? { ...EMPTY_GROUP, key: r.value, model: r.model };
-        g.requests += num(r.requests);
-        g.errors += num(r.errors);
-        g.cost += num(r.cost);
-        g.promptTokens += num(r.pt);
-        g.completionTokens += num(r.ct);
-        g.rated += num(r.rated);
-        g.scoreSum += num(r.ss);
-        g.scoreSq += num(r.sq);
-        sums.set(id, g);
+        const g = groups.get(id) ?? { ...EMPTY_GROUP, key: r.value, model: r.model };
+        const v = sumsOf(r);
+        g.requests += v.requests;
+        g.errors += v.errors;
+        g.cost += v.cost;
+        g.promptTokens += v.promptTokens;
+        g.completionTokens += v.completionTokens;
+        g.rated += v.rated;
+        g.scoreSum += v.scoreSum;
+        g.scoreSq += v.scoreSq;
+        groups.set(id, g);
       }
     }
-    return [...sums.values()];
+    return [...groups.values()];
   }
 
   /**

@@ -6,7 +6,7 @@ import { createBackend, type BackendName } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
 import type { Decision, RouteOptions } from '../router/index.js';
-import { createRouter, decisionJson, pickDecision, type DecisionField, type Router } from '../router/index.js';
+import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
 
 export interface RouteTask {
   config: string;
@@ -67,8 +67,7 @@ export default async function routeBatch(task: RouteTask): Promise<{ lines: stri
   }
   let lines = '';
   decisions.forEach((d, i) => {
-    if (d)
-      lines += `${task.fields ? JSON.stringify({ id: task.ids[i], ...pickDecision(d, task.fields) }) : decisionJson(d, task.ids[i])}\n`;
+    if (d) lines += `${JSON.stringify({ id: task.ids[i], ...(task.fields ? pickDecision(d, task.fields) : d) })}\n`;
   });
   return { lines, errors };
 }

@@ -15,4 +15,3 @@ export {
 export { calibratedQuality, fitCapability, type Capability, type QualityCalibration } from './quality.js';
 export type { Candidate, CostTable, Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';
 export { COMPACT_FIELDS, DECISION_FIELDS, parseFields, pickDecision, type DecisionField } from './compact.js';
-export { DECISION_SCHEMA, decisionJson } from './serialize.js';

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { routeBatchRequestSchema, routeRequestSchema, type RouteOptions } from '../../config/index.js';
 import type { Arbiter } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes, toArbiterError } from '../../errors.js';
-import { decisionJson, parseFields, pickDecision, type Decision } from '../../router/index.js';
+import { parseFields, pickDecision, type Decision } from '../../router/index.js';
 import type { EngineHost } from '../host.js';
 
 export interface BatchingOptions {
@@ -111,15 +111,13 @@ export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingO
       const d = await routeOne(prompt, options);
       rec.decided(prompt, d);
       void reply.header('x-request-id', rec.id);
-      if (fields) return { id: rec.id, ...pickDecision(d, fields) };
-      // the full decision through its compiled serializer (decisionJson)
-      return reply.type('application/json; charset=utf-8').send(decisionJson(d, rec.id));
+      return fields ? { id: rec.id, ...pickDecision(d, fields) } : { ...d, id: rec.id };
     } catch (e) {
       rec.failed(e);
       throw e;
     }
   });
-  app.post('/v1/route/batch', { ...client, schema: { body: routeBatchRequestSchema } }, async (req, reply) => {
+  app.post('/v1/route/batch', { ...client, schema: { body: routeBatchRequestSchema } }, async (req) => {
     const { prompts, options, compact } = req.body as { prompts: string[]; options?: RouteOptions; compact?: boolean };
     if (!compact && prompts.length > MAX_FULL_DECISIONS)
       throw new ArbiterError(
@@ -128,19 +126,12 @@ export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingO
         { param: 'prompts' },
       );
     const engine = host.current;
-    // each decision as JSON as it comes (full ones through their compiled serializer), joined once
-    const decisions: string[] = [];
+    const decisions: unknown[] = [];
     for (let i = 0; i < prompts.length; i += STEP) {
       if (i > 0) await yieldToLoop(); // bounded work per turn: /health and other requests stay responsive
       for (const d of await routeEach(engine, prompts.slice(i, i + STEP), options))
-        decisions.push(
-          'error' in d
-            ? JSON.stringify({ error: d.error })
-            : compact
-              ? JSON.stringify(pickDecision(d))
-              : decisionJson(d),
-        );
+        decisions.push('error' in d ? { error: d.error } : compact ? pickDecision(d) : d);
     }
-    return reply.type('application/json; charset=utf-8').send(`{"decisions":[${decisions.join(',')}]}`);
+    return { decisions };
   });
 }

@@ -202,6 +202,9 @@ describe('dashboard API over a seeded gateway', () => {
       });
     for (const q of ['limit=abc', 'status=maybe', `q=${'x'.repeat(200)}`])
       expect((await get(`/dashboard/api/requests?${q}`)).status, q).toBe(400);
+    // LIKE's wildcards in a search are literal characters: nothing starts with them
+    for (const q of ['%25', '_', '%5C'])
+      expect((await get(`/dashboard/api/requests?q=${q}`)).body, q).toEqual({ data: [] });
     expect(await get('/dashboard/api/requests/no-such-request')).toMatchObject({
       status: 404,
       body: { error: { code: ErrorCodes.NOT_FOUND } },

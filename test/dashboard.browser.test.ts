@@ -69,6 +69,8 @@ describe.skipIf(!chrome)('dashboard in Chromium', () => {
     // charts drawn (uPlot canvases), tables filled
     for (const id of ['traffic', 'latency', 'cost'])
       expect(await page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
+    // spend over time per model, per task and per key (the tokens chart beside them)
+    expect(await page.locator('#cost figure canvas').count()).toBe(4);
     expect(await page.locator('#latency table.per-model tbody tr').count()).toBe(3);
     expect(await page.locator('#quality tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('#quality tbody').textContent()).toMatch(/\[\d\.\d{3}, \d\.\d{3}\]/);

@@ -131,6 +131,10 @@ describe('dashboard API over a seeded gateway', () => {
     const tokens = rows.reduce((s, r) => [s[0]! + r.prompt_tokens, s[1]! + r.completion_tokens], [0, 0]);
     expect(o.totals.strongestCost).toBeCloseTo((tokens[0]! / 1000) * 0.01 + (tokens[1]! / 1000) * 0.02, 10);
     expect(o.totals.saved).toBeCloseTo(o.totals.strongestCost - o.totals.cost, 10);
+    // spend per task and per key over time adds up to the spend
+    for (const steps of [o.taskSteps, o.keySteps])
+      expect(steps.reduce((c, x) => c + x.cost, 0)).toBeCloseTo(o.totals.cost, 10);
+    expect(new Set(o.keySteps.map((k) => k.value)).size).toBe(o.byKey.length);
     // quality per model × task: the rated share and an interval around each mean
     for (const c of o.quality.filter((q) => q.quality)) {
       expect(c.quality!.low).toBeLessThanOrEqual(c.quality!.mean);

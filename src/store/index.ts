@@ -45,6 +45,7 @@ export {
   type LatencyPoint,
   type RequestFilter,
   type RequestListRow,
+  type SpendPoint,
   type StoredReport,
   type TrafficPoint,
   type Window,

@@ -67,6 +67,14 @@ export interface LatencyPoint {
   p95: number;
 }
 
+export interface SpendPoint {
+  t: number;
+  /** A task ('*': none) or a key id ('': none). */
+  value: string;
+  requests: number;
+  cost: number;
+}
+
 export interface EventPoint {
   t: number;
   model: string;
@@ -277,6 +285,27 @@ export class StoreViews {
         return { t: g.t, model: g.model, metric: g.metric as LatencyPoint['metric'], n, p50: p50!, p95: p95! };
       })
       .sort((a, b) => a.t - b.t || (a.model < b.model ? -1 : 1));
+  }
+
+  /** Requests and spend per task, or per key, per step (hourly slices summed into steps). */
+  async spendOverTime(w: Window, by: 'task' | 'key'): Promise<SpendPoint[]> {
+    const { from, to, step } = this.range(w);
+    const t = sql<number>`(hour / ${sql.lit(step)}) * ${sql.lit(step)}`;
+    const rows = await this.db
+      .selectFrom('rollup_slices')
+      .where('slice', '=', by)
+      .where('hour', '>=', from)
+      .where('hour', '<', to)
+      .select((eb) => [
+        t.as('t'),
+        'value',
+        eb.fn.sum<number>('requests').as('requests'),
+        eb.fn.sum<number>('cost').as('cost'),
+      ])
+      .groupBy([t, 'value'])
+      .orderBy('t')
+      .execute();
+    return rows.map((r) => ({ t: num(r.t), value: r.value, requests: num(r.requests), cost: num(r.cost) }));
   }
 
   /** Selections, fallbacks and errors by code per model per step. */

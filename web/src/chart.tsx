@@ -102,22 +102,30 @@ export function TimeChart({ title, x, series, format, stepMs, height = 220 }: Pr
   );
 }
 
-/** Pivots rows (t, model, value) into a chart's x and one series per model. */
-export function pivot<T extends { t: number; model: string }>(
+/**
+ * Pivots rows (t, name, value) into a chart's x and one series per name, in `names`' order: the
+ * name is the row's model unless `nameOf` says otherwise; a row whose name is not listed is summed
+ * into `rest` when given (e.g. "other keys"), else left out.
+ */
+export function pivot<T extends { t: number }>(
   rows: readonly T[],
-  models: readonly string[],
+  names: readonly string[],
   value: (r: T) => number | null,
+  nameOf: (r: T) => string = (r) => (r as T & { model: string }).model,
+  rest?: string,
 ): { x: number[]; series: Series[] } {
   const x = [...new Set(rows.map((r) => r.t))].sort((a, b) => a - b);
   const at = new Map(x.map((t, i) => [t, i]));
-  const series = models
-    .map((m) => ({ label: m, values: x.map((): number | null => null) }))
-    .filter((s) => rows.some((r) => r.model === s.label));
+  const labels = [...names, ...(rest ? [rest] : [])];
+  const series = labels.map((m) => ({ label: m, values: x.map((): number | null => null) }));
   const idx = new Map(series.map((s, i) => [s.label, i]));
   for (const r of rows) {
-    const s = idx.get(r.model);
+    const s = idx.get(nameOf(r)) ?? (rest ? idx.get(rest) : undefined);
     if (s === undefined) continue;
-    series[s]!.values[at.get(r.t)!] = value(r);
+    const v = value(r);
+    const i = at.get(r.t)!;
+    const was = series[s]!.values[i];
+    series[s]!.values[i] = v === null ? (was ?? null) : (was ?? 0) + v;
   }
-  return { x, series };
+  return { x, series: series.filter((s) => s.values.some((v) => v !== null)) };
 }

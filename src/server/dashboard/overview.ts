@@ -118,12 +118,14 @@ export async function buildOverview(
 ): Promise<Overview> {
   const stepHours = stepHoursFor(w);
   const win = { since: w.since, until: w.until, stepHours };
-  const [traffic, latency, events, byTask, byKey] = await Promise.all([
+  const [traffic, latency, events, byTask, byKey, taskSteps, keySteps] = await Promise.all([
     views.traffic(win),
     views.latency(win),
     views.events(win),
     views.grouped(win, 'task'),
     views.grouped(win, 'key'),
+    views.spendOverTime(win, 'task'),
+    views.spendOverTime(win, 'key'),
   ]);
   const strongest = strongestModel(models);
   const { steps, errorsByCode } = accumulate(traffic, events, strongest);
@@ -165,6 +167,8 @@ export async function buildOverview(
     errorsByCode,
     byKey: spend(byKey),
     byTask: spend(byTask),
+    taskSteps,
+    keySteps,
     quality,
   };
 }

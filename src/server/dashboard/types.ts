@@ -70,6 +70,13 @@ export interface Spend {
   tokens: number;
 }
 
+export interface SpendStep {
+  t: number;
+  value: string;
+  requests: number;
+  cost: number;
+}
+
 export interface Overview {
   generatedAt: number;
   since: number;
@@ -95,6 +102,9 @@ export interface Overview {
   errorsByCode: Array<{ code: string; model: string; n: number }>;
   byKey: Spend[];
   byTask: Spend[];
+  /** Spend per task and per key over time (t, the task or key id, requests, cost). */
+  taskSteps: SpendStep[];
+  keySteps: SpendStep[];
   quality: QualityCell[];
 }
 

@@ -35,6 +35,22 @@ function SpendTable({ caption, rows, label }: { caption: string; rows: Spend[]; 
 export function CostPanel({ o }: { o: Overview }) {
   const spend = pivot(o.steps, o.models, (s) => s.cost);
   const tokens = pivot(o.steps, o.models, (s) => s.tokens);
+  // per task: every task; per key: the six that spent most, the rest as one series
+  const taskName = (v: string) => (v === '*' ? 'no task' : v);
+  const keyName = (v: string) => v || 'no key';
+  const perTask = pivot(
+    o.taskSteps,
+    o.byTask.map((r) => taskName(r.key)),
+    (r) => r.cost,
+    (r) => taskName(r.value),
+  );
+  const perKey = pivot(
+    o.keySteps,
+    o.byKey.slice(0, 6).map((r) => keyName(r.key)),
+    (r) => r.cost,
+    (r) => keyName(r.value),
+    'other keys',
+  );
   const t = o.totals;
   return (
     <section id="cost" aria-labelledby="cost-h" class="panel">
@@ -74,6 +90,22 @@ export function CostPanel({ o }: { o: Overview }) {
           x={tokens.x}
           series={tokens.series}
           format={(v) => fmtInt(v)}
+        />
+      </div>
+      <div class="grid2">
+        <TimeChart
+          stepMs={o.stepHours * 3_600_000}
+          title="Spend per task"
+          x={perTask.x}
+          series={perTask.series}
+          format={usd}
+        />
+        <TimeChart
+          stepMs={o.stepHours * 3_600_000}
+          title="Spend per key"
+          x={perKey.x}
+          series={perKey.series}
+          format={usd}
         />
       </div>
       <div class="grid2">

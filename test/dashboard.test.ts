@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { ErrorCodes } from '../src/errors.js';
 import { createArbiter } from '../src/index.js';
@@ -146,6 +146,20 @@ describe('dashboard API over a seeded gateway', () => {
         rows.some((r) => r.id === f.request_id),
       ).length,
     );
+  });
+
+  it('pages polling the same window at once share one computation', async () => {
+    const views = store().views;
+    const traffic = vi.spyOn(views, 'traffic');
+    try {
+      const range = '2d'; // a window no other test asked for
+      const answers = await Promise.all(Array.from({ length: 6 }, () => get(`/dashboard/api/overview?range=${range}`)));
+      expect(answers.every((a) => a.status === 200)).toBe(true);
+      expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
+      expect(traffic).toHaveBeenCalledTimes(1);
+    } finally {
+      traffic.mockRestore();
+    }
   });
 
   it('lists recent requests (newest first, filtered) and opens one with its decision, calls and feedback', async () => {

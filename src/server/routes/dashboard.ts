@@ -15,6 +15,7 @@ import {
   requestDetail,
   requestRow,
   type Live,
+  type Overview,
 } from '../dashboard/index.js';
 import type { EngineHost } from '../host.js';
 import { modelState } from '../model-state.js';
@@ -90,7 +91,30 @@ export function liveState(host: EngineHost, now = Date.now()): Live {
   };
 }
 
+/** How long an overview is served to other pages asking for the same window. */
+export const OVERVIEW_TTL_MS = 1000;
+const MAX_SHARED = 32;
+
+/** One computation per key and store at a time, reused for OVERVIEW_TTL_MS (at most MAX_SHARED keys a store). */
+function sharedOverviews() {
+  const byStore = new WeakMap<object, Map<string, { at: number; value: Promise<Overview> }>>();
+  return (owner: object, key: string, compute: () => Promise<Overview>): Promise<Overview> => {
+    let m = byStore.get(owner);
+    if (!m) byStore.set(owner, (m = new Map()));
+    const now = Date.now();
+    const hit = m.get(key);
+    if (hit && now - hit.at < OVERVIEW_TTL_MS) return hit.value;
+    const value = compute();
+    m.delete(key);
+    m.set(key, { at: now, value });
+    value.catch(() => m.get(key)?.value === value && m.delete(key)); // a failure is not served again
+    for (const k of m.keys()) if (m.size > MAX_SHARED) m.delete(k);
+    return value;
+  };
+}
+
 export async function dashboardRoutes(app: FastifyInstance, host: EngineHost): Promise<void> {
+  const shared = sharedOverviews();
   const operator = { onRequest: app.requireRole('operator') };
   const root = dashboardAssets();
   app.get('/dashboard', async (_req, reply) => reply.redirect('/dashboard/', 302));
@@ -112,7 +136,11 @@ export async function dashboardRoutes(app: FastifyInstance, host: EngineHost): P
       throw new ArbiterError(ErrorCodes.UNSUPPORTED, 'the dashboard needs an outcome store (store.url)', {
         param: 'store.url',
       });
-    return buildOverview(store.views, host.current.config.models, w);
+    // polls from several pages share one computation a second: a window's queries run on the event
+    // loop (SQLite is synchronous), so N open tabs must not cost N times the work
+    const q = req.query as { range?: string; since?: string; until?: string };
+    const key = q.since !== undefined || q.until !== undefined ? `${w.since}-${w.until}` : (q.range ?? '24h');
+    return shared(store.views, key, () => buildOverview(store.views, host.current.config.models, w));
   });
   app.get('/dashboard/api/live', operator, async () => liveState(host));
   app.get('/dashboard/api/requests', { ...operator, schema: { querystring: requestsQuery } }, async (req) => {

@@ -7,6 +7,8 @@
  * from an earlier phase while `when` holds, at most `max` more times).
  */
 const phaseName = { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' } as const;
+/** The id of a pipeline, an agent profile, an experiment or an arm. */
+export const idName = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' } as const;
 
 const condition = {
   type: 'object',
@@ -31,7 +33,7 @@ export const pipelinesSchema = {
     additionalProperties: false,
     required: ['id', 'phases'],
     properties: {
-      id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+      id: idName,
       description: { type: 'string', maxLength: 500 },
       phases: {
         type: 'array',
@@ -124,7 +126,7 @@ export const profilesSchema = {
     additionalProperties: false,
     required: ['id'],
     properties: {
-      id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+      id: idName,
       description: { type: 'string', maxLength: 500 },
       // words that mark a prompt as this profile's (whole words, any case), checked before tasks
       keywords: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 64 } },

@@ -2,7 +2,7 @@
  * The JSON Schema of a config file. Defaults are filled in by validation (ajv useDefaults), so
  * a minimal model entry is `{id, provider, cost}`.
  */
-import { pipelinesSchema, profilesSchema } from './pipeline-schema.js';
+import { idName, pipelinesSchema, profilesSchema } from './pipeline-schema.js';
 
 /** Routing strategies: what a decision optimises. */
 /** What a model can take: tool calls, JSON output (response_format), images, audio, streamed answers. */
@@ -262,7 +262,7 @@ export const configSchema = {
         additionalProperties: false,
         required: ['id', 'arms'],
         properties: {
-          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+          id: idName,
           // the first arm is the control; each is one of: a configured model, a routing strategy, a
           // pipeline, a decoding strategy, or a trained router
           arms: {
@@ -274,7 +274,7 @@ export const configSchema = {
               additionalProperties: false,
               required: ['id'],
               properties: {
-                id: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' },
+                id: idName,
                 model: { type: 'string', minLength: 1 },
                 strategy: { enum: ['quality', 'cost', 'latency', 'balanced'] },
                 // a pipeline's id (docs/pipelines.md)

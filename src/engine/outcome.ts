@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { ErrorCode } from '../errors.js';
 import { isArbiterError } from '../errors.js';
+import type { Decision } from '../router/index.js';
 import type { CallRecord, DecisionSummary, OutcomeEvent, OutcomeListener, RequestKind } from '../store/index.js';
 
 export type { CallRecord, DecisionSummary, OutcomeEvent, OutcomeListener, RequestKind };
@@ -89,25 +90,7 @@ export function errorCode(e: unknown): ErrorCode | 'unknown' {
 const KEPT_ALTERNATIVES = 5;
 
 /** What an outcome keeps of a routing decision. */
-export function summarize(d: {
-  model: string;
-  task: { label: string; confidence?: number };
-  strategy: string;
-  reason: string;
-  confidence?: number;
-  predicted: { quality: number; cost: number; latencyMs?: number };
-  alternatives?: ReadonlyArray<{
-    model?: string;
-    inputTokens: number;
-    quality?: number;
-    cost?: number;
-    latencyMs?: number;
-    score?: number;
-    eligible?: boolean;
-    excluded?: string;
-  }>;
-}): DecisionSummary {
-  const alts = (d.alternatives ?? []).filter((a) => a.model !== undefined).slice(0, KEPT_ALTERNATIVES);
+export function summarize(d: Decision): DecisionSummary {
   return {
     model: d.model,
     task: d.task.label,
@@ -115,22 +98,18 @@ export function summarize(d: {
     reason: d.reason,
     predictedQuality: d.predicted.quality,
     predictedCost: d.predicted.cost,
-    ...(d.alternatives?.[0] ? { inputTokens: d.alternatives[0].inputTokens } : {}),
-    ...(d.confidence !== undefined ? { confidence: d.confidence } : {}),
-    ...(d.task.confidence !== undefined ? { taskConfidence: d.task.confidence } : {}),
-    ...(d.predicted.latencyMs !== undefined ? { predictedLatencyMs: d.predicted.latencyMs } : {}),
-    ...(alts.length
-      ? {
-          alternatives: alts.map((a) => ({
-            model: a.model!,
-            quality: a.quality ?? NaN,
-            cost: a.cost ?? NaN,
-            latencyMs: a.latencyMs ?? NaN,
-            score: a.score ?? NaN,
-            eligible: a.eligible ?? true,
-            ...(a.excluded ? { excluded: a.excluded } : {}),
-          })),
-        }
-      : {}),
+    ...(d.alternatives[0] ? { inputTokens: d.alternatives[0].inputTokens } : {}),
+    confidence: d.confidence,
+    taskConfidence: d.task.confidence,
+    predictedLatencyMs: d.predicted.latencyMs,
+    alternatives: d.alternatives.slice(0, KEPT_ALTERNATIVES).map((a) => ({
+      model: a.model,
+      quality: a.quality,
+      cost: a.cost,
+      latencyMs: a.latencyMs,
+      score: a.score,
+      eligible: a.eligible,
+      ...(a.excluded ? { excluded: a.excluded } : {}),
+    })),
   };
 }

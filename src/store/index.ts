@@ -37,6 +37,7 @@ export {
   type ExperimentArmRow,
 } from './experiments.js';
 export { bucketQuantiles, LATENCY_ACCURACY, latencyBucket } from './series.js';
+export { ratedInterval } from './rollups.js';
 export {
   COMPARISON_REPORT,
   StoreViews,

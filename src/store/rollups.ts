@@ -28,6 +28,19 @@ export const ZERO_SUMS = {
   score_sq: 0,
 };
 
+/**
+ * The mean rating with its 95% interval (normal approximation, clamped to 0..1) from a rollup's
+ * count, sum and sum of squares; one rating gives the whole 0..1 range; none, null.
+ */
+export function ratedInterval(n: number, sum: number, sq: number): { mean: number; low: number; high: number } | null {
+  if (n <= 0) return null;
+  const mean = sum / n;
+  if (n === 1) return { mean, low: 0, high: 1 };
+  const variance = Math.max(0, sq / n - mean * mean) * (n / (n - 1));
+  const half = 1.96 * Math.sqrt(variance / n);
+  return { mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half) };
+}
+
 /** Adds one stored request to the batch's rollup sums. */
 export function addRequest(sums: Map<string, RollupsTable>, q: RequestsTable): void {
   const k = rollupKey({ ts: q.ts, model: q.model!, task: q.task, key_id: q.key_id });

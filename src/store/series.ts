@@ -213,9 +213,10 @@ export async function addToSeries(db: Kysely<Database>, s: SeriesSums, dialect: 
 
 /** Percentiles (0..1) of bucket counts, each within LATENCY_ACCURACY of the true value. */
 export function bucketQuantiles(counts: ReadonlyMap<number, number>, qs: readonly number[]): number[] {
-  const sketch = new DDSketch({ relativeAccuracy: LATENCY_ACCURACY });
-  for (const [bucket, n] of counts) if (n > 0) sketch.accept(sketch.mapping.value(bucket), n);
-  return qs.map((q) => (sketch.count ? sketch.getValueAtQuantile(q) : NaN));
+  const kept = [...counts].filter(([, n]) => n > 0);
+  const keys = Int32Array.from(kept, ([k]) => k);
+  const n = kept.reduce((s, [, c]) => s + c, 0);
+  return mergedQuantiles([{ n, keys, counts: Float64Array.from(kept, ([, c]) => c) }], qs);
 }
 
 /** Backfills the series from what is already stored (migration 6), a page of requests at a time. */

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { sql, type Insertable, type InsertQueryBuilder, type InsertResult, type Kysely, type Selectable } from 'kysely';
 
-import { addRequest, addToRollups, hourOf, rollupKey, ZERO_SUMS } from './rollups.js';
+import { addRequest, addToRollups, hourOf, ratedInterval, rollupKey, ZERO_SUMS } from './rollups.js';
 import { addToSeries, SeriesSums } from './series.js';
 import { StoreViews } from './views.js';
 import type {
@@ -231,13 +231,7 @@ export class SqlStore {
     return rows.map((v) => {
       const n = Number(v.requests);
       const rn = Number(v.rated);
-      let quality: StatsRow['quality'] = null;
-      if (rn > 0) {
-        const mean = Number(v.score_sum) / rn;
-        const variance = rn > 1 ? Math.max(0, Number(v.score_sq) / rn - mean * mean) * (rn / (rn - 1)) : 0;
-        const half = rn > 1 ? 1.96 * Math.sqrt(variance / rn) : 1;
-        quality = { mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half) };
-      }
+      const quality = ratedInterval(rn, Number(v.score_sum), Number(v.score_sq));
       return {
         model: v.model,
         task: v.task,

@@ -11,18 +11,6 @@ import { decodeBuckets, DecodedCache, mergedQuantiles, type DecodedBuckets } fro
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
-const EMPTY_GROUP: GroupRow = {
-  key: '',
-  model: '',
-  requests: 0,
-  errors: 0,
-  cost: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-  rated: 0,
-  scoreSum: 0,
-  scoreSq: 0,
-};
 
 export interface Window {
   /** Epoch ms; rounded down to the hour. */
@@ -33,28 +21,27 @@ export interface Window {
   stepHours?: number;
 }
 
-export interface TrafficPoint {
-  t: number;
-  model: string;
+/** A slice's sums over some hours (the rollups' columns, named for callers). */
+export interface SliceSums {
   requests: number;
   errors: number;
   cost: number;
-  promptTokens: number;
-  completionTokens: number;
   latencySum: number;
-}
-
-export interface GroupRow {
-  key: string;
-  model: string;
-  requests: number;
-  errors: number;
-  cost: number;
   promptTokens: number;
   completionTokens: number;
   rated: number;
   scoreSum: number;
   scoreSq: number;
+}
+
+export interface TrafficPoint extends SliceSums {
+  t: number;
+  model: string;
+}
+
+export interface GroupRow extends SliceSums {
+  key: string;
+  model: string;
 }
 
 export interface LatencyPoint {
@@ -135,7 +122,9 @@ const sums = (eb: ExpressionBuilder<Database, 'rollup_slices'>) => [
 ];
 
 /** The summed columns of a row selected with `sums`, as numbers (drivers return strings for big sums). */
-const sumsOf = (r: Record<'requests' | 'errors' | 'cost' | 'ls' | 'pt' | 'ct' | 'rated' | 'ss' | 'sq', unknown>) => ({
+const sumsOf = (
+  r: Record<'requests' | 'errors' | 'cost' | 'ls' | 'pt' | 'ct' | 'rated' | 'ss' | 'sq', unknown>,
+): SliceSums => ({
   requests: num(r.requests),
   errors: num(r.errors),
   cost: num(r.cost),
@@ -177,19 +166,7 @@ export class StoreViews {
       .groupBy([t, 'model'])
       .orderBy('t')
       .execute();
-    return rows.map((r) => {
-      const v = sumsOf(r);
-      return {
-        t: num(r.t),
-        model: r.model,
-        requests: v.requests,
-        errors: v.errors,
-        cost: v.cost,
-        promptTokens: v.promptTokens,
-        completionTokens: v.completionTokens,
-        latencySum: v.latencySum,
-      };
-    });
+    return rows.map((r) => ({ t: num(r.t), model: r.model, ...sumsOf(r) }));
   }
 
   /**
@@ -222,17 +199,10 @@ export class StoreViews {
         .execute();
       for (const r of rows) {
         const id = `${r.value}\u0000${r.model}`;
-        const g = groups.get(id) ?? { ...EMPTY_GROUP, key: r.value, model: r.model };
         const v = sumsOf(r);
-        g.requests += v.requests;
-        g.errors += v.errors;
-        g.cost += v.cost;
-        g.promptTokens += v.promptTokens;
-        g.completionTokens += v.completionTokens;
-        g.rated += v.rated;
-        g.scoreSum += v.scoreSum;
-        g.scoreSq += v.scoreSq;
-        groups.set(id, g);
+        const g = groups.get(id);
+        if (!g) groups.set(id, { key: r.value, model: r.model, ...v });
+        else for (const k of Object.keys(v) as Array<keyof SliceSums>) g[k] += v[k];
       }
     }
     return [...groups.values()];

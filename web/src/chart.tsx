@@ -25,7 +25,12 @@ interface Props {
 
 export function TimeChart({ title, x, series, format, stepMs, height = 220 }: Props) {
   const host = useRef<HTMLDivElement>(null);
+  // the plot is rebuilt when its numbers change, not on every refresh that brought the same ones
+  const fmt = useRef(format);
+  fmt.current = format;
+  const content = JSON.stringify([x, series, stepMs, height]);
   useEffect(() => {
+    const format = (v: number) => fmt.current(v);
     const el = host.current;
     if (!el || !x.length) return;
     const opts: uPlot.Options = {
@@ -58,7 +63,8 @@ export function TimeChart({ title, x, series, format, stepMs, height = 220 }: Pr
       resize.disconnect();
       plot.destroy();
     };
-  }, [x, series, height, format, stepMs]);
+    // `content` stands for x, series, stepMs and height
+  }, [content]);
   const summary = series
     .map((s) => {
       const v = s.values.filter((n): n is number => n !== null);

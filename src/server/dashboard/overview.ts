@@ -4,7 +4,13 @@
  * the tokens the requests used).
  */
 import type { ModelSpec } from '../../config/index.js';
-import type { EventPoint, GroupRow, StoreViews, TrafficPoint } from '../../store/index.js';
+import {
+  ratedInterval,
+  type EventPoint,
+  type GroupRow,
+  type StoreViews,
+  type TrafficPoint,
+} from '../../store/index.js';
 import type { Overview, QualityCell, Spend, Step } from './types.js';
 
 const HOUR = 3_600_000;
@@ -31,16 +37,6 @@ export function strongestModel(models: readonly ModelSpec[]): ModelSpec | undefi
 
 const priced = (m: ModelSpec | undefined, pt: number, ct: number) =>
   m?.cost ? (pt / 1000) * m.cost.inputPer1k + (ct / 1000) * m.cost.outputPer1k : 0;
-
-/** A 95% interval for a mean score from its sums (normal approximation, clamped to 0..1). */
-function interval(n: number, sum: number, sq: number): QualityCell['quality'] {
-  if (n <= 0) return null;
-  const mean = sum / n;
-  if (n === 1) return { mean, low: 0, high: 1 };
-  const variance = Math.max(0, sq / n - mean * mean) * (n / (n - 1));
-  const half = 1.96 * Math.sqrt(variance / n);
-  return { mean, low: Math.max(0, mean - half), high: Math.min(1, mean + half) };
-}
 
 function spend(rows: readonly GroupRow[]): Spend[] {
   const by = new Map<string, Spend>();
@@ -136,7 +132,7 @@ export async function buildOverview(
       requests: r.requests,
       rated: r.rated,
       ratedShare: r.requests ? Math.min(1, r.rated / r.requests) : r.rated ? 1 : 0,
-      quality: interval(r.rated, r.scoreSum, r.scoreSq),
+      quality: ratedInterval(r.rated, r.scoreSum, r.scoreSq),
     }))
     .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.task < b.task ? -1 : 1));
   const all = steps.sort((a, b) => a.t - b.t || (a.model < b.model ? -1 : 1));

@@ -113,6 +113,22 @@ describe(`Manifold (${backend.name} backend)`, () => {
     m.free();
   });
 
+  it('votes while feedback evicts points concurrently: a neighbour removed mid-search is skipped, never a crash', async () => {
+    const r = new Random(SEED + 7);
+    const m = new Manifold(backend, { dim: D, capacity: 20, mergeThreshold: 0.999 });
+    await m.add(Array.from({ length: 10 }, () => ({ embedding: unit(r.normal(D)), task: 'math', outcomes: { x: 1 } })));
+    const queries = Array.from({ length: 40 }, () => unit(r.normal(D)));
+    const work: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 200; i++) {
+      work.push(m.feedback({ embedding: unit(r.normal(D)), model: 'x', quality: i % 2 }));
+      work.push(m.vote(queries[i % 40]!, 16));
+    }
+    const votes = (await Promise.all(work)).filter((_, i) => i % 2 === 1) as Awaited<ReturnType<Manifold['vote']>>[];
+    for (const [v] of votes) expect(v!.quality.x!.mean).toBeGreaterThanOrEqual(0);
+    expect(m.size).toBe(20);
+    m.free();
+  });
+
   it('rejects bad input with typed errors and changes nothing', async () => {
     const r = new Random(SEED + 3);
     const m = new Manifold(backend, { dim: D });

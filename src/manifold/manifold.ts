@@ -188,7 +188,8 @@ export class Manifold {
       let taskTotal = 0;
       const qs = this.models.map(() => ({ w: 0, w2: 0, s: 0, s2: 0 }));
       ids.forEach((id, j) => {
-        const p = this.points.get(id)!;
+        const p = this.points.get(id);
+        if (!p) return; // removed (evicted, or merged away) while the search ran: feedback is concurrent
         const w = Math.max(0, scores[j]!) ** 2;
         if (w === 0) return;
         if (p.task >= 0) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, compare, store-soak, store-outage, store-shift, dashboard; none = all but the long ones (store-soak: 10 min, store-outage, store-shift, dashboard: 10M rows).
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, compare, ood, store-soak, store-outage, store-shift, dashboard; none = all but the long ones (store-soak: 10 min, store-outage, store-shift, dashboard: 10M rows).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -19,6 +19,7 @@ const all = [
   'store-overhead',
   'pipeline',
   'compare',
+  'ood',
 ];
 const long = ['store-soak', 'store-outage', 'store-shift', 'dashboard'];
 const known = [...all, ...long];

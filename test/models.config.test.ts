@@ -54,6 +54,7 @@ describe('config', () => {
     expect(cfg.routing).toEqual({
       embedder: 'static',
       k: 16,
+      oodLevel: 0.02,
       explore: 0,
       drift: { halfLife: 50, priorRatings: 20 },
       strategy: 'balanced',

@@ -156,7 +156,9 @@ describe('train', () => {
         provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
         cost: { inputPer1k: 1, outputPer1k: 1 },
       })),
-      routing: { strategy: 'quality' },
+      // ten prompt templates: any other prompt is unlike them, so the out-of-distribution test
+      // (test/ood.test.ts) would route it on the priors — this checks what was learned
+      routing: { strategy: 'quality', oodLevel: 0 },
     };
     const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
     const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
@@ -352,12 +354,40 @@ describe('rocAuc', () => {
   });
 });
 
+/** A five-shot multiple-choice science prompt in RouterBench's ARC format (questions written for this test). */
+const ARC_STYLE = [
+  ['Which gas do green plants take in for photosynthesis?', ['oxygen', 'carbon dioxide', 'nitrogen', 'helium'], 'B'],
+  ['What happens to water when it freezes?', ['it expands', 'it evaporates', 'it boils', 'it dissolves'], 'A'],
+  [
+    'Which object is the best conductor of electricity?',
+    ['a rubber band', 'a wooden spoon', 'a copper wire', 'a glass rod'],
+    'C',
+  ],
+  [
+    'Why does the Moon shine at night?',
+    ['it burns gas', 'it reflects sunlight', 'it stores heat', 'it makes light'],
+    'B',
+  ],
+  ['Which tool measures air temperature?', ['a ruler', 'a balance', 'a thermometer', 'a compass'], 'C'],
+  [
+    'A student rubs a balloon on wool. What makes the balloon stick to a wall?',
+    ['gravity', 'magnetism', 'static electricity', 'friction heat'],
+    '',
+  ],
+]
+  .map(
+    ([q, opts, a]) =>
+      `${q as string}\n${(opts as string[]).map((o, i) => `${'ABCD'[i]}) ${o}`).join('\n')}\nPrint only a single choice from "A" or "B" or "C" or "D" without explanation.\nAnswer:\n${a as string}`,
+  )
+  .join('\n\n')
+  .trimEnd();
+
 describe('the shipped RouterBench router (config/routerbench.yaml + models/routerbench)', () => {
   it('loads from the config alone and routes with the learned head and capabilities', async () => {
     const router = await createRouter(join(process.cwd(), 'config', 'routerbench.yaml'), { backend });
     const [code, fewShot] = await router.routeBatch([
       'Write a python function to find the first repeated character in a given string.',
-      'Question: Which gas do plants absorb?\nAnswer: carbon dioxide\n\nQuestion: What is the boiling point of water at sea level in Celsius?\nAnswer:',
+      ARC_STYLE,
     ]);
     expect(code!.task.label).toBe('code');
     expect(fewShot!.task.label).toBe('knowledge');
@@ -372,5 +402,16 @@ describe('the shipped RouterBench router (config/routerbench.yaml + models/route
       strategy: 'quality',
     });
     expect(code!.predicted.cost).toBeLessThanOrEqual(q.predicted.cost);
+  });
+
+  it('says general (source ood, low confidence) for prompts unlike its three tasks, on the priors', async () => {
+    const router = await createRouter(join(process.cwd(), 'config', 'routerbench.yaml'), { backend });
+    const ds = await router.routeBatch(['Write a haiku about autumn rain.', 'Hi! How are you', '']);
+    for (const d of ds) {
+      expect(d.task).toMatchObject({ label: 'general', source: 'ood' });
+      expect(d.task.confidence).toBeLessThan(0.02);
+      expect(d.alternatives.every((a) => a.qualitySource === 'prior')).toBe(true);
+    }
+    router.close();
   });
 });

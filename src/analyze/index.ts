@@ -49,3 +49,4 @@ export {
 } from './head.js';
 export { extractQuestion, features, featureVector, FEATURE_NAMES, classifyByRules, DEFAULT_RULES, TASK_TYPES };
 export type { FewShot, Features, Script, TaskRule, TaskType };
+export { normalisedEntropy, OOD_LEVEL, OodDetector, upperPValue, type OodFile, type OodScore } from './ood.js';

@@ -180,6 +180,10 @@ export const configSchema = {
         },
         // static (default), static:<dir>, use, onnx:<path>
         embedder: { type: 'string', pattern: '^(static(:.+)?|use|onnx:.+)$', default: 'static' },
+        // significance level of a trained router's out-of-distribution test (docs/routing.md): a
+        // prompt less like the training prompts than this share of them routes as `general` on
+        // the priors. At most about this share of prompts like the training ones is flagged; 0: off
+        oodLevel: { type: 'number', minimum: 0, maximum: 0.5, default: 0.02 },
         // neighbours per kNN vote
         k: { type: 'integer', minimum: 1, maximum: 1024, default: 16 },
         // share of requests routed on a Thompson draw (each model's quality sampled from its

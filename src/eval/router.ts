@@ -127,7 +127,7 @@ async function routeSplit(
     const oof: Array<{ rec: OutcomeRecord; quality: number[]; dist: Record<string, number> }> = [];
     for (let f = 0; f < inner.length; f++) {
       const rest = inner.filter((_, g) => g !== f).flat();
-      const t = await train(rest, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1 });
+      const t = await train(rest, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1, ood: false });
       const preds = await predictRecords(t, embedder, backend, inner[f]!, k);
       preds.forEach((p, i) =>
         oof.push({ rec: inner[f]![i]!, quality: models.map((m) => p.quality[m] ?? 0.5), dist: p.dist }),
@@ -140,7 +140,7 @@ async function routeSplit(
       models,
       prices,
     ).cost;
-    const trained = await train(trainRecs, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1 });
+    const trained = await train(trainRecs, embedder, backend, { valFraction: 0, k, seed: o.seed ?? 1, ood: false });
     const bestTrain = Math.max(...models.map((m) => mean(oof.map((x) => x.rec.outcomes[m] ?? 0))));
     const curve = COST_WEIGHTS.map((w) => {
       let q = 0;

@@ -2,7 +2,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import type { AnalysisHead } from '../analyze/index.js';
+import type { AnalysisHead, OodFile } from '../analyze/index.js';
 import { sha256, type Embedder, type Manifest } from '../embed/index.js';
 import { saveManifold } from '../manifold/index.js';
 import type { HeadFile, RouterModelParts } from '../router/index.js';
@@ -21,7 +21,12 @@ function headToJson(h: AnalysisHead): HeadFile {
 
 export async function saveRouterModel(
   dir: string,
-  parts: RouterModelParts & { report: TrainReport; embedder: Embedder; produced: Record<string, unknown> },
+  parts: Omit<RouterModelParts, 'ood'> & {
+    report: TrainReport;
+    embedder: Embedder;
+    produced: Record<string, unknown>;
+    ood?: { file: OodFile; precision: Float32Array };
+  },
 ): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
   await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
@@ -31,10 +36,18 @@ export async function saveRouterModel(
   const head = Buffer.from(`${JSON.stringify(headToJson(parts.head))}\n`);
   const quality = json(parts.calibration);
   const report = json(parts.report);
+  const ood = parts.ood ? Buffer.from(`${JSON.stringify(parts.ood.file)}\n`) : undefined;
+  const p = parts.ood?.precision;
+  const precision = p ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : undefined;
   await writeFile(join(dir, 'costs.json'), costs);
   await writeFile(join(dir, 'head.json'), head);
   await writeFile(join(dir, 'quality.json'), quality);
   await writeFile(join(dir, 'report.json'), report);
+  if (ood && precision) {
+    await writeFile(join(dir, 'ood.json'), ood);
+    await writeFile(join(dir, 'ood.f32'), precision);
+  }
+  const D = parts.ood?.file.inputDim ?? 0;
   const manifest: Manifest = {
     format: 1,
     name: dir.split('/').filter(Boolean).pop() ?? 'router',
@@ -46,6 +59,19 @@ export async function saveRouterModel(
       { path: 'quality.json', kind: 'quality', dtype: 'json', bytes: quality.length, sha256: sha256(quality) },
       { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },
       { path: 'report.json', kind: 'report', dtype: 'json', bytes: report.length, sha256: sha256(report) },
+      ...(ood && precision
+        ? [
+            { path: 'ood.json', kind: 'ood', dtype: 'json' as const, bytes: ood.length, sha256: sha256(ood) },
+            {
+              path: 'ood.f32',
+              kind: 'ood-precision',
+              dtype: 'f32' as const,
+              shape: [D, D],
+              bytes: precision.length,
+              sha256: sha256(precision),
+            },
+          ]
+        : []),
     ],
     produced: {
       ...parts.produced,

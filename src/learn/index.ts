@@ -6,6 +6,7 @@
 export { predictRecords, train, type TrainedRouter } from './router.js';
 export { COST_WEIGHTS, type TrainOptions, type TrainReport } from './router-types.js';
 export { saveRouterModel } from './artefact.js';
+export { fitOod, OOD_SHRINKAGE } from './ood.js';
 export { calibrateTask, fitHead, headLogits, type HeadFitOptions, type HeadTrainingSet } from './analysis-head.js';
 export {
   fitRewardModel,

@@ -9,6 +9,8 @@ export interface TrainOptions {
   /** Folds for the out-of-fold predictions that calibrate the head and fit capabilities (default 5). */
   folds?: number;
   log?: (done: number, total: number) => void;
+  /** Fit the out-of-distribution test (default true; evaluation, which does not route with it, skips it). */
+  ood?: boolean;
 }
 
 export interface TrainReport {
@@ -33,6 +35,8 @@ export interface TrainReport {
   /** The cheapest point reaching each goal, on training data only (use its costWeight in the config); quality and cost as measured there. */
   operatingPoints: Array<{ name: string; goal: number; costWeight: number; quality: number; cost: number }>;
   operatingPointsFrom?: string;
+  /** Share of the validation prompts the out-of-distribution test flags at its default level. */
+  ood?: { level: number; flaggedValidation: number };
 }
 
 /** Mean of value(r) over the records that have one: overall ('*') and per task label. */

@@ -17,7 +17,10 @@ import {
   headInput,
   headInputDim,
   mixTaskDistribution,
+  OOD_LEVEL,
+  OodDetector,
   softmax,
+  type OodFile,
   type AnalysisHead,
   type PromptAnalysis,
 } from '../analyze/index.js';
@@ -38,6 +41,8 @@ import { normalizePrompt } from '../text.js';
 import { calibrateTask, fitHead, headLogits } from './analysis-head.js';
 import type { OutcomeRecord } from './records.js';
 import { meansByTask } from './means.js';
+import { fitOod } from './ood.js';
+import { oofCurve, oofDistribution } from './oof.js';
 import { COST_WEIGHTS, type TrainOptions, type TrainReport } from './router-types.js';
 import { dict } from '../names.js';
 
@@ -172,50 +177,6 @@ async function predictSet(
   return { logits, ease, votes, q0, dist };
 }
 
-/** The routing curve (custom score over COST_WEIGHTS) on out-of-fold predictions of the training share. */
-function oofCurve(
-  recs: readonly OutcomeRecord[],
-  models: readonly string[],
-  tasks: readonly string[],
-  costs: CostTable,
-  calibration: QualityCalibration,
-  taskHead: { temperature: number; knnWeight: number } | null,
-  logits: Float32Array,
-  ease: Float32Array,
-  votes: ReadonlyArray<Record<string, number>>,
-  q0: ReadonlyArray<Record<string, number>>,
-): { curve: TrainReport['curve']; best: number } | null {
-  if (!models.some((m) => recs.some((r) => (r.costs[m] ?? 0) > 0))) return null;
-  const T = tasks.length;
-  const rows = recs.map((_, i) => {
-    const probs = softmax(logits.subarray(i * T, (i + 1) * T), taskHead?.temperature ?? 1);
-    const w = votes[i] && Object.keys(votes[i]!).length ? (taskHead?.knnWeight ?? 0) : 0;
-    const dist: Record<string, number> = dict();
-    tasks.forEach((t, j) => (dist[t] = (1 - w) * probs[j]!));
-    for (const [t, p] of Object.entries(votes[i] ?? {})) dist[t] = (dist[t] ?? 0) + w * p;
-    const e = Object.fromEntries(tasks.map((t, j) => [t, ease[i * T + j]!]));
-    const quality = models.map((m) => calibratedQuality(calibration[m], dist, e, q0[i]![m]!) ?? q0[i]![m]!);
-    const expCost = models.map((m) =>
-      Object.entries(dist).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0),
-    );
-    return { quality, penalty: logSpan(expCost, 1e-9) };
-  });
-  const curve = COST_WEIGHTS.map((weight) => {
-    let quality = 0;
-    let cost = 0;
-    rows.forEach((r, i) => {
-      let best = 0;
-      for (let j = 1; j < models.length; j++)
-        if (r.quality[j]! - weight * r.penalty[j]! > r.quality[best]! - weight * r.penalty[best]!) best = j;
-      quality += (recs[i]!.outcomes[models[best]!] ?? 0) / recs.length;
-      cost += recs[i]!.costs[models[best]!] ?? 0;
-    });
-    return { costWeight: weight, quality, cost };
-  });
-  const best = Math.max(...models.map((m) => recs.reduce((s, r) => s + (r.outcomes[m] ?? 0), 0) / recs.length));
-  return { curve, best };
-}
-
 /**
  * Per-record predictions of a trained router (as the engine makes them): the task distribution
  * and, per model, the predicted quality.
@@ -247,6 +208,8 @@ export interface TrainedRouter {
   costs: CostTable;
   strengths: Record<string, Record<string, number>>;
   report: TrainReport;
+  /** The out-of-distribution test, fitted on the training split (unless options.ood is false). */
+  ood?: { file: OodFile; precision: Float32Array };
 }
 
 // eslint-disable-next-line max-lines-per-function -- the training pipeline in order (folds, out-of-fold predictions, head, capabilities, operating points, report); each stage is a helper, this is their sequence
@@ -314,6 +277,20 @@ export async function train(
     }
   }
 
+  const ood =
+    options.ood === false
+      ? undefined
+      : await fitOod(
+          backend,
+          all.x,
+          headInputDim(dim),
+          labels,
+          tasks,
+          nFolds >= 2 && T > 1
+            ? trainSet.map((_, i) => oofDistribution(taskHead, tasks, oofLogits, oofVotes, i))
+            : undefined,
+          Math.max(2, nFolds),
+        );
   const final = await fit(all, tasks, models, backend, dim);
   if (taskHead) Object.assign(final.head, { temperature: taskHead.temperature, knnWeight: taskHead.knnWeight });
   const manifold = final.manifold;
@@ -347,6 +324,12 @@ export async function train(
     const predLearned = (i: number, m: string) =>
       calibratedQuality(calibration[m], pr.dist[i]!, ease(i), pr.q0[i]![m]!) ?? pr.q0[i]![m]!;
     const predKnn = (i: number, m: string) => pr.q0[i]![m]!;
+    if (ood) {
+      const detector = new OodDetector(ood.file, ood.precision);
+      const dists = await detector.distances(backend, val.x);
+      const flagged = valSet.filter((_, i) => detector.score(dists[i]!, pr.dist[i]!).pValue < OOD_LEVEL);
+      report.ood = { level: OOD_LEVEL, flaggedValidation: flagged.length / valSet.length };
+    }
     const top = pr.dist.map((d): [string, number] => Object.entries(d).sort((a, b) => b[1] - a[1])[0] ?? ['', 0]);
     const withTask = valSet.map((r, i) => i).filter((i) => valSet[i]!.task !== undefined);
     if (withTask.length && labelled.length) {
@@ -442,5 +425,5 @@ export async function train(
       if (p) report.operatingPoints.push({ name, goal, ...p });
     }
   }
-  return { manifold, head: final.head, calibration, costs, strengths, report };
+  return { manifold, head: final.head, calibration, costs, strengths, report, ...(ood ? { ood } : {}) };
 }

@@ -1,7 +1,8 @@
 /**
  * A trained router model folder: manifest.json, manifold.arbm, head.json (the analysis head's
  * layer, temperature and kNN weight), quality.json (per-model capability vectors), costs.json
- * (observed costs and learned priors) and report.json. The
+ * (observed costs and learned priors), report.json, and ood.json + ood.f32 (the out-of-distribution
+ * test; folders trained before it have none, and route without it). The
  * manifest records the embedder the manifold was built with (its table's checksum): loading it
  * with another embedder is refused, since the points would be in another space. Loading only:
  * learn/artefact.ts writes these folders.
@@ -14,7 +15,7 @@ import type { ComputeBackend } from '../compute/index.js';
 import type { Embedder } from '../embed/index.js';
 import { readManifest, readModelFile, type Manifest } from '../embed/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { headInputDim } from '../analyze/index.js';
+import { headInputDim, OodDetector, type OodFile } from '../analyze/index.js';
 import { loadManifold, type Manifold } from '../manifold/index.js';
 import type { QualityCalibration } from './quality.js';
 import type { CostTable } from './types.js';
@@ -25,6 +26,8 @@ export interface RouterModelParts {
   calibration: QualityCalibration;
   costs: CostTable;
   strengths: Record<string, Record<string, number>>;
+  /** Absent in folders trained before the test existed. */
+  ood?: OodDetector;
 }
 
 export interface HeadFile {
@@ -103,6 +106,31 @@ export async function loadRouterModel(
     for (const [t, cap] of Object.entries(byTask ?? {}))
       if (!Array.isArray(cap) || cap.length !== 3 || !cap.every(Number.isFinite))
         bad(dir, `quality.json: ${m}.${t} must be [a, b, c] (finite numbers)`);
+  const ood = manifest.files.some((f) => f.kind === 'ood') ? await loadOod(dir, manifest, head) : undefined;
   const manifold = await loadManifold(join(dir, 'manifold.arbm'), backend);
-  return { manifold, head, calibration, costs, strengths, manifest };
+  return { manifold, head, calibration, costs, strengths, manifest, ...(ood ? { ood } : {}) };
+}
+
+async function loadOod(dir: string, manifest: Manifest, head: AnalysisHead): Promise<OodDetector> {
+  const j = JSON.parse((await readModelFile(dir, manifest, 'ood')).data.toString('utf8')) as OodFile;
+  const D = head.inputDim;
+  const sorted = (v: unknown) =>
+    Array.isArray(v) && v.every((x, i) => Number.isFinite(x) && (i === 0 || (x as number) >= (v[i - 1] as number)));
+  if (
+    j?.inputDim !== D ||
+    !Array.isArray(j.means) ||
+    !j.means.length ||
+    !j.means.every((m) => Array.isArray(m) && m.length === D && m.every(Number.isFinite)) ||
+    !sorted(j.distance) ||
+    !j.distance.length ||
+    !sorted(j.entropy) ||
+    !Array.isArray(j.tasks)
+  )
+    bad(dir, `ood.json: expected inputDim ${D}, means (tasks × ${D}) and ascending finite distance/entropy scores`);
+  const raw = (await readModelFile(dir, manifest, 'ood-precision')).data;
+  if (raw.length !== D * D * 4) bad(dir, `ood.f32 must hold ${D} × ${D} float32 values`);
+  const precision = new Float32Array(D * D);
+  Buffer.from(precision.buffer).set(raw);
+  if (!precision.every(Number.isFinite)) bad(dir, 'ood.f32: non-finite values');
+  return new OodDetector(j, precision);
 }

@@ -24,7 +24,12 @@ const VOTE_TASK_WEIGHT = 0.7;
 
 export interface DecideInputs extends Omit<PredictInputs, 'maxTokens'> {
   /** The task distribution of a trained head (already mixed with the vote); else rules + vote. */
-  task?: { distribution: Record<string, number>; source: 'head' | 'head+manifold' };
+  task?: {
+    distribution: Record<string, number>;
+    source: 'head' | 'head+manifold' | 'ood';
+    /** Reported instead of the top probability (the out-of-distribution test's p-value). */
+    confidence?: number;
+  };
 }
 
 export function decide(
@@ -50,7 +55,8 @@ export function decide(
   }
   const [label, top] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
   // `general` from keywords that matched nothing is the absence of evidence, not certainty
-  const conf = source === 'keywords' && label === 'general' ? analysis.task.confidence : top;
+  const conf =
+    inputs.task?.confidence ?? (source === 'keywords' && label === 'general' ? analysis.task.confidence : top);
   const predictions = predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens });
   const explore = routing.explore > 0 && Math.random() < routing.explore;
   const c = choose(explore ? thompson(predictions) : predictions, models, options, routing, load);
@@ -66,6 +72,7 @@ export function decide(
     `${c.strategy}: ${ch.model} (quality ${ch.quality.toFixed(2)}±${ch.qualityStderr.toFixed(2)} from ${ch.qualitySource}, ${money(ch.cost)}, ${(ch.latencyMs / 1000).toFixed(1)} s)` +
     ` for a ${label} prompt (${conf.toFixed(2)})` +
     (runner ? `; runner-up ${runner.model} (${runner.quality.toFixed(2)}, ${money(runner.cost)})` : '') +
+    (source === 'ood' ? '; unlike the prompts the router was trained on: predicted from the priors' : '') +
     (c.note ? `; ${c.note}` : '') +
     (explore ? '; exploring (chosen on a draw from the predictions)' : '') +
     (options.constraints?.capabilities?.length

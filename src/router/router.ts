@@ -12,6 +12,7 @@ import {
   mixTaskDistribution,
   type AnalysisHead,
   type HeadOutput,
+  type OodDetector,
 } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
@@ -60,6 +61,8 @@ export interface Learned {
   head?: AnalysisHead;
   /** Per-model capability vectors. */
   calibration?: QualityCalibration;
+  /** The out-of-distribution test (trained models from this version on). */
+  ood?: OodDetector;
 }
 
 /** Outcomes kept per model for online capabilities (oldest dropped first). */
@@ -129,9 +132,11 @@ export class Router {
     const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
     const head = this.learned.head;
-    const out: HeadOutput | undefined = head
-      ? await applyHead(head, this.manifold.backend, headInput(emb, analyses, this.embedder.dim))
-      : undefined;
+    const x = head ? headInput(emb, analyses, this.embedder.dim) : undefined;
+    const out: HeadOutput | undefined = head && x ? await applyHead(head, this.manifold.backend, x) : undefined;
+    const level = this.registry.routing.oodLevel;
+    const ood = this.learned.ood && x && level > 0 ? this.learned.ood : undefined;
+    const distances = ood && x ? await ood.distances(this.manifold.backend, x) : undefined;
     const models = this.registry.list();
     const calibration = this.calibration();
     return analyses.map((a, i) => {
@@ -146,6 +151,13 @@ export class Router {
         const T = head.tasks.length;
         const vote = votes[i]?.task.distribution;
         const distribution = mixTaskDistribution(head, out.taskProbs.subarray(i * T, (i + 1) * T), vote);
+        const test = ood && distances ? ood.score(distances[i]!, distribution) : undefined;
+        if (test && test.pValue < level) {
+          // unlike the training prompts: neither the head's task nor the neighbours' outcomes are
+          // evidence here, so the predictions come from the priors
+          inputs.task = { distribution: { general: 1 }, source: 'ood', confidence: test.pValue };
+          return decide(prompts[i]!, a, undefined, models, o, this.registry.routing, this.load, inputs);
+        }
         const ease: Record<string, number> = dict();
         const byTask: Record<string, number> = dict();
         head.tasks.forEach((t, j) => {
@@ -299,7 +311,14 @@ export async function createRouter(
     embedder,
     manifold,
     parts.k ?? cfg.routing.k,
-    trained ? { costs: trained.costs, head: trained.head, calibration: trained.calibration } : {},
+    trained
+      ? {
+          costs: trained.costs,
+          head: trained.head,
+          calibration: trained.calibration,
+          ...(trained.ood ? { ood: trained.ood } : {}),
+        }
+      : {},
     parts.manifold === undefined,
     cfg.routing.drift,
   );

@@ -50,7 +50,8 @@ export interface Decision {
     label: string;
     confidence: number;
     distribution: Record<string, number>;
-    source: 'keywords' | 'manifold+keywords' | 'head' | 'head+manifold';
+    /** 'ood': unlike the trained router's training prompts — label `general`, confidence the test's p-value. */
+    source: 'keywords' | 'manifold+keywords' | 'head' | 'head+manifold' | 'ood';
   };
   analysis: PromptAnalysis;
   /** One line a person can read. */

@@ -5,7 +5,7 @@
  * real operating points instead of $0 ones.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -100,5 +100,69 @@ describe('costs from token counts', () => {
     expect(report.singleModels.big!.cost).toBeGreaterThan(report.singleModels.small!.cost);
     expect(report.singleModels.small!.cost).toBeGreaterThan(0);
     expect(Math.max(...report.curve.map((p) => p.cost))).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('arbiter train reads several sources (a format each), renames a model with --alias, and prices only missing costs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-train-sources-'));
+    const rows = (model: string, withCost: boolean) =>
+      Array.from({ length: 30 }, (_, i) =>
+        JSON.stringify({
+          prompt: `${i % 2 ? 'Write a python function to sort a list' : 'hello, how are you today'} (${model} ${i})`,
+          task: i % 2 ? 'code' : 'conversation',
+          outcomes: { big: 1, [model]: i % 2 ? 0 : 1 },
+          ...(withCost ? { costs: { big: 0.5, [model]: 0.25 } } : {}),
+        }),
+      ).join('\n');
+    await writeFile(join(dir, 'a.jsonl'), rows('small', true));
+    await writeFile(join(dir, 'b.jsonl'), rows('small-v2', false)); // the same model under another name
+    await writeFile(
+      join(dir, 'c.yaml'),
+      [
+        'models:',
+        '  - { id: big, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0.01, outputPer1k: 0.03 } }',
+        '  - { id: small, provider: { kind: openai, baseUrl: "http://127.0.0.1:9/v1" }, cost: { inputPer1k: 0.0005, outputPer1k: 0.0015 } }',
+      ].join('\n'),
+    );
+    const out = join(dir, 'model');
+    const args = ['--data', join(dir, 'a.jsonl'), '--data', join(dir, 'b.jsonl'), '--format', 'jsonl'];
+    const r = spawnSync(
+      process.execPath,
+      [
+        'bin/arbiter.js',
+        'train',
+        ...args,
+        '--alias',
+        'small-v2=small',
+        '--config',
+        join(dir, 'c.yaml'),
+        '--out',
+        out,
+        '--json',
+        '--val',
+        '0',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { models: string[]; records: number }).models).toEqual(['big', 'small']);
+    const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as {
+      produced: { command: string };
+    };
+    expect(manifest.produced.command).toContain(
+      `--data ${join(dir, 'a.jsonl')} --format jsonl --data ${join(dir, 'b.jsonl')} --format jsonl --alias small-v2=small`,
+    );
+    // a.jsonl's observed costs kept (0.25), b.jsonl's priced from the config (far below)
+    const { costs } = JSON.parse(await readFile(join(out, 'costs.json'), 'utf8')) as {
+      costs: Record<string, Record<string, number>>;
+    };
+    expect(costs.small!['*']).toBeGreaterThan(0.125);
+    expect(costs.small!['*']).toBeLessThan(0.13);
+    const bad = spawnSync(
+      process.execPath,
+      ['bin/arbiter.js', 'train', ...args, '--format', 'jsonl', '--format', 'jsonl', '--out', out],
+      { encoding: 'utf8' },
+    );
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/one --format, or one per --data/);
   }, 60_000);
 });

@@ -102,7 +102,7 @@ describe('OOD test: fitted on training data, checked by simulation', () => {
     const n = 3000;
     const labels = Int32Array.from({ length: n }, (_, i) => i % T);
     const x = Float32Array.from(Array.from(labels).flatMap((t) => draw(t)));
-    const { file, precision } = await fitOod(backend, x, D, labels, ['a', 'b', 'c'], undefined);
+    const { file, precision } = await fitOod(backend, x, D, labels, T, ['a', 'b', 'c'], undefined);
     expect(file.distance).toHaveLength(n);
     expect(file.entropy).toEqual([]);
     const det = new OodDetector(file, precision);
@@ -195,5 +195,30 @@ describe('OOD test in a trained router', () => {
       code: 'ARB_INVALID_ARGUMENT',
       message: expect.stringMatching(/ood\.json/),
     });
+  });
+});
+
+describe('the default router (config/example.yaml + models/router, trained on RouterBench and RouteLLM)', () => {
+  it('routes the five tasks of its data with the trained head, and says general for prompts unlike them', async () => {
+    const router = await createRouter(join(process.cwd(), 'config', 'example.yaml'), { backend });
+    const [math, code, knowledge, chat, haiku] = await router.routeBatch([
+      'A train travels 60 miles in 1.5 hours. What is its average speed in miles per hour?',
+      'Write a python function to check whether a given number is a perfect square or not.',
+      'Which of the following best describes the function of mitochondria?\nA. protein synthesis\nB. energy production\nC. lipid storage\nD. cell division\nAnswer:',
+      'Hi! How are you',
+      'Write a haiku about autumn rain.',
+    ]);
+    expect(math!.task).toMatchObject({ label: 'math', source: 'head+manifold' });
+    expect(code!.task).toMatchObject({ label: 'code', source: 'head+manifold' });
+    expect(knowledge!.task).toMatchObject({ label: 'knowledge', source: 'head+manifold' });
+    expect(math!.alternatives.find((a) => a.model === 'large-reasoner')!.qualitySource).toBe('learned'); // mapped to GPT-4
+    for (const d of [chat!, haiku!]) {
+      expect(d.task).toMatchObject({ label: 'general', source: 'ood' });
+      expect(d.task.confidence).toBeLessThan(0.02);
+    }
+    expect(router.learned.head!.tasks).toEqual(
+      expect.arrayContaining(['code', 'creative', 'extraction', 'knowledge', 'math', 'reasoning']),
+    );
+    router.close();
   });
 });

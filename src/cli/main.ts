@@ -28,6 +28,9 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 const program = new Command();
 program.name('arbiter').description('Multi-model router and reward-guided inference engine').version('0.1.0');
 
@@ -63,9 +66,15 @@ program
   .description(
     'train a router model (manifold of reference outcomes + observed costs) from outcome data, with a validation report',
   )
-  .requiredOption('--data <path>', 'a file, or a folder of *_train.csv (routerbench) / *.jsonl files')
+  .requiredOption(
+    '--data <path>',
+    'a file, or a folder of *_train.csv (routerbench) / *.jsonl files; repeat for more sources',
+    collect,
+    [],
+  )
   .requiredOption('--out <dir>', 'model folder to write, e.g. models/routerbench')
-  .option('--format <name>', 'routerbench, routellm or jsonl', 'routerbench')
+  .option('--format <name>', 'routerbench, routellm or jsonl: one for all sources, or one per --data', collect, [])
+  .option('--alias <from=to>', "a model's outcomes under another id (repeatable)", collect, [])
   .option('--val <fraction>', 'held-out validation share', '0.1')
   .option('--seed <n>', 'split seed', '1')
   .option('--k <n>', 'neighbours per vote in the report', '16')

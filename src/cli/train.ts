@@ -17,23 +17,77 @@ import { saveRouterModel, train } from '../learn/index.js';
 import { tableStyle } from './table-style.js';
 
 /**
- * Records whose costs are missing, costed with the config's prices (token counts where the data
- * has them, else estimated from lengths): without costs the router learns only degenerate
- * operating points (cost weight 0, $0).
+ * Records' missing costs, filled with the config's prices (token counts where the data has them,
+ * else estimated from lengths); observed costs are kept. Without costs the router learns only
+ * degenerate operating points (cost weight 0, $0).
  */
 async function withPrices(records: OutcomeRecord[], configPath: string): Promise<OutcomeRecord[]> {
   const prices: Prices = {};
   for (const m of (await loadConfig(configPath)).models) prices[m.id] = m.cost;
   const models = [...new Set(records.flatMap((r) => Object.keys(r.outcomes)))];
   const { cost } = costMatrix(records, models, prices);
-  return records.map((r, i) => ({ ...r, costs: Object.fromEntries(models.map((m, j) => [m, cost[i]![j]!])) }));
+  return records.map((r, i) => ({
+    ...r,
+    costs: Object.fromEntries(
+      models.flatMap((m, j) => (m in r.outcomes ? [[m, r.costs[m] ?? cost[i]![j]!] as const] : [])),
+    ),
+  }));
+}
+
+const LOADERS: Record<string, (path: string) => Promise<OutcomeRecord[]>> = {
+  routerbench: (p) => loadRouterBench(p, 'train'),
+  routellm: (p) => loadRouteLLM(p),
+  jsonl: loadJsonl,
+};
+
+/** The records of every --data source, each read in its --format (a single format applies to all). */
+async function loadSources(data: readonly string[], formats: readonly string[]): Promise<OutcomeRecord[]> {
+  if (formats.length !== 1 && formats.length !== data.length)
+    throw new ArbiterError(
+      ErrorCodes.INVALID_ARGUMENT,
+      `give one --format, or one per --data (${data.length}), not ${formats.length}`,
+      { param: 'format' },
+    );
+  const out: OutcomeRecord[] = [];
+  for (const [i, path] of data.entries()) {
+    const format = formats[Math.min(i, formats.length - 1)]!;
+    const load = LOADERS[format];
+    if (!load)
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `--format must be one of ${Object.keys(LOADERS).join(', ')}, got ${format}`,
+        { param: 'format' },
+      );
+    const recs = await load(path);
+    if (!recs.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${path}: no records`, { param: 'data' });
+    out.push(...recs);
+  }
+  return out;
+}
+
+/** Applies `from=to` aliases to the records' outcome and cost keys. */
+function renameModels(records: OutcomeRecord[], aliases: readonly string[]): OutcomeRecord[] {
+  const map = new Map<string, string>();
+  for (const a of aliases) {
+    const [from, to, ...rest] = a.split('=');
+    if (!from || !to || rest.length)
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--alias must be from=to, got ${a}`, { param: 'alias' });
+    map.set(from, to);
+  }
+  if (!map.size) return records;
+  const rename = <T>(o: Record<string, T>) =>
+    Object.fromEntries(Object.entries(o).map(([m, v]) => [map.get(m) ?? m, v]));
+  return records.map((r) => ({ ...r, outcomes: rename(r.outcomes), costs: rename(r.costs) }));
 }
 
 export interface TrainCommandOptions {
   /** A config whose model prices cost records without costs. */
   config?: string;
-  data: string;
-  format: string;
+  /** One or more sources, each with its format (one format: all of them). */
+  data: string[];
+  format: string[];
+  /** `from=to`: a model's outcomes under another id (one model named differently by two sources). */
+  alias?: string[];
   out: string;
   val: string;
   seed: string;
@@ -58,20 +112,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `--k must be an integer from 1 to 1024, got ${o.k}`, {
       param: 'k',
     });
-  const loaders: Record<string, (path: string) => Promise<OutcomeRecord[]>> = {
-    routerbench: (p) => loadRouterBench(p, 'train'),
-    routellm: (p) => loadRouteLLM(p),
-    jsonl: loadJsonl,
-  };
-  const load = loaders[o.format];
-  if (!load)
-    throw new ArbiterError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `--format must be one of ${Object.keys(loaders).join(', ')}, got ${o.format}`,
-      { param: 'format' },
-    );
-  const loaded = await load(o.data);
-  if (!loaded.length) throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${o.data}: no records`, { param: 'data' });
+  const formats = o.format.length ? o.format : ['routerbench'];
+  const loaded = renameModels(await loadSources(o.data, formats), o.alias ?? []);
   const records = o.config ? await withPrices(loaded, o.config) : loaded;
   const { backend } = await selectBackend();
   const embedder = await loadEmbedder(o.embedder, backend);
@@ -90,7 +132,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     ...trained,
     embedder,
     produced: {
-      command: `arbiter train --data ${o.data} --format ${o.format} --out ${o.out} --val ${val} --seed ${seed} --k ${k} --embedder ${o.embedder}`,
+      command: `arbiter train ${o.data.map((d, i) => `--data ${d} --format ${formats[Math.min(i, formats.length - 1)]}`).join(' ')} ${(o.alias ?? []).map((a) => `--alias ${a} `).join('')}${o.config ? `--config ${o.config} ` : ''}--out ${o.out} --val ${val} --seed ${seed} --k ${k} --embedder ${o.embedder}`,
       date: new Date().toISOString(),
       seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
     },

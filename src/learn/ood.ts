@@ -61,24 +61,27 @@ async function fitGaussian(
 }
 
 /**
- * The test from n training prompts' head inputs (n × D), their task labels (index into `tasks`,
- * −1 when unknown) and out-of-fold task distributions (for the entropy; omit with one task).
+ * The test from n training prompts' head inputs (n × D), their groups (0..groups−1, −1 for none:
+ * the distance is to the nearest group's mean) and out-of-fold task distributions over `tasks`
+ * (for the entropy; omit with one task).
  */
 export async function fitOod(
   backend: ComputeBackend,
   x: Float32Array,
   D: number,
   labels: Int32Array,
+  groups: number,
   tasks: readonly string[],
   oofDistributions: ReadonlyArray<Record<string, number>> | undefined,
   folds = 5,
 ): Promise<{ file: OodFile; precision: Float32Array }> {
   const n = x.length / D;
   const T = tasks.length;
+  const G = groups;
   const rows = (f: number, held: boolean) => [...Array(n).keys()].filter((i) => (i % folds === f) === held);
   const distance: number[] = [];
   for (let f = 0; f < Math.min(folds, n); f++) {
-    const g = await fitGaussian(backend, x, D, labels, T, rows(f, false));
+    const g = await fitGaussian(backend, x, D, labels, G, rows(f, false));
     const held = rows(f, true);
     const xs = new Float32Array(held.length * D);
     held.forEach((i, k) => xs.set(x.subarray(i * D, (i + 1) * D), k * D));
@@ -86,16 +89,19 @@ export async function fitOod(
     distance.push(...(await det.distances(backend, xs)));
   }
   const entropy = T > 1 && oofDistributions ? oofDistributions.map((d) => normalisedEntropy(d, T)) : [];
-  const all = await fitGaussian(backend, x, D, labels, T, [...Array(n).keys()]);
-  const asc = (v: number[]) => v.sort((a, b) => a - b).map((s) => Math.fround(s));
+  const all = await fitGaussian(backend, x, D, labels, G, [...Array(n).keys()]);
+  const asc = (v: number[]) => v.sort((a, b) => a - b).map(round6);
   return { file: file(all, tasks, D, asc(distance), asc(entropy)), precision: all.precision };
 }
+
+/** Six significant digits: the file stays small, the p-values do not move. */
+const round6 = (v: number) => Number(v.toPrecision(6));
 
 function file(g: Gaussian, tasks: readonly string[], D: number, distance: number[], entropy: number[]): OodFile {
   return {
     tasks: [...tasks],
     inputDim: D,
-    means: g.means.map((m) => m.map((v) => Math.fround(v))),
+    means: g.means.map((m) => m.map(round6)),
     shrinkage: OOD_SHRINKAGE,
     distance,
     entropy,

@@ -104,9 +104,14 @@ function learnedPriors(
   records: readonly OutcomeRecord[],
   models: readonly string[],
 ): Record<string, Record<string, number>> {
+  // the overall prior ('*', what a prompt of no known task gets) compares models, so it is their
+  // mean on the prompts all of them answered, where there are any: over each model's own prompts
+  // a model measured only on easy benchmarks would look better than one measured on all of them
+  const common = records.filter((r) => models.every((m) => r.outcomes[m] !== undefined));
   const strengths: Record<string, Record<string, number>> = {};
   for (const m of models) {
     const s = meansByTask(records, (r) => r.outcomes[m]);
+    if (common.length) s['*'] = common.reduce((acc, r) => acc + r.outcomes[m]!, 0) / common.length;
     if (Object.keys(s).length) strengths[m] = s;
   }
   return strengths;
@@ -201,6 +206,13 @@ export async function predictRecords(
   });
 }
 
+/** Dense ids of string keys, in order of first appearance. */
+function groupIds(keys: readonly string[]): { ids: Int32Array; count: number } {
+  const seen = new Map<string, number>();
+  const ids = Int32Array.from(keys, (k) => seen.get(k) ?? (seen.set(k, seen.size), seen.size - 1));
+  return { ids, count: seen.size };
+}
+
 export interface TrainedRouter {
   manifold: Manifold;
   head: AnalysisHead;
@@ -277,6 +289,9 @@ export async function train(
     }
   }
 
+  // the distance is to the nearest group of prompts: a task within one source file (one benchmark
+  // subject, one prompt format), so a task gathered from differently written sources is not one blob
+  const groups = groupIds(trainSet.map((r) => `${r.task ?? ''}\u0000${r.source.replace(/:\d+$/, '')}`));
   const ood =
     options.ood === false
       ? undefined
@@ -284,7 +299,8 @@ export async function train(
           backend,
           all.x,
           headInputDim(dim),
-          labels,
+          groups.ids,
+          groups.count,
           tasks,
           nFolds >= 2 && T > 1
             ? trainSet.map((_, i) => oofDistribution(taskHead, tasks, oofLogits, oofVotes, i))

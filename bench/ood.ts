@@ -16,7 +16,7 @@ import Table from 'cli-table3';
 
 import { loadConfig } from '../src/config/index.js';
 import { loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
-import { createRouter, type Decision, type Router } from '../src/router/index.js';
+import { createRouter, type Decision } from '../src/router/index.js';
 import { calibration } from '../src/stats/index.js';
 import { median, writeResults, type ResultRow } from './lib/common.js';
 
@@ -79,53 +79,32 @@ async function measure(
   };
 }
 
-const route = async (r: Router, prompts: string[]) => r.routeBatch(prompts);
-const rows: Row[] = [];
-const idDecisions = {
-  on: await route(
-    on,
-    id.map((r) => r.prompt),
-  ),
-  off: await route(
-    off,
-    id.map((r) => r.prompt),
-  ),
-};
-for (const task of [...new Set(id.map((r) => r.task!))].sort()) {
-  const idx = id.map((_, i) => i).filter((i) => id[i]!.task === task);
-  const pick = <T>(xs: T[]) => idx.map((i) => xs[i]!);
-  rows.push(
-    await measure(`RouterBench test: ${task}`, pick(id), { on: pick(idDecisions.on), off: pick(idDecisions.off) }),
-  );
-}
-rows.push(await measure('RouterBench test: all', id, idDecisions));
-const mtDecisions = {
-  on: await route(
-    on,
-    mt.map((r) => r.prompt),
-  ),
-  off: await route(
-    off,
-    mt.map((r) => r.prompt),
-  ),
-};
-const targets = ['writing', 'roleplay', 'extraction', 'humanities'];
-for (const c of [...new Set(categories)]) {
-  const idx = mt.map((_, i) => i).filter((i) => categoryOf(mt[i]!.source) === c);
-  const pick = <T>(xs: T[]) => idx.map((i) => xs[i]!);
-  rows.push(
-    await measure(`MT-Bench: ${c}${targets.includes(c) ? ' *' : ''}`, pick(mt), {
-      on: pick(mtDecisions.on),
-      off: pick(mtDecisions.off),
-    }),
-  );
-}
-const tIdx = mt.map((_, i) => i).filter((i) => targets.includes(categoryOf(mt[i]!.source)));
-const tPick = <T>(xs: T[]) => tIdx.map((i) => xs[i]!);
-const target = await measure('MT-Bench: the four targets *', tPick(mt), {
-  on: tPick(mtDecisions.on),
-  off: tPick(mtDecisions.off),
+type Rec = { prompt: string; task?: string; outcomes: Record<string, number>; source?: string };
+/** Both routers' decisions on a set. */
+const both = async (recs: Rec[]) => ({
+  on: await on.routeBatch(recs.map((r) => r.prompt)),
+  off: await off.routeBatch(recs.map((r) => r.prompt)),
 });
+/** The row of the records `keep` selects. */
+const part = (set: string, recs: Rec[], decisions: { on: Decision[]; off: Decision[] }, keep: (r: Rec) => boolean) => {
+  const idx = recs.map((_, i) => i).filter((i) => keep(recs[i]!));
+  const pick = <T>(xs: T[]) => idx.map((i) => xs[i]!);
+  return measure(set, pick(recs), { on: pick(decisions.on), off: pick(decisions.off) });
+};
+const rows: Row[] = [];
+const idDecisions = await both(id);
+for (const task of [...new Set(id.map((r) => r.task!))].sort())
+  rows.push(await part(`RouterBench test: ${task}`, id, idDecisions, (r) => r.task === task));
+rows.push(await measure('RouterBench test: all', id, idDecisions));
+const mtDecisions = await both(mt);
+const targets = ['writing', 'roleplay', 'extraction', 'humanities'];
+for (const c of [...new Set(categories)])
+  rows.push(
+    await part(`MT-Bench: ${c}${targets.includes(c) ? ' *' : ''}`, mt, mtDecisions, (r) => categoryOf(r.source) === c),
+  );
+const target = await part('MT-Bench: the four targets *', mt, mtDecisions, (r) =>
+  targets.includes(categoryOf(r.source)),
+);
 rows.push(target, await measure('MT-Bench: all', mt, mtDecisions));
 
 // what routing gets on the in-distribution prompts, the test on and off: the chosen models' outcomes and cost

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, compare, ood, store-soak, store-outage, store-shift, dashboard; none = all but the long ones (store-soak: 10 min, store-outage, store-shift, dashboard: 10M rows).
+// npm run bench -- <name...>   runs bench/<name>.ts (compiled to dist/bench) — knn, embed, mlp, static, route, gateway, reward, cascade, cascade-pipeline, hostile, store, store-crash, store-overhead, pipeline, compare, ood, store-soak, store-outage, store-shift, dashboard, ann; none = all but the long ones (store-soak: 10 min, store-outage, store-shift, dashboard: 10M rows, ann: 1M points).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -21,7 +21,7 @@ const all = [
   'compare',
   'ood',
 ];
-const long = ['store-soak', 'store-outage', 'store-shift', 'dashboard'];
+const long = ['store-soak', 'store-outage', 'store-shift', 'dashboard', 'ann'];
 const known = [...all, ...long];
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 for (const name of names) {

@@ -25,3 +25,4 @@ export {
 } from './select.js';
 export { floatToHalf, halfToFloat, toHalf, fromHalf } from './fp16.js';
 export { loadAddon, loadReport, type LoadAttempt, type NativeTokenizerHandle } from './addon.js';
+export { ApproximateIndex, loadUsearch, type ApproximateOptions } from './approximate.js';

@@ -10,7 +10,7 @@
  * evicted first; reference points (from training) are evicted only when nothing else is left.
  */
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
-import type { ComputeBackend, VectorIndex } from '../compute/index.js';
+import { ApproximateIndex, type ApproximateOptions, type ComputeBackend, type VectorIndex } from '../compute/index.js';
 import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export type PointKind = 'reference' | 'feedback';
@@ -31,6 +31,12 @@ export interface ManifoldOptions {
    * search streams (cosine scores move by < 4e-3, far below what changes a vote); 'f32' keeps them exact.
    */
   dtype?: 'f16' | 'f32';
+  /**
+   * 'auto' (default): exact search until the manifold holds `approximate.from` points (50,000),
+   * then an HNSW graph (recall@16 against exact: docs/benchmarks.md); 'exact': always exact.
+   */
+  index?: 'auto' | 'exact';
+  approximate?: ApproximateOptions;
 }
 
 export interface PointInput {
@@ -75,13 +81,19 @@ export class Manifold {
     this.mergeThreshold = options.mergeThreshold ?? 0.97;
     if (!Number.isInteger(this.capacity) || this.capacity < 1) fail('options.capacity', 'must be a positive integer');
     if (!(this.mergeThreshold > 0 && this.mergeThreshold <= 1)) fail('options.mergeThreshold', 'must be in (0, 1]');
-    this.index = backend.createIndex({ dim: options.dim, dtype: options.dtype ?? 'f16' });
+    const exact = backend.createIndex({ dim: options.dim, dtype: options.dtype ?? 'f16' });
+    this.index = options.index === 'exact' ? exact : new ApproximateIndex(exact, options.approximate);
     this.models = [];
     for (const m of options.models ?? []) this.addModel(m);
   }
 
   get size(): number {
     return this.points.size;
+  }
+
+  /** Candidates an approximate search keeps from now on (recall against speed); no effect while exact. */
+  setSearchExpansion(expansion: number): void {
+    if (this.index instanceof ApproximateIndex) this.index.setSearchExpansion(expansion);
   }
   get modelIds(): readonly string[] {
     return this.models;

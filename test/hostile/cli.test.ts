@@ -70,5 +70,5 @@ describe('arbiter route with an unroutable prompt', () => {
       code: 1,
       stderr: expect.stringContaining('cannot route'),
     });
-  });
+  }, 120_000); // four CLI runs over 1,201 prompts with the default router: ~3 s each alone, far more beside the other test files
 });

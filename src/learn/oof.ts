@@ -53,10 +53,16 @@ export function oofCurve(
     let quality = 0;
     let cost = 0;
     rows.forEach((r, i) => {
-      let best = 0;
-      for (let j = 1; j < models.length; j++)
-        if (r.quality[j]! - weight * r.penalty[j]! > r.quality[best]! - weight * r.penalty[best]!) best = j;
-      quality += (recs[i]!.outcomes[models[best]!] ?? 0) / recs.length;
+      // only models with an outcome on the prompt can be scored on it (sources may cover different models)
+      let best = -1;
+      for (let j = 0; j < models.length; j++)
+        if (
+          recs[i]!.outcomes[models[j]!] !== undefined &&
+          (best < 0 || r.quality[j]! - weight * r.penalty[j]! > r.quality[best]! - weight * r.penalty[best]!)
+        )
+          best = j;
+      if (best < 0) return;
+      quality += recs[i]!.outcomes[models[best]!]! / recs.length;
       cost += recs[i]!.costs[models[best]!] ?? 0;
     });
     return { costWeight: weight, quality, cost };

@@ -408,12 +408,17 @@ export async function train(
           Object.entries(dd).reduce((s, [t, p]) => s + p * (costs[m]?.[t] ?? costs[m]?.['*'] ?? 0), 0),
         );
         const penalty = logSpan(expCost, 1e-9);
-        let best = 0;
+        let best = -1; // among the models with an outcome on the prompt (as oofCurve)
         models.forEach((m, j) => {
-          if (predLearned(i, m) - weight * penalty[j]! > predLearned(i, models[best]!) - weight * penalty[best]!)
+          if (
+            r.outcomes[m] !== undefined &&
+            (best < 0 ||
+              predLearned(i, m) - weight * penalty[j]! > predLearned(i, models[best]!) - weight * penalty[best]!)
+          )
             best = j;
         });
-        quality += (r.outcomes[models[best]!] ?? 0) / valSet.length;
+        if (best < 0) return;
+        quality += r.outcomes[models[best]!]! / valSet.length;
         cost += r.costs[models[best]!] ?? 0;
       });
       report.curve.push({ costWeight: weight, quality, cost });

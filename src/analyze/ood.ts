@@ -62,7 +62,7 @@ export function normalisedEntropy(dist: Record<string, number>, tasks: number): 
 export class OodDetector {
   private readonly layer: DenseLayer;
   private readonly center: Float64Array;
-  /** Per task: P·δ and δᵀPδ, δ = task mean − center. */
+  /** Per group: P·δ and δᵀPδ, δ = group mean − center. */
   private readonly pDelta: Float64Array[];
   private readonly dPd: number[];
 
@@ -71,7 +71,6 @@ export class OodDetector {
     precision: Float32Array,
   ) {
     const D = file.inputDim;
-    this.layer = { in: D, out: D, weight: precision, activation: 'none' };
     this.center = new Float64Array(D);
     for (const m of file.means) for (let j = 0; j < D; j++) this.center[j]! += m[j]! / file.means.length;
     this.pDelta = file.means.map((m) => {
@@ -84,6 +83,12 @@ export class OodDetector {
       return out;
     });
     this.dPd = file.means.map((m, t) => m.reduce((s, v, j) => s + (v - this.center[j]!) * this.pDelta[t]![j]!, 0));
+    // one product on the backend gives P·x' (D rows) and every group's (P·δ)ᵀx' (one row each)
+    const G = file.means.length;
+    const weight = new Float32Array((D + G) * D);
+    weight.set(precision);
+    this.pDelta.forEach((pd, g) => weight.set(pd, (D + g) * D));
+    this.layer = { in: D, out: D + G, weight, activation: 'none' };
   }
 
   /** Squared distances of n head inputs (n × inputDim) to the nearest task mean, on the backend. */
@@ -92,17 +97,14 @@ export class OodDetector {
     const n = x.length / D;
     const centred = new Float32Array(x.length);
     for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) centred[i * D + j] = x[i * D + j]! - this.center[j]!;
+    const W = this.layer.out;
     const px = await backend.mlp({ layers: [this.layer] }, centred);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let q = 0;
-      for (let j = 0; j < D; j++) q += centred[i * D + j]! * px[i * D + j]!;
+      for (let j = 0; j < D; j++) q += centred[i * D + j]! * px[i * W + j]!;
       let best = Infinity;
-      this.pDelta.forEach((pd, t) => {
-        let cross = 0;
-        for (let j = 0; j < D; j++) cross += pd[j]! * centred[i * D + j]!;
-        best = Math.min(best, q - 2 * cross + this.dPd[t]!);
-      });
+      for (let g = 0; g < this.dPd.length; g++) best = Math.min(best, q - 2 * px[i * W + D + g]! + this.dPd[g]!);
       out[i] = Math.max(0, best);
     }
     return out;

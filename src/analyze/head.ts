@@ -8,7 +8,7 @@
  *     learned ease (1 − difficulty) and drives the per-model quality calibration in the router.
  * Feature standardisation is folded into the layer, so inference is one backend `mlp` call.
  */
-import type { ComputeBackend, DenseLayer } from '../compute/index.js';
+import { oneLayer, type ComputeBackend, type DenseLayer } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { featureVector, FEATURE_NAMES } from './features.js';
 import type { PromptAnalysis } from './types.js';
@@ -52,7 +52,7 @@ export async function applyHead(head: AnalysisHead, backend: ComputeBackend, x: 
   if (x.length % head.inputDim !== 0)
     throw new ArbiterError(ErrorCodes.DIMENSION_MISMATCH, `head input must be n x ${head.inputDim}`, { param: 'x' });
   const T = head.tasks.length;
-  const out = await backend.mlp({ layers: [head.layer] }, x);
+  const out = await backend.mlp(oneLayer(head.layer), x);
   const n = x.length / head.inputDim;
   const taskProbs = new Float32Array(n * T);
   const ease = new Float32Array(n * T);

@@ -9,7 +9,7 @@
  * prompts like the training prompts are flagged. A flagged prompt routes as `general` on the
  * priors (source `ood`), its task confidence the p-value.
  */
-import type { ComputeBackend, DenseLayer } from '../compute/index.js';
+import { oneLayer, type ComputeBackend, type DenseLayer } from '../compute/index.js';
 
 /** The default significance level (config routing.oodLevel's default). */
 export const OOD_LEVEL = 0.02;
@@ -98,7 +98,7 @@ export class OodDetector {
     const centred = new Float32Array(x.length);
     for (let i = 0; i < n; i++) for (let j = 0; j < D; j++) centred[i * D + j] = x[i * D + j]! - this.center[j]!;
     const W = this.layer.out;
-    const px = await backend.mlp({ layers: [this.layer] }, centred);
+    const px = await backend.mlp(oneLayer(this.layer), centred);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let q = 0;

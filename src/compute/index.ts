@@ -14,7 +14,7 @@ export type {
   SearchResult,
   VectorIndex,
 } from './types.js';
-export { ACTIVATIONS, BACKEND_NAMES } from './types.js';
+export { ACTIVATIONS, BACKEND_NAMES, oneLayer } from './types.js';
 export {
   createBackend,
   probeBackend,

@@ -95,3 +95,14 @@ export interface ComputeBackend {
   /** Batched MLP forward: x is n x in, output n x out. */
   mlp(weights: MlpWeights, x: Float32Array): Promise<Float32Array>;
 }
+
+const single = new WeakMap<DenseLayer, MlpWeights>();
+/**
+ * The one-layer network of `layer`, the same object on every call: backends cache compiled
+ * weights by the network object, so a fresh `{ layers: [layer] }` per call would upload them again.
+ */
+export function oneLayer(layer: DenseLayer): MlpWeights {
+  let net = single.get(layer);
+  if (!net) single.set(layer, (net = { layers: [layer] }));
+  return net;
+}

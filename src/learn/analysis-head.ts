@@ -6,7 +6,7 @@
 import { Matrix, solve } from 'ml-matrix';
 
 import { softmaxInto, type AnalysisHead } from '../analyze/index.js';
-import type { ComputeBackend } from '../compute/index.js';
+import { oneLayer, type ComputeBackend } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 
 /** Smallest standard deviation an input is divided by when standardised. */
@@ -325,7 +325,7 @@ export async function headLogits(
   x: Float32Array,
 ): Promise<{ logits: Float32Array; ease: Float32Array }> {
   const T = head.tasks.length;
-  const out = await backend.mlp({ layers: [head.layer] }, x);
+  const out = await backend.mlp(oneLayer(head.layer), x);
   const n = out.length / (2 * T);
   const logits = new Float32Array(n * T);
   const ease = new Float32Array(n * T);

@@ -7,7 +7,7 @@
  * standardised inside; scoring is one dense layer + sigmoid, so it runs on the compute backend's
  * batched `mlp` kernel.
  */
-import type { ComputeBackend, DenseLayer } from '../compute/index.js';
+import { oneLayer, type ComputeBackend, type DenseLayer } from '../compute/index.js';
 import { logit } from '../math.js';
 import { arithmeticStepScore } from './verify.js';
 
@@ -89,5 +89,5 @@ export interface RewardHead {
 
 /** P(right) for n feature rows, on the compute backend. */
 export function scoreRewards(head: RewardHead, backend: ComputeBackend, x: Float32Array): Promise<Float32Array> {
-  return backend.mlp({ layers: [head.layer] }, x);
+  return backend.mlp(oneLayer(head.layer), x);
 }

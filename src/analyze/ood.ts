@@ -62,8 +62,7 @@ export function normalisedEntropy(dist: Record<string, number>, tasks: number): 
 export class OodDetector {
   private readonly layer: DenseLayer;
   private readonly center: Float64Array;
-  /** Per group: P·δ and δᵀPδ, δ = group mean − center. */
-  private readonly pDelta: Float64Array[];
+  /** Per group: δᵀPδ, δ = group mean − center (P·δ is a row of the layer). */
   private readonly dPd: number[];
 
   constructor(
@@ -73,7 +72,7 @@ export class OodDetector {
     const D = file.inputDim;
     this.center = new Float64Array(D);
     for (const m of file.means) for (let j = 0; j < D; j++) this.center[j]! += m[j]! / file.means.length;
-    this.pDelta = file.means.map((m) => {
+    const pDelta = file.means.map((m) => {
       const out = new Float64Array(D);
       for (let r = 0; r < D; r++) {
         let s = 0;
@@ -82,12 +81,12 @@ export class OodDetector {
       }
       return out;
     });
-    this.dPd = file.means.map((m, t) => m.reduce((s, v, j) => s + (v - this.center[j]!) * this.pDelta[t]![j]!, 0));
+    this.dPd = file.means.map((m, t) => m.reduce((s, v, j) => s + (v - this.center[j]!) * pDelta[t]![j]!, 0));
     // one product on the backend gives P·x' (D rows) and every group's (P·δ)ᵀx' (one row each)
     const G = file.means.length;
     const weight = new Float32Array((D + G) * D);
     weight.set(precision);
-    this.pDelta.forEach((pd, g) => weight.set(pd, (D + g) * D));
+    pDelta.forEach((pd, g) => weight.set(pd, (D + g) * D));
     this.layer = { in: D, out: D + G, weight, activation: 'none' };
   }
 

@@ -11,7 +11,9 @@ class Addon : public Napi::Addon<Addon> {
     DefineAddon(exports, {InstanceValue("Index", define_index(env)),
                           InstanceValue("EmbedTable", define_table(env)),
                           InstanceValue("Mlp", define_mlp(env)),
-                          InstanceValue("Tokenizer", define_tokenizer(env)), InstanceMethod("info", &Addon::Info),
+                          InstanceValue("Tokenizer", define_tokenizer(env)),
+                          InstanceValue("Analyzer", define_analyzer(env)),
+                          InstanceValue("RoutePass", define_route_pass(env)), InstanceMethod("info", &Addon::Info),
                           InstanceMethod("setThreads", &Addon::SetThreads),
                           InstanceMethod("forceGenericKernels", &Addon::ForceGeneric)});
   }

@@ -181,10 +181,26 @@ auto guard_sync(Napi::Env env, F&& body) noexcept -> decltype(body()) {
   return decltype(body()){};
 }
 
+// An embedding table handed to the addon (EmbedTable): its bytes, and its GPU copy when on CUDA.
+struct TableState {
+  std::vector<uint8_t> bytes;
+  arbiter::EmbedTableView view{};
+  std::unique_ptr<arbiter::CudaEmbedTable> cuda;
+};
+
+// The objects behind other classes' instances, for the fused pass (RoutePass). Each class tags
+// its instances; anything else, or a freed one, is ARB_INVALID_ARGUMENT / ARB_FREED.
+std::shared_ptr<arbiter::Index> index_of(const Napi::Value& v);
+std::shared_ptr<TableState> table_of(const Napi::Value& v);
+std::shared_ptr<const arbiter::UnigramTokenizer> tokenizer_of(const Napi::Value& v);
+std::shared_ptr<const arbiter::PromptAnalyzer> analyzer_of(const Napi::Value& v);
+
 // The classes' constructors, for the module to export (each defined in its own file).
 Napi::Function define_index(Napi::Env env);
 Napi::Function define_table(Napi::Env env);
 Napi::Function define_mlp(Napi::Env env);
 Napi::Function define_tokenizer(Napi::Env env);
+Napi::Function define_analyzer(Napi::Env env);
+Napi::Function define_route_pass(Napi::Env env);
 
 }  // namespace arbiter::binding

@@ -4,6 +4,8 @@
 namespace arbiter::binding {
 namespace {
 
+constexpr napi_type_tag kIndexTag = {0x6172626974657269ULL, 0x6e64657800000001ULL};
+
 class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -15,6 +17,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   // new Index(dim, dtype, device)
   explicit IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
     guard_sync(info.Env(), [&] {
+      info.This().As<Napi::Object>().TypeTag(&kIndexTag);
       const size_t dim = count(info[0], "dim");
       const auto dtype = arbiter::parse_dtype(info[1].IsUndefined() ? "f32" : str(info[1], "dtype"));
       const auto dev = device_of(info[2]);
@@ -118,11 +121,19 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
   }
 
   std::shared_ptr<arbiter::Index> idx_;
+
+ public:
+  static std::shared_ptr<arbiter::Index> of(const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kIndexTag))
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "index must be an Index");
+    return Unwrap(v.As<Napi::Object>())->live();
+  }
 };
 
 
 }  // namespace
 
 Napi::Function define_index(Napi::Env env) { return IndexWrap::Define(env); }
+std::shared_ptr<arbiter::Index> index_of(const Napi::Value& v) { return IndexWrap::of(v); }
 
 }  // namespace arbiter::binding

@@ -4,6 +4,8 @@
 namespace arbiter::binding {
 namespace {
 
+constexpr napi_type_tag kTableTag = {0x6172626974657274ULL, 0x61626c6500000001ULL};
+
 // new EmbedTable(table: Float32Array | Uint16Array (fp16 bits), vocab, dim, device)
 class TableWrap : public Napi::ObjectWrap<TableWrap> {
  public:
@@ -21,7 +23,8 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
       const size_t vocab = count(info[1], "vocab"), dim = count(info[2], "dim");
       if (dim == 0 || arr.ElementLength() != vocab * dim)
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "table must hold vocab * dim values");
-      state_ = std::make_shared<State>();
+      info.This().As<Napi::Object>().TypeTag(&kTableTag);
+      state_ = std::make_shared<TableState>();
       // the table is copied once: the caller may reuse, transfer or detach its buffer afterwards
       const auto* src = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
       state_->bytes.assign(src, src + arr.ByteLength());
@@ -34,11 +37,6 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
   }
 
  private:
-  struct State {
-    std::vector<uint8_t> bytes;
-    arbiter::EmbedTableView view{};
-    std::unique_ptr<arbiter::CudaEmbedTable> cuda;
-  };
   // pool(ids: Int32Array, offsets: Int32Array, weights: Float32Array | null, normalize) -> Float32Array
   Napi::Value Pool(const Napi::CallbackInfo& info) {
     return guard_async(info.Env(), [&]() -> Napi::Value {
@@ -79,12 +77,22 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
     state_.reset();  // in-flight work holds its own reference
     return info.Env().Undefined();
   }
-  std::shared_ptr<State> state_;
+  std::shared_ptr<TableState> state_;
+
+ public:
+  static std::shared_ptr<TableState> of(const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kTableTag))
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "table must be an EmbedTable");
+    auto st = Unwrap(v.As<Napi::Object>())->state_;
+    if (!st) throw Error(arbiter::codes::FREED, "the embedding table has been freed");
+    return st;
+  }
 };
 
 
 }  // namespace
 
 Napi::Function define_table(Napi::Env env) { return TableWrap::Define(env); }
+std::shared_ptr<TableState> table_of(const Napi::Value& v) { return TableWrap::of(v); }
 
 }  // namespace arbiter::binding

@@ -4,6 +4,8 @@
 namespace arbiter::binding {
 namespace {
 
+constexpr napi_type_tag kTokenizerTag = {0x617262697465727aULL, 0x746f6b656e000001ULL};
+
 // new Tokenizer(pieces: string[], scores: Float64Array, reserved, unkId)
 // encodeBatch(text: string (NFKC texts concatenated), offsets: Float64Array (n + 1, UTF-16
 // units), markWords: boolean) -> {ids: Int32Array, offsets: Int32Array}. Synchronous: callers batch, and batch
@@ -15,6 +17,7 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
   }
   explicit TokenizerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TokenizerWrap>(info) {
     guard_sync(info.Env(), [&] {
+      info.This().As<Napi::Object>().TypeTag(&kTokenizerTag);
       if (!info[0].IsArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, "pieces must be an array of strings");
       auto arr = info[0].As<Napi::Array>();
       auto scores = typed<double>(info[1], napi_float64_array, "scores");
@@ -61,11 +64,21 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
     });
   }
   std::shared_ptr<arbiter::UnigramTokenizer> tok_;
+
+ public:
+  static std::shared_ptr<const arbiter::UnigramTokenizer> of(const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kTokenizerTag))
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer must be a Tokenizer");
+    auto t = Unwrap(v.As<Napi::Object>())->tok_;
+    if (!t) throw Error(arbiter::codes::INVALID_ARGUMENT, "the tokenizer was not built");
+    return t;
+  }
 };
 
 
 }  // namespace
 
 Napi::Function define_tokenizer(Napi::Env env) { return TokenizerWrap::Define(env); }
+std::shared_ptr<const arbiter::UnigramTokenizer> tokenizer_of(const Napi::Value& v) { return TokenizerWrap::of(v); }
 
 }  // namespace arbiter::binding

@@ -134,3 +134,11 @@ void set_threads(unsigned n) {
   detail::g_pool.reset();  // the next parallel call starts a pool of the new size
 }
 }  // namespace arbiter
+
+namespace arbiter {
+
+void parallel_tasks(size_t n_tasks, const std::function<void(size_t task)>& fn) {
+  detail::parallel_for(n_tasks, [&fn](size_t task, unsigned) { fn(task); });
+}
+
+}  // namespace arbiter

@@ -83,7 +83,8 @@ const CONSTRAINT =
 const REASONING =
   /\b(step[- ]by[- ]step|prove|proof|derive|explain why|justify|reason(ing)?|compare|analy[sz]e|evaluate|why does|what would happen|trade-?offs?|implications?)\b/gi;
 
-const SCRIPTS: Array<[Script, RegExp]> = [
+/** The scripts told apart, in the order they are tried (a letter of none of them is 'other'). */
+export const SCRIPTS: ReadonlyArray<readonly [Script, RegExp]> = [
   ['latin', /\p{Script=Latin}/u],
   ['cyrillic', /\p{Script=Cyrillic}/u],
   ['greek', /\p{Script=Greek}/u],

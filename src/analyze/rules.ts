@@ -91,6 +91,13 @@ export interface TaskScores {
   scores: Record<string, number>;
 }
 
+/** Matches of every pattern of `rules`, task by task in their order (what the native analyzer counts for DEFAULT_RULES). */
+export function ruleMatchCounts(text: string, rules: Record<string, TaskRule> = DEFAULT_RULES): number[] {
+  const counts: number[] = [];
+  for (const rule of Object.values(rules)) for (const [re] of rule.patterns) counts.push((text.match(re) ?? []).length);
+  return counts;
+}
+
 /** A distribution over the tasks of `rules` from keyword and feature evidence. */
 export function classifyByRules(
   text: string,
@@ -98,9 +105,20 @@ export function classifyByRules(
   rules: Record<string, TaskRule> = DEFAULT_RULES,
   temperature = 1,
 ): TaskScores {
+  return scoreRules(ruleMatchCounts(text, rules), f, rules, temperature);
+}
+
+/** classifyByRules from the patterns' match counts (ruleMatchCounts' order). */
+export function scoreRules(
+  counts: ArrayLike<number>,
+  f: Features,
+  rules: Record<string, TaskRule> = DEFAULT_RULES,
+  temperature = 1,
+): TaskScores {
+  let j = 0;
   const raw: Array<[string, number]> = Object.entries(rules).map(([task, rule]) => {
     let s = rule.cues?.(f) ?? 0;
-    for (const [re, w] of rule.patterns) s += w * Math.min(4, (text.match(re) ?? []).length);
+    for (const [, w] of rule.patterns) s += w * Math.min(4, counts[j++]!);
     return [task, s];
   });
   const max = Math.max(...raw.map(([, s]) => s));

@@ -35,6 +35,30 @@ export interface NativeTokenizerHandle {
   /** NFKC texts concatenated; markWords: '▁' before each non-empty text and for its spaces, natively. */
   encodeBatch(text: string, offsets: Float64Array, markWords: boolean): { ids: Int32Array; offsets: Int32Array };
 }
+export interface NativeAnalyzerHandle {
+  /** Texts joined, offsets n + 1: features (n x 17) and the default rules' match counts (n x 16). */
+  analyzeBatch(text: string, offsets: Float64Array): { features: Float64Array; counts: Int32Array };
+}
+/** What one RoutePass.run gives: per prompt its analysis vectors, embedding and neighbours. */
+export interface NativePassResult {
+  features: Float64Array;
+  counts: Int32Array;
+  embeddings: Float32Array;
+  /** n x k neighbour ids and cosine scores, best first (k 0: no search). */
+  ids: BigInt64Array;
+  scores: Float32Array;
+  k: number;
+  n: number;
+}
+export interface NativeRoutePassHandle {
+  run(
+    questions: string,
+    offsets: Float64Array,
+    nfkc: string | null,
+    nfkcOffsets: Float64Array | null,
+    k: number,
+  ): Promise<NativePassResult>;
+}
 export interface NativeInfo {
   simd: string;
   threads: number;
@@ -46,6 +70,14 @@ export interface NativeAddon {
   Mlp: new (layers: unknown[], device: string) => NativeMlpHandle;
   /** Absent in addons built before it existed. */
   Tokenizer?: new (pieces: string[], scores: Float64Array, reserved: number, unkId: number) => NativeTokenizerHandle;
+  /** Absent in addons built before they existed. */
+  Analyzer?: new (classes: Uint8Array) => NativeAnalyzerHandle;
+  RoutePass?: new (
+    analyzer: NativeAnalyzerHandle,
+    tokenizer: NativeTokenizerHandle,
+    table: NativeTableHandle,
+    index: NativeIndexHandle | null,
+  ) => NativeRoutePassHandle;
   info(): NativeInfo;
   setThreads(n: number): void;
   forceGenericKernels(on: boolean): void;

@@ -61,7 +61,8 @@ export class ApproximateIndex implements VectorIndex {
   private readonly options: ApproximateOptions;
 
   constructor(
-    private readonly exact: VectorIndex,
+    /** The exact index that keeps the rows (and answers while the graph is not active). */
+    readonly exact: VectorIndex,
     options: ApproximateOptions = {},
   ) {
     this.options = { ...options };

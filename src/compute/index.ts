@@ -24,5 +24,14 @@ export {
   type Selection,
 } from './select.js';
 export { floatToHalf, halfToFloat, toHalf, fromHalf } from './fp16.js';
-export { loadAddon, loadReport, type LoadAttempt, type NativeTokenizerHandle } from './addon.js';
+export {
+  loadAddon,
+  loadReport,
+  type LoadAttempt,
+  type NativeAnalyzerHandle,
+  type NativePassResult,
+  type NativeRoutePassHandle,
+  type NativeTokenizerHandle,
+} from './addon.js';
+export { nativeHandles } from './native.js';
 export { ApproximateIndex, loadUsearch, type ApproximateOptions } from './approximate.js';

@@ -12,14 +12,24 @@ import {
   type NativeMlpHandle,
   type NativeTableHandle,
 } from './addon.js';
+import { ApproximateIndex } from './approximate.js';
 import { BaseIndex, type RawSearch } from './base-index.js';
-import type { ComputeBackend, EmbeddingTable, EmbedPoolOptions, IndexOptions, Metric, MlpWeights } from './types.js';
+import type {
+  ComputeBackend,
+  EmbeddingTable,
+  EmbedPoolOptions,
+  IndexOptions,
+  Metric,
+  MlpWeights,
+  VectorIndex,
+} from './types.js';
 import * as v from './validate.js';
 
 type Device = 'cpu' | 'cuda';
 
 class NativeIndex extends BaseIndex {
-  private handle: NativeIndexHandle;
+  /** The addon's index (for the fused routing pass, which searches it from native code). */
+  readonly handle: NativeIndexHandle;
 
   constructor(addon: NativeAddon, device: Device, options: IndexOptions) {
     super(device, options, true);
@@ -55,7 +65,7 @@ export class NativeBackend implements ComputeBackend {
 
   private constructor(
     readonly name: Device,
-    private readonly addon: NativeAddon,
+    readonly addon: NativeAddon,
   ) {}
 
   /** Creates the backend, or throws ARB_BACKEND_UNAVAILABLE with the reason. */
@@ -116,12 +126,26 @@ export class NativeBackend implements ComputeBackend {
     }
   }
 
-  /** The native table for `table`; on the CPU it reads the JS memory in place (no copy). */
-  private tableHandle(table: EmbeddingTable): NativeTableHandle {
+  /** The native table for `table` (copied into native memory once, then reused). */
+  tableHandle(table: EmbeddingTable): NativeTableHandle {
     const hit = this.tables.get(table);
     if (hit && hit.data === table.data) return hit.handle;
     const handle = new this.addon.EmbedTable(table.data, table.vocab, table.dim, this.name);
     this.tables.set(table, { data: table.data, handle });
     return handle;
   }
+}
+
+/**
+ * The native parts behind a backend's table and an index, for the fused routing pass; null when
+ * either is not native (the pass then does not apply). An approximate index gives its exact store.
+ */
+export function nativeHandles(
+  backend: ComputeBackend,
+  table: EmbeddingTable,
+  index: VectorIndex,
+): { addon: NativeAddon; table: NativeTableHandle; index: NativeIndexHandle } | null {
+  const exact = index instanceof ApproximateIndex ? index.exact : index;
+  if (!(backend instanceof NativeBackend) || !(exact instanceof NativeIndex)) return null;
+  return { addon: backend.addon, table: backend.tableHandle(table), index: exact.handle };
 }

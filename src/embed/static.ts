@@ -15,7 +15,8 @@ export class StaticEmbedder implements Embedder {
   private constructor(
     readonly manifest: Manifest,
     readonly tokenizer: UnigramTokenizer,
-    private readonly table: EmbeddingTable,
+    /** The token-vector table (the fused routing pass pools it natively). */
+    readonly table: EmbeddingTable,
     readonly backend: ComputeBackend,
   ) {}
 

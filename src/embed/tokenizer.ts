@@ -69,7 +69,7 @@ export class UnigramTokenizer {
   private from = new Int32Array(0);
   private via = new Int32Array(0);
 
-  private nativeHandle: NativeTokenizerHandle | null | undefined;
+  private nativeState: NativeTokenizerHandle | null | undefined;
 
   constructor(
     readonly vocabulary: Vocabulary,
@@ -179,9 +179,9 @@ export class UnigramTokenizer {
 
   /** The native segmenter (same results as encode), built on first use; null when it is unavailable or off. */
   private native(): NativeTokenizerHandle | null {
-    if (this.nativeHandle === undefined) {
+    if (this.nativeState === undefined) {
       const addon = this.options.native === false ? null : loadAddon();
-      this.nativeHandle = addon?.Tokenizer
+      this.nativeState = addon?.Tokenizer
         ? new addon.Tokenizer(
             this.vocabulary.map(([p]) => p),
             Float64Array.from(this.scores),
@@ -190,7 +190,12 @@ export class UnigramTokenizer {
           )
         : null;
     }
-    return this.nativeHandle;
+    return this.nativeState;
+  }
+
+  /** The addon's tokenizer (null when batches are segmented in JavaScript). */
+  get nativeHandle(): NativeTokenizerHandle | null {
+    return this.native();
   }
 
   /** Whether batches are segmented natively. */

@@ -10,7 +10,13 @@
  * evicted first; reference points (from training) are evicted only when nothing else is left.
  */
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
-import { ApproximateIndex, type ApproximateOptions, type ComputeBackend, type VectorIndex } from '../compute/index.js';
+import {
+  ApproximateIndex,
+  type ApproximateOptions,
+  type ComputeBackend,
+  type SearchResult,
+  type VectorIndex,
+} from '../compute/index.js';
 import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export type PointKind = 'reference' | 'feedback';
@@ -187,11 +193,25 @@ export class Manifold {
     return ids;
   }
 
+  /** The index the manifold searches (for the fused routing pass). */
+  get searchIndex(): VectorIndex {
+    return this.index;
+  }
+
+  /** Whether a search now is exact (false once an approximate graph answers). */
+  get searchesExactly(): boolean {
+    return !(this.index instanceof ApproximateIndex && this.index.approximate);
+  }
+
   /** kNN vote for each of n queries (n x dim). Neighbour weights: max(cosine, 0)^2. */
   async vote(queries: Float32Array, k = 16): Promise<Vote[]> {
     if (!(queries instanceof Float32Array) || queries.length % this.dim !== 0)
       fail('queries', `must be a Float32Array of n x ${this.dim}`);
-    const res = await this.index.search(queries, k, 'cos');
+    return this.votesFrom(await this.index.search(queries, k, 'cos'));
+  }
+
+  /** The votes of a search already made over this manifold's index (the fused routing pass searches natively). */
+  votesFrom(res: Pick<SearchResult, 'ids' | 'scores' | 'k' | 'n'>): Vote[] {
     const out: Vote[] = [];
     for (let q = 0; q < res.n; q++) {
       const ids = (res.ids as Int32Array).slice(q * res.k, (q + 1) * res.k);

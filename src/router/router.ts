@@ -22,6 +22,7 @@ import { loadConfig, ModelRegistry, validateConfig, type ArbiterConfig, type Rou
 import { logit } from '../math.js';
 import { loadRouterModel } from './artefact.js';
 import { checkRouteOptions, decide, type DecideInputs } from './decide.js';
+import { FusedPass, type PassOutput } from './fused.js';
 import { LoadTracker } from './load.js';
 import { Drift, type DriftOptions } from './drift.js';
 import { shrunkQuality, type MeasuredTokens } from './predict.js';
@@ -80,6 +81,12 @@ export class Router {
   readonly measuredLatency = new Map<string, { firstTokenMs: number; tokensPerSec: number }>();
   /** Measured tokens per model (set from the outcome store's profiles): cost and latency follow them. */
   readonly measuredTokens = new Map<string, MeasuredTokens>();
+  /**
+   * Whether batches take the fused native pass (analysis, tokens, pooling and search in one call)
+   * when the embedder and backend allow it; false: the JavaScript reference path.
+   */
+  nativePass = true;
+  private fused: FusedPass | null | undefined;
   /** Corrections from recent ratings against the router's predictions (the engine feeds it). */
   readonly drift: Drift;
 
@@ -121,6 +128,16 @@ export class Router {
     if (this.closed) throw new ArbiterError(ErrorCodes.CLOSED, 'this router is closed', {});
   }
 
+  /** Analyses, embeddings and votes of a batch: one native call when the parts allow, else the JS reference path. */
+  private async pass(prompts: readonly string[]): Promise<PassOutput> {
+    if (this.nativePass && this.fused === undefined) this.fused = FusedPass.create(this.embedder, this.manifold);
+    if (this.nativePass && this.fused) return this.fused.run(prompts, this.k);
+    const analyses = prompts.map((p) => analyze(p));
+    const embeddings = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
+    const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(embeddings, this.k) : [];
+    return { analyses, embeddings, votes };
+  }
+
   async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
     this.open();
     if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string'))
@@ -128,9 +145,7 @@ export class Router {
     const o = checkRouteOptions(options);
     for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
     if (prompts.length === 0) return [];
-    const analyses = prompts.map((p) => analyze(p));
-    const emb = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
-    const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(emb, this.k) : [];
+    const { analyses, embeddings: emb, votes } = await this.pass(prompts);
     const head = this.learned.head;
     const x = head ? headInput(emb, analyses, this.embedder.dim) : undefined;
     const out: HeadOutput | undefined = head && x ? await applyHead(head, this.manifold.backend, x) : undefined;

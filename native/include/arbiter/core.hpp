@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -50,6 +51,9 @@ struct CpuInfo {
 CpuInfo cpu_info();
 // Override the thread count (0 = hardware concurrency). Takes effect for later calls.
 void set_threads(unsigned n);
+// Runs fn(task) for every task in [0, n_tasks) on the core's worker pool, the calling thread
+// included; one job at a time (a concurrent caller waits). fn must not call parallel work itself.
+void parallel_tasks(size_t n_tasks, const std::function<void(size_t task)>& fn);
 // Force the portable kernels even when AVX2 is present (tests use it to check both paths).
 void force_generic_kernels(bool on);
 
@@ -100,6 +104,32 @@ class UnigramTokenizer {
   std::vector<double> scores_;
   int32_t unk_id_;
   double unk_score_;
+};
+
+// ---- prompt analysis: structural features and keyword-rule match counts ----
+// The native twin of src/analyze/features.ts and the default rules' patterns in
+// src/analyze/rules.ts (the JavaScript is the reference; tests compare the two on random and real
+// text). Character classes come from the caller, computed once with JavaScript's own Unicode
+// tables, so both agree on every code point: one byte per code point (kClassLetter, kClassNumber,
+// kClassSpace, and the script index << kScriptShift).
+constexpr uint8_t kClassLetter = 1, kClassNumber = 2, kClassSpace = 4;
+constexpr int kScriptShift = 3;
+// Feature order (one double each): chars, words, lines, sentences, codeBlocks, codeLineShare,
+// mathDensity, numbers, questionMarks, isQuestion, listItems, options, nonLatinShare,
+// englishShare, constraints, reasoningCues, script (0 none, 1 + index in the caller's list, or
+// the caller's count + 1 for a letter of no listed script).
+constexpr size_t kFeatureCount = 17;
+// Matches of each default-rule pattern, in the order of DEFAULT_RULES (uncapped counts).
+constexpr size_t kRulePatternCount = 16;
+class PromptAnalyzer {
+ public:
+  // classes: one byte per code point from U+0000 (code points past the end: no class).
+  explicit PromptAnalyzer(std::vector<uint8_t> classes);
+  void analyze(const char16_t* s, size_t n, double* features, int32_t* rule_counts) const;
+
+ private:
+  uint8_t cls(uint32_t cp) const { return cp < classes_.size() ? classes_[cp] : 0; }
+  std::vector<uint8_t> classes_;
 };
 
 // ---- exact kNN index ----

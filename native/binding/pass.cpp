@@ -1,0 +1,204 @@
+// The Analyzer class (prompt features and rule counts, synchronous) and RoutePass, the routing hot
+// path in one native call per batch: analyse and tokenise every prompt (all cores), pool the
+// embeddings, and search the manifold's index — one trip from JavaScript instead of four.
+#include <algorithm>
+
+#include "binding.hpp"
+
+namespace arbiter::binding {
+namespace {
+
+constexpr napi_type_tag kAnalyzerTag = {0x6172626974657261ULL, 0x6e616c7900000001ULL};
+
+// Offsets (n + 1 UTF-16 positions, Float64Array) into a text of `size` units, validated.
+std::vector<int64_t> offsets_of(const Napi::Value& v, size_t size, const char* what) {
+  auto off = typed<double>(v, napi_float64_array, what);
+  const size_t n = off.ElementLength();
+  if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must have n + 1 entries");
+  std::vector<int64_t> o(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double x = off.Data()[i];
+    if (!(x >= 0 && x <= static_cast<double>(size)) || x != static_cast<double>(static_cast<int64_t>(x)) ||
+        (i > 0 && x < static_cast<double>(o[i - 1])))
+      throw Error(arbiter::codes::OUT_OF_RANGE, std::string(what) + " must be non-decreasing integers within the text");
+    o[i] = static_cast<int64_t>(x);
+  }
+  return o;
+}
+
+// new Analyzer(classes: Uint8Array); analyzeBatch(text, offsets) -> {features: Float64Array
+// (n x kFeatureCount), counts: Int32Array (n x kRulePatternCount)}
+class AnalyzerWrap : public Napi::ObjectWrap<AnalyzerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Analyzer", {InstanceMethod("analyzeBatch", &AnalyzerWrap::AnalyzeBatch)});
+  }
+  explicit AnalyzerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AnalyzerWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      info.This().As<Napi::Object>().TypeTag(&kAnalyzerTag);
+      auto c = typed<uint8_t>(info[0], napi_uint8_array, "classes");
+      an_ = std::make_shared<arbiter::PromptAnalyzer>(std::vector<uint8_t>(c.Data(), c.Data() + c.ElementLength()));
+      return 0;
+    });
+  }
+  static std::shared_ptr<const arbiter::PromptAnalyzer> of(const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kAnalyzerTag))
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "analyzer must be an Analyzer");
+    auto a = Unwrap(v.As<Napi::Object>())->an_;
+    if (!a) throw Error(arbiter::codes::INVALID_ARGUMENT, "the analyzer was not built");
+    return a;
+  }
+
+ private:
+  Napi::Value AnalyzeBatch(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "text must be a string");
+      const std::u16string text = info[0].As<Napi::String>().Utf16Value();
+      const auto o = offsets_of(info[1], text.size(), "offsets");
+      const size_t n = o.size() - 1;
+      Napi::Env env = info.Env();
+      auto f = Napi::Float64Array::New(env, n * arbiter::kFeatureCount);
+      auto c = Napi::Int32Array::New(env, n * arbiter::kRulePatternCount);
+      for (size_t i = 0; i < n; ++i)
+        an_->analyze(text.data() + o[i], static_cast<size_t>(o[i + 1] - o[i]), f.Data() + i * arbiter::kFeatureCount,
+                     c.Data() + i * arbiter::kRulePatternCount);
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("features", f);
+      r.Set("counts", c);
+      return r;
+    });
+  }
+  std::shared_ptr<arbiter::PromptAnalyzer> an_;
+};
+
+struct PassResult {
+  std::vector<double> features;
+  std::vector<int32_t> counts;
+  std::vector<float> embeddings;
+  arbiter::SearchResult search;
+};
+
+// new RoutePass(analyzer, tokenizer, table, index | null)
+// run(questions: string, offsets: Float64Array, nfkc: string | null, nfkcOffsets: Float64Array |
+// null, k) -> Promise<{features, counts, embeddings: Float32Array (n x dim), ids: BigInt64Array,
+// scores: Float32Array, k}>. The analysis reads the questions as written; the tokenizer reads
+// their NFKC forms (null: the same texts). k = 0, or no index: no search (k 0 in the result).
+class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "RoutePass", {InstanceMethod("run", &RoutePassWrap::Run)});
+  }
+  explicit RoutePassWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RoutePassWrap>(info) {
+    guard_sync(info.Env(), [&] {
+      an_ = AnalyzerWrap::of(info[0]);
+      tok_ = tokenizer_of(info[1]);
+      const auto table = table_of(info[2]);
+      table_ref_ = Napi::Persistent(info[2].As<Napi::Object>());
+      if (!info[3].IsNull() && !info[3].IsUndefined()) {
+        if (index_of(info[3])->dim() != table->view.dim)
+          throw Error(arbiter::codes::DIMENSION_MISMATCH, "the index and the table must have the same dim");
+        index_ref_ = Napi::Persistent(info[3].As<Napi::Object>());
+      }
+      return 0;
+    });
+  }
+
+ private:
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    return guard_async(info.Env(), [&]() -> Napi::Value {
+      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "questions must be a string");
+      auto raw = std::make_shared<std::u16string>(info[0].As<Napi::String>().Utf16Value());
+      auto raw_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[1], raw->size(), "offsets"));
+      const size_t n = raw_off->size() - 1;
+      auto nfkc = raw;
+      auto nfkc_off = raw_off;
+      if (!info[2].IsNull() && !info[2].IsUndefined()) {
+        if (!info[2].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "nfkc must be a string or null");
+        nfkc = std::make_shared<std::u16string>(info[2].As<Napi::String>().Utf16Value());
+        nfkc_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[3], nfkc->size(), "nfkcOffsets"));
+        if (nfkc_off->size() != n + 1)
+          throw Error(arbiter::codes::DIMENSION_MISMATCH, "nfkcOffsets must have as many entries as offsets");
+      }
+      const size_t k = count(info[4], "k");
+      auto an = an_;
+      auto tok = tok_;
+      // looked up on every call: a table or index freed since is ARB_FREED, never used
+      auto table = table_of(table_ref_.Value());
+      auto index = k > 0 && !index_ref_.IsEmpty() ? index_of(index_ref_.Value()) : nullptr;
+      auto out = std::make_shared<PassResult>();
+      auto* t = new Task(
+          info.Env(),
+          [an, tok, table, index, raw, raw_off, nfkc, nfkc_off, n, k, out] {
+            run_pass(*an, *tok, *table, index.get(), *raw, *raw_off, *nfkc, *nfkc_off, n, k, *out);
+          },
+          [out, n](Napi::Env env) -> Napi::Value { return to_object(env, *out, n); });
+      t->keep(Value());
+      auto p = t->promise();
+      t->Queue();
+      return p;
+    });
+  }
+
+  static void run_pass(const arbiter::PromptAnalyzer& an, const arbiter::UnigramTokenizer& tok, const TableState& table,
+                       const arbiter::Index* index, const std::u16string& raw, const std::vector<int64_t>& raw_off,
+                       const std::u16string& nfkc, const std::vector<int64_t>& nfkc_off, size_t n, size_t k,
+                       PassResult& out) {
+    out.features.resize(n * arbiter::kFeatureCount);
+    out.counts.resize(n * arbiter::kRulePatternCount);
+    std::vector<std::vector<int32_t>> ids(n);
+    constexpr size_t kPerTask = 8;
+    arbiter::parallel_tasks((n + kPerTask - 1) / kPerTask, [&](size_t task) {
+      std::vector<int32_t> unused;
+      for (size_t i = task * kPerTask; i < std::min(n, (task + 1) * kPerTask); ++i) {
+        an.analyze(raw.data() + raw_off[i], static_cast<size_t>(raw_off[i + 1] - raw_off[i]),
+                   out.features.data() + i * arbiter::kFeatureCount, out.counts.data() + i * arbiter::kRulePatternCount);
+        const int64_t range[2] = {0, nfkc_off[i + 1] - nfkc_off[i]};
+        tok.encode_batch(nfkc.data() + nfkc_off[i], range, 1, ids[i], unused, true);
+      }
+    });
+    std::vector<int32_t> flat, offsets(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) {
+      flat.insert(flat.end(), ids[i].begin(), ids[i].end());
+      if (flat.size() > static_cast<size_t>(INT32_MAX))
+        throw Error(arbiter::codes::OUT_OF_RANGE, "more than 2^31 tokens in one batch");
+      offsets[i + 1] = static_cast<int32_t>(flat.size());
+    }
+    const size_t d = table.view.dim;
+    out.embeddings.resize(n * d);
+    if (table.cuda) table.cuda->pool(flat.data(), flat.size(), offsets.data(), n, nullptr, true, out.embeddings.data());
+    else arbiter::embed_pool_cpu(table.view, flat.data(), flat.size(), offsets.data(), n, nullptr, true, out.embeddings.data());
+    if (index && n > 0 && index->size() > 0)
+      out.search = index->search(out.embeddings.data(), n, k, arbiter::Metric::Cosine);
+  }
+
+  static Napi::Value to_object(Napi::Env env, const PassResult& r, size_t n) {
+    auto f = Napi::Float64Array::New(env, r.features.size());
+    std::copy(r.features.begin(), r.features.end(), f.Data());
+    auto c = Napi::Int32Array::New(env, r.counts.size());
+    std::copy(r.counts.begin(), r.counts.end(), c.Data());
+    auto ids = Napi::BigInt64Array::New(env, r.search.ids.size());
+    std::copy(r.search.ids.begin(), r.search.ids.end(), ids.Data());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("features", f);
+    o.Set("counts", c);
+    o.Set("embeddings", to_js(env, r.embeddings));
+    o.Set("ids", ids);
+    o.Set("scores", to_js(env, r.search.scores));
+    o.Set("k", Napi::Number::New(env, static_cast<double>(r.search.k)));
+    o.Set("n", Napi::Number::New(env, static_cast<double>(n)));
+    return o;
+  }
+
+  std::shared_ptr<const arbiter::PromptAnalyzer> an_;
+  std::shared_ptr<const arbiter::UnigramTokenizer> tok_;
+  Napi::ObjectReference table_ref_;
+  Napi::ObjectReference index_ref_;
+};
+
+}  // namespace
+
+Napi::Function define_analyzer(Napi::Env env) { return AnalyzerWrap::Define(env); }
+Napi::Function define_route_pass(Napi::Env env) { return RoutePassWrap::Define(env); }
+std::shared_ptr<const arbiter::PromptAnalyzer> analyzer_of(const Napi::Value& v) { return AnalyzerWrap::of(v); }
+
+}  // namespace arbiter::binding

@@ -1,0 +1,68 @@
+/**
+ * The routing hot path in one native call per batch (the addon's RoutePass): for every prompt its
+ * features and keyword-rule counts, tokens, pooled embedding and nearest manifold points, on all
+ * cores; JavaScript splits few-shot prompts before it (a line-level pass) and turns the results
+ * into analyses and votes after it. The JavaScript path (analyze, embed, vote) stays the reference:
+ * test/route-native.test.ts checks both give the same decisions. Applies with the static embedder
+ * and a native backend; otherwise (and with `Router.nativePass = false`) routing takes the JS path.
+ */
+import { analysisAt, extractQuestion, joinTexts, nativeAnalyzer, type PromptAnalysis } from '../analyze/index.js';
+import { nativeHandles, type NativeRoutePassHandle } from '../compute/index.js';
+import { StaticEmbedder, type Embedder } from '../embed/index.js';
+import { fromNative } from '../errors.js';
+import type { Manifold, Vote } from '../manifold/index.js';
+
+export interface PassOutput {
+  analyses: PromptAnalysis[];
+  /** n x dim, unit length (zeros for a prompt with no known token). */
+  embeddings: Float32Array;
+  /** Per prompt (empty when the manifold is). */
+  votes: Array<Vote | undefined>;
+}
+
+// eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
+const NON_ASCII = /[^\x00-\x7f]/;
+
+export class FusedPass {
+  private constructor(
+    private readonly handle: NativeRoutePassHandle,
+    private readonly manifold: Manifold,
+  ) {}
+
+  /** The pass for this embedder and manifold, or null when a part is not native. */
+  static create(embedder: Embedder, manifold: Manifold): FusedPass | null {
+    if (!(embedder instanceof StaticEmbedder)) return null;
+    const tokenizer = embedder.tokenizer.nativeHandle;
+    const analyzer = tokenizer ? nativeAnalyzer() : null;
+    const parts = analyzer ? nativeHandles(embedder.backend, embedder.table, manifold.searchIndex) : null;
+    if (!tokenizer || !analyzer || !parts?.addon.RoutePass) return null;
+    try {
+      return new FusedPass(new parts.addon.RoutePass(analyzer, tokenizer, parts.table, parts.index), manifold);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  async run(prompts: readonly string[], k: number): Promise<PassOutput> {
+    const shots = prompts.map((p) => extractQuestion(p));
+    const questions = shots.map((s) => s.question);
+    const raw = joinTexts(questions);
+    // the tokenizer reads NFKC text (ASCII is its own NFKC form); the features read the text as written
+    const nfkc = questions.some((q) => NON_ASCII.test(q))
+      ? joinTexts(questions.map((q) => (NON_ASCII.test(q) ? q.normalize('NFKC') : q)))
+      : null;
+    const exact = this.manifold.size > 0 && this.manifold.searchesExactly;
+    let r;
+    try {
+      r = await this.handle.run(raw.text, raw.offsets, nfkc?.text ?? null, nfkc?.offsets ?? null, exact ? k : 0);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    const analyses = shots.map((s, i) => analysisAt(s, r.features, r.counts, i));
+    let votes: Array<Vote | undefined> = [];
+    if (r.k > 0)
+      votes = this.manifold.votesFrom({ ids: Int32Array.from(r.ids, Number), scores: r.scores, k: r.k, n: r.n });
+    else if (this.manifold.size > 0) votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
+    return { analyses, embeddings: r.embeddings, votes };
+  }
+}

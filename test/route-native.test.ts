@@ -247,6 +247,30 @@ native('routing through the fused pass', () => {
     r.close();
   });
 
+  it('runs a batch of one or two, and MLP calls of a few rows, on the calling thread with the same results', async () => {
+    const backend = createBackend('cpu');
+    const r = await createRouter('config/example.yaml', { backend });
+    const fused = r['fused' as keyof typeof r] as unknown;
+    expect(fused).toBeUndefined(); // built on first use
+    const one = await r.routeBatch(['Solve 2x + 3 = 7', 'Write a haiku about rain']);
+    const big = await r.routeBatch(['Solve 2x + 3 = 7', 'Write a haiku about rain', ...CORPUS]);
+    expect(one.map((d) => [d.model, d.task.label])).toEqual(big.slice(0, 2).map((d) => [d.model, d.task.label]));
+    expect(one[0]!.analysis.features).toEqual(big[0]!.analysis.features); // (the head's arithmetic depends on the batch size)
+    // the same weights on 3 rows (this thread) and inside 64 rows (the pool): equal to float rounding
+    const layer = {
+      in: 5,
+      out: 3,
+      weight: Float32Array.from({ length: 15 }, (_, i) => Math.sin(i + 0.5)),
+      activation: 'softmax' as const,
+    };
+    const net = { layers: [layer] };
+    const x = Float32Array.from({ length: 64 * 5 }, (_, i) => Math.cos(i * 0.37));
+    const all = await backend.mlp(net, x);
+    const few = await backend.mlp(net, x.subarray(0, 15));
+    few.forEach((v, i) => expect(v).toBeCloseTo(all[i]!, 6));
+    r.close();
+  });
+
   it('refuses parts of the wrong kind and freed parts with stable codes, and changes nothing', async () => {
     const backend = createBackend('cpu');
     const emb = await StaticEmbedder.load('models/default', backend);

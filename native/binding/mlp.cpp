@@ -8,7 +8,8 @@ namespace {
 class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Mlp", {InstanceMethod("forward", &MlpWrap::Forward), InstanceMethod("free", &MlpWrap::Free)});
+    return DefineClass(env, "Mlp", {InstanceMethod("forward", &MlpWrap::Forward), InstanceMethod("forwardSync", &MlpWrap::ForwardSync),
+                                      InstanceMethod("free", &MlpWrap::Free)});
   }
   explicit MlpWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MlpWrap>(info) {
     guard_sync(info.Env(), [&] {
@@ -58,6 +59,22 @@ class MlpWrap : public Napi::ObjectWrap<MlpWrap> {
       auto p = t->promise();
       t->Queue();
       return p;
+    });
+  }
+  // forwardSync(x) -> Float32Array: the same on the calling thread alone, for a few rows (where
+  // handing the work to another thread costs more than doing it)
+  Napi::Value ForwardSync(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      if (!mlp_) throw Error(arbiter::codes::FREED, "the MLP has been freed");
+      auto x = typed<float>(info[0], napi_float32_array, "x");
+      if (x.ElementLength() % mlp_->in_dim() != 0)
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "x.length must be a multiple of the input size");
+      const size_t n = x.ElementLength() / mlp_->in_dim();
+      const std::vector<float> xv(x.Data(), x.Data() + x.ElementLength());
+      std::vector<float> out(n * mlp_->out_dim());
+      const arbiter::SerialScope serial;
+      mlp_->forward(xv.data(), n, out.data());
+      return to_js(info.Env(), out);
     });
   }
   Napi::Value Free(const Napi::CallbackInfo& info) {

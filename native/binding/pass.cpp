@@ -86,7 +86,8 @@ struct PassResult {
 class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "RoutePass", {InstanceMethod("run", &RoutePassWrap::Run)});
+    return DefineClass(env, "RoutePass",
+                       {InstanceMethod("run", &RoutePassWrap::Run), InstanceMethod("runSync", &RoutePassWrap::RunSync)});
   }
   explicit RoutePassWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RoutePassWrap>(info) {
     guard_sync(info.Env(), [&] {
@@ -104,38 +105,68 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
   }
 
  private:
+  // The call's inputs, read and validated on the JS thread.
+  struct Inputs {
+    std::shared_ptr<const arbiter::PromptAnalyzer> an;
+    std::shared_ptr<const arbiter::UnigramTokenizer> tok;
+    std::shared_ptr<TableState> table;
+    std::shared_ptr<arbiter::Index> index;
+    std::shared_ptr<std::u16string> raw, nfkc;
+    std::shared_ptr<std::vector<int64_t>> raw_off, nfkc_off;
+    size_t n = 0, k = 0;
+  };
+  Inputs inputs(const Napi::CallbackInfo& info) {
+    Inputs in;
+    if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "questions must be a string");
+    in.raw = std::make_shared<std::u16string>(info[0].As<Napi::String>().Utf16Value());
+    in.raw_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[1], in.raw->size(), "offsets"));
+    in.n = in.raw_off->size() - 1;
+    in.nfkc = in.raw;
+    in.nfkc_off = in.raw_off;
+    if (!info[2].IsNull() && !info[2].IsUndefined()) {
+      if (!info[2].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "nfkc must be a string or null");
+      in.nfkc = std::make_shared<std::u16string>(info[2].As<Napi::String>().Utf16Value());
+      in.nfkc_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[3], in.nfkc->size(), "nfkcOffsets"));
+      if (in.nfkc_off->size() != in.n + 1)
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "nfkcOffsets must have as many entries as offsets");
+    }
+    in.k = count(info[4], "k");
+    in.an = an_;
+    in.tok = tok_;
+    // looked up on every call: a table or index freed since is ARB_FREED, never used
+    in.table = table_of(table_ref_.Value());
+    in.index = in.k > 0 && !index_ref_.IsEmpty() ? index_of(index_ref_.Value()) : nullptr;
+    return in;
+  }
+  static void execute(const Inputs& in, PassResult& out) {
+    run_pass(*in.an, *in.tok, *in.table, in.index.get(), *in.raw, *in.raw_off, *in.nfkc, *in.nfkc_off, in.n, in.k, out);
+  }
+
   Napi::Value Run(const Napi::CallbackInfo& info) {
     return guard_async(info.Env(), [&]() -> Napi::Value {
-      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "questions must be a string");
-      auto raw = std::make_shared<std::u16string>(info[0].As<Napi::String>().Utf16Value());
-      auto raw_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[1], raw->size(), "offsets"));
-      const size_t n = raw_off->size() - 1;
-      auto nfkc = raw;
-      auto nfkc_off = raw_off;
-      if (!info[2].IsNull() && !info[2].IsUndefined()) {
-        if (!info[2].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "nfkc must be a string or null");
-        nfkc = std::make_shared<std::u16string>(info[2].As<Napi::String>().Utf16Value());
-        nfkc_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[3], nfkc->size(), "nfkcOffsets"));
-        if (nfkc_off->size() != n + 1)
-          throw Error(arbiter::codes::DIMENSION_MISMATCH, "nfkcOffsets must have as many entries as offsets");
-      }
-      const size_t k = count(info[4], "k");
-      auto an = an_;
-      auto tok = tok_;
-      // looked up on every call: a table or index freed since is ARB_FREED, never used
-      auto table = table_of(table_ref_.Value());
-      auto index = k > 0 && !index_ref_.IsEmpty() ? index_of(index_ref_.Value()) : nullptr;
+      auto in = std::make_shared<Inputs>(inputs(info));
       auto out = std::make_shared<PassResult>();
+      const size_t n = in->n;
       auto* t = new Task(
-          info.Env(),
-          [an, tok, table, index, raw, raw_off, nfkc, nfkc_off, n, k, out] {
-            run_pass(*an, *tok, *table, index.get(), *raw, *raw_off, *nfkc, *nfkc_off, n, k, *out);
-          },
+          info.Env(), [in, out] { execute(*in, *out); },
           [out, n](Napi::Env env) -> Napi::Value { return to_object(env, *out, n); });
       t->keep(Value());
       auto p = t->promise();
       t->Queue();
       return p;
+    });
+  }
+  // runSync(...): the same on the calling thread alone, for a prompt or two (route()), where the
+  // hand-offs to the libuv pool and back cost more than the work and add milliseconds of jitter
+  Napi::Value RunSync(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      const Inputs in = inputs(info);
+      PassResult out;
+      {
+        const arbiter::SerialScope serial;
+        execute(in, out);
+      }
+      return to_object(info.Env(), out, in.n);
     });
   }
 

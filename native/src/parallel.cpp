@@ -38,6 +38,10 @@ class Pool {
   }
   unsigned threads() const { return threads_; }
 
+  // The caller works too and never waits for a worker that has not woken: once every task is
+  // taken and the workers that joined are done, the job closes, and a worker that wakes later
+  // skips it. (Waiting for every worker to check in made each call as slow as the slowest wake-up,
+  // milliseconds on a busy or virtualised machine.)
   void run(size_t n, const std::function<void(size_t, unsigned)>& fn) {
     std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
     {
@@ -46,13 +50,15 @@ class Pool {
       n_ = n;
       next_.store(0);
       error_ = nullptr;
-      active_ = static_cast<unsigned>(workers_.size());
+      busy_ = 0;
+      open_ = true;
       ++generation_;
     }
     cv_.notify_all();
     work(0);
     std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return active_ == 0; });
+    done_cv_.wait(lk, [this] { return busy_ == 0; });
+    open_ = false;  // under the lock where busy_ == 0 was seen: no worker can join after this
     fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -79,11 +85,13 @@ class Pool {
         cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
+        if (!open_) continue;  // woke after the job closed
+        ++busy_;
       }
       work(worker);
       {
         std::lock_guard<std::mutex> lk(mu_);
-        if (--active_ == 0) done_cv_.notify_one();
+        if (--busy_ == 0) done_cv_.notify_one();
       }
     }
   }
@@ -95,7 +103,8 @@ class Pool {
   const std::function<void(size_t, unsigned)>* fn_ = nullptr;
   size_t n_ = 0;
   std::atomic<size_t> next_{0};
-  unsigned active_ = 0;
+  unsigned busy_ = 0;  // workers inside the current job
+  bool open_ = false;
   uint64_t generation_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
@@ -115,8 +124,14 @@ std::shared_ptr<Pool> pool() {
 
 unsigned pool_threads() { return pool()->threads(); }
 
+thread_local bool t_serial = false;
+
 void parallel_for(size_t n_tasks, const std::function<void(size_t, unsigned)>& fn) {
   if (n_tasks == 0) return;
+  if (t_serial) {
+    for (size_t i = 0; i < n_tasks; ++i) fn(i, 0);
+    return;
+  }
   const std::shared_ptr<Pool> p = pool();
   if (n_tasks == 1 || p->threads() == 1) {
     for (size_t i = 0; i < n_tasks; ++i) fn(i, 0);
@@ -136,6 +151,9 @@ void set_threads(unsigned n) {
 }  // namespace arbiter
 
 namespace arbiter {
+
+SerialScope::SerialScope() : previous_(detail::t_serial) { detail::t_serial = true; }
+SerialScope::~SerialScope() { detail::t_serial = previous_; }
 
 void parallel_tasks(size_t n_tasks, const std::function<void(size_t task)>& fn) {
   detail::parallel_for(n_tasks, [&fn](size_t task, unsigned) { fn(task); });

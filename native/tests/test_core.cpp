@@ -440,6 +440,9 @@ void test_tokenizer() {
   expect(threw, "tokenizer: a NaN score is ARB_NOT_FINITE");
 }
 
+void check(bool ok, const std::string& what) { expect(ok, what); }
+void test_runtime();  // test_runtime.cpp
+
 int main(int argc, char** argv) {
   bool cuda_required = false;
   for (int i = 1; i < argc; ++i) if (std::string(argv[i]) == "--cuda-required") cuda_required = true;
@@ -452,6 +455,7 @@ int main(int argc, char** argv) {
 
   test_half();
   test_tokenizer();
+  test_runtime();
   for (bool generic : {true, false}) {
     force_generic_kernels(generic);
     const std::string path = std::string("cpu/") + cpu_info().simd;

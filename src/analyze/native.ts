@@ -5,7 +5,12 @@
  * classifies characters with a table built here, once per process, from JavaScript's own Unicode
  * properties (\p{L}, \p{N}, \s and the scripts), so both sides agree on every code point.
  */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+
 import { loadAddon, type NativeAnalyzerHandle } from '../compute/index.js';
+import { packageRoot } from '../paths.js';
 import { complexityOf } from './complexity.js';
 import { extractQuestion } from './few-shot.js';
 import { SCRIPTS, type Features, type Script } from './features.js';
@@ -31,9 +36,51 @@ function codePointAt(unit: number): number {
 
 let classes: Uint8Array | undefined;
 
-/** One byte per code point: letter, number and space bits, and a letter's script (1 + SCRIPTS index; other: SCRIPTS.length + 1). */
+/**
+ * One byte per code point: letter, number and space bits, and a letter's script (1 + SCRIPTS
+ * index; other: SCRIPTS.length + 1). Computing it takes about 250 ms (six regex scans over every
+ * code point), so it is cached next to the addon, in a file named after this Node's Unicode and
+ * ICU versions: a process with another Node computes its own. An unreadable or short file is
+ * recomputed; a folder that cannot be written leaves it uncached.
+ */
 export function characterClasses(): Uint8Array {
   if (classes) return classes;
+  const { unicode = 'u', icu = 'i' } = process.versions as Record<string, string | undefined>;
+  const file = join(packageRoot(), 'build', `char-classes-u${unicode}-icu${icu}-s${SCRIPTS.length}.bin`);
+  try {
+    const cached = readFileSync(file);
+    if (cached.length === MAX_CODE_POINT + 1 && SAMPLES.every((cp) => cached[cp] === classOf(cp)))
+      return (classes = new Uint8Array(cached));
+  } catch {
+    // not cached yet
+  }
+  classes = computeClasses();
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.${threadId}.tmp`;
+    writeFileSync(tmp, classes);
+    renameSync(tmp, file); // atomic: a concurrent reader sees the whole file or none
+  } catch {
+    // a read-only install: computed per process
+  }
+  return classes;
+}
+
+/** Code points of every class, checked in a cached table against the regexes on each load. */
+const SAMPLES = [
+  0x20, 0x41, 0x5f, 0x7a, 0x35, 0xa0, 0xe9, 0x3a9, 0x44f, 0x5d0, 0x628, 0x915, 0xe01, 0x4e2d, 0x3072, 0xd55c, 0x3000,
+  0x663, 0x2167, 0x1d465, 0x20000, 0x1f600, 0xe0001, 0x10fffd,
+];
+
+/** One code point's class byte, from the regexes (the reference of computeClasses). */
+function classOf(cp: number): number {
+  const ch = String.fromCodePoint(cp);
+  if (!/\p{L}/u.test(ch)) return (/\p{N}/u.test(ch) ? NUMBER : 0) | (/\s/u.test(ch) ? SPACE : 0);
+  const s = SCRIPTS.findIndex(([, re]) => re.test(ch));
+  return LETTER | ((s < 0 ? SCRIPTS.length + 1 : s + 1) << SCRIPT_SHIFT) | (/\p{N}/u.test(ch) ? NUMBER : 0);
+}
+
+function computeClasses(): Uint8Array {
   const parts: string[] = [];
   for (let start = 0; start <= MAX_CODE_POINT; start += 0x1000) {
     const cps: number[] = [];
@@ -59,7 +106,7 @@ export function characterClasses(): Uint8Array {
       if (t[cp]! & LETTER) t[cp] = (t[cp]! & clear) | ((s + 1) << SCRIPT_SHIFT);
     });
   }
-  return (classes = t);
+  return t;
 }
 
 let handle: NativeAnalyzerHandle | null | undefined;

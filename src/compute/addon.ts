@@ -29,6 +29,8 @@ export interface NativeTableHandle {
 }
 export interface NativeMlpHandle {
   forward(x: Float32Array): Promise<Float32Array>;
+  /** The same on the calling thread (a few rows). Absent in addons built before it existed. */
+  forwardSync?(x: Float32Array): Float32Array;
   free(): void;
 }
 export interface NativeTokenizerHandle {
@@ -58,6 +60,14 @@ export interface NativeRoutePassHandle {
     nfkcOffsets: Float64Array | null,
     k: number,
   ): Promise<NativePassResult>;
+  /** The same on the calling thread alone (a prompt or two: no thread hand-offs). */
+  runSync(
+    questions: string,
+    offsets: Float64Array,
+    nfkc: string | null,
+    nfkcOffsets: Float64Array | null,
+    k: number,
+  ): NativePassResult;
 }
 export interface NativeInfo {
   simd: string;

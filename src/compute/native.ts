@@ -27,6 +27,9 @@ import * as v from './validate.js';
 
 type Device = 'cpu' | 'cuda';
 
+/** MLP calls of up to this many rows run on the calling thread. */
+const SYNC_ROWS = 8;
+
 class NativeIndex extends BaseIndex {
   /** The addon's index (for the fused routing pass, which searches it from native code). */
   readonly handle: NativeIndexHandle;
@@ -120,6 +123,8 @@ export class NativeBackend implements ComputeBackend {
         net = new this.addon.Mlp([...weights.layers], this.name);
         this.nets.set(weights, net);
       }
+      // a few rows: on this thread (a hand-off to the libuv pool and back costs more, with jitter)
+      if (x.length <= SYNC_ROWS * inDim && net.forwardSync) return net.forwardSync(x);
       return await net.forward(x);
     } catch (e) {
       throw fromNative(e);

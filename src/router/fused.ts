@@ -23,6 +23,9 @@ export interface PassOutput {
 // eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/** Batches up to this size run on the calling thread. */
+const SYNC_PROMPTS = 2;
+
 export class FusedPass {
   private constructor(
     private readonly handle: NativeRoutePassHandle,
@@ -54,7 +57,9 @@ export class FusedPass {
     const exact = this.manifold.size > 0 && this.manifold.searchesExactly;
     let r;
     try {
-      r = await this.handle.run(raw.text, raw.offsets, nfkc?.text ?? null, nfkc?.offsets ?? null, exact ? k : 0);
+      const args = [raw.text, raw.offsets, nfkc?.text ?? null, nfkc?.offsets ?? null, exact ? k : 0] as const;
+      // a prompt or two (route()): on this thread, where the hand-offs would cost more than the work
+      r = prompts.length <= SYNC_PROMPTS ? this.handle.runSync(...args) : await this.handle.run(...args);
     } catch (e) {
       throw fromNative(e);
     }

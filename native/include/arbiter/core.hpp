@@ -54,6 +54,19 @@ void set_threads(unsigned n);
 // Runs fn(task) for every task in [0, n_tasks) on the core's worker pool, the calling thread
 // included; one job at a time (a concurrent caller waits). fn must not call parallel work itself.
 void parallel_tasks(size_t n_tasks, const std::function<void(size_t task)>& fn);
+// While one is alive, parallel work started by this thread runs on this thread alone: no hand-off
+// to the pool (small calls made synchronously from the JS thread, where a wake-up costs more than
+// the work).
+class SerialScope {
+ public:
+  SerialScope();
+  ~SerialScope();
+  SerialScope(const SerialScope&) = delete;
+  SerialScope& operator=(const SerialScope&) = delete;
+
+ private:
+  bool previous_;
+};
 // Force the portable kernels even when AVX2 is present (tests use it to check both paths).
 void force_generic_kernels(bool on);
 

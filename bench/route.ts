@@ -3,7 +3,9 @@
  *   - batch: `arbiter route` as a user runs it (a child process: read JSONL, analyse, embed, kNN
  *     over a 10,000-point manifold, learned head and capabilities, decide, write JSONL), 20,000
  *     prompts, prompts/s over three runs; and the same with the `use` embedder on a sample;
- *   - latency: one `router.route()` call at a time in-process, p50 / p99 over 2,000 prompts.
+ *   - in process: routeBatch over the same prompts in batches of 512 with the fused native pass and
+ *     with the JavaScript reference path, and the exact-search floor (the kNN search alone);
+ *   - latency: one `router.route()` call at a time in-process, p50 / p99 over 2,000 prompts, both paths.
  * The 10,000-point router model is trained here from RouteLLM's data with `arbiter train` (the
  * code path of the shipped model); prompts are RouteLLM's and RouterBench's, by path, cycled.
  *   npm run bench -- route     (BENCH_DATA=../shared/data by default)
@@ -17,6 +19,7 @@ import { createRouter } from '../src/index.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
 import { loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
 import { selectBackend } from '../src/compute/index.js';
+import { extractQuestion } from '../src/analyze/index.js';
 
 const data = process.env.BENCH_DATA ?? '../shared/data';
 const root = new URL('../..', import.meta.url).pathname;
@@ -139,26 +142,88 @@ rows.push({
   note: 'one run; embedding is ~all of it',
 });
 
-// latency of single route() calls in-process
+// in process, the same prompts in batches of 512 (the command's batch): the fused native pass
+// against the JavaScript reference path, and the exact-search floor — the kNN search alone over
+// the same manifold on all cores, the part no routing can skip (the issue's target: the command
+// at >= 60% of it)
 const { backend } = await selectBackend();
 const router = await createRouter(config, { backend });
-const lat: number[] = [];
-for (let i = 0; i < 200; i++) await router.route(prompts[i]!); // warm-up
-for (let i = 0; i < 2000; i++) {
+const batches: string[][] = [];
+for (let i = 0; i < n; i += 512) batches.push(prompts.slice(i, i + 512));
+const inProcess = async (native: boolean) => {
+  router.nativePass = native;
+  await router.routeBatch(batches[0]!); // warm-up
   const t0 = performance.now();
-  await router.route(prompts[(i * 7) % n]!);
-  lat.push(performance.now() - t0);
-}
-lat.sort((a, b) => a - b);
-const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-rows.push({
-  name: 'router.route() p50',
-  kind: 'backend',
-  Q: 1,
-  medianMs: pct(0.5),
-  qps: 1000 / pct(0.5),
-  note: `p99 ${pct(0.99).toFixed(3)} ms, max ${lat.at(-1)!.toFixed(3)} ms`,
-});
+  for (const b of batches) await router.routeBatch(b);
+  return (performance.now() - t0) / 1000;
+};
+const fusedSecs = await inProcess(true);
+const jsSecs = await inProcess(false);
+router.nativePass = true;
+const embeddings: Float32Array[] = [];
+for (const b of batches) embeddings.push(await router.embedder.embed(b.map((p) => extractQuestion(p).question)));
+const floorT0 = performance.now();
+for (const e of embeddings) await router.manifold.searchIndex.search(e, 16, 'cos');
+const floorSecs = (performance.now() - floorT0) / 1000;
+rows.push(
+  {
+    name: 'router.routeBatch(512), fused native pass',
+    kind: 'backend',
+    Q: n,
+    medianMs: (fusedSecs / batches.length) * 1000,
+    qps: n / fusedSecs,
+    note: `${(jsSecs / fusedSecs).toFixed(2)}x the JS path`,
+  },
+  {
+    name: 'router.routeBatch(512), JS reference path',
+    kind: 'peer',
+    Q: n,
+    medianMs: (jsSecs / batches.length) * 1000,
+    qps: n / jsSecs,
+  },
+  {
+    name: 'exact-search floor (kNN search alone)',
+    kind: 'ceiling',
+    Q: n,
+    medianMs: (floorSecs / batches.length) * 1000,
+    qps: n / floorSecs,
+    note: `arbiter route at ${((100 * (n / secs)) / (n / floorSecs)).toFixed(0)}% of it`,
+  },
+);
+
+// latency of single route() calls in-process, fused (the default) and the JS path
+const latency = async (native: boolean) => {
+  router.nativePass = native;
+  const lat: number[] = [];
+  for (let i = 0; i < 200; i++) await router.route(prompts[i]!); // warm-up
+  for (let i = 0; i < 2000; i++) {
+    const t0 = performance.now();
+    await router.route(prompts[(i * 7) % n]!);
+    lat.push(performance.now() - t0);
+  }
+  lat.sort((a, b) => a - b);
+  return (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+};
+const jsPct = await latency(false);
+const pct = await latency(true);
+rows.push(
+  {
+    name: 'router.route() p50',
+    kind: 'backend',
+    Q: 1,
+    medianMs: pct(0.5),
+    qps: 1000 / pct(0.5),
+    note: `p99 ${pct(0.99).toFixed(3)} ms, max ${pct(1).toFixed(3)} ms`,
+  },
+  {
+    name: 'router.route() p50, JS path',
+    kind: 'peer',
+    Q: 1,
+    medianMs: jsPct(0.5),
+    qps: 1000 / jsPct(0.5),
+    note: `p99 ${jsPct(0.99).toFixed(3)} ms, max ${jsPct(1).toFixed(3)} ms`,
+  },
+);
 
 printTable(
   `Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars), ${points.train.toLocaleString('en-US')}-point manifold, ${backend.name} backend`,
@@ -173,6 +238,12 @@ const summary = {
   overUse: Number((n / secs / (useN / useRun.secs)).toFixed(0)),
   routeP50Ms: Number(pct(0.5).toFixed(3)),
   routeP99Ms: Number(pct(0.99).toFixed(3)),
+  routeJsP50Ms: Number(jsPct(0.5).toFixed(3)),
+  routeJsP99Ms: Number(jsPct(0.99).toFixed(3)),
+  inProcessFusedPerSec: Math.round(n / fusedSecs),
+  inProcessJsPerSec: Math.round(n / jsSecs),
+  exactSearchFloorPerSec: Math.round(n / floorSecs),
+  ofFloor: Number((n / secs / (n / floorSecs)).toFixed(3)),
   manifoldPoints: points.train,
   avgChars,
 };

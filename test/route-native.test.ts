@@ -244,6 +244,10 @@ native('routing through the fused pass', () => {
     const single = await Promise.all(CORPUS.slice(0, 12).map(one));
     for (let i = 0; i < prompts.length; i++) expect(fused[i], JSON.stringify(prompts[i])).toEqual(reference[i]);
     expect(single).toEqual(singleReference);
+    // overlapping calls take the pool (the calling thread only serves a router with nothing else in progress): same decisions
+    const sequential: unknown[] = [];
+    for (const p of CORPUS.slice(0, 12)) sequential.push(await r.route(p));
+    expect(sequential).toEqual(single);
     r.close();
   });
 

@@ -87,6 +87,8 @@ export class Router {
    */
   nativePass = true;
   private fused: FusedPass | null | undefined;
+  /** routeBatch calls in progress. */
+  private active = 0;
   /** Corrections from recent ratings against the router's predictions (the engine feeds it). */
   readonly drift: Drift;
 
@@ -131,7 +133,7 @@ export class Router {
   /** Analyses, embeddings and votes of a batch: one native call when the parts allow, else the JS reference path. */
   private async pass(prompts: readonly string[]): Promise<PassOutput> {
     if (this.nativePass && this.fused === undefined) this.fused = FusedPass.create(this.embedder, this.manifold);
-    if (this.nativePass && this.fused) return this.fused.run(prompts, this.k);
+    if (this.nativePass && this.fused) return this.fused.run(prompts, this.k, this.active === 1);
     const analyses = prompts.map((p) => analyze(p));
     const embeddings = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(embeddings, this.k) : [];
@@ -145,6 +147,15 @@ export class Router {
     const o = checkRouteOptions(options);
     for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
     if (prompts.length === 0) return [];
+    this.active++;
+    try {
+      return await this.decideBatch(prompts, o);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async decideBatch(prompts: readonly string[], o: RouteOptions): Promise<Decision[]> {
     const { analyses, embeddings: emb, votes } = await this.pass(prompts);
     const head = this.learned.head;
     const x = head ? headInput(emb, analyses, this.embedder.dim) : undefined;

@@ -18,6 +18,8 @@ inline uint64_t mix(uint64_t k) {
   return k;
 }
 inline bool high_surrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+constexpr uint64_t kKeyMask = (uint64_t{1} << 40) - 1;
+constexpr uint64_t kMaxNodes = uint64_t{1} << 24;
 }  // namespace
 
 UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, const std::vector<double>& scores,
@@ -33,8 +35,7 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
   for (const auto& p : pieces) edges += p.size();
   size_t cap = 16;
   while (cap < 2 * edges + 16) cap <<= 1;
-  keys_.assign(cap, 0);
-  vals_.assign(cap, -1);
+  slots_.assign(cap, 0);
   mask_ = cap - 1;
   piece_at_.push_back(-1);  // node 0 is the root
   double min_score = 0;
@@ -44,6 +45,8 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
     if (p.empty()) continue;
     int32_t node = root_[p[0]];
     if (node < 0) {
+      if (piece_at_.size() >= kMaxNodes)
+        throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
       node = root_[p[0]] = static_cast<int32_t>(piece_at_.size());
       piece_at_.push_back(-1);
     }
@@ -51,12 +54,13 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
       int32_t next = child(node, p[i]);
       if (next < 0) {
         next = static_cast<int32_t>(piece_at_.size());
+        if (static_cast<uint64_t>(next) >= kMaxNodes)
+          throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
         piece_at_.push_back(-1);
         const uint64_t key = ((static_cast<uint64_t>(node) << 16) | p[i]) + 1;
         for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_)
-          if (keys_[h] == 0) {
-            keys_[h] = key;
-            vals_[h] = next;
+          if (slots_[h] == 0) {
+            slots_[h] = key | (static_cast<uint64_t>(next) << 40);
             break;
           }
       }
@@ -73,8 +77,9 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
 int32_t UnigramTokenizer::child(int32_t node, char16_t c) const {
   const uint64_t key = ((static_cast<uint64_t>(node) << 16) | c) + 1;
   for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_) {
-    if (keys_[h] == key) return vals_[h];
-    if (keys_[h] == 0) return -1;
+    const uint64_t slot = slots_[h];
+    if ((slot & kKeyMask) == key) return static_cast<int32_t>(slot >> 40);
+    if (slot == 0) return -1;
   }
 }
 

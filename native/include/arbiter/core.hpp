@@ -110,8 +110,9 @@ class UnigramTokenizer {
  private:
   int32_t child(int32_t node, char16_t c) const;
   std::vector<int32_t> root_;          // first code unit -> node (or -1)
-  std::vector<uint64_t> keys_;         // open addressing: (node << 16 | unit) + 1, 0 = empty
-  std::vector<int32_t> vals_;          // child node
+  // open addressing, one word a slot (one cache line a probe): the key (node << 16 | unit) + 1 in
+  // the low 40 bits, the child node in the high 24; 0 = empty
+  std::vector<uint64_t> slots_;
   uint64_t mask_ = 0;
   std::vector<int32_t> piece_at_;      // node -> piece id or -1
   std::vector<double> scores_;

@@ -206,24 +206,15 @@ const latency = async (native: boolean) => {
 };
 const jsPct = await latency(false);
 const pct = await latency(true);
-rows.push(
-  {
-    name: 'router.route() p50',
-    kind: 'backend',
-    Q: 1,
-    medianMs: pct(0.5),
-    qps: 1000 / pct(0.5),
-    note: `p99 ${pct(0.99).toFixed(3)} ms, max ${pct(1).toFixed(3)} ms`,
-  },
-  {
-    name: 'router.route() p50, JS path',
-    kind: 'peer',
-    Q: 1,
-    medianMs: jsPct(0.5),
-    qps: 1000 / jsPct(0.5),
-    note: `p99 ${jsPct(0.99).toFixed(3)} ms, max ${jsPct(1).toFixed(3)} ms`,
-  },
-);
+const latencyRow = (name: string, kind: ResultRow['kind'], at: (p: number) => number): ResultRow => ({
+  name,
+  kind,
+  Q: 1,
+  medianMs: at(0.5),
+  qps: 1000 / at(0.5),
+  note: `p99 ${at(0.99).toFixed(3)} ms, max ${at(1).toFixed(3)} ms`,
+});
+rows.push(latencyRow('router.route() p50', 'backend', pct), latencyRow('router.route() p50, JS path', 'peer', jsPct));
 
 printTable(
   `Routing: ${n.toLocaleString('en-US')} prompts (avg ${avgChars} chars), ${points.train.toLocaleString('en-US')}-point manifold, ${backend.name} backend`,

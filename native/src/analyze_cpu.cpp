@@ -249,11 +249,10 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
       p = q + 2;
     }
   }
-  for (size_t i = 0; i < n;) {
+  math = detail::count_matches(t, [&](size_t i) -> size_t {
     const size_t len = math_match_at(t, i);
-    if (len) ++math;
-    i += len ? len : 1;
-  }
+    return len ? i + len : 0;
+  });
   static const detail::WordAlternation question_start(
       {u"what", u"why", u"how", u"when", u"where", u"which", u"who", u"whom", u"whose", u"is", u"are", u"can",
        u"could", u"should", u"would", u"will", u"do", u"does", u"did", u"has", u"have", u"was", u"were"},

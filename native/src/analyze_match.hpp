@@ -106,6 +106,23 @@ inline std::vector<uint32_t> word_starts(const char16_t* s, size_t n) {
   return out;
 }
 
+// A global regex's match count: match_at(i) gives the end of a match starting at i, or 0; the
+// scan resumes at a match's end, or one past a failed start.
+template <typename MatchAt>
+int32_t count_matches(const Text& t, MatchAt&& match_at) {
+  int32_t c = 0;
+  for (size_t i = 0; i < t.n;) {
+    const size_t end = match_at(i);
+    if (end) {
+      ++c;
+      i = end;
+    } else {
+      ++i;
+    }
+  }
+  return c;
+}
+
 // Every combination, in order: prefix[i] + middle[j] + suffix[k] with the outer loop first.
 inline std::vector<std::u16string> expand(const std::vector<std::u16string>& a, const std::vector<std::u16string>& b,
                                           const std::vector<std::u16string>& c = {u""}) {

@@ -12,50 +12,30 @@ using Alts = std::vector<std::u16string>;
 // \$\d|\d+\s*(dollars|cents|km|kg|hours|minutes|apples|eggs)\b   (gi)
 int32_t count_money_units(const Text& t) {
   static const Alts units = {u"dollars", u"cents", u"km", u"kg", u"hours", u"minutes", u"apples", u"eggs"};
-  int32_t c = 0;
-  for (size_t i = 0; i < t.n;) {
-    size_t end = 0;
-    if (t.s[i] == u'$' && is_digit(t.at(i + 1))) {
-      end = i + 2;
-    } else if (is_digit(t.s[i])) {
-      size_t p = i;
-      while (p < t.n && is_digit(t.s[p])) ++p;
-      while (t.space(p)) ++p;
-      for (const auto& u : units)
-        if (t.starts(p, u, true) && t.boundary(p + u.size())) {
-          end = p + u.size();
-          break;
-        }
-    }
-    if (end) {
-      ++c;
-      i = end;
-    } else {
-      ++i;
-    }
-  }
-  return c;
+  return count_matches(t, [&](size_t i) -> size_t {
+    if (t.s[i] == u'$' && is_digit(t.at(i + 1))) return i + 2;
+    if (!is_digit(t.s[i])) return 0;
+    size_t p = i;
+    while (p < t.n && is_digit(t.s[p])) ++p;
+    while (t.space(p)) ++p;
+    for (const auto& u : units)
+      if (t.starts(p, u, true) && t.boundary(p + u.size())) return p + u.size();
+    return 0;
+  });
 }
 
 // (^|\s)_(\s|$)   (g): a fill-in-the-blank underscore
 int32_t count_blanks(const Text& t) {
-  int32_t c = 0;
   auto tail = [&](size_t p) -> size_t {  // after '_' at p - 1: \s (consumed) or the end
     if (t.space(p)) return p + 1;
     return p == t.n ? p : 0;
   };
-  for (size_t i = 0; i < t.n;) {
+  return count_matches(t, [&](size_t i) -> size_t {
     size_t end = 0;
     if (i == 0 && t.s[0] == u'_') end = tail(1);
     if (!end && t.space(i) && t.at(i + 1) == u'_') end = tail(i + 2);
-    if (end) {
-      ++c;
-      i = end;
-    } else {
-      ++i;
-    }
-  }
-  return c;
+    return end;
+  });
 }
 
 // \b(write|compose|draft|create) (a |an |the )?([a-z-]+ )?(story|poem|...)\b   (gi)

@@ -142,6 +142,31 @@ inline arbiter::Device device_of(const Napi::Value& v) {
   throw Error(arbiter::codes::INVALID_ARGUMENT, "device must be 'cpu' or 'cuda'");
 }
 
+// Offsets (n + 1 UTF-16 positions, Float64Array) into a text of `size` units, validated.
+inline std::vector<int64_t> offsets_of(const Napi::Value& v, size_t size, const char* what) {
+  auto off = typed<double>(v, napi_float64_array, what);
+  const size_t n = off.ElementLength();
+  if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must have n + 1 entries");
+  std::vector<int64_t> o(n);
+  for (size_t i = 0; i < n; ++i) {
+    const double x = off.Data()[i];
+    if (!(x >= 0 && x <= static_cast<double>(size)) || x != static_cast<double>(static_cast<int64_t>(x)) ||
+        (i > 0 && x < static_cast<double>(o[i - 1])))
+      throw Error(arbiter::codes::OUT_OF_RANGE, std::string(what) + " must be non-decreasing integers within the text");
+    o[i] = static_cast<int64_t>(x);
+  }
+  return o;
+}
+
+// The wrapper behind an instance of class Wrap, which tags its instances with `tag`; anything
+// else is ARB_INVALID_ARGUMENT (`what`). The tag makes the unwrap safe: napi_unwrap alone would
+// hand back any class's pointer.
+template <typename Wrap>
+Wrap* tagged(const Napi::Value& v, const napi_type_tag& tag, const char* what) {
+  if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&tag)) throw Error(arbiter::codes::INVALID_ARGUMENT, what);
+  return Wrap::Unwrap(v.As<Napi::Object>());
+}
+
 // Runs body; an arbiter::Error thrown while reading arguments becomes a rejected promise
 // (async methods) or a thrown JS error (sync methods and constructors). No C++ exception ever
 // leaves these guards: node-addon-api turns an escaping Napi::Error into a JS exception, and when
@@ -193,7 +218,6 @@ struct TableState {
 std::shared_ptr<arbiter::Index> index_of(const Napi::Value& v);
 std::shared_ptr<TableState> table_of(const Napi::Value& v);
 std::shared_ptr<const arbiter::UnigramTokenizer> tokenizer_of(const Napi::Value& v);
-std::shared_ptr<const arbiter::PromptAnalyzer> analyzer_of(const Napi::Value& v);
 
 // The classes' constructors, for the module to export (each defined in its own file).
 Napi::Function define_index(Napi::Env env);

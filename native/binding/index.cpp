@@ -124,9 +124,7 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
 
  public:
   static std::shared_ptr<arbiter::Index> of(const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kIndexTag))
-      throw Error(arbiter::codes::INVALID_ARGUMENT, "index must be an Index");
-    return Unwrap(v.As<Napi::Object>())->live();
+    return tagged<IndexWrap>(v, kIndexTag, "index must be an Index")->live();
   }
 };
 

@@ -10,21 +10,6 @@ namespace {
 
 constexpr napi_type_tag kAnalyzerTag = {0x6172626974657261ULL, 0x6e616c7900000001ULL};
 
-// Offsets (n + 1 UTF-16 positions, Float64Array) into a text of `size` units, validated.
-std::vector<int64_t> offsets_of(const Napi::Value& v, size_t size, const char* what) {
-  auto off = typed<double>(v, napi_float64_array, what);
-  const size_t n = off.ElementLength();
-  if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must have n + 1 entries");
-  std::vector<int64_t> o(n);
-  for (size_t i = 0; i < n; ++i) {
-    const double x = off.Data()[i];
-    if (!(x >= 0 && x <= static_cast<double>(size)) || x != static_cast<double>(static_cast<int64_t>(x)) ||
-        (i > 0 && x < static_cast<double>(o[i - 1])))
-      throw Error(arbiter::codes::OUT_OF_RANGE, std::string(what) + " must be non-decreasing integers within the text");
-    o[i] = static_cast<int64_t>(x);
-  }
-  return o;
-}
 
 // new Analyzer(classes: Uint8Array); analyzeBatch(text, offsets) -> {features: Float64Array
 // (n x kFeatureCount), counts: Int32Array (n x kRulePatternCount)}
@@ -42,9 +27,7 @@ class AnalyzerWrap : public Napi::ObjectWrap<AnalyzerWrap> {
     });
   }
   static std::shared_ptr<const arbiter::PromptAnalyzer> of(const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kAnalyzerTag))
-      throw Error(arbiter::codes::INVALID_ARGUMENT, "analyzer must be an Analyzer");
-    auto a = Unwrap(v.As<Napi::Object>())->an_;
+    auto a = tagged<AnalyzerWrap>(v, kAnalyzerTag, "analyzer must be an Analyzer")->an_;
     if (!a) throw Error(arbiter::codes::INVALID_ARGUMENT, "the analyzer was not built");
     return a;
   }
@@ -230,6 +213,5 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
 
 Napi::Function define_analyzer(Napi::Env env) { return AnalyzerWrap::Define(env); }
 Napi::Function define_route_pass(Napi::Env env) { return RoutePassWrap::Define(env); }
-std::shared_ptr<const arbiter::PromptAnalyzer> analyzer_of(const Napi::Value& v) { return AnalyzerWrap::of(v); }
 
 }  // namespace arbiter::binding

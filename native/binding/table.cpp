@@ -81,9 +81,7 @@ class TableWrap : public Napi::ObjectWrap<TableWrap> {
 
  public:
   static std::shared_ptr<TableState> of(const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kTableTag))
-      throw Error(arbiter::codes::INVALID_ARGUMENT, "table must be an EmbedTable");
-    auto st = Unwrap(v.As<Napi::Object>())->state_;
+    auto st = tagged<TableWrap>(v, kTableTag, "table must be an EmbedTable")->state_;
     if (!st) throw Error(arbiter::codes::FREED, "the embedding table has been freed");
     return st;
   }

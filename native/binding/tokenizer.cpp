@@ -40,16 +40,8 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
     return guard_sync(info.Env(), [&]() -> Napi::Value {
       if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "text must be a string");
       const std::u16string text = info[0].As<Napi::String>().Utf16Value();
-      auto off = typed<double>(info[1], napi_float64_array, "offsets");
-      const size_t n = off.ElementLength();
-      if (n == 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "offsets must have n + 1 entries");
-      std::vector<int64_t> o(n);
-      for (size_t i = 0; i < n; ++i) {
-        const double v = off.Data()[i];
-        if (!(v >= 0 && v <= static_cast<double>(text.size())) || v != static_cast<double>(static_cast<int64_t>(v)))
-          throw Error(arbiter::codes::OUT_OF_RANGE, "offsets must be integers within the text");
-        o[i] = static_cast<int64_t>(v);
-      }
+      const std::vector<int64_t> o = offsets_of(info[1], text.size(), "offsets");
+      const size_t n = o.size();
       std::vector<int32_t> ids, id_off;
       tok_->encode_batch(text.data(), o.data(), n - 1, ids, id_off, info[2].ToBoolean().Value());
       Napi::Env env = info.Env();
@@ -67,9 +59,7 @@ class TokenizerWrap : public Napi::ObjectWrap<TokenizerWrap> {
 
  public:
   static std::shared_ptr<const arbiter::UnigramTokenizer> of(const Napi::Value& v) {
-    if (!v.IsObject() || !v.As<Napi::Object>().CheckTypeTag(&kTokenizerTag))
-      throw Error(arbiter::codes::INVALID_ARGUMENT, "tokenizer must be a Tokenizer");
-    auto t = Unwrap(v.As<Napi::Object>())->tok_;
+    auto t = tagged<TokenizerWrap>(v, kTokenizerTag, "tokenizer must be a Tokenizer")->tok_;
     if (!t) throw Error(arbiter::codes::INVALID_ARGUMENT, "the tokenizer was not built");
     return t;
   }

@@ -166,7 +166,7 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
   }
   // words (runs of letters, numbers, _ ' -, by code point), English function words, script
   double words = 0, english = 0, letters = 0, ascii_letters = 0;
-  std::vector<double> by_script(16, 0.0);
+  double by_script[16] = {};
   int order[16];
   int n_order = 0;
   size_t word_start = 0;
@@ -256,10 +256,10 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
   static const detail::WordAlternation question_start(
       {u"what", u"why", u"how", u"when", u"where", u"which", u"who", u"whom", u"whose", u"is", u"are", u"can",
        u"could", u"should", u"would", u"will", u"do", u"does", u"did", u"has", u"have", u"was", u"were"},
-      true, true);
+      true);
   const Text trimmed{s + ta, tb - ta, t.classes, t.n_classes};
   const bool is_question =
-      (tb > ta && (s[tb - 1] == u'?' || s[tb - 1] == 0xff1f)) || question_start.count(trimmed) > 0;
+      (tb > ta && (s[tb - 1] == u'?' || s[tb - 1] == 0xff1f)) || question_start.match_at(trimmed, 0) > 0;
   f[0] = static_cast<double>(n);
   f[1] = words;
   f[2] = lines;

@@ -41,13 +41,12 @@ struct Text {
   }
 };
 
-// \b(alt1|alt2|...)\b, global: alternatives in the regex's order (optional parts expanded, the
-// longer form first, as backtracking tries them), each needing \b on both sides. With
-// `anchored` (^ without /m) only position 0 is tried.
+// \b(alt1|alt2|...)\b: alternatives in the regex's order (optional parts expanded, the longer
+// form first, as backtracking tries them), each needing \b on both sides. Global counts walk the
+// word starts (count_patterns); ^-anchored patterns try position 0 alone.
 class WordAlternation {
  public:
-  WordAlternation(std::vector<std::u16string> alts, bool icase, bool anchored = false)
-      : alts_(std::move(alts)), icase_(icase), anchored_(anchored) {
+  WordAlternation(std::vector<std::u16string> alts, bool icase) : alts_(std::move(alts)), icase_(icase) {
     for (size_t j = 0; j < alts_.size(); ++j) {
       auto& a = alts_[j];
       if (icase_)
@@ -66,36 +65,10 @@ class WordAlternation {
     return 0;
   }
   bool starts_with(char16_t c) const { return c < 128 && !by_first_[c].empty(); }
-  int32_t count(const Text& t) const {
-    if (anchored_) return match_at(t, 0) > 0 ? 1 : 0;
-    int32_t c = 0;
-    if (t.word_starts) {  // every alternative starts with a word character, after \b
-      size_t from = 0;
-      for (const uint32_t i : *t.word_starts) {
-        if (i < from) continue;
-        if (const size_t len = match_at(t, i)) {
-          ++c;
-          from = i + len;
-        }
-      }
-      return c;
-    }
-    for (size_t i = 0; i < t.n;) {
-      const size_t len = match_at(t, i);
-      if (len) {
-        ++c;
-        i += len;
-      } else {
-        ++i;
-      }
-    }
-    return c;
-  }
 
  private:
   std::vector<std::u16string> alts_;
   bool icase_;
-  bool anchored_;
   std::vector<uint16_t> by_first_[128];
 };
 

@@ -173,7 +173,7 @@ const WordPatterns& word_patterns() {
 void count_patterns(const Text& t, int32_t* out) {
   static const WordAlternation conversation1({u"hi", u"hello", u"hey", u"thanks", u"thank you", u"good morning",
                                               u"good evening", u"how are you"},
-                                             true, true);
+                                             true);
   const WordPatterns& w = word_patterns();
   for (size_t j = 0; j < kPatternSlots; ++j) out[j] = 0;
   // one walk over the word starts for every word alternation, each with its own resume point
@@ -193,7 +193,7 @@ void count_patterns(const Text& t, int32_t* out) {
   out[2] = count_money_units(t);
   out[7] = count_blanks(t);
   out[10] = count_creative_requests(t);
-  out[14] = conversation1.count(t);
+  out[14] = conversation1.match_at(t, 0) > 0 ? 1 : 0;  // ^(...)\b without /m: the start only
 }
 
 }  // namespace arbiter::detail

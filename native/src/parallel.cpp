@@ -128,12 +128,9 @@ thread_local bool t_serial = false;
 
 void parallel_for(size_t n_tasks, const std::function<void(size_t, unsigned)>& fn) {
   if (n_tasks == 0) return;
-  if (t_serial) {
-    for (size_t i = 0; i < n_tasks; ++i) fn(i, 0);
-    return;
-  }
-  const std::shared_ptr<Pool> p = pool();
-  if (n_tasks == 1 || p->threads() == 1) {
+  // inline: one task, a SerialScope on this thread, or a pool of one
+  std::shared_ptr<Pool> p;
+  if (n_tasks == 1 || t_serial || (p = pool())->threads() == 1) {
     for (size_t i = 0; i < n_tasks; ++i) fn(i, 0);
     return;
   }
@@ -148,9 +145,6 @@ void set_threads(unsigned n) {
   detail::g_requested = n;
   detail::g_pool.reset();  // the next parallel call starts a pool of the new size
 }
-}  // namespace arbiter
-
-namespace arbiter {
 
 SerialScope::SerialScope() : previous_(detail::t_serial) { detail::t_serial = true; }
 SerialScope::~SerialScope() { detail::t_serial = previous_; }

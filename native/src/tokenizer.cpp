@@ -38,25 +38,23 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
   slots_.assign(cap, 0);
   mask_ = cap - 1;
   piece_at_.push_back(-1);  // node 0 is the root
+  auto new_node = [&]() -> int32_t {
+    if (piece_at_.size() >= kMaxNodes)
+      throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
+    piece_at_.push_back(-1);
+    return static_cast<int32_t>(piece_at_.size() - 1);
+  };
   double min_score = 0;
   for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
     const auto& p = pieces[id];
     if (!std::isfinite(scores[id])) throw Error(arbiter::codes::NOT_FINITE, "tokenizer: non-finite piece score");
     if (p.empty()) continue;
     int32_t node = root_[p[0]];
-    if (node < 0) {
-      if (piece_at_.size() >= kMaxNodes)
-        throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
-      node = root_[p[0]] = static_cast<int32_t>(piece_at_.size());
-      piece_at_.push_back(-1);
-    }
+    if (node < 0) node = root_[p[0]] = new_node();
     for (size_t i = 1; i < p.size(); ++i) {
       int32_t next = child(node, p[i]);
       if (next < 0) {
-        next = static_cast<int32_t>(piece_at_.size());
-        if (static_cast<uint64_t>(next) >= kMaxNodes)
-          throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
-        piece_at_.push_back(-1);
+        next = new_node();
         const uint64_t key = ((static_cast<uint64_t>(node) << 16) | p[i]) + 1;
         for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_)
           if (slots_[h] == 0) {

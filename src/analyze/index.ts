@@ -42,7 +42,6 @@ export {
   analysisAt,
   characterClasses,
   featuresAt,
-  joinTexts,
   nativeAnalyzer,
   NATIVE_FEATURES,
   NATIVE_RULE_PATTERNS,

@@ -1,7 +1,7 @@
 /**
  * The native analyzer: the features of features.ts and the default rules' match counts computed
  * by the C++ core (native/src/analyze_*.cpp) in one pass over the text. The JavaScript is the
- * reference; test/analyze-native.test.ts checks the two agree on real and random text. The core
+ * reference; test/route-native.test.ts checks the two agree on real and random text. The core
  * classifies characters with a table built here, once per process, from JavaScript's own Unicode
  * properties (\p{L}, \p{N}, \s and the scripts), so both sides agree on every code point.
  */
@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
 import { loadAddon, type NativeAnalyzerHandle } from '../compute/index.js';
+import { joinTexts } from '../embed/index.js';
 import { packageRoot } from '../paths.js';
 import { complexityOf } from './complexity.js';
 import { extractQuestion } from './few-shot.js';
@@ -161,13 +162,6 @@ export function analysisAt(
     complexity: complexityOf(f, fewShot.examples),
     task: { ...scoreRules(c, f, DEFAULT_RULES), source: 'keywords' },
   };
-}
-
-/** Texts joined, with their UTF-16 offsets (the layout the native calls take). */
-export function joinTexts(texts: readonly string[]): { text: string; offsets: Float64Array } {
-  const offsets = new Float64Array(texts.length + 1);
-  texts.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.length));
-  return { text: texts.join(''), offsets };
 }
 
 /** analyze() of many prompts with the native analyzer (null when it is unavailable). */

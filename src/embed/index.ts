@@ -1,4 +1,4 @@
-export { UnigramTokenizer, type TokenizerOptions, type Vocabulary } from './tokenizer.js';
+export { joinTexts, UnigramTokenizer, type TokenizerOptions, type Vocabulary } from './tokenizer.js';
 export { StaticEmbedder } from './static.js';
 export { readManifest, readModelFile, sha256, type Manifest, type ManifestFile } from './manifest.js';
 export { OnnxEmbedder, openOnnxModel, type OnnxEmbedderOptions, type OnnxModel } from './onnx.js';

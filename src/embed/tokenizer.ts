@@ -22,6 +22,13 @@ const SEP = '\u2581';
 // eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/** Texts joined, with their UTF-16 offsets (n + 1): the layout the native text calls take. */
+export function joinTexts(texts: readonly string[]): { text: string; offsets: Float64Array } {
+  const offsets = new Float64Array(texts.length + 1);
+  texts.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.length));
+  return { text: texts.join(''), offsets };
+}
+
 /** Trie over UTF-16 code units; node i's children live in one Map keyed by code unit. */
 class Trie {
   private readonly next: Array<Map<number, number>> = [new Map()];
@@ -113,6 +120,11 @@ export class UnigramTokenizer {
     return n.length > 0 ? SEP + n.replace(/ /g, SEP) : n;
   }
 
+  /** Each text's NFKC form, what the native segmenter reads (ASCII text is its own: not normalised again). */
+  static nfkc(texts: readonly string[]): string[] {
+    return texts.map((t) => (NON_ASCII.test(t) ? t.normalize('NFKC') : t));
+  }
+
   /** Token ids of one text. */
   encode(text: string): number[] {
     const s = UnigramTokenizer.normalize(text);
@@ -163,11 +175,9 @@ export class UnigramTokenizer {
   encodeBatch(texts: readonly string[]): { ids: Int32Array; offsets: Int32Array } {
     const native = this.native();
     if (native) {
-      // NFKC here (ASCII text is its own NFKC form: skipped), the '▁' marking natively
-      const nfkc = texts.map((t) => (NON_ASCII.test(t) ? t.normalize('NFKC') : t));
-      const offsets = new Float64Array(texts.length + 1);
-      nfkc.forEach((t, i) => (offsets[i + 1] = offsets[i]! + t.length));
-      return native.encodeBatch(nfkc.join(''), offsets, true);
+      // NFKC here, the '▁' marking natively
+      const { text, offsets } = joinTexts(UnigramTokenizer.nfkc(texts));
+      return native.encodeBatch(text, offsets, true);
     }
     const parts = texts.map((t) => this.encode(t));
     const offsets = new Int32Array(texts.length + 1);

@@ -6,9 +6,9 @@
  * test/route-native.test.ts checks both give the same decisions. Applies with the static embedder
  * and a native backend; otherwise (and with `Router.nativePass = false`) routing takes the JS path.
  */
-import { analysisAt, extractQuestion, joinTexts, nativeAnalyzer, type PromptAnalysis } from '../analyze/index.js';
+import { analysisAt, extractQuestion, nativeAnalyzer, type PromptAnalysis } from '../analyze/index.js';
 import { nativeHandles, type NativeRoutePassHandle } from '../compute/index.js';
-import { StaticEmbedder, type Embedder } from '../embed/index.js';
+import { joinTexts, StaticEmbedder, UnigramTokenizer, type Embedder } from '../embed/index.js';
 import { fromNative } from '../errors.js';
 import type { Manifold, Vote } from '../manifold/index.js';
 
@@ -19,9 +19,6 @@ export interface PassOutput {
   /** Per prompt (empty when the manifold is). */
   votes: Array<Vote | undefined>;
 }
-
-// eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
-const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
  * Batches up to this many prompts and characters run on the calling thread when the router has no
@@ -59,9 +56,8 @@ export class FusedPass {
     const questions = shots.map((s) => s.question);
     const raw = joinTexts(questions);
     // the tokenizer reads NFKC text (ASCII is its own NFKC form); the features read the text as written
-    const nfkc = questions.some((q) => NON_ASCII.test(q))
-      ? joinTexts(questions.map((q) => (NON_ASCII.test(q) ? q.normalize('NFKC') : q)))
-      : null;
+    const normal = UnigramTokenizer.nfkc(questions);
+    const nfkc = normal.some((q, i) => q !== questions[i]) ? joinTexts(normal) : null;
     const exact = this.manifold.size > 0 && this.manifold.searchesExactly;
     let r;
     const args = [raw.text, raw.offsets, nfkc?.text ?? null, nfkc?.offsets ?? null, exact ? k : 0] as const;

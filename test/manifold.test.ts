@@ -162,6 +162,7 @@ describe(`Manifold (${backend.name} backend)`, () => {
     expect(back.size).toBe(m.size);
     expect(back.count('feedback')).toBe(1);
     expect(back.modelIds).toEqual(m.modelIds);
+    expect(back.snapshot()).toEqual(m.snapshot()); // every point: embedding, task, outcomes, merge counts, kind
     const q = jitter(r, centres[2]!, 0.1);
     const [a] = await m.vote(q, 20);
     const [b] = await back.vote(q, 20);

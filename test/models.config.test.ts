@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { Ajv } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -219,5 +220,28 @@ describe('ModelRegistry', () => {
     expect(reg.apiKey('b', { B_KEY: 'k' })).toBe('k');
     expect(reg.missingSecrets({})).toEqual([{ model: 'b', variable: 'B_KEY' }]);
     expect(reg.missingSecrets({ B_KEY: 'k' })).toEqual([]);
+  });
+});
+
+// the running processes compile these without checking them against the meta-schema (a start-up
+// cost paid in every worker); a schema mistake is caught here instead
+describe('the shipped JSON schemas', () => {
+  const modules = {
+    schema: () => import('../src/config/schema.js'),
+    requests: () => import('../src/config/requests.js'),
+    pipelines: () => import('../src/config/pipeline-schema.js'),
+  };
+  it.each(Object.keys(modules))('in config/%s are valid JSON Schema', async (name) => {
+    const mod = (await modules[name as keyof typeof modules]()) as Record<string, unknown>;
+    const schemas = Object.entries(mod).filter(
+      ([k, v]) => /Schema$/.test(k) && typeof v === 'object' && v !== null && 'type' in v,
+    );
+    expect(schemas.length).toBeGreaterThan(0);
+    const meta = new Ajv({ strict: true, allowUnionTypes: true, keywords: ['x-param'] });
+    for (const [k, schema] of schemas) {
+      expect(meta.validateSchema(schema as object), `${k}: ${meta.errorsText(meta.errors)}`).toBe(true);
+      // and a broken copy is caught, so this check can fail
+      expect(meta.validateSchema({ ...(schema as object), type: 'strng' })).toBe(false);
+    }
   });
 });

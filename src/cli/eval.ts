@@ -21,6 +21,9 @@ import {
 import { loadConfig } from '../config/index.js';
 import { loadRouterModel } from '../router/index.js';
 import { tableStyle } from './table-style.js';
+import { EVAL_DATASETS } from './eval-datasets.js';
+
+export { EVAL_DATASETS };
 
 export interface EvalCommandOptions {
   dataset: string;
@@ -37,8 +40,6 @@ export interface EvalCommandOptions {
   config?: string;
   json?: boolean;
 }
-
-export const EVAL_DATASETS = ['routerbench', 'routellm-mmlu', 'routellm-gsm8k', 'routellm-mtbench', 'jsonl'] as const;
 
 const bad = (param: string, msg: string): never => {
   throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, msg, { param });

@@ -337,24 +337,38 @@ export class Manifold {
     };
   }
 
-  /** Re-creates points from a snapshot (loadManifold), outcomes and merge counts included. */
-  async restore(
-    points: Array<{
-      embedding: Float32Array;
-      task: string | undefined;
-      outcomes: Float32Array;
-      counts: Float32Array;
-      kind: PointKind;
-    }>,
-  ): Promise<void> {
-    const ids = await this.add(points.map((p) => ({ embedding: p.embedding, ...(p.task ? { task: p.task } : {}) })));
-    ids.forEach((id, i) => {
-      const p = this.points.get(id)!;
-      p.outcomes = grow(points[i]!.outcomes.slice(), this.models.length, NaN);
-      p.counts = grow(points[i]!.counts.slice(), this.models.length, 0);
-      p.kind = points[i]!.kind;
-      if (p.kind === 'feedback') this.feedbackOrder.add(id);
-    });
+  /**
+   * Re-creates points from a snapshot (loadManifold), outcomes and merge counts included: n rows of
+   * embeddings (n x dim), outcomes and counts (n x the snapshot's models, in this manifold's model
+   * order), one index add for all of them.
+   */
+  async restore(s: {
+    embeddings: Float32Array;
+    tasks: ReadonlyArray<string | undefined>;
+    outcomes: Float32Array;
+    counts: Float32Array;
+    kinds: readonly PointKind[];
+  }): Promise<void> {
+    const n = s.tasks.length;
+    const M = n ? s.outcomes.length / n : 0;
+    if (
+      s.embeddings.length !== n * this.dim ||
+      s.counts.length !== n * M ||
+      s.kinds.length !== n ||
+      M > this.models.length
+    )
+      fail('snapshot', 'has rows of mismatched lengths');
+    const taskIds = s.tasks.map((t) => this.taskId(t));
+    const ids = Int32Array.from({ length: n }, () => this.nextId++);
+    await this.index.add(ids, s.embeddings); // checks finiteness (natively or here)
+    const width = this.models.length;
+    for (let i = 0; i < n; i++) {
+      const outcomes = grow(s.outcomes.slice(i * M, (i + 1) * M), width, NaN);
+      const counts = grow(s.counts.slice(i * M, (i + 1) * M), width, 0);
+      this.points.set(ids[i]!, { kind: s.kinds[i]!, task: taskIds[i]!, outcomes, counts });
+      if (s.kinds[i] === 'feedback') this.feedbackOrder.add(ids[i]!);
+    }
+    await this.evict();
   }
 
   /** The stored embedding of a point (read from the index), or undefined. */

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend } from '../compute/index.js';
@@ -15,6 +16,7 @@ import { Manifold } from './manifold.js';
 
 const MAGIC = 'ARBM';
 const VERSION = 1;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export async function saveManifold(m: Manifold, path: string): Promise<void> {
   const s = m.snapshot();
@@ -80,25 +82,25 @@ export async function loadManifold(path: string, backend: ComputeBackend): Promi
   if (buf.length < need + 32) fail('shorter than its header says');
   const m = new Manifold(backend, { dim, capacity: h.capacity, mergeThreshold: h.mergeThreshold, models });
   let o = 12 + hlen;
+  // one copy per block on a little-endian machine (the file's order), value by value elsewhere
   const f32 = (count: number) => {
     const out = new Float32Array(count);
-    for (let i = 0; i < count; i++, o += 4) out[i] = buf.readFloatLE(o);
+    if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(buf.subarray(o, (o += 4 * count)));
+    else for (let i = 0; i < count; i++, o += 4) out[i] = buf.readFloatLE(o);
     return out;
   };
-  const emb = f32(n * dim);
+  const embeddings = f32(n * dim);
   const outcomes = f32(n * M);
   const counts = f32(n * M);
-  const task = Array.from({ length: n }, (_, i) => buf.readInt32LE(o + 4 * i));
+  const taskIds = Array.from({ length: n }, (_, i) => buf.readInt32LE(o + 4 * i));
   o += 4 * n;
-  const kind = Array.from({ length: n }, (_, i) => buf.readUInt8(o + i));
-  await m.restore(
-    Array.from({ length: n }, (_, i) => ({
-      embedding: emb.subarray(i * dim, (i + 1) * dim),
-      task: task[i]! >= 0 ? tasks[task[i]!] : undefined,
-      outcomes: outcomes.subarray(i * M, (i + 1) * M),
-      counts: counts.subarray(i * M, (i + 1) * M),
-      kind: kind[i] === 1 ? 'feedback' : 'reference',
-    })),
-  );
+  if (taskIds.some((t) => t >= tasks.length)) fail('a point names a task the header does not list');
+  await m.restore({
+    embeddings,
+    tasks: taskIds.map((t) => (t >= 0 ? tasks[t] : undefined)),
+    outcomes,
+    counts,
+    kinds: Array.from({ length: n }, (_, i) => (buf[o + i] === 1 ? 'feedback' : 'reference')),
+  });
   return m;
 }

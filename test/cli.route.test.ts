@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
+import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
 import { parseLine } from '../src/cli/route.js';
+import { ErrorCodes } from '../src/index.js';
 
 const run = promisify(execFile);
 const bin = new URL('../bin/arbiter.js', import.meta.url).pathname;
@@ -163,5 +166,69 @@ describe('arbiter route', () => {
     expect(parseLine('{"prompt":"p","id":7}', 1)).toEqual({ id: 7, prompt: 'p' });
     expect(parseLine('{"prompt":"p"}', 9)).toEqual({ id: 9, prompt: 'p' });
     expect(parseLine('null', 2)).toEqual({ error: 'line 2: must be a JSON object' });
+  });
+});
+
+describe('input batches (line-batches.ts)', () => {
+  // a reference: the input decoded whole and split on '\n', numbered from 1, blank lines dropped
+  const reference = (text: string) =>
+    text
+      .split('\n')
+      .map((l, i) => ({ line: l.endsWith('\r') ? l.slice(0, -1) : l, lineNo: i + 1 }))
+      .filter((x) => x.line.trim() !== '');
+  const line = fc.oneof(
+    fc.constant(''),
+    fc.constant(' \t\r'),
+    fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => JSON.stringify({ prompt: s })),
+    fc.string({ unit: 'binary', maxLength: 8 }).map((s) => s.replace(/\n/g, ' ')),
+  );
+
+  it('cuts any input, read in any pieces, into whole lines with their numbers', () => {
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 40 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 8 }),
+        (lines, crlf, size, cuts) => {
+          const text = lines.join(crlf ? '\r\n' : '\n');
+          const bytes = new TextEncoder().encode(text);
+          const b = new LineBatcher(size);
+          const batches: LineBatch[] = [];
+          for (let o = 0, i = 0; o < bytes.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            batches.push(...b.push(bytes.subarray(o, o + n)));
+            o += n;
+          }
+          const last = b.end();
+          if (last) batches.push(last);
+          // the bytes, in order, each batch owning its buffer
+          expect(Buffer.concat(batches.map((x) => x.bytes))).toEqual(Buffer.from(bytes));
+          expect(batches.every((x) => x.bytes.byteOffset === 0 && x.bytes.buffer.byteLength === x.bytes.length)).toBe(
+            true,
+          );
+          // numbered consecutively; every batch but the last full
+          let next = 1;
+          for (const x of batches) {
+            expect(x.firstLine).toBe(next);
+            next += x.lines;
+          }
+          const read = batches.map((x) => batchLines(x));
+          read.slice(0, -1).forEach((ls) => expect(ls.length).toBe(size));
+          expect(read.flat()).toEqual(reference(new TextDecoder().decode(bytes)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a line over the bound, naming it', () => {
+    const b = new LineBatcher(4);
+    expect(b.push(new TextEncoder().encode('{"prompt":"a"}\n\n'))).toEqual([]);
+    const big = new Uint8Array(MAX_LINE_BYTES >> 2).fill(0x61);
+    for (let i = 0; i < 4; i++) b.push(big); // 64 MiB: at the bound, still accepted
+    expect(() => b.push(big.subarray(0, 64))).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT, message: 'line 3: longer than 64 MiB' }),
+    );
   });
 });

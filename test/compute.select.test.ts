@@ -38,6 +38,9 @@ describe('backend selection', () => {
       const order = ['cuda', 'cpu', 'gpujs', 'js'];
       const first = order.find((n) => sel.statuses.find((s) => s.name === n)?.available);
       expect(sel.backend.name).toBe(first);
+      // probed in order up to the chosen one, which is the only available one listed
+      expect(sel.statuses.map((s) => s.name)).toEqual(order.slice(0, order.indexOf(first!) + 1));
+      expect(sel.statuses.filter((s) => s.available).map((s) => s.name)).toEqual([first]);
       if (loadAddon()) expect(['cuda', 'cpu']).toContain(sel.backend.name);
     }
   });

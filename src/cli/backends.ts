@@ -6,8 +6,8 @@ import { tableStyle } from './table-style.js';
 /** `arbiter backends [--json]`: every backend, available or not (with the reason), and its probe throughput. */
 export async function backendsCommand(options: { json?: boolean }): Promise<void> {
   const selection = await selectBackend();
-  // a probe-based selection already measured every backend; an ARBITER_BACKEND one did not
-  const statuses = selection.reason === 'probe' ? selection.statuses : await probeBackends();
+  // the selection stops at the first correct backend: every one is probed for the listing
+  const statuses = await probeBackends();
   const chosen = selection.backend.name;
   if (options.json) {
     process.stdout.write(

@@ -40,6 +40,6 @@ export async function openInput(path: string): Promise<Readable> {
 }
 
 /** Writes with backpressure. */
-export async function write(out: Writable | NodeJS.WritableStream, text: string): Promise<void> {
+export async function write(out: Writable | NodeJS.WritableStream, text: string | Uint8Array): Promise<void> {
   if (!out.write(text)) await once(out as Writable, 'drain');
 }

@@ -5,6 +5,8 @@
 import { createBackend, type BackendName } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
+import { parsePromptLine } from './jsonl.js';
+import { batchLines } from './line-batches.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
 
@@ -15,30 +17,56 @@ export interface RouteTask {
   model?: string;
   /** Embedder spec (loadEmbedder); default: the config's. */
   embedder?: string;
-  prompts: string[];
-  /** The output id of each prompt. */
-  ids: Array<string | number>;
+  /** Whole JSONL lines (line-batches.ts), decoded and parsed here rather than on the reading thread. */
+  bytes: Uint8Array;
+  /** The number of the first line. */
+  firstLine: number;
+  /** Stop at the first malformed line (its lines before it are routed). */
+  strict?: boolean;
   options?: RouteOptions;
   /** Only these decision fields (--fields); default: the whole decision. */
   fields?: DecisionField[];
 }
 
-let router: Promise<Router> | undefined;
+export const MALFORMED = 'malformed';
 
-/**
- * Routes one batch and returns its output lines (JSONL, one decision per prompt with its id) and the
- * prompts that could not be routed:
- * serialising here keeps the main thread to reading and writing, and a string crosses the thread
- * boundary far cheaper than the decision objects would.
- */
-/** A prompt of the batch that could not be routed (its index in the batch), reported per line by the command. */
-export interface RouteError {
-  index: number;
+/** A line that could not be read or routed, reported by the command with its number. */
+export interface LineProblem {
+  lineNo: number;
+  /** MALFORMED (not a prompt line) or the routing error's code. */
   code: string;
   message: string;
 }
 
-export default async function routeBatch(task: RouteTask): Promise<{ lines: string; errors: RouteError[] }> {
+export interface RouteResult {
+  /** The decisions as JSONL, UTF-8. */
+  out: Uint8Array;
+  routed: number;
+  /** Malformed lines, in order (in strict mode at most one: the batch stopped there). */
+  malformed: LineProblem[];
+  /** Prompts that could not be routed. */
+  errors: LineProblem[];
+}
+
+interface Item {
+  id: string | number;
+  prompt: string;
+}
+
+/** Parses one input line: a JSON object with a string `prompt` and an optional string/number `id` (default: the line number). */
+export function parseLine(line: string, lineNo: number): Item | { error: string } {
+  const p = parsePromptLine(line, lineNo);
+  return 'error' in p ? p : { id: p.id ?? lineNo, prompt: p.prompt };
+}
+
+let router: Promise<Router> | undefined;
+
+/**
+ * Reads, routes and serialises one batch: the decisions as UTF-8 JSONL (one per prompt, with its
+ * id), the malformed lines and the prompts that could not be routed. Doing all of it here keeps
+ * the reading thread to finding newlines and writing bytes.
+ */
+export default async function routeBatch(task: RouteTask): Promise<RouteResult> {
   router ??= (async () => {
     const backend = createBackend(task.backend);
     return createRouter(task.config, {
@@ -48,26 +76,36 @@ export default async function routeBatch(task: RouteTask): Promise<{ lines: stri
     });
   })();
   const r = await router;
+  const items: Array<Item & { lineNo: number }> = [];
+  const malformed: LineProblem[] = [];
+  for (const { line, lineNo } of batchLines(task)) {
+    const parsed = parseLine(line, lineNo);
+    if ('error' in parsed) {
+      malformed.push({ lineNo, code: MALFORMED, message: parsed.error.replace(/^line \d+: /, '') });
+      if (task.strict) break;
+    } else items.push({ ...parsed, lineNo });
+  }
+  const prompts = items.map((i) => i.prompt);
   let decisions: Array<Decision | undefined>;
-  const errors: RouteError[] = [];
+  const errors: LineProblem[] = [];
   try {
-    decisions = await r.routeBatch(task.prompts, task.options);
+    decisions = prompts.length ? await r.routeBatch(prompts, task.options) : [];
   } catch {
     // one prompt that cannot be routed must not fail its batch: route each alone, report the bad ones
     decisions = [];
-    for (const [i, prompt] of task.prompts.entries()) {
+    for (const [i, prompt] of prompts.entries()) {
       try {
         decisions.push((await r.routeBatch([prompt], task.options))[0]);
       } catch (e) {
         decisions.push(undefined);
         const err = toArbiterError(e);
-        errors.push({ index: i, code: err.code, message: err.message });
+        errors.push({ lineNo: items[i]!.lineNo, code: err.code, message: err.message });
       }
     }
   }
   let lines = '';
   decisions.forEach((d, i) => {
-    if (d) lines += `${JSON.stringify({ id: task.ids[i], ...(task.fields ? pickDecision(d, task.fields) : d) })}\n`;
+    if (d) lines += `${JSON.stringify({ id: items[i]!.id, ...(task.fields ? pickDecision(d, task.fields) : d) })}\n`;
   });
-  return { lines, errors };
+  return { out: new TextEncoder().encode(lines), routed: decisions.length - errors.length, malformed, errors };
 }

@@ -6,7 +6,6 @@
  */
 import { createWriteStream, statSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 
 import cliProgress from 'cli-progress';
@@ -17,8 +16,11 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import { parseEmbedderSpec } from '../embed/index.js';
 import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
 import { parseFields } from '../router/index.js';
-import { openInput, parsePromptLine, write } from './jsonl.js';
-import type { RouteError, RouteTask } from './route-worker.js';
+import { openInput, write } from './jsonl.js';
+import { LineBatcher, type LineBatch } from './line-batches.js';
+import { MALFORMED, type LineProblem, type RouteResult, type RouteTask } from './route-worker.js';
+
+export { parseLine } from './route-worker.js';
 
 export interface RouteCommandOptions {
   in: string;
@@ -31,17 +33,6 @@ export interface RouteCommandOptions {
   model?: string;
   embedder?: string;
   fields?: string;
-}
-
-interface Item {
-  id: string | number;
-  prompt: string;
-}
-
-/** Parses one input line: a JSON object with a string `prompt` and an optional string/number `id` (default: the line number). */
-export function parseLine(line: string, lineNo: number): Item | { error: string } {
-  const p = parsePromptLine(line, lineNo);
-  return 'error' in p ? p : { id: p.id ?? lineNo, prompt: p.prompt };
 }
 
 const int = (v: string | undefined, name: string, min: number, max: number, dflt: number) => {
@@ -89,72 +80,57 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const t0 = performance.now();
   let routed = 0;
   let malformed = 0;
-  let bytes = 0;
-  const pending: Array<{
-    items: Array<Item & { lineNo: number }>;
-    result: Promise<{ lines: string; errors: RouteError[] }>;
-  }> = [];
   let unroutable = 0;
+  let bytes = 0;
   let failure: ArbiterError | undefined;
+  const pending: Array<Promise<RouteResult>> = [];
   const maxInFlight = threads * 2;
-  const submit = (items: Array<Item & { lineNo: number }>) => {
+  const submit = (b: LineBatch) => {
     const task: RouteTask = {
       config: o.config,
       backend: backend.name,
       ...(o.embedder ? { embedder: o.embedder } : {}),
       ...(o.model ? { model: o.model } : {}),
-      prompts: items.map((i) => i.prompt),
-      ids: items.map((i) => i.id),
+      bytes: b.bytes,
+      firstLine: b.firstLine,
+      ...(o.strict ? { strict: true } : {}),
       ...(o.strategy ? { options: { strategy: o.strategy as Strategy } } : {}),
       ...(fields ? { fields } : {}),
     };
-    pending.push({ items, result: pool.run(task) as Promise<{ lines: string; errors: RouteError[] }> });
+    pending.push(pool.run(task, { transferList: [b.bytes.buffer as ArrayBuffer] }) as Promise<RouteResult>);
   };
+  const report = (p: LineProblem, what: string) => {
+    const line = `line ${p.lineNo}: ${what}`;
+    if (o.strict) failure ??= new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${line} (--strict)`, { param: 'in' });
+    else process.stderr.write(`arbiter route: skipped ${line}\n`);
+  };
+  // in input order; in strict mode nothing after the first problem is written
   const drainOne = async () => {
-    const head = pending.shift()!;
-    const { lines, errors } = await head.result;
-    await write(out, lines);
-    for (const e of errors) {
-      unroutable++;
-      const what = `line ${head.items[e.index]!.lineNo}: cannot route: ${e.code} ${e.message}`;
-      if (o.strict) failure ??= new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${what} (--strict)`, { param: 'in' });
-      else process.stderr.write(`arbiter route: skipped ${what}\n`);
-    }
-    routed += head.items.length - errors.length;
+    const r = await pending.shift()!;
+    if (failure) return;
+    await write(out, r.out);
+    for (const p of [...r.malformed, ...r.errors].sort((a, b) => a.lineNo - b.lineNo))
+      report(p, p.code === MALFORMED ? p.message : `cannot route: ${p.code} ${p.message}`);
+    malformed += r.malformed.length;
+    unroutable += r.errors.length;
+    routed += r.routed;
     bar?.update(bytes, { routed, rate: Math.round((routed * 1000) / (performance.now() - t0)) });
   };
   try {
-    const lines = createInterface({ input, crlfDelay: Infinity });
-    let lineNo = 0;
-    let items: Array<Item & { lineNo: number }> = [];
-    for await (const line of lines) {
-      lineNo++;
-      bytes += Buffer.byteLength(line) + 1;
-      if (line.trim() === '') continue;
-      const parsed = parseLine(line, lineNo);
-      if ('error' in parsed) {
-        malformed++;
-        if (o.strict) {
-          failure = new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${parsed.error} (--strict)`, { param: 'in' });
-          break;
-        }
-        process.stderr.write(`arbiter route: skipped ${parsed.error}\n`);
-        continue;
-      }
-      items.push({ ...parsed, lineNo });
-      if (items.length >= batch) {
-        submit(items);
-        items = [];
-        while (pending.length >= maxInFlight) await drainOne(); // backpressure: constant memory
-        if (failure) break;
-      }
+    const batcher = new LineBatcher(batch);
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      for (const b of batcher.push(chunk)) submit(b);
+      while (pending.length >= maxInFlight && !failure) await drainOne(); // backpressure: constant memory
+      if (failure) break;
     }
-    if (!failure && items.length) submit(items);
+    const last = failure ? undefined : batcher.end();
+    if (last) submit(last);
     while (pending.length) await drainOne();
   } finally {
     bar?.stop();
     // never destroy the pool with tasks running (a worker terminated mid-call loses its batch)
-    await Promise.allSettled(pending.map((p) => p.result));
+    await Promise.allSettled(pending);
     await pool.destroy();
     if (out !== process.stdout) await new Promise<void>((r) => (out as NodeJS.WritableStream).end(r));
   }

@@ -128,6 +128,7 @@ export interface Selection {
   backend: ComputeBackend;
   /** How it was chosen. */
   reason: 'env' | 'probe';
+  /** The backends probed, in order: those before the chosen one (unavailable, with the reason) and it. */
   statuses: BackendStatus[];
 }
 
@@ -165,13 +166,17 @@ async function doSelect(): Promise<Selection> {
       );
     return { backend, reason: 'env', statuses: [status] };
   }
-  const results = [];
-  for (const name of BACKEND_NAMES) results.push(await probeBackend(name));
-  const statuses = rank(results.map((r) => r.status));
   // the first correct one in the order cuda, cpu, gpujs, js: the probe is too small to time real
   // work (at 1,024 rows it measures call overhead, and gpu.js or js won it now and then, routing
-  // ten times slower); its times are reported, not used
-  const backend = results.find((r) => r.backend)?.backend;
+  // ten times slower); its times are reported, not used — and the backends after the chosen one
+  // are not probed (gpu.js alone costs ~150 ms of every start)
+  const statuses: BackendStatus[] = [];
+  let backend: ComputeBackend | undefined;
+  for (const name of BACKEND_NAMES) {
+    const r = await probeBackend(name);
+    statuses.push(r.status);
+    if ((backend = r.backend)) break;
+  }
   if (!backend) throw new ArbiterError(ErrorCodes.BACKEND_UNAVAILABLE, 'no compute backend is available');
   return { backend, reason: 'probe', statuses };
 }

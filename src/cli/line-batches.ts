@@ -1,0 +1,128 @@
+/**
+ * JSONL input cut into batches of whole lines without decoding them: the reading thread only
+ * finds newlines, and a batch's bytes go to a worker as they are (decoded, split and parsed
+ * there). Lines are numbered from 1 over the whole input, blank ones included.
+ */
+import { ArbiterError, ErrorCodes } from '../errors.js';
+
+/** The longest line accepted: the bound on what one line may hold in memory. */
+export const MAX_LINE_BYTES = 64 << 20;
+
+export interface LineBatch {
+  /** Whole lines, each ending in '\n' except perhaps the input's last; an ArrayBuffer of its own (transferable). */
+  bytes: Uint8Array;
+  /** The number of the batch's first line. */
+  firstLine: number;
+  /** Its lines, blank ones included. */
+  lines: number;
+}
+
+const NL = 0x0a;
+
+/** Whether bytes [from, to) hold anything but spaces, tabs and carriage returns. */
+function hasContent(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return true;
+  }
+  return false;
+}
+
+export class LineBatcher {
+  /** Pieces of the batch being gathered (the last may end inside a line). */
+  private pieces: Uint8Array[] = [];
+  private bytes = 0;
+  /** Lines of the batch being gathered so far, and those among them with content. */
+  private lines = 0;
+  private filled = 0;
+  /** Bytes of the line being read so far. */
+  private lineBytes = 0;
+  private lineHasContent = false;
+  /** The number of the batch's first line. */
+  private first = 1;
+
+  /** @param size lines with content per batch (blank lines ride along uncounted) */
+  constructor(private readonly size: number) {}
+
+  /** Takes the next piece of input; returns the batches it completes. */
+  push(chunk: Uint8Array): LineBatch[] {
+    const out: LineBatch[] = [];
+    let start = 0; // of the chunk's part not yet in `pieces`
+    let from = 0; // of the line being scanned
+    for (;;) {
+      const nl = chunk.indexOf(NL, from);
+      const end = nl < 0 ? chunk.length : nl;
+      this.lineBytes += end - from;
+      if (this.lineBytes > MAX_LINE_BYTES)
+        throw new ArbiterError(
+          ErrorCodes.INVALID_ARGUMENT,
+          `line ${this.first + this.lines}: longer than ${MAX_LINE_BYTES >> 20} MiB`,
+          { param: 'in' },
+        );
+      this.lineHasContent ||= hasContent(chunk, from, end);
+      if (nl < 0) break;
+      this.lines++;
+      if (this.lineHasContent) this.filled++;
+      this.lineBytes = 0;
+      this.lineHasContent = false;
+      from = nl + 1;
+      if (this.filled >= this.size) {
+        this.add(chunk.subarray(start, from));
+        start = from;
+        out.push(this.cut());
+      }
+    }
+    if (start < chunk.length) this.add(chunk.subarray(start));
+    return out;
+  }
+
+  /** The input has ended: the last batch, if any line (or part of one) is left. */
+  end(): LineBatch | undefined {
+    if (this.bytes === 0) return undefined;
+    if (this.lineBytes > 0) this.lines++; // a last line without its newline
+    this.lineBytes = 0;
+    return this.cut();
+  }
+
+  private add(piece: Uint8Array): void {
+    this.pieces.push(piece);
+    this.bytes += piece.length;
+  }
+
+  private cut(): LineBatch {
+    // one copy, so the batch owns its buffer (transferable; not a slice of Node's shared pool)
+    const bytes = new Uint8Array(this.bytes);
+    let o = 0;
+    for (const p of this.pieces) {
+      bytes.set(p, o);
+      o += p.length;
+    }
+    const batch = { bytes, firstLine: this.first, lines: this.lines };
+    this.first += this.lines;
+    this.pieces = [];
+    this.bytes = 0;
+    this.lines = 0;
+    this.filled = 0;
+    return batch;
+  }
+}
+
+/**
+ * A batch's lines, decoded (UTF-8; invalid bytes become U+FFFD) with their numbers; blank lines
+ * skipped, a line's trailing '\r' dropped.
+ */
+export function batchLines(b: Pick<LineBatch, 'bytes' | 'firstLine'>): Array<{ line: string; lineNo: number }> {
+  const text = new TextDecoder('utf-8', { ignoreBOM: b.firstLine !== 1 }).decode(b.bytes);
+  const out: Array<{ line: string; lineNo: number }> = [];
+  let lineNo = b.firstLine;
+  let from = 0;
+  while (from < text.length) {
+    const nl = text.indexOf('\n', from);
+    const end = nl < 0 ? text.length : nl;
+    const line = text.charCodeAt(end - 1) === 0x0d ? text.slice(from, end - 1) : text.slice(from, end);
+    if (line.trim() !== '') out.push({ line, lineNo });
+    lineNo++;
+    from = end + 1;
+  }
+  return out;
+}

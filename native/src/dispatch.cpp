@@ -1,4 +1,5 @@
 #include <atomic>
+#include <cstdlib>
 #include <string>
 
 #include "arbiter/core.hpp"
@@ -8,25 +9,42 @@
 namespace arbiter {
 namespace detail {
 namespace {
-std::atomic<bool> g_force_generic{false};
-
-bool cpu_has_avx2() {
-#if defined(ARBITER_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-#else
-  return false;
-#endif
+// ARBITER_KERNELS=avx2|generic caps the width from the start (e.g. where AVX-512 lowers the
+// clock more than it gains); an unknown value is ignored, as ARBITER_THREADS's are
+int initial_limit() {
+  const char* env = std::getenv("ARBITER_KERNELS");
+  const std::string v = env ? env : "";
+  return v == "generic" ? 2 : v == "avx2" ? 1 : 0;
 }
+
+// 0: the widest supported; 1: at most AVX2; 2: generic (limit_kernels)
+std::atomic<int> g_limit{initial_limit()};
+
+#if defined(ARBITER_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+bool cpu_has(const char* what) {
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // libgcc reports avx512f only when the OS saves the zmm state (XCR0), as it must
+  return avx2 && (std::string(what) == "avx2" || __builtin_cpu_supports("avx512f"));
+}
+#else
+bool cpu_has(const char*) { return false; }
+#endif
 }  // namespace
 
 #if !defined(ARBITER_HAVE_AVX2)
 const KernelTable* avx2_kernels() { return nullptr; }
 #endif
+#if !defined(ARBITER_HAVE_AVX512)
+const KernelTable* avx512_kernels() { return nullptr; }
+#endif
 
 const KernelTable& kernels() {
-  static const bool has_avx2 = cpu_has_avx2() && avx2_kernels() != nullptr;
-  if (has_avx2 && !g_force_generic.load(std::memory_order_relaxed)) return *avx2_kernels();
+  static const KernelTable* avx512 = cpu_has("avx512f") ? avx512_kernels() : nullptr;
+  static const KernelTable* avx2 = cpu_has("avx2") ? avx2_kernels() : nullptr;
+  const int limit = g_limit.load(std::memory_order_relaxed);
+  if (avx512 && limit == 0) return *avx512;
+  if (avx2 && limit <= 1) return *avx2;
   return generic_kernels();
 }
 }  // namespace detail
@@ -36,7 +54,13 @@ void require_finite(const float* x, size_t n, const char* param, size_t offset) 
   if (i < n) throw Error(arbiter::codes::NOT_FINITE, std::string(param) + "[" + std::to_string(i + offset) + "] is not finite");
 }
 
-void force_generic_kernels(bool on) { detail::g_force_generic.store(on); }
+void limit_kernels(const std::string& widest) {
+  if (widest == "best") detail::g_limit.store(0);
+  else if (widest == "avx2") detail::g_limit.store(1);
+  else if (widest == "generic") detail::g_limit.store(2);
+  else throw Error(arbiter::codes::INVALID_ARGUMENT, "kernel limit must be best, avx2 or generic, got '" + widest + "'");
+}
+void force_generic_kernels(bool on) { limit_kernels(on ? "generic" : "best"); }
 
 CpuInfo cpu_info() { return CpuInfo{detail::kernels().name, detail::pool_threads()}; }
 

@@ -33,7 +33,10 @@ struct KernelTable {
 const KernelTable& generic_kernels();
 // Returns nullptr when the binary was built without AVX2 support.
 const KernelTable* avx2_kernels();
-// The table in use: AVX2 when the CPU supports AVX2+FMA+F16C and it was not disabled.
+// Returns nullptr when the binary was built without AVX-512 support (built only with AVX2's).
+const KernelTable* avx512_kernels();
+// The table in use: the widest the CPU supports (AVX-512F, else AVX2+FMA+F16C, else generic) up
+// to the limit set with limit_kernels.
 const KernelTable& kernels();
 
 }  // namespace arbiter::detail

@@ -456,15 +456,26 @@ int main(int argc, char** argv) {
   test_half();
   test_tokenizer();
   test_runtime();
-  for (bool generic : {true, false}) {
-    force_generic_kernels(generic);
+  // every kernel table this machine can run: generic, AVX2, AVX-512
+  std::string tested;
+  for (const char* limit : {"generic", "avx2", "best"}) {
+    limit_kernels(limit);
     const std::string path = std::string("cpu/") + cpu_info().simd;
-    if (!generic && cpu_info().simd == "generic") break;  // no AVX2 path on this machine
+    if (tested.find("[" + path + "]") != std::string::npos) continue;  // not wider on this machine
+    tested += "[" + path + "]";
     test_index(path, [](size_t d, DType t) { return make_cpu_index(d, t); });
     test_embed(path, embed_pool_cpu);
     test_mlp(path, [](std::vector<LayerSpec> l) { return make_cpu_mlp(std::move(l)); });
   }
-  force_generic_kernels(false);
+  std::printf("kernel tables tested: %s\n", tested.c_str());
+  bool threw = false;
+  try {
+    limit_kernels("sse9");
+  } catch (const Error& e) {
+    threw = e.code() == arbiter::codes::INVALID_ARGUMENT;
+  }
+  expect(threw, "limit_kernels: an unknown name is ARB_INVALID_ARGUMENT");
+  limit_kernels("best");
   // single-threaded pool must give the same answers
   set_threads(1);
   test_index("cpu/1-thread", [](size_t d, DType t) { return make_cpu_index(d, t); });

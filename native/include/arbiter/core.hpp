@@ -45,7 +45,7 @@ float half_to_float(uint16_t h);
 
 // ---- runtime information ----
 struct CpuInfo {
-  std::string simd;   // "avx2+fma+f16c" or "generic"
+  std::string simd;   // "avx512f", "avx2+fma+f16c" or "generic"
   unsigned threads;   // worker threads used by parallel kernels
 };
 CpuInfo cpu_info();
@@ -67,7 +67,10 @@ class SerialScope {
  private:
   bool previous_;
 };
-// Force the portable kernels even when AVX2 is present (tests use it to check both paths).
+// The widest kernels used: "best" (default: AVX-512F, AVX2 or generic, as the CPU allows),
+// "avx2" or "generic" — tests use it to check every path the machine can run.
+void limit_kernels(const std::string& widest);
+// limit_kernels("generic") when on, "best" when off.
 void force_generic_kernels(bool on);
 
 struct CudaInfo {

@@ -20,8 +20,19 @@ const BLOCK_SPLIT = /\n[ \t]*\n/;
 /** Answer lines that end an example: "Answer: B", or a short line after "Answer:". */
 const ANSWER_PREFIX = /^(answer|a|output|label)\s*[:：]/i;
 
+/** Whether `text` has at least two blank-line separators (fewer: at most two blocks, never few-shot). */
+const SEPARATORS = new RegExp(BLOCK_SPLIT.source, 'g');
+function twoSeparators(text: string): boolean {
+  SEPARATORS.lastIndex = 0;
+  const two = SEPARATORS.test(text) && SEPARATORS.test(text);
+  SEPARATORS.lastIndex = 0;
+  return two;
+}
+
 export function extractQuestion(prompt: string): FewShot {
-  const text = prompt.replace(/\r\n?/g, '\n').trim();
+  const text = (prompt.includes('\r') ? prompt.replace(/\r\n?/g, '\n') : prompt).trim();
+  // most prompts: no split, no line sets (the answer is the same: fewer than three blocks)
+  if (!twoSeparators(text)) return { detected: false, examples: 0, question: text, template: [] };
   const blocks = text
     .split(BLOCK_SPLIT)
     .map((b) => b.trim())

@@ -115,18 +115,32 @@ export function scoreRules(
   rules: Record<string, TaskRule> = DEFAULT_RULES,
   temperature = 1,
 ): TaskScores {
+  // loops, not arrays of pairs: this runs once per routed prompt
   let j = 0;
-  const raw: Array<[string, number]> = Object.entries(rules).map(([task, rule]) => {
+  const tasks: string[] = [];
+  const raw: number[] = [];
+  let max = -Infinity;
+  for (const task in rules) {
+    const rule = rules[task]!;
     let s = rule.cues?.(f) ?? 0;
-    for (const [, w] of rule.patterns) s += w * Math.min(4, counts[j++]!);
-    return [task, s];
-  });
-  const max = Math.max(...raw.map(([, s]) => s));
+    for (const p of rule.patterns) s += p[1] * Math.min(4, counts[j++]!);
+    tasks.push(task);
+    raw.push(s);
+    max = Math.max(max, s);
+  }
   // no rule matched: no evidence for any task — say `general` with no confidence, never an arbitrary task
   if (!(max > 0)) return { label: 'general', confidence: 0, scores: { general: 1 } };
-  const exps = raw.map(([t, s]) => [t, Math.exp((s - max) / temperature)] as const);
-  const z = exps.reduce((acc, [, e]) => acc + e, 0);
-  const scores = Object.fromEntries(exps.map(([t, e]) => [t, e / z]));
-  const [label, confidence] = Object.entries(scores).sort((a, b) => b[1] - a[1])[0]!;
+  let z = 0;
+  for (let i = 0; i < raw.length; i++) z += raw[i] = Math.exp((raw[i]! - max) / temperature);
+  const scores: Record<string, number> = {};
+  let label = tasks[0]!;
+  let confidence = -Infinity;
+  for (let i = 0; i < raw.length; i++) {
+    const p = (scores[tasks[i]!] = raw[i]! / z);
+    if (p > confidence) {
+      label = tasks[i]!; // the first of equals
+      confidence = p;
+    }
+  }
   return { label, confidence, scores };
 }

@@ -19,11 +19,16 @@ export interface LineBatch {
 
 const NL = 0x0a;
 
-/** Whether bytes [from, to) hold anything but spaces, tabs and carriage returns. */
+/**
+ * Whether bytes [from, to) hold anything but ASCII white space (space, tab, CR, vertical tab, form
+ * feed). A line of other white space (no-break spaces, a BOM) counts here towards its batch's size
+ * but is skipped as blank when read (batchLines trims as JavaScript does): a batch may hold fewer
+ * prompts than its size, never more.
+ */
 function hasContent(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = b[i]!;
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return true;
+    if (c !== 0x20 && (c < 0x09 || c > 0x0d || c === 0x0a)) return true;
   }
   return false;
 }

@@ -7,6 +7,7 @@ import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
 import { parsePromptLine } from './jsonl.js';
 import { batchLines } from './line-batches.js';
+import { LineWriter } from './line-writer.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
 
@@ -60,6 +61,7 @@ export function parseLine(line: string, lineNo: number): Item | { error: string 
 }
 
 let router: Promise<Router> | undefined;
+const writer = new LineWriter();
 
 /**
  * Reads, routes and serialises one batch: the decisions as UTF-8 JSONL (one per prompt, with its
@@ -103,9 +105,8 @@ export default async function routeBatch(task: RouteTask): Promise<RouteResult> 
       }
     }
   }
-  let lines = '';
   decisions.forEach((d, i) => {
-    if (d) lines += `${JSON.stringify({ id: items[i]!.id, ...(task.fields ? pickDecision(d, task.fields) : d) })}\n`;
+    if (d) writer.objectWithId(items[i]!.id, JSON.stringify(task.fields ? pickDecision(d, task.fields) : d));
   });
-  return { out: new TextEncoder().encode(lines), routed: decisions.length - errors.length, malformed, errors };
+  return { out: writer.take(), routed: decisions.length - errors.length, malformed, errors };
 }

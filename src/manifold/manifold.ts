@@ -213,48 +213,61 @@ export class Manifold {
   /** The votes of a search already made over this manifold's index (the fused routing pass searches natively). */
   votesFrom(res: Pick<SearchResult, 'ids' | 'scores' | 'k' | 'n'>): Vote[] {
     const out: Vote[] = [];
+    const M = this.models.length;
+    // per model: Σw, Σw², Σw·o, Σw·o² (reused across queries)
+    const acc = new Float64Array(4 * M);
+    const taskW = new Float64Array(this.taskNames.length);
     for (let q = 0; q < res.n; q++) {
       const ids = (res.ids as Int32Array).slice(q * res.k, (q + 1) * res.k);
       const scores = res.scores.slice(q * res.k, (q + 1) * res.k);
-      const taskW = new Map<number, number>();
+      acc.fill(0);
+      taskW.fill(0);
       let taskTotal = 0;
-      const qs = this.models.map(() => ({ w: 0, w2: 0, s: 0, s2: 0 }));
-      ids.forEach((id, j) => {
-        const p = this.points.get(id);
-        if (!p) return; // removed (evicted, or merged away) while the search ran: feedback is concurrent
+      for (let j = 0; j < ids.length; j++) {
+        const p = this.points.get(ids[j]!);
+        if (!p) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
         const w = Math.max(0, scores[j]!) ** 2;
-        if (w === 0) return;
+        if (w === 0) continue;
         if (p.task >= 0) {
-          taskW.set(p.task, (taskW.get(p.task) ?? 0) + w);
+          taskW[p.task]! += w;
           taskTotal += w;
         }
-        p.outcomes.forEach((o, m) => {
-          if (Number.isNaN(o)) return;
+        for (let m = 0; m < p.outcomes.length; m++) {
+          const o = p.outcomes[m]!;
+          if (Number.isNaN(o)) continue;
           const wm = w * Math.min(p.counts[m]!, 10) ** 0.5; // merged feedback counts a little more
-          const a = qs[m]!;
-          a.w += wm;
-          a.w2 += wm * wm;
-          a.s += wm * o;
-          a.s2 += wm * o * o;
-        });
-      });
+          acc[4 * m]! += wm;
+          acc[4 * m + 1]! += wm * wm;
+          acc[4 * m + 2]! += wm * o;
+          acc[4 * m + 3]! += wm * o * o;
+        }
+      }
+      // tasks in the order the neighbours first named them (the distribution's key order)
       const distribution: Record<string, number> = dict();
-      for (const [t, w] of taskW) distribution[this.taskNames[t]!] = w / taskTotal;
-      const best = Object.entries(distribution).sort((a, b) => b[1] - a[1])[0];
+      let label: string | null = null;
+      let best = 0;
+      for (let j = 0; j < ids.length && taskTotal > 0; j++) {
+        const p = this.points.get(ids[j]!);
+        if (!p || p.task < 0 || Math.max(0, scores[j]!) ** 2 === 0) continue;
+        const name = this.taskNames[p.task]!;
+        if (name in distribution) continue;
+        const share = taskW[p.task]! / taskTotal;
+        distribution[name] = share;
+        if (label === null || share > best) {
+          label = name;
+          best = share;
+        }
+      }
       const quality: Vote['quality'] = {};
-      this.models.forEach((m, i) => {
-        const a = qs[i]!;
-        if (a.w === 0) return;
-        const mean = a.s / a.w;
-        const nEff = (a.w * a.w) / a.w2;
-        const variance = Math.max(0, a.s2 / a.w - mean * mean);
-        quality[m] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
-      });
-      out.push({
-        task: { label: best?.[0] ?? null, confidence: best?.[1] ?? 0, distribution },
-        quality,
-        neighbours: { ids, scores },
-      });
+      for (let i = 0; i < M; i++) {
+        const w = acc[4 * i]!;
+        if (w === 0) continue;
+        const mean = acc[4 * i + 2]! / w;
+        const nEff = (w * w) / acc[4 * i + 1]!;
+        const variance = Math.max(0, acc[4 * i + 3]! / w - mean * mean);
+        quality[this.models[i]!] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
+      }
+      out.push({ task: { label, confidence: best, distribution }, quality, neighbours: { ids, scores } });
     }
     return out;
   }

@@ -53,7 +53,14 @@ export function decide(
     if (labelled)
       for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
   }
-  const [label, top] = Object.entries(dist).sort((x, y) => y[1] - x[1])[0]!;
+  // the most probable task (the first of equals)
+  let label = '';
+  let top = -Infinity;
+  for (const t in dist)
+    if (dist[t]! > top || label === '') {
+      label = t;
+      top = dist[t]!;
+    }
   // `general` from keywords that matched nothing is the absence of evidence, not certainty
   const conf =
     inputs.task?.confidence ?? (source === 'keywords' && label === 'general' ? analysis.task.confidence : top);

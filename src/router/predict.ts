@@ -60,13 +60,21 @@ export function estimateInputTokens(prompt: string): number {
   return estimateTokens(prompt);
 }
 
+/** Σ p(task) · f(task) over a task distribution, in its key order (no arrays: this runs per model per prompt). */
+export function expectOver(taskDist: Record<string, number>, f: (task: string) => number): number {
+  let s = 0;
+  for (const t in taskDist) s += taskDist[t]! * f(t);
+  return s;
+}
+
 export function priorQuality(model: ModelSpec, taskDist: Record<string, number>): number {
-  const entries = Object.entries(taskDist);
-  if (!entries.length) return model.strengths.general ?? DEFAULT_STRENGTH;
-  return entries.reduce(
-    (s, [task, p]) => s + p * (model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH),
-    0,
-  );
+  let any = false;
+  for (const _ in taskDist) {
+    any = true;
+    break;
+  }
+  if (!any) return model.strengths.general ?? DEFAULT_STRENGTH;
+  return expectOver(taskDist, (task) => model.strengths[task] ?? model.strengths.general ?? DEFAULT_STRENGTH);
 }
 
 /** The kNN vote's quality for one model shrunk toward its prior by the vote's effective sample size. */
@@ -102,9 +110,7 @@ export function predict(
 ): Prediction[] {
   const { maxTokens, costs } = inputs;
   const inputTokens = estimateInputTokens(prompt);
-  const outputTokens =
-    maxTokens ??
-    Math.round(Object.entries(taskDist).reduce((s, [t, p]) => s + p * (OUTPUT_TOKENS[t] ?? 250), 0) || 250);
+  const outputTokens = maxTokens ?? Math.round(expectOver(taskDist, (t) => OUTPUT_TOKENS[t] ?? 250) || 250);
   return models.map((m) => {
     const shrunk = shrunkQuality(m, taskDist, vote);
     const { qualityStderr } = shrunk;
@@ -123,10 +129,7 @@ export function predict(
       maxTokens ??
       (measured
         ? Math.round(
-            Object.entries(taskDist).reduce(
-              (s, [t, p]) => s + p * (measured.output[t] ?? measured.output['*'] ?? OUTPUT_TOKENS[t] ?? 250),
-              0,
-            ),
+            expectOver(taskDist, (t) => measured.output[t] ?? measured.output['*'] ?? OUTPUT_TOKENS[t] ?? 250),
           ) || Math.round(measured.output['*'] ?? outputTokens)
         : outputTokens);
     const observed = costs?.[m.id];
@@ -135,8 +138,7 @@ export function predict(
     // a longer one are added at the model's price — cost follows length
     const cost =
       observed && observed['*'] !== undefined && maxTokens === undefined && !measured
-        ? (Object.entries(taskDist).reduce((s, [t, p]) => s + p * (observed[t] ?? observed['*']!), 0) ||
-            observed['*']!) +
+        ? (expectOver(taskDist, (t) => observed[t] ?? observed['*']!) || observed['*']!) +
           (Math.max(0, inTokens - TYPICAL_PROMPT_TOKENS) / 1000) * m.cost.inputPer1k
         : byTokens;
     const lat = inputs.latency?.get(m.id) ?? m.latency;

@@ -89,7 +89,8 @@ export function calibratedQuality(
   let q = 0;
   let total = 0;
   let covered = 0;
-  for (const [t, p] of Object.entries(taskDist)) {
+  for (const t in taskDist) {
+    const p = taskDist[t]!;
     total += p;
     const cap = caps[t];
     const e = ease[t];

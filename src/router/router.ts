@@ -165,14 +165,13 @@ export class Router {
     const distances = ood && x ? await ood.distances(this.manifold.backend, x) : undefined;
     const models = this.registry.list();
     const calibration = this.calibration();
+    const shared: DecideInputs = { calibration };
+    if (this.learned.costs) shared.costs = this.learned.costs;
+    if (this.measuredLatency.size) shared.latency = this.measuredLatency;
+    if (this.drift.size) shared.drift = this.drift;
+    if (this.measuredTokens.size) shared.tokens = this.measuredTokens;
     return analyses.map((a, i) => {
-      const inputs: DecideInputs = {
-        ...(this.learned.costs ? { costs: this.learned.costs } : {}),
-        calibration,
-        ...(this.measuredLatency.size ? { latency: this.measuredLatency } : {}),
-        ...(this.drift.size ? { drift: this.drift } : {}),
-        ...(this.measuredTokens.size ? { tokens: this.measuredTokens } : {}),
-      };
+      const inputs: DecideInputs = { ...shared };
       if (head && out) {
         const T = head.tasks.length;
         const vote = votes[i]?.task.distribution;

@@ -27,8 +27,10 @@ function phi(z: number): number {
   return z > 0 ? 1 - p : p;
 }
 
+const NO_CONSTRAINTS: NonNullable<RouteOptions['constraints']> = Object.freeze({});
+
 function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefined {
-  const c = o.constraints ?? {};
+  const c = o.constraints ?? NO_CONSTRAINTS;
   if (c.allow && !c.allow.includes(m.id)) return 'not in allow list';
   if (c.deny?.includes(m.id)) return 'in deny list';
   const lacks = c.capabilities?.filter((k) => !capabilitiesOf(m).includes(k));
@@ -54,6 +56,42 @@ export function logSpan(values: readonly number[], offset: number): number[] {
   return v.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
 }
 
+/**
+ * A prediction as a candidate (score set by the caller), its fields spelled out in their written
+ * order: built with an object spread, setting the score left it a slow dictionary-mode object.
+ */
+function candidate(p: Prediction, excluded: string | undefined, saturated: boolean): Candidate {
+  const { model, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs } = p;
+  return excluded === undefined
+    ? {
+        model,
+        quality,
+        qualityStderr,
+        qualitySource,
+        inputTokens,
+        outputTokens,
+        cost,
+        latencyMs,
+        score: 0,
+        eligible: true,
+        saturated,
+      }
+    : {
+        model,
+        quality,
+        qualityStderr,
+        qualitySource,
+        inputTokens,
+        outputTokens,
+        cost,
+        latencyMs,
+        score: 0,
+        eligible: false,
+        excluded,
+        saturated,
+      };
+}
+
 export function choose(
   preds: Prediction[],
   models: readonly ModelSpec[],
@@ -61,20 +99,14 @@ export function choose(
   routing: RoutingSettings,
   load: LoadTracker,
 ): Choice {
-  const spec = new Map(models.map((m) => [m.id, m]));
   const target = o.qualityTarget ?? (o.strategy ? undefined : routing.qualityTarget);
   const strategy: Strategy = o.strategy ?? routing.strategy;
   const w = o.weights ?? routing.weights;
-  const cands: Candidate[] = preds.map((p) => {
-    const m = spec.get(p.model)!;
+  const cands: Candidate[] = preds.map((p, i) => {
+    // predictions come in the models' order; looked up by id otherwise
+    const m = models[i]?.id === p.model ? models[i]! : models.find((x) => x.id === p.model)!;
     const why = excluded(p, m, o);
-    return {
-      ...p,
-      score: 0,
-      eligible: why === undefined,
-      ...(why ? { excluded: why } : {}),
-      saturated: load.saturated(p.model, m.maxConcurrent),
-    };
+    return candidate(p, why, load.saturated(p.model, m.maxConcurrent));
   });
   const eligible = cands.filter((c) => c.eligible);
   if (!eligible.length)
@@ -83,9 +115,16 @@ export function choose(
       `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`,
       { param: 'constraints' },
     );
+  // logSpan over the eligible candidates (an excluded one scores as the worst, 1)
   const span = (f: (c: Candidate) => number, offset: number) => {
-    const scaled = new Map(logSpan(eligible.map(f), offset).map((x, i) => [eligible[i]!, x]));
-    return (c: Candidate) => scaled.get(c) ?? (c.eligible ? 0 : 1);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of eligible) {
+      const v = Math.log(f(c) + offset);
+      lo = Math.min(lo, v);
+      hi = Math.max(hi, v);
+    }
+    return (c: Candidate) => (!c.eligible ? 1 : hi > lo ? (Math.log(f(c) + offset) - lo) / (hi - lo) : 0);
   };
   const costN = span((c) => c.cost, 1e-9);
   const latN = span((c) => c.latencyMs, 1);

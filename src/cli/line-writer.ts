@@ -1,0 +1,42 @@
+/**
+ * JSONL output written straight into UTF-8 bytes: each line is encoded into one growing buffer
+ * (kept for the next batch), not concatenated into a string and encoded again.
+ */
+export class LineWriter {
+  private buf = Buffer.allocUnsafeSlow(1 << 16);
+  private n = 0;
+
+  private room(chars: number): void {
+    const need = this.n + 3 * chars; // UTF-8 bytes per UTF-16 unit: at most 3
+    if (need <= this.buf.length) return;
+    const next = Buffer.allocUnsafeSlow(Math.max(need, 2 * this.buf.length));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+
+  private put(s: string): void {
+    this.room(s.length);
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+
+  /**
+   * One line: what `JSON.stringify({ id, ...o })` writes for the object whose JSON is `json` (an
+   * object with no integer-like keys, as decisions are), and a newline — without copying o.
+   */
+  objectWithId(id: string | number, json: string): void {
+    // written piece by piece: a concatenated line would be flattened (copied) before encoding
+    this.put(`{"id":${JSON.stringify(id)}`);
+    if (json !== '{}') {
+      this.put(',');
+      this.put(json.slice(1)); // a slice is a view: not copied
+    } else this.put('}');
+    this.put('\n');
+  }
+
+  /** The bytes written since the last take, copied out (the buffer is reused). */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.buf.subarray(0, this.n));
+    this.n = 0;
+    return out;
+  }
+}

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
-import { parseLine } from '../src/cli/route.js';
+import { defaultWorkers, parseLine } from '../src/cli/route.js';
 import { LineWriter } from '../src/cli/line-writer.js';
 import { ErrorCodes } from '../src/index.js';
 
@@ -161,6 +161,10 @@ describe('arbiter route', () => {
     expect(e.stderr).toBe(
       `arbiter: ARB_INVALID_CONFIG: ${bad}: invalid config: models[0].cost.inputPer1k: must be >= 0 (got -1); models[0].provider.baseUrl: is required\n`,
     );
+  });
+
+  it('starts a worker per three cores, at least one', () => {
+    expect([1, 2, 3, 4, 8, 16, 64].map(defaultWorkers)).toEqual([1, 1, 1, 2, 3, 6, 22]);
   });
 
   it('parses lines strictly', () => {

@@ -44,7 +44,10 @@ program
     "static, static:<dir>, use, or onnx:<path> (default: the config's routing.embedder, else static)",
   )
   .option('--batch <n>', 'prompts per batch', '512')
-  .option('--threads <n>', 'worker threads (default: all cores)')
+  .option(
+    '--threads <n>',
+    'route worker threads, two batches each (default: a third of the cores; the native pass uses all)',
+  )
   .option('--strict', 'stop at the first malformed line')
   .option(
     '--fields <list>',

@@ -1,8 +1,11 @@
 /**
  * Piscina task file for `arbiter route`: each worker thread builds one router (config, default
- * embedder, the chosen compute backend) on first use and routes whole batches.
+ * embedder, the chosen compute backend) and routes whole batches. The build starts as the thread
+ * does (from the pool's workerData), while the reading thread is still starting up.
  */
-import { createBackend, type BackendName } from '../compute/index.js';
+import { isWorkerThread, workerData } from 'piscina';
+
+import { createBackend, selectBackend, type BackendName } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
 import { parsePromptLine } from './jsonl.js';
@@ -11,13 +14,18 @@ import { LineWriter } from './line-writer.js';
 import type { Decision, RouteOptions } from '../router/index.js';
 import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
 
-export interface RouteTask {
+/** What a worker's router is built from. */
+export interface RouterSpec {
   config: string;
-  backend: BackendName;
   /** A trained router model folder. */
   model?: string;
   /** Embedder spec (loadEmbedder); default: the config's. */
   embedder?: string;
+}
+
+export interface RouteTask extends RouterSpec {
+  /** The backend the command selected: a router built on another one is rebuilt on it. */
+  backend: BackendName;
   /** Whole JSONL lines (line-batches.ts), decoded and parsed here rather than on the reading thread. */
   bytes: Uint8Array;
   /** The number of the first line. */
@@ -60,8 +68,33 @@ export function parseLine(line: string, lineNo: number): Item | { error: string 
   return 'error' in p ? p : { id: p.id ?? lineNo, prompt: p.prompt };
 }
 
-let router: Promise<Router> | undefined;
+async function build(spec: RouterSpec, backendName?: BackendName): Promise<Router> {
+  const backend = backendName ? createBackend(backendName) : (await selectBackend()).backend;
+  return createRouter(spec.config, {
+    backend,
+    ...(spec.embedder ? { embedder: await loadEmbedder(spec.embedder, backend) } : {}),
+    ...(spec.model ? { model: spec.model } : {}),
+  });
+}
+
+// warm start, on the backend this thread's own probe selects (the first task says which the
+// command selected); a failure here is left for the first task's build to report
+let router: Promise<Router | undefined> | undefined =
+  isWorkerThread && (workerData as { warm?: RouterSpec } | undefined)?.warm
+    ? build((workerData as { warm: RouterSpec }).warm).catch(() => undefined)
+    : undefined;
+// shared by the batches this worker runs at once: each fills and takes it without an await between
 const writer = new LineWriter();
+
+/** The worker's router, on the task's backend: the warm one when it matches, else built (once, for concurrent tasks). */
+async function routerFor(task: RouteTask): Promise<Router> {
+  for (;;) {
+    const p = router;
+    const r = await p;
+    if (r && r.manifold.backend.name === task.backend) return r;
+    if (router === p) router = build(task, task.backend); // not replaced meanwhile by another task
+  }
+}
 
 /**
  * Reads, routes and serialises one batch: the decisions as UTF-8 JSONL (one per prompt, with its
@@ -69,15 +102,7 @@ const writer = new LineWriter();
  * the reading thread to finding newlines and writing bytes.
  */
 export default async function routeBatch(task: RouteTask): Promise<RouteResult> {
-  router ??= (async () => {
-    const backend = createBackend(task.backend);
-    return createRouter(task.config, {
-      backend,
-      ...(task.embedder ? { embedder: await loadEmbedder(task.embedder, backend) } : {}),
-      ...(task.model ? { model: task.model } : {}),
-    });
-  })();
-  const r = await router;
+  const r = await routerFor(task);
   const items: Array<Item & { lineNo: number }> = [];
   const malformed: LineProblem[] = [];
   for (const { line, lineNo } of batchLines(task)) {

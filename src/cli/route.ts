@@ -18,7 +18,7 @@ import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
 import { parseFields } from '../router/index.js';
 import { openInput, write } from './jsonl.js';
 import { LineBatcher, type LineBatch } from './line-batches.js';
-import { MALFORMED, type LineProblem, type RouteResult, type RouteTask } from './route-worker.js';
+import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-worker.js';
 
 export { parseLine } from './route-worker.js';
 
@@ -47,10 +47,27 @@ const int = (v: string | undefined, name: string, min: number, max: number, dflt
   return n;
 };
 
+/**
+ * Batches a route worker runs at once: while one waits on its native pass (analysis, tokens,
+ * pooling and search on every core), the other's JavaScript (votes, head, decisions, JSON) runs.
+ */
+export const BATCHES_PER_WORKER = 2;
+
+/**
+ * Route workers for a machine with `cores` cores: a third of them. Per prompt the JavaScript is
+ * about a third of the work and the native pass, which runs on all cores, the rest, so a third of
+ * the cores in JavaScript keeps them all busy; every worker more is another router to load and
+ * another thread competing for the same cores (measured on 2 cores: one worker running two
+ * batches routes ~9% faster than two workers running one each — docs/benchmarks.md).
+ */
+export function defaultWorkers(cores: number): number {
+  return Math.max(1, Math.ceil(cores / 3));
+}
+
 // eslint-disable-next-line max-lines-per-function -- a command: open input, start the worker pool, stream batches in order with backpressure and progress
 export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const batch = int(o.batch, 'batch', 1, 100_000, 512);
-  const threads = int(o.threads, 'threads', 1, 256, Math.max(1, cpus().length));
+  const threads = int(o.threads, 'threads', 1, 256, defaultWorkers(cpus().length));
   if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy))
     throw new ArbiterError(
       ErrorCodes.INVALID_ARGUMENT,
@@ -58,16 +75,31 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       { param: 'strategy' },
     );
   const fields = o.fields !== undefined ? parseFields(o.fields, 'fields') : undefined;
-  await loadConfig(o.config); // fail fast, with every config problem, before any work
   if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
-  const input = await openInput(o.in);
-  const out: Writable = !o.out || o.out === '-' ? process.stdout : createWriteStream(o.out);
-  const { backend } = await selectBackend();
+  // the workers start loading their routers now, while this thread checks the config and probes
+  const spec: RouterSpec = {
+    config: o.config,
+    ...(o.embedder ? { embedder: o.embedder } : {}),
+    ...(o.model ? { model: o.model } : {}),
+  };
   const pool = new Piscina({
     filename: new URL('./route-worker.js', import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
+    concurrentTasksPerWorker: BATCHES_PER_WORKER,
+    workerData: { warm: spec },
   });
+  let input: Awaited<ReturnType<typeof openInput>>;
+  let backend: Awaited<ReturnType<typeof selectBackend>>['backend'];
+  try {
+    await loadConfig(o.config); // fail fast, with every config problem, before any work
+    input = await openInput(o.in);
+    ({ backend } = await selectBackend());
+  } catch (e) {
+    await pool.destroy();
+    throw e;
+  }
+  const out: Writable = !o.out || o.out === '-' ? process.stdout : createWriteStream(o.out);
   const total = o.in === '-' ? 0 : statSync(o.in).size;
   const bar =
     process.stderr.isTTY && total > 0
@@ -84,13 +116,11 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   let bytes = 0;
   let failure: ArbiterError | undefined;
   const pending: Array<Promise<RouteResult>> = [];
-  const maxInFlight = threads * 2;
+  const maxInFlight = threads * (BATCHES_PER_WORKER + 1); // one queued behind each worker's running ones
   const submit = (b: LineBatch) => {
     const task: RouteTask = {
-      config: o.config,
+      ...spec,
       backend: backend.name,
-      ...(o.embedder ? { embedder: o.embedder } : {}),
-      ...(o.model ? { model: o.model } : {}),
       bytes: b.bytes,
       firstLine: b.firstLine,
       ...(o.strict ? { strict: true } : {}),
@@ -136,7 +166,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   }
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} threads, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}${unroutable ? `; ${unroutable} prompt${unroutable > 1 ? 's' : ''} could not be routed` : ''}\n`,
+    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} thread${threads > 1 ? 's' : ''}, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}${unroutable ? `; ${unroutable} prompt${unroutable > 1 ? 's' : ''} could not be routed` : ''}\n`,
   );
   if (failure) throw failure;
 }

@@ -101,7 +101,9 @@ using IndexFactory = std::function<std::unique_ptr<Index>(size_t, DType)>;
 void test_index(const std::string& path, const IndexFactory& make) {
   struct Shape { size_t n, d, nq, k; };
   const Shape shapes[] = {{1, 7, 1, 1}, {1, 3, 2, 5}, {37, 33, 5, 4}, {1000, 64, 13, 10}, {3001, 129, 7, 50},
-                          {500, 256, 70, 300}, {20000, 96, 3, 16}};
+                          {500, 256, 70, 300}, {20000, 96, 3, 16},
+                          // enough queries to be split into groups (not row chunks) up to 16 threads
+                          {2000, 48, 400, 16}};
   for (DType dt : {DType::F32, DType::F16}) {
     const double tol = dt == DType::F32 ? 2e-5 : 2e-5;  // reference uses the stored (rounded) rows
     for (const auto& sh : shapes) {

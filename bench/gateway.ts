@@ -31,6 +31,8 @@ interface RateResult {
   sent: number;
   answered: number;
   errors: number;
+  /** Client-side errors by code. */
+  errorCodes: Record<string, number>;
   byStatus: Record<string, number>;
   p50: number;
   p90: number;
@@ -89,7 +91,7 @@ const rateRow = (name: string, kind: ResultRow['kind'], r: RateResult, note?: st
   Q: r.answered,
   medianMs: r.p50,
   qps: r.answered / r.seconds,
-  note: `p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, errors ${r.errors}, unanswered ${r.sent - r.answered - r.errors}, non-2xx ${Object.entries(
+  note: `p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms, errors ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorCodes)}` : ''}, unanswered ${r.sent - r.answered - r.errors}, non-2xx ${Object.entries(
     r.byStatus,
   )
     .filter(([k]) => !k.startsWith('2'))
@@ -210,6 +212,7 @@ if (soakS > 0) {
     serverAnswered: received,
     serverByStatus,
     errors: r.errors,
+    errorCodes: r.errorCodes,
     lost: r.sent - r.answered,
     clientStatusCodes: r.byStatus,
     rssAfterWarmupMB: first,

@@ -58,6 +58,8 @@ if (d.mode === 'upstream') {
   let sent = 0;
   let answered = 0;
   let errors = 0;
+  /** Client-side errors by code (ECONNRESET, …): which side gave up. */
+  const errorCodes: Record<string, number> = {};
   const one = () => {
     const t0 = performance.now();
     sent++;
@@ -78,7 +80,10 @@ if (d.mode === 'upstream') {
       },
     );
     req.on('socket', (s) => s.setNoDelay(true));
-    req.on('error', () => errors++);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      errors++;
+      errorCodes[e.code ?? e.message] = (errorCodes[e.code ?? e.message] ?? 0) + 1;
+    });
     req.end(d.body);
   };
   // open loop: requests due by now are sent, whatever the responses are doing
@@ -102,6 +107,7 @@ if (d.mode === 'upstream') {
     sent,
     answered,
     errors,
+    errorCodes,
     byStatus,
     p50: q(0.5),
     p90: q(0.9),

@@ -61,35 +61,21 @@ export function logSpan(values: readonly number[], offset: number): number[] {
  * order: built with an object spread, setting the score left it a slow dictionary-mode object.
  */
 function candidate(p: Prediction, excluded: string | undefined, saturated: boolean): Candidate {
-  const { model, quality, qualityStderr, qualitySource, inputTokens, outputTokens, cost, latencyMs } = p;
-  return excluded === undefined
-    ? {
-        model,
-        quality,
-        qualityStderr,
-        qualitySource,
-        inputTokens,
-        outputTokens,
-        cost,
-        latencyMs,
-        score: 0,
-        eligible: true,
-        saturated,
-      }
-    : {
-        model,
-        quality,
-        qualityStderr,
-        qualitySource,
-        inputTokens,
-        outputTokens,
-        cost,
-        latencyMs,
-        score: 0,
-        eligible: false,
-        excluded,
-        saturated,
-      };
+  const c: Omit<Candidate, 'saturated'> & { saturated?: boolean } = {
+    model: p.model,
+    quality: p.quality,
+    qualityStderr: p.qualityStderr,
+    qualitySource: p.qualitySource,
+    inputTokens: p.inputTokens,
+    outputTokens: p.outputTokens,
+    cost: p.cost,
+    latencyMs: p.latencyMs,
+    score: 0,
+    eligible: excluded === undefined,
+  };
+  if (excluded !== undefined) c.excluded = excluded; // before `saturated`, as it has always been written
+  c.saturated = saturated;
+  return c as Candidate;
 }
 
 export function choose(

@@ -12,6 +12,8 @@ import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/
 import { defaultWorkers, parseLine } from '../src/cli/route.js';
 import { LineWriter } from '../src/cli/line-writer.js';
 import { ErrorCodes } from '../src/index.js';
+import type { BackendName } from '../src/compute/index.js';
+import { availableBackends } from './helpers.js';
 
 const run = promisify(execFile);
 const bin = new URL('../bin/arbiter.js', import.meta.url).pathname;
@@ -272,5 +274,33 @@ describe('output lines (line-writer.ts)', () => {
     const big = { prompt: 'ü€😀'.repeat(40_000) };
     w.objectWithId(7, JSON.stringify(big));
     expect(Buffer.from(w.take()).toString('utf8')).toBe(`${JSON.stringify({ id: 7, ...big })}\n`);
+  });
+});
+
+describe('a route worker (route-worker.ts, called in this thread)', () => {
+  it('routes a batch of raw lines, and rebuilds its router when a task names another backend', async () => {
+    const { default: routeBatch } = await import('../src/cli/route-worker.js');
+    const bytes = new TextEncoder().encode(
+      `${JSON.stringify({ id: 'a', prompt: 'Write a python function that reverses a list.' })}\n{oops\n\n${JSON.stringify({ prompt: 'What is 17 * 23?' })}`,
+    );
+    const lines = (out: Uint8Array) =>
+      new TextDecoder()
+        .decode(out)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string | number; model: string });
+    const native = availableBackends().some((b) => b.name === 'cpu');
+    const backends: BackendName[] = native ? ['js', 'cpu', 'js'] : ['js'];
+    const models: string[][] = [];
+    for (const backend of backends) {
+      const r = await routeBatch({ config, backend, bytes: bytes.slice(), firstLine: 10 });
+      expect(r.malformed).toEqual([{ lineNo: 11, code: 'malformed', message: expect.stringMatching(/^not JSON/) }]);
+      expect(r.routed).toBe(2);
+      const out = lines(r.out);
+      expect(out.map((d) => d.id)).toEqual(['a', 13]); // the line number when no id
+      models.push(out.map((d) => d.model));
+    }
+    // the same decisions whichever backend answered
+    for (const m of models) expect(m).toEqual(models[0]);
   });
 });

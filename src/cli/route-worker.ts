@@ -92,7 +92,10 @@ async function routerFor(task: RouteTask): Promise<Router> {
     const p = router;
     const r = await p;
     if (r && r.manifold.backend.name === task.backend) return r;
-    if (router === p) router = build(task, task.backend); // not replaced meanwhile by another task
+    if (router === p) {
+      r?.close(); // the warm one, on another backend: its native memory goes back
+      router = build(task, task.backend); // (not replaced meanwhile by another task)
+    }
   }
 }
 

@@ -134,7 +134,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     if (o.strict) failure ??= new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `${line} (--strict)`, { param: 'in' });
     else process.stderr.write(`arbiter route: skipped ${line}\n`);
   };
-  // in input order; in strict mode nothing after the first problem is written
+  // in input order; in strict mode no batch after the one with the first problem is written
   const drainOne = async () => {
     const r = await pending.shift()!;
     if (failure) return;

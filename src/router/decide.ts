@@ -56,10 +56,12 @@ export function decide(
   // the most probable task (the first of equals)
   let label = '';
   let top = -Infinity;
+  let first = true;
   for (const t in dist)
-    if (dist[t]! > top || label === '') {
+    if (first || dist[t]! > top) {
       label = t;
       top = dist[t]!;
+      first = false;
     }
   // `general` from keywords that matched nothing is the absence of evidence, not certainty
   const conf =

@@ -474,16 +474,23 @@ function records(n: number, rnd: Random): RewardRecord[] {
 describe('rewards', () => {
   it('the learned head: trained on recorded outcomes, out-of-fold thresholds, same scores on every backend as a plain reference', async () => {
     const rnd = new Random(SEED);
-    const { model, oof } = await fitRewardModel(records(400, rnd), backend);
+    const train = records(400, rnd);
+    const { model, oof } = await fitRewardModel(train, backend);
     expect(Object.keys(model.heads).sort()).toEqual(['*', 'knowledge', 'reasoning']);
     expect(oof.knowledge!.scores.length).toBe(200 * 3);
     // the threshold's definition, on the out-of-fold scores: accepted candidates are right at least
-    // as often as the task's best model (the strong one)
+    // as often as the task's best model (the strong one) in these records — its rate, not a fixed
+    // bar: drawn from 0.85 × 0.9 over 200 records it was 0.695 once (a fixed 0.7 failed that run)
     for (const t of ['knowledge', 'reasoning']) {
       const { scores, labels } = oof[t]!;
+      const mine = train.filter((r) => r.task === t);
+      const bestQ = Math.max(
+        ...['strong', 'mid', 'weak'].map((m) => mine.filter((r) => r.outcomes[m]! >= 0.5).length / mine.length),
+      );
+      expect(bestQ).toBeGreaterThan(0.6); // the records are what they claim (0.765 expected, sd 0.03)
       const acc = labels.filter((_, k) => scores[k]! >= model.accept[t]!);
       expect(acc.length).toBeGreaterThanOrEqual(10);
-      expect(acc.reduce((a, b) => a + b, 0) / acc.length).toBeGreaterThanOrEqual(0.7);
+      expect(acc.reduce((a, b) => a + b, 0) / acc.length).toBeGreaterThanOrEqual(bestQ);
       expect(acc.length).toBeLessThan(labels.length); // the wrong ones are not all accepted
     }
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-reward-'));

@@ -21,14 +21,15 @@ int initial_limit() {
 std::atomic<int> g_limit{initial_limit()};
 
 #if defined(ARBITER_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
-bool cpu_has(const char* what) {
+bool cpu_has_avx2() {
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  // libgcc reports avx512f only when the OS saves the zmm state (XCR0), as it must
-  return avx2 && (std::string(what) == "avx2" || __builtin_cpu_supports("avx512f"));
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
+// libgcc reports avx512f only when the OS saves the zmm state (XCR0), as it must
+bool cpu_has_avx512() { return cpu_has_avx2() && __builtin_cpu_supports("avx512f"); }
 #else
-bool cpu_has(const char*) { return false; }
+bool cpu_has_avx2() { return false; }
+bool cpu_has_avx512() { return false; }
 #endif
 }  // namespace
 
@@ -40,8 +41,8 @@ const KernelTable* avx512_kernels() { return nullptr; }
 #endif
 
 const KernelTable& kernels() {
-  static const KernelTable* avx512 = cpu_has("avx512f") ? avx512_kernels() : nullptr;
-  static const KernelTable* avx2 = cpu_has("avx2") ? avx2_kernels() : nullptr;
+  static const KernelTable* avx512 = cpu_has_avx512() ? avx512_kernels() : nullptr;
+  static const KernelTable* avx2 = cpu_has_avx2() ? avx2_kernels() : nullptr;
   const int limit = g_limit.load(std::memory_order_relaxed);
   if (avx512 && limit == 0) return *avx512;
   if (avx2 && limit <= 1) return *avx2;

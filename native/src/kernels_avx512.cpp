@@ -14,13 +14,16 @@ namespace {
 template <typename T>
 inline __m512 ld16(const T* p) {
   if constexpr (sizeof(T) == 4) return _mm512_loadu_ps(reinterpret_cast<const float*>(p));
-  else return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  // all lanes converted; the masked form, because GCC 12 warns (a false positive, its bug 105593) on
+  // the unmasked one's undefined pass-through register
+  else return _mm512_maskz_cvtph_ps(0xFFFF, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// MR x 16 block. For MR <= 2 the dimension loop is unrolled by two into independent accumulators
-// so one query is bound by loads, not by FMA latency.
+// MR x 16 block (the table's MicroF32 / MicroF16 for T = float / uint16_t). For MR <= 2 the
+// dimension loop is unrolled by two into independent accumulators so one query is bound by loads,
+// not by FMA latency.
 template <int MR, typename T>
-inline void micro_impl(const float* a, size_t lda, const T* b, size_t d, float* c, size_t ldc) {
+void micro(const float* a, size_t lda, const T* b, size_t d, float* c, size_t ldc) {
   __m512 acc[MR];
   for (int i = 0; i < MR; ++i) acc[i] = _mm512_setzero_ps();
   size_t t = 0;
@@ -43,20 +46,13 @@ inline void micro_impl(const float* a, size_t lda, const T* b, size_t d, float* 
   for (int i = 0; i < MR; ++i) _mm512_storeu_ps(c + i * ldc, acc[i]);
 }
 
-template <int MR>
-void micro_f32(const float* a, size_t lda, const float* b, size_t d, float* c, size_t ldc) {
-  micro_impl<MR, float>(a, lda, b, d, c, ldc);
-}
-template <int MR>
-void micro_f16(const float* a, size_t lda, const uint16_t* b, size_t d, float* c, size_t ldc) {
-  micro_impl<MR, uint16_t>(a, lda, b, d, c, ldc);
-}
-
 KernelTable make_table() {
   KernelTable t = *avx2_kernels();  // built together: the AVX2 table is always there when this is
   t.name = "avx512f";
-  const MicroF32 f32[] = {nullptr, micro_f32<1>, micro_f32<2>, micro_f32<3>, micro_f32<4>, micro_f32<5>, micro_f32<6>};
-  const MicroF16 f16[] = {nullptr, micro_f16<1>, micro_f16<2>, micro_f16<3>, micro_f16<4>, micro_f16<5>, micro_f16<6>};
+  const MicroF32 f32[] = {nullptr, micro<1, float>, micro<2, float>, micro<3, float>,
+                          micro<4, float>, micro<5, float>, micro<6, float>};
+  const MicroF16 f16[] = {nullptr, micro<1, uint16_t>, micro<2, uint16_t>, micro<3, uint16_t>,
+                          micro<4, uint16_t>, micro<5, uint16_t>, micro<6, uint16_t>};
   static_assert(sizeof(f32) / sizeof(f32[0]) == kMaxMr + 1, "one micro-kernel per MR");
   for (size_t i = 0; i <= kMaxMr; ++i) {
     t.micro_f32[i] = f32[i];

@@ -223,12 +223,14 @@ export class Manifold {
       acc.fill(0);
       taskW.fill(0);
       let taskTotal = 0;
+      const named: number[] = []; // tasks in the order the neighbours first name them
       for (let j = 0; j < ids.length; j++) {
         const p = this.points.get(ids[j]!);
         if (!p) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
         const w = Math.max(0, scores[j]!) ** 2;
         if (w === 0) continue;
         if (p.task >= 0) {
+          if (!named.includes(p.task)) named.push(p.task);
           taskW[p.task]! += w;
           taskTotal += w;
         }
@@ -242,19 +244,15 @@ export class Manifold {
           acc[4 * m + 3]! += wm * o * o;
         }
       }
-      // tasks in the order the neighbours first named them (the distribution's key order)
+      // the distribution's keys in that order; the label is the first of the largest shares
       const distribution: Record<string, number> = dict();
       let label: string | null = null;
       let best = 0;
-      for (let j = 0; j < ids.length && taskTotal > 0; j++) {
-        const p = this.points.get(ids[j]!);
-        if (!p || p.task < 0 || Math.max(0, scores[j]!) ** 2 === 0) continue;
-        const name = this.taskNames[p.task]!;
-        if (name in distribution) continue;
-        const share = taskW[p.task]! / taskTotal;
-        distribution[name] = share;
+      for (const t of named) {
+        const share = taskW[t]! / taskTotal;
+        distribution[this.taskNames[t]!] = share;
         if (label === null || share > best) {
-          label = name;
+          label = this.taskNames[t]!;
           best = share;
         }
       }

@@ -19,15 +19,8 @@ import { createAutoScorer, type AutoScorer } from './autoscore.js';
 import type { Completion, CompletionStream, CompleteRequest } from './complete.js';
 import { decodeRequest, type DecodeOutcome } from './decode.js';
 import { checkEvery, createExperiment, experimentChecker, experimentMeta } from './experiment.js';
-import {
-  pointFrom,
-  pointRow,
-  rate,
-  rememberRecent,
-  type Rating,
-  type RateResult,
-  type RecentRequest,
-} from './feedback.js';
+import { pointFrom, pointRow, forgetLearned, rate, type Rating, type RateResult } from './feedback.js';
+import { RecentRequests } from './recent.js';
 import {
   OutcomeRecorder,
   summarize,
@@ -80,8 +73,8 @@ export class Arbiter {
   private readonly pipelineCache = new Map<string, { output: string; model: string }>();
   private readonly armRouters: Map<string, Router>;
   private readonly events = new EventEmitter();
-  private readonly recent = new Map<string, RecentRequest>();
   private readonly learnedFrom = new Set<string>();
+  private readonly recent = new RecentRequests((id) => forgetLearned(this.learnedFrom, id));
   /** Per-model latency, errors, cost and weighted rated quality, from outcomes and ratings. */
   readonly profiles: Profiles;
   /** Automatic scoring of a share of answers (store.autoScore), when configured. */
@@ -112,7 +105,7 @@ export class Arbiter {
     this.events.setMaxListeners(0);
     this.events.on('outcome', (e: OutcomeEvent) => {
       this.store?.record(e);
-      rememberRecent(this.recent, this.learnedFrom, e);
+      this.recent.remember(e);
       this.observe(e);
       this.autoScore?.offer(e);
     });

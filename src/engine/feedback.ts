@@ -7,7 +7,8 @@
 import { ArbiterError, ErrorCodes, fail } from '../errors.js';
 import { isTaskName } from '../names.js';
 import type { LearnedPoint, Router } from '../router/index.js';
-import type { OutcomeEvent, OutcomeStore, Profiles } from '../store/index.js';
+import type { OutcomeStore, Profiles } from '../store/index.js';
+import type { RecentRequests } from './recent.js';
 
 export const FEEDBACK_SOURCES = ['user', 'judge', 'reward', 'test'] as const;
 export type FeedbackSource = (typeof FEEDBACK_SOURCES)[number];
@@ -29,16 +30,6 @@ export interface RateResult {
   source: FeedbackSource;
   /** Whether the router learned from it (it needs the request's prompt: recent, or stored in full). */
   learned: boolean;
-}
-
-/** What the engine remembers of a recent request, so feedback soon after it can teach the router. */
-export interface RecentRequest {
-  prompt: string;
-  model: string;
-  task: string | undefined;
-  keyId: string | undefined;
-  /** The quality the router predicted for the model that answered (when it was the router's pick). */
-  predicted?: number | undefined;
 }
 
 /** The score a rating stands for, or a typed error naming the field. */
@@ -101,11 +92,14 @@ export function pointFrom(r: {
 export interface RateContext {
   router: Router;
   store: OutcomeStore | undefined;
-  recent: ReadonlyMap<string, RecentRequest>;
+  recent: Pick<RecentRequests, 'get'>;
   /** (request, source) pairs already learned from in this process. */
   learnedFrom: Set<string>;
   profiles: Profiles;
 }
+
+/** The key under which a (request, rating source) pair is marked as learned from. */
+const learnedKey = (requestId: string, source: string) => `${requestId}\u0000${source}`;
 
 /** Rates a request: admin keys any, a client key only its own. */
 export async function rate(
@@ -146,7 +140,7 @@ export async function rate(
   const model = recent?.model ?? row?.model ?? undefined;
   const task = recent?.task ?? row?.task ?? undefined;
   if (model) c.profiles.rate(model, task, score);
-  const once = `${requestId}\u0000${source}`;
+  const once = learnedKey(requestId, source);
   const first = !c.learnedFrom.has(once); // a rating that replaces one teaches nothing twice
   // the rating against the quality predicted for the model that answered (when it was the router's pick)
   const predicted =
@@ -172,22 +166,7 @@ export async function rate(
   return { requestId, score, source, learned };
 }
 
-/** Recent requests remembered for feedback by id (their prompts): the oldest go first. */
-const RECENT_REQUESTS = 5000;
-
-/** Keeps what feedback by id needs of a recent request (bounded: the oldest are forgotten, with what was learned from them). */
-export function rememberRecent(recent: Map<string, RecentRequest>, learnedFrom: Set<string>, e: OutcomeEvent): void {
-  if (e.prompt === undefined || !e.model) return;
-  recent.set(e.id, {
-    prompt: e.prompt,
-    model: e.model,
-    task: e.decision?.task,
-    keyId: e.keyId,
-    predicted: e.decision?.model === e.model ? e.decision.predictedQuality : undefined,
-  });
-  if (recent.size > RECENT_REQUESTS) {
-    const oldest = recent.keys().next().value!;
-    recent.delete(oldest);
-    for (const s of ['user', 'judge', 'reward', 'test']) learnedFrom.delete(`${oldest}\u0000${s}`);
-  }
+/** Drops what was learned from a request (it is forgotten: a later rating of it teaches again). */
+export function forgetLearned(learnedFrom: Set<string>, requestId: string): void {
+  for (const s of FEEDBACK_SOURCES) learnedFrom.delete(learnedKey(requestId, s));
 }

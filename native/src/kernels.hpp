@@ -27,6 +27,11 @@ struct KernelTable {
   size_t (*find_ge)(const float* x, size_t n, float thr);
   // Index of the first NaN or infinity, or n.
   size_t (*find_nonfinite)(const float* x, size_t n);
+  // Two consecutive row panels at once (b and b + kPanel * d into c and c + kPanel), the same
+  // sums in the same order as two micro calls; null where the table has none (an AVX2 panel is
+  // already two registers: enough independent accumulators).
+  MicroF32 micro2_f32[kMaxMr + 1];
+  MicroF16 micro2_f16[kMaxMr + 1];
 };
 
 

@@ -144,6 +144,8 @@ const KernelTable kAvx2 = {
     h2f_n,
     find_ge,
     find_nonfinite,
+    {},
+    {},
 };
 
 }  // namespace

@@ -46,6 +46,48 @@ void micro(const float* a, size_t lda, const T* b, size_t d, float* c, size_t ld
   for (int i = 0; i < MR; ++i) _mm512_storeu_ps(c + i * ldc, acc[i]);
 }
 
+// MR x 32 block over two consecutive panels: 2 x MR accumulators. One panel's MR <= 6 chains each
+// wait on the FMA latency (4 cycles) for their next step, ~6 FMAs per 4 cycles; two panels
+// issue 12 in ~6, what both FMA pipes take. Each sum is formed in micro's order (bit-identical).
+template <int MR, typename T>
+void micro2(const float* a, size_t lda, const T* b, size_t d, float* c, size_t ldc) {
+  const T* b2 = b + d * kPanel;
+  __m512 lo[MR], hi[MR];
+  for (int i = 0; i < MR; ++i) lo[i] = hi[i] = _mm512_setzero_ps();
+  size_t t = 0;
+  if constexpr (MR <= 2) {  // micro's even/odd split of the dimensions, in both panels
+    __m512 lo_odd[MR], hi_odd[MR];
+    for (int i = 0; i < MR; ++i) lo_odd[i] = hi_odd[i] = _mm512_setzero_ps();
+    for (; t + 2 <= d; t += 2) {
+      const __m512 x0 = ld16(b + t * kPanel), x1 = ld16(b + (t + 1) * kPanel);
+      const __m512 y0 = ld16(b2 + t * kPanel), y1 = ld16(b2 + (t + 1) * kPanel);
+      for (int i = 0; i < MR; ++i) {
+        const __m512 a0 = _mm512_set1_ps(a[i * lda + t]), a1 = _mm512_set1_ps(a[i * lda + t + 1]);
+        lo[i] = _mm512_fmadd_ps(a0, x0, lo[i]);
+        hi[i] = _mm512_fmadd_ps(a0, y0, hi[i]);
+        lo_odd[i] = _mm512_fmadd_ps(a1, x1, lo_odd[i]);
+        hi_odd[i] = _mm512_fmadd_ps(a1, y1, hi_odd[i]);
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      lo[i] = _mm512_add_ps(lo[i], lo_odd[i]);
+      hi[i] = _mm512_add_ps(hi[i], hi_odd[i]);
+    }
+  }
+  for (; t < d; ++t) {
+    const __m512 x = ld16(b + t * kPanel), y = ld16(b2 + t * kPanel);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i * lda + t]);
+      lo[i] = _mm512_fmadd_ps(ai, x, lo[i]);
+      hi[i] = _mm512_fmadd_ps(ai, y, hi[i]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    _mm512_storeu_ps(c + i * ldc, lo[i]);
+    _mm512_storeu_ps(c + i * ldc + kPanel, hi[i]);
+  }
+}
+
 KernelTable make_table() {
   KernelTable t = *avx2_kernels();  // built together: the AVX2 table is always there when this is
   t.name = "avx512f";
@@ -53,10 +95,17 @@ KernelTable make_table() {
                           micro<4, float>, micro<5, float>, micro<6, float>};
   const MicroF16 f16[] = {nullptr, micro<1, uint16_t>, micro<2, uint16_t>, micro<3, uint16_t>,
                           micro<4, uint16_t>, micro<5, uint16_t>, micro<6, uint16_t>};
+  const MicroF32 f32x2[] = {nullptr, micro2<1, float>, micro2<2, float>, micro2<3, float>,
+                            micro2<4, float>, micro2<5, float>, micro2<6, float>};
+  const MicroF16 f16x2[] = {nullptr, micro2<1, uint16_t>, micro2<2, uint16_t>, micro2<3, uint16_t>,
+                            micro2<4, uint16_t>, micro2<5, uint16_t>, micro2<6, uint16_t>};
   static_assert(sizeof(f32) / sizeof(f32[0]) == kMaxMr + 1, "one micro-kernel per MR");
+  static_assert(sizeof(f16x2) / sizeof(f16x2[0]) == kMaxMr + 1, "one two-panel micro-kernel per MR");
   for (size_t i = 0; i <= kMaxMr; ++i) {
     t.micro_f32[i] = f32[i];
     t.micro_f16[i] = f16[i];
+    t.micro2_f32[i] = f32x2[i];
+    t.micro2_f16[i] = f16x2[i];
   }
   return t;
 }

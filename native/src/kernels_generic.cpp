@@ -65,6 +65,8 @@ const KernelTable kGeneric = {
     h2f_n,
     find_ge,
     find_nonfinite,
+    {},
+    {},
 };
 
 }  // namespace

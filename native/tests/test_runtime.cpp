@@ -4,11 +4,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "arbiter/core.hpp"
+#include "../src/kernels.hpp"  // white-box: the kernel tables
 
 using namespace arbiter;
 
@@ -97,9 +100,56 @@ void test_analyzer() {
   check(threw, "analyzer: a class table short of the BMP is ARB_INVALID_ARGUMENT");
 }
 
+// A two-panel micro-kernel, where a table has one, writes the same bits as two one-panel calls
+// (fresh random queries and panels, every query count, dimension counts odd and even).
+void test_micro2() {
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> N(0.f, 1.f);
+  std::string with;
+  for (const char* limit : {"generic", "avx2", "best"}) {
+    limit_kernels(limit);
+    const auto& K = detail::kernels();
+    if (!K.micro2_f32[1] || with.find(K.name) != std::string::npos) continue;
+    with += std::string("[") + K.name + "]";
+    constexpr size_t P = detail::kPanel, ldc = 3 * P;  // a wider tile than the block, as the index uses
+    for (size_t mr = 1; mr <= detail::kMaxMr; ++mr)
+      for (size_t d : {1, 2, 7, 64, 257}) {
+        std::vector<float> a(mr * d), b(2 * P * d), one(mr * ldc), two(mr * ldc);
+        std::vector<uint16_t> h(2 * P * d);
+        for (auto& x : a) x = N(rng);
+        for (auto& x : b) x = N(rng);
+        for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(b[i]);
+        const std::string tag = std::string(K.name) + " mr=" + std::to_string(mr) + " d=" + std::to_string(d) +
+                                " seed=" + std::to_string(seed);
+        for (int half = 0; half < 2; ++half) {
+          std::fill(one.begin(), one.end(), 7.f);
+          std::fill(two.begin(), two.end(), 7.f);
+          if (half) {
+            K.micro_f16[mr](a.data(), d, h.data(), d, one.data(), ldc);
+            K.micro_f16[mr](a.data(), d, h.data() + P * d, d, one.data() + P, ldc);
+            K.micro2_f16[mr](a.data(), d, h.data(), d, two.data(), ldc);
+          } else {
+            K.micro_f32[mr](a.data(), d, b.data(), d, one.data(), ldc);
+            K.micro_f32[mr](a.data(), d, b.data() + P * d, d, one.data() + P, ldc);
+            K.micro2_f32[mr](a.data(), d, b.data(), d, two.data(), ldc);
+          }
+          bool same = true;  // the 32 columns written, and the untouched rest of each tile row
+          for (size_t i = 0; i < mr * ldc; ++i) same = same && std::memcmp(&one[i], &two[i], sizeof(float)) == 0;
+          check(same && two[2 * P] == 7.f, "two-panel micro-kernel = two one-panel calls, " + tag + (half ? " f16" : " f32"));
+        }
+      }
+  }
+  limit_kernels("best");
+  const bool avx512 = cpu_info().simd == "avx512f";
+  check(!avx512 || with.find("avx512f") != std::string::npos, "the AVX-512 table's two-panel kernels were tested");
+  std::printf("two-panel micro-kernels tested: %s\n", with.empty() ? "none (no table has them)" : with.c_str());
+}
+
 }  // namespace
 
 void test_runtime() {
   test_pool();
   test_analyzer();
+  test_micro2();
 }

@@ -137,6 +137,45 @@ describe.each(backends.map((b) => [b.name, b]))('%s backend matches the js refer
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(2e-5);
     expect((await backend.mlp({ layers }, new Float32Array(0))).length).toBe(0);
   });
+
+  it('overlapping calls of different sizes each compute on their own inputs (native copies reuse buffers)', async () => {
+    const d = 48;
+    const layers: DenseLayer[] = [
+      { in: d, out: 20, weight: r.normal(d * 20).map((x) => x / Math.sqrt(d)), bias: r.normal(20), activation: 'relu' },
+      { in: 20, out: 3, weight: r.normal(60), bias: r.normal(3), activation: 'softmax' },
+    ];
+    const idx = backend.createIndex({ dim: d });
+    const ref = js.createIndex({ dim: d });
+    const ids = Int32Array.from({ length: 300 }, (_, i) => i);
+    const rows = r.normal(300 * d);
+    await Promise.all([idx.add(ids, rows), ref.add(ids, rows)]);
+    for (let round = 0; round < 3; round++) {
+      // sizes up and down, so a released larger copy is taken for a smaller call
+      const sizes = Array.from({ length: 24 }, () => r.int(1, 400));
+      const inputs = sizes.map((n) => r.normal(n * d));
+      const kept = inputs.map((x) => x.slice());
+      const calls = inputs.map((x, i) => (i % 3 === 2 ? idx.search(x, 4, 'ip') : backend.mlp({ layers }, x)));
+      for (const x of inputs) x.fill(Number.NaN); // the caller reuses its arrays at once: the calls copied them
+      const got = await Promise.all(calls);
+      for (const [i, x] of kept.entries()) {
+        if (i % 3 === 2)
+          expectSameSearch(
+            got[i] as Awaited<ReturnType<typeof idx.search>>,
+            await ref.search(x, 5, 'ip'),
+            TOL,
+            `call ${i}`,
+          );
+        else {
+          const want = await js.mlp({ layers }, x);
+          const out = got[i] as Float32Array;
+          expect(out.length).toBe(want.length);
+          for (let j = 0; j < want.length; j++) expect(Math.abs(out[j]! - want[j]!)).toBeLessThan(2e-5);
+        }
+      }
+    }
+    idx.free();
+    ref.free();
+  });
 });
 
 describe('reference self-checks', () => {

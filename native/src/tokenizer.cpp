@@ -18,6 +18,8 @@ inline uint64_t mix(uint64_t k) {
   return k;
 }
 inline bool high_surrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+// A node's filter bit for a child by code unit c.
+inline uint32_t kid_bit(char16_t c) { return uint32_t{1} << (c & 31); }
 constexpr uint64_t kKeyMask = (uint64_t{1} << 40) - 1;
 constexpr uint64_t kMaxNodes = uint64_t{1} << 24;
 }  // namespace
@@ -37,12 +39,12 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
   while (cap < 2 * edges + 16) cap <<= 1;
   slots_.assign(cap, 0);
   mask_ = cap - 1;
-  piece_at_.push_back(-1);  // node 0 is the root
+  nodes_.push_back({-1, 0});  // node 0 is the root
   auto new_node = [&]() -> int32_t {
-    if (piece_at_.size() >= kMaxNodes)
+    if (nodes_.size() >= kMaxNodes)
       throw Error(arbiter::codes::OUT_OF_RANGE, "tokenizer: the vocabulary needs more than 2^24 trie nodes");
-    piece_at_.push_back(-1);
-    return static_cast<int32_t>(piece_at_.size() - 1);
+    nodes_.push_back({-1, 0});
+    return static_cast<int32_t>(nodes_.size() - 1);
   };
   double min_score = 0;
   for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
@@ -61,52 +63,68 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
             slots_[h] = key | (static_cast<uint64_t>(next) << 40);
             break;
           }
+        nodes_[static_cast<size_t>(node)].kids |= kid_bit(p[i]);
       }
       node = next;
     }
-    if (piece_at_[node] < 0) {  // the first of duplicate pieces is the one produced
-      piece_at_[node] = static_cast<int32_t>(id);
+    if (nodes_[static_cast<size_t>(node)].piece < 0) {  // the first of duplicate pieces is the one produced
+      nodes_[static_cast<size_t>(node)].piece = static_cast<int32_t>(id);
       min_score = std::min(min_score, scores[id]);
     }
   }
   unk_score_ = min_score - 10;  // any real piece beats an unknown character
 }
 
-int32_t UnigramTokenizer::child(int32_t node, char16_t c) const {
+namespace {
+// The child of `node` by code unit c, or -1 (inlined into the Viterbi loop: a call per step through
+// the shared library's PLT cost more than the probe when the slot is in cache).
+inline int32_t find_child(const uint64_t* slots, uint64_t mask, int32_t node, char16_t c) {
   const uint64_t key = ((static_cast<uint64_t>(node) << 16) | c) + 1;
-  for (uint64_t h = mix(key) & mask_;; h = (h + 1) & mask_) {
-    const uint64_t slot = slots_[h];
+  for (uint64_t h = mix(key) & mask;; h = (h + 1) & mask) {
+    const uint64_t slot = slots[h];
     if ((slot & kKeyMask) == key) return static_cast<int32_t>(slot >> 40);
     if (slot == 0) return -1;
   }
 }
+}  // namespace
+
+int32_t UnigramTokenizer::child(int32_t node, char16_t c) const { return find_child(slots_.data(), mask_, node, c); }
 
 void UnigramTokenizer::encode(const char16_t* s, size_t n, std::vector<int32_t>& out) const {
   if (n == 0) return;
-  thread_local std::vector<double> best;
-  thread_local std::vector<int32_t> from, via;
-  best.assign(n + 1, -std::numeric_limits<double>::infinity());
-  from.resize(n + 1);
-  via.resize(n + 1);
+  thread_local std::vector<double> best_buf;
+  thread_local std::vector<int32_t> from_buf, via_buf;
+  // plain pointers, taken once: a thread_local read after a call is looked up again (__tls_get_addr)
+  best_buf.assign(n + 1, -std::numeric_limits<double>::infinity());
+  from_buf.resize(n + 1);
+  via_buf.resize(n + 1);
+  double* const best = best_buf.data();
+  int32_t* const from = from_buf.data();
+  int32_t* const via = via_buf.data();
+  const uint64_t* const slots = slots_.data();
+  const TrieNode* const nodes = nodes_.data();
+  const double* const scores = scores_.data();
+  const int32_t* const root = root_.data();
   best[0] = 0;
   for (size_t i = 0; i < n; ++i) {
     const double base = best[i];
     if (base == -std::numeric_limits<double>::infinity()) continue;  // inside a skipped surrogate pair
     bool any = false;
-    int32_t node = root_[s[i]];
+    int32_t node = root[s[i]];
     for (size_t j = i; node >= 0;) {
-      const int32_t id = piece_at_[node];
+      const TrieNode& at = nodes[node];
+      const int32_t id = at.piece;
       if (id >= 0) {
         any = true;
-        const double v = base + scores_[id];
+        const double v = base + scores[id];
         if (v > best[j + 1]) {
           best[j + 1] = v;
           from[j + 1] = static_cast<int32_t>(i);
           via[j + 1] = id;
         }
       }
-      if (++j >= n) break;
-      node = child(node, s[j]);
+      if (++j >= n || !(at.kids & kid_bit(s[j]))) break;
+      node = find_child(slots, mask_, node, s[j]);
     }
     if (!any || best[i + 1] == -std::numeric_limits<double>::infinity()) {
       const size_t end = i + (high_surrogate(s[i]) && i + 1 < n ? 2 : 1);

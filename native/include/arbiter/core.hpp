@@ -117,7 +117,13 @@ class UnigramTokenizer {
   // the low 40 bits, the child node in the high 24; 0 = empty
   std::vector<uint64_t> slots_;
   uint64_t mask_ = 0;
-  std::vector<int32_t> piece_at_;      // node -> piece id or -1
+  // node -> its piece id (or -1) and a filter of its children's code units: bit (unit % 32) is set
+  // when some child's unit has that remainder, so most steps to no child skip the hash probe
+  struct TrieNode {
+    int32_t piece;
+    uint32_t kids;
+  };
+  std::vector<TrieNode> nodes_;
   std::vector<double> scores_;
   int32_t unk_id_;
   double unk_score_;

@@ -79,8 +79,9 @@ const rate = (stderr: string) => {
   if (!m) throw new Error(`no throughput line in: ${stderr}`);
   return { routed: Number(m[1]), secs: Number(m[2]) };
 };
-// three runs; the process's own figure (from the first line read to the last written, pool start
-// included) and the wall time of the whole command (Node start, config, model load)
+// three runs; the process's own figure (from starting the worker pool to the last decision written:
+// routers loaded, config checked and backend probed included) and the wall time of the whole
+// command (Node's start and module loading too)
 const runs = [0, 1, 2].map(() => {
   const t0 = performance.now();
   const r = run(['route', '--in', inFile, '--out', join(dir, 'out.jsonl'), '--config', config]);

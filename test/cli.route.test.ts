@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
-import { defaultWorkers, parseLine } from '../src/cli/route.js';
+import { defaultWorkers } from '../src/cli/route.js';
+import { parseLine } from '../src/cli/route-worker.js';
 import { LineWriter } from '../src/cli/line-writer.js';
 import { ErrorCodes } from '../src/index.js';
 import type { BackendName } from '../src/compute/index.js';

@@ -5,57 +5,15 @@
  */
 import { isWorkerThread, workerData } from 'piscina';
 
-import { createBackend, selectBackend, type BackendName } from '../compute/index.js';
+import { createBackend, selectBackend, type BackendName, type ComputeBackend } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
 import { toArbiterError } from '../errors.js';
 import { parsePromptLine } from './jsonl.js';
 import { batchLines } from './line-batches.js';
 import { LineWriter } from './line-writer.js';
-import type { Decision, RouteOptions } from '../router/index.js';
-import { createRouter, pickDecision, type DecisionField, type Router } from '../router/index.js';
-
-/** What a worker's router is built from. */
-export interface RouterSpec {
-  config: string;
-  /** A trained router model folder. */
-  model?: string;
-  /** Embedder spec (loadEmbedder); default: the config's. */
-  embedder?: string;
-}
-
-export interface RouteTask extends RouterSpec {
-  /** The backend the command selected: a router built on another one is rebuilt on it. */
-  backend: BackendName;
-  /** Whole JSONL lines (line-batches.ts), decoded and parsed here rather than on the reading thread. */
-  bytes: Uint8Array;
-  /** The number of the first line. */
-  firstLine: number;
-  /** Stop at the first malformed line (its lines before it are routed). */
-  strict?: boolean;
-  options?: RouteOptions;
-  /** Only these decision fields (--fields); default: the whole decision. */
-  fields?: DecisionField[];
-}
-
-export const MALFORMED = 'malformed';
-
-/** A line that could not be read or routed, reported by the command with its number. */
-export interface LineProblem {
-  lineNo: number;
-  /** MALFORMED (not a prompt line) or the routing error's code. */
-  code: string;
-  message: string;
-}
-
-export interface RouteResult {
-  /** The decisions as JSONL, UTF-8. */
-  out: Uint8Array;
-  routed: number;
-  /** Malformed lines, in order (in strict mode at most one: the batch stopped there). */
-  malformed: LineProblem[];
-  /** Prompts that could not be routed. */
-  errors: LineProblem[];
-}
+import type { Decision } from '../router/index.js';
+import { createRouter, pickDecision, type Router } from '../router/index.js';
+import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-protocol.js';
 
 interface Item {
   id: string | number;
@@ -68,8 +26,26 @@ export function parseLine(line: string, lineNo: number): Item | { error: string 
   return 'error' in p ? p : { id: p.id ?? lineNo, prompt: p.prompt };
 }
 
+/**
+ * The backend the command's probe most likely selects, without probing (~35 ms at start): the
+ * warm start's. ARBITER_BACKEND's when set, else the first native one that loads (cuda, cpu) —
+ * what the probe picks unless that backend answers wrongly; the first task names the selected
+ * one and a router on another is rebuilt.
+ */
+async function likelyBackend(): Promise<ComputeBackend> {
+  if (!process.env.ARBITER_BACKEND)
+    for (const name of ['cuda', 'cpu'] as const) {
+      try {
+        return createBackend(name);
+      } catch {
+        // not built or no device: the next
+      }
+    }
+  return (await selectBackend()).backend;
+}
+
 async function build(spec: RouterSpec, backendName?: BackendName): Promise<Router> {
-  const backend = backendName ? createBackend(backendName) : (await selectBackend()).backend;
+  const backend = backendName ? createBackend(backendName) : await likelyBackend();
   return createRouter(spec.config, {
     backend,
     ...(spec.embedder ? { embedder: await loadEmbedder(spec.embedder, backend) } : {}),
@@ -77,8 +53,8 @@ async function build(spec: RouterSpec, backendName?: BackendName): Promise<Route
   });
 }
 
-// warm start, on the backend this thread's own probe selects (the first task says which the
-// command selected); a failure here is left for the first task's build to report
+// warm start, on the likely backend (the first task says which the command selected); a failure
+// here is left for the first task's build to report
 let router: Promise<Router | undefined> | undefined =
   isWorkerThread && (workerData as { warm?: RouterSpec } | undefined)?.warm
     ? build((workerData as { warm: RouterSpec }).warm).catch(() => undefined)

@@ -11,16 +11,13 @@ import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
 
-import { selectBackend } from '../compute/index.js';
+import type { BackendName } from '../compute/index.js';
+import type { Strategy } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
-import { parseEmbedderSpec } from '../embed/index.js';
-import { loadConfig, STRATEGIES, type Strategy } from '../config/index.js';
-import { parseFields } from '../router/index.js';
+import type { DecisionField } from '../router/index.js';
 import { openInput, write } from './jsonl.js';
 import { LineBatcher, type LineBatch } from './line-batches.js';
-import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-worker.js';
-
-export { parseLine } from './route-worker.js';
+import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-protocol.js';
 
 export interface RouteCommandOptions {
   in: string;
@@ -68,20 +65,15 @@ export function defaultWorkers(cores: number): number {
 export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const batch = int(o.batch, 'batch', 1, 100_000, 512);
   const threads = int(o.threads, 'threads', 1, 256, defaultWorkers(cpus().length));
-  if (o.strategy !== undefined && !(STRATEGIES as readonly string[]).includes(o.strategy))
-    throw new ArbiterError(
-      ErrorCodes.INVALID_ARGUMENT,
-      `--strategy must be one of ${STRATEGIES.join(', ')}, got ${o.strategy}`,
-      { param: 'strategy' },
-    );
-  const fields = o.fields !== undefined ? parseFields(o.fields, 'fields') : undefined;
-  if (o.embedder !== undefined) parseEmbedderSpec(o.embedder);
-  // the workers start loading their routers now, while this thread checks the config and probes
+  // the workers start loading their routers first (this module imports no more than it needs to
+  // start them: the config, router and compute modules take ~100 ms to load), while this thread
+  // loads those, checks the options and the config and probes the backend
   const spec: RouterSpec = {
     config: o.config,
     ...(o.embedder ? { embedder: o.embedder } : {}),
     ...(o.model ? { model: o.model } : {}),
   };
+  const t0 = performance.now(); // the reported time includes starting the pool and loading the routers
   const pool = new Piscina({
     filename: new URL('./route-worker.js', import.meta.url).href,
     minThreads: threads,
@@ -90,11 +82,26 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     workerData: { warm: spec },
   });
   let input: Awaited<ReturnType<typeof openInput>>;
-  let backend: Awaited<ReturnType<typeof selectBackend>>['backend'];
+  let backend: BackendName;
+  let fields: DecisionField[] | undefined;
   try {
-    await loadConfig(o.config); // fail fast, with every config problem, before any work
+    const [config, compute, router, embed] = await Promise.all([
+      import('../config/index.js'),
+      import('../compute/index.js'),
+      import('../router/index.js'),
+      import('../embed/index.js'),
+    ]);
+    if (o.strategy !== undefined && !(config.STRATEGIES as readonly string[]).includes(o.strategy))
+      throw new ArbiterError(
+        ErrorCodes.INVALID_ARGUMENT,
+        `--strategy must be one of ${config.STRATEGIES.join(', ')}, got ${o.strategy}`,
+        { param: 'strategy' },
+      );
+    fields = o.fields !== undefined ? router.parseFields(o.fields, 'fields') : undefined;
+    if (o.embedder !== undefined) embed.parseEmbedderSpec(o.embedder);
+    await config.loadConfig(o.config); // fail fast, with every config problem, before any work
     input = await openInput(o.in);
-    ({ backend } = await selectBackend());
+    backend = (await compute.selectBackend()).backend.name;
   } catch (e) {
     await pool.destroy();
     throw e;
@@ -109,7 +116,6 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
         )
       : undefined;
   bar?.start(total, 0, { routed: 0, rate: 0 });
-  const t0 = performance.now();
   let routed = 0;
   let malformed = 0;
   let unroutable = 0;
@@ -120,7 +126,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const submit = (b: LineBatch) => {
     const task: RouteTask = {
       ...spec,
-      backend: backend.name,
+      backend,
       bytes: b.bytes,
       firstLine: b.firstLine,
       ...(o.strict ? { strict: true } : {}),
@@ -166,7 +172,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   }
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(
-    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} thread${threads > 1 ? 's' : ''}, ${backend.name} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}${unroutable ? `; ${unroutable} prompt${unroutable > 1 ? 's' : ''} could not be routed` : ''}\n`,
+    `arbiter route: routed ${routed} prompts in ${secs.toFixed(2)} s (${Math.round(routed / secs)} prompts/s, ${threads} thread${threads > 1 ? 's' : ''}, ${backend} backend)${malformed ? `; ${malformed} malformed line${malformed > 1 ? 's' : ''} skipped` : ''}${unroutable ? `; ${unroutable} prompt${unroutable > 1 ? 's' : ''} could not be routed` : ''}\n`,
   );
   if (failure) throw failure;
 }

@@ -46,8 +46,10 @@ function describe(e: ErrorObject): string {
 
 /** A checker for `schema`: returns the value typed, or throws ARB_INVALID_ARGUMENT. */
 export function checker<T>(schema: object, root: string): (value: unknown) => T {
-  const validate = requestAjv.compile(schema);
+  // compiled at the first check, not at import: a process that never checks one pays nothing
+  let validate: ReturnType<typeof requestAjv.compile> | undefined;
   return (value: unknown): T => {
+    validate ??= requestAjv.compile(schema);
     if (validate(value)) return value as T;
     const e = validate.errors![0]!;
     const param = paramOf(schema as Node, e, root);

@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'build/', 'native/', 'node_modules/', 'models/', 'docs/', 'bench/results/'] },
+  { ignores: ['dist/', 'build/', 'native/', 'node_modules/', 'models/', 'docs/', 'bench/results/', 'src/**/*.generated.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,7 @@
 // Config loading and the model registry: defaults, every error at once with its key path,
 // syntax errors with line and column, secrets refused, and no input that is not an
 // ARB_INVALID_CONFIG error (property-based).
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 import { ArbiterError, ErrorCodes, loadConfig, parseConfig, validateConfig } from '../src/index.js';
 import { ModelRegistry } from '../src/config/index.js';
+// @ts-expect-error: a plain .mjs script without types
+import { renderConfigValidator } from '../scripts/gen-config-validator.mjs';
 
 const minimal = {
   models: [
@@ -243,5 +246,16 @@ describe('the shipped JSON schemas', () => {
       // and a broken copy is caught, so this check can fail
       expect(meta.validateSchema({ ...(schema as object), type: 'strng' })).toBe(false);
     }
+  });
+
+  it('the config validator compiled ahead of time is the current schema compiled (npm run gen:config)', async () => {
+    const { configSchema } = await import('../src/config/schema.js');
+    const file = new URL('../src/config/config-validator.generated.ts', import.meta.url);
+    const render = renderConfigValidator as (schema: object) => string;
+    expect(readFileSync(file, 'utf8'), 'src/config/config-validator.generated.ts is stale: npm run gen:config').toBe(
+      render(configSchema),
+    );
+    // a changed schema renders differently, so this check can fail
+    expect(render({ ...configSchema, required: ['models', 'routing'] })).not.toBe(render(configSchema));
   });
 });

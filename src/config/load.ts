@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import YAML from 'yaml';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
@@ -14,23 +14,14 @@ import { RESERVED_NAMES } from '../names.js';
 import { redactSecrets } from '../text.js';
 import { BUILTIN_PIPELINES, BUILTIN_PROFILES } from './builtin-pipelines.js';
 import { pipelineProblems, profileProblems } from './pipelines.js';
-import { configSchema } from './schema.js';
+import generatedValidate from './config-validator.generated.js';
 import type { ArbiterConfig } from './types.js';
 
-// strictRequired off: conditional `required` (provider kind -> baseUrl or data) lives in if/then branches
-// validateSchema off: the schema is ours and fixed, checked against the JSON Schema meta-schema in
-// test/models.config.test.ts — not again in every process (~90 ms of each start)
-const ajv = new Ajv({
-  allErrors: true,
-  useDefaults: true,
-  strict: true,
-  strictRequired: false,
-  allowUnionTypes: true,
-  validateSchema: false,
-  // a config is validated a few times per process: compiling fast beats running optimised code (~40 ms a start)
-  code: { optimize: false },
-});
-const validate = ajv.compile(configSchema);
+// the schema compiled ahead of time with Ajv (scripts/gen-config-validator.mjs, `npm run
+// gen:config`; a test fails while it is out of date): compiling it in every process took ~40-50 ms
+// of each start. The schema itself is checked against the JSON Schema meta-schema in
+// test/models.config.test.ts.
+const validate = generatedValidate as unknown as ValidateFunction;
 
 const SECRET_KEYS = /^(api[_-]?key|secret|token|password|authorization)$/i;
 

@@ -9,15 +9,18 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { invalid } from '../errors.js';
 
 // strict: unknown keywords are schema bugs, except our own annotation; the schemas are ours and
-// fixed, checked against the meta-schema in test/models.config.test.ts, not at every start
-export const requestAjv = new Ajv({
-  strict: true,
-  validateSchema: false,
-  allErrors: false,
-  coerceTypes: false,
-  useDefaults: false,
-  keywords: ['x-param'],
-});
+// fixed, checked against the meta-schema in test/models.config.test.ts, not at every start.
+// Made at the first check (an Ajv instance costs ~10 ms to set up).
+let ajv: Ajv | undefined;
+const requestAjv = () =>
+  (ajv ??= new Ajv({
+    strict: true,
+    validateSchema: false,
+    allErrors: false,
+    coerceTypes: false,
+    useDefaults: false,
+    keywords: ['x-param'],
+  }));
 
 type Node = { properties?: Record<string, Node>; items?: Node; 'x-param'?: string };
 
@@ -47,9 +50,9 @@ function describe(e: ErrorObject): string {
 /** A checker for `schema`: returns the value typed, or throws ARB_INVALID_ARGUMENT. */
 export function checker<T>(schema: object, root: string): (value: unknown) => T {
   // compiled at the first check, not at import: a process that never checks one pays nothing
-  let validate: ReturnType<typeof requestAjv.compile> | undefined;
+  let validate: ReturnType<Ajv['compile']> | undefined;
   return (value: unknown): T => {
-    validate ??= requestAjv.compile(schema);
+    validate ??= requestAjv().compile(schema);
     if (validate(value)) return value as T;
     const e = validate.errors![0]!;
     const param = paramOf(schema as Node, e, root);

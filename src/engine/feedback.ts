@@ -168,5 +168,6 @@ export async function rate(
 
 /** Drops what was learned from a request (it is forgotten: a later rating of it teaches again). */
 export function forgetLearned(learnedFrom: Set<string>, requestId: string): void {
+  if (learnedFrom.size === 0) return; // nothing rated yet: no keys to build
   for (const s of FEEDBACK_SOURCES) learnedFrom.delete(learnedKey(requestId, s));
 }

@@ -1,5 +1,6 @@
 #include "parallel.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -23,6 +24,16 @@ unsigned default_threads() {
   return hc == 0 ? 1 : hc;
 }
 
+// One parallel_for call: its tasks, handed out one at a time from `next`.
+struct Job {
+  Job(const std::function<void(size_t, unsigned)>* f, size_t count) : fn(f), n(count) {}
+  const std::function<void(size_t, unsigned)>* fn;
+  size_t n;
+  std::atomic<size_t> next{0};
+  unsigned busy = 0;         // pool workers inside it (under the pool's mutex)
+  std::exception_ptr error;  // the first task's error (under the pool's mutex)
+};
+
 class Pool {
  public:
   explicit Pool(unsigned threads) : threads_(threads) {
@@ -38,76 +49,69 @@ class Pool {
   }
   unsigned threads() const { return threads_; }
 
-  // The caller works too and never waits for a worker that has not woken: once every task is
-  // taken and the workers that joined are done, the job closes, and a worker that wakes later
-  // skips it. (Waiting for every worker to check in made each call as slow as the slowest wake-up,
-  // milliseconds on a busy or virtualised machine.)
+  // Concurrent callers each run their own job, and idle workers join the oldest job with tasks
+  // left: a caller never waits for another's job to end (a routing batch's small MLP call used to
+  // queue behind the other batch's search), nor for a worker that has not woken — once its tasks
+  // are all taken it waits only for the workers that joined it. (Waiting for every worker to check
+  // in made each call as slow as the slowest wake-up, milliseconds on a busy or virtualised machine.)
   void run(size_t n, const std::function<void(size_t, unsigned)>& fn) {
-    std::lock_guard<std::mutex> job_lock(job_mu_);  // one job at a time
+    Job job(&fn, n);
     {
       std::lock_guard<std::mutex> lk(mu_);
-      fn_ = &fn;
-      n_ = n;
-      next_.store(0);
-      error_ = nullptr;
-      busy_ = 0;
-      open_ = true;
-      ++generation_;
+      jobs_.push_back(&job);
     }
     cv_.notify_all();
-    work(0);
+    work(job, 0);
     std::unique_lock<std::mutex> lk(mu_);
-    done_cv_.wait(lk, [this] { return busy_ == 0; });
-    open_ = false;  // under the lock where busy_ == 0 was seen: no worker can join after this
-    fn_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
+    jobs_.erase(std::find(jobs_.begin(), jobs_.end(), &job));  // no worker joins it after this
+    done_cv_.wait(lk, [&job] { return job.busy == 0; });
+    if (job.error) std::rethrow_exception(job.error);
   }
 
  private:
-  void work(unsigned worker) {
+  void work(Job& job, unsigned worker) {
     for (;;) {
-      const size_t i = next_.fetch_add(1);
-      if (i >= n_) break;
+      const size_t i = job.next.fetch_add(1);
+      if (i >= job.n) break;
       try {
-        (*fn_)(i, worker);
+        (*job.fn)(i, worker);
       } catch (...) {
         std::lock_guard<std::mutex> lk(mu_);
-        if (!error_) error_ = std::current_exception();
-        next_.store(n_);  // stop handing out tasks
+        if (!job.error) job.error = std::current_exception();
+        job.next.store(job.n);  // stop handing out its tasks
       }
     }
   }
+  // The oldest listed job with a task not yet taken (under mu_), or null.
+  Job* open_job() const {
+    for (Job* j : jobs_)
+      if (j->next.load() < j->n) return j;
+    return nullptr;
+  }
   void loop(unsigned worker) {
-    uint64_t seen = 0;
     for (;;) {
+      Job* job = nullptr;
       {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+        cv_.wait(lk, [&] { return stop_ || (job = open_job()) != nullptr; });
         if (stop_) return;
-        seen = generation_;
-        if (!open_) continue;  // woke after the job closed
-        ++busy_;
+        ++job->busy;
       }
-      work(worker);
+      work(*job, worker);
       {
         std::lock_guard<std::mutex> lk(mu_);
-        if (--busy_ == 0) done_cv_.notify_one();
+        --job->busy;
       }
+      done_cv_.notify_all();  // its caller may be waiting for the workers inside it
     }
   }
 
   unsigned threads_;
   std::vector<std::thread> workers_;
-  std::mutex job_mu_, mu_;
+  std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  const std::function<void(size_t, unsigned)>* fn_ = nullptr;
-  size_t n_ = 0;
-  std::atomic<size_t> next_{0};
-  unsigned busy_ = 0;  // workers inside the current job
-  bool open_ = false;
-  uint64_t generation_ = 0;
+  std::vector<Job*> jobs_;  // jobs with a caller still in run(), oldest first
   bool stop_ = false;
-  std::exception_ptr error_;
 };
 
 std::mutex g_pool_mu;

@@ -1,5 +1,6 @@
 // Internal: a persistent worker pool. parallel_for runs fn(task, worker) for task in [0, n) on
-// the calling thread plus the pool's workers; one job at a time (concurrent callers queue).
+// the calling thread plus the pool's idle workers; concurrent callers each run their own job (the
+// workers help the oldest one with tasks left).
 #pragma once
 #include <cstddef>
 #include <functional>

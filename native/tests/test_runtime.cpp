@@ -2,6 +2,7 @@
 // on, SerialScope keeping work on the caller) and of the prompt analyzer on hand-worked texts
 // (the JavaScript reference and the full comparison live in test/route-native.test.ts).
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +41,28 @@ void test_pool() {
     });
   for (auto& t : callers) t.join();
   check(wrong.load() == 0, "pool: concurrent callers each get all their tasks, once");
+
+  // a caller does not wait for another's job: B's job runs to its end while A's job is still
+  // running (A's tasks wait for B to finish, up to 5 s; with jobs queued one at a time they time out)
+  {
+    std::atomic<bool> b_done{false};
+    std::atomic<int> a_waited_out{0};
+    std::thread a([&] {
+      parallel_tasks(4, [&](size_t) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!b_done.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+        if (!b_done.load()) a_waited_out.fetch_add(1);
+      });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // A's job has started
+    std::vector<std::atomic<int>> mine(50);
+    parallel_tasks(mine.size(), [&](size_t i) { mine[i].fetch_add(1); });
+    bool all = true;
+    for (auto& h : mine) all = all && h.load() == 1;
+    b_done.store(true);
+    a.join();
+    check(all && a_waited_out.load() == 0, "pool: a caller's job runs while another caller's job is still running");
+  }
 
   bool threw = false;
   try {

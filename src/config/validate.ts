@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 
 import type { Ajv, ErrorObject } from 'ajv';
+import type * as AjvModule from 'ajv';
 
 import { invalid } from '../errors.js';
 
@@ -16,7 +17,7 @@ import { invalid } from '../errors.js';
 // of loading Ajv and ~10 ms of setting one up.
 let ajv: Ajv | undefined;
 const requestAjv = () =>
-  (ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({
+  (ajv ??= new (createRequire(import.meta.url)('ajv') as typeof AjvModule).Ajv({
     strict: true,
     validateSchema: false,
     allErrors: false,

@@ -50,6 +50,83 @@ describe('few-shot question extraction', () => {
   });
 });
 
+/** The extraction as first written (chains of map/filter/some), the reference for the loops. */
+function referenceExtract(prompt: string) {
+  const text = (prompt.includes('\r') ? prompt.replace(/\r\n?/g, '\n') : prompt).trim();
+  const none = { detected: false, examples: 0, question: text, template: [] as string[] };
+  const blocks = text
+    .split(/\n[ \t]*\n/)
+    .map((b) => b.trim())
+    .filter((b) => b.length > 0);
+  if (blocks.length < 3) return none;
+  const seen = new Map<string, number>();
+  for (const b of blocks)
+    for (const line of new Set(
+      b
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    ))
+      seen.set(line, (seen.get(line) ?? 0) + 1);
+  const minRepeats = Math.max(2, Math.ceil((blocks.length - 1) / 2));
+  const isTemplate = (line: string) => (seen.get(line.trim()) ?? 0) >= minRepeats;
+  const answer = /^(answer|a|output|label)\s*[:：]/i;
+  let q = blocks.length - 1;
+  while (q > 0 && blocks[q]!.split('\n').every((l) => isTemplate(l) || answer.test(l.trim()))) q--;
+  const last = blocks[q]!.split('\n');
+  const lastTemplate = last.filter((l) => isTemplate(l));
+  if (lastTemplate.length === 0) return none;
+  const examples = blocks
+    .slice(0, q)
+    .filter((b) => b.split('\n').some((l) => lastTemplate.some((t) => t.trim() === l.trim()))).length;
+  if (examples < 2) return none;
+  const question = last
+    .filter((l) => !isTemplate(l))
+    .map((l) => l.replace(/\s*(answer|output)\s*[:：]\s*$/i, ''))
+    .join('\n')
+    .trim();
+  return {
+    detected: true,
+    examples,
+    question: question || blocks[q]!,
+    template: [...new Set(lastTemplate.map((l) => l.trim()))],
+  };
+}
+
+describe('few-shot extraction against its reference', () => {
+  // prompts made of blocks that share lines, answer lines, padding and line-ending variants
+  const line = fc.oneof(
+    fc.constantFrom('Answer:', 'answer: B', 'A: yes', 'Output:', 'Label: 1', 'Choose one.', '  Choose one.  ', '', ' '),
+    fc.constantFrom('A) one', 'B) two', 'C) three', 'D) four', 'Question?', 'Explain it. Answer:'),
+    fc.string({ maxLength: 12 }),
+  );
+  const block = fc.array(line, { minLength: 1, maxLength: 5 }).map((ls) => ls.join('\n'));
+  const sep = fc.constantFrom('\n\n', '\n \n', '\n\t\n', '\r\n\r\n', '\n\n\n', '\n');
+  const prompt = fc
+    .tuple(fc.array(fc.tuple(block, sep), { minLength: 0, maxLength: 8 }), block, fc.constantFrom('', ' ', '\n'))
+    .map(([parts, lastBlock, pad]) => pad + parts.map(([b, s]) => b + s).join('') + lastBlock + pad);
+
+  it('gives what the reference gives on random few-shot-like prompts', () => {
+    let detected = 0;
+    fc.assert(
+      fc.property(prompt, (p) => {
+        const got = extractQuestion(p);
+        expect(got).toEqual(referenceExtract(p));
+        if (got.detected) detected++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(detected, 'prompts the generator made that are few-shot').toBeGreaterThan(100);
+  });
+
+  it('and on the prompts above and a few edge cases', () => {
+    const few = [1, 2, 3, 4, 5].map((i) => `Q${i}?\nA) x\nB) y\nAnswer:${i < 5 ? ' A' : ''}`).join('\n\n');
+    for (const p of [few, few.replace(/\n/g, '\r\n'), `Answer:\n\n${few}`, '\n\n\n', 'a\n\nb\n\nc'])
+      expect(extractQuestion(p)).toEqual(referenceExtract(p));
+    expect(extractQuestion(few).detected).toBe(true);
+  });
+});
+
 describe('features', () => {
   it('measures code, math, lists, options, questions and script', () => {
     const code = features('Why does this fail?\n```js\nfunction add(a, b) {\n  return a + b;\n}\n```');

@@ -38,19 +38,10 @@ export function extractQuestion(prompt: string): FewShot {
 
 const notFewShot = (text: string): FewShot => ({ detected: false, examples: 0, question: text, template: [] });
 
-/** A block's lines, trimmed, without the empty ones. */
-function trimmedLines(block: string): string[] {
-  const out: string[] = [];
-  for (const line of block.split('\n')) {
-    const t = line.trim();
-    if (t) out.push(t);
-  }
-  return out;
-}
-
-// Loops rather than chains of map/filter/some with closures: the same result (test/analyze.test.ts
-// checks it against the chained form) in a smaller function for V8 to optimise — the chained one
-// was compiled ~4 times in an `arbiter route` run at ~37 ms each, this ~3 times at ~14 ms.
+// Loops rather than chains of map/filter/some with closures, and each line split and trimmed once
+// (a trimmed line is a new string: every Map or Set lookup of a fresh one hashes it again): the
+// same result (test/analyze.test.ts checks it against the chained form) in a smaller function for
+// V8 to optimise — the chained one was compiled ~4 times in an `arbiter route` run at ~37 ms each.
 function fewShot(text: string): FewShot {
   const blocks: string[] = [];
   for (const part of text.split(BLOCK_SPLIT)) {
@@ -58,38 +49,34 @@ function fewShot(text: string): FewShot {
     if (b.length > 0) blocks.push(b);
   }
   if (blocks.length < 3) return notFewShot(text);
+  const raw = blocks.map((b) => b.split('\n')); // each block's lines, as written
+  const trimmed = raw.map((ls) => ls.map((l) => l.trim()));
 
   // how many blocks each distinct line occurs in
   const seen = new Map<string, number>();
-  for (const b of blocks) for (const line of new Set(trimmedLines(b))) seen.set(line, (seen.get(line) ?? 0) + 1);
+  for (const ls of trimmed) {
+    const distinct = new Set<string>();
+    for (const t of ls) if (t) distinct.add(t);
+    for (const t of distinct) seen.set(t, (seen.get(t) ?? 0) + 1);
+  }
   const minRepeats = Math.max(2, Math.ceil((blocks.length - 1) / 2));
-  const isTemplate = (line: string) => (seen.get(line.trim()) ?? 0) >= minRepeats;
+  const isTemplate = (t: string) => (seen.get(t) ?? 0) >= minRepeats;
 
   // the last block that has its own content is the question; blocks of pure template before it
   // (a repeated instruction) belong to the example structure
   let q = blocks.length - 1;
-  while (q > 0 && onlyTemplate(blocks[q]!, isTemplate)) q--;
-  const last = blocks[q]!.split('\n');
+  while (q > 0 && trimmed[q]!.every((t) => isTemplate(t) || ANSWER_PREFIX.test(t))) q--;
   const shared = new Set<string>(); // the question block's template lines, trimmed, in order
-  for (const l of last) if (isTemplate(l)) shared.add(l.trim());
+  for (const t of trimmed[q]!) if (isTemplate(t)) shared.add(t);
   if (shared.size === 0) return notFewShot(text);
   let examples = 0;
-  for (let i = 0; i < q; i++)
-    for (const l of blocks[i]!.split('\n'))
-      if (shared.has(l.trim())) {
-        examples++;
-        break;
-      }
+  for (let i = 0; i < q; i++) if (trimmed[i]!.some((t) => shared.has(t))) examples++;
   if (examples < 2) return notFewShot(text);
 
   const own: string[] = [];
-  for (const l of last) if (!isTemplate(l)) own.push(l.replace(/\s*(answer|output)\s*[:：]\s*$/i, ''));
+  const last = raw[q]!;
+  for (let j = 0; j < last.length; j++)
+    if (!isTemplate(trimmed[q]![j]!)) own.push(last[j]!.replace(/\s*(answer|output)\s*[:：]\s*$/i, ''));
   const question = own.join('\n').trim();
   return { detected: true, examples, question: question || blocks[q]!, template: [...shared] };
-}
-
-/** Whether every line of a block is a template line or an answer line. */
-function onlyTemplate(block: string, isTemplate: (line: string) => boolean): boolean {
-  for (const l of block.split('\n')) if (!isTemplate(l) && !ANSWER_PREFIX.test(l.trim())) return false;
-  return true;
 }

@@ -1,6 +1,6 @@
 // Loaders (file:line errors), training on generated outcome data with a known structure, the
 // model folder (checksums, embedder check), and routing with the trained model — no shared data.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -342,6 +342,40 @@ describe('learned difficulty and capabilities', () => {
       code: 'ARB_INVALID_ARGUMENT',
       message: /head\.json: weight must hold/,
     });
+    trained.manifold.free();
+  });
+
+  it('refuses a model folder whose manifold file was changed, alone or with another bad file', async () => {
+    const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+    const trained = await train(dataset(40), embedder, backend, { valFraction: 0 });
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+    await saveRouterModel(dir, { ...trained, embedder, produced: {} });
+    const config = {
+      models: ['coder', 'chatter'].map((id) => ({
+        id,
+        provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+        cost: { inputPer1k: 1, outputPer1k: 1 },
+      })),
+    };
+    const loaded = await createRouter(config, { backend, embedder, model: dir });
+    expect(loaded.manifold.size).toBe(trained.manifold.size);
+    await loaded.close();
+    // one byte of an embedding changed: the manifest's checksum (the file is read and hashed once)
+    const file = join(dir, 'manifold.arbm');
+    const bytes = await readFile(file);
+    bytes[200] = bytes[200]! ^ 0xff;
+    await writeFile(file, bytes);
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+      message: /manifold\.arbm does not match its sha256/,
+    });
+    // and with a broken file read before the manifold's check completes: one typed error, the
+    // manifold's check left handled (an unhandled rejection would fail this run)
+    await writeFile(join(dir, 'head.json'), '{');
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+    });
+    await new Promise((r) => setTimeout(r, 50));
     trained.manifold.free();
   });
 });

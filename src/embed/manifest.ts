@@ -38,6 +38,11 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The same, computed on the libuv pool (WebCrypto): the calling thread goes on meanwhile. */
+export async function sha256Async(data: Uint8Array): Promise<string> {
+  return Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', data)).toString('hex');
+}
+
 export async function readManifest(dir: string): Promise<Manifest> {
   let text: string;
   try {
@@ -77,7 +82,7 @@ export async function readModelFile(
     return bad(dir, `cannot read ${file.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (data.length !== file.bytes) bad(dir, `${file.path} has ${data.length} bytes, the manifest says ${file.bytes}`);
-  if (sha256(data) !== file.sha256)
+  if ((await sha256Async(data)) !== file.sha256)
     bad(dir, `${file.path} does not match its sha256 in the manifest (corrupt or replaced)`);
   return { file, data };
 }

@@ -87,7 +87,10 @@ export async function loadRouterModel(
       `model ${dir} was trained with another embedder (${want?.kind ?? '?'} ${want?.name ?? '?'}, ${String(want?.fingerprint).slice(0, 16)}…), not ${embedder.kind} ${embedder.name}: pass the same embedder`,
       { param: 'model' },
     );
-  await readModelFile(dir, manifest, 'manifold'); // size and checksum
+  // size and checksum, hashed off this thread while the rest loads (awaited below; handled now, so
+  // a bad file cannot become an unhandled rejection if something else fails first)
+  const manifoldFile = readModelFile(dir, manifest, 'manifold');
+  manifoldFile.catch(() => {});
   const { costs, strengths } = JSON.parse((await readModelFile(dir, manifest, 'costs')).data.toString('utf8')) as {
     costs: CostTable;
     strengths: Record<string, Record<string, number>>;
@@ -107,7 +110,8 @@ export async function loadRouterModel(
       if (!Array.isArray(cap) || cap.length !== 3 || !cap.every(Number.isFinite))
         bad(dir, `quality.json: ${m}.${t} must be [a, b, c] (finite numbers)`);
   const ood = manifest.files.some((f) => f.kind === 'ood') ? await loadOod(dir, manifest, head) : undefined;
-  const manifold = await loadManifold(join(dir, 'manifold.arbm'), backend);
+  const { file, data } = await manifoldFile;
+  const manifold = await loadManifold(join(dir, file.path), backend, { bytes: data });
   return { manifold, head, calibration, costs, strengths, manifest, ...(ood ? { ood } : {}) };
 }
 

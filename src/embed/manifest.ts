@@ -40,7 +40,9 @@ export function sha256(data: Uint8Array): string {
 
 /** The same, computed on the libuv pool (WebCrypto): the calling thread goes on meanwhile. */
 export async function sha256Async(data: Uint8Array): Promise<string> {
-  return Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', data)).toString('hex');
+  // WebCrypto's types take no view of a SharedArrayBuffer; a file's bytes never are one
+  const bytes = data as Uint8Array<ArrayBuffer>;
+  return Buffer.from(await globalThis.crypto.subtle.digest('SHA-256', bytes)).toString('hex');
 }
 
 export async function readManifest(dir: string): Promise<Manifest> {

@@ -101,16 +101,12 @@ export function choose(
       `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`,
       { param: 'constraints' },
     );
-  // logSpan over the eligible candidates (an excluded one scores as the worst, 1)
-  const span = (f: (c: Candidate) => number, offset: number) => {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const c of eligible) {
-      const v = Math.log(f(c) + offset);
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    return (c: Candidate) => (!c.eligible ? 1 : hi > lo ? (Math.log(f(c) + offset) - lo) / (hi - lo) : 0);
+  // logSpan over the eligible candidates, by candidate (an excluded one scores as the worst, 1);
+  // eligible keeps the candidates' order
+  const span = (f: (c: Candidate) => number, offset: number): number[] => {
+    const scaled = logSpan(eligible.map(f), offset);
+    let e = 0;
+    return cands.map((c) => (c.eligible ? scaled[e++]! : 1));
   };
   const costN = span((c) => c.cost, 1e-9);
   const latN = span((c) => c.latencyMs, 1);
@@ -119,17 +115,17 @@ export function choose(
   if (target !== undefined) {
     used = 'quality-target';
     const reach = eligible.filter((c) => c.quality >= target);
-    for (const c of cands) c.score = reach.includes(c) ? 10 - costN(c) : c.quality; // reachers first, cheapest first
+    cands.forEach((c, i) => (c.score = reach.includes(c) ? 10 - costN[i]! : c.quality)); // reachers first, cheapest first
     note = reach.length
       ? `cheapest predicted to reach ${target}`
       : `none predicted to reach ${target}: best predicted instead`;
   } else {
-    for (const c of cands) {
-      if (strategy === 'quality') c.score = c.quality - 1e-6 * costN(c);
+    cands.forEach((c, i) => {
+      if (strategy === 'quality') c.score = c.quality - 1e-6 * costN[i]!;
       else if (strategy === 'cost') c.score = -c.cost + 1e-9 * c.quality;
       else if (strategy === 'latency') c.score = -c.latencyMs + 1e-6 * c.quality;
-      else c.score = w.quality * c.quality - w.cost * costN(c) - w.latency * latN(c);
-    }
+      else c.score = w.quality * c.quality - w.cost * costN[i]! - w.latency * latN[i]!;
+    });
   }
   const ranked = [...cands].sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score);
   const open = ranked.filter((c) => c.eligible && !c.saturated);

@@ -149,23 +149,6 @@ class CpuIndex final : public Index {
     inv_norm_[r] = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
   }
 
-  // Scores of mr queries against `count` consecutive row panels from b, into c (kPanel columns
-  // a panel): two panels a call where the table has a two-panel kernel.
-  void micro_block(size_t mr, const float* a, const T* b, size_t count, float* c, size_t ldc) const {
-    const auto& K = detail::kernels();
-    const size_t step = kPanel * dim_;
-    size_t j = 0;
-    if constexpr (sizeof(T) == 4) {
-      if (const auto two = K.micro2_f32[mr])
-        for (; j + 2 <= count; j += 2) two(a, dim_, b + j * step, dim_, c + j * kPanel, ldc);
-      for (; j < count; ++j) K.micro_f32[mr](a, dim_, b + j * step, dim_, c + j * kPanel, ldc);
-    } else {
-      if (const auto two = K.micro2_f16[mr])
-        for (; j + 2 <= count; j += 2) two(a, dim_, b + j * step, dim_, c + j * kPanel, ldc);
-      for (; j < count; ++j) K.micro_f16[mr](a, dim_, b + j * step, dim_, c + j * kPanel, ldc);
-    }
-  }
-
   size_t dim_;
   DType dtype_;
   mutable std::shared_mutex mu_;
@@ -229,7 +212,7 @@ void CpuIndex<T>::search_block(const float* queries, size_t nq, size_t kk, Metri
       for (size_t qp = qp0; qp < qp1; ++qp) {
         const size_t q0 = qp * kMaxMr, mr = std::min(kMaxMr, nq - q0);
         const float* a = queries + q0 * d;
-        micro_block(mr, a, rows_.data() + bp * kPanel * d, bcount, tile, ldc);
+        detail::micro_panels(K, mr, a, d, rows_.data() + bp * kPanel * d, d, bcount, tile, ldc);
         for (size_t i = 0; i < mr; ++i) {
           float* row = tile + i * ldc;  // cosine and l2 are ranked by a monotone transform of the dot
           const float* ax = aux + row0;

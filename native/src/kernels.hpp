@@ -35,6 +35,28 @@ struct KernelTable {
 };
 
 
+// Scores of mr query rows (a, lda) against `count` consecutive row panels of b (panel j at
+// b + j * kPanel * d) into c (panel j's kPanel columns at c + j * kPanel): two panels a call where
+// the table has a two-panel kernel, one at a time otherwise and for the last odd one.
+template <typename T>
+inline void micro_panels(const KernelTable& K, size_t mr, const float* a, size_t lda, const T* b, size_t d,
+                         size_t count, float* c, size_t ldc) {
+  using Micro = void (*)(const float*, size_t, const T*, size_t, float*, size_t);
+  Micro one, two;
+  if constexpr (sizeof(T) == 4) {
+    one = K.micro_f32[mr];
+    two = K.micro2_f32[mr];
+  } else {
+    one = K.micro_f16[mr];
+    two = K.micro2_f16[mr];
+  }
+  const size_t step = kPanel * d;
+  size_t j = 0;
+  if (two)
+    for (; j + 2 <= count; j += 2) two(a, lda, b + j * step, d, c + j * kPanel, ldc);
+  for (; j < count; ++j) one(a, lda, b + j * step, d, c + j * kPanel, ldc);
+}
+
 const KernelTable& generic_kernels();
 // Returns nullptr when the binary was built without AVX2 support.
 const KernelTable* avx2_kernels();

@@ -83,13 +83,7 @@ class CpuMlp final : public Mlp {
         const auto& K = detail::kernels();
         for (size_t q0 = 0; q0 < rows; q0 += kMaxMr) {
           const size_t mr = std::min(kMaxMr, rows - q0);
-          const size_t panels = ldo / kPanel;
-          size_t p = 0;
-          if (const auto two = K.micro2_f32[mr])  // two panels a call where the table has it
-            for (; p + 2 <= panels; p += 2)
-              two(src + q0 * L.in, L.in, L.w.data() + p * kPanel * L.in, L.in, nxt + q0 * ldo + p * kPanel, ldo);
-          for (; p < panels; ++p)
-            K.micro_f32[mr](src + q0 * L.in, L.in, L.w.data() + p * kPanel * L.in, L.in, nxt + q0 * ldo + p * kPanel, ldo);
+          detail::micro_panels(K, mr, src + q0 * L.in, L.in, L.w.data(), L.in, ldo / kPanel, nxt + q0 * ldo, ldo);
         }
         const bool last = l + 1 == layers_.size();
         for (size_t i = 0; i < rows; ++i) {

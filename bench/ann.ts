@@ -7,11 +7,17 @@
  * mapped into 256 dimensions, plus noise: real prompt embeddings have a participation ratio of
  * about 33 (the shipped static embedder on RouterBench); `isotropic` — 4,000 clusters with
  * 256-dimensional noise, a worst case where a cluster's points are all about equally far apart.
+ * Then the manifold is saved (its file and, beside it, the graph) and loaded back: load time against
+ * the build, and the loaded manifold's neighbours against the original's on the same queries.
  * Target: ≥ 5,000 prompts/s with recall@16 ≥ 0.95.
  *   npm run bench -- ann        (BENCH_N, BENCH_ROWS; long: run by name)
  */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { createBackend } from '../src/compute/index.js';
-import { Manifold } from '../src/manifold/index.js';
+import { loadManifold, Manifold, saveManifold } from '../src/manifold/index.js';
 import { median, printTable, writeResults, type ResultRow } from './lib/common.js';
 
 const N = Number(process.env.BENCH_N ?? 1_000_000);
@@ -79,6 +85,28 @@ for (let s = 0; s < N; s += CHUNK) {
 }
 const buildS = (performance.now() - t0) / 1000;
 
+// saved and loaded back: the graph file is read (after its checksum), not rebuilt
+const dir = await mkdtemp(join(tmpdir(), 'arbiter-ann-'));
+const t2 = performance.now();
+const { graph } = await saveManifold(manifold, join(dir, 'manifold.arbm'));
+const saveS = (performance.now() - t2) / 1000;
+const t3 = performance.now();
+const loaded = await loadManifold(join(dir, 'manifold.arbm'), backend);
+const loadS = (performance.now() - t3) / 1000;
+const [mine, theirs] = [await manifold.vote(queries, K), await loaded.vote(queries, K)];
+const sameNeighbours = mine.filter((v, q) =>
+  v.neighbours.ids.every((id, j) => id === theirs[q]!.neighbours.ids[j]),
+).length;
+const files = {
+  manifoldBytes: (await stat(join(dir, 'manifold.arbm'))).size,
+  graphBytes: graph?.bytes ?? 0,
+};
+log(
+  `saved in ${saveS.toFixed(1)} s, loaded in ${loadS.toFixed(1)} s (build ${buildS.toFixed(0)} s); same neighbours ${sameNeighbours}/${Q}`,
+);
+loaded.free();
+await rm(dir, { recursive: true, force: true });
+
 // exact search of the same rows (f16, as the manifold stores them): the reference and the floor
 const exact = backend.createIndex({ dim: D, dtype: 'f16' });
 await exact.add(
@@ -127,12 +155,18 @@ const met = sweep.filter((x) => x.promptsPerS >= 5000 && x.recall >= 0.95);
 printTable(`${N.toLocaleString('en-US')} points (${KIND} rows), d = ${D}, k = ${K}`, results, 'prompts/s');
 process.stdout.write(
   `build ${buildS.toFixed(0)} s (${((N / buildS) | 0).toLocaleString('en-US')} points/s); median nearest-neighbour cosine ${nnCos.toFixed(3)}; ` +
-    `target ≥ 5,000 prompts/s at recall@16 ≥ 0.95: ${met.length ? `met with ${met.map((x) => x.expansion).join(', ')} candidates` : 'not met'}\n`,
+    `target ≥ 5,000 prompts/s at recall@16 ≥ 0.95: ${met.length ? `met with ${met.map((x) => x.expansion).join(', ')} candidates` : 'not met'}\n` +
+    `saved in ${saveS.toFixed(1)} s (manifold ${(files.manifoldBytes / 2 ** 20).toFixed(0)} MiB, graph ${(files.graphBytes / 2 ** 20).toFixed(0)} MiB); ` +
+    `loaded with its graph in ${loadS.toFixed(1)} s (${(buildS / loadS).toFixed(0)}× faster than the build); ` +
+    `same 16 neighbours for ${sameNeighbours} of ${Q} queries\n`,
 );
 const file = writeResults(KIND === 'latent' ? 'ann' : 'ann-isotropic', {
   shape: { N, D, k: K, rows: KIND, clusters: CLUSTERS, latent: LATENT, queries: Q, batch: BATCH },
   results,
   buildSeconds: buildS,
+  saved: { seconds: saveS, ...files },
+  loadSeconds: loadS,
+  loadedSameNeighbours: sameNeighbours,
   sweep,
   exactPromptsPerS: exactQps,
   medianNearestCosine: nnCos,

@@ -6,8 +6,15 @@
  * search while the graph is unavailable, stay exact. usearch's calls block: work is cut into
  * slices with a yield to the event loop between them, so a large build or batch does not starve
  * the process. Recall against exact search: bench/ann.ts, test/approximate.test.ts.
+ *
+ * A graph is saved with `saveGraph` (usearch's file, keys = the rows' ids) and given back to a new
+ * index over the same rows as `prebuilt`: the add that would build it loads it instead, after its
+ * size and SHA-256 are checked (usearch reads a damaged file without checks and can crash the
+ * process), so a large manifold loads in seconds, not the minutes a build takes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { rename, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +52,26 @@ export interface ApproximateOptions {
   expansionSearch?: number;
   /** Threads for the graph's work (default: all cores). */
   threads?: number;
+  /**
+   * A graph saved by `saveGraph` from an index over the same rows with the same ids: loaded, not
+   * built, by the add that would build the graph (checked first: size, SHA-256, then dimensions,
+   * row count and every id). Connectivity and expansion while adding are the saved graph's.
+   */
+  prebuilt?: SavedGraph;
+}
+
+/** A saved graph file and what it must be. */
+export interface SavedGraph {
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** SHA-256 of a file, streamed (a graph file is hundreds of MB: not held in memory at once). */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 /** Rows per blocking usearch call between yields. */
@@ -59,6 +86,7 @@ export class ApproximateIndex implements VectorIndex {
   private readonly threads: number;
 
   private readonly options: ApproximateOptions;
+  private prebuilt: SavedGraph | undefined;
 
   constructor(
     /** The exact index that keeps the rows (and answers while the graph is not active). */
@@ -68,6 +96,7 @@ export class ApproximateIndex implements VectorIndex {
     this.options = { ...options };
     this.from = options.from ?? 50_000;
     this.threads = options.threads ?? availableParallelism();
+    this.prebuilt = options.prebuilt;
   }
 
   get dim(): number {
@@ -96,7 +125,8 @@ export class ApproximateIndex implements VectorIndex {
     for (const id of list) this.ids.add(id);
     if (this.graph) await this.insert(this.graph, list, vectors);
     else if (this.building) this.building.adds.push({ ids: list, vectors: vectors.slice() });
-    else if (this.exact.size >= this.from && loadUsearch()) await this.build();
+    else if ((this.exact.size >= this.from || this.prebuilt) && loadUsearch())
+      await (this.prebuilt ? this.adopt(this.prebuilt) : this.build());
   }
 
   async remove(ids: Ids): Promise<number> {
@@ -161,6 +191,23 @@ export class ApproximateIndex implements VectorIndex {
     }
   }
 
+  /**
+   * Writes the graph to `file` (a temporary file renamed into place) and returns its size and
+   * SHA-256, or null when there is no graph (below `from` rows, usearch missing, or mid-build).
+   */
+  async saveGraph(file: string): Promise<SavedGraph | null> {
+    if (!this.graph) return null;
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      this.graph.save(tmp);
+      const [{ size }, sha256] = await Promise.all([stat(tmp), sha256File(tmp)]);
+      await rename(tmp, file);
+      return { file, bytes: size, sha256 };
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
   get(id: number | bigint): Float32Array | null {
     return this.exact.get(id);
   }
@@ -195,6 +242,32 @@ export class ApproximateIndex implements VectorIndex {
     } finally {
       this.building = null;
     }
+  }
+
+  /** Loads a saved graph in place of a build, once it is shown to be the graph of these rows. */
+  private async adopt(saved: SavedGraph): Promise<void> {
+    this.prebuilt = undefined; // one try: a refused file is not read again by later adds
+    const refuse = (why: string): never => {
+      throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `graph file ${saved.file}: ${why}`, { param: 'graph' });
+    };
+    let bytes: number;
+    try {
+      bytes = (await stat(saved.file)).size;
+    } catch (e) {
+      return refuse(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    if (bytes !== saved.bytes) refuse(`has ${bytes} bytes, ${saved.bytes} expected`);
+    if ((await sha256File(saved.file)) !== saved.sha256) refuse('checksum mismatch (corrupt or replaced)');
+    const graph = this.newGraph();
+    graph.load(saved.file);
+    const ids = BigUint64Array.from(this.ids, BigInt);
+    const present = ids.length ? graph.contains(ids) : true; // one key answers a boolean, more an array
+    const all = Array.isArray(present) ? present.every(Boolean) : present;
+    if (graph.dimensions() !== this.dim || graph.size() !== this.ids.size || !all)
+      refuse(
+        `is not the graph of these rows (${graph.size()} rows of ${graph.dimensions()}, ${this.ids.size} of ${this.dim} here)`,
+      );
+    this.graph = graph;
   }
 
   private newGraph(): Graph {

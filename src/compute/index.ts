@@ -34,4 +34,4 @@ export {
   type NativeTokenizerHandle,
 } from './addon.js';
 export { nativeHandles } from './native.js';
-export { ApproximateIndex, loadUsearch, type ApproximateOptions } from './approximate.js';
+export { ApproximateIndex, loadUsearch, type ApproximateOptions, type SavedGraph } from './approximate.js';

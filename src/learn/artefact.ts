@@ -29,7 +29,7 @@ export async function saveRouterModel(
   },
 ): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
-  await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
+  const { graph } = await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
   const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
   const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
   const costs = json({ costs: parts.costs, strengths: parts.strengths });
@@ -55,6 +55,9 @@ export async function saveRouterModel(
     dim: parts.manifold.dim,
     files: [
       { path: 'manifold.arbm', kind: 'manifold', bytes: manifoldBytes.length, sha256: sha256(manifoldBytes) },
+      // a large manifold's search graph: manifold.arbm's header names it with its checksum, which
+      // loading checks (streamed: it is not read into memory whole, as the manifest's files are)
+      ...(graph ? [{ path: graph.file, kind: 'manifold-graph', bytes: graph.bytes, sha256: graph.sha256 }] : []),
       { path: 'head.json', kind: 'head', dtype: 'json', bytes: head.length, sha256: sha256(head) },
       { path: 'quality.json', kind: 'quality', dtype: 'json', bytes: quality.length, sha256: sha256(quality) },
       { path: 'costs.json', kind: 'costs', dtype: 'json', bytes: costs.length, sha256: sha256(costs) },

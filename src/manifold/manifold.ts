@@ -14,6 +14,7 @@ import {
   ApproximateIndex,
   type ApproximateOptions,
   type ComputeBackend,
+  type SavedGraph,
   type SearchResult,
   type VectorIndex,
 } from '../compute/index.js';
@@ -327,6 +328,19 @@ export class Manifold {
       this.points.delete(id);
       this.feedbackOrder.delete(id);
     }
+  }
+
+  /**
+   * Saves the approximate graph for a snapshot of this manifold (saveManifold): its keys are the
+   * points' ids, and a restored manifold numbers its points 0, 1, … in snapshot order, so the graph
+   * fits it only while those are the ids (nothing removed but the newest). Null when there is no
+   * graph or it would not fit: the restored manifold then builds its own.
+   */
+  async saveGraph(file: string): Promise<SavedGraph | null> {
+    if (!(this.index instanceof ApproximateIndex && this.index.approximate)) return null;
+    let i = 0;
+    for (const id of this.points.keys()) if (id !== i++) return null;
+    return this.index.saveGraph(file);
   }
 
   /** Snapshot for persistence: points in insertion order. */

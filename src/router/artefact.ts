@@ -1,8 +1,9 @@
 /**
  * A trained router model folder: manifest.json, manifold.arbm, head.json (the analysis head's
  * layer, temperature and kNN weight), quality.json (per-model capability vectors), costs.json
- * (observed costs and learned priors), report.json, and ood.json + ood.f32 (the out-of-distribution
- * test; folders trained before it have none, and route without it). The
+ * (observed costs and learned priors), report.json, ood.json + ood.f32 (the out-of-distribution
+ * test; folders trained before it have none, and route without it), and for a manifold of 50,000
+ * points or more its search graph (manifold.arbm.<digest>.hnsw, which the manifold file names). The
  * manifest records the embedder the manifold was built with (its table's checksum): loading it
  * with another embedder is refused, since the points would be in another space. Loading only:
  * learn/artefact.ts writes these folders.

@@ -13,7 +13,9 @@ import { calibratedQuality, fitCapability } from '../src/router/index.js';
 import { loadJsonl, loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
 import { type OutcomeRecord, predictRecords, saveRouterModel, train } from '../src/learn/index.js';
 import { rocAuc } from '../src/stats/index.js';
-import { StaticEmbedder } from '../src/embed/index.js';
+import { sha256, StaticEmbedder, type Manifest } from '../src/embed/index.js';
+import { loadUsearch } from '../src/compute/index.js';
+import { Manifold } from '../src/manifold/index.js';
 
 const backend = availableBackends()[0]!;
 
@@ -344,6 +346,46 @@ describe('learned difficulty and capabilities', () => {
     });
     trained.manifold.free();
   });
+
+  it.skipIf(!loadUsearch())(
+    "carries its manifold's search graph, listed in the manifest, and routes through it loaded",
+    async () => {
+      const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
+      const trained = await train(dataset(200), embedder, backend, { valFraction: 0, seed: 5, k: 8 });
+      // the same points in a manifold that builds its graph from 50 points (a trained one: from 50,000)
+      const s = trained.manifold.snapshot();
+      const manifold = new Manifold(backend, { dim: s.dim, models: s.models, approximate: { from: 50 } });
+      await manifold.add(
+        s.points.map((p) => ({
+          embedding: p.embedding,
+          task: s.tasks[p.task],
+          outcomes: Object.fromEntries(s.models.flatMap((m, i) => (Number.isNaN(p.outcomes[i]) ? [] : [[m, p.outcomes[i]!]]))),
+        })),
+      );
+      expect(manifold.searchesExactly).toBe(false);
+      const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
+      await saveRouterModel(dir, { ...trained, manifold, embedder, produced: {} });
+      const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+      const g = manifest.files.find((f) => f.kind === 'manifold-graph')!;
+      expect(g.path).toMatch(/^manifold\.arbm\.[0-9a-f]{16}\.hnsw$/);
+      const bytes = await readFile(join(dir, g.path));
+      expect([bytes.length, sha256(bytes)]).toEqual([g.bytes, g.sha256]);
+      const config = {
+        models: ['coder', 'talker'].map((id) => ({
+          id,
+          provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+          cost: { inputPer1k: 1, outputPer1k: 1 },
+        })),
+        routing: { strategy: 'quality', oodLevel: 0 },
+      };
+      const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
+      expect(router.manifold.searchesExactly).toBe(false); // 200 points: only the saved graph searches
+      const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
+      expect([a!.model, b!.model]).toEqual(['coder', 'talker']);
+      await router.close();
+      for (const m of [manifold, trained.manifold]) m.free();
+    },
+  );
 
   it('refuses a model folder whose manifold file was changed, alone or with another bad file', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);

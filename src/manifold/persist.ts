@@ -72,9 +72,17 @@ export async function saveManifold(m: Manifold, path: string): Promise<{ graph: 
   buf.writeUInt32LE(header.length, 8);
   header.copy(buf, 12);
   let o = 12 + header.length;
-  for (const p of s.points) for (const x of p.embedding) o = buf.writeFloatLE(x, o);
-  for (const p of s.points) for (const x of p.outcomes) o = buf.writeFloatLE(x, o);
-  for (const p of s.points) for (const x of p.counts) o = buf.writeFloatLE(x, o);
+  // one copy per row on a little-endian machine (the file's order), value by value elsewhere
+  const put = (row: Float32Array) => {
+    if (!LITTLE_ENDIAN) for (const x of row) o = buf.writeFloatLE(x, o);
+    else {
+      buf.set(new Uint8Array(row.buffer, row.byteOffset, row.byteLength), o);
+      o += row.byteLength;
+    }
+  };
+  for (const p of s.points) put(p.embedding);
+  for (const p of s.points) put(p.outcomes);
+  for (const p of s.points) put(p.counts);
   for (const p of s.points) o = buf.writeInt32LE(p.task, o);
   for (const p of s.points) o = buf.writeUInt8(p.kind === 'feedback' ? 1 : 0, o);
   o += pad;

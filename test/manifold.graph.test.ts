@@ -91,7 +91,7 @@ describe.skipIf(!loadUsearch())('a manifold file with its search graph', () => {
     expect(back.size).toBe(2000);
     expect(back.searchesExactly).toBe(false); // below the default 50,000 rows: only a loaded graph searches
     const [a, b] = [await m.searchIndex.search(queries, 16, 'cos'), await back.searchIndex.search(queries, 16, 'cos')];
-    expect(Array.from(b.ids)).toEqual(Array.from(a.ids));
+    expect(Array.from(b.ids, Number)).toEqual(Array.from(a.ids, Number));
     for (let i = 0; i < a.scores.length; i++) expect(Math.abs(b.scores[i]! - a.scores[i]!)).toBeLessThan(1e-6);
     const [va, vb] = [await m.vote(queries), await back.vote(queries)];
     expect(vb.map((v) => v.task)).toEqual(va.map((v) => v.task));

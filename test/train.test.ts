@@ -359,7 +359,9 @@ describe('learned difficulty and capabilities', () => {
         s.points.map((p) => ({
           embedding: p.embedding,
           task: s.tasks[p.task],
-          outcomes: Object.fromEntries(s.models.flatMap((m, i) => (Number.isNaN(p.outcomes[i]) ? [] : [[m, p.outcomes[i]!]]))),
+          outcomes: Object.fromEntries(
+            s.models.flatMap((m, i) => (Number.isNaN(p.outcomes[i]) ? [] : [[m, p.outcomes[i]!]])),
+          ),
         })),
       );
       expect(manifold.searchesExactly).toBe(false);

@@ -2,9 +2,13 @@
 // exact search above it on fresh clustered data, adds and removes followed (also while the graph
 // is being built), bad input refused by the exact store with nothing changed, and the manifold
 // choosing it by size.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { ApproximateIndex, loadUsearch } from '../src/compute/index.js';
+import { ApproximateIndex, createBackend, loadUsearch } from '../src/compute/index.js';
 import { Manifold } from '../src/manifold/index.js';
 import { availableBackends, Random, SEED } from './helpers.js';
 
@@ -109,6 +113,45 @@ describe.skipIf(!loadUsearch())('the approximate index', () => {
     }
     const gone = await a.search(data.subarray(12 * D, 13 * D), 4, 'cos');
     for (const id of gone.ids) expect([10, 11, 12, 13, 14]).not.toContain(Number(id));
+    a.free();
+  });
+
+  it('takes a saved graph instead of building one, with rows added and removed meanwhile; a graph of other rows is refused and the add undone', async () => {
+    const r = new Random(SEED + 35);
+    const data = mixture(r, 40)(3000);
+    const first = new ApproximateIndex(backend.createIndex({ dim: D, dtype: 'f32' }), { from: 1000 });
+    await first.add(ids(0, 2500), data.subarray(0, 2500 * D));
+    const dir = mkdtempSync(join(tmpdir(), 'arbiter-approx-'));
+    const saved = (await first.saveGraph(join(dir, 'g.hnsw')))!;
+    expect(saved.bytes).toBeGreaterThan(0);
+
+    // rows that are not those of the graph: refused, and the add leaves nothing behind
+    const wrong = new ApproximateIndex(backend.createIndex({ dim: D, dtype: 'f32' }), { prebuilt: saved });
+    await expect(wrong.add(ids(0, 2000), data.subarray(0, 2000 * D))).rejects.toMatchObject({
+      code: 'ARB_INVALID_ARGUMENT',
+      message: /is not the graph of these rows \(2500 rows of 32, 2000 of 32 here\)/,
+    });
+    expect([wrong.size, wrong.approximate]).toEqual([0, false]);
+    await wrong.add(ids(0, 10), data.subarray(0, 10 * D)); // one try: later adds do not read the file again
+    expect([wrong.size, wrong.approximate]).toEqual([10, false]);
+    wrong.free();
+
+    // on the js store, which runs calls in call order (a native one may run a remove racing an add
+    // of the same rows before it: the rows then stay, in the graph as in the store)
+    const js = createBackend('js');
+    const a = new ApproximateIndex(js.createIndex({ dim: D, dtype: 'f32' }), { from: 1e9, prebuilt: saved });
+    const adopting = a.add(ids(0, 2500), data.subarray(0, 2500 * D)); // checks the file, with awaits
+    const during = a.add(ids(2500, 500), data.subarray(2500 * D)); // lands while it is checked
+    const removed = a.remove(ids(20, 5)); // called before the add of those rows has finished
+    await Promise.all([adopting, during, removed]);
+    expect(a.approximate).toBe(true); // from 1e9: only the saved graph can make it so
+    for (const probe of [2900, 2501, 7]) {
+      const s = await a.search(data.subarray(probe * D, (probe + 1) * D), 1, 'cos');
+      expect(Number(s.ids[0])).toBe(probe);
+    }
+    const gone = await a.search(data.subarray(22 * D, 23 * D), 4, 'cos');
+    for (const id of gone.ids) expect([20, 21, 22, 23, 24]).not.toContain(Number(id));
+    first.free();
     a.free();
   });
 

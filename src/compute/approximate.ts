@@ -125,13 +125,24 @@ export class ApproximateIndex implements VectorIndex {
     for (const id of list) this.ids.add(id);
     if (this.graph) await this.insert(this.graph, list, vectors);
     else if (this.building) this.building.adds.push({ ids: list, vectors: vectors.slice() });
-    else if ((this.exact.size >= this.from || this.prebuilt) && loadUsearch())
-      await (this.prebuilt ? this.adopt(this.prebuilt) : this.build());
+    else if (this.prebuilt && loadUsearch()) {
+      try {
+        await this.adopt(this.prebuilt);
+      } catch (e) {
+        // not the graph of these rows: this add is undone, so a refused add changes nothing
+        await this.exact.remove(ids);
+        for (const id of list) this.ids.delete(id);
+        throw e;
+      }
+    } else if (this.exact.size >= this.from && loadUsearch()) await this.build();
   }
 
   async remove(ids: Ids): Promise<number> {
-    const present = Array.from(ids, Number).filter((id) => this.ids.has(id));
     const n = await this.exact.remove(ids);
+    // which were here is read once the store has answered: an add of the same ids that the store
+    // ran first has recorded them by then (its continuation runs before this one), so the graph
+    // and the store agree whichever order a native store ran the two in
+    const present = Array.from(ids, Number).filter((id) => this.ids.has(id));
     for (const id of present) this.ids.delete(id);
     if (this.graph && present.length) this.graph.remove(BigUint64Array.from(present, BigInt));
     else if (this.building) this.building.removed.push(...present);
@@ -244,30 +255,42 @@ export class ApproximateIndex implements VectorIndex {
     }
   }
 
-  /** Loads a saved graph in place of a build, once it is shown to be the graph of these rows. */
+  /**
+   * Loads a saved graph in place of a build, once it is shown to be the graph of the rows stored
+   * now; rows added or removed while it is checked follow at the end, as after a build. usearch's
+   * load itself blocks (~1 s for a 630 MiB graph).
+   */
   private async adopt(saved: SavedGraph): Promise<void> {
     this.prebuilt = undefined; // one try: a refused file is not read again by later adds
+    const state: NonNullable<ApproximateIndex['building']> = { adds: [], removed: [] };
+    this.building = state;
+    const expected = BigUint64Array.from(this.ids, BigInt);
     const refuse = (why: string): never => {
       throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `graph file ${saved.file}: ${why}`, { param: 'graph' });
     };
-    let bytes: number;
     try {
-      bytes = (await stat(saved.file)).size;
-    } catch (e) {
-      return refuse(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      let bytes: number;
+      try {
+        bytes = (await stat(saved.file)).size;
+      } catch (e) {
+        return refuse(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      }
+      if (bytes !== saved.bytes) refuse(`has ${bytes} bytes, ${saved.bytes} expected`);
+      if ((await sha256File(saved.file)) !== saved.sha256) refuse('checksum mismatch (corrupt or replaced)');
+      const graph = this.newGraph();
+      graph.load(saved.file);
+      const present = expected.length ? graph.contains(expected) : true; // one key answers a boolean, more an array
+      const all = Array.isArray(present) ? present.every(Boolean) : present;
+      if (graph.dimensions() !== this.dim || graph.size() !== expected.length || !all)
+        refuse(
+          `is not the graph of these rows (${graph.size()} rows of ${graph.dimensions()}, ${expected.length} of ${this.dim} here)`,
+        );
+      for (const a of state.adds) await this.insert(graph, a.ids, a.vectors);
+      if (state.removed.length) graph.remove(BigUint64Array.from(state.removed, BigInt));
+      this.graph = graph;
+    } finally {
+      this.building = null;
     }
-    if (bytes !== saved.bytes) refuse(`has ${bytes} bytes, ${saved.bytes} expected`);
-    if ((await sha256File(saved.file)) !== saved.sha256) refuse('checksum mismatch (corrupt or replaced)');
-    const graph = this.newGraph();
-    graph.load(saved.file);
-    const ids = BigUint64Array.from(this.ids, BigInt);
-    const present = ids.length ? graph.contains(ids) : true; // one key answers a boolean, more an array
-    const all = Array.isArray(present) ? present.every(Boolean) : present;
-    if (graph.dimensions() !== this.dim || graph.size() !== this.ids.size || !all)
-      refuse(
-        `is not the graph of these rows (${graph.size()} rows of ${graph.dimensions()}, ${this.ids.size} of ${this.dim} here)`,
-      );
-    this.graph = graph;
   }
 
   private newGraph(): Graph {

@@ -124,6 +124,22 @@ describe.skipIf(!loadUsearch())('a manifold file with its search graph', () => {
     for (const x of [m, back, again]) x.free();
   });
 
+  it('saves of one file at once run one after another: the file and the one graph left agree', async () => {
+    const { m, draw } = await manifold(SEED + 76, 900);
+    const dir = await mkdtemp(join(tmpdir(), 'arbiter-graph-'));
+    const file = join(dir, 'm.arbm');
+    const more = draw(50);
+    const saves = [saveManifold(m, file), saveManifold(m, join(dir, '.', 'm.arbm'))];
+    await m.add(Array.from({ length: 50 }, (_, i) => ({ embedding: more.slice(i * D, (i + 1) * D) })));
+    saves.push(saveManifold(m, file));
+    const graphs = (await Promise.all(saves)).map((s) => s.graph!.file);
+    expect(await graphFiles(dir)).toEqual([graphs[2]]);
+    const back = await loadManifold(file, backend);
+    expect([back.size, back.searchesExactly]).toEqual([950, false]);
+    m.free();
+    back.free();
+  });
+
   it('is not saved once ids no longer number the points 0, 1, … (the loaded manifold builds its own)', async () => {
     const { m, draw } = await manifold(SEED + 73, 1000, { capacity: 1000 });
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-graph-'));

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { ComputeBackend, SavedGraph } from '../compute/index.js';
@@ -24,6 +24,8 @@ import { Manifold } from './manifold.js';
 const MAGIC = 'ARBM';
 const VERSION = 1;
 const LITTLE_ENDIAN = endianness() === 'LE';
+/** Numbers this process's temporary files apart (two saves at once each write their own). */
+let saves = 0;
 
 /** The header's record of a graph file (its path relative to the manifold file's folder). */
 export interface ManifoldGraphFile {
@@ -32,11 +34,32 @@ export interface ManifoldGraphFile {
   sha256: string;
 }
 
-/** Writes a manifold file, and its graph file when it has one; says which graph file it named. */
-export async function saveManifold(m: Manifold, path: string): Promise<{ graph: ManifoldGraphFile | null }> {
+/** Saves in progress by path: saves of one file run one after another (see saveManifold). */
+const inProgress = new Map<string, Promise<unknown>>();
+
+/**
+ * Writes a manifold file, and its graph file when it has one; says which graph file it named.
+ * Saves of one path in this process run one after another, each of the manifold as it is when its
+ * turn comes (at once, the second's clean-up could remove the graph file the first names).
+ */
+export function saveManifold(m: Manifold, path: string): Promise<{ graph: ManifoldGraphFile | null }> {
+  const key = resolve(path);
+  const before = inProgress.get(key);
+  const run = before ? before.then(done, done).then(() => write(m, path)) : write(m, path);
+  inProgress.set(key, run);
+  const forget = () => {
+    if (inProgress.get(key) === run) inProgress.delete(key);
+  };
+  run.then(forget, forget);
+  return run;
+}
+const done = () => undefined;
+
+async function write(m: Manifold, path: string): Promise<{ graph: ManifoldGraphFile | null }> {
   const dir = dirname(path);
   const name = basename(path);
-  const staged = `${path}.graph-${process.pid}`;
+  const save = ++saves;
+  const staged = `${path}.graph-${process.pid}-${save}`;
   // saveGraph writes the graph before its first await and snapshot() is synchronous: both are of
   // the same points, whatever feedback arrives while the files are written
   const saving = m.saveGraph(staged);
@@ -87,7 +110,7 @@ export async function saveManifold(m: Manifold, path: string): Promise<{ graph: 
   for (const p of s.points) o = buf.writeUInt8(p.kind === 'feedback' ? 1 : 0, o);
   o += pad;
   createHash('sha256').update(buf.subarray(0, o)).digest().copy(buf, o);
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${save}`;
   await writeFile(tmp, buf);
   await rename(tmp, path);
   for (const f of await readdir(dir))

@@ -6,6 +6,7 @@
 import { ArbiterError, ErrorCodes, fromNative } from '../errors.js';
 import type { BackendName, DType, IdType, Ids, IndexOptions, Metric, SearchResult, VectorIndex } from './types.js';
 import * as v from './validate.js';
+import { int32Ids } from './ids.js';
 
 export interface RawSearch {
   ids: BigInt64Array;
@@ -86,7 +87,7 @@ export abstract class BaseIndex implements VectorIndex {
     } catch (e) {
       throw fromNative(e);
     }
-    const ids = this.idType === 'i64' ? raw.ids : Int32Array.from(raw.ids, (x) => Number(x));
+    const ids = this.idType === 'i64' ? raw.ids : int32Ids(raw.ids);
     return { ids, scores: raw.scores, k: raw.k, n };
   }
 

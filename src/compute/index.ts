@@ -34,4 +34,5 @@ export {
   type NativeTokenizerHandle,
 } from './addon.js';
 export { nativeHandles } from './native.js';
+export { int32Ids, int64Ids } from './ids.js';
 export { ApproximateIndex, loadUsearch, type ApproximateOptions, type SavedGraph } from './approximate.js';

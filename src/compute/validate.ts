@@ -4,6 +4,7 @@
  * argument. Nothing here mutates state.
  */
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { int64Ids } from './ids.js';
 import {
   ACTIVATIONS,
   type DType,
@@ -75,9 +76,7 @@ export function indexOptions(o: unknown): Required<IndexOptions> {
 export function idsToBigInt(ids: unknown, idType: IdType, param = 'ids'): BigInt64Array {
   if (idType === 'i32') {
     if (!(ids instanceof Int32Array)) fail(INVALID_ARGUMENT, param, "must be an Int32Array (index idType 'i32')");
-    const out = new BigInt64Array(ids.length);
-    for (let i = 0; i < ids.length; i++) out[i] = BigInt(ids[i]!);
-    return out;
+    return int64Ids(ids);
   }
   if (!(ids instanceof BigInt64Array)) fail(INVALID_ARGUMENT, param, "must be a BigInt64Array (index idType 'i64')");
   return ids;

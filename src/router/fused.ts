@@ -7,7 +7,7 @@
  * and a native backend; otherwise (and with `Router.nativePass = false`) routing takes the JS path.
  */
 import { analysisAt, extractQuestion, nativeAnalyzer, type PromptAnalysis } from '../analyze/index.js';
-import { nativeHandles, type NativeRoutePassHandle } from '../compute/index.js';
+import { int32Ids, nativeHandles, type NativeRoutePassHandle } from '../compute/index.js';
 import { joinTexts, StaticEmbedder, UnigramTokenizer, type Embedder } from '../embed/index.js';
 import { fromNative } from '../errors.js';
 import type { Manifold, Vote } from '../manifold/index.js';
@@ -69,8 +69,7 @@ export class FusedPass {
     }
     const analyses = shots.map((s, i) => analysisAt(s, r.features, r.counts, i));
     let votes: Array<Vote | undefined> = [];
-    if (r.k > 0)
-      votes = this.manifold.votesFrom({ ids: Int32Array.from(r.ids, Number), scores: r.scores, k: r.k, n: r.n });
+    if (r.k > 0) votes = this.manifold.votesFrom({ ids: int32Ids(r.ids), scores: r.scores, k: r.k, n: r.n });
     else if (this.manifold.size > 0) votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
     return { analyses, embeddings: r.embeddings, votes };
   }

@@ -1,7 +1,7 @@
 /**
  * The layering check (npm test runs `npm run layers`): the room table of DESIGN.md, as rules.
  * A room may import the rooms listed for it and, since imports only point downward, whatever
- * those may import; the shared helpers (src/errors.ts, math.ts, text.ts, paths.ts) are for all.
+ * those may import; the shared helpers (src/errors.ts, files.ts, math.ts, text.ts, paths.ts) are for all.
  * A room's index.ts is its public surface: no room reaches into another's files.
  */
 const LAYERS = {

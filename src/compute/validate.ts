@@ -84,6 +84,11 @@ export function idsToBigInt(ids: unknown, idType: IdType, param = 'ids'): BigInt
 
 /** Checks ids are distinct within the batch (duplicates against the index are the backend's check). */
 export function distinctIds(ids: Ids, param = 'ids'): void {
+  // ids in increasing order (a manifold numbers its points so) are distinct: one pass, no set
+  // (a set of 1,000,000 ids takes ~0.5 s)
+  let i = 1;
+  while (i < ids.length && ids[i]! > ids[i - 1]!) i++;
+  if (i >= ids.length) return;
   const seen = new Set<number | bigint>();
   for (const id of ids) {
     if (seen.has(id)) fail(ErrorCodes.DUPLICATE_ID, param, `contains ${String(id)} more than once`);

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize, isAbsolute } from 'node:path';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { readWhole } from '../files.js';
 
 export interface ManifestFile {
   path: string;
@@ -79,7 +80,7 @@ export async function readModelFile(
   if (!file) return bad(dir, `manifest.json names no '${kind}' file`);
   let data: Buffer;
   try {
-    data = await readFile(join(dir, file.path));
+    data = await readWhole(join(dir, file.path));
   } catch (e) {
     return bad(dir, `cannot read ${file.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -149,14 +149,17 @@ export class Manifold {
   }
 
   private outcomeRow(outcomes: Record<string, number> | undefined, param: string): Float32Array {
-    const row = new Float32Array(this.models.length).fill(NaN);
-    for (const [model, q] of Object.entries(outcomes ?? {})) {
+    const entries = Object.entries(outcomes ?? {});
+    for (const [model, q] of entries) {
       if (typeof q !== 'number' || !(q >= 0 && q <= 1))
         fail(`${param}.${model}`, `must be a number in [0, 1], got ${String(q)}`);
       if (!this.modelIdx.has(model)) this.addModel(model);
-      row[this.modelIdx.get(model)!] = q;
     }
-    return grow(row, this.models.length, NaN);
+    // sized once every model named is tracked: a row sized before took no outcome of a model its
+    // own point introduced (a first outcome that added a point was lost)
+    const row = new Float32Array(this.models.length).fill(NaN);
+    for (const [model, q] of entries) row[this.modelIdx.get(model)!] = q;
+    return row;
   }
 
   private checkEmbedding(e: unknown, param: string): Float32Array {

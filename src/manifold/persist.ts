@@ -13,11 +13,12 @@
  * and graph files of this name that the new manifold file does not name are removed after it.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { readWhole } from '../files.js';
 import type { ComputeBackend, SavedGraph } from '../compute/index.js';
 import { Manifold } from './manifold.js';
 
@@ -76,7 +77,7 @@ async function write(m: Manifold, path: string): Promise<{ graph: ManifoldGraphF
   }
   const n = s.points.length;
   const M = s.models.length;
-  const header = Buffer.from(
+  const json = Buffer.from(
     JSON.stringify({
       dim: s.dim,
       capacity: s.capacity,
@@ -87,6 +88,9 @@ async function write(m: Manifold, path: string): Promise<{ graph: ManifoldGraphF
       ...(graph ? { graph } : {}),
     }),
   );
+  // spaces after the JSON (which JSON.parse skips) put the float blocks at multiples of 4 bytes,
+  // so a reader can take them as views instead of copying them
+  const header = Buffer.concat([json, Buffer.alloc((4 - ((12 + json.length) % 4)) % 4, ' ')]);
   const body = 12 + header.length + 4 * (n * s.dim + 2 * n * M + n) + n;
   const pad = (4 - (body % 4)) % 4;
   const buf = Buffer.alloc(body + pad + 32);
@@ -136,7 +140,7 @@ export async function loadManifold(
   if (checked) buf = checked.bytes;
   else
     try {
-      buf = await readFile(path);
+      buf = await readWhole(path);
     } catch (e) {
       return fail(`cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
@@ -178,7 +182,15 @@ export async function loadManifold(
   });
   let o = 12 + hlen;
   // one copy per block on a little-endian machine (the file's order), value by value elsewhere
+  // on a little-endian machine a view of the file's bytes when they sit at a multiple of 4 (files
+  // written since the header is padded), else one copy; value by value elsewhere. Views are safe:
+  // restore copies every row it keeps (the index its embeddings, each point its outcomes)
   const f32 = (count: number) => {
+    const at = buf.byteOffset + o;
+    if (LITTLE_ENDIAN && at % 4 === 0) {
+      o += 4 * count;
+      return new Float32Array(buf.buffer, at, count);
+    }
     const out = new Float32Array(count);
     if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(buf.subarray(o, (o += 4 * count)));
     else for (let i = 0; i < count; i++, o += 4) out[i] = buf.readFloatLE(o);

@@ -1,7 +1,9 @@
 /**
  * Manifold files, version 1 (little-endian):
  *   "ARBM" | u32 version | u32 header bytes | header JSON (dim, capacity, mergeThreshold,
- *   models, tasks, n) | f32 embeddings n x dim | f32 outcomes n x models (NaN = unknown) |
+ *   models, tasks, n, graph?) padded with spaces so the blocks after it start at multiples of 4
+ *   (files written before the padding load too) | f32 embeddings n x dim | f32 outcomes
+ *   n x models (NaN = unknown) |
  *   f32 counts n x models | i32 task n (-1 = none) | u8 kind n (0 reference, 1 feedback) |
  *   padding to 4 bytes | sha256 of everything before it (32 bytes).
  * Written to a temporary file and renamed, so a crash never leaves half a file.

@@ -112,8 +112,10 @@ describe.skipIf(!loadUsearch())('a manifold file with its search graph', () => {
     );
     for (const probe of [1250, 1499, 7]) {
       const q = back.embeddingOf(probe)!;
-      const s = await back.searchIndex.search(q, 1, 'cos');
-      expect(Number(s.ids[0])).toBe(probe); // new rows are in the graph, old ones still found
+      // new rows are in the graph, old ones still found (among the 8 nearest: the search is
+      // approximate, and a row misses itself as the first now and then)
+      const s = await back.searchIndex.search(q, 8, 'cos');
+      expect(Array.from(s.ids, Number)).toContain(probe);
     }
     const second = (await saveManifold(back, file)).graph!;
     expect(second.file).not.toBe(first.file);

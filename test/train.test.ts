@@ -48,6 +48,18 @@ function dataset(n: number): OutcomeRecord[] {
   });
 }
 
+/** A config for the dataset's two models, routing on quality with the out-of-distribution test off. */
+const coderTalker = {
+  models: ['coder', 'talker'].map((id) => ({
+    id,
+    provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
+    cost: { inputPer1k: 1, outputPer1k: 1 },
+  })),
+  // ten prompt templates: any other prompt is unlike them, so the out-of-distribution test
+  // (test/ood.test.ts) would route it on the priors — this checks what was learned
+  routing: { strategy: 'quality' as const, oodLevel: 0 },
+};
+
 describe('outcome data loaders', () => {
   it('reads the documented JSONL format and names file:line on errors', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-data-'));
@@ -152,17 +164,7 @@ describe('train', () => {
     // save, load, route
     const dir = await mkdtemp(join(tmpdir(), 'arbiter-router-model-'));
     await saveRouterModel(dir, { ...trained, embedder, produced: { by: 'test' } });
-    const config = {
-      models: ['coder', 'talker'].map((id) => ({
-        id,
-        provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
-        cost: { inputPer1k: 1, outputPer1k: 1 },
-      })),
-      // ten prompt templates: any other prompt is unlike them, so the out-of-distribution test
-      // (test/ood.test.ts) would route it on the priors — this checks what was learned
-      routing: { strategy: 'quality', oodLevel: 0 },
-    };
-    const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
+    const router = await createRouter(coderTalker, { backend, embedder, model: dir, k: 8 });
     const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
     expect(a!.model).toBe('coder');
     expect(b!.model).toBe('talker');
@@ -372,15 +374,7 @@ describe('learned difficulty and capabilities', () => {
       expect(g.path).toMatch(/^manifold\.arbm\.[0-9a-f]{16}\.hnsw$/);
       const bytes = await readFile(join(dir, g.path));
       expect([bytes.length, sha256(bytes)]).toEqual([g.bytes, g.sha256]);
-      const config = {
-        models: ['coder', 'talker'].map((id) => ({
-          id,
-          provider: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' },
-          cost: { inputPer1k: 1, outputPer1k: 1 },
-        })),
-        routing: { strategy: 'quality', oodLevel: 0 },
-      };
-      const router = await createRouter(config, { backend, embedder, model: dir, k: 8 });
+      const router = await createRouter(coderTalker, { backend, embedder, model: dir, k: 8 });
       expect(router.manifold.searchesExactly).toBe(false); // 200 points: only the saved graph searches
       const [a, b] = await router.routeBatch(['Write a python function to sort a list', 'hello, how are you doing?']);
       expect([a!.model, b!.model]).toEqual(['coder', 'talker']);

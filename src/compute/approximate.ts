@@ -12,8 +12,7 @@
  * size and SHA-256 are checked (usearch reads a damaged file without checks and can crash the
  * process), so a large manifold loads in seconds, not the minutes a build takes.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { rename, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -23,6 +22,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type * as UsearchModule from 'usearch';
 
 import { ArbiterError, ErrorCodes } from '../errors.js';
+import { sha256File } from '../files.js';
 import type { Ids, Metric, SearchResult, VectorIndex } from './types.js';
 
 type Usearch = typeof UsearchModule;
@@ -65,13 +65,6 @@ export interface SavedGraph {
   file: string;
   bytes: number;
   sha256: string;
-}
-
-/** SHA-256 of a file, streamed (a graph file is hundreds of MB: not held in memory at once). */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Rows per blocking usearch call between yields. */

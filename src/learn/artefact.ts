@@ -1,5 +1,5 @@
 /** Writes a trained router model folder (router/artefact.ts reads it and says what is in it). */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { AnalysisHead, OodFile } from '../analyze/index.js';
@@ -29,8 +29,8 @@ export async function saveRouterModel(
   },
 ): Promise<Manifest> {
   await mkdir(dir, { recursive: true });
-  const { graph } = await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
-  const manifoldBytes = await readFile(join(dir, 'manifold.arbm'));
+  const manifold = await saveManifold(parts.manifold, join(dir, 'manifold.arbm'));
+  const { graph } = manifold;
   const json = (v: unknown) => Buffer.from(`${JSON.stringify(v, null, 2)}\n`);
   const costs = json({ costs: parts.costs, strengths: parts.strengths });
   const head = Buffer.from(`${JSON.stringify(headToJson(parts.head))}\n`);
@@ -54,7 +54,7 @@ export async function saveRouterModel(
     kind: 'router',
     dim: parts.manifold.dim,
     files: [
-      { path: 'manifold.arbm', kind: 'manifold', bytes: manifoldBytes.length, sha256: sha256(manifoldBytes) },
+      { path: 'manifold.arbm', kind: 'manifold', bytes: manifold.bytes, sha256: manifold.sha256 },
       // a large manifold's search graph: manifold.arbm's header names it with its checksum, which
       // loading checks (streamed: it is not read into memory whole, as the manifest's files are)
       ...(graph ? [{ path: graph.file, kind: 'manifold-graph', bytes: graph.bytes, sha256: graph.sha256 }] : []),

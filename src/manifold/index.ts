@@ -6,5 +6,5 @@ export {
   type PointKind,
   type Vote,
 } from './manifold.js';
-export { saveManifold, loadManifold, type ManifoldGraphFile } from './persist.js';
+export { saveManifold, loadManifold, type ManifoldGraphFile, type SavedManifold } from './persist.js';
 export { kmeans, type Clustering } from './cluster.js';

@@ -30,22 +30,26 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 /** Numbers this process's temporary files apart (two saves at once each write their own). */
 let saves = 0;
 
-/** The header's record of a graph file (its path relative to the manifold file's folder). */
-export interface ManifoldGraphFile {
-  file: string;
+/** The header's record of a graph file: its path is relative to the manifold file's folder. */
+export type ManifoldGraphFile = SavedGraph;
+
+/** What a save wrote: the manifold file's size and SHA-256 (for a manifest), and the graph file it named. */
+export interface SavedManifold {
   bytes: number;
   sha256: string;
+  graph: ManifoldGraphFile | null;
 }
 
 /** Saves in progress by path: saves of one file run one after another (see saveManifold). */
 const inProgress = new Map<string, Promise<unknown>>();
 
 /**
- * Writes a manifold file, and its graph file when it has one; says which graph file it named.
+ * Writes a manifold file, and its graph file when it has one; says what it wrote (a model folder's
+ * manifest records both without reading them back).
  * Saves of one path in this process run one after another, each of the manifold as it is when its
  * turn comes (at once, the second's clean-up could remove the graph file the first names).
  */
-export function saveManifold(m: Manifold, path: string): Promise<{ graph: ManifoldGraphFile | null }> {
+export function saveManifold(m: Manifold, path: string): Promise<SavedManifold> {
   const key = resolve(path);
   const before = inProgress.get(key);
   const run = before ? before.then(done, done).then(() => write(m, path)) : write(m, path);
@@ -58,7 +62,7 @@ export function saveManifold(m: Manifold, path: string): Promise<{ graph: Manifo
 }
 const done = () => undefined;
 
-async function write(m: Manifold, path: string): Promise<{ graph: ManifoldGraphFile | null }> {
+async function write(m: Manifold, path: string): Promise<SavedManifold> {
   const dir = dirname(path);
   const name = basename(path);
   const save = ++saves;
@@ -121,7 +125,7 @@ async function write(m: Manifold, path: string): Promise<{ graph: ManifoldGraphF
   await rename(tmp, path);
   for (const f of await readdir(dir))
     if (f.startsWith(`${name}.`) && f.endsWith('.hnsw') && f !== graph?.file) await rm(join(dir, f), { force: true });
-  return { graph };
+  return { bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), graph };
 }
 
 /**

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -9,15 +10,17 @@
 namespace arbiter {
 namespace detail {
 namespace {
-// ARBITER_KERNELS=avx2|generic caps the width from the start (e.g. where AVX-512 lowers the
-// clock more than it gains); an unknown value is ignored, as ARBITER_THREADS's are
+// 0: the widest supported; 1: at most AVX-512F (no BF16); 2: at most AVX2; 3: generic
+int limit_of(const std::string& v) {
+  return v == "generic" ? 3 : v == "avx2" ? 2 : v == "avx512f" ? 1 : v == "best" ? 0 : -1;
+}
+// ARBITER_KERNELS=avx512f|avx2|generic caps the width from the start (e.g. where AVX-512 lowers
+// the clock more than it gains); an unknown value is ignored, as ARBITER_THREADS's are
 int initial_limit() {
   const char* env = std::getenv("ARBITER_KERNELS");
-  const std::string v = env ? env : "";
-  return v == "generic" ? 2 : v == "avx2" ? 1 : 0;
+  return std::max(0, limit_of(env ? env : ""));
 }
 
-// 0: the widest supported; 1: at most AVX2; 2: generic (limit_kernels)
 std::atomic<int> g_limit{initial_limit()};
 
 #if defined(ARBITER_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
@@ -27,9 +30,11 @@ bool cpu_has_avx2() {
 }
 // libgcc reports avx512f only when the OS saves the zmm state (XCR0), as it must
 bool cpu_has_avx512() { return cpu_has_avx2() && __builtin_cpu_supports("avx512f"); }
+bool cpu_has_avx512bf16() { return cpu_has_avx512() && __builtin_cpu_supports("avx512bf16"); }
 #else
 bool cpu_has_avx2() { return false; }
 bool cpu_has_avx512() { return false; }
+bool cpu_has_avx512bf16() { return false; }
 #endif
 }  // namespace
 
@@ -39,13 +44,23 @@ const KernelTable* avx2_kernels() { return nullptr; }
 #if !defined(ARBITER_HAVE_AVX512)
 const KernelTable* avx512_kernels() { return nullptr; }
 #endif
+#if !defined(ARBITER_HAVE_AVX512BF16)
+const KernelTable* avx512bf16_kernels() { return nullptr; }
+#endif
+
+bool bf16_supported() {
+  static const bool yes = cpu_has_avx512bf16() && avx512bf16_kernels() != nullptr;
+  return yes;
+}
 
 const KernelTable& kernels() {
+  static const KernelTable* bf16 = bf16_supported() ? avx512bf16_kernels() : nullptr;
   static const KernelTable* avx512 = cpu_has_avx512() ? avx512_kernels() : nullptr;
   static const KernelTable* avx2 = cpu_has_avx2() ? avx2_kernels() : nullptr;
   const int limit = g_limit.load(std::memory_order_relaxed);
-  if (avx512 && limit == 0) return *avx512;
-  if (avx2 && limit <= 1) return *avx2;
+  if (bf16 && limit == 0) return *bf16;
+  if (avx512 && limit <= 1) return *avx512;
+  if (avx2 && limit <= 2) return *avx2;
   return generic_kernels();
 }
 }  // namespace detail
@@ -56,10 +71,11 @@ void require_finite(const float* x, size_t n, const char* param, size_t offset) 
 }
 
 void limit_kernels(const std::string& widest) {
-  if (widest == "best") detail::g_limit.store(0);
-  else if (widest == "avx2") detail::g_limit.store(1);
-  else if (widest == "generic") detail::g_limit.store(2);
-  else throw Error(arbiter::codes::INVALID_ARGUMENT, "kernel limit must be best, avx2 or generic, got '" + widest + "'");
+  const int limit = detail::limit_of(widest);
+  if (limit < 0)
+    throw Error(arbiter::codes::INVALID_ARGUMENT,
+                "kernel limit must be best, avx512f, avx2 or generic, got '" + widest + "'");
+  detail::g_limit.store(limit);
 }
 void force_generic_kernels(bool on) { limit_kernels(on ? "generic" : "best"); }
 

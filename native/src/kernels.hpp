@@ -15,6 +15,9 @@ constexpr size_t kMaxMr = 6;
 // C[i * ldc + j] = sum_t A[i * lda + t] * B[t * 16 + j], i < mr, j < 16.
 using MicroF32 = void (*)(const float* a, size_t lda, const float* b, size_t d, float* c, size_t ldc);
 using MicroF16 = void (*)(const float* a, size_t lda, const uint16_t* b, size_t d, float* c, size_t ldc);
+// The same over bf16 pairs: a holds mr query rows of d2 = ceil(d / 2) dimension pairs (two bf16
+// in a uint32, the lower dimension in the low half), b one bf16 pair panel (bf16_panel_offset).
+using MicroBf16 = void (*)(const uint32_t* a, size_t lda, const uint16_t* b, size_t d2, float* c, size_t ldc);
 
 struct KernelTable {
   const char* name;
@@ -32,6 +35,10 @@ struct KernelTable {
   // already two registers: enough independent accumulators).
   MicroF32 micro2_f32[kMaxMr + 1];
   MicroF16 micro2_f16[kMaxMr + 1];
+  // bf16 dot products (AVX512-BF16), the cosine search's first pass (bf16_rows.hpp); null elsewhere.
+  // Two consecutive bf16 pair panels a call (b and b + 2 * kPanel * d2), or one.
+  MicroBf16 micro_bf16[kMaxMr + 1];
+  MicroBf16 micro2_bf16[kMaxMr + 1];
 };
 
 
@@ -62,8 +69,13 @@ const KernelTable& generic_kernels();
 const KernelTable* avx2_kernels();
 // Returns nullptr when the binary was built without AVX-512 support (built only with AVX2's).
 const KernelTable* avx512_kernels();
-// The table in use: the widest the CPU supports (AVX-512F, else AVX2+FMA+F16C, else generic) up
-// to the limit set with limit_kernels.
+// The AVX-512 table with the bf16 dot-product kernels; nullptr when built without them.
+const KernelTable* avx512bf16_kernels();
+// Whether this CPU (and build) can run the bf16 kernels at all, whatever limit is set now: an
+// index keeps bf16 copies of its rows only then.
+bool bf16_supported();
+// The table in use: the widest the CPU supports (AVX-512F with BF16, AVX-512F, else
+// AVX2+FMA+F16C, else generic) up to the limit set with limit_kernels.
 const KernelTable& kernels();
 
 }  // namespace arbiter::detail

@@ -146,6 +146,8 @@ const KernelTable kAvx2 = {
     find_nonfinite,
     {},
     {},
+    {},
+    {},
 };
 
 }  // namespace

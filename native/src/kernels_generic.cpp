@@ -67,6 +67,8 @@ const KernelTable kGeneric = {
     find_nonfinite,
     {},
     {},
+    {},
+    {},
 };
 
 }  // namespace

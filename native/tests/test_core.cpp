@@ -211,6 +211,46 @@ void test_index(const std::string& path, const IndexFactory& make) {
   expect(idx->search(q.data(), 0, 3, Metric::L2).ids.empty(), path + ": empty query batch");
 }
 
+// Cosine search where the bf16 first pass (AVX512-BF16 machines) cannot tell rows apart: clusters
+// of near-copies (a few bf16 steps apart, so their bf16 scores tie or swap) around each query, and
+// a cluster wider than the pass's list (every query in it is searched exactly). The result must be
+// the exact search's: the same ids, in the same order, as a double-precision reference ranks the
+// rows the fp32 kernels score (ties within 1e-6 may swap), and the same as the AVX2 kernels give.
+void test_cosine_ties(const std::string& path, const char* limit) {
+  const size_t d = 96, per = 40, k = 16;
+  std::normal_distribution<float> N(0.f, 1.f);
+  for (DType dt : {DType::F32, DType::F16}) {
+    for (size_t copies : {per, size_t{300}}) {  // 300 > the wide list (64 at k = 16)
+      const size_t centers = 12, n = centers * copies + 500;
+      std::vector<float> db;
+      std::vector<float> q;
+      for (size_t c = 0; c < centers; ++c) {
+        const auto center = randn(d);
+        for (size_t j = 0; j < copies; ++j)
+          for (size_t t = 0; t < d; ++t) db.push_back(center[t] * (1 + 3e-3f * N(g_rng)));
+        for (size_t t = 0; t < d; ++t) q.push_back(center[t] * (1 + 1e-3f * N(g_rng)));
+      }
+      const auto rest = randn(500 * d);
+      db.insert(db.end(), rest.begin(), rest.end());
+      if (dt == DType::F16) db = round_f16(db);
+      auto idx = make_cpu_index(d, dt);
+      std::vector<int64_t> labels(n);
+      for (size_t i = 0; i < n; ++i) labels[i] = int64_t(i) + 1000;
+      idx->add(labels.data(), db.data(), n);
+      const std::string tag = path + " cosine near-copies x" + std::to_string(copies) + (dt == DType::F32 ? " f32" : " f16");
+      const auto r = idx->search(q.data(), centers, k, Metric::Cosine);
+      check_search(tag, r, ref_scores(db, n, q, centers, d, Metric::Cosine), n, centers, k, Metric::Cosine, 2e-6);
+      limit_kernels("avx2");
+      const auto e = idx->search(q.data(), centers, k, Metric::Cosine);
+      limit_kernels(limit);
+      bool same = r.ids.size() == e.ids.size();
+      for (size_t i = 0; same && i < r.ids.size(); ++i)
+        same = r.ids[i] == e.ids[i] || std::fabs(r.scores[i] - e.scores[i]) <= 1e-6f;
+      expect(same, tag + ": the same neighbours as the AVX2 kernels");
+    }
+  }
+}
+
 void test_embed(const std::string& path,
                 const std::function<void(const EmbedTableView&, const int32_t*, size_t, const int32_t*, size_t,
                                          const float*, bool, float*)>& pool) {
@@ -458,14 +498,15 @@ int main(int argc, char** argv) {
   test_half();
   test_tokenizer();
   test_runtime();
-  // every kernel table this machine can run: generic, AVX2, AVX-512
+  // every kernel table this machine can run: generic, AVX2, AVX-512F, AVX-512F with BF16
   std::string tested;
-  for (const char* limit : {"generic", "avx2", "best"}) {
+  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
     limit_kernels(limit);
     const std::string path = std::string("cpu/") + cpu_info().simd;
     if (tested.find("[" + path + "]") != std::string::npos) continue;  // not wider on this machine
     tested += "[" + path + "]";
     test_index(path, [](size_t d, DType t) { return make_cpu_index(d, t); });
+    test_cosine_ties(path, limit);
     test_embed(path, embed_pool_cpu);
     test_mlp(path, [](std::vector<LayerSpec> l) { return make_cpu_mlp(std::move(l)); });
   }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "arbiter/core.hpp"
+#include "../src/bf16_rows.hpp"
 #include "../src/kernels.hpp"  // white-box: the kernel tables
 
 using namespace arbiter;
@@ -130,7 +131,7 @@ void test_micro2() {
   std::mt19937 rng(seed);
   std::normal_distribution<float> N(0.f, 1.f);
   std::string with;
-  for (const char* limit : {"generic", "avx2", "best"}) {
+  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
     limit_kernels(limit);
     const auto& K = detail::kernels();
     if (!K.micro2_f32[1] || with.find(K.name) != std::string::npos) continue;
@@ -164,9 +165,74 @@ void test_micro2() {
       }
   }
   limit_kernels("best");
-  const bool avx512 = cpu_info().simd == "avx512f";
+  const bool avx512 = cpu_info().simd.rfind("avx512", 0) == 0;
   check(!avx512 || with.find("avx512f") != std::string::npos, "the AVX-512 table's two-panel kernels were tested");
   std::printf("two-panel micro-kernels tested: %s\n", with.empty() ? "none (no table has them)" : with.c_str());
+}
+
+// The bf16 kernels (where the CPU has them) against a double-precision sum of the same bf16
+// values: within the fp32 summation bound the search's window assumes (gamma_d times the sum of
+// |products|), for every query count, odd and even dimensions (the pad dimension is zero), and
+// the pair conversion's residual as measured in double.
+void test_bf16_micro() {
+  limit_kernels("best");
+  const auto& K = detail::kernels();
+  if (!K.micro_bf16[1]) {
+    std::printf("bf16 kernels: none on this machine\n");
+    return;
+  }
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> N(0.f, 1.f);
+  constexpr size_t P = detail::kPanel, ldc = 3 * P;
+  bool within = true, residual = true;
+  for (size_t mr = 1; mr <= detail::kMaxMr; ++mr)
+    for (size_t d : {1, 2, 7, 64, 257}) {
+      const size_t d2 = (d + 1) / 2;
+      std::vector<float> a(mr * d), b(2 * P * d);
+      for (auto& x : a) x = N(rng);
+      for (auto& x : b) x = N(rng) * 1e3f;
+      std::vector<uint32_t> qa(mr * d2), rowp(d2);
+      std::vector<uint16_t> panels(2 * P * 2 * d2, 0);
+      for (size_t i = 0; i < mr; ++i) {
+        const auto v = detail::to_bf16_pairs(a.data() + i * d, d, qa.data() + i * d2);
+        double rr = 0, ss = 0;
+        for (size_t t = 0; t < d; ++t) {
+          const uint16_t h = static_cast<uint16_t>(qa[i * d2 + t / 2] >> (16 * (t % 2)));
+          rr += std::pow(double(a[i * d + t]) - detail::from_bf16(h), 2);
+          ss += double(a[i * d + t]) * a[i * d + t];
+        }
+        residual = residual && v.ok && v.residual >= std::sqrt(rr / ss) && v.residual <= std::sqrt(rr / ss) * 1.001 + 1e-12;
+      }
+      for (size_t r = 0; r < 2 * P; ++r) {
+        detail::to_bf16_pairs(b.data() + r * d, d, rowp.data());
+        for (size_t t = 0; t < d2; ++t) std::memcpy(&panels[(r / P) * P * 2 * d2 + t * 2 * P + (r % P) * 2], &rowp[t], 4);
+      }
+      for (int two = 0; two < 2; ++two) {
+        std::vector<float> c(mr * ldc, 7.f);
+        if (two) K.micro2_bf16[mr](qa.data(), d2, panels.data(), d2, c.data(), ldc);
+        else {
+          K.micro_bf16[mr](qa.data(), d2, panels.data(), d2, c.data(), ldc);
+          K.micro_bf16[mr](qa.data(), d2, panels.data() + P * 2 * d2, d2, c.data() + P, ldc);
+        }
+        const double gamma = 2.0 * d2 * std::ldexp(1.0, -24) / (1 - 2.0 * d2 * std::ldexp(1.0, -24));
+        for (size_t i = 0; i < mr; ++i)
+          for (size_t r = 0; r < 2 * P; ++r) {
+            double dot = 0, mag = 0;
+            for (size_t t = 0; t < d; ++t) {
+              const auto qh = static_cast<uint16_t>(qa[i * d2 + t / 2] >> (16 * (t % 2)));
+              const double p = double(detail::from_bf16(qh)) * detail::from_bf16(detail::to_bf16(b[r * d + t]));
+              dot += p;
+              mag += std::fabs(p);
+            }
+            within = within && std::fabs(c[i * ldc + r] - dot) <= gamma * mag + 1e-30;
+          }
+        within = within && c[2 * P] == 7.f;
+      }
+    }
+  check(within, "bf16 micro-kernels within the fp32 summation bound of a double reference, seed=" + std::to_string(seed));
+  check(residual, "bf16 pairs: the measured residual bounds the rounding, seed=" + std::to_string(seed));
+  std::printf("bf16 kernels tested: %s\n", K.name);
 }
 
 }  // namespace
@@ -175,4 +241,5 @@ void test_runtime() {
   test_pool();
   test_analyzer();
   test_micro2();
+  test_bf16_micro();
 }

@@ -67,8 +67,9 @@ class SerialScope {
  private:
   bool previous_;
 };
-// The widest kernels used: "best" (default: AVX-512F, AVX2 or generic, as the CPU allows),
-// "avx2" or "generic" — tests use it to check every path the machine can run.
+// The widest kernels used: "best" (default: AVX-512F with BF16, AVX-512F, AVX2 or generic, as
+// the CPU allows), "avx512f" (no BF16), "avx2" or "generic" — tests use it to check every path the
+// machine can run.
 void limit_kernels(const std::string& widest);
 // limit_kernels("generic") when on, "best" when off.
 void force_generic_kernels(bool on);

@@ -19,6 +19,7 @@ import { createRouter } from '../src/index.js';
 import { printTable, writeResults, type ResultRow } from './lib/common.js';
 import { loadRouteLLM, loadRouterBench } from '../src/eval/index.js';
 import { selectBackend } from '../src/compute/index.js';
+import { loadAddon } from '../src/compute/addon.js';
 import { extractQuestion } from '../src/analyze/index.js';
 
 const data = process.env.BENCH_DATA ?? '../shared/data';
@@ -42,11 +43,12 @@ writeFileSync(
     .join('\n'),
 );
 const model = join(dir, 'model');
-const run = (args: string[], input?: string) => {
+const run = (args: string[], input?: string, env?: Record<string, string>) => {
   const r = spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
     ...(input ? { input } : {}),
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   if (r.status !== 0) throw new Error(`arbiter ${args.join(' ')} failed: ${r.stderr}`);
   return r;
@@ -81,12 +83,20 @@ const rate = (stderr: string) => {
 };
 // three runs; the process's own figure (from starting the worker pool to the last decision written:
 // routers loaded, config checked and backend probed included) and the wall time of the whole
-// command (Node's start and module loading too)
-const runs = [0, 1, 2].map(() => {
+// command (Node's start and module loading too). Where the CPU has AVX512-BF16 (the cosine
+// search's bf16 first pass), each alternates with a run on the fp32 kernels alone.
+const bf16 = loadAddon()?.info().simd === 'avx512bf16';
+const routeRun = (env?: Record<string, string>) => {
   const t0 = performance.now();
-  const r = run(['route', '--in', inFile, '--out', join(dir, 'out.jsonl'), '--config', config]);
+  const r = run(['route', '--in', inFile, '--out', join(dir, 'out.jsonl'), '--config', config], undefined, env);
   return { ...rate(r.stderr), wall: (performance.now() - t0) / 1000 };
-});
+};
+const runs: Array<ReturnType<typeof routeRun>> = [];
+const fp32Runs: Array<ReturnType<typeof routeRun>> = [];
+for (let i = 0; i < 3; i++) {
+  runs.push(routeRun());
+  if (bf16) fp32Runs.push(routeRun({ ARBITER_KERNELS: 'avx512f' }));
+}
 const med = <T>(xs: T[], f: (x: T) => number) => xs.map(f).sort((a, b) => a - b)[xs.length >> 1]!;
 const secs = med(runs, (r) => r.secs);
 const wall = med(runs, (r) => r.wall);
@@ -98,6 +108,17 @@ rows.push({
   qps: n / secs,
   note: `whole command incl. start: ${Math.round(n / wall)} prompts/s`,
 });
+if (bf16) {
+  const fp32Secs = med(fp32Runs, (r) => r.secs);
+  rows.push({
+    name: 'arbiter route (static), fp32 search kernels',
+    kind: 'peer',
+    Q: n,
+    medianMs: fp32Secs * 1000,
+    qps: n / fp32Secs,
+    note: 'ARBITER_KERNELS=avx512f: no bf16 first pass',
+  });
+}
 const lines = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
 if (lines.length !== n) throw new Error(`expected ${n} decisions, got ${lines.length}`);
 // the same prompts cut to their first 160 characters: chat-sized requests
@@ -163,9 +184,23 @@ const jsSecs = await inProcess(false);
 router.nativePass = true;
 const embeddings: Float32Array[] = [];
 for (const b of batches) embeddings.push(await router.embedder.embed(b.map((p) => extractQuestion(p).question)));
-const floorT0 = performance.now();
-for (const e of embeddings) await router.manifold.searchIndex.search(e, 16, 'cos');
-const floorSecs = (performance.now() - floorT0) / 1000;
+const searchAll = async () => {
+  const t0 = performance.now();
+  for (const e of embeddings) await router.manifold.searchIndex.search(e, 16, 'cos');
+  return (performance.now() - t0) / 1000;
+};
+// alternated, medians of three: the widest kernels (the bf16 first pass where the CPU has it) and,
+// where it does, the fp32 kernels alone
+const floorTimes: number[] = [];
+const fp32FloorTimes: number[] = [];
+for (let i = 0; i < 3; i++) {
+  floorTimes.push(await searchAll());
+  if (!bf16) continue;
+  loadAddon()!.limitKernels('avx512f');
+  fp32FloorTimes.push(await searchAll());
+  loadAddon()!.limitKernels('best');
+}
+const floorSecs = med(floorTimes, (t) => t);
 rows.push(
   {
     name: 'router.routeBatch(512), fused native pass',
@@ -188,9 +223,19 @@ rows.push(
     Q: n,
     medianMs: (floorSecs / batches.length) * 1000,
     qps: n / floorSecs,
-    note: `arbiter route at ${((100 * (n / secs)) / (n / floorSecs)).toFixed(0)}% of it`,
+    note: `arbiter route at ${((100 * (n / secs)) / (n / floorSecs)).toFixed(0)}% of it${bf16 ? '; bf16 first pass' : ''}`,
   },
 );
+const fp32FloorSecs = bf16 ? med(fp32FloorTimes, (t) => t) : undefined;
+if (fp32FloorSecs)
+  rows.push({
+    name: 'exact-search floor, fp32 kernels',
+    kind: 'peer',
+    Q: n,
+    medianMs: (fp32FloorSecs / batches.length) * 1000,
+    qps: n / fp32FloorSecs,
+    note: `the bf16 first pass: ${(fp32FloorSecs / floorSecs).toFixed(2)}x faster`,
+  });
 
 // latency of single route() calls in-process, fused (the default) and the JS path
 const latency = async (native: boolean) => {
@@ -235,6 +280,8 @@ const summary = {
   inProcessFusedPerSec: Math.round(n / fusedSecs),
   inProcessJsPerSec: Math.round(n / jsSecs),
   exactSearchFloorPerSec: Math.round(n / floorSecs),
+  ...(fp32FloorSecs ? { exactSearchFloorFp32PerSec: Math.round(n / fp32FloorSecs) } : {}),
+  ...(bf16 ? { batchFp32KernelsPromptsPerSec: Math.round(n / med(fp32Runs, (r) => r.secs)) } : {}),
   ofFloor: Number((n / secs / (n / floorSecs)).toFixed(3)),
   manifoldPoints: points.train,
   avgChars,

@@ -63,6 +63,9 @@ function route(r) {
     `Batch: ${s.batchPromptsPerSec.toLocaleString('en-US')} prompts/s (avg ${s.avgChars} chars; ${s.batchShortPromptsPerSec.toLocaleString('en-US')} at 160 chars), ${s.overUse}× the \`use\` embedder's path; one route() call: p50 ${s.routeP50Ms} ms, p99 ${s.routeP99Ms} ms; ${s.manifoldPoints.toLocaleString('en-US')}-point manifold.` +
       (s.exactSearchFloorPerSec
         ? ` In process, batches of 512: fused native pass ${s.inProcessFusedPerSec.toLocaleString('en-US')} prompts/s, JS path ${s.inProcessJsPerSec.toLocaleString('en-US')}; the exact search alone ${s.exactSearchFloorPerSec.toLocaleString('en-US')} prompts/s — the command runs at ${(100 * s.ofFloor).toFixed(0)}% of it (target 60%). JS path route(): p50 ${s.routeJsP50Ms} ms, p99 ${s.routeJsP99Ms} ms.`
+        : '') +
+      (s.exactSearchFloorFp32PerSec
+        ? ` With the fp32 search kernels alone (no bf16 first pass), alternated in the same run: the search ${s.exactSearchFloorFp32PerSec.toLocaleString('en-US')} prompts/s, the command ${s.batchFp32KernelsPromptsPerSec.toLocaleString('en-US')}.`
         : ''),
   );
   return lines.join('\n');

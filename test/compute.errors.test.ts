@@ -222,4 +222,22 @@ describe('raw addon misuse never crashes the process', () => {
     idx.free();
     expect(await codeOf(() => idx.search(new Float32Array(4), 1, 'ip'))).toBe('ARB_FREED');
   });
+
+  it.skipIf(!addon)(
+    'limitKernels: an unknown name or a non-string is refused and the kernels stay as they were',
+    () => {
+      const a = addon!;
+      const before = a.info().simd;
+      for (const bad of ['avx1024', '', 3, null])
+        expect(() => a.limitKernels(bad as never)).toThrow(expect.objectContaining({ code: 'ARB_INVALID_ARGUMENT' }));
+      expect(a.info().simd).toBe(before);
+      try {
+        a.limitKernels('generic');
+        expect(a.info().simd).toBe('generic');
+      } finally {
+        a.limitKernels('best');
+      }
+      expect(a.info().simd).toBe(before);
+    },
+  );
 });

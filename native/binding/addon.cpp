@@ -1,5 +1,5 @@
 // The module: exports the classes (index.cpp, table.cpp, mlp.cpp, tokenizer.cpp) and the addon's
-// functions (info, setThreads, forceGenericKernels). Shared pieces: binding.hpp.
+// functions (info, setThreads, forceGenericKernels, limitKernels). Shared pieces: binding.hpp.
 #include "binding.hpp"
 
 namespace arbiter::binding {
@@ -15,7 +15,8 @@ class Addon : public Napi::Addon<Addon> {
                           InstanceValue("Analyzer", define_analyzer(env)),
                           InstanceValue("RoutePass", define_route_pass(env)), InstanceMethod("info", &Addon::Info),
                           InstanceMethod("setThreads", &Addon::SetThreads),
-                          InstanceMethod("forceGenericKernels", &Addon::ForceGeneric)});
+                          InstanceMethod("forceGenericKernels", &Addon::ForceGeneric),
+                          InstanceMethod("limitKernels", &Addon::LimitKernels)});
   }
 
  private:
@@ -44,6 +45,14 @@ class Addon : public Napi::Addon<Addon> {
   Napi::Value ForceGeneric(const Napi::CallbackInfo& info) {
     arbiter::force_generic_kernels(info[0].ToBoolean().Value());
     return info.Env().Undefined();
+  }
+  // limitKernels('best' | 'avx512f' | 'avx2' | 'generic'): as ARBITER_KERNELS, for the whole process
+  Napi::Value LimitKernels(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "limit must be a string");
+      arbiter::limit_kernels(info[0].As<Napi::String>().Utf8Value());
+      return info.Env().Undefined();
+    });
   }
 };
 

@@ -91,6 +91,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   setThreads(n: number): void;
   forceGenericKernels(on: boolean): void;
+  /** The widest CPU kernels used from now on (as ARBITER_KERNELS): ARB_INVALID_ARGUMENT for another name. */
+  limitKernels(widest: 'best' | 'avx512f' | 'avx2' | 'generic'): void;
 }
 
 export interface LoadAttempt {

@@ -70,8 +70,9 @@ inline Bf16Vector to_bf16_pairs(const float* v, size_t d, uint32_t* pairs) {
 
 // An index's rows in bf16 pair panels, with the largest row residual and 1/|row| seen (bounds
 // that only grow until a rebuild). Kept only where the CPU runs the bf16 kernels and up to
-// kMaxElements (64 MiB); past that, or once a row holds a value beyond 2^32, the copy is dropped
-// (not usable) until a removal lets it be rebuilt.
+// kMaxElements (64 MiB); past that the copy is dropped until removals bring the rows under it
+// again (then rebuilt, once). A row holding a value beyond 2^32 drops it for good (embeddings are
+// far smaller; a rebuild at every removal would cost a pass over all rows each).
 class Bf16Rows {
  public:
   static constexpr size_t kMaxElements = size_t{1} << 25;
@@ -88,7 +89,7 @@ class Bf16Rows {
   void reserve(size_t rows) {
     if (!valid_) return;
     const size_t need = (rows + kPanel - 1) / kPanel * kPanel * 2 * d2_;
-    if (need > kMaxElements) return drop();
+    if (need > kMaxElements) return drop(false);
     if (panels_.size() < need) panels_.resize(std::max(need, std::min(kMaxElements, panels_.size() * 3 / 2)));
   }
   // Row r (the stored values, as the exact search reads them) and its 1/|row|.
@@ -97,7 +98,7 @@ class Bf16Rows {
     thread_local std::vector<uint32_t> pairs;
     pairs.resize(d2_);
     const Bf16Vector b = to_bf16_pairs(v, d_, pairs.data());
-    if (!b.ok) return drop();
+    if (!b.ok) return drop(true);
     uint16_t* p = panels_.data() + (r / kPanel) * kPanel * 2 * d2_ + (r % kPanel) * 2;
     for (size_t t = 0; t < d2_; ++t) std::memcpy(p + t * 2 * kPanel, &pairs[t], 4);
     max_residual_ = std::max(max_residual_, b.residual);
@@ -118,7 +119,7 @@ class Bf16Rows {
   // when the CPU has the kernels and the rows fit; otherwise it stays dropped.
   template <typename RowAt, typename InvNormAt>
   void rebuild(size_t n, RowAt&& row_at, InvNormAt&& inv_norm_at) {
-    if (valid_ || !bf16_supported()) return;
+    if (valid_ || for_good_ || !bf16_supported()) return;
     valid_ = true;
     max_residual_ = max_inv_norm_ = 0;
     panels_.assign(0, 0);
@@ -131,13 +132,14 @@ class Bf16Rows {
   }
 
  private:
-  void drop() {
+  void drop(bool for_good) {
     valid_ = false;
+    for_good_ = for_good;
     std::vector<uint16_t>().swap(panels_);
   }
 
   size_t d_, d2_;
-  bool valid_;
+  bool valid_, for_good_ = false;
   std::vector<uint16_t> panels_;
   double max_residual_ = 0, max_inv_norm_ = 0;
 };

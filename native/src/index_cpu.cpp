@@ -132,13 +132,15 @@ class CpuIndex final : public Index {
     res.scores.resize(nq * res.k);
     // Blocks of queries bound the candidate buffers (chunks x block x k entries) for any batch.
     const size_t block = std::clamp<size_t>((size_t{1} << 20) / res.k, 64, 4096);
-    const bool bf16 = metric == Metric::Cosine && bf_.usable() && detail::kernels().micro2_bf16[1] != nullptr &&
-                      labels_.size() > wide_k(res.k);
+    // the table read once: another thread may change the limit meanwhile (limit_kernels)
+    const auto& K = detail::kernels();
+    const bool bf16 =
+        metric == Metric::Cosine && bf_.usable() && K.micro2_bf16[1] != nullptr && labels_.size() > wide_k(res.k);
     for (size_t q0 = 0; q0 < nq; q0 += block) {
       const size_t m = std::min(block, nq - q0);
       int64_t* ids = res.ids.data() + q0 * res.k;
       float* scores = res.scores.data() + q0 * res.k;
-      if (bf16) search_block_bf16(queries + q0 * dim_, m, res.k, ids, scores);
+      if (bf16) search_block_bf16(K, queries + q0 * dim_, m, res.k, ids, scores);
       else search_block(queries + q0 * dim_, m, res.k, metric, ids, scores);
     }
     return res;
@@ -153,7 +155,8 @@ class CpuIndex final : public Index {
   void search_block(const float* queries, size_t nq, size_t kk, Metric metric, int64_t* out_ids,
                     float* out_scores) const;
   // The same for cosine, by the bf16 pass and the exact kernel on the rows it leaves in doubt.
-  void search_block_bf16(const float* queries, size_t nq, size_t kk, int64_t* out_ids, float* out_scores) const;
+  void search_block_bf16(const detail::KernelTable& K, const float* queries, size_t nq, size_t kk, int64_t* out_ids,
+                         float* out_scores) const;
   // Per query the best kk by the scores `tile(q0, mr, bp, bcount, out, ldc)` writes for query rows
   // [q0, q0 + mr) against row panels [bp, bp + bcount), times aux (cosine: 1/|row|; l2: 2 dot -
   // |row|^2), sorted best first; ids are labels (with_labels) or row numbers. `bytes`: the rows'
@@ -324,10 +327,9 @@ void CpuIndex<T>::search_block(const float* queries, size_t nq, size_t kk, Metri
 // gives a lone query) and ranked. A query whose window reaches past its list, or that the bound
 // does not cover (zero norm, a value beyond 2^32), is searched exactly.
 template <typename T>
-void CpuIndex<T>::search_block_bf16(const float* queries, size_t nq, size_t kk, int64_t* out_ids,
-                                    float* out_scores) const {
+void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* queries, size_t nq, size_t kk,
+                                    int64_t* out_ids, float* out_scores) const {
   const size_t d = dim_, d2 = bf_.d2(), wide = wide_k(kk);
-  const auto& K = detail::kernels();
   std::vector<uint32_t> pairs(nq * d2);
   std::vector<detail::Bf16Vector> qv(nq);
   for (size_t q = 0; q < nq; ++q) qv[q] = detail::to_bf16_pairs(queries + q * d, d, pairs.data() + q * d2);

@@ -249,6 +249,22 @@ void test_cosine_ties(const std::string& path, const char* limit) {
       expect(same, tag + ": the same neighbours as the AVX2 kernels");
     }
   }
+  // values the bf16 bound does not cover (beyond 2^32): a query with one is searched exactly, a
+  // row with one turns the first pass off for the index; both still give the exact top-k
+  const size_t n = 3000;
+  auto db = randn(n * d);
+  auto q = randn(4 * d);
+  q[d + 5] = 3e12f;
+  std::vector<int64_t> labels(n);
+  for (size_t i = 0; i < n; ++i) labels[i] = int64_t(i) + 1000;
+  for (int big_row = 0; big_row < 2; ++big_row) {
+    if (big_row) db[7 * d + 3] = -5e11f;
+    auto idx = make_cpu_index(d, DType::F32);
+    idx->add(labels.data(), db.data(), n);
+    const std::string tag = path + (big_row ? " cosine, a row beyond 2^32" : " cosine, a query beyond 2^32");
+    check_search(tag, idx->search(q.data(), 4, k, Metric::Cosine), ref_scores(db, n, q, 4, d, Metric::Cosine), n, 4, k,
+                 Metric::Cosine, 2e-6);
+  }
 }
 
 void test_embed(const std::string& path,

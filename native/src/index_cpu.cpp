@@ -148,7 +148,7 @@ class CpuIndex final : public Index {
 
  private:
   // The bf16 pass's list per query: wide enough that the window of doubt below the k-th score
-  // rarely overflows it (k = 16, 64 rows: 9 of 60,000 real prompts over a 10,000-point manifold).
+  // rarely overflows it (k = 16, 64 rows: 3 of 20,000 real prompts over a 10,000-point manifold).
   static size_t wide_k(size_t kk) { return std::max(2 * kk, kk + 48); }
 
   // Exact top-kk (kk <= size) for nq queries into ids/scores (nq x kk). Caller holds mu_ shared.

@@ -170,21 +170,18 @@ class CpuIndex final : public Index {
   }
 
   void write_row(size_t r, const float* v) {
+    thread_local std::vector<float> stored;  // the row as stored (after fp16 rounding), for the bf16 copy
+    stored.resize(dim_);
     double ss = 0;
     for (size_t t = 0; t < dim_; ++t) {
       const T e = RowStore<T>::enc(v[t]);
       rows_[detail::panel_offset(r, t, dim_)] = e;
-      const double x = RowStore<T>::dec(e);
-      ss += x * x;
+      stored[t] = RowStore<T>::dec(e);
+      ss += static_cast<double>(stored[t]) * stored[t];
     }
     norm2_[r] = static_cast<float>(ss);
     inv_norm_[r] = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
-    if (bf_.usable()) {
-      thread_local std::vector<float> stored;
-      stored.resize(dim_);
-      read_row(r, stored.data());
-      bf_.write(r, stored.data(), inv_norm_[r]);
-    }
+    bf_.write(r, stored.data(), inv_norm_[r]);
   }
 
   size_t dim_;

@@ -22,3 +22,9 @@ export function isTaskName(s: unknown): s is string {
 export function dict<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
+
+/** Whether an object has no enumerable keys (Object.keys(o).length === 0 without the array: hot paths). */
+export function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}

@@ -106,6 +106,26 @@ describe('Router', () => {
     expect((await r.route(code, { strategy: 'quality' })).model).toBe('best');
   });
 
+  it('queues on the best when every eligible model is at its cap, and notes a cap under a quality target', async () => {
+    const r = await router();
+    const held = ['cheap', 'mid', 'best'].flatMap((m) => [r.load.acquire(m), r.load.acquire(m)]);
+    const all = await r.route(code, { strategy: 'quality', constraints: { deny: ['cheap'] } });
+    expect(all.model).toBe('best');
+    expect(all.reason).toContain('every eligible model is at its concurrency cap: queued on the best');
+    expect(all.alternatives.map((a) => [a.model, a.eligible])).toEqual([
+      ['best', true],
+      ['mid', true],
+      ['cheap', false],
+    ]);
+    held.forEach((f) => f());
+    const midHeld = [r.load.acquire('mid'), r.load.acquire('mid')];
+    const t = await r.route(code, { qualityTarget: 0.7 });
+    expect(t.strategy).toBe('quality-target');
+    expect(t.model).not.toBe('mid');
+    expect(t.reason).toContain('cheapest predicted to reach 0.7; mid is at its concurrency cap');
+    midHeld.forEach((f) => f());
+  });
+
   it('predicts from the manifold where there are outcomes, and learns a new model from feedback', async () => {
     const embedder = await StaticEmbedder.load(defaultModelDir(), backend);
     const manifold = new Manifold(backend, { dim: embedder.dim });

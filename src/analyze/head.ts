@@ -12,7 +12,7 @@ import { oneLayer, type ComputeBackend, type DenseLayer } from '../compute/index
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import { featureVector, FEATURE_NAMES } from './features.js';
 import type { PromptAnalysis } from './types.js';
-import { dict } from '../names.js';
+import { dict, isEmpty } from '../names.js';
 
 export interface AnalysisHead {
   /** Task labels, in output order. */
@@ -85,10 +85,10 @@ export function mixTaskDistribution(
   probs: ArrayLike<number>,
   vote: Record<string, number> | undefined,
 ): Record<string, number> {
-  const useVote = vote !== undefined && Object.keys(vote).length > 0;
+  const useVote = vote !== undefined && !isEmpty(vote);
   const w = useVote ? head.knnWeight : 0;
   const dist: Record<string, number> = dict();
   head.tasks.forEach((t, i) => (dist[t] = (1 - w) * probs[i]!));
-  if (useVote) for (const [t, p] of Object.entries(vote)) dist[t] = (dist[t] ?? 0) + w * p;
+  if (useVote) for (const t in vote) dist[t] = (dist[t] ?? 0) + w * vote[t]!;
   return dist;
 }

@@ -55,7 +55,10 @@ export function upperPValue(ref: readonly number[], x: number): number {
 export function normalisedEntropy(dist: Record<string, number>, tasks: number): number {
   if (tasks < 2) return 0;
   let h = 0;
-  for (const p of Object.values(dist)) if (p > 0) h -= p * Math.log(p);
+  for (const t in dist) {
+    const p = dist[t]!;
+    if (p > 0) h -= p * Math.log(p);
+  }
   return Math.min(1, Math.max(0, h / Math.log(tasks)));
 }
 

@@ -10,7 +10,7 @@ import type { LoadTracker } from './load.js';
 import { predict, type PredictInputs } from './predict.js';
 import { choose } from './strategy.js';
 import type { Decision, NeighbourVote, Prediction, RouteOptions } from './types.js';
-import { dict } from '../names.js';
+import { dict, isEmpty } from '../names.js';
 
 const checkOptions = checker<RouteOptions>(routeOptionsSchema, 'options');
 
@@ -42,7 +42,7 @@ export function decide(
   load: LoadTracker,
   inputs: DecideInputs = {},
 ): Decision {
-  const labelled = vote !== undefined && Object.keys(vote.task.distribution).length > 0;
+  const labelled = vote !== undefined && !isEmpty(vote.task.distribution);
   let dist: Record<string, number> = dict();
   let source: Decision['task']['source'] = labelled ? 'manifold+keywords' : 'keywords';
   if (inputs.task) {

@@ -29,7 +29,7 @@ import { shrunkQuality, type MeasuredTokens } from './predict.js';
 import { fitCapability, type Capability, type QualityCalibration } from './quality.js';
 import type { CostTable, Decision } from './types.js';
 import type { ComputeBackend } from '../compute/index.js';
-import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
+import { dict, isEmpty, isTaskName, RESERVED_NAMES } from '../names.js';
 
 export interface RouterParts {
   backend?: ComputeBackend;
@@ -185,16 +185,18 @@ export class Router {
         }
         const ease: Record<string, number> = dict();
         const byTask: Record<string, number> = dict();
-        head.tasks.forEach((t, j) => {
+        let value = 0;
+        for (let j = 0; j < T; j++) {
+          const t = head.tasks[j]!;
           ease[t] = out.ease[i * T + j]!;
           byTask[t] = 1 - ease[t];
-        });
-        const value = head.tasks.reduce((s, t) => s + (distribution[t] ?? 0) * byTask[t]!, 0);
+          value += (distribution[t] ?? 0) * byTask[t];
+        }
         a.difficulty = { value, byTask };
         inputs.ease = ease;
         inputs.task = {
           distribution,
-          source: vote && Object.keys(vote).length && head.knnWeight > 0 ? 'head+manifold' : 'head',
+          source: vote && !isEmpty(vote) && head.knnWeight > 0 ? 'head+manifold' : 'head',
         };
       }
       return decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, inputs);

@@ -51,8 +51,12 @@ function excluded(p: Prediction, m: ModelSpec, o: RouteOptions): string | undefi
  */
 export function logSpan(values: readonly number[], offset: number): number[] {
   const v = values.map((x) => Math.log(x + offset));
-  const lo = Math.min(...v);
-  const hi = Math.max(...v);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const x of v) {
+    lo = Math.min(lo, x);
+    hi = Math.max(hi, x);
+  }
   return v.map((x) => (hi > lo ? (x - lo) / (hi - lo) : 0));
 }
 
@@ -78,6 +82,26 @@ function candidate(p: Prediction, excluded: string | undefined, saturated: boole
   return c as Candidate;
 }
 
+/**
+ * Eligible first, then by score, highest first; stable (equal candidates keep the models' order).
+ * Insertion into a copy: a route has a handful of candidates, and Array.prototype.sort allocated
+ * more than the rest of the choice.
+ */
+function rank(cands: readonly Candidate[]): Candidate[] {
+  const before = (a: Candidate, b: Candidate) => Number(b.eligible) - Number(a.eligible) || b.score - a.score;
+  const out: Candidate[] = [];
+  for (const c of cands) {
+    let j = out.length;
+    out.push(c);
+    while (j > 0 && before(out[j - 1]!, c) > 0) {
+      out[j] = out[j - 1]!;
+      j--;
+    }
+    out[j] = c;
+  }
+  return out;
+}
+
 export function choose(
   preds: Prediction[],
   models: readonly ModelSpec[],
@@ -94,19 +118,24 @@ export function choose(
     const why = excluded(p, m, o);
     return candidate(p, why, load.saturated(p.model, m.maxConcurrent));
   });
-  const eligible = cands.filter((c) => c.eligible);
-  if (!eligible.length)
+  if (!cands.some((c) => c.eligible))
     throw new ArbiterError(
       ErrorCodes.NO_ELIGIBLE_MODEL,
       `no model satisfies the constraints: ${cands.map((c) => `${c.model} (${c.excluded})`).join('; ')}`,
       { param: 'constraints' },
     );
   // logSpan over the eligible candidates, by candidate (an excluded one scores as the worst, 1);
-  // eligible keeps the candidates' order
+  // no intermediate arrays: this runs for every prompt
   const span = (f: (c: Candidate) => number, offset: number): number[] => {
-    const scaled = logSpan(eligible.map(f), offset);
-    let e = 0;
-    return cands.map((c) => (c.eligible ? scaled[e++]! : 1));
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of cands)
+      if (c.eligible) {
+        const x = Math.log(f(c) + offset);
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    return cands.map((c) => (!c.eligible ? 1 : hi > lo ? (Math.log(f(c) + offset) - lo) / (hi - lo) : 0));
   };
   const costN = span((c) => c.cost, 1e-9);
   const latN = span((c) => c.latencyMs, 1);
@@ -114,9 +143,13 @@ export function choose(
   let used: Strategy | 'quality-target' = strategy;
   if (target !== undefined) {
     used = 'quality-target';
-    const reach = eligible.filter((c) => c.quality >= target);
-    cands.forEach((c, i) => (c.score = reach.includes(c) ? 10 - costN[i]! : c.quality)); // reachers first, cheapest first
-    note = reach.length
+    let reached = 0;
+    cands.forEach((c, i) => {
+      const reaches = c.eligible && c.quality >= target;
+      if (reaches) reached++;
+      c.score = reaches ? 10 - costN[i]! : c.quality; // reachers first, cheapest first
+    });
+    note = reached
       ? `cheapest predicted to reach ${target}`
       : `none predicted to reach ${target}: best predicted instead`;
   } else {
@@ -127,12 +160,12 @@ export function choose(
       else c.score = w.quality * c.quality - w.cost * costN[i]! - w.latency * latN[i]!;
     });
   }
-  const ranked = [...cands].sort((a, b) => Number(b.eligible) - Number(a.eligible) || b.score - a.score);
-  const open = ranked.filter((c) => c.eligible && !c.saturated);
-  const chosen = open[0] ?? ranked[0]!;
-  if (chosen !== ranked[0]) note = [note, `${ranked[0]!.model} is at its concurrency cap`].filter(Boolean).join('; ');
-  else if (!open.length)
-    note = [note, 'every eligible model is at its concurrency cap: queued on the best'].filter(Boolean).join('; ');
+  const ranked = rank(cands);
+  // the best eligible one with room; all at their caps: the best, queued
+  const chosen = ranked.find((c) => c.eligible && !c.saturated) ?? ranked[0]!;
+  const addNote = (s: string) => (note = note ? `${note}; ${s}` : s);
+  if (chosen !== ranked[0]) addNote(`${ranked[0]!.model} is at its concurrency cap`);
+  else if (chosen.saturated) addNote('every eligible model is at its concurrency cap: queued on the best');
   const runner = ranked.find((c) => c.eligible && c !== chosen);
   const confidence = runner
     ? phi((chosen.quality - runner.quality) / Math.hypot(chosen.qualityStderr, runner.qualityStderr, 1e-9))

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import fc from 'fast-check';
+import { transferableSymbol, valueSymbol } from 'piscina';
 import { describe, expect, it } from 'vitest';
 
 import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
 import { defaultWorkers } from '../src/cli/route.js';
 import { parseLine } from '../src/cli/route-worker.js';
 import { LineWriter } from '../src/cli/line-writer.js';
+import type { RouteResult } from '../src/cli/route-protocol.js';
 import { ErrorCodes } from '../src/index.js';
 import type { BackendName } from '../src/compute/index.js';
 import { availableBackends } from './helpers.js';
@@ -280,7 +282,7 @@ describe('output lines (line-writer.ts)', () => {
 
 describe('a route worker (route-worker.ts, called in this thread)', () => {
   it('routes a batch of raw lines, and rebuilds its router when a task names another backend', async () => {
-    const { default: routeBatch } = await import('../src/cli/route-worker.js');
+    const { routeBatch } = await import('../src/cli/route-worker.js');
     const bytes = new TextEncoder().encode(
       `${JSON.stringify({ id: 'a', prompt: 'Write a python function that reverses a list.' })}\n{oops\n\n${JSON.stringify({ prompt: 'What is 17 * 23?' })}`,
     );
@@ -303,5 +305,19 @@ describe('a route worker (route-worker.ts, called in this thread)', () => {
     }
     // the same decisions whichever backend answered
     for (const m of models) expect(m).toEqual(models[0]);
+  });
+
+  it('hands the pool its result with the output bytes to move, not copy', async () => {
+    const { default: routeTask } = await import('../src/cli/route-worker.js');
+    const bytes = new TextEncoder().encode(`${JSON.stringify({ id: 1, prompt: 'What is 17 * 23?' })}\n`);
+    const task = await routeTask({ config, backend: availableBackends()[0]!.name, bytes, firstLine: 1 });
+    const r = (task as unknown as Record<symbol, RouteResult>)[valueSymbol]!;
+    expect(r.routed).toBe(1);
+    expect((task as unknown as Record<symbol, unknown>)[transferableSymbol]).toBe(r.out.buffer);
+    // its own memory: moving it takes nothing from the next batch's output
+    expect(r.out.byteOffset).toBe(0);
+    const next = await routeTask({ config, backend: availableBackends()[0]!.name, bytes, firstLine: 1 });
+    expect((next as unknown as Record<symbol, RouteResult>)[valueSymbol]!.out.buffer).not.toBe(r.out.buffer);
+    expect(JSON.parse(new TextDecoder().decode(r.out))).toMatchObject({ id: 1 });
   });
 });

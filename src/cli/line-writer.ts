@@ -33,9 +33,14 @@ export class LineWriter {
     this.put('\n');
   }
 
-  /** The bytes written since the last take, copied out (the buffer is reused). */
+  /**
+   * The bytes written since the last take, in a buffer of their own (its ArrayBuffer can be
+   * transferred to another thread): the writer goes on in a new one of the same size, not copying
+   * these out.
+   */
   take(): Uint8Array {
-    const out = new Uint8Array(this.buf.subarray(0, this.n));
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.n);
+    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
     this.n = 0;
     return out;
   }

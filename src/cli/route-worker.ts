@@ -3,7 +3,7 @@
  * embedder, the chosen compute backend) and routes whole batches. The build starts as the thread
  * does (from the pool's workerData), while the reading thread is still starting up.
  */
-import { isWorkerThread, workerData } from 'piscina';
+import { isWorkerThread, move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 
 import { createBackend, selectBackend, type BackendName, type ComputeBackend } from '../compute/index.js';
 import { loadEmbedder } from '../embed/index.js';
@@ -80,7 +80,7 @@ async function routerFor(task: RouteTask): Promise<Router> {
  * id), the malformed lines and the prompts that could not be routed. Doing all of it here keeps
  * the reading thread to finding newlines and writing bytes.
  */
-export default async function routeBatch(task: RouteTask): Promise<RouteResult> {
+export async function routeBatch(task: RouteTask): Promise<RouteResult> {
   const r = await routerFor(task);
   const items: Array<Item & { lineNo: number }> = [];
   const malformed: LineProblem[] = [];
@@ -113,4 +113,13 @@ export default async function routeBatch(task: RouteTask): Promise<RouteResult> 
     if (d) writer.objectWithId(items[i]!.id, JSON.stringify(task.fields ? pickDecision(d, task.fields) : d));
   });
   return { out: writer.take(), routed: decisions.length - errors.length, malformed, errors };
+}
+
+/**
+ * The pool's task: a batch routed, its result posted with the output bytes moved to the reading
+ * thread rather than copied (Piscina's transferable protocol: the value, and what to transfer).
+ */
+export default async function routeTask(task: RouteTask): Promise<ReturnType<typeof move>> {
+  const r = await routeBatch(task);
+  return move({ [transferableSymbol]: r.out.buffer, [valueSymbol]: r });
 }

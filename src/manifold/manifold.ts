@@ -221,16 +221,9 @@ export class Manifold {
     // per model: Σw, Σw², Σw·o, Σw·o² (reused across queries)
     const acc = new Float64Array(4 * M);
     const taskW = new Float64Array(this.taskNames.length);
-    const allIds = res.ids as Int32Array;
     for (let q = 0; q < res.n; q++) {
-      // copied by hand: a typed array's slice() looks up its species constructor, which cost more
-      // than the vote itself
-      const ids = new Int32Array(res.k);
-      const scores = new Float32Array(res.k);
-      for (let j = 0; j < res.k; j++) {
-        ids[j] = allIds[q * res.k + j]!;
-        scores[j] = res.scores[q * res.k + j]!;
-      }
+      const ids = (res.ids as Int32Array).slice(q * res.k, (q + 1) * res.k);
+      const scores = res.scores.slice(q * res.k, (q + 1) * res.k);
       acc.fill(0);
       taskW.fill(0);
       let taskTotal = 0;
@@ -238,8 +231,7 @@ export class Manifold {
       for (let j = 0; j < ids.length; j++) {
         const p = this.points.get(ids[j]!);
         if (!p) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
-        const s = Math.max(0, scores[j]!);
-        const w = s * s;
+        const w = Math.max(0, scores[j]!) ** 2;
         if (w === 0) continue;
         if (p.task >= 0) {
           if (!named.includes(p.task)) named.push(p.task);
@@ -249,7 +241,7 @@ export class Manifold {
         for (let m = 0; m < p.outcomes.length; m++) {
           const o = p.outcomes[m]!;
           if (Number.isNaN(o)) continue;
-          const wm = w * Math.sqrt(Math.min(p.counts[m]!, 10)); // merged feedback counts a little more
+          const wm = w * Math.min(p.counts[m]!, 10) ** 0.5; // merged feedback counts a little more
           acc[4 * m]! += wm;
           acc[4 * m + 1]! += wm * wm;
           acc[4 * m + 2]! += wm * o;

@@ -213,14 +213,14 @@ void test_index(const std::string& path, const IndexFactory& make) {
 
 // Cosine search where the bf16 first pass (AVX512-BF16 machines) cannot tell rows apart: clusters
 // of near-copies (a few bf16 steps apart, so their bf16 scores tie or swap) around each query, and
-// a cluster wider than the pass's list (every query in it is searched exactly). The result must be
+// a fan of rows in doubt wider than the pass's buffer (that query is searched exactly). The result must be
 // the exact search's: the same ids, in the same order, as a double-precision reference ranks the
 // rows the fp32 kernels score (ties within 1e-6 may swap), and the same as the AVX2 kernels give.
 void test_cosine_ties(const std::string& path, const char* limit) {
   const size_t d = 96, per = 40, k = 16;
   std::normal_distribution<float> N(0.f, 1.f);
   for (DType dt : {DType::F32, DType::F16}) {
-    for (size_t copies : {per, size_t{300}}) {  // 300 > the wide list (64 at k = 16)
+    for (size_t copies : {per, size_t{300}}) {  // 300: more near-copies than a buffer of doubt holds
       const size_t centers = 12, n = centers * copies + 500;
       std::vector<float> db;
       std::vector<float> q;
@@ -248,6 +248,40 @@ void test_cosine_ties(const std::string& path, const char* limit) {
         same = r.ids[i] == e.ids[i] || std::fabs(r.scores[i] - e.scores[i]) <= 1e-6f;
       expect(same, tag + ": the same neighbours as the AVX2 kernels");
     }
+  }
+  // a fan of 300 rows whose cosines to the query rise by 1e-5 a row (from 0.9): all within the bf16
+  // pass's margin of doubt, more than its buffer holds, met lowest first — a pass that dropped
+  // what its buffer cannot hold would return rows from the fan's low end
+  for (DType dt : {DType::F32, DType::F16}) {
+    const size_t fan = 300, n = fan + 500;
+    auto dir = randn(d);
+    double dn = 0;
+    for (float v : dir) dn += double(v) * v;
+    for (auto& v : dir) v = float(v / std::sqrt(dn));
+    std::vector<float> db;
+    for (size_t j = 0; j < fan; ++j) {
+      auto u = randn(d);  // a unit vector orthogonal to dir
+      double ud = 0, uu = 0;
+      for (size_t t = 0; t < d; ++t) ud += double(u[t]) * dir[t];
+      for (size_t t = 0; t < d; ++t) u[t] = float(u[t] - ud * dir[t]);
+      for (float v : u) uu += double(v) * v;
+      const double c = 0.9 + 1e-5 * double(j), sn = std::sqrt(1 - c * c);
+      for (size_t t = 0; t < d; ++t) db.push_back(float(c * dir[t] + sn * u[t] / std::sqrt(uu)));
+    }
+    const auto rest = randn(500 * d);
+    db.insert(db.end(), rest.begin(), rest.end());
+    if (dt == DType::F16) db = round_f16(db);
+    std::vector<float> q;
+    for (size_t t = 0; t < d; ++t) q.push_back(3 * dir[t]);
+    const auto other = randn(2 * d);
+    q.insert(q.end(), other.begin(), other.end());
+    auto idx = make_cpu_index(d, dt);
+    std::vector<int64_t> labels(n);
+    for (size_t i = 0; i < n; ++i) labels[i] = int64_t(i) + 1000;
+    idx->add(labels.data(), db.data(), n);
+    const std::string tag = path + " cosine fan of " + std::to_string(fan) + (dt == DType::F32 ? " f32" : " f16");
+    check_search(tag, idx->search(q.data(), 3, k, Metric::Cosine), ref_scores(db, n, q, 3, d, Metric::Cosine), n, 3, k,
+                 Metric::Cosine, 2e-6);
   }
   // values the bf16 bound does not cover (beyond 2^32): a query with one is searched exactly, a
   // row with one turns the first pass off for the index; both still give the exact top-k

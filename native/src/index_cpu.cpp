@@ -436,28 +436,39 @@ void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* q
   for (size_t l = 0; l < lists; ++l)
     if (overflow[l]) redo[l % nq] = 1;
   detail::parallel_for(div_up(nq, 16), [&](size_t task, unsigned) {
-    thread_local std::vector<float> hs, panel;
+    thread_local std::vector<float> hs, dots;
     thread_local std::vector<int64_t> hi;
+    thread_local std::vector<uint32_t> rows_buf, lanes_buf;
+    thread_local std::vector<const T*> panels_buf;
     float* h_s = detail::scratch(hs, kk);
     int64_t* h_i = detail::scratch(hi, kk);
-    float* tile = detail::scratch(panel, kPanel);
     for (size_t q = task * 16; q < std::min(nq, task * 16 + 16); ++q) {
       const double lo = static_cast<double>(best_s[q * kk + kk - 1]) - margin[q];
       if (redo[q] || !qv[q].ok || !(qv[q].norm > 0) || std::isnan(lo)) {
         redo[q] = 1;
         continue;
       }
-      const float* qx = queries + q * d;
-      detail::TopK h{h_s, h_i, kk};
+      // the rows in doubt, scored exactly: each row's lane of its panel, several panels at a time
+      rows_buf.clear();
       for (size_t c = 0; c < sp.chunks; ++c) {
         const size_t list = c * nq + q;
-        for (uint32_t j = 0; j < doubt_n[list]; ++j) {
-          if (!(static_cast<double>(doubt_s[list * kWindowRows + j]) >= lo)) continue;
-          const size_t r = doubt_r[list * kWindowRows + j];
-          detail::micro_panels(K, 1, qx, d, rows_.data() + (r / kPanel) * kPanel * d, d, 1, tile, kPanel);
-          const float s = tile[r % kPanel] * inv_norm_[r];
-          h.push(static_cast<float>(s / qv[q].norm), labels_[r]);
-        }
+        for (uint32_t j = 0; j < doubt_n[list]; ++j)
+          if (static_cast<double>(doubt_s[list * kWindowRows + j]) >= lo) rows_buf.push_back(doubt_r[list * kWindowRows + j]);
+      }
+      const size_t m = rows_buf.size();
+      const T** panels = detail::scratch(panels_buf, m);
+      uint32_t* lanes = detail::scratch(lanes_buf, m);
+      float* dot = detail::scratch(dots, m);
+      for (size_t j = 0; j < m; ++j) {
+        panels[j] = rows_.data() + (rows_buf[j] / kPanel) * kPanel * d;
+        lanes[j] = static_cast<uint32_t>(rows_buf[j] % kPanel);
+      }
+      detail::score_lanes(K, queries + q * d, panels, lanes, m, d, dot);
+      detail::TopK h{h_s, h_i, kk};
+      for (size_t j = 0; j < m; ++j) {
+        const size_t r = rows_buf[j];
+        const float s = dot[j] * inv_norm_[r];
+        h.push(static_cast<float>(s / qv[q].norm), labels_[r]);
       }
       detail::drain_sorted(h, out_scores + q * kk, out_ids + q * kk);
     }

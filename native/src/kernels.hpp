@@ -18,6 +18,12 @@ using MicroF16 = void (*)(const float* a, size_t lda, const uint16_t* b, size_t 
 // The same over bf16 pairs: a holds mr query rows of d2 = ceil(d / 2) dimension pairs (two bf16
 // in a uint32, the lower dimension in the low half), b one bf16 pair panel (bf16_panel_offset).
 using MicroBf16 = void (*)(const uint32_t* a, size_t lda, const uint16_t* b, size_t d2, float* c, size_t ldc);
+// One query (a, d values) against single rows of row panels: out[j] = the score of lane lanes[j] of
+// the panel at panels[j], exactly what micro_*[1] gives for it (the same sums in the same order).
+using LanesF32 = void (*)(const float* a, const float* const* panels, const uint32_t* lanes, size_t count, size_t d,
+                          float* out);
+using LanesF16 = void (*)(const float* a, const uint16_t* const* panels, const uint32_t* lanes, size_t count,
+                          size_t d, float* out);
 
 struct KernelTable {
   const char* name;
@@ -39,6 +45,9 @@ struct KernelTable {
   // Two consecutive bf16 pair panels a call (b and b + 2 * kPanel * d2), or one.
   MicroBf16 micro_bf16[kMaxMr + 1];
   MicroBf16 micro2_bf16[kMaxMr + 1];
+  // Single rows of several panels at once (score_lanes); null where micro_*[1] per panel serves.
+  LanesF32 lanes_f32;
+  LanesF16 lanes_f16;
 };
 
 
@@ -62,6 +71,24 @@ inline void micro_panels(const KernelTable& K, size_t mr, const float* a, size_t
   if (two)
     for (; j + 2 <= count; j += 2) two(a, lda, b + j * step, d, c + j * kPanel, ldc);
   for (; j < count; ++j) one(a, lda, b + j * step, d, c + j * kPanel, ldc);
+}
+
+// One query against single rows of row panels (see LanesF32): the table's lanes kernel, else
+// micro_*[1] a panel at a time. Rescoring a few scattered rows, where one panel's single query
+// waits on the FMA latency, several panels' in flight take a fraction of the time.
+template <typename T>
+inline void score_lanes(const KernelTable& K, const float* a, const T* const* panels, const uint32_t* lanes,
+                        size_t count, size_t d, float* out) {
+  if constexpr (sizeof(T) == 4) {
+    if (K.lanes_f32) return K.lanes_f32(a, panels, lanes, count, d, out);
+  } else {
+    if (K.lanes_f16) return K.lanes_f16(a, panels, lanes, count, d, out);
+  }
+  float tile[kPanel];
+  for (size_t j = 0; j < count; ++j) {
+    micro_panels(K, 1, a, d, panels[j], d, 1, tile, kPanel);
+    out[j] = tile[lanes[j]];
+  }
 }
 
 const KernelTable& generic_kernels();

@@ -148,6 +148,8 @@ const KernelTable kAvx2 = {
     {},
     {},
     {},
+    nullptr,
+    nullptr,
 };
 
 }  // namespace

@@ -88,6 +88,35 @@ void micro2(const float* a, size_t lda, const T* b, size_t d, float* c, size_t l
   }
 }
 
+// One query against single rows of several panels (the table's lanes kernels): micro<1, T>'s sums
+// (its even/odd split, the same order) for each panel, four panels' chains in flight where one
+// panel's two wait on the FMA latency.
+template <typename T>
+void lanes(const float* a, const T* const* panels, const uint32_t* lane, size_t count, size_t d, float* out) {
+  for (size_t j0 = 0; j0 < count; j0 += 4) {
+    const size_t m = count - j0 < 4 ? count - j0 : 4;
+    const T* p[4];
+    for (size_t i = 0; i < 4; ++i) p[i] = panels[j0 + (i < m ? i : m - 1)];  // a short group repeats its last
+    __m512 even[4], odd[4];
+    for (int i = 0; i < 4; ++i) even[i] = odd[i] = _mm512_setzero_ps();
+    size_t t = 0;
+    for (; t + 2 <= d; t += 2) {
+      const __m512 a0 = _mm512_set1_ps(a[t]), a1 = _mm512_set1_ps(a[t + 1]);
+      for (int i = 0; i < 4; ++i) {
+        even[i] = _mm512_fmadd_ps(a0, ld16(p[i] + t * kPanel), even[i]);
+        odd[i] = _mm512_fmadd_ps(a1, ld16(p[i] + (t + 1) * kPanel), odd[i]);
+      }
+    }
+    for (size_t i = 0; i < m; ++i) {
+      __m512 acc = _mm512_add_ps(even[i], odd[i]);
+      if (t < d) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[t]), ld16(p[i] + t * kPanel), acc);
+      alignas(64) float v[kPanel];
+      _mm512_store_ps(v, acc);
+      out[j0 + i] = v[lane[j0 + i]];
+    }
+  }
+}
+
 KernelTable make_table() {
   KernelTable t = *avx2_kernels();  // built together: the AVX2 table is always there when this is
   t.name = "avx512f";
@@ -107,6 +136,8 @@ KernelTable make_table() {
     t.micro2_f32[i] = f32x2[i];
     t.micro2_f16[i] = f16x2[i];
   }
+  t.lanes_f32 = lanes<float>;
+  t.lanes_f16 = lanes<uint16_t>;
   return t;
 }
 

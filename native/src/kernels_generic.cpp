@@ -69,6 +69,8 @@ const KernelTable kGeneric = {
     {},
     {},
     {},
+    nullptr,
+    nullptr,
 };
 
 }  // namespace

@@ -170,6 +170,62 @@ void test_micro2() {
   std::printf("two-panel micro-kernels tested: %s\n", with.empty() ? "none (no table has them)" : with.c_str());
 }
 
+// score_lanes (a table's lanes kernel, where it has one; micro_*[1] a panel at a time otherwise)
+// writes, for every row asked, the bits micro_*[1] gives that row: scattered panels, repeated ones,
+// every count up to 9 (short groups of four), odd and even dimensions, fresh random values.
+void test_lanes() {
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> N(0.f, 1.f);
+  std::string with;
+  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
+    limit_kernels(limit);
+    const auto& K = detail::kernels();
+    if (with.find(std::string("[") + K.name + "]") != std::string::npos) continue;
+    with += std::string("[") + K.name + (K.lanes_f32 ? "+lanes]" : "]");
+    constexpr size_t P = detail::kPanel, panels = 5;
+    for (size_t d : {1, 2, 7, 64, 257})
+      for (size_t count = 0; count <= 9; ++count) {
+        std::vector<float> a(d), b(panels * P * d);
+        std::vector<uint16_t> h(b.size());
+        for (auto& x : a) x = N(rng);
+        for (auto& x : b) x = N(rng);
+        for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(b[i]);
+        std::vector<size_t> which(count);
+        std::vector<uint32_t> lane(count);
+        std::uniform_int_distribution<size_t> pick(0, panels - 1);
+        std::uniform_int_distribution<uint32_t> pick_lane(0, P - 1);
+        for (size_t j = 0; j < count; ++j) {
+          which[j] = pick(rng);
+          lane[j] = pick_lane(rng);
+        }
+        const std::string tag = std::string(K.name) + " d=" + std::to_string(d) + " count=" + std::to_string(count) +
+                                " seed=" + std::to_string(seed);
+        std::vector<const float*> pf(count);
+        std::vector<const uint16_t*> ph(count);
+        for (size_t j = 0; j < count; ++j) {
+          pf[j] = b.data() + which[j] * P * d;
+          ph[j] = h.data() + which[j] * P * d;
+        }
+        std::vector<float> got_f(count + 1, 7.f), got_h(count + 1, 7.f), tile(P);
+        detail::score_lanes(K, a.data(), pf.data(), lane.data(), count, d, got_f.data());
+        detail::score_lanes(K, a.data(), ph.data(), lane.data(), count, d, got_h.data());
+        bool same = got_f[count] == 7.f && got_h[count] == 7.f;  // nothing written past count
+        for (size_t j = 0; j < count; ++j) {
+          K.micro_f32[1](a.data(), d, pf[j], d, tile.data(), P);
+          same = same && std::memcmp(&tile[lane[j]], &got_f[j], sizeof(float)) == 0;
+          K.micro_f16[1](a.data(), d, ph[j], d, tile.data(), P);
+          same = same && std::memcmp(&tile[lane[j]], &got_h[j], sizeof(float)) == 0;
+        }
+        check(same, "score_lanes = micro[1]'s lane, f32 and f16, " + tag);
+      }
+  }
+  limit_kernels("best");
+  const bool avx512 = cpu_info().simd.rfind("avx512", 0) == 0;
+  check(!avx512 || with.find("+lanes") != std::string::npos, "the AVX-512 table's lanes kernels were tested");
+  std::printf("lanes kernels tested: %s\n", with.c_str());
+}
+
 // The bf16 kernels (where the CPU has them) against a double-precision sum of the same bf16
 // values: within the fp32 summation bound the search's window assumes (gamma_d times the sum of
 // |products|), for every query count, odd and even dimensions (the pad dimension is zero), and
@@ -241,5 +297,6 @@ void test_runtime() {
   test_pool();
   test_analyzer();
   test_micro2();
+  test_lanes();
   test_bf16_micro();
 }

@@ -124,6 +124,22 @@ void test_analyzer() {
   check(threw, "analyzer: a class table short of the BMP is ARB_INVALID_ARGUMENT");
 }
 
+// Calls f with every distinct kernel table this machine runs, narrowest first (a limit the CPU
+// cannot reach gives a table already seen), then puts the widest back.
+template <typename F>
+void each_table(F&& f) {
+  std::string seen;
+  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
+    limit_kernels(limit);
+    const auto& K = detail::kernels();
+    const std::string name = std::string("[") + K.name + "]";
+    if (seen.find(name) != std::string::npos) continue;
+    seen += name;
+    f(K);
+  }
+  limit_kernels("best");
+}
+
 // A two-panel micro-kernel, where a table has one, writes the same bits as two one-panel calls
 // (fresh random queries and panels, every query count, dimension counts odd and even).
 void test_micro2() {
@@ -131,10 +147,8 @@ void test_micro2() {
   std::mt19937 rng(seed);
   std::normal_distribution<float> N(0.f, 1.f);
   std::string with;
-  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
-    limit_kernels(limit);
-    const auto& K = detail::kernels();
-    if (!K.micro2_f32[1] || with.find(K.name) != std::string::npos) continue;
+  each_table([&](const detail::KernelTable& K) {
+    if (!K.micro2_f32[1]) return;
     with += std::string("[") + K.name + "]";
     constexpr size_t P = detail::kPanel, ldc = 3 * P;  // a wider tile than the block, as the index uses
     for (size_t mr = 1; mr <= detail::kMaxMr; ++mr)
@@ -163,8 +177,7 @@ void test_micro2() {
           check(same && two[2 * P] == 7.f, "two-panel micro-kernel = two one-panel calls, " + tag + (half ? " f16" : " f32"));
         }
       }
-  }
-  limit_kernels("best");
+  });
   const bool avx512 = cpu_info().simd.rfind("avx512", 0) == 0;
   check(!avx512 || with.find("avx512f") != std::string::npos, "the AVX-512 table's two-panel kernels were tested");
   std::printf("two-panel micro-kernels tested: %s\n", with.empty() ? "none (no table has them)" : with.c_str());
@@ -178,10 +191,7 @@ void test_lanes() {
   std::mt19937 rng(seed);
   std::normal_distribution<float> N(0.f, 1.f);
   std::string with;
-  for (const char* limit : {"generic", "avx2", "avx512f", "best"}) {
-    limit_kernels(limit);
-    const auto& K = detail::kernels();
-    if (with.find(std::string("[") + K.name + "]") != std::string::npos) continue;
+  each_table([&](const detail::KernelTable& K) {
     with += std::string("[") + K.name + (K.lanes_f32 ? "+lanes]" : "]");
     constexpr size_t P = detail::kPanel, panels = 5;
     for (size_t d : {1, 2, 7, 64, 257})
@@ -219,8 +229,7 @@ void test_lanes() {
         }
         check(same, "score_lanes = micro[1]'s lane, f32 and f16, " + tag);
       }
-  }
-  limit_kernels("best");
+  });
   const bool avx512 = cpu_info().simd.rfind("avx512", 0) == 0;
   check(!avx512 || with.find("+lanes") != std::string::npos, "the AVX-512 table's lanes kernels were tested");
   std::printf("lanes kernels tested: %s\n", with.c_str());

@@ -25,9 +25,11 @@ using detail::kMaxMr;
 using detail::kPanel;
 
 constexpr size_t kBlockPanels = 16;  // 256 rows per block: 256 KiB of fp32 rows at d = 256
-// Rows a query's bf16 pass holds in doubt per chunk of rows (search_block_bf16); more, and the
-// query is searched exactly (none of the route bench's 20,000 real prompts needed more).
+// Rows a query's bf16 pass holds in doubt per chunk of rows beyond its k best (search_block_bf16);
+// more, and the query is searched exactly (none of the route bench's 20,000 real prompts needed more).
 constexpr size_t kWindowRows = 128;
+// The buffer of doubt per chunk and query: the k best and the rows in doubt below them.
+inline size_t doubt_rows(size_t kk) { return kk + kWindowRows; }
 // Largest index (bytes of rows) searched in query groups rather than row chunks (see search_block).
 constexpr size_t kGroupedBytes = size_t{8} << 20;
 
@@ -164,8 +166,8 @@ class CpuIndex final : public Index {
     const bool bf16 =
         metric == Metric::Cosine && bf_.usable() && K.micro2_bf16[1] != nullptr && labels_.size() >= 4 * res.k;
     // Blocks of queries bound the candidate buffers (chunks x block x k entries, and the bf16
-    // pass's chunks x block x kWindowRows) for any batch.
-    const size_t block = std::clamp<size_t>((size_t{1} << 20) / (bf16 ? kWindowRows * 8 : res.k), 64, 4096);
+    // pass's chunks x block x doubt_rows(k)) for any batch.
+    const size_t block = std::clamp<size_t>((size_t{1} << 20) / (bf16 ? doubt_rows(res.k) * 8 : res.k), 64, 4096);
     for (size_t q0 = 0; q0 < nq; q0 += block) {
       const size_t m = std::min(block, nq - q0);
       int64_t* ids = res.ids.data() + q0 * res.k;
@@ -371,11 +373,11 @@ void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* q
     margin[q] = 2 * detail::bf16_window(d2, qv[q], bf_);
   }
   const Split sp = split(nq, labels_.size() * 2 * d2 * sizeof(uint16_t));
-  const size_t lists = sp.chunks * nq;  // one heap and one buffer per chunk and query
+  const size_t lists = sp.chunks * nq, cap = doubt_rows(kk);  // one heap and one buffer per chunk and query
   std::vector<float> heap_s(lists * kk, std::numeric_limits<float>::quiet_NaN());
   std::vector<int64_t> heap_i(lists * kk);
-  std::vector<float> doubt_s(lists * kWindowRows);
-  std::vector<uint32_t> doubt_r(lists * kWindowRows);
+  std::vector<float> doubt_s(lists * cap);
+  std::vector<uint32_t> doubt_r(lists * cap);
   std::vector<uint32_t> doubt_n(lists, 0);
   std::vector<char> overflow(lists, 0);
   // the lowest float at or below (k-th - margin), in double: a row below it is out of doubt
@@ -399,15 +401,15 @@ void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* q
         [&](size_t q, const float* row, size_t row0, size_t ncols) {
           const size_t list = chunk * nq + q;
           detail::TopK h{heap_s.data() + list * kk, heap_i.data() + list * kk, kk, counts[q]};
-          float* ds = doubt_s.data() + list * kWindowRows;
-          uint32_t* dr = doubt_r.data() + list * kWindowRows;
+          float* ds = doubt_s.data() + list * cap;
+          uint32_t* dr = doubt_r.data() + list * cap;
           uint32_t& dn = doubt_n[list];
           float lo = floor_of(h.threshold(), q);
           for (size_t c = K.find_ge(row, ncols, lo); c < ncols;) {
             const float v = row[c];
             h.push(v, static_cast<int64_t>(row0 + c));
             lo = floor_of(h.threshold(), q);
-            if (dn == kWindowRows) {  // full: keep the rows still in doubt
+            if (dn == cap) {  // full: keep the rows still in doubt
               uint32_t kept = 0;
               for (uint32_t j = 0; j < dn; ++j)
                 if (ds[j] >= lo) {
@@ -416,7 +418,7 @@ void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* q
                 }
               dn = kept;
             }
-            if (dn < kWindowRows) {
+            if (dn < cap) {
               ds[dn] = v;
               dr[dn++] = static_cast<uint32_t>(row0 + c);
             } else {
@@ -453,7 +455,7 @@ void CpuIndex<T>::search_block_bf16(const detail::KernelTable& K, const float* q
       for (size_t c = 0; c < sp.chunks; ++c) {
         const size_t list = c * nq + q;
         for (uint32_t j = 0; j < doubt_n[list]; ++j)
-          if (static_cast<double>(doubt_s[list * kWindowRows + j]) >= lo) rows_buf.push_back(doubt_r[list * kWindowRows + j]);
+          if (static_cast<double>(doubt_s[list * cap + j]) >= lo) rows_buf.push_back(doubt_r[list * cap + j]);
       }
       const size_t m = rows_buf.size();
       const T** panels = detail::scratch(panels_buf, m);

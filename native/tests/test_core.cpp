@@ -283,6 +283,19 @@ void test_cosine_ties(const std::string& path, const char* limit) {
     check_search(tag, idx->search(q.data(), 3, k, Metric::Cosine), ref_scores(db, n, q, 3, d, Metric::Cosine), n, 3, k,
                  Metric::Cosine, 2e-6);
   }
+  // a k larger than the rows a buffer holds in doubt beyond its k best (the buffer grows with k)
+  {
+    const size_t n = 3000, big_k = 200;
+    auto db = randn(n * d);
+    auto q = randn(5 * d);
+    std::vector<int64_t> labels(n);
+    for (size_t i = 0; i < n; ++i) labels[i] = int64_t(i) + 1000;
+    auto idx = make_cpu_index(d, DType::F16);
+    db = round_f16(db);
+    idx->add(labels.data(), db.data(), n);
+    check_search(path + " cosine k=200", idx->search(q.data(), 5, big_k, Metric::Cosine),
+                 ref_scores(db, n, q, 5, d, Metric::Cosine), n, 5, big_k, Metric::Cosine, 2e-6);
+  }
   // values the bf16 bound does not cover (beyond 2^32): a query with one is searched exactly, a
   // row with one turns the first pass off for the index; both still give the exact top-k
   const size_t n = 3000;

@@ -277,6 +277,14 @@ describe('output lines (line-writer.ts)', () => {
     const big = { prompt: 'ü€😀'.repeat(40_000) };
     w.objectWithId(7, JSON.stringify(big));
     expect(Buffer.from(w.take()).toString('utf8')).toBe(`${JSON.stringify({ id: 7, ...big })}\n`);
+    // each take hands its buffer over; the next is sized by what was just written, so one big
+    // batch does not make every later buffer as big
+    w.objectWithId(8, '{}');
+    expect(Buffer.from(w.take()).toString('utf8')).toBe('{"id":8}\n');
+    w.objectWithId(9, '{}');
+    const small = w.take();
+    expect(Buffer.from(small).toString('utf8')).toBe('{"id":9}\n');
+    expect(small.buffer.byteLength).toBe(1 << 16);
   });
 });
 

@@ -35,12 +35,13 @@ export class LineWriter {
 
   /**
    * The bytes written since the last take, in a buffer of their own (its ArrayBuffer can be
-   * transferred to another thread): the writer goes on in a new one of the same size, not copying
-   * these out.
+   * transferred to another thread): the writer goes on in a new one sized for as much again and a
+   * quarter (not its capacity: one huge batch must not make every later one as large), not
+   * copying these out.
    */
   take(): Uint8Array {
     const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.n);
-    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1 << 16, this.n + (this.n >> 2)));
     this.n = 0;
     return out;
   }

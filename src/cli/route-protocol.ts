@@ -31,6 +31,14 @@ export interface RouteTask extends RouterSpec {
 
 export const MALFORMED = 'malformed';
 
+/**
+ * A worker's message once its task module and everything it imports are loaded: the reading
+ * thread waits for it before stopping the pool early, as terminating a worker while it is still
+ * loading modules aborts the whole process on Node 20 ("v8::Module::IsGraphAsync must be used on
+ * an instantiated module"; 1 run in 60 of a bad-config command under load).
+ */
+export const MODULES_LOADED = 'arbiterModulesLoaded';
+
 /** A line that could not be read or routed, reported by the command with its number. */
 export interface LineProblem {
   lineNo: number;

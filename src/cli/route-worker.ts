@@ -3,6 +3,8 @@
  * embedder, the chosen compute backend) and routes whole batches. The build starts as the thread
  * does (from the pool's workerData), while the reading thread is still starting up.
  */
+import { parentPort } from 'node:worker_threads';
+
 import { isWorkerThread, move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 
 import { createBackend, selectBackend, type BackendName, type ComputeBackend } from '../compute/index.js';
@@ -13,7 +15,14 @@ import { batchLines } from './line-batches.js';
 import { LineWriter } from './line-writer.js';
 import type { Decision } from '../router/index.js';
 import { createRouter, pickDecision, type Router } from '../router/index.js';
-import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-protocol.js';
+import {
+  MALFORMED,
+  MODULES_LOADED,
+  type LineProblem,
+  type RouteResult,
+  type RouteTask,
+  type RouterSpec,
+} from './route-protocol.js';
 
 interface Item {
   id: string | number;
@@ -59,6 +68,9 @@ let router: Promise<Router | undefined> | undefined =
   isWorkerThread && (workerData as { warm?: RouterSpec } | undefined)?.warm
     ? build((workerData as { warm: RouterSpec }).warm).catch(() => undefined)
     : undefined;
+// (said here, as the module is evaluated: the warm start goes on only while the worker is not
+// blocked waiting for a task)
+if (isWorkerThread) parentPort?.postMessage({ [MODULES_LOADED]: true });
 // shared by the batches this worker runs at once: each fills and takes it without an await between
 const writer = new LineWriter();
 

@@ -7,6 +7,7 @@
 import { createWriteStream, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
@@ -17,7 +18,14 @@ import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { DecisionField } from '../router/index.js';
 import { openInput, write } from './jsonl.js';
 import { LineBatcher, type LineBatch } from './line-batches.js';
-import { MALFORMED, type LineProblem, type RouteResult, type RouteTask, type RouterSpec } from './route-protocol.js';
+import {
+  MALFORMED,
+  MODULES_LOADED,
+  type LineProblem,
+  type RouteResult,
+  type RouteTask,
+  type RouterSpec,
+} from './route-protocol.js';
 
 export interface RouteCommandOptions {
   in: string;
@@ -49,6 +57,11 @@ const int = (v: string | undefined, name: string, min: number, max: number, dflt
  * pooling and search on every core), the other's JavaScript (votes, head, decisions, JSON) runs.
  */
 export const BATCHES_PER_WORKER = 2;
+/**
+ * The longest a command that fails before routing waits for its workers to load their modules
+ * (route-protocol.ts's MODULES_LOADED) before stopping them: well under a second normally.
+ */
+const LOAD_WAIT_MS = 5_000;
 
 /**
  * Route workers for a machine with `cores` cores: a third of them. Per prompt the JavaScript is
@@ -81,6 +94,13 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     concurrentTasksPerWorker: BATCHES_PER_WORKER,
     workerData: { warm: spec },
   });
+  // every worker's modules loaded (or LOAD_WAIT_MS passed): then the pool may be stopped early
+  let settled = 0;
+  const warmed = new Promise<void>((resolve) =>
+    pool.on('message', (m: unknown) => {
+      if ((m as Record<string, unknown> | null)?.[MODULES_LOADED] === true && ++settled >= threads) resolve();
+    }),
+  );
   let input: Awaited<ReturnType<typeof openInput>>;
   let backend: BackendName;
   let fields: DecisionField[] | undefined;
@@ -103,6 +123,10 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     input = await openInput(o.in);
     backend = (await compute.selectBackend()).backend.name;
   } catch (e) {
+    // (a timer that holds the process open: idle workers do not)
+    const stop = new AbortController();
+    await Promise.race([warmed, sleep(LOAD_WAIT_MS, undefined, { signal: stop.signal })]).catch(() => undefined);
+    stop.abort();
     await pool.destroy();
     throw e;
   }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,8 +109,9 @@ class CpuIndex final : public Index {
     inv_norm_.resize(n0 + n);
     row_of_.reserve(n0 + n);
     bf_.reserve(n0 + n);
+    const auto& K = detail::kernels();
     for (size_t i = 0; i < n; ++i) {
-      write_row(n0 + i, vectors + i * dim_);
+      write_row(n0 + i, vectors + i * dim_, K);
       labels_[n0 + i] = labels[i];
       row_of_[labels[i]] = n0 + i;
     }
@@ -210,19 +212,32 @@ class CpuIndex final : public Index {
     for (size_t t = 0; t < dim_; ++t) out[t] = RowStore<T>::dec(rows_[detail::panel_offset(r, t, dim_)]);
   }
 
-  void write_row(size_t r, const float* v) {
-    thread_local std::vector<float> stored;  // the row as stored (after fp16 rounding), for the bf16 copy
-    stored.resize(dim_);
+  // Row r from v: stored (fp16 rows rounded by the table's bulk conversions, the same bits as
+  // float_to_half), its squared norm (a double sum in dimension order) and its bf16 copy.
+  void write_row(size_t r, const float* v, const detail::KernelTable& K) {
+    thread_local std::vector<float> stored_buf;  // the row as stored (after fp16 rounding), for the bf16 copy
+    thread_local std::vector<T> enc_buf;
+    const float* stored = v;
+    const T* enc = nullptr;
+    if constexpr (std::is_same_v<T, float>) {
+      enc = v;
+    } else {
+      enc_buf.resize(dim_);
+      stored_buf.resize(dim_);
+      K.float_to_half_n(v, enc_buf.data(), dim_);
+      K.half_to_float_n(enc_buf.data(), stored_buf.data(), dim_);
+      enc = enc_buf.data();
+      stored = stored_buf.data();
+    }
+    T* panel = rows_.data() + detail::panel_offset(r, 0, dim_);
     double ss = 0;
     for (size_t t = 0; t < dim_; ++t) {
-      const T e = RowStore<T>::enc(v[t]);
-      rows_[detail::panel_offset(r, t, dim_)] = e;
-      stored[t] = RowStore<T>::dec(e);
+      panel[t * detail::kPanel] = enc[t];
       ss += static_cast<double>(stored[t]) * stored[t];
     }
     norm2_[r] = static_cast<float>(ss);
     inv_norm_[r] = ss > 0 ? static_cast<float>(1.0 / std::sqrt(ss)) : 0.f;
-    bf_.write(r, stored.data(), inv_norm_[r]);
+    bf_.write(r, stored, inv_norm_[r]);
   }
 
   size_t dim_;

@@ -32,6 +32,8 @@ struct KernelTable {
   void (*axpy_f32)(float w, const float* x, float* y, size_t d);
   void (*axpy_f16)(float w, const uint16_t* x, float* y, size_t d);
   void (*half_to_float_n)(const uint16_t* x, float* y, size_t n);
+  // Round to nearest even, as float_to_half (the same bits for every non-NaN input; NaN stays NaN).
+  void (*float_to_half_n)(const float* x, uint16_t* y, size_t n);
   // Index of the first x[i] >= thr (ordered compare: NaN never matches), or n.
   size_t (*find_ge)(const float* x, size_t n, float thr);
   // Index of the first NaN or infinity, or n.

@@ -98,6 +98,13 @@ void h2f_n(const uint16_t* x, float* y, size_t n) {
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load8_f16(x + i));
   for (; i < n; ++i) y[i] = _cvtsh_ss(x[i]);
 }
+void f2h_n(const float* x, uint16_t* y, size_t n) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;  // not MXCSR's mode
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), kNearest));
+  for (; i < n; ++i) y[i] = _cvtss_sh(x[i], kNearest);
+}
 
 size_t find_ge(const float* x, size_t n, float thr) {
   const __m256 t = _mm256_set1_ps(thr);
@@ -142,6 +149,7 @@ const KernelTable kAvx2 = {
     axpy_f32,
     axpy_f16,
     h2f_n,
+    f2h_n,
     find_ge,
     find_nonfinite,
     {},

@@ -43,6 +43,9 @@ void axpy_f16(float w, const uint16_t* x, float* y, size_t d) {
 void h2f_n(const uint16_t* x, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] = half_to_float(x[i]);
 }
+void f2h_n(const float* x, uint16_t* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = float_to_half(x[i]);
+}
 
 size_t find_ge(const float* x, size_t n, float thr) {
   for (size_t i = 0; i < n; ++i)
@@ -63,6 +66,7 @@ const KernelTable kGeneric = {
     axpy_f32,
     axpy_f16,
     h2f_n,
+    f2h_n,
     find_ge,
     find_nonfinite,
     {},

@@ -19,8 +19,9 @@ import {
   type VectorIndex,
 } from '../compute/index.js';
 import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
+import { PointStore, type PointKind } from './points.js';
 
-export type PointKind = 'reference' | 'feedback';
+export type { PointKind } from './points.js';
 
 /** Outcomes a merged point's mean remembers at full weight; past it, an exponentially weighted mean (α = 1/(1 + this)). */
 export const MERGE_MEMORY = 20;
@@ -71,10 +72,7 @@ export class Manifold {
   private readonly taskNames: string[] = [];
   private readonly taskIdx = new Map<string, number>();
   // per point, by id, in insertion order (the embeddings themselves live only in the index)
-  private readonly points = new Map<
-    number,
-    { kind: PointKind; task: number; outcomes: Float32Array; counts: Float32Array }
-  >();
+  private readonly points = new PointStore();
   /** Feedback point ids, oldest first: the eviction queue. */
   private readonly feedbackOrder = new Set<number>();
   private nextId = 0;
@@ -129,10 +127,7 @@ export class Manifold {
     if (this.modelIdx.has(id)) return;
     this.modelIdx.set(id, this.models.length);
     this.models = [...this.models, id];
-    for (const p of this.points.values()) {
-      p.outcomes = grow(p.outcomes, this.models.length, NaN);
-      p.counts = grow(p.counts, this.models.length, 0);
-    }
+    this.points.widen(this.models.length);
   }
 
   private taskId(task: string | undefined): number {
@@ -190,7 +185,7 @@ export class Manifold {
     points.forEach((p, i) => {
       const outcomes = this.outcomeRow(p.outcomes, `points[${i}].outcomes`);
       const counts = new Float32Array(this.models.length).map((_, m) => (Number.isNaN(outcomes[m]!) ? 0 : 1));
-      this.points.set(ids[i]!, { kind, task: this.taskId(p.task), outcomes, counts });
+      this.points.append([ids[i]!], [kind], [this.taskId(p.task)], outcomes, counts, outcomes.length);
       if (kind === 'feedback') this.feedbackOrder.add(ids[i]!);
     });
     await this.evict();
@@ -218,6 +213,9 @@ export class Manifold {
   votesFrom(res: Pick<SearchResult, 'ids' | 'scores' | 'k' | 'n'>): Vote[] {
     const out: Vote[] = [];
     const M = this.models.length;
+    const W = this.points.width; // = M
+    const outcomes = this.points.outcomes;
+    const counts = this.points.counts;
     // per model: Σw, Σw², Σw·o, Σw·o² (reused across queries)
     const acc = new Float64Array(4 * M);
     const taskW = new Float64Array(this.taskNames.length);
@@ -229,19 +227,20 @@ export class Manifold {
       let taskTotal = 0;
       const named: number[] = []; // tasks in the order the neighbours first name them
       for (let j = 0; j < ids.length; j++) {
-        const p = this.points.get(ids[j]!);
-        if (!p) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
+        const s = this.points.slot(ids[j]!);
+        if (s < 0) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
         const w = Math.max(0, scores[j]!) ** 2;
         if (w === 0) continue;
-        if (p.task >= 0) {
-          if (!named.includes(p.task)) named.push(p.task);
-          taskW[p.task]! += w;
+        const task = this.points.task(s);
+        if (task >= 0) {
+          if (!named.includes(task)) named.push(task);
+          taskW[task]! += w;
           taskTotal += w;
         }
-        for (let m = 0; m < p.outcomes.length; m++) {
-          const o = p.outcomes[m]!;
+        for (let m = 0; m < W; m++) {
+          const o = outcomes[s * W + m]!;
           if (Number.isNaN(o)) continue;
-          const wm = w * Math.min(p.counts[m]!, 10) ** 0.5; // merged feedback counts a little more
+          const wm = w * Math.min(counts[s * W + m]!, 10) ** 0.5; // merged feedback counts a little more
           acc[4 * m]! += wm;
           acc[4 * m + 1]! += wm * wm;
           acc[4 * m + 2]! += wm * o;
@@ -292,17 +291,20 @@ export class Manifold {
     if (this.size > 0) {
       const near = await this.index.search(e, 1, 'cos');
       const id = Number(near.ids[0]);
-      if (near.scores[0]! >= this.mergeThreshold) {
-        this.addModel(input.model);
-        const p = this.points.get(id)!;
-        const m = this.modelIdx.get(input.model)!;
-        const c = p.counts[m]!;
+      // (a point evicted while the search ran is not merged into: the outcome becomes a point)
+      if (near.scores[0]! >= this.mergeThreshold && this.points.has(id)) {
+        this.addModel(input.model); // may widen the columns: the slot and arrays are read after it
+        const s = this.points.slot(id);
+        const at = s * this.points.width + this.modelIdx.get(input.model)!;
+        const outcomes = this.points.outcomes;
+        const counts = this.points.counts;
+        const c = counts[at]!;
         // a running mean over the point's last ~MERGE_MEMORY outcomes: a model that changed is
         // re-learned there, not outvoted by everything it did before
         const w = Math.min(c, MERGE_MEMORY);
-        p.outcomes[m] = c === 0 ? input.quality : (p.outcomes[m]! * w + input.quality) / (w + 1);
-        p.counts[m] = c + 1;
-        if (p.task < 0 && input.task) p.task = this.taskId(input.task);
+        outcomes[at] = c === 0 ? input.quality : (outcomes[at]! * w + input.quality) / (w + 1);
+        counts[at] = c + 1;
+        if (this.points.task(s) < 0 && input.task) this.points.setTask(s, this.taskId(input.task));
         return { merged: true, id };
       }
     }
@@ -327,10 +329,8 @@ export class Manifold {
       if (!this.feedbackOrder.has(id)) gone.push(id);
     }
     await this.index.remove(Int32Array.from(gone));
-    for (const id of gone) {
-      this.points.delete(id);
-      this.feedbackOrder.delete(id);
-    }
+    this.points.remove(gone);
+    for (const id of gone) this.feedbackOrder.delete(id);
   }
 
   /**
@@ -348,19 +348,19 @@ export class Manifold {
 
   /** Snapshot for persistence: points in insertion order. */
   snapshot() {
-    const entries = [...this.points]; // insertion order
+    const W = this.points.width;
     return {
       dim: this.dim,
       capacity: this.capacity,
       mergeThreshold: this.mergeThreshold,
       models: [...this.models],
       tasks: [...this.taskNames],
-      points: entries.map(([id, p]) => ({
-        kind: p.kind,
-        task: p.task,
-        outcomes: grow(p.outcomes, this.models.length, NaN),
-        counts: grow(p.counts, this.models.length, 0),
-        embedding: this.index.get(id)!,
+      points: Array.from(this.points.slots(), (s) => ({
+        kind: this.points.kind(s),
+        task: this.points.task(s),
+        outcomes: this.points.outcomes.slice(s * W, (s + 1) * W),
+        counts: this.points.counts.slice(s * W, (s + 1) * W),
+        embedding: this.index.get(this.points.idAt(s))!,
       })),
     };
   }
@@ -389,13 +389,8 @@ export class Manifold {
     const taskIds = s.tasks.map((t) => this.taskId(t));
     const ids = Int32Array.from({ length: n }, () => this.nextId++);
     await this.index.add(ids, s.embeddings); // checks finiteness (natively or here)
-    const width = this.models.length;
-    for (let i = 0; i < n; i++) {
-      const outcomes = grow(s.outcomes.slice(i * M, (i + 1) * M), width, NaN);
-      const counts = grow(s.counts.slice(i * M, (i + 1) * M), width, 0);
-      this.points.set(ids[i]!, { kind: s.kinds[i]!, task: taskIds[i]!, outcomes, counts });
-      if (s.kinds[i] === 'feedback') this.feedbackOrder.add(ids[i]!);
-    }
+    this.points.append(ids, s.kinds, taskIds, s.outcomes, s.counts, M);
+    for (let i = 0; i < n; i++) if (s.kinds[i] === 'feedback') this.feedbackOrder.add(ids[i]!);
     await this.evict();
   }
 
@@ -409,11 +404,4 @@ export class Manifold {
     this.points.clear();
     this.feedbackOrder.clear();
   }
-}
-
-function grow(a: Float32Array, n: number, fill: number): Float32Array {
-  if (a.length >= n) return a;
-  const b = new Float32Array(n).fill(fill);
-  b.set(a);
-  return b;
 }

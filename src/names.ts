@@ -18,9 +18,19 @@ export function isTaskName(s: unknown): s is string {
   return typeof s === 'string' && TASK_NAME.test(s) && !RESERVED_NAMES.includes(s);
 }
 
-/** An empty object with no prototype: `d[key] ?? 0` is 0 for every key that was never set. */
+/**
+ * An object whose prototype chain has no Object.prototype (its prototype is an empty,
+ * prototype-less object): `d[key] ?? 0` is 0 for every key that was never set. Unlike
+ * `Object.create(null)`, which V8 makes in its slow dictionary mode, an instance starts in the
+ * fast mode of an ordinary object: these hold the task distributions read per model per prompt
+ * (a `for…in` over a dictionary-mode object enumerates its keys afresh every time) and
+ * serialised in every decision.
+ */
+const NullProto = function () {} as unknown as new () => Record<string, unknown>;
+NullProto.prototype = Object.freeze(Object.create(null) as object);
+
 export function dict<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
+  return new NullProto() as Record<string, T>;
 }
 
 /** Whether an object has no enumerable keys (Object.keys(o).length === 0 without the array: hot paths). */

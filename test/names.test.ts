@@ -12,7 +12,8 @@ describe('dict', () => {
     expect(isEmpty(d)).toBe(true);
     d.math = 0.25;
     d.code = 0.75;
-    d.constructor = 1; // an own key like any other
+    const name: string = 'constructor';
+    d[name] = 1; // an own key like any other
     expect(Object.keys(d)).toEqual(['math', 'code', 'constructor']);
     expect(JSON.stringify(d)).toBe('{"math":0.25,"code":0.75,"constructor":1}');
     expect((d.writing ?? 0) + d.math!).toBe(0.25);

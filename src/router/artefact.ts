@@ -71,9 +71,13 @@ function headFromJson(dir: string, j: HeadFile, dim: number): AnalysisHead {
   };
 }
 
+/**
+ * Loads a router model folder for `embedder` — which may still be loading: the folder's files are
+ * read and hashed (on the libuv pool) meanwhile, and checked in the order below once it is there.
+ */
 export async function loadRouterModel(
   dir: string,
-  embedder: Embedder,
+  embedderOrLoading: Embedder | Promise<Embedder>,
   backend: ComputeBackend,
 ): Promise<RouterModelParts & { manifest: Manifest }> {
   const manifest = await readManifest(dir);
@@ -81,6 +85,20 @@ export async function loadRouterModel(
     throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, `model ${dir}: kind '${manifest.kind}' is not a router model`, {
       param: 'model',
     });
+  // every file read and hashed at once, off this thread; awaited below in a fixed order, so the
+  // error reported for a folder with several bad files is always the same one (handled now: a bad
+  // file cannot become an unhandled rejection if something else fails first)
+  const kinds = ['costs', 'head', 'quality', 'manifold'];
+  if (manifest.files.some((f) => f.kind === 'ood')) kinds.push('ood', 'ood-precision');
+  const reading = new Map(
+    kinds.map((kind) => {
+      const p = readModelFile(dir, manifest, kind);
+      p.catch(() => {});
+      return [kind, p] as const;
+    }),
+  );
+  const file = (kind: string) => reading.get(kind)!;
+  const embedder = await embedderOrLoading;
   const want = manifest.produced.embedder as { kind?: string; name?: string; fingerprint?: string } | undefined;
   if (want?.fingerprint !== embedder.fingerprint)
     throw new ArbiterError(
@@ -88,16 +106,12 @@ export async function loadRouterModel(
       `model ${dir} was trained with another embedder (${want?.kind ?? '?'} ${want?.name ?? '?'}, ${String(want?.fingerprint).slice(0, 16)}…), not ${embedder.kind} ${embedder.name}: pass the same embedder`,
       { param: 'model' },
     );
-  // size and checksum, hashed off this thread while the rest loads (awaited below; handled now, so
-  // a bad file cannot become an unhandled rejection if something else fails first)
-  const manifoldFile = readModelFile(dir, manifest, 'manifold');
-  manifoldFile.catch(() => {});
-  const { costs, strengths } = JSON.parse((await readModelFile(dir, manifest, 'costs')).data.toString('utf8')) as {
+  const { costs, strengths } = JSON.parse((await file('costs')).data.toString('utf8')) as {
     costs: CostTable;
     strengths: Record<string, Record<string, number>>;
   };
   const parse = async <T>(kind: string): Promise<T> => {
-    const f = await readModelFile(dir, manifest, kind);
+    const f = await file(kind);
     try {
       return JSON.parse(f.data.toString('utf8')) as T;
     } catch (e) {
@@ -110,14 +124,18 @@ export async function loadRouterModel(
     for (const [t, cap] of Object.entries(byTask ?? {}))
       if (!Array.isArray(cap) || cap.length !== 3 || !cap.every(Number.isFinite))
         bad(dir, `quality.json: ${m}.${t} must be [a, b, c] (finite numbers)`);
-  const ood = manifest.files.some((f) => f.kind === 'ood') ? await loadOod(dir, manifest, head) : undefined;
-  const { file, data } = await manifoldFile;
-  const manifold = await loadManifold(join(dir, file.path), backend, { bytes: data });
+  const ood = manifest.files.some((f) => f.kind === 'ood') ? await loadOod(dir, head, file) : undefined;
+  const m = await file('manifold');
+  const manifold = await loadManifold(join(dir, m.file.path), backend, { bytes: m.data });
   return { manifold, head, calibration, costs, strengths, manifest, ...(ood ? { ood } : {}) };
 }
 
-async function loadOod(dir: string, manifest: Manifest, head: AnalysisHead): Promise<OodDetector> {
-  const j = JSON.parse((await readModelFile(dir, manifest, 'ood')).data.toString('utf8')) as OodFile;
+async function loadOod(
+  dir: string,
+  head: AnalysisHead,
+  file: (kind: string) => ReturnType<typeof readModelFile>,
+): Promise<OodDetector> {
+  const j = JSON.parse((await file('ood')).data.toString('utf8')) as OodFile;
   const D = head.inputDim;
   const sorted = (v: unknown) =>
     Array.isArray(v) && v.every((x, i) => Number.isFinite(x) && (i === 0 || (x as number) >= (v[i - 1] as number)));
@@ -132,7 +150,7 @@ async function loadOod(dir: string, manifest: Manifest, head: AnalysisHead): Pro
     !Array.isArray(j.tasks)
   )
     bad(dir, `ood.json: expected inputDim ${D}, means (tasks × ${D}) and ascending finite distance/entropy scores`);
-  const raw = (await readModelFile(dir, manifest, 'ood-precision')).data;
+  const raw = (await file('ood-precision')).data;
   if (raw.length !== D * D * 4) bad(dir, `ood.f32 must hold ${D} × ${D} float32 values`);
   const precision = new Float32Array(D * D);
   Buffer.from(precision.buffer).set(raw);

@@ -319,9 +319,17 @@ export async function createRouter(
   // relative paths in a config file are from its folder
   // (an in-memory config's source is a label: its paths are from the working directory)
   const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(dirname(cfg.source), p));
-  const embedder = parts.embedder ?? (await loadEmbedder(cfg.routing.embedder, backend, fromConfig));
+  // the embedder and the router model load side by side (the model's files are read and hashed
+  // while the embedder's tokenizer is built); an embedder that fails is reported first, as it
+  // would be loading one after the other
+  const loading = parts.embedder
+    ? Promise.resolve(parts.embedder)
+    : loadEmbedder(cfg.routing.embedder, backend, fromConfig);
   const modelDir = parts.model ?? (cfg.routing.model ? fromConfig(cfg.routing.model) : undefined);
-  const trained = modelDir ? await loadRouterModel(modelDir, embedder, backend) : undefined;
+  const trainedLoading = modelDir ? loadRouterModel(modelDir, loading, backend) : undefined;
+  trainedLoading?.catch(() => {}); // awaited below, after the embedder
+  const embedder = await loading;
+  const trained = await trainedLoading;
   if (trained) matchModels(trained, cfg, modelDir!);
   if (trained) {
     // learned per-task strengths fill in what the config does not set (the config wins); the

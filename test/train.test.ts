@@ -209,6 +209,19 @@ describe('train', () => {
     await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(
       /was trained with another embedder/,
     );
+    // the folder's files are read while the embedder check waits: a bad one does not come first
+    await writeFile(join(dir, 'head.json'), '{');
+    await expect(createRouter(config, { backend, embedder, model: dir })).rejects.toThrow(
+      /was trained with another embedder/,
+    );
+    // and an embedder that cannot load is reported, not the model folder read beside it
+    await expect(
+      createRouter(
+        { ...config, routing: { embedder: `static:${join(dir, 'no-such-embedder')}` } },
+        { backend, model: dir },
+      ),
+    ).rejects.toMatchObject({ code: 'ARB_INVALID_ARGUMENT', message: /no-such-embedder/ });
+    await new Promise((r) => setTimeout(r, 50)); // (an unhandled rejection would fail this run)
     manifold.free();
   });
 });

@@ -69,6 +69,21 @@ describe.each(backends.map((b) => [b.name, b]))('%s backend matches the js refer
     expectSameSearch(await idx.search(queries, 10, 'cos'), await ref.search(queries, 11, 'cos'), TOL, 'after remove');
     expect(idx.get(1)).toEqual(rows.slice(d, 2 * d));
     expect(idx.get(0)).toBeNull();
+    // getRows: the rows of live ids in the order asked, each what get gives; null when one is absent
+    const live = Int32Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const asked = Int32Array.from(live).reverse();
+    const got = idx.getRows(asked)!;
+    expect(got.length).toBe(asked.length * d);
+    asked.forEach((id, i) => expect(got.subarray(i * d, (i + 1) * d)).toEqual(idx.get(id)));
+    expect(idx.getRows(Int32Array.of(1, 0, 2))).toBeNull();
+    expect(ref.getRows(asked)).toEqual(got); // the JS index's row-by-row read, the same rows
+    expect(ref.getRows(Int32Array.of(1, 0, 2))).toBeNull();
+    expect(idx.getRows(new Int32Array(0))).toEqual(new Float32Array(0));
+    const half = backend.createIndex({ dim: d, dtype: 'f16' });
+    await half.add(ids, rows);
+    const hr = half.getRows(ids)!;
+    ids.forEach((id, i) => expect(hr.subarray(i * d, (i + 1) * d)).toEqual(half.get(id)));
+    half.free();
     idx.free();
   });
 

@@ -12,7 +12,8 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
     return DefineClass(env, "Index",
                        {InstanceMethod("add", &IndexWrap::Add), InstanceMethod("remove", &IndexWrap::Remove),
                         InstanceMethod("search", &IndexWrap::Search), InstanceMethod("size", &IndexWrap::Size),
-                        InstanceMethod("get", &IndexWrap::Get), InstanceMethod("free", &IndexWrap::Free)});
+                        InstanceMethod("get", &IndexWrap::Get), InstanceMethod("getRows", &IndexWrap::GetRows),
+                        InstanceMethod("free", &IndexWrap::Free)});
   }
   // new Index(dim, dtype, device)
   explicit IndexWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IndexWrap>(info) {
@@ -113,6 +114,26 @@ class IndexWrap : public Napi::ObjectWrap<IndexWrap> {
       auto out = Napi::Float32Array::New(info.Env(), idx->dim());
       if (!lossless || !idx->get(label, out.Data())) return info.Env().Null();
       return out;
+    });
+  }
+  // getRows(labels: BigInt64Array, out: Float32Array of labels x dim) -> number of labels found.
+  // A found label's row goes to its place in out; an absent one's place is zeros. One call for
+  // many rows (a manifold's snapshot): get's Float32Array per row cost more than the copy.
+  Napi::Value GetRows(const Napi::CallbackInfo& info) {
+    return guard_sync(info.Env(), [&]() -> Napi::Value {
+      auto idx = live();
+      auto labels = typed<int64_t>(info[0], napi_bigint64_array, "ids");
+      auto out = typed<float>(info[1], napi_float32_array, "out");
+      const size_t n = labels.ElementLength(), d = idx->dim();
+      if (out.ElementLength() != n * d)
+        throw Error(arbiter::codes::DIMENSION_MISMATCH, "out must hold ids x dim values");
+      size_t found = 0;
+      for (size_t i = 0; i < n; ++i) {
+        float* row = out.Data() + i * d;
+        if (idx->get(labels.Data()[i], row)) ++found;
+        else std::fill(row, row + d, 0.f);
+      }
+      return Napi::Number::New(info.Env(), static_cast<double>(found));
     });
   }
   Napi::Value Free(const Napi::CallbackInfo& info) {

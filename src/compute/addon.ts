@@ -21,6 +21,8 @@ export interface NativeIndexHandle {
   ): Promise<{ ids: BigInt64Array; scores: Float32Array; k: number }>;
   size(): number;
   get(id: bigint): Float32Array | null;
+  /** Rows of the ids into out (ids × dim; an absent id's row zeros); returns how many were found. */
+  getRows(ids: BigInt64Array, out: Float32Array): number;
   free(): void;
 }
 export interface NativeTableHandle {

@@ -215,6 +215,9 @@ export class ApproximateIndex implements VectorIndex {
   get(id: number | bigint): Float32Array | null {
     return this.exact.get(id);
   }
+  getRows(ids: Ids): Float32Array | null {
+    return this.exact.getRows(ids);
+  }
 
   free(): void {
     this.exact.free();

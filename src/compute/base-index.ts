@@ -40,6 +40,18 @@ export abstract class BaseIndex implements VectorIndex {
   protected abstract rawRemove(ids: BigInt64Array): Promise<number>;
   protected abstract rawSearch(queries: Float32Array, k: number, metric: Metric): Promise<RawSearch>;
   protected abstract rawGet(id: bigint): Float32Array | null;
+  /** Rows of ids into out (ids × dim); how many were found. A backend with a bulk read overrides it. */
+  protected rawGetRows(ids: BigInt64Array, out: Float32Array): number {
+    let found = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const row = this.rawGet(ids[i]!);
+      if (row) {
+        out.set(row, i * this.dim);
+        found++;
+      }
+    }
+    return found;
+  }
   protected abstract rawFree(): void;
 
   private live(): void {
@@ -98,6 +110,17 @@ export abstract class BaseIndex implements VectorIndex {
     if (typeof id !== 'number' && typeof id !== 'bigint')
       throw new ArbiterError(ErrorCodes.INVALID_ARGUMENT, 'id must be a number or a bigint', { param: 'id' });
     return this.rawGet(BigInt(id));
+  }
+
+  getRows(ids: Ids): Float32Array | null {
+    this.live();
+    const ids64 = v.idsToBigInt(ids, this.idType);
+    const out = new Float32Array(ids64.length * this.dim);
+    try {
+      return this.rawGetRows(ids64, out) === ids64.length ? out : null;
+    } catch (e) {
+      throw fromNative(e);
+    }
   }
 
   free(): void {

@@ -57,6 +57,9 @@ class NativeIndex extends BaseIndex {
   protected rawGet(id: bigint): Float32Array | null {
     return this.handle.get(id);
   }
+  protected override rawGetRows(ids: BigInt64Array, out: Float32Array): number {
+    return this.handle.getRows(ids, out);
+  }
   protected rawFree(): void {
     this.handle.free();
   }

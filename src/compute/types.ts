@@ -78,6 +78,8 @@ export interface VectorIndex {
   search(queries: Float32Array, k: number, metric?: Metric): Promise<SearchResult>;
   /** The stored row (after fp16 rounding for f16), or null. */
   get(id: number | bigint): Float32Array | null;
+  /** The stored rows of these ids (ids × dim, in their order), or null when one of them is absent. */
+  getRows(ids: Ids): Float32Array | null;
   /** Releases the memory now; later calls fail with ARB_FREED. */
   free(): void;
 }

@@ -348,20 +348,40 @@ export class Manifold {
 
   /** Snapshot for persistence: points in insertion order. */
   snapshot() {
-    const W = this.points.width;
+    const c = this.columns();
+    const W = c.models.length;
+    return {
+      dim: c.dim,
+      capacity: c.capacity,
+      mergeThreshold: c.mergeThreshold,
+      models: c.models,
+      tasks: c.tasks,
+      points: Array.from(c.points.ids, (_, i) => ({
+        kind: (c.points.kinds[i] === 1 ? 'feedback' : 'reference') as PointKind,
+        task: c.points.tasks[i]!,
+        outcomes: c.points.outcomes.slice(i * W, (i + 1) * W),
+        counts: c.points.counts.slice(i * W, (i + 1) * W),
+        embedding: c.embeddings.slice(i * this.dim, (i + 1) * this.dim),
+      })),
+    };
+  }
+
+  /**
+   * The same snapshot in columns (what saveManifold writes): the points' records in insertion
+   * order (kinds 1 = feedback) and their embeddings, n x dim, read from the index in one call.
+   */
+  columns() {
+    const points = this.points.columns();
+    const embeddings = this.index.getRows(points.ids);
+    if (!embeddings) throw new ArbiterError(ErrorCodes.INTERNAL, 'a manifold point has no row in its index', {});
     return {
       dim: this.dim,
       capacity: this.capacity,
       mergeThreshold: this.mergeThreshold,
       models: [...this.models],
       tasks: [...this.taskNames],
-      points: Array.from(this.points.slots(), (s) => ({
-        kind: this.points.kind(s),
-        task: this.points.task(s),
-        outcomes: this.points.outcomes.slice(s * W, (s + 1) * W),
-        counts: this.points.counts.slice(s * W, (s + 1) * W),
-        embedding: this.index.get(this.points.idAt(s))!,
-      })),
+      points,
+      embeddings,
     };
   }
 

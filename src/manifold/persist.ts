@@ -67,10 +67,10 @@ async function write(m: Manifold, path: string): Promise<SavedManifold> {
   const name = basename(path);
   const save = ++saves;
   const staged = `${path}.graph-${process.pid}-${save}`;
-  // saveGraph writes the graph before its first await and snapshot() is synchronous: both are of
+  // saveGraph writes the graph before its first await and columns() is synchronous: both are of
   // the same points, whatever feedback arrives while the files are written
   const saving = m.saveGraph(staged);
-  const s = m.snapshot();
+  const s = m.columns();
   let graph: ManifoldGraphFile | null = null;
   try {
     const saved = await saving;
@@ -81,7 +81,7 @@ async function write(m: Manifold, path: string): Promise<SavedManifold> {
   } finally {
     await rm(staged, { force: true });
   }
-  const n = s.points.length;
+  const n = s.points.ids.length;
   const M = s.models.length;
   const json = Buffer.from(
     JSON.stringify({
@@ -105,19 +105,19 @@ async function write(m: Manifold, path: string): Promise<SavedManifold> {
   buf.writeUInt32LE(header.length, 8);
   header.copy(buf, 12);
   let o = 12 + header.length;
-  // one copy per row on a little-endian machine (the file's order), value by value elsewhere
-  const put = (row: Float32Array) => {
-    if (!LITTLE_ENDIAN) for (const x of row) o = buf.writeFloatLE(x, o);
-    else {
-      buf.set(new Uint8Array(row.buffer, row.byteOffset, row.byteLength), o);
-      o += row.byteLength;
-    }
+  // one copy per column on a little-endian machine (the file's order), value by value elsewhere
+  const put = (col: Float32Array | Int32Array | Uint8Array) => {
+    if (LITTLE_ENDIAN || col instanceof Uint8Array) {
+      buf.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), o);
+      o += col.byteLength;
+    } else if (col instanceof Float32Array) for (const x of col) o = buf.writeFloatLE(x, o);
+    else for (const x of col) o = buf.writeInt32LE(x, o);
   };
-  for (const p of s.points) put(p.embedding);
-  for (const p of s.points) put(p.outcomes);
-  for (const p of s.points) put(p.counts);
-  for (const p of s.points) o = buf.writeInt32LE(p.task, o);
-  for (const p of s.points) o = buf.writeUInt8(p.kind === 'feedback' ? 1 : 0, o);
+  put(s.embeddings);
+  put(s.points.outcomes);
+  put(s.points.counts);
+  put(s.points.tasks);
+  put(s.points.kinds);
   o += pad;
   createHash('sha256').update(buf.subarray(0, o)).digest().copy(buf, o);
   const tmp = `${path}.tmp-${process.pid}-${save}`;

@@ -141,6 +141,36 @@ export class PointStore {
     return this.ids[slot]!;
   }
 
+  /** Every live point in insertion order, in columns of their own (copies). */
+  columns(): {
+    ids: Int32Array;
+    kinds: Uint8Array;
+    tasks: Int32Array;
+    outcomes: Float32Array;
+    counts: Float32Array;
+  } {
+    const n = this.size;
+    const W = this.w;
+    const out = {
+      ids: new Int32Array(n),
+      kinds: new Uint8Array(n),
+      tasks: new Int32Array(n),
+      outcomes: new Float32Array(n * W),
+      counts: new Float32Array(n * W),
+    };
+    let i = 0;
+    for (let s = 0; s < this.used; s++) {
+      if (this.ids[s]! < 0) continue;
+      out.ids[i] = this.ids[s]!;
+      out.kinds[i] = this.kinds[s]!;
+      out.tasks[i] = this.taskOf[s]!;
+      out.outcomes.set(this.outcomeCol.subarray(s * W, (s + 1) * W), i * W);
+      out.counts.set(this.countCol.subarray(s * W, (s + 1) * W), i * W);
+      i++;
+    }
+    return out;
+  }
+
   clear(): void {
     this.slotOf.clear();
     this.used = 0;

@@ -19,7 +19,7 @@ import {
   type VectorIndex,
 } from '../compute/index.js';
 import { dict, isTaskName, RESERVED_NAMES } from '../names.js';
-import { PointStore, type PointKind } from './points.js';
+import { pointKind, PointStore, type PointKind } from './points.js';
 
 export type { PointKind } from './points.js';
 
@@ -357,7 +357,7 @@ export class Manifold {
       models: c.models,
       tasks: c.tasks,
       points: Array.from(c.points.ids, (_, i) => ({
-        kind: (c.points.kinds[i] === 1 ? 'feedback' : 'reference') as PointKind,
+        kind: pointKind(c.points.kinds[i]!),
         task: c.points.tasks[i]!,
         outcomes: c.points.outcomes.slice(i * W, (i + 1) * W),
         counts: c.points.counts.slice(i * W, (i + 1) * W),

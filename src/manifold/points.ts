@@ -10,6 +10,11 @@
  */
 export type PointKind = 'reference' | 'feedback';
 
+/** A point's kind from its code in the kinds column (1 = feedback, as manifold files store it). */
+export function pointKind(code: number): PointKind {
+  return code === 1 ? 'feedback' : 'reference';
+}
+
 const MIN_SLOTS = 64;
 
 export class PointStore {
@@ -62,7 +67,7 @@ export class PointStore {
     this.taskOf[slot] = task;
   }
   kind(slot: number): PointKind {
-    return this.kinds[slot] === 1 ? 'feedback' : 'reference';
+    return pointKind(this.kinds[slot]!);
   }
 
   /**
@@ -132,10 +137,6 @@ export class PointStore {
   /** Ids in insertion order. */
   *keys(): IterableIterator<number> {
     for (let s = 0; s < this.used; s++) if (this.ids[s]! >= 0) yield this.ids[s]!;
-  }
-  /** Live slots in insertion order. */
-  *slots(): IterableIterator<number> {
-    for (let s = 0; s < this.used; s++) if (this.ids[s]! >= 0) yield s;
   }
   idAt(slot: number): number {
     return this.ids[slot]!;

@@ -287,7 +287,10 @@ describe('experiments end to end', () => {
         { id: 'control', model: 'weak' },
         { id: 'challenger', model: 'strong' },
       ],
-      { mode: 'bandit', minShare: 0.05 },
+      // each arm rated 60 times before an arm may be identified (30 in the other tests): a CI run
+      // identified the challenger after ~100 requests, most of them before the first posteriors
+      // (weak 59, strong 41); with 60, 26 seeds served weak 60-84 and strong 166-988 times
+      { mode: 'bandit', minShare: 0.05, guardrails: { minUnits: 60, latencyRatio: 1000 } },
     );
     const rnd = seededRandom(SEED + 5);
     // the bandit's own draws (Thompson sampling, identification) seeded too: with Math.random the

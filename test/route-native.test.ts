@@ -3,12 +3,13 @@
 // text, and a router gives byte-identical decisions with and without the pass. Hostile calls to
 // the addon's classes are refused with stable codes.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { analyze, analyzeNative, nativeAnalyzer } from '../src/analyze/index.js';
-import { createBackend, loadAddon, nativeHandles } from '../src/compute/index.js';
+import { createBackend, loadAddon, nativeHandles, SYNC_WORK_NS } from '../src/compute/index.js';
 import { StaticEmbedder } from '../src/embed/index.js';
 import { createRouter, ErrorCodes } from '../src/index.js';
+import { passWorkNs } from '../src/router/fused.js';
 import { SEED } from './helpers.js';
 
 const addon = loadAddon();
@@ -251,27 +252,52 @@ native('routing through the fused pass', () => {
     r.close();
   });
 
-  it('runs a batch of one or two, and MLP calls of a few rows, on the calling thread with the same results', async () => {
+  it('runs small passes and MLP calls on the calling thread, large ones on the pool, with the same results', async () => {
     const backend = createBackend('cpu');
     const r = await createRouter('config/example.yaml', { backend });
-    const fused = r['fused' as keyof typeof r] as unknown;
-    expect(fused).toBeUndefined(); // built on first use
-    const one = await r.routeBatch(['Solve 2x + 3 = 7', 'Write a haiku about rain']);
-    const big = await r.routeBatch(['Solve 2x + 3 = 7', 'Write a haiku about rain', ...CORPUS]);
-    expect(one.map((d) => [d.model, d.task.label])).toEqual(big.slice(0, 2).map((d) => [d.model, d.task.label]));
-    expect(one[0]!.analysis.features).toEqual(big[0]!.analysis.features); // (the head's arithmetic depends on the batch size)
-    // the same weights on 3 rows (this thread) and inside 64 rows (the pool): equal to float rounding
+    expect(r['fused' as keyof typeof r]).toBeUndefined(); // built on first use
+    await r.routeBatch(['warm up']);
+    const handle = (r['fused' as keyof typeof r] as unknown as { handle: object }).handle;
+    const here = vi.spyOn(handle as { runSync: () => unknown }, 'runSync');
+    const pool = vi.spyOn(handle as { run: () => unknown }, 'run');
+    // three short prompts over the 15,877-point manifold: ~0.3 ms of estimated work, this thread
+    const few = ['Solve 2x + 3 = 7', 'Write a haiku about rain', 'What is 17 * 23?'];
+    expect(passWorkNs(3, few.join('').length, r.manifold.size, r.embedder.dim)).toBeLessThan(SYNC_WORK_NS);
+    const small = await r.routeBatch(few);
+    expect([here.mock.calls.length, pool.mock.calls.length]).toEqual([1, 0]);
+    // the same prompts in a batch of 44: several ms, the pool
+    const big = await r.routeBatch([...few, ...CORPUS]);
+    expect(passWorkNs(few.length + CORPUS.length, 3000, r.manifold.size, r.embedder.dim)).toBeGreaterThan(SYNC_WORK_NS);
+    expect([here.mock.calls.length, pool.mock.calls.length]).toEqual([1, 1]);
+    expect(small.map((d) => [d.model, d.task.label])).toEqual(big.slice(0, 3).map((d) => [d.model, d.task.label]));
+    small.forEach((d, i) => expect(d.analysis.features).toEqual(big[i]!.analysis.features)); // (the head's arithmetic depends on the batch size)
+    here.mockRestore();
+    pool.mockRestore();
+    // an MLP: 3 rows of a 200 -> 100 layer (~1.5 µs of estimated work) on this thread, 1,100 rows (~0.55 ms) on the pool; equal to float rounding
     const layer = {
-      in: 5,
-      out: 3,
-      weight: Float32Array.from({ length: 15 }, (_, i) => Math.sin(i + 0.5)),
+      in: 200,
+      out: 100,
+      weight: Float32Array.from({ length: 200 * 100 }, (_, i) => Math.sin(i + 0.5) / 10),
       activation: 'softmax' as const,
     };
     const net = { layers: [layer] };
-    const x = Float32Array.from({ length: 64 * 5 }, (_, i) => Math.cos(i * 0.37));
+    const x = Float32Array.from({ length: 1100 * 200 }, (_, i) => Math.cos(i * 0.37));
+    const three = await backend.mlp(net, x.subarray(0, 3 * 200)); // (builds the native net)
+    const handleOf = (
+      backend as unknown as { nets: WeakMap<object, { forward: () => unknown; forwardSync: () => unknown }> }
+    ).nets;
+    const mlp = handleOf.get(net)!;
+    const mlpHere = vi.spyOn(mlp, 'forwardSync');
+    const mlpPool = vi.spyOn(mlp, 'forward');
     const all = await backend.mlp(net, x);
-    const few = await backend.mlp(net, x.subarray(0, 15));
-    few.forEach((v, i) => expect(v).toBeCloseTo(all[i]!, 6));
+    expect([mlpHere.mock.calls.length, mlpPool.mock.calls.length]).toEqual([0, 1]);
+    expect(await backend.mlp(net, x.subarray(0, 3 * 200))).toEqual(three);
+    expect([mlpHere.mock.calls.length, mlpPool.mock.calls.length]).toEqual([1, 1]);
+    three.forEach((v, i) => expect(v).toBeCloseTo(all[i]!, 6));
+    // 64 rows: more than the 8 that always run here, ~0.03 ms of work: still this thread
+    const rows64 = await backend.mlp(net, x.subarray(0, 64 * 200));
+    expect([mlpHere.mock.calls.length, mlpPool.mock.calls.length]).toEqual([2, 1]);
+    rows64.forEach((v, i) => expect(v).toBeCloseTo(all[i]!, 6));
     r.close();
   });
 

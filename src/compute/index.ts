@@ -33,6 +33,6 @@ export {
   type NativeRoutePassHandle,
   type NativeTokenizerHandle,
 } from './addon.js';
-export { nativeHandles } from './native.js';
+export { nativeHandles, SYNC_WORK_NS } from './native.js';
 export { int32Ids, int64Ids } from './ids.js';
 export { ApproximateIndex, loadUsearch, type ApproximateOptions, type SavedGraph } from './approximate.js';

@@ -27,8 +27,19 @@ import * as v from './validate.js';
 
 type Device = 'cpu' | 'cuda';
 
-/** MLP calls of up to this many rows run on the calling thread. */
+/**
+ * Work up to this estimate (ns) runs on the calling thread: a hand-off to the libuv pool and back
+ * costs 30-45 µs on a 2-core VM (an MLP call of one row: 5 µs on the calling thread, 37 µs through
+ * the pool), more than spreading so little work over the cores gains. The routing pass uses it too.
+ */
+export const SYNC_WORK_NS = 500_000;
+/** MLP calls of up to this many rows run on the calling thread whatever their size. */
 const SYNC_ROWS = 8;
+/**
+ * An MLP's multiply-adds at ~0.02 ns each on the calling thread (same VM: 273 -> 275 over 16-256
+ * rows, 0.013-0.019 ns), rounded up: 256 such rows (365 µs) run here.
+ */
+const NS_PER_MAC = 0.025;
 
 class NativeIndex extends BaseIndex {
   /** The addon's index (for the fused routing pass, which searches it from native code). */
@@ -126,8 +137,10 @@ export class NativeBackend implements ComputeBackend {
         net = new this.addon.Mlp([...weights.layers], this.name);
         this.nets.set(weights, net);
       }
-      // a few rows: on this thread (a hand-off to the libuv pool and back costs more, with jitter)
-      if (x.length <= SYNC_ROWS * inDim && net.forwardSync) return net.forwardSync(x);
+      // a few rows, or little work: on this thread (a hand-off to the libuv pool and back costs more, with jitter)
+      const rows = x.length / inDim;
+      const macs = weights.layers.reduce((sum, l) => sum + l.in * l.out, 0);
+      if (net.forwardSync && (rows <= SYNC_ROWS || rows * macs * NS_PER_MAC <= SYNC_WORK_NS)) return net.forwardSync(x);
       return await net.forward(x);
     } catch (e) {
       throw fromNative(e);

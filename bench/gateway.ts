@@ -3,7 +3,8 @@
  * (their own event loops and OS threads), so the main thread's event loop is the gateway's (and,
  * for the ceiling, the hello-world's) alone; on this 2-core machine they still share the cores.
  *   1. /v1/route throughput against a bare Fastify hello-world (autocannon, closed loop, same
- *      connections and duration, alternated twice);
+ *      connections and duration, alternated twice), with the server's CPU time a request (the
+ *      process's less the load thread's: on this VM the requests/s move with the hour far more);
  *   2. overhead: /v1/chat/completions through arbiter (a direct model id, and model "auto") against
  *      the same OpenAI-compatible upstream called directly, open loop at a fixed 500 requests/s,
  *      each request timed with performance.now();
@@ -78,8 +79,16 @@ const gwUrl = await gw.listen({ host: '127.0.0.1', port: 0 });
 
 const prompt = 'Write a python function that merges two sorted lists into one sorted list.';
 const chatBody = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: prompt }] });
-const run = (o: autocannon.Options) =>
-  inWorker<autocannon.Result>({ mode: 'autocannon', options: { connections: 16, duration: 8, ...o } });
+/** An autocannon run, with the server's CPU time a request: the process's less the load thread's (Linux). */
+type LoadResult = autocannon.Result & { loadCpuMs: number | null; serverCpuUs?: number };
+const run = async (o: autocannon.Options): Promise<LoadResult> => {
+  const cpu0 = process.cpuUsage();
+  const r = await inWorker<LoadResult>({ mode: 'autocannon', options: { connections: 16, duration: 8, ...o } });
+  const cpu = process.cpuUsage(cpu0);
+  if (r.loadCpuMs !== null && r.requests.total > 0)
+    r.serverCpuUs = (cpu.user + cpu.system - r.loadCpuMs * 1000) / r.requests.total;
+  return r;
+};
 const atRate = (url: string, body: string, rate: number, seconds: number) =>
   inWorker<RateResult>({ mode: 'rate', url, body, rate, seconds, connections: 32 });
 const ms = (x: number) => x.toFixed(3);
@@ -99,20 +108,22 @@ const rateRow = (name: string, kind: ResultRow['kind'], r: RateResult, note?: st
 });
 
 const rows: ResultRow[] = [];
-const row = (name: string, kind: ResultRow['kind'], r: autocannon.Result, note?: string): ResultRow => ({
+const cpuNote = (r: LoadResult) =>
+  r.serverCpuUs !== undefined ? `, server CPU ${r.serverCpuUs.toFixed(1)} µs a request` : '';
+const row = (name: string, kind: ResultRow['kind'], r: LoadResult, note?: string): ResultRow => ({
   name,
   kind,
   Q: r.requests.total,
   medianMs: r.latency.p50,
   qps: perSecond(r),
-  note: `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors + r.non2xx}${note ? `; ${note}` : ''}`,
+  note: `p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors + r.non2xx}${cpuNote(r)}${note ? `; ${note}` : ''}`,
 });
 
 // 1. throughput: alternate the two twice, keep each one's best-of-two median
 // (and the compact decision, ?fields=: ~100 bytes instead of ~2 KB)
-const hw: autocannon.Result[] = [];
-const rt: autocannon.Result[] = [];
-const rtCompact: autocannon.Result[] = [];
+const hw: LoadResult[] = [];
+const rt: LoadResult[] = [];
+const rtCompact: LoadResult[] = [];
 for (let pass = 0; pass < 2; pass++) {
   hw.push(await run({ url: `${helloUrl}/hello`, method: 'POST', body: '{}' }));
   rt.push(await run({ url: `${gwUrl}/v1/route`, method: 'POST', body: JSON.stringify({ prompt }) }));
@@ -120,7 +131,7 @@ for (let pass = 0; pass < 2; pass++) {
     await run({ url: `${gwUrl}/v1/route?fields=model,confidence`, method: 'POST', body: JSON.stringify({ prompt }) }),
   );
 }
-const best = (xs: autocannon.Result[]) => xs.reduce((a, b) => (perSecond(b) > perSecond(a) ? b : a));
+const best = (xs: LoadResult[]) => xs.reduce((a, b) => (perSecond(b) > perSecond(a) ? b : a));
 const hwBest = best(hw);
 const rtBest = best(rt);
 const rtCompactBest = best(rtCompact);
@@ -238,6 +249,12 @@ printTable(
 const summary = {
   routeOverHelloWorld: perSecond(rtBest) / perSecond(hwBest),
   routeCompactOverHelloWorld: perSecond(rtCompactBest) / perSecond(hwBest),
+  // the server's CPU time a request (all its threads, the load generator's excluded; null off Linux)
+  serverCpuUs: {
+    helloWorld: hwBest.serverCpuUs ?? null,
+    route: rtBest.serverCpuUs ?? null,
+    routeCompact: rtCompactBest.serverCpuUs ?? null,
+  },
   overheadP50MsId: Number(over(passes.id, 'p50').toFixed(3)),
   overheadP99MsId: Number(over(passes.id, 'p99').toFixed(3)),
   overheadP50MsAuto: Number(over(passes.auto, 'p50').toFixed(3)),

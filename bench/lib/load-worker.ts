@@ -13,6 +13,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import autocannon from 'autocannon';
 
+import { threadCpuMs } from './thread-cpu.js';
+
 interface RateJob {
   mode: 'rate';
   url: string;
@@ -49,7 +51,8 @@ if (d.mode === 'upstream') {
   const aggregate = (autocannon as unknown as { aggregateResult: (rs: unknown[], o: unknown) => autocannon.Result })
     .aggregateResult;
   const r = 'latency' in raw ? raw : aggregate([raw], opts);
-  parentPort!.postMessage(JSON.parse(JSON.stringify(r)));
+  // this thread's CPU time, its start included: the caller subtracts it from the process's
+  parentPort!.postMessage({ ...JSON.parse(JSON.stringify(r)), loadCpuMs: threadCpuMs() });
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: d.connections });
   const url = new URL(d.url);

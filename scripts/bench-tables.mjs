@@ -78,7 +78,7 @@ function gateway(r) {
     lines.push(`| ${x.kind === 'backend' ? `**${x.name}**` : x.name} | ${fmt(x.qps, 0)} | ${cell(x.note ?? '')} |`);
   lines.push(
     '',
-    `/v1/route at ${(100 * s.routeOverHelloWorld).toFixed(0)}% of a bare Fastify hello-world${s.routeCompactOverHelloWorld ? ` (${(100 * s.routeCompactOverHelloWorld).toFixed(0)}% with the compact decision, \`?fields=model,confidence\`)` : ''}; overhead at 500 req/s (through arbiter minus direct, medians of 3 open-loop passes, per-request timing): p50 ${s.overheadP50MsAuto} ms, p99 ${s.overheadP99MsAuto} ms with model auto (${s.overheadP50MsId} / ${s.overheadP99MsId} ms with a model id).` +
+    `/v1/route at ${(100 * s.routeOverHelloWorld).toFixed(0)}% of a bare Fastify hello-world${s.routeCompactOverHelloWorld ? ` (${(100 * s.routeCompactOverHelloWorld).toFixed(0)}% with the compact decision, \`?fields=model,confidence\`)` : ''}${s.serverCpuUs?.route ? `; the server's CPU time a request ${fmt(s.serverCpuUs.route)} µs (${fmt(s.serverCpuUs.routeCompact)} µs compact) against ${fmt(s.serverCpuUs.helloWorld)} µs for the hello-world` : ''}; overhead at 500 req/s (through arbiter minus direct, medians of 3 open-loop passes, per-request timing): p50 ${s.overheadP50MsAuto} ms, p99 ${s.overheadP99MsAuto} ms with model auto (${s.overheadP50MsId} / ${s.overheadP99MsId} ms with a model id).` +
       (s.soak
         ? ` Soak: ${s.soak.seconds} s at ${s.soak.rate} req/s: the gateway answered ${s.soak.serverAnswered.toLocaleString('en-US')} requests (by status: ${Object.entries(
             s.soak.serverByStatus,

@@ -1,5 +1,6 @@
 // `arbiter route` as a user runs it: real processes, real files, the example config.
 import { execFile, spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { transferableSymbol, valueSymbol } from 'piscina';
 import { describe, expect, it } from 'vitest';
 
 import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
-import { defaultWorkers } from '../src/cli/route.js';
+import { defaultWorkers, routerModelBytes, WORKER_BASE_BYTES, workersFor } from '../src/cli/route-workers.js';
 import { parseLine } from '../src/cli/route-worker.js';
 import { LineWriter } from '../src/cli/line-writer.js';
 import type { RouteResult } from '../src/cli/route-protocol.js';
@@ -168,8 +169,46 @@ describe('arbiter route', () => {
     );
   });
 
-  it('starts a worker per three cores, at least one', () => {
-    expect([1, 2, 3, 4, 8, 16, 64].map(defaultWorkers)).toEqual([1, 1, 1, 2, 3, 6, 22]);
+  it('starts a worker per three cores, at least one, and no more than half the free memory holds', async () => {
+    expect([1, 2, 3, 4, 8, 16, 64].map((c) => defaultWorkers(c))).toEqual([1, 1, 1, 2, 3, 6, 22]);
+    const GB = 2 ** 30;
+    // a 1,000,000-point model folder (1.7 GB) on 64 cores: 16 GB free holds 4 of them, 64 GB holds 17
+    const big = 1.7 * GB;
+    expect(defaultWorkers(64, { freeBytes: 16 * GB, routerBytes: big })).toBe(
+      Math.floor((8 * GB) / (big + WORKER_BASE_BYTES)),
+    );
+    expect(Math.floor((8 * GB) / (big + WORKER_BASE_BYTES))).toBe(4);
+    expect(defaultWorkers(64, { freeBytes: 64 * GB, routerBytes: big })).toBe(17);
+    expect(defaultWorkers(64, { freeBytes: 1024 * GB, routerBytes: big })).toBe(22); // the cores' number
+    expect(defaultWorkers(64, { freeBytes: 1 * GB, routerBytes: big })).toBe(1); // never none
+    expect(defaultWorkers(8, { freeBytes: 0, routerBytes: 0 })).toBe(1);
+    // the bytes are the model folder's files: the config's routing.model (from the config's folder) or --model
+    const files = readdirSync('models/router').map((f) => statSync(join('models/router', f)).size);
+    const total = files.reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(10 * 2 ** 20);
+    expect(await routerModelBytes({ config: 'config/example.yaml' })).toBe(total);
+    expect(await routerModelBytes({ config: 'config/example.yaml', model: 'models/router' })).toBe(total);
+    // no model, or one that cannot be read (the workers say what is wrong with it): nothing to hold
+    expect(await routerModelBytes({ config: 'config/example.yaml', model: 'no/such/folder' })).toBe(0);
+    expect(await routerModelBytes({ config: 'no-such-config.yaml' })).toBe(0);
+    // the command's default: the cores' number unless the memory holds fewer, said on stderr
+    const said: string[] = [];
+    const warn = (l: string) => said.push(l);
+    const spec = { config: 'config/example.yaml' };
+    expect(await workersFor(spec, { cores: 64, freeBytes: () => 1024 * GB }, warn)).toBe(22);
+    expect(said).toEqual([]);
+    const mb = Math.round(total / 2 ** 20);
+    expect(await workersFor(spec, { cores: 64, freeBytes: () => 0.5 * GB }, warn)).toBe(1);
+    expect(await workersFor(spec, { cores: 64, freeBytes: () => 2 * GB }, warn)).toBe(
+      Math.floor(GB / (total + WORKER_BASE_BYTES)),
+    );
+    expect(said[0]).toBe(
+      `arbiter route: 1 route worker, not 22: each loads its own copy of the ${mb} MB router model and 512 MB of memory is free (--threads sets the number)\n`,
+    );
+    expect(said).toHaveLength(2);
+    // one worker by the cores: started at once, no config read (a missing one is reported later)
+    expect(await workersFor({ config: 'no-such-config.yaml' }, { cores: 2, freeBytes: () => 0 }, warn)).toBe(1);
+    expect(said).toHaveLength(2);
   });
 
   it('parses lines strictly', () => {

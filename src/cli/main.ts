@@ -46,7 +46,7 @@ program
   .option('--batch <n>', 'prompts per batch', '512')
   .option(
     '--threads <n>',
-    'route worker threads, two batches each (default: a third of the cores; the native pass uses all)',
+    'route worker threads, two batches each (default: a third of the cores, fewer when half the free memory holds fewer copies of the router model; the native pass uses all)',
   )
   .option('--strict', 'stop at the first malformed line')
   .option(

@@ -5,7 +5,6 @@
  * A malformed line is reported with its line number and skipped (--strict stops there).
  */
 import { createWriteStream, statSync } from 'node:fs';
-import { cpus } from 'node:os';
 import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -26,6 +25,7 @@ import {
   type RouteTask,
   type RouterSpec,
 } from './route-protocol.js';
+import { workersFor } from './route-workers.js';
 
 export interface RouteCommandOptions {
   in: string;
@@ -63,29 +63,18 @@ export const BATCHES_PER_WORKER = 2;
  */
 const LOAD_WAIT_MS = 5_000;
 
-/**
- * Route workers for a machine with `cores` cores: a third of them. Per prompt the JavaScript is
- * about a third of the work and the native pass, which runs on all cores, the rest, so a third of
- * the cores in JavaScript keeps them all busy; every worker more is another router to load and
- * another thread competing for the same cores (measured on 2 cores: one worker running two
- * batches routes ~9% faster than two workers running one each — docs/benchmarks.md).
- */
-export function defaultWorkers(cores: number): number {
-  return Math.max(1, Math.ceil(cores / 3));
-}
-
 // eslint-disable-next-line max-lines-per-function -- a command: open input, start the worker pool, stream batches in order with backpressure and progress
 export async function routeCommand(o: RouteCommandOptions): Promise<void> {
   const batch = int(o.batch, 'batch', 1, 100_000, 512);
-  const threads = int(o.threads, 'threads', 1, 256, defaultWorkers(cpus().length));
-  // the workers start loading their routers first (this module imports no more than it needs to
-  // start them: the config, router and compute modules take ~100 ms to load), while this thread
-  // loads those, checks the options and the config and probes the backend
   const spec: RouterSpec = {
     config: o.config,
     ...(o.embedder ? { embedder: o.embedder } : {}),
     ...(o.model ? { model: o.model } : {}),
   };
+  const threads = o.threads === undefined ? await workersFor(spec) : int(o.threads, 'threads', 1, 256, 1);
+  // the workers start loading their routers first (this module imports no more than it needs to
+  // start them: the config, router and compute modules take ~100 ms to load), while this thread
+  // loads those, checks the options and the config and probes the backend
   const t0 = performance.now(); // the reported time includes starting the pool and loading the routers
   const pool = new Piscina({
     filename: new URL('./route-worker.js', import.meta.url).href,

@@ -11,7 +11,13 @@ import { transferableSymbol, valueSymbol } from 'piscina';
 import { describe, expect, it } from 'vitest';
 
 import { batchLines, LineBatcher, MAX_LINE_BYTES, type LineBatch } from '../src/cli/line-batches.js';
-import { defaultWorkers, routerModelBytes, WORKER_BASE_BYTES, workersFor } from '../src/cli/route-workers.js';
+import {
+  defaultWorkers,
+  LOADED_PER_FILE_BYTE,
+  routerModelBytes,
+  WORKER_BASE_BYTES,
+  workersFor,
+} from '../src/cli/route-workers.js';
 import { parseLine } from '../src/cli/route-worker.js';
 import { LineWriter } from '../src/cli/line-writer.js';
 import type { RouteResult } from '../src/cli/route-protocol.js';
@@ -172,13 +178,12 @@ describe('arbiter route', () => {
   it('starts a worker per three cores, at least one, and no more than half the free memory holds', async () => {
     expect([1, 2, 3, 4, 8, 16, 64].map((c) => defaultWorkers(c))).toEqual([1, 1, 1, 2, 3, 6, 22]);
     const GB = 2 ** 30;
-    // a 1,000,000-point model folder (1.7 GB) on 64 cores: 16 GB free holds 4 of them, 64 GB holds 17
+    // a 1,000,000-point model folder (1.7 GB) on 64 cores: 16 GB free holds 2 of them (2 x 1.7 GB + 128 MB each), 64 GB 9
     const big = 1.7 * GB;
-    expect(defaultWorkers(64, { freeBytes: 16 * GB, routerBytes: big })).toBe(
-      Math.floor((8 * GB) / (big + WORKER_BASE_BYTES)),
-    );
-    expect(Math.floor((8 * GB) / (big + WORKER_BASE_BYTES))).toBe(4);
-    expect(defaultWorkers(64, { freeBytes: 64 * GB, routerBytes: big })).toBe(17);
+    const each = big * LOADED_PER_FILE_BYTE + WORKER_BASE_BYTES;
+    expect(defaultWorkers(64, { freeBytes: 16 * GB, routerBytes: big })).toBe(Math.floor((8 * GB) / each));
+    expect(Math.floor((8 * GB) / each)).toBe(2);
+    expect(defaultWorkers(64, { freeBytes: 64 * GB, routerBytes: big })).toBe(9);
     expect(defaultWorkers(64, { freeBytes: 1024 * GB, routerBytes: big })).toBe(22); // the cores' number
     expect(defaultWorkers(64, { freeBytes: 1 * GB, routerBytes: big })).toBe(1); // never none
     expect(defaultWorkers(8, { freeBytes: 0, routerBytes: 0 })).toBe(1);
@@ -200,10 +205,10 @@ describe('arbiter route', () => {
     const mb = Math.round(total / 2 ** 20);
     expect(await workersFor(spec, { cores: 64, freeBytes: () => 0.5 * GB }, warn)).toBe(1);
     expect(await workersFor(spec, { cores: 64, freeBytes: () => 2 * GB }, warn)).toBe(
-      Math.floor(GB / (total + WORKER_BASE_BYTES)),
+      Math.floor(GB / (total * LOADED_PER_FILE_BYTE + WORKER_BASE_BYTES)),
     );
     expect(said[0]).toBe(
-      `arbiter route: 1 route worker, not 22: each loads its own copy of the ${mb} MB router model and 512 MB of memory is free (--threads sets the number)\n`,
+      `arbiter route: 1 route worker, not 22: each loads its own copy of the router model (${mb} MB of files) and 512 MB of memory is free (--threads sets the number)\n`,
     );
     expect(said).toHaveLength(2);
     // one worker by the cores: started at once, no config read (a missing one is reported later)

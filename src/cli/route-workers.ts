@@ -1,10 +1,10 @@
 /**
  * How many route workers `arbiter route` starts by default. Each worker loads its own router, so a
- * large router model is held once per worker: a 1,000,000-point model folder (1.05 GB manifold
- * file, 0.66 GB graph file) took ~1.2 GB in each worker that loaded it. By default the workers are
- * a third of the cores, and no more than half the memory free at the start holds at the model
- * folder's size each (its files' bytes: more than such a router takes once loaded) plus a worker's
- * own heap; `--threads` overrides both.
+ * large router model is held once per worker: a 200,000-point model's manifold and graph files
+ * (341 MB) took 520 MB resident once loaded, 716 MB at the load's peak; a 1,000,000-point model's
+ * files are 1.7 GB. By default the workers are a third of the cores, and no more than half the
+ * memory free at the start holds at twice the model folder's bytes each plus a worker's own heap;
+ * `--threads` overrides both.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { cpus, freemem } from 'node:os';
@@ -16,6 +16,8 @@ import type { RouterSpec } from './route-protocol.js';
 const MEMORY_SHARE = 0.5;
 /** A worker's own memory besides its router model (V8's heap and modules, the embedder, batches in flight). */
 export const WORKER_BASE_BYTES = 128 * 2 ** 20;
+/** A loaded router model's memory per byte of its folder's files, at the load's peak (measured 2.1 at 200,000 points, 1.5 after). */
+export const LOADED_PER_FILE_BYTE = 2;
 
 /**
  * Route workers for a machine with `cores` cores: a third of them. Per prompt the JavaScript is
@@ -23,12 +25,13 @@ export const WORKER_BASE_BYTES = 128 * 2 ** 20;
  * the cores in JavaScript keeps them all busy; every worker more is another router to load and
  * another thread competing for the same cores (measured on 2 cores: one worker running two
  * batches routes ~9% faster than two workers running one each — docs/benchmarks.md). With
- * `memory`, no more than half the free memory holds (at least one).
+ * `memory` (`routerBytes`: the model folder's), no more than half the free memory holds (at least one).
  */
 export function defaultWorkers(cores: number, memory?: { freeBytes: number; routerBytes: number }): number {
   const byCores = Math.max(1, Math.ceil(cores / 3));
   if (!memory) return byCores;
-  const byMemory = Math.floor((memory.freeBytes * MEMORY_SHARE) / (memory.routerBytes + WORKER_BASE_BYTES));
+  const perWorker = memory.routerBytes * LOADED_PER_FILE_BYTE + WORKER_BASE_BYTES;
+  const byMemory = Math.floor((memory.freeBytes * MEMORY_SHARE) / perWorker);
   return Math.max(1, Math.min(byCores, byMemory));
 }
 
@@ -74,7 +77,7 @@ export async function workersFor(
   const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${Math.round(b / 2 ** 20)} MB`);
   if (n < byCores)
     warn(
-      `arbiter route: ${n} route worker${n > 1 ? 's' : ''}, not ${byCores}: each loads its own copy of the ${size(routerBytes)} router model and ${size(freeBytes)} of memory is free (--threads sets the number)\n`,
+      `arbiter route: ${n} route worker${n > 1 ? 's' : ''}, not ${byCores}: each loads its own copy of the router model (${size(routerBytes)} of files) and ${size(freeBytes)} of memory is free (--threads sets the number)\n`,
     );
   return n;
 }

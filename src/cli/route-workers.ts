@@ -1,10 +1,11 @@
 /**
  * How many route workers `arbiter route` starts by default. Each worker loads its own router, so a
  * large router model is held once per worker: a 200,000-point model's manifold and graph files
- * (341 MB) took 520 MB resident once loaded, 716 MB at the load's peak; a 1,000,000-point model's
- * files are 1.7 GB. By default the workers are a third of the cores, and no more than half the
- * memory free at the start holds at twice the model folder's bytes each plus a worker's own heap;
- * `--threads` overrides both.
+ * (341 MB) took 710-725 MB resident at the load's peak and ~240 MB once V8 had let go of the load's
+ * buffers (~8 s later); a 1,000,000-point model's files are 1.7 GB. The workers load at the same
+ * time, so the peak is what counts: by default they are a third of the cores, and no more than half
+ * the memory free at the start holds at twice the model folder's bytes each plus a worker's own
+ * heap; `--threads` overrides both.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { cpus, freemem } from 'node:os';
@@ -16,7 +17,7 @@ import type { RouterSpec } from './route-protocol.js';
 const MEMORY_SHARE = 0.5;
 /** A worker's own memory besides its router model (V8's heap and modules, the embedder, batches in flight). */
 export const WORKER_BASE_BYTES = 128 * 2 ** 20;
-/** A loaded router model's memory per byte of its folder's files, at the load's peak (measured 2.1 at 200,000 points, 1.5 after). */
+/** A router model's memory per byte of its folder's files at the load's peak (measured 2.1 at 200,000 points; 0.7 once settled). */
 export const LOADED_PER_FILE_BYTE = 2;
 
 /**

@@ -1,11 +1,11 @@
 /**
  * How many route workers `arbiter route` starts by default. Each worker loads its own router, so a
  * large router model is held once per worker: a 200,000-point model's manifold and graph files
- * (341 MB) took 710-725 MB resident at the load's peak and ~240 MB once V8 had let go of the load's
- * buffers (~8 s later); a 1,000,000-point model's files are 1.7 GB. The workers load at the same
- * time, so the peak is what counts: by default they are a third of the cores, and no more than half
- * the memory free at the start holds at twice the model folder's bytes each plus a worker's own
- * heap; `--threads` overrides both.
+ * (341 MB) took 710-725 MB resident at the load's peak and ~240 MB about 8 s later (what was let
+ * go then was not traced); a 1,000,000-point model's files are 1.7 GB. The workers load at the
+ * same time, so the peak is what counts: by default they are a third of the cores, and no more
+ * than half the memory free at the start holds at twice the model folder's bytes each plus a
+ * worker's own heap; `--threads` overrides both.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { cpus, freemem } from 'node:os';

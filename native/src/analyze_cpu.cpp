@@ -239,7 +239,9 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
     if (is_digit(c) && (i == 0 || (!is_digit(s[i - 1]) && s[i - 1] != u'.'))) ++numbers;
   }
   if (sentences == 0 && tb > ta) sentences = 1;
-  // ^\s*``` with /gm: from each line start, whitespace (newlines too), then three backticks
+  // ^\s*``` with /gm: from each line start, whitespace (newlines too), then three backticks. A
+  // line start inside the whitespace just scanned reaches the same q: the scan goes on from q (one
+  // pass over a run of blank lines, not one per line: that was quadratic)
   for (size_t p = 0; p < n; ++p) {
     if (p > 0 && !line_terminator(s[p - 1])) continue;
     size_t q = p;
@@ -247,6 +249,8 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
     if (q + 3 <= n && s[q] == u'`' && s[q + 1] == u'`' && s[q + 2] == u'`') {
       ++code_fences;
       p = q + 2;
+    } else if (q > p) {
+      p = q - 1;
     }
   }
   math = detail::count_matches(t, [&](size_t i) -> size_t {

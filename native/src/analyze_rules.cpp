@@ -9,12 +9,16 @@ namespace {
 
 using Alts = std::vector<std::u16string>;
 
-// \$\d|\d+\s*(dollars|cents|km|kg|hours|minutes|apples|eggs)\b   (gi)
+// \$\d|\d+\s*(dollars|cents|km|kg|hours|minutes|apples|eggs)\b   (gi), as rules.ts writes it: the
+// second branch starts where no digit precedes, or right after a `$\d` match. Any other start
+// inside a run of digits fails as the run's first digit did (the same run end, the same text
+// after it), and trying each would scan the rest of the run: quadratic in a long run of digits.
 int32_t count_money_units(const Text& t) {
   static const Alts units = {u"dollars", u"cents", u"km", u"kg", u"hours", u"minutes", u"apples", u"eggs"};
   return count_matches(t, [&](size_t i) -> size_t {
     if (t.s[i] == u'$' && is_digit(t.at(i + 1))) return i + 2;
     if (!is_digit(t.s[i])) return 0;
+    if (i > 0 && is_digit(t.s[i - 1]) && !(i >= 2 && t.s[i - 2] == u'$')) return 0;
     size_t p = i;
     while (p < t.n && is_digit(t.s[p])) ++p;
     while (t.space(p)) ++p;

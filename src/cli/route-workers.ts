@@ -11,7 +11,15 @@ import { readdir, stat } from 'node:fs/promises';
 import { cpus, freemem } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
+import type { ArbiterConfig } from '../config/index.js';
 import type { RouterSpec } from './route-protocol.js';
+
+/** Loads the config (the command shares one load between this and its own check). */
+export type ConfigLoader = () => Promise<ArbiterConfig>;
+const loadFrom =
+  (path: string): ConfigLoader =>
+  async () =>
+    (await import('../config/index.js')).loadConfig(path);
 
 /** The share of the memory free at the start that the workers' routers may take. */
 const MEMORY_SHARE = 0.5;
@@ -41,12 +49,11 @@ export function defaultWorkers(cores: number, memory?: { freeBytes: number; rout
  * `routing.model`, relative to the config file's folder); 0 when there is none or it cannot be
  * read — the workers then report what is wrong with it.
  */
-export async function routerModelBytes(spec: RouterSpec): Promise<number> {
+export async function routerModelBytes(spec: RouterSpec, config = loadFrom(spec.config)): Promise<number> {
   try {
     let dir = spec.model;
     if (dir === undefined) {
-      const { loadConfig } = await import('../config/index.js');
-      const cfg = await loadConfig(spec.config);
+      const cfg = await config();
       const model = cfg.routing.model;
       if (!model) return 0;
       dir = isAbsolute(model) ? model : resolve(dirname(cfg.source), model);
@@ -69,10 +76,11 @@ export async function workersFor(
   spec: RouterSpec,
   machine: { cores: number; freeBytes: () => number } = { cores: cpus().length, freeBytes: freemem },
   warn: (line: string) => void = (line) => process.stderr.write(line),
+  config = loadFrom(spec.config),
 ): Promise<number> {
   const byCores = defaultWorkers(machine.cores);
   if (byCores === 1) return 1;
-  const routerBytes = await routerModelBytes(spec);
+  const routerBytes = await routerModelBytes(spec, config);
   const freeBytes = machine.freeBytes();
   const n = defaultWorkers(machine.cores, { freeBytes, routerBytes });
   const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${Math.round(b / 2 ** 20)} MB`);

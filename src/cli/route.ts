@@ -12,7 +12,7 @@ import cliProgress from 'cli-progress';
 import { Piscina } from 'piscina';
 
 import type { BackendName } from '../compute/index.js';
-import type { Strategy } from '../config/index.js';
+import type { ArbiterConfig, Strategy } from '../config/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
 import type { DecisionField } from '../router/index.js';
 import { openInput, write } from './jsonl.js';
@@ -71,7 +71,14 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
     ...(o.embedder ? { embedder: o.embedder } : {}),
     ...(o.model ? { model: o.model } : {}),
   };
-  const threads = o.threads === undefined ? await workersFor(spec) : int(o.threads, 'threads', 1, 256, 1);
+  // one load of the config, shared: the workers' default (more than one by the cores) reads the
+  // router model's size from it before the pool starts, the check below awaits the same load
+  let configLoad: Promise<ArbiterConfig> | undefined;
+  const loadConfigOnce = () => (configLoad ??= import('../config/index.js').then((c) => c.loadConfig(o.config)));
+  const threads =
+    o.threads === undefined
+      ? await workersFor(spec, undefined, undefined, loadConfigOnce)
+      : int(o.threads, 'threads', 1, 256, 1);
   // the workers start loading their routers first (this module imports no more than it needs to
   // start them: the config, router and compute modules take ~100 ms to load), while this thread
   // loads those, checks the options and the config and probes the backend
@@ -108,7 +115,7 @@ export async function routeCommand(o: RouteCommandOptions): Promise<void> {
       );
     fields = o.fields !== undefined ? router.parseFields(o.fields, 'fields') : undefined;
     if (o.embedder !== undefined) embed.parseEmbedderSpec(o.embedder);
-    await config.loadConfig(o.config); // fail fast, with every config problem, before any work
+    await loadConfigOnce(); // fail fast, with every config problem, before any work
     input = await openInput(o.in);
     backend = (await compute.selectBackend()).backend.name;
   } catch (e) {

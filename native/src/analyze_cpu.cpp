@@ -32,10 +32,13 @@ bool code_line(const Text& t, size_t a, size_t b) {
   for (const auto& k : keywords)
     if (line.starts(lead - a, k, false) && line.boundary(lead - a + k.size())) return true;
   static const std::u16string arrow = u"=>", scope = u"::", print = u"print(", log = u"console.log";
-  for (size_t i = 0; i < line.n; ++i)
+  for (size_t i = 0; i < line.n; ++i) {
+    const char16_t c = line.s[i];
+    if (c != u'=' && c != u':' && c != u'c' && c != u'p') continue;  // no pattern starts otherwise
     if (line.starts(i, arrow, false) || line.starts(i, scope, false) || line.starts(i, log, false) ||
         (line.starts(i, print, false) && line.boundary(i)))
       return true;
+  }
   return false;
 }
 
@@ -254,6 +257,9 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
     }
   }
   math = detail::count_matches(t, [&](size_t i) -> size_t {
+    const char16_t c = s[i];
+    // only these units start a match: \ $ = digits, and non-ASCII symbols
+    if (c < 128 && c != u'\\' && c != u'$' && c != u'=' && !is_digit(c)) return 0;
     const size_t len = math_match_at(t, i);
     return len ? i + len : 0;
   });

@@ -41,33 +41,70 @@ struct Text {
   }
 };
 
+// The first four code units at i (ASCII letters lower-cased when icase; 0 past the end), one per
+// 16 bits: a word start's key, compared with each alternative's in one step before any loop.
+inline uint64_t key4(const Text& t, size_t i, bool icase) {
+  uint64_t k = 0;
+  for (size_t j = 0; j < 4; ++j) {
+    const char16_t c = t.at(i + j);
+    k |= static_cast<uint64_t>(icase ? ascii_lower(c) : c) << (16 * j);
+  }
+  return k;
+}
+
+// One alternative of a word alternation: its text, and its first (up to) four units as a key with
+// the mask of the units it has.
+struct Alternative {
+  std::u16string text;
+  uint64_t key = 0, mask = 0;
+  Alternative(const std::u16string& a, bool icase) : text(a) {
+    if (icase)
+      for (auto& c : text) c = ascii_lower(c);
+    for (size_t j = 0; j < text.size() && j < 4; ++j) {
+      key |= static_cast<uint64_t>(text[j]) << (16 * j);
+      mask |= uint64_t{0xffff} << (16 * j);
+    }
+  }
+  // Whether it matches at i, given the text's key at i: the key decides the first four units
+  // (past the text's end the key holds 0, which no alternative has), the rest are compared.
+  bool matches(const Text& t, size_t i, uint64_t key_at, bool icase) const {
+    if ((key_at & mask) != key) return false;
+    if (text.size() > 4) {
+      if (i + text.size() > t.n) return false;
+      for (size_t j = 4; j < text.size(); ++j)
+        if ((icase ? ascii_lower(t.s[i + j]) : t.s[i + j]) != text[j]) return false;
+    }
+    return t.boundary(i + text.size());
+  }
+};
+
 // \b(alt1|alt2|...)\b: alternatives in the regex's order (optional parts expanded, the longer
 // form first, as backtracking tries them), each needing \b on both sides. Global counts walk the
 // word starts (count_patterns); ^-anchored patterns try position 0 alone.
 class WordAlternation {
  public:
-  WordAlternation(std::vector<std::u16string> alts, bool icase) : alts_(std::move(alts)), icase_(icase) {
-    for (size_t j = 0; j < alts_.size(); ++j) {
-      auto& a = alts_[j];
-      if (icase_)
-        for (auto& c : a) c = ascii_lower(c);
-      if (!a.empty() && a[0] < 128) by_first_[a[0]].push_back(static_cast<uint16_t>(j));
-    }
+  WordAlternation(const std::vector<std::u16string>& alts, bool icase) : icase_(icase) {
+    alts_.reserve(alts.size());
+    for (const auto& a : alts) alts_.emplace_back(a, icase_);
+    for (size_t j = 0; j < alts_.size(); ++j)
+      if (!alts_[j].text.empty() && alts_[j].text[0] < 128) by_first_[alts_[j].text[0]].push_back(static_cast<uint16_t>(j));
   }
   // Length of the first alternative that matches at i (with its boundaries), or 0.
   size_t match_at(const Text& t, size_t i) const {
     const char16_t c0 = icase_ ? ascii_lower(t.at(i)) : t.at(i);
     if (c0 >= 128 || by_first_[c0].empty() || !t.boundary(i)) return 0;
-    for (const uint16_t j : by_first_[c0]) {  // the alternatives that start with this letter, in order
-      const auto& a = alts_[j];
-      if (t.starts(i, a, icase_) && t.boundary(i + a.size())) return a.size();
-    }
+    const uint64_t k = key4(t, i, icase_);
+    for (const uint16_t j : by_first_[c0])  // the alternatives that start with this letter, in order
+      if (alts_[j].matches(t, i, k, icase_)) return alts_[j].text.size();
     return 0;
   }
-  bool starts_with(char16_t c) const { return c < 128 && !by_first_[c].empty(); }
+  bool icase() const { return icase_; }
+  // The alternatives that start with unit c (< 128), in order.
+  const std::vector<uint16_t>& starting_with(char16_t c) const { return by_first_[c]; }
+  const Alternative& alternative(size_t j) const { return alts_[j]; }
 
  private:
-  std::vector<std::u16string> alts_;
+  std::vector<Alternative> alts_;
   bool icase_;
   std::vector<uint16_t> by_first_[128];
 };

@@ -3,6 +3,7 @@
 // its regex's alternation order, optional parts expanded longer-first; the few patterns that are
 // not word alternations are matched by hand below, following the regex step by step.
 #include "analyze_match.hpp"
+#include "arbiter/core.hpp"
 
 namespace arbiter::detail {
 namespace {
@@ -89,11 +90,16 @@ int32_t count_creative_requests(const Text& t) {
 }
 
 // The word-alternation patterns, in the order of their slots in count_patterns' output (the
-// hand-matched rule patterns fill the other slots).
+// hand-matched rule patterns fill the other slots), and for each first letter every alternative
+// that starts with it, pattern by pattern in the patterns' order and each pattern's own: a word
+// start tries that one list (all case-insensitive, so one key serves them all).
 struct WordPatterns {
-  std::vector<const WordAlternation*> list;
+  struct Entry {
+    const Alternative* alt;
+    uint32_t pattern;
+  };
   std::vector<size_t> slot;
-  uint32_t by_first[128] = {};  // which patterns have an alternative starting with this letter
+  std::vector<Entry> by_first[128];
 };
 
 const WordPatterns& word_patterns() {
@@ -162,9 +168,11 @@ const WordPatterns& word_patterns() {
         {&reasoning2, 6}, {&knowledge1, 8},  {&knowledge2, 9},   {&creative2, 11},    {&extraction1, 12},
         {&extraction2, 13}, {&conversation2, 15}, {&constraints, kConstraintSlot}, {&reasoning_cues, kReasoningSlot}};
     for (const auto& [p, slot] : table) {
+      if (!p->icase()) throw Error(codes::INTERNAL, "analyzer: a word pattern must be case-insensitive");
+      const auto pattern = static_cast<uint32_t>(w.slot.size());
       for (unsigned c = 0; c < 128; ++c)
-        if (p->starts_with(static_cast<char16_t>(c))) w.by_first[c] |= 1u << w.list.size();
-      w.list.push_back(p);
+        for (const uint16_t j : p->starting_with(static_cast<char16_t>(c)))
+          w.by_first[c].push_back({&p->alternative(j), pattern});
       w.slot.push_back(slot);
     }
     return w;
@@ -184,14 +192,14 @@ void count_patterns(const Text& t, int32_t* out) {
   size_t from[32] = {};
   for (const uint32_t i : *t.word_starts) {
     const char16_t c0 = ascii_lower(t.s[i]);
-    if (c0 >= 128) continue;
-    for (uint32_t m = w.by_first[c0]; m; m &= m - 1) {
-      const unsigned j = static_cast<unsigned>(__builtin_ctz(m));
-      if (i < from[j]) continue;
-      if (const size_t len = w.list[j]->match_at(t, i)) {
-        ++out[w.slot[j]];
-        from[j] = i + len;
-      }
+    if (c0 >= 128 || w.by_first[c0].empty()) continue;
+    const uint64_t key = key4(t, i, true);
+    for (const auto& e : w.by_first[c0]) {
+      // (a pattern that matched here resumes past the match: its later alternatives are skipped,
+      // the first that matches wins)
+      if (i < from[e.pattern] || !e.alt->matches(t, i, key, true)) continue;
+      ++out[w.slot[e.pattern]];
+      from[e.pattern] = i + e.alt->text.size();
     }
   }
   out[2] = count_money_units(t);

@@ -262,4 +262,41 @@ describe('native tokenizer', () => {
     );
     expect(a.encodeBatch(texts)).toEqual(b.encodeBatch(texts));
   });
+
+  it('segments word by word (its cache of words) tie for tie as the JS reference segments the whole text', () => {
+    // pieces with '▁' only first (the native word path), scores from a few values (equal sums are
+    // common), words repeated (cache hits), lone high surrogates before spaces (no word boundary
+    // there), two vocabularies taking turns on the same threads
+    const values = [-1, -2, -3, -1.5, -2.5, -0.1 * 3];
+    const letters = 'abcé😀\uD800';
+    const pick = (s: string) => s[Math.floor(Math.random() * s.length)]!;
+    const vocabFor = (): Array<[string, number]> => {
+      const v: Array<[string, number]> = [
+        ['<unk>', 0],
+        ['▁', -2],
+      ];
+      while (v.length < 40) {
+        let p = Math.random() < 0.4 ? '▁' : '';
+        for (let k = 1 + Math.floor(Math.random() * 3); k > 0; k--) p += pick('abcé');
+        v.push([p, values[Math.floor(Math.random() * values.length)]!]);
+      }
+      return v;
+    };
+    const vocabs = [vocabFor(), vocabFor()];
+    const native = vocabs.map((v) => new UnigramTokenizer(v, { reserved: 1, unkId: 0 }));
+    const js = vocabs.map((v) => new UnigramTokenizer(v, { reserved: 1, unkId: 0, native: false }));
+    expect(native.every((t) => t.isNative)).toBe(true);
+    const words = Array.from({ length: 10 }, () =>
+      Array.from({ length: 1 + Math.floor(Math.random() * 4) }, () => pick(letters)).join(''),
+    );
+    for (let round = 0; round < 40; round++) {
+      const texts = Array.from({ length: 20 }, () =>
+        Array.from({ length: Math.floor(Math.random() * 12) }, () => pick(' ') + words[Math.floor(Math.random() * 10)]!)
+          .join('')
+          .trimStart(),
+      );
+      const v = round % 2;
+      expect(native[v]!.encodeBatch(texts)).toEqual(js[v]!.encodeBatch(texts));
+    }
+  });
 });

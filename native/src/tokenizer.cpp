@@ -4,6 +4,7 @@
 // flat arrays, no per-node allocation.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "arbiter/core.hpp"
@@ -22,6 +23,62 @@ inline bool high_surrogate(char16_t c) { return c >= 0xD800 && c <= 0xDBFF; }
 inline uint32_t kid_bit(char16_t c) { return uint32_t{1} << (c & 31); }
 constexpr uint64_t kKeyMask = (uint64_t{1} << 40) - 1;
 constexpr uint64_t kMaxNodes = uint64_t{1} << 24;
+constexpr char16_t kWordMark = u'\u2581';
+// Scores are multiples of 2^-20: a sum of up to 2^33 / |score| of them is exact in a double.
+constexpr double kScoreUnit = 1048576.0;
+constexpr double kExactSum = 8589934592.0;  // 2^33
+double quantize(double score) { return std::floor(score * kScoreUnit + 0.5) / kScoreUnit; }
+
+// A thread's recently segmented words (up to kMaxWordUnits units) and their pieces, for one
+// vocabulary at a time: open addressing, from kMinWordSlots entries doubling to kMaxWordSlots
+// (~2 MB, and the words' units and pieces ~1.5 MB more), then all dropped when half full.
+constexpr size_t kMinWordSlots = size_t{1} << 12, kMaxWordSlots = size_t{1} << 17, kMaxWordUnits = 32;
+struct WordCache {
+  struct Entry {
+    uint32_t hash = 0, unit_off = 0, id_off = 0;
+    uint8_t units = 0, ids = 0;  // units == 0: empty
+  };
+  uint64_t owner = 0;
+  size_t used = 0;
+  std::vector<Entry> slots;
+  std::vector<char16_t> units;
+  std::vector<int32_t> ids;
+  void reset(uint64_t who) {
+    owner = who;
+    used = 0;
+    slots.assign(kMinWordSlots, Entry{});
+    units.clear();
+    ids.clear();
+  }
+  size_t probe(uint32_t h, const char16_t* s, size_t n, bool& found) const {
+    const size_t mask = slots.size() - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+      const Entry& e = slots[i];
+      found = e.units != 0 && e.hash == h && e.units == n &&
+              std::memcmp(units.data() + e.unit_off, s, n * sizeof(char16_t)) == 0;
+      if (found || e.units == 0) return i;
+    }
+  }
+  // room for one more entry: twice the slots (re-placed), or, at the largest size, a fresh start
+  void make_room() {
+    if (2 * (used + 1) <= slots.size()) return;
+    if (slots.size() >= kMaxWordSlots) return reset(owner);
+    std::vector<Entry> old(slots.size() * 2);
+    old.swap(slots);
+    const size_t mask = slots.size() - 1;
+    for (const Entry& e : old)
+      if (e.units != 0) {
+        size_t i = e.hash & mask;
+        while (slots[i].units != 0) i = (i + 1) & mask;
+        slots[i] = e;
+      }
+  }
+};
+inline uint64_t hash_units(const char16_t* s, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ n;
+  for (size_t i = 0; i < n; ++i) h = (h ^ s[i]) * 0x100000001b3ULL;
+  return mix(h);
+}
 }  // namespace
 
 UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, const std::vector<double>& scores,
@@ -46,11 +103,15 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
     nodes_.push_back({-1, 0});
     return static_cast<int32_t>(nodes_.size() - 1);
   };
-  double min_score = 0;
+  double min_score = 0, max_abs = 0;
+  by_word_ = true;
+  for (auto& sc : scores_) sc = quantize(sc);
   for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
     const auto& p = pieces[id];
     if (!std::isfinite(scores[id])) throw Error(arbiter::codes::NOT_FINITE, "tokenizer: non-finite piece score");
     if (p.empty()) continue;
+    if (p.find(kWordMark, 1) != std::u16string::npos) by_word_ = false;
+    max_abs = std::max(max_abs, std::abs(scores_[id]));
     int32_t node = root_[p[0]];
     if (node < 0) node = root_[p[0]] = new_node();
     for (size_t i = 1; i < p.size(); ++i) {
@@ -69,10 +130,21 @@ UnigramTokenizer::UnigramTokenizer(const std::vector<std::u16string>& pieces, co
     }
     if (nodes_[static_cast<size_t>(node)].piece < 0) {  // the first of duplicate pieces is the one produced
       nodes_[static_cast<size_t>(node)].piece = static_cast<int32_t>(id);
-      min_score = std::min(min_score, scores[id]);
+      min_score = std::min(min_score, scores_[id]);
     }
   }
   unk_score_ = min_score - 10;  // any real piece beats an unknown character
+  // the words a thread has segmented serve any tokenizer with the same vocabulary (route workers
+  // each load their own): a fingerprint of what the segmentation depends on
+  uint64_t fp = mix(pieces.size() ^ (static_cast<uint64_t>(reserved) << 32) ^ static_cast<uint64_t>(unk_id));
+  for (size_t id = static_cast<size_t>(reserved); id < pieces.size(); ++id) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, &scores_[id], sizeof bits);
+    fp = mix(fp ^ hash_units(pieces[id].data(), pieces[id].size())) ^ mix(bits + id);
+  }
+  vocab_hash_ = fp | 1;  // never 0, a cache's "nobody"
+  // a text of n units sums at most n scores, each at most |unk_score_| in size
+  max_exact_units_ = static_cast<size_t>(kExactSum / std::max({1.0, max_abs, std::abs(unk_score_)}));
 }
 
 namespace {
@@ -91,6 +163,54 @@ inline int32_t find_child(const uint64_t* slots, uint64_t mask, int32_t node, ch
 int32_t UnigramTokenizer::child(int32_t node, char16_t c) const { return find_child(slots_.data(), mask_, node, c); }
 
 void UnigramTokenizer::encode(const char16_t* s, size_t n, std::vector<int32_t>& out) const {
+  if (n == 0) return;
+  const size_t start = out.size();
+  if (by_word_ && n <= max_exact_units_) {
+    // no piece and no unknown character crosses a word mark (an unknown lone high surrogate takes
+    // the unit after it: a mark there does not start a word), so the best segmentation of the
+    // text is that of each word, and with exact sums each word's is the one the text's gives
+    size_t p = 0;
+    for (size_t q = 1; q <= n; ++q) {
+      if (q < n && !(s[q] == kWordMark && !high_surrogate(s[q - 1]))) continue;
+      segment_word(s + p, q - p, out);
+      p = q;
+    }
+  } else {
+    segment(s, n, out);
+  }
+  // runs of unknown characters become one unknown token
+  size_t w = start;
+  for (size_t r = start; r < out.size(); ++r)
+    if (!(out[r] == unk_id_ && r > start && out[r - 1] == unk_id_)) out[w++] = out[r];
+  out.resize(w);
+}
+
+void UnigramTokenizer::segment_word(const char16_t* s, size_t n, std::vector<int32_t>& out) const {
+  if (n > kMaxWordUnits) return segment(s, n, out);
+  thread_local WordCache cache;
+  if (cache.owner != vocab_hash_) cache.reset(vocab_hash_);
+  const auto h = static_cast<uint32_t>(hash_units(s, n));
+  bool found = false;
+  size_t slot = cache.probe(h, s, n, found);
+  if (found) {
+    const auto& e = cache.slots[slot];
+    out.insert(out.end(), cache.ids.begin() + e.id_off, cache.ids.begin() + e.id_off + e.ids);
+    return;
+  }
+  const size_t first = out.size();
+  segment(s, n, out);
+  const size_t pieces = out.size() - first;  // at most n: each piece or unknown run takes a unit
+  const size_t before = cache.slots.size();
+  cache.make_room();
+  if (cache.slots.size() != before || cache.used == 0) slot = cache.probe(h, s, n, found);
+  cache.slots[slot] = {h, static_cast<uint32_t>(cache.units.size()), static_cast<uint32_t>(cache.ids.size()),
+                       static_cast<uint8_t>(n), static_cast<uint8_t>(pieces)};
+  cache.units.insert(cache.units.end(), s, s + n);
+  cache.ids.insert(cache.ids.end(), out.begin() + static_cast<std::ptrdiff_t>(first), out.end());
+  ++cache.used;
+}
+
+void UnigramTokenizer::segment(const char16_t* s, size_t n, std::vector<int32_t>& out) const {
   if (n == 0) return;
   thread_local std::vector<double> best_buf;
   thread_local std::vector<int32_t> from_buf, via_buf;
@@ -139,11 +259,6 @@ void UnigramTokenizer::encode(const char16_t* s, size_t n, std::vector<int32_t>&
   const size_t start = out.size();
   for (size_t end = n; end > 0; end = static_cast<size_t>(from[end])) out.push_back(via[end]);
   std::reverse(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
-  // runs of unknown characters become one unknown token
-  size_t w = start;
-  for (size_t r = start; r < out.size(); ++r)
-    if (!(out[r] == unk_id_ && r > start && out[r - 1] == unk_id_)) out[w++] = out[r];
-  out.resize(w);
 }
 
 void UnigramTokenizer::encode_batch(const char16_t* text, const int64_t* offsets, size_t n_texts,

@@ -2,7 +2,8 @@
  * A unigram-LM tokenizer (SentencePiece style): NFKC normalisation, '▁' marking word starts, and
  * the segmentation that maximises the sum of piece log-probabilities (Viterbi). Characters no
  * piece covers become the unknown id, one per run. The vocabulary format is the one the
- * Universal Sentence Encoder lite ships: [[piece, logProb], ...] with reserved ids first.
+ * Universal Sentence Encoder lite ships: [[piece, logProb], ...] with reserved ids first. Scores
+ * are rounded to multiples of 2^-20 (`quantize`), as the native segmenter rounds them.
  */
 import { loadAddon, type NativeTokenizerHandle } from '../compute/index.js';
 import { ArbiterError, ErrorCodes } from '../errors.js';
@@ -21,6 +22,15 @@ export interface TokenizerOptions {
 const SEP = '\u2581';
 // eslint-disable-next-line no-control-regex -- the ASCII range, NUL included, on purpose
 const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * A piece's score rounded to a multiple of 2^-20 (as the native tokenizer rounds it): sums of such
+ * scores are exact, so a text's best segmentation is its words' (when no piece spans a word
+ * mark), tie for tie, and the native tokenizer segments word by word with a cache of recent words.
+ */
+export function quantize(score: number): number {
+  return Math.floor(score * 1048576 + 0.5) / 1048576;
+}
 
 /** Texts joined, with their UTF-16 offsets (n + 1): the layout the native text calls take. */
 export function joinTexts(texts: readonly string[]): { text: string; offsets: Float64Array } {
@@ -104,8 +114,8 @@ export class UnigramTokenizer {
           `vocabulary[${id}] must be [piece: string, logProb: number]`,
           { param: 'vocabulary' },
         );
-      this.scores[id] = score;
-      if (id >= reserved && piece.length > 0 && this.trie.insert(piece, id)) min = Math.min(min, score);
+      this.scores[id] = quantize(score);
+      if (id >= reserved && piece.length > 0 && this.trie.insert(piece, id)) min = Math.min(min, this.scores[id]);
     });
     this.unkScore = min - 10; // any real piece beats an unknown character
   }

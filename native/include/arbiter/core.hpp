@@ -99,6 +99,10 @@ void embed_pool_cpu(const EmbedTableView& table, const int32_t* ids, size_t n_id
 // pieces in UTF-16 with their log-probabilities; ids below `reserved` are never produced; each
 // run of characters no piece covers becomes one unk_id (a surrogate pair is one character).
 // Input texts are NFKC-normalised by the caller; encode() takes them with the '\u2581' marking done.
+// Scores are rounded to multiples of 2^-20 (as the JavaScript tokenizer rounds them), so that the
+// segmentation's sums are exact: when no piece has '\u2581' after its first unit, every word
+// ('\u2581' to the next) is segmented on its own — the same choice, tie for tie, as the whole text's
+// Viterbi — and a thread's recent words are remembered (most words repeat).
 class UnigramTokenizer {
  public:
   UnigramTokenizer(const std::vector<std::u16string>& pieces, const std::vector<double>& scores, int32_t reserved,
@@ -113,6 +117,13 @@ class UnigramTokenizer {
 
  private:
   int32_t child(int32_t node, char16_t c) const;
+  // the Viterbi segmentation of s[0, n), unknown runs not merged yet, appended to out
+  void segment(const char16_t* s, size_t n, std::vector<int32_t>& out) const;
+  // segment() of one word, through this thread's cache of recent words
+  void segment_word(const char16_t* s, size_t n, std::vector<int32_t>& out) const;
+  uint64_t vocab_hash_ = 0;  // tells cached words of this vocabulary from another's
+  bool by_word_ = false;  // no piece has '\u2581' after its first unit (and the scores are small)
+  size_t max_exact_units_ = 0;  // longest text whose sums stay exact (longer: the whole-text Viterbi)
   std::vector<int32_t> root_;          // first code unit -> node (or -1)
   // open addressing, one word a slot (one cache line a probe): the key (node << 16 | unit) + 1 in
   // the low 40 bits, the child node in the high 24; 0 = empty

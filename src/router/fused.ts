@@ -34,10 +34,12 @@ const SYNC_PROMPTS = 2;
 const SYNC_CHARS = 32_768;
 /**
  * The estimate's rates, measured on the calling thread (2-core AMD Zen 4 VM): features, rule
- * counts, tokens and pooling ~75-90 ns a character; the exact search ~0.02 ns per manifold row
- * and dimension for each prompt (45-50 µs a prompt over 10,000 x 256 in batches of 64).
+ * counts, tokens and pooling 55-65 ns a character (real prompts in batches of 4-64, the
+ * tokenizer's word cache filling; 87-92 before the analyzer's keyed patterns and the cache); the
+ * exact search ~0.02 ns per manifold row and dimension for each prompt (45-50 µs a prompt over
+ * 10,000 x 256 in batches of 64).
  */
-const NS_PER_CHAR = 90;
+const NS_PER_CHAR = 60;
 const NS_PER_ROW_DIM = 0.02;
 
 /** Estimated work of a pass on one thread, in ns. */

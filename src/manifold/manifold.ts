@@ -220,8 +220,9 @@ export class Manifold {
     const acc = new Float64Array(4 * M);
     const taskW = new Float64Array(this.taskNames.length);
     for (let q = 0; q < res.n; q++) {
-      const ids = (res.ids as Int32Array).slice(q * res.k, (q + 1) * res.k);
-      const scores = res.scores.slice(q * res.k, (q + 1) * res.k);
+      // views of the search's arrays (made for this call, never reused): no copy, no new buffer
+      const ids = (res.ids as Int32Array).subarray(q * res.k, (q + 1) * res.k);
+      const scores = res.scores.subarray(q * res.k, (q + 1) * res.k);
       acc.fill(0);
       taskW.fill(0);
       let taskTotal = 0;

@@ -34,7 +34,11 @@ bool code_line(const Text& t, size_t a, size_t b) {
   static const std::u16string arrow = u"=>", scope = u"::", print = u"print(", log = u"console.log";
   for (size_t i = 0; i < line.n; ++i) {
     const char16_t c = line.s[i];
-    if (c != u'=' && c != u':' && c != u'c' && c != u'p') continue;  // no pattern starts otherwise
+    // no pattern starts otherwise: =>, ::, console.log, print(
+    const char16_t next = i + 1 < line.n ? line.s[i + 1] : 0;
+    if (!((c == u'=' && next == u'>') || (c == u':' && next == u':') || (c == u'c' && next == u'o') ||
+          (c == u'p' && next == u'r')))
+      continue;
     if (line.starts(i, arrow, false) || line.starts(i, scope, false) || line.starts(i, log, false) ||
         (line.starts(i, print, false) && line.boundary(i)))
       return true;
@@ -125,19 +129,27 @@ uint64_t pack_word(const char16_t* w, size_t n) {
 }
 
 bool english_word(const char16_t* w, size_t n) {
-  static const std::vector<uint64_t> words = [] {
-    std::vector<uint64_t> out;
+  // the packed words in a 64-slot open-addressing table (0: empty): one or two probes a word
+  constexpr size_t kLongest = 5;
+  static const std::vector<uint64_t> table = [] {
+    std::vector<uint64_t> out(64, 0);
     for (const char16_t* e : {u"the", u"a",    u"an",   u"of", u"to",   u"in",    u"and", u"is",   u"are", u"for",
                               u"on",  u"with", u"that", u"this", u"it", u"be",    u"as",  u"by",   u"what", u"which",
-                              u"how", u"you",  u"i",    u"from", u"or", u"not",   u"can", u"do",   u"was", u"if"})
-      out.push_back(pack_word(e, std::char_traits<char16_t>::length(e)));
+                              u"how", u"you",  u"i",    u"from", u"or", u"not",   u"can", u"do",   u"was", u"if"}) {
+      const uint64_t k = pack_word(e, std::char_traits<char16_t>::length(e));
+      size_t h = (k * 0x9e3779b97f4a7c15ULL) >> 58;
+      while (out[h] != 0) h = (h + 1) & 63;
+      out[h] = k;
+    }
     return out;
   }();
+  if (n > kLongest) return false;
   const uint64_t k = pack_word(w, n);
   if (k == 0) return false;
-  for (const uint64_t e : words)
-    if (e == k) return true;
-  return false;
+  for (size_t h = (k * 0x9e3779b97f4a7c15ULL) >> 58;; h = (h + 1) & 63) {
+    if (table[h] == k) return true;
+    if (table[h] == 0) return false;
+  }
 }
 
 }  // namespace
@@ -236,6 +248,7 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
   double sentences = 0, question_marks = 0, numbers = 0, code_fences = 0, math = 0;
   for (size_t i = 0; i < n; ++i) {
     const char16_t c = s[i];
+    if (c >= u'A' && c < 0x3002) continue;  // letters and most of the text: none of the units below
     if ((c == u'.' || c == u'!' || c == u'?' || c == 0x3002 || c == 0xff01 || c == 0xff1f) && (i + 1 == n || t.space(i + 1)))
       ++sentences;
     if (c == u'?' || c == 0xff1f) ++question_marks;
@@ -259,6 +272,7 @@ void PromptAnalyzer::analyze(const char16_t* s, size_t n, double* f, int32_t* ru
   math = detail::count_matches(t, [&](size_t i) -> size_t {
     const char16_t c = s[i];
     // only these units start a match: \ $ = digits, and non-ASCII symbols
+    if (c >= u'a' && c <= u'z') return 0;  // (most of the text)
     if (c < 128 && c != u'\\' && c != u'$' && c != u'=' && !is_digit(c)) return 0;
     const size_t len = math_match_at(t, i);
     return len ? i + len : 0;

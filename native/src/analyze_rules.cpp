@@ -38,7 +38,7 @@ int32_t count_blanks(const Text& t) {
   return count_matches(t, [&](size_t i) -> size_t {
     size_t end = 0;
     if (i == 0 && t.s[0] == u'_') end = tail(1);
-    if (!end && t.space(i) && t.at(i + 1) == u'_') end = tail(i + 2);
+    if (!end && t.at(i + 1) == u'_' && t.space(i)) end = tail(i + 2);
     return end;
   });
 }

@@ -28,7 +28,7 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * scores are exact, so a text's best segmentation is its words' (when no piece spans a word
  * mark), tie for tie, and the native tokenizer segments word by word with a cache of recent words.
  */
-export function quantize(score: number): number {
+function quantize(score: number): number {
   return Math.floor(score * 1048576 + 0.5) / 1048576;
 }
 

@@ -29,10 +29,12 @@ constexpr double kScoreUnit = 1048576.0;
 constexpr double kExactSum = 8589934592.0;  // 2^33
 double quantize(double score) { return std::floor(score * kScoreUnit + 0.5) / kScoreUnit; }
 
-// A thread's recently segmented words (up to kMaxWordUnits units) and their pieces, for one
-// vocabulary at a time: open addressing, from kMinWordSlots entries doubling to kMaxWordSlots
-// (~2 MB, and the words' units and pieces ~1.5 MB more), then all dropped when half full.
-constexpr size_t kMinWordSlots = size_t{1} << 12, kMaxWordSlots = size_t{1} << 17, kMaxWordUnits = 32;
+// A thread's recently segmented words (up to kMaxWordUnits units, kMaxWordPieces pieces) and their
+// pieces, for one vocabulary at a time: open addressing, from kMinWordSlots entries doubling to
+// kMaxWordSlots (2 MB), all dropped when half full or when the words' units or pieces fill their
+// arrays (2 MB each): ~3.5 MB a thread on real text, 6 MB at most whatever the text.
+constexpr size_t kMinWordSlots = size_t{1} << 12, kMaxWordSlots = size_t{1} << 17, kMaxWordUnits = 32,
+                 kMaxWordPieces = 16, kMaxCachedUnits = size_t{1} << 20, kMaxCachedPieces = size_t{1} << 19;
 struct WordCache {
   struct Entry {
     uint32_t hash = 0, unit_off = 0, id_off = 0;
@@ -59,10 +61,12 @@ struct WordCache {
       if (found || e.units == 0) return i;
     }
   }
-  // room for one more entry: twice the slots (re-placed), or, at the largest size, a fresh start
-  void make_room() {
-    if (2 * (used + 1) <= slots.size()) return;
-    if (slots.size() >= kMaxWordSlots) return reset(owner);
+  // room for one more entry of n units and k pieces: twice the slots (re-placed), or, at the
+  // largest size or with the units or pieces full, a fresh start; true when the slots moved
+  bool make_room(size_t n, size_t k) {
+    if (units.size() + n > kMaxCachedUnits || ids.size() + k > kMaxCachedPieces) return reset(owner), true;
+    if (2 * (used + 1) <= slots.size()) return false;
+    if (slots.size() >= kMaxWordSlots) return reset(owner), true;
     std::vector<Entry> old(slots.size() * 2);
     old.swap(slots);
     const size_t mask = slots.size() - 1;
@@ -72,6 +76,7 @@ struct WordCache {
         while (slots[i].units != 0) i = (i + 1) & mask;
         slots[i] = e;
       }
+    return true;
   }
 };
 inline uint64_t hash_units(const char16_t* s, size_t n) {
@@ -199,10 +204,9 @@ void UnigramTokenizer::segment_word(const char16_t* s, size_t n, std::vector<int
   }
   const size_t first = out.size();
   segment(s, n, out);
-  const size_t pieces = out.size() - first;  // at most n: each piece or unknown run takes a unit
-  const size_t before = cache.slots.size();
-  cache.make_room();
-  if (cache.slots.size() != before || cache.used == 0) slot = cache.probe(h, s, n, found);
+  const size_t pieces = out.size() - first;  // at most n: each piece or unknown character takes a unit
+  if (pieces > kMaxWordPieces) return;  // (a run of unknown characters, say: not worth keeping)
+  if (cache.make_room(n, pieces)) slot = cache.probe(h, s, n, found);  // (an empty slot on h's path)
   cache.slots[slot] = {h, static_cast<uint32_t>(cache.units.size()), static_cast<uint32_t>(cache.ids.size()),
                        static_cast<uint8_t>(n), static_cast<uint8_t>(pieces)};
   cache.units.insert(cache.units.end(), s, s + n);

@@ -112,11 +112,46 @@ void test_tokenizer_words() {
   }
 }
 
+// Enough distinct long words that the word cache grows to its largest table and starts afresh
+// (its units fill): 40,000 words of 30 units, each segmented as the reference segments it, also
+// when met again after the fresh start.
+void test_tokenizer_word_cache_limits() {
+  const std::u16string kMark = u"\u2581";
+  const std::u16string letters = u"abcdefgh";
+  std::uniform_int_distribution<size_t> pick(0, letters.size() - 1), len(2, 4);
+  std::uniform_real_distribution<double> score(-8, -1);
+  std::vector<std::u16string> pieces = {u"<unk>", kMark};
+  std::vector<double> scores = {0, -2};
+  for (char16_t c : letters) pieces.push_back(std::u16string(1, c)), scores.push_back(-6);
+  while (pieces.size() < 400) {
+    std::u16string p = pieces.size() % 3 == 0 ? kMark : u"";
+    for (size_t k = len(rng); k > 0; --k) p += letters[pick(rng)];
+    pieces.push_back(p);
+    scores.push_back(score(rng));
+  }
+  const UnigramTokenizer tok(pieces, scores, 1, 0);
+  std::vector<std::u16string> words;
+  for (int w = 0; w < 40000; ++w) {
+    std::u16string word = kMark;
+    for (int k = 0; k < 29; ++k) word += letters[pick(rng)];
+    words.push_back(word);
+  }
+  bool same = true;
+  for (int pass = 0; pass < 2 && same; ++pass)
+    for (size_t w = 0; w < words.size() && same; ++w) {
+      std::vector<int32_t> got;
+      tok.encode(words[w].data(), words[w].size(), got);
+      if (w % 997 == 0) same = got == reference_segment(words[w], pieces, scores, 1, 0);
+    }
+  check(same, "tokenizer: words met before and after the word cache starts afresh segment as the reference");
+}
+
 }  // namespace
 
 void test_tokenizer() {
   rng.seed(test_seed());
   test_tokenizer_words();
+  test_tokenizer_word_cache_limits();
   const std::u16string alphabet = u"ab\u2581c\u00e9 \xD83D\xDE00";  // letters, a word marker, a space, a surrogate pair
   std::uniform_int_distribution<size_t> pick(0, alphabet.size() - 1), len(1, 5), tlen(0, 60);
   std::uniform_real_distribution<double> score(-12, -0.5);

@@ -3,6 +3,7 @@
 // direct table for the first code unit and one open-addressing hash table for every other edge:
 // flat arrays, no per-node allocation.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -79,8 +80,17 @@ struct WordCache {
     return true;
   }
 };
+// seeded per process: words cannot be made to share slots in advance (a prompt of such words
+// would make each lookup walk them all)
+// (from the clock and where the library was loaded: nothing that can fail at load time)
+uint64_t hash_seed() {
+  static const char here = 0;
+  return mix(static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+             mix(reinterpret_cast<uintptr_t>(&here)));
+}
+const uint64_t kHashSeed = hash_seed();
 inline uint64_t hash_units(const char16_t* s, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ULL ^ n;
+  uint64_t h = (0xcbf29ce484222325ULL ^ kHashSeed) ^ n;
   for (size_t i = 0; i < n; ++i) h = (h ^ s[i]) * 0x100000001b3ULL;
   return mix(h);
 }

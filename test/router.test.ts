@@ -178,6 +178,17 @@ describe('Router', () => {
     const ds = await r.routeBatch([code, 'hello!', 'Solve 2x + 3 = 11.']);
     expect(ds.map((d) => d.task.label)).toEqual(['code', 'conversation', 'math']);
     expect(await r.routeBatch([])).toEqual([]);
+    // routeEach: the same decisions, one at a time, in order
+    const each: Array<[string, number]> = [];
+    await r.routeEach([code, 'hello!', 'Solve 2x + 3 = 11.'], undefined, (d, i) => each.push([d.task.label, i]));
+    expect(each).toEqual([
+      ['code', 0],
+      ['conversation', 1],
+      ['math', 2],
+    ]);
+    await expect(r.routeEach([code], { strategy: 'fastest' } as never, () => undefined)).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_ARGUMENT,
+    });
     const bad = (o: unknown, param: string) =>
       expect(r.route(code, o as never)).rejects.toMatchObject({ code: ErrorCodes.INVALID_ARGUMENT, param });
     await bad({ strategy: 'fastest' }, 'options.strategy');

@@ -3,8 +3,13 @@
  * (kept for the next batch), not concatenated into a string and encoded again.
  */
 export class LineWriter {
-  private buf = Buffer.allocUnsafeSlow(1 << 16);
+  private buf: Buffer;
   private n = 0;
+
+  /** `bytes`: the first buffer's size (at least 64 KiB), e.g. what a batch's lines are likely to take. */
+  constructor(bytes = 0) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1 << 16, bytes));
+  }
 
   private room(chars: number): void {
     const need = this.n + 3 * chars; // UTF-8 bytes per UTF-16 unit: at most 3
@@ -37,11 +42,11 @@ export class LineWriter {
    * The bytes written since the last take, in a buffer of their own (its ArrayBuffer can be
    * transferred to another thread): the writer goes on in a new one sized for as much again and a
    * quarter (not its capacity: one huge batch must not make every later one as large), not
-   * copying these out.
+   * copying these out — or, `last`, not at all (a writer for one batch).
    */
-  take(): Uint8Array {
+  take(last = false): Uint8Array {
     const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.n);
-    this.buf = Buffer.allocUnsafeSlow(Math.max(1 << 16, this.n + (this.n >> 2)));
+    this.buf = last ? Buffer.alloc(0) : Buffer.allocUnsafeSlow(Math.max(1 << 16, this.n + (this.n >> 2)));
     this.n = 0;
     return out;
   }

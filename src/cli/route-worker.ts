@@ -71,9 +71,6 @@ let router: Promise<Router | undefined> | undefined =
 // (said here, as the module is evaluated: the warm start goes on only while the worker is not
 // blocked waiting for a task)
 if (isWorkerThread) parentPort?.postMessage({ [MODULES_LOADED]: true });
-// shared by the batches this worker runs at once: each fills and takes it without an await between
-const writer = new LineWriter();
-
 /** The worker's router, on the task's backend: the warm one when it matches, else built (once, for concurrent tasks). */
 async function routerFor(task: RouteTask): Promise<Router> {
   for (;;) {
@@ -104,27 +101,31 @@ export async function routeBatch(task: RouteTask): Promise<RouteResult> {
     } else items.push({ ...parsed, lineNo });
   }
   const prompts = items.map((i) => i.prompt);
-  let decisions: Array<Decision | undefined>;
   const errors: LineProblem[] = [];
+  const line = (w: LineWriter, d: Decision, i: number) =>
+    w.objectWithId(items[i]!.id, JSON.stringify(task.fields ? pickDecision(d, task.fields) : d));
+  // each decision written as it is made (it dies young), into this batch's own writer: the
+  // worker's other batch writes between this one's awaits
+  const bytesEach = task.fields ? 256 : 3072; // a whole decision's line is ~2.8 KB
+  let writer = new LineWriter(bytesEach * prompts.length);
+  let routed = prompts.length;
   try {
-    decisions = prompts.length ? await r.routeBatch(prompts, task.options) : [];
+    if (prompts.length) await r.routeEach(prompts, task.options, (d, i) => line(writer, d, i));
   } catch {
-    // one prompt that cannot be routed must not fail its batch: route each alone, report the bad ones
-    decisions = [];
+    // one prompt that cannot be routed must not fail its batch: route each alone, report the bad
+    // ones (the lines written before the failure are dropped with their writer)
+    writer = new LineWriter(bytesEach * prompts.length);
     for (const [i, prompt] of prompts.entries()) {
       try {
-        decisions.push((await r.routeBatch([prompt], task.options))[0]);
+        line(writer, (await r.routeBatch([prompt], task.options))[0]!, i);
       } catch (e) {
-        decisions.push(undefined);
+        routed--;
         const err = toArbiterError(e);
         errors.push({ lineNo: items[i]!.lineNo, code: err.code, message: err.message });
       }
     }
   }
-  decisions.forEach((d, i) => {
-    if (d) writer.objectWithId(items[i]!.id, JSON.stringify(task.fields ? pickDecision(d, task.fields) : d));
-  });
-  return { out: writer.take(), routed: decisions.length - errors.length, malformed, errors };
+  return { out: writer.take(true), routed, malformed, errors };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type AnalysisHead,
   type HeadOutput,
   type OodDetector,
+  type PromptAnalysis,
 } from '../analyze/index.js';
 import { selectBackend } from '../compute/index.js';
 import { loadEmbedder, StaticEmbedder, type Embedder } from '../embed/index.js';
@@ -141,21 +142,41 @@ export class Router {
   }
 
   async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
+    const out: Decision[] = [];
+    await this.routeEach(prompts, options, (d) => out.push(d));
+    return out;
+  }
+
+  /**
+   * routeBatch's decisions handed to `each` in order as each is made, not gathered: a caller
+   * that serialises them at once (`arbiter route`) lets each die young instead of keeping a
+   * batch's decisions alive through the collector's scavenges. A throw from the routing leaves
+   * `each` called for some of the prompts.
+   */
+  async routeEach(
+    prompts: readonly string[],
+    options: RouteOptions | undefined,
+    each: (d: Decision, i: number) => void,
+  ): Promise<void> {
     this.open();
     if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string'))
       fail('prompts', 'must be an array of strings');
     const o = checkRouteOptions(options);
     for (const id of [...(o.constraints?.allow ?? []), ...(o.constraints?.deny ?? [])]) this.registry.get(id); // unknown ids: ARB_NOT_FOUND
-    if (prompts.length === 0) return [];
+    if (prompts.length === 0) return;
     this.active++;
     try {
-      return await this.decideBatch(prompts, o);
+      await this.decideBatch(prompts, o, each);
     } finally {
       this.active--;
     }
   }
 
-  private async decideBatch(prompts: readonly string[], o: RouteOptions): Promise<Decision[]> {
+  private async decideBatch(
+    prompts: readonly string[],
+    o: RouteOptions,
+    each: (d: Decision, i: number) => void,
+  ): Promise<void> {
     const { analyses, embeddings: emb, votes } = await this.pass(prompts);
     const head = this.learned.head;
     const x = head ? headInput(emb, analyses, this.embedder.dim) : undefined;
@@ -170,7 +191,7 @@ export class Router {
     if (this.measuredLatency.size) shared.latency = this.measuredLatency;
     if (this.drift.size) shared.drift = this.drift;
     if (this.measuredTokens.size) shared.tokens = this.measuredTokens;
-    return analyses.map((a, i) => {
+    const decideOne = (a: PromptAnalysis, i: number): Decision => {
       const inputs: DecideInputs = { ...shared };
       if (head && out) {
         const T = head.tasks.length;
@@ -200,7 +221,8 @@ export class Router {
         };
       }
       return decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, inputs);
-    });
+    };
+    for (let i = 0; i < analyses.length; i++) each(decideOne(analyses[i]!, i), i);
   }
 
   /**

@@ -332,6 +332,45 @@ native('routing through the fused pass', () => {
     const ok = await pass.run('hello world', Float64Array.of(0, 5, 11), null, null, 2);
     expect(ok).toMatchObject({ n: 2, k: 2 });
     expect(ok.embeddings.length).toBe(2 * emb.dim);
+    // texts as arrays (offsets null): read into one text natively, the same result as joined
+    const texts = ['hello', ' world', '', 'naïve café ﬁ 😀 \ud800'];
+    const joined = Float64Array.of(0, ...texts.map((_, i) => texts.slice(0, i + 1).join('').length));
+    const nfkc = texts.map((t) => t.normalize('NFKC'));
+    for (const run of [pass.run.bind(pass), async (...a: Parameters<typeof pass.run>) => pass.runSync(...a)]) {
+      const fromArrays = await run(texts, null, nfkc, null, 2);
+      expect(fromArrays).toEqual(
+        await run(
+          texts.join(''),
+          joined,
+          nfkc.join(''),
+          Float64Array.of(0, ...nfkc.map((_, i) => nfkc.slice(0, i + 1).join('').length)),
+          2,
+        ),
+      );
+      expect(fromArrays.n).toBe(4);
+      // the five arrays share one buffer
+      expect(
+        new Set(
+          [fromArrays.features, fromArrays.counts, fromArrays.embeddings, fromArrays.ids, fromArrays.scores].map(
+            (a) => a.buffer,
+          ),
+        ).size,
+      ).toBe(1);
+    }
+    const refused = async (f: () => unknown) => {
+      try {
+        await f();
+      } catch (e) {
+        return (e as { code?: string }).code;
+      }
+      return 'accepted';
+    };
+    expect(await refused(() => pass.run(['a', 7 as never], null, null, null, 2))).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect(await refused(() => pass.runSync(['a'], Float64Array.of(0, 1), null, null, 2))).toBe(
+      ErrorCodes.INVALID_ARGUMENT,
+    );
+    expect(await refused(() => pass.run(['a', 'b'], null, ['a'], null, 2))).toBe(ErrorCodes.DIMENSION_MISMATCH);
+    expect(await refused(() => pass.run(['a', 'b'], null, ['a', 'b'], null, 2))).toBe('accepted');
     expect(index.size).toBe(2); // nothing changed
     index.free();
     await expect(pass.run('hello', Float64Array.of(0, 5), null, null, 2)).rejects.toMatchObject({

@@ -164,6 +164,38 @@ std::shared_ptr<const std::vector<T>> copy_of(const Napi::TypedArrayOf<T>& a) {
   return CopyPool<T>::copy(a.Data(), a.ElementLength());
 }
 
+// Typed arrays laid out in one ArrayBuffer: one backing store for a call's results instead of one
+// per array. Each backing store is an allocation that V8's sweeper frees on one of its threads,
+// where the frees contend with this thread's allocations for the allocator's lock: a one-prompt
+// routing pass spent more time there than in its analysis. reserve() every array, allocate(), then
+// view() or copy() each in its place.
+class PackedArrays {
+ public:
+  // Room for `count` elements of T (8-byte aligned); returns its byte offset.
+  template <typename T>
+  size_t reserve(size_t count) {
+    static_assert(alignof(T) <= 8);
+    const size_t at = (bytes_ + 7) & ~size_t{7};
+    bytes_ = at + count * sizeof(T);
+    return at;
+  }
+  void allocate(Napi::Env env) { buffer_ = Napi::ArrayBuffer::New(env, bytes_); }
+  template <typename T>
+  Napi::TypedArrayOf<T> view(Napi::Env env, size_t at, size_t count, napi_typedarray_type type) {
+    return Napi::TypedArrayOf<T>::New(env, count, buffer_, at, type);
+  }
+  template <typename T>
+  Napi::TypedArrayOf<T> copy(Napi::Env env, size_t at, const std::vector<T>& v, napi_typedarray_type type) {
+    auto a = view<T>(env, at, v.size(), type);
+    std::copy(v.begin(), v.end(), a.Data());
+    return a;
+  }
+
+ private:
+  size_t bytes_ = 0;
+  Napi::ArrayBuffer buffer_;
+};
+
 inline Napi::Value to_js(Napi::Env env, const std::vector<float>& v) {
   auto a = Napi::Float32Array::New(env, v.size());
   std::copy(v.begin(), v.end(), a.Data());
@@ -215,6 +247,36 @@ inline std::vector<int64_t> offsets_of(const Napi::Value& v, size_t size, const 
     o[i] = static_cast<int64_t>(x);
   }
   return o;
+}
+
+// An array of strings read into one UTF-16 text and its n + 1 offsets, without the joined string
+// JavaScript would build: a batch's join is a large string, allocated in V8's large-object space
+// (pages mapped and faulted in afresh each time) and copied again here.
+inline void texts_of(Napi::Env env, const Napi::Value& v, std::u16string& text, std::vector<int64_t>& offsets,
+                     const char* what) {
+  if (!v.IsArray()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be an array of strings");
+  const auto a = v.As<Napi::Array>();
+  const uint32_t n = a.Length();
+  std::vector<napi_value> items(n);
+  offsets.assign(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    const Napi::Value s = a.Get(i);
+    if (!s.IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be an array of strings");
+    size_t len = 0;
+    if (napi_get_value_string_utf16(env, s, nullptr, 0, &len) != napi_ok)
+      throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + ": a string could not be read");
+    items[i] = s;
+    offsets[i + 1] = offsets[i] + static_cast<int64_t>(len);
+  }
+  const size_t total = static_cast<size_t>(offsets[n]);
+  text.resize(total + 1);  // each copy writes a terminator after its text
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = static_cast<size_t>(offsets[i]), len = static_cast<size_t>(offsets[i + 1]) - at;
+    size_t copied = 0;
+    if (napi_get_value_string_utf16(env, items[i], text.data() + at, len + 1, &copied) != napi_ok || copied != len)
+      throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + ": a string could not be read");
+  }
+  text.resize(total);
 }
 
 // The wrapper behind an instance of class Wrap, which tags its instances with `tag`; anything

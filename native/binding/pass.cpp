@@ -40,8 +40,12 @@ class AnalyzerWrap : public Napi::ObjectWrap<AnalyzerWrap> {
       const auto o = offsets_of(info[1], text.size(), "offsets");
       const size_t n = o.size() - 1;
       Napi::Env env = info.Env();
-      auto f = Napi::Float64Array::New(env, n * arbiter::kFeatureCount);
-      auto c = Napi::Int32Array::New(env, n * arbiter::kRulePatternCount);
+      PackedArrays packed;  // both arrays over one buffer
+      const size_t at_f = packed.reserve<double>(n * arbiter::kFeatureCount);
+      const size_t at_c = packed.reserve<int32_t>(n * arbiter::kRulePatternCount);
+      packed.allocate(env);
+      auto f = packed.view<double>(env, at_f, n * arbiter::kFeatureCount, napi_float64_array);
+      auto c = packed.view<int32_t>(env, at_c, n * arbiter::kRulePatternCount, napi_int32_array);
       for (size_t i = 0; i < n; ++i)
         an_->analyze(text.data() + o[i], static_cast<size_t>(o[i + 1] - o[i]), f.Data() + i * arbiter::kFeatureCount,
                      c.Data() + i * arbiter::kRulePatternCount);
@@ -64,8 +68,10 @@ struct PassResult {
 // new RoutePass(analyzer, tokenizer, table, index | null)
 // run(questions: string, offsets: Float64Array, nfkc: string | null, nfkcOffsets: Float64Array |
 // null, k) -> Promise<{features, counts, embeddings: Float32Array (n x dim), ids: BigInt64Array,
-// scores: Float32Array, k}>. The analysis reads the questions as written; the tokenizer reads
-// their NFKC forms (null: the same texts). k = 0, or no index: no search (k 0 in the result).
+// scores: Float32Array, k}>, the five arrays over one buffer. The questions (and their NFKC forms)
+// may instead be arrays of strings, their offsets null: read into one text here, not joined in
+// JavaScript. The analysis reads the questions as written; the tokenizer reads their NFKC forms
+// (null: the same texts). k = 0, or no index: no search (k 0 in the result).
 class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -98,18 +104,30 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
     std::shared_ptr<std::vector<int64_t>> raw_off, nfkc_off;
     size_t n = 0, k = 0;
   };
+  // Texts as one string and its offsets, or as an array of strings (offsets null).
+  static void texts(const Napi::CallbackInfo& info, size_t at, std::shared_ptr<std::u16string>& text,
+                    std::shared_ptr<std::vector<int64_t>>& offsets, const char* what, const char* offsets_what) {
+    text = std::make_shared<std::u16string>();
+    offsets = std::make_shared<std::vector<int64_t>>();
+    if (info[at].IsArray()) {
+      if (!info[at + 1].IsNull() && !info[at + 1].IsUndefined())
+        throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(offsets_what) + " must be null with an array of texts");
+      texts_of(info.Env(), info[at], *text, *offsets, what);
+      return;
+    }
+    if (!info[at].IsString())
+      throw Error(arbiter::codes::INVALID_ARGUMENT, std::string(what) + " must be a string or an array of strings");
+    *text = info[at].As<Napi::String>().Utf16Value();
+    *offsets = offsets_of(info[at + 1], text->size(), offsets_what);
+  }
   Inputs inputs(const Napi::CallbackInfo& info) {
     Inputs in;
-    if (!info[0].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "questions must be a string");
-    in.raw = std::make_shared<std::u16string>(info[0].As<Napi::String>().Utf16Value());
-    in.raw_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[1], in.raw->size(), "offsets"));
+    texts(info, 0, in.raw, in.raw_off, "questions", "offsets");
     in.n = in.raw_off->size() - 1;
     in.nfkc = in.raw;
     in.nfkc_off = in.raw_off;
     if (!info[2].IsNull() && !info[2].IsUndefined()) {
-      if (!info[2].IsString()) throw Error(arbiter::codes::INVALID_ARGUMENT, "nfkc must be a string or null");
-      in.nfkc = std::make_shared<std::u16string>(info[2].As<Napi::String>().Utf16Value());
-      in.nfkc_off = std::make_shared<std::vector<int64_t>>(offsets_of(info[3], in.nfkc->size(), "nfkcOffsets"));
+      texts(info, 2, in.nfkc, in.nfkc_off, "nfkc", "nfkcOffsets");
       if (in.nfkc_off->size() != in.n + 1)
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "nfkcOffsets must have as many entries as offsets");
     }
@@ -186,18 +204,19 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
   }
 
   static Napi::Value to_object(Napi::Env env, const PassResult& r, size_t n) {
-    auto f = Napi::Float64Array::New(env, r.features.size());
-    std::copy(r.features.begin(), r.features.end(), f.Data());
-    auto c = Napi::Int32Array::New(env, r.counts.size());
-    std::copy(r.counts.begin(), r.counts.end(), c.Data());
-    auto ids = Napi::BigInt64Array::New(env, r.search.ids.size());
-    std::copy(r.search.ids.begin(), r.search.ids.end(), ids.Data());
+    PackedArrays packed;  // the five arrays over one buffer
+    const size_t at_f = packed.reserve<double>(r.features.size());
+    const size_t at_c = packed.reserve<int32_t>(r.counts.size());
+    const size_t at_e = packed.reserve<float>(r.embeddings.size());
+    const size_t at_i = packed.reserve<int64_t>(r.search.ids.size());
+    const size_t at_s = packed.reserve<float>(r.search.scores.size());
+    packed.allocate(env);
     Napi::Object o = Napi::Object::New(env);
-    o.Set("features", f);
-    o.Set("counts", c);
-    o.Set("embeddings", to_js(env, r.embeddings));
-    o.Set("ids", ids);
-    o.Set("scores", to_js(env, r.search.scores));
+    o.Set("features", packed.copy(env, at_f, r.features, napi_float64_array));
+    o.Set("counts", packed.copy(env, at_c, r.counts, napi_int32_array));
+    o.Set("embeddings", packed.copy(env, at_e, r.embeddings, napi_float32_array));
+    o.Set("ids", packed.copy(env, at_i, r.search.ids, napi_bigint64_array));
+    o.Set("scores", packed.copy(env, at_s, r.search.scores, napi_float32_array));
     o.Set("k", Napi::Number::New(env, static_cast<double>(r.search.k)));
     o.Set("n", Napi::Number::New(env, static_cast<double>(n)));
     return o;

@@ -54,19 +54,20 @@ export interface NativePassResult {
   k: number;
   n: number;
 }
+/** Texts as one string and its offsets (n + 1), or as an array of strings with offsets null. */
 export interface NativeRoutePassHandle {
   run(
-    questions: string,
-    offsets: Float64Array,
-    nfkc: string | null,
+    questions: string | readonly string[],
+    offsets: Float64Array | null,
+    nfkc: string | readonly string[] | null,
     nfkcOffsets: Float64Array | null,
     k: number,
   ): Promise<NativePassResult>;
   /** The same on the calling thread alone (a prompt or two: no thread hand-offs). */
   runSync(
-    questions: string,
-    offsets: Float64Array,
-    nfkc: string | null,
+    questions: string | readonly string[],
+    offsets: Float64Array | null,
+    nfkc: string | readonly string[] | null,
     nfkcOffsets: Float64Array | null,
     k: number,
   ): NativePassResult;

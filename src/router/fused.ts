@@ -8,7 +8,7 @@
  */
 import { analysisAt, extractQuestion, nativeAnalyzer, type PromptAnalysis } from '../analyze/index.js';
 import { int32Ids, nativeHandles, SYNC_WORK_NS, type NativeRoutePassHandle } from '../compute/index.js';
-import { joinTexts, StaticEmbedder, UnigramTokenizer, type Embedder } from '../embed/index.js';
+import { StaticEmbedder, UnigramTokenizer, type Embedder } from '../embed/index.js';
 import { fromNative } from '../errors.js';
 import type { Manifold, Vote } from '../manifold/index.js';
 
@@ -71,14 +71,16 @@ export class FusedPass {
   async run(prompts: readonly string[], k: number, alone = false): Promise<PassOutput> {
     const shots = prompts.map((p) => extractQuestion(p));
     const questions = shots.map((s) => s.question);
-    const raw = joinTexts(questions);
     // the tokenizer reads NFKC text (ASCII is its own NFKC form); the features read the text as written
     const normal = UnigramTokenizer.nfkc(questions);
-    const nfkc = normal.some((q, i) => q !== questions[i]) ? joinTexts(normal) : null;
+    const nfkc = normal.some((q, i) => q !== questions[i]) ? normal : null;
     const exact = this.manifold.size > 0 && this.manifold.searchesExactly;
     let r;
-    const args = [raw.text, raw.offsets, nfkc?.text ?? null, nfkc?.offsets ?? null, exact ? k : 0] as const;
-    const chars = raw.text.length;
+    // the texts go as arrays, read into one native text: a batch joined here would be a large
+    // string, allocated afresh in V8's large-object space (~4 ns a character on this VM)
+    const args = [questions, null, nfkc, null, exact ? k : 0] as const;
+    let chars = 0;
+    for (const q of questions) chars += q.length;
     const here =
       alone &&
       ((prompts.length <= SYNC_PROMPTS && chars <= SYNC_CHARS) ||

@@ -156,11 +156,13 @@ export function analysisAt(
 ): PromptAnalysis {
   const f = featuresAt(features, i);
   const c = counts.subarray(i * NATIVE_RULE_PATTERNS, (i + 1) * NATIVE_RULE_PATTERNS);
+  const s = scoreRules(c, f, DEFAULT_RULES);
   return {
     fewShot,
     features: f,
     complexity: complexityOf(f, fewShot.examples),
-    task: { ...scoreRules(c, f, DEFAULT_RULES), source: 'keywords' },
+    // its fields named, not spread: this runs once per routed prompt
+    task: { label: s.label, confidence: s.confidence, scores: s.scores, source: 'keywords' },
   };
 }
 

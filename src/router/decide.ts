@@ -49,9 +49,13 @@ export function decide(
     dist = inputs.task.distribution;
     source = inputs.task.source;
   } else {
-    for (const [t, p] of Object.entries(analysis.task.scores)) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * p;
-    if (labelled)
-      for (const [t, p] of Object.entries(vote.task.distribution)) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * p;
+    // (for-in, not entries(): this runs once per routed prompt)
+    const scores = analysis.task.scores;
+    for (const t in scores) dist[t] = (labelled ? 1 - VOTE_TASK_WEIGHT : 1) * scores[t]!;
+    if (labelled) {
+      const votes = vote.task.distribution;
+      for (const t in votes) dist[t] = (dist[t] ?? 0) + VOTE_TASK_WEIGHT * votes[t]!;
+    }
   }
   // the most probable task (the first of equals)
   let label = '';
@@ -66,7 +70,7 @@ export function decide(
   // `general` from keywords that matched nothing is the absence of evidence, not certainty
   const conf =
     inputs.task?.confidence ?? (source === 'keywords' && label === 'general' ? analysis.task.confidence : top);
-  const predictions = predict(models, prompt, dist, vote, { ...inputs, maxTokens: options.maxTokens });
+  const predictions = predict(models, prompt, dist, vote, inputs, options.maxTokens);
   const explore = routing.explore > 0 && Math.random() < routing.explore;
   const c = choose(explore ? thompson(predictions) : predictions, models, options, routing, load);
   if (explore) {

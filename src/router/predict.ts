@@ -107,8 +107,10 @@ export function predict(
   taskDist: Record<string, number>,
   vote: NeighbourVote | undefined,
   inputs: PredictInputs = {},
+  /** (in place of inputs.maxTokens: a caller need not copy its inputs to set it) */
+  maxTokens = inputs.maxTokens,
 ): Prediction[] {
-  const { maxTokens, costs } = inputs;
+  const costs = inputs.costs;
   const inputTokens = estimateInputTokens(prompt);
   const outputTokens = maxTokens ?? Math.round(expectOver(taskDist, (t) => OUTPUT_TOKENS[t] ?? 250) || 250);
   return models.map((m) => {

@@ -280,6 +280,26 @@ describe('input batches (line-batches.ts)', () => {
     );
   });
 
+  it('decodes each line as the whole batch would decode: invalid bytes, CR, and a byte-order mark only on line 1', () => {
+    // random bytes, newlines and carriage returns common, sometimes a byte-order mark in front
+    const bytes = fc
+      .tuple(
+        fc.boolean(),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x0a, 0x0d, 0xef, 0xbb, 0xbf)), {
+          maxLength: 200,
+        }),
+      )
+      .map(([bom, xs]) => Uint8Array.from(bom ? [0xef, 0xbb, 0xbf, ...xs] : xs));
+    fc.assert(
+      fc.property(bytes, fc.integer({ min: 1, max: 3 }), (b, firstLine) => {
+        const whole = new TextDecoder('utf-8', { ignoreBOM: firstLine !== 1 }).decode(b);
+        const want = reference(whole).map((x) => ({ ...x, lineNo: x.lineNo + firstLine - 1 }));
+        expect(batchLines({ bytes: b, firstLine })).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('refuses a line over the bound, naming it', () => {
     const b = new LineBatcher(4);
     expect(b.push(new TextEncoder().encode('{"prompt":"a"}\n\n'))).toEqual([]);

@@ -112,22 +112,30 @@ export class LineBatcher {
   }
 }
 
+/** Decoders that keep a byte-order mark (every line but the input's first) and that drop it. */
+const keepBom = new TextDecoder('utf-8', { ignoreBOM: true });
+const dropBom = new TextDecoder('utf-8');
+
 /**
  * A batch's lines, decoded (UTF-8; invalid bytes become U+FFFD) with their numbers; blank lines
- * skipped, a line's trailing '\r' dropped.
+ * skipped, a line's trailing '\r' dropped. Each line is decoded on its own (a newline byte is
+ * never part of a UTF-8 sequence, so the text is the same): the whole batch decoded at once is a
+ * large string, allocated in V8's large-object space, and its lines slices that keep it alive —
+ * decoding, splitting and parsing a batch took ~6x as long that way.
  */
 export function batchLines(b: Pick<LineBatch, 'bytes' | 'firstLine'>): Array<{ line: string; lineNo: number }> {
-  const text = new TextDecoder('utf-8', { ignoreBOM: b.firstLine !== 1 }).decode(b.bytes);
+  const bytes = b.bytes;
   const out: Array<{ line: string; lineNo: number }> = [];
   let lineNo = b.firstLine;
   let from = 0;
-  while (from < text.length) {
-    const nl = text.indexOf('\n', from);
-    const end = nl < 0 ? text.length : nl;
-    const line = text.charCodeAt(end - 1) === 0x0d ? text.slice(from, end - 1) : text.slice(from, end);
+  while (from < bytes.length) {
+    const nl = bytes.indexOf(0x0a, from);
+    let end = nl < 0 ? bytes.length : nl;
+    if (end > from && bytes[end - 1] === 0x0d) end--;
+    const line = (lineNo === 1 ? dropBom : keepBom).decode(bytes.subarray(from, end));
     if (line.trim() !== '') out.push({ line, lineNo });
     lineNo++;
-    from = end + 1;
+    from = (nl < 0 ? bytes.length : nl) + 1;
   }
   return out;
 }

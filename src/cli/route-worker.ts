@@ -108,7 +108,6 @@ export async function routeBatch(task: RouteTask): Promise<RouteResult> {
   // worker's other batch writes between this one's awaits
   const bytesEach = task.fields ? 256 : 3072; // a whole decision's line is ~2.8 KB
   let writer = new LineWriter(bytesEach * prompts.length);
-  let routed = prompts.length;
   try {
     if (prompts.length) await r.routeEach(prompts, task.options, (d, i) => line(writer, d, i));
   } catch {
@@ -119,13 +118,12 @@ export async function routeBatch(task: RouteTask): Promise<RouteResult> {
       try {
         line(writer, (await r.routeBatch([prompt], task.options))[0]!, i);
       } catch (e) {
-        routed--;
         const err = toArbiterError(e);
         errors.push({ lineNo: items[i]!.lineNo, code: err.code, message: err.message });
       }
     }
   }
-  return { out: writer.take(true), routed, malformed, errors };
+  return { out: writer.take(true), routed: prompts.length - errors.length, malformed, errors };
 }
 
 /**

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ArbiterError } from '../src/index.js';
-import { sha256 } from '../src/embed/manifest.js';
+import { sha256, sha256Sliced } from '../src/embed/manifest.js';
 import { defaultModelDir } from '../src/paths.js';
 import { availableBackends, Random, SEED } from './helpers.js';
 import { createBackend, toHalf } from '../src/compute/index.js';
@@ -161,6 +161,20 @@ describe('StaticEmbedder', () => {
       }
     },
   );
+
+  it('hashes a model file in slices to the same SHA-256 as in one piece (across slice edges)', async () => {
+    const rnd = new Random(SEED);
+    const MiB = 1 << 20;
+    for (const n of [0, 1, MiB - 1, MiB, MiB + 1, 3 * MiB + 12_345]) {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i++) data[i] = rnd.int(0, 256);
+      expect(await sha256Sliced(data)).toBe(sha256(data));
+    }
+    // and one known digest (FIPS 180-2's "abc")
+    expect(await sha256Sliced(new TextEncoder().encode('abc'))).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
+  });
 
   it('refuses corrupt, mismatched or missing model files with the reason', async () => {
     const js = createBackend('js');

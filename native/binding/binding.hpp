@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "arbiter/core.hpp"
+#include "arbiter/huge_pages.hpp"
 
 namespace arbiter::binding {
 
@@ -100,30 +101,31 @@ class Task : public Napi::AsyncWorker {
 
 // Input copies go into reused buffers: a fresh large allocation is mapped by malloc and
 // page-faulted in again on every call (a 64 MB MLP input: ~20 ms of faults, more than its
-// multiply). Released copies of each element type wait for reuse, at most kKeptBytes of them; a
+// multiply); large ones in huge pages (arbiter/huge_pages.hpp), so a first copy faults 512 times
+// less (an index add's input, read once at load). Released copies of each element type wait for reuse, at most kKeptBytes of them; a
 // request takes the smallest that fits. Shared by every thread of the process (one mutex).
 template <typename T>
 class CopyPool {
  public:
   static constexpr size_t kKeptBytes = size_t{256} << 20;
 
-  static std::shared_ptr<const std::vector<T>> copy(const T* p, size_t n) {
-    std::vector<T>* v = take(n);
+  static std::shared_ptr<const HugeVector<T>> copy(const T* p, size_t n) {
+    HugeVector<T>* v = take(n);
     if (p != nullptr) v->assign(p, p + n);
-    return std::shared_ptr<const std::vector<T>>(v, [](const std::vector<T>* b) { give(const_cast<std::vector<T>*>(b)); });
+    return std::shared_ptr<const HugeVector<T>>(v, [](const HugeVector<T>* b) { give(const_cast<HugeVector<T>*>(b)); });
   }
 
  private:
   struct Kept {
     std::mutex mu;
-    std::vector<std::vector<T>*> buffers;
+    std::vector<HugeVector<T>*> buffers;
     size_t bytes = 0;
   };
   static Kept& kept() {
     static Kept* k = new Kept;  // never destroyed: a copy may be released during exit
     return *k;
   }
-  static std::vector<T>* take(size_t n) {
+  static HugeVector<T>* take(size_t n) {
     Kept& k = kept();
     {
       std::lock_guard<std::mutex> lock(k.mu);
@@ -132,18 +134,18 @@ class CopyPool {
         if (k.buffers[i]->capacity() >= n && (best == k.buffers.size() || k.buffers[i]->capacity() < k.buffers[best]->capacity()))
           best = i;
       if (best < k.buffers.size()) {
-        std::vector<T>* v = k.buffers[best];
+        HugeVector<T>* v = k.buffers[best];
         k.buffers.erase(k.buffers.begin() + static_cast<std::ptrdiff_t>(best));
         k.bytes -= v->capacity() * sizeof(T);
         v->clear();
         return v;
       }
     }
-    auto* v = new std::vector<T>();
+    auto* v = new HugeVector<T>();
     v->reserve(n);
     return v;
   }
-  static void give(std::vector<T>* v) {
+  static void give(HugeVector<T>* v) {
     const size_t bytes = v->capacity() * sizeof(T);
     Kept& k = kept();
     {
@@ -160,7 +162,7 @@ class CopyPool {
 
 // A native copy of a typed array's current contents (what the worker validates and reads).
 template <typename T>
-std::shared_ptr<const std::vector<T>> copy_of(const Napi::TypedArrayOf<T>& a) {
+std::shared_ptr<const HugeVector<T>> copy_of(const Napi::TypedArrayOf<T>& a) {
   return CopyPool<T>::copy(a.Data(), a.ElementLength());
 }
 

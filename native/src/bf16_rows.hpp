@@ -20,6 +20,7 @@
 #include <cstring>
 #include <vector>
 
+#include "arbiter/huge_pages.hpp"
 #include "kernels.hpp"
 
 namespace arbiter::detail {
@@ -135,12 +136,12 @@ class Bf16Rows {
   void drop(bool for_good) {
     valid_ = false;
     for_good_ = for_good;
-    std::vector<uint16_t>().swap(panels_);
+    decltype(panels_)().swap(panels_);
   }
 
   size_t d_, d2_;
   bool valid_, for_good_ = false;
-  std::vector<uint16_t> panels_;
+  HugeVector<uint16_t> panels_;
   double max_residual_ = 0, max_inv_norm_ = 0;
 };
 

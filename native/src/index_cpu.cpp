@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "arbiter/core.hpp"
+#include "arbiter/huge_pages.hpp"
 #include "bf16_rows.hpp"
 #include "kernels.hpp"
 #include "panels.hpp"
@@ -243,7 +244,7 @@ class CpuIndex final : public Index {
   size_t dim_;
   DType dtype_;
   mutable std::shared_mutex mu_;
-  std::vector<T> rows_;          // panel-packed, zero padded
+  HugeVector<T> rows_;  // panel-packed, zero padded
   std::vector<int64_t> labels_;  // row -> label
   std::vector<float> norm2_, inv_norm_;
   std::unordered_map<int64_t, size_t> row_of_;

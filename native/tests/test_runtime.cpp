@@ -1,6 +1,7 @@
 // Standalone checks of the worker pool (every task once, under concurrent callers, errors passed
 // on, SerialScope keeping work on the caller) and of the prompt analyzer on hand-worked texts
-// (the JavaScript reference and the full comparison live in test/route-native.test.ts).
+// (the JavaScript reference and the full comparison live in test/route-native.test.ts), and the
+// huge-page vectors (sizes either side of 2 MiB, alignment, contents kept through growth).
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "arbiter/core.hpp"
+#include "arbiter/huge_pages.hpp"
 #include "../src/bf16_rows.hpp"
 #include "../src/kernels.hpp"  // white-box: the kernel tables
 
@@ -366,9 +368,29 @@ void test_half_n() {
   std::printf("bulk fp16 conversions tested: %s\n", with.c_str());
 }
 
+void test_huge_vector() {
+  std::mt19937 rng(static_cast<uint32_t>(std::random_device{}()));
+  const size_t big = (size_t{2} << 20) / sizeof(float);  // 2 MiB of floats: the huge-page path
+  bool kept = true, aligned = true;
+  for (const size_t n : {size_t{1}, big - 1, big, big + 1, 3 * big + 77}) {
+    HugeVector<float> v(n);
+    std::vector<float> ref(n);
+    for (size_t i = 0; i < n; ++i) v[i] = ref[i] = static_cast<float>(rng()) / 4096.f;
+    if (n * sizeof(float) >= (size_t{2} << 20))
+      aligned = aligned && reinterpret_cast<uintptr_t>(v.data()) % (size_t{2} << 20) == 0;
+    v.resize(2 * n + 5);  // regrown across the 2 MiB line: moved into a new allocation
+    for (size_t i = 0; i < n; ++i) kept = kept && v[i] == ref[i];
+    for (size_t i = n; i < v.size(); ++i) kept = kept && v[i] == 0.f;
+    HugeVector<float>().swap(v);  // freed by the path that allocated it
+  }
+  check(kept, "HugeVector: contents kept through growth across 2 MiB, new elements zero");
+  check(aligned, "HugeVector: allocations of 2 MiB or more are 2 MiB-aligned");
+}
+
 }  // namespace
 
 void test_runtime() {
+  test_huge_vector();
   test_pool();
   test_analyzer();
   test_micro2();

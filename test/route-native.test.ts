@@ -9,7 +9,7 @@ import { analyze, analyzeNative, nativeAnalyzer } from '../src/analyze/index.js'
 import { createBackend, loadAddon, nativeHandles, SYNC_WORK_NS } from '../src/compute/index.js';
 import { StaticEmbedder } from '../src/embed/index.js';
 import { createRouter, ErrorCodes } from '../src/index.js';
-import { passWorkNs } from '../src/router/fused.js';
+import { passWorkNs, type PassOutput } from '../src/router/fused.js';
 import { SEED } from './helpers.js';
 
 const addon = loadAddon();
@@ -252,6 +252,43 @@ native('routing through the fused pass', () => {
     r.close();
   });
 
+  it('makes no embeddings for a keyword router until feedback gives its manifold points; same decisions', async () => {
+    const provider = { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' };
+    const models = [
+      { id: 'small', provider, cost: { inputPer1k: 0.0002, outputPer1k: 0.0006 }, strengths: { code: 0.6 } },
+      { id: 'large', provider, cost: { inputPer1k: 0.01, outputPer1k: 0.03 }, strengths: { general: 0.9 } },
+    ];
+    const r = await createRouter({ models }, { backend: createBackend('cpu') });
+    const prompts = [...CORPUS, ...fc.sample(fc.string({ maxLength: 60 }), { numRuns: 100, seed: SEED })];
+    await r.routeBatch(['warm up']);
+    const handle = (r['fused' as keyof typeof r] as unknown as { handle: object }).handle;
+    const calls = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.map((c) => c[5]);
+    const here = vi.spyOn(handle as { runSync: () => unknown }, 'runSync');
+    const pool = vi.spyOn(handle as { run: () => unknown }, 'run');
+    const fused = await r.routeBatch(prompts);
+    expect([...calls(here), ...calls(pool)]).toEqual([false]); // the analysis alone
+    r.nativePass = false;
+    expect(await r.routeBatch(prompts)).toEqual(fused);
+    r.nativePass = true;
+    // the analyses are those of a pass that embeds too
+    const pass = r['fused' as keyof typeof r] as unknown as {
+      run: (p: string[], k: number, alone: boolean, embed: boolean) => Promise<PassOutput>;
+    };
+    const [without, withEmb] = await Promise.all([pass.run(prompts, 8, true, false), pass.run(prompts, 8, true, true)]);
+    expect(without.analyses).toEqual(withEmb.analyses);
+    expect([without.embeddings.length, withEmb.embeddings.length]).toEqual([0, prompts.length * r.embedder.dim]);
+    // feedback gives the manifold a point: from then on the pass embeds and votes
+    await r.feedback({ prompt: 'Write a python function to reverse a string.', model: 'small', quality: 1 });
+    expect(r.manifold.size).toBe(1);
+    here.mockClear();
+    const d = await r.route('Write a python function to reverse a list.');
+    expect(calls(here)).toEqual([true]);
+    expect(d.alternatives.find((a) => a.model === 'small')!.qualitySource).toMatch(/manifold/);
+    here.mockRestore();
+    pool.mockRestore();
+    r.close();
+  });
+
   it('runs small passes and MLP calls on the calling thread, large ones on the pool, with the same results', async () => {
     const backend = createBackend('cpu');
     const r = await createRouter('config/example.yaml', { backend });
@@ -357,6 +394,10 @@ native('routing through the fused pass', () => {
         ).size,
       ).toBe(1);
     }
+    // embed false: the analysis alone, the same features and counts; no search without embeddings
+    const bare = pass.runSync(texts, null, null, null, 0, false);
+    const full = pass.runSync(texts, null, nfkc, null, 2, true);
+    expect([bare.features, bare.counts, bare.embeddings.length, bare.k]).toEqual([full.features, full.counts, 0, 0]);
     const refused = async (f: () => unknown) => {
       try {
         await f();
@@ -371,6 +412,10 @@ native('routing through the fused pass', () => {
     );
     expect(await refused(() => pass.run(['a', 'b'], null, ['a'], null, 2))).toBe(ErrorCodes.DIMENSION_MISMATCH);
     expect(await refused(() => pass.run(['a', 'b'], null, ['a', 'b'], null, 2))).toBe('accepted');
+    expect(await refused(() => pass.run(['a'], null, null, null, 2, false))).toBe(ErrorCodes.INVALID_ARGUMENT);
+    expect(await refused(() => pass.runSync(['a'], null, null, null, 0, 'no' as never))).toBe(
+      ErrorCodes.INVALID_ARGUMENT,
+    );
     expect(index.size).toBe(2); // nothing changed
     index.free();
     await expect(pass.run('hello', Float64Array.of(0, 5), null, null, 2)).rejects.toMatchObject({

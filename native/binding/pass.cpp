@@ -67,10 +67,12 @@ struct PassResult {
 
 // new RoutePass(analyzer, tokenizer, table, index | null)
 // run(questions: string, offsets: Float64Array, nfkc: string | null, nfkcOffsets: Float64Array |
-// null, k) -> Promise<{features, counts, embeddings: Float32Array (n x dim), ids: BigInt64Array,
-// scores: Float32Array, k}>, the five arrays over one buffer. The questions (and their NFKC forms)
-// may instead be arrays of strings, their offsets null: read into one text here, not joined in
-// JavaScript. The analysis reads the questions as written; the tokenizer reads their NFKC forms
+// null, k, embed = true) -> Promise<{features, counts, embeddings: Float32Array (n x dim), ids:
+// BigInt64Array, scores: Float32Array, k}>, the five arrays over one buffer. embed false: the
+// analysis alone (no tokens, pooling or search; embeddings empty, k must be 0) — for a router
+// nothing of which reads an embedding (no head, an empty manifold). The questions (and their
+// NFKC forms) may instead be arrays of strings, their offsets null: read into one text here, not
+// joined in JavaScript. The analysis reads the questions as written; the tokenizer reads their NFKC forms
 // (null: the same texts). k = 0, or no index: no search (k 0 in the result).
 class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
  public:
@@ -103,6 +105,7 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
     std::shared_ptr<std::u16string> raw, nfkc;
     std::shared_ptr<std::vector<int64_t>> raw_off, nfkc_off;
     size_t n = 0, k = 0;
+    bool embed = true;
   };
   // Texts as one string and its offsets, or as an array of strings (offsets null).
   static void texts(const Napi::CallbackInfo& info, size_t at, std::shared_ptr<std::u16string>& text,
@@ -132,6 +135,11 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
         throw Error(arbiter::codes::DIMENSION_MISMATCH, "nfkcOffsets must have as many entries as offsets");
     }
     in.k = count(info[4], "k");
+    if (!info[5].IsUndefined() && !info[5].IsNull()) {
+      if (!info[5].IsBoolean()) throw Error(arbiter::codes::INVALID_ARGUMENT, "embed must be a boolean");
+      in.embed = info[5].As<Napi::Boolean>().Value();
+    }
+    if (!in.embed && in.k > 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "k must be 0 without embeddings (embed false)");
     in.an = an_;
     in.tok = tok_;
     // looked up on every call: a table or index freed since is ARB_FREED, never used
@@ -140,7 +148,8 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
     return in;
   }
   static void execute(const Inputs& in, PassResult& out) {
-    run_pass(*in.an, *in.tok, *in.table, in.index.get(), *in.raw, *in.raw_off, *in.nfkc, *in.nfkc_off, in.n, in.k, out);
+    run_pass(*in.an, *in.tok, *in.table, in.index.get(), *in.raw, *in.raw_off, *in.nfkc, *in.nfkc_off, in.n, in.k,
+             in.embed, out);
   }
 
   Napi::Value Run(const Napi::CallbackInfo& info) {
@@ -174,7 +183,7 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
   static void run_pass(const arbiter::PromptAnalyzer& an, const arbiter::UnigramTokenizer& tok, const TableState& table,
                        const arbiter::Index* index, const std::u16string& raw, const std::vector<int64_t>& raw_off,
                        const std::u16string& nfkc, const std::vector<int64_t>& nfkc_off, size_t n, size_t k,
-                       PassResult& out) {
+                       bool embed, PassResult& out) {
     out.features.resize(n * arbiter::kFeatureCount);
     out.counts.resize(n * arbiter::kRulePatternCount);
     std::vector<std::vector<int32_t>> ids(n);
@@ -184,10 +193,12 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
       for (size_t i = task * kPerTask; i < std::min(n, (task + 1) * kPerTask); ++i) {
         an.analyze(raw.data() + raw_off[i], static_cast<size_t>(raw_off[i + 1] - raw_off[i]),
                    out.features.data() + i * arbiter::kFeatureCount, out.counts.data() + i * arbiter::kRulePatternCount);
+        if (!embed) continue;
         const int64_t range[2] = {0, nfkc_off[i + 1] - nfkc_off[i]};
         tok.encode_batch(nfkc.data() + nfkc_off[i], range, 1, ids[i], unused, true);
       }
     });
+    if (!embed) return;
     std::vector<int32_t> flat, offsets(n + 1, 0);
     for (size_t i = 0; i < n; ++i) {
       flat.insert(flat.end(), ids[i].begin(), ids[i].end());

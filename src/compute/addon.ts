@@ -62,6 +62,8 @@ export interface NativeRoutePassHandle {
     nfkc: string | readonly string[] | null,
     nfkcOffsets: Float64Array | null,
     k: number,
+    /** false: the analysis alone (no tokens, pooling or search; embeddings empty; k must be 0). Default true. */
+    embed?: boolean,
   ): Promise<NativePassResult>;
   /** The same on the calling thread alone (a prompt or two: no thread hand-offs). */
   runSync(
@@ -70,6 +72,7 @@ export interface NativeRoutePassHandle {
     nfkc: string | readonly string[] | null,
     nfkcOffsets: Float64Array | null,
     k: number,
+    embed?: boolean,
   ): NativePassResult;
 }
 export interface NativeInfo {

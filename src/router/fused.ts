@@ -14,7 +14,7 @@ import type { Manifold, Vote } from '../manifold/index.js';
 
 export interface PassOutput {
   analyses: PromptAnalysis[];
-  /** n x dim, unit length (zeros for a prompt with no known token). */
+  /** n x dim, unit length (zeros for a prompt with no known token); empty when not asked for. */
   embeddings: Float32Array;
   /** Per prompt (empty when the manifold is). */
   votes: Array<Vote | undefined>;
@@ -41,10 +41,12 @@ const SYNC_CHARS = 32_768;
  */
 const NS_PER_CHAR = 60;
 const NS_PER_ROW_DIM = 0.02;
+/** The analysis alone (embed false): about half the per-character work (1.3 of 2.65 µs a 77-character prompt). */
+const NS_PER_CHAR_ANALYSIS = 30;
 
 /** Estimated work of a pass on one thread, in ns. */
-export function passWorkNs(prompts: number, chars: number, searchedRows: number, dim: number): number {
-  return chars * NS_PER_CHAR + prompts * searchedRows * dim * NS_PER_ROW_DIM;
+export function passWorkNs(prompts: number, chars: number, searchedRows: number, dim: number, embed = true): number {
+  return chars * (embed ? NS_PER_CHAR : NS_PER_CHAR_ANALYSIS) + prompts * searchedRows * dim * NS_PER_ROW_DIM;
 }
 
 export class FusedPass {
@@ -67,24 +69,28 @@ export class FusedPass {
     }
   }
 
-  /** `alone`: no other routing call is in progress (small batches may then run on this thread). */
-  async run(prompts: readonly string[], k: number, alone = false): Promise<PassOutput> {
+  /**
+   * `alone`: no other routing call is in progress (small batches may then run on this thread).
+   * `embed` false: the analyses alone — no tokens, pooling or search (a router with no head and
+   * an empty manifold reads no embedding); the embeddings are then empty and the votes none.
+   */
+  async run(prompts: readonly string[], k: number, alone = false, embed = true): Promise<PassOutput> {
     const shots = prompts.map((p) => extractQuestion(p));
     const questions = shots.map((s) => s.question);
     // the tokenizer reads NFKC text (ASCII is its own NFKC form); the features read the text as written
-    const normal = UnigramTokenizer.nfkc(questions);
+    const normal = embed ? UnigramTokenizer.nfkc(questions) : questions;
     const nfkc = normal.some((q, i) => q !== questions[i]) ? normal : null;
-    const exact = this.manifold.size > 0 && this.manifold.searchesExactly;
+    const exact = embed && this.manifold.size > 0 && this.manifold.searchesExactly;
     let r;
     // the texts go as arrays, read into one native text: a batch joined here would be a large
     // string, allocated afresh in V8's large-object space (~4 ns a character on this VM)
-    const args = [questions, null, nfkc, null, exact ? k : 0] as const;
+    const args = [questions, null, nfkc, null, exact ? k : 0, embed] as const;
     let chars = 0;
     for (const q of questions) chars += q.length;
     const here =
       alone &&
       ((prompts.length <= SYNC_PROMPTS && chars <= SYNC_CHARS) ||
-        passWorkNs(prompts.length, chars, exact ? this.manifold.size : 0, this.manifold.dim) <= SYNC_WORK_NS);
+        passWorkNs(prompts.length, chars, exact ? this.manifold.size : 0, this.manifold.dim, embed) <= SYNC_WORK_NS);
     try {
       r = here ? this.handle.runSync(...args) : await this.handle.run(...args);
     } catch (e) {
@@ -93,7 +99,7 @@ export class FusedPass {
     const analyses = shots.map((s, i) => analysisAt(s, r.features, r.counts, i));
     let votes: Array<Vote | undefined> = [];
     if (r.k > 0) votes = this.manifold.votesFrom({ ids: int32Ids(r.ids), scores: r.scores, k: r.k, n: r.n });
-    else if (this.manifold.size > 0) votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
+    else if (embed && this.manifold.size > 0) votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
     return { analyses, embeddings: r.embeddings, votes };
   }
 }

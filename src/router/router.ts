@@ -131,11 +131,17 @@ export class Router {
     if (this.closed) throw new ArbiterError(ErrorCodes.CLOSED, 'this router is closed', {});
   }
 
-  /** Analyses, embeddings and votes of a batch: one native call when the parts allow, else the JS reference path. */
+  /**
+   * Analyses, embeddings and votes of a batch: one native call when the parts allow, else the JS
+   * reference path. The embeddings only where something reads them: the head (and the OOD test on
+   * its input) or a manifold with points — a keyword router's empty manifold may gain some from feedback.
+   */
   private async pass(prompts: readonly string[]): Promise<PassOutput> {
+    const embed = this.learned.head !== undefined || this.manifold.size > 0;
     if (this.nativePass && this.fused === undefined) this.fused = FusedPass.create(this.embedder, this.manifold);
-    if (this.nativePass && this.fused) return this.fused.run(prompts, this.k, this.active === 1);
+    if (this.nativePass && this.fused) return this.fused.run(prompts, this.k, this.active === 1, embed);
     const analyses = prompts.map((p) => analyze(p));
+    if (!embed) return { analyses, embeddings: new Float32Array(0), votes: [] };
     const embeddings = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(embeddings, this.k) : [];
     return { analyses, embeddings, votes };

@@ -102,8 +102,9 @@ class Task : public Napi::AsyncWorker {
 // Input copies go into reused buffers: a fresh large allocation is mapped by malloc and
 // page-faulted in again on every call (a 64 MB MLP input: ~20 ms of faults, more than its
 // multiply); large ones in huge pages (arbiter/huge_pages.hpp), so a first copy faults 512 times
-// less (an index add's input, read once at load). Released copies of each element type wait for reuse, at most kKeptBytes of them; a
-// request takes the smallest that fits. Shared by every thread of the process (one mutex).
+// less (an index add's input, read once at load). Released copies of each element type wait for
+// reuse, at most kKeptBytes of them; a request takes the smallest that fits. Shared by every
+// thread of the process (one mutex).
 template <typename T>
 class CopyPool {
  public:

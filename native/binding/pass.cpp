@@ -72,8 +72,8 @@ struct PassResult {
 // analysis alone (no tokens, pooling or search; embeddings empty, k must be 0) — for a router
 // nothing of which reads an embedding (no head, an empty manifold). The questions (and their
 // NFKC forms) may instead be arrays of strings, their offsets null: read into one text here, not
-// joined in JavaScript. The analysis reads the questions as written; the tokenizer reads their NFKC forms
-// (null: the same texts). k = 0, or no index: no search (k 0 in the result).
+// joined in JavaScript. The analysis reads the questions as written; the tokenizer reads their
+// NFKC forms (null: the same texts). k = 0, or no index: no search (k 0 in the result).
 class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -139,7 +139,8 @@ class RoutePassWrap : public Napi::ObjectWrap<RoutePassWrap> {
       if (!info[5].IsBoolean()) throw Error(arbiter::codes::INVALID_ARGUMENT, "embed must be a boolean");
       in.embed = info[5].As<Napi::Boolean>().Value();
     }
-    if (!in.embed && in.k > 0) throw Error(arbiter::codes::INVALID_ARGUMENT, "k must be 0 without embeddings (embed false)");
+    if (!in.embed && in.k > 0)
+      throw Error(arbiter::codes::INVALID_ARGUMENT, "k must be 0 without embeddings (embed false)");
     in.an = an_;
     in.tok = tok_;
     // looked up on every call: a table or index freed since is ARB_FREED, never used

@@ -48,7 +48,8 @@ const HASH_SLICE = 1 << 20;
  * serving gateway blocks no request for the whole file). Not WebCrypto's digest on the libuv
  * pool: it copies its input first, and in a fresh process that copy's page faults cost more than
  * the hash (the router load's 14.5 MB of model files: 44 ms on the calling thread against 9 ms
- * hashed here, with SHA-NI; cold createRouter on the bench's 10,000-point model 344 -> 291 ms).
+ * hashed here, with SHA-NI; a cold createRouter on the route bench's 10,000-point model 377.5 ->
+ * 327.5 ms, medians of 14 alternated processes).
  */
 export async function sha256Sliced(data: Uint8Array): Promise<string> {
   const hash = createHash('sha256');

@@ -212,66 +212,72 @@ export class Manifold {
   /** The votes of a search already made over this manifold's index (the fused routing pass searches natively). */
   votesFrom(res: Pick<SearchResult, 'ids' | 'scores' | 'k' | 'n'>): Vote[] {
     const out: Vote[] = [];
+    for (let q = 0; q < res.n; q++) out.push(this.voteAt(res, q));
+    return out;
+  }
+
+  /**
+   * The vote of query q of such a search, made when asked: a router makes each prompt's as it
+   * decides it, so a batch's votes die young instead of living through the batch (on the route
+   * bench's batches of 512, the collector's scavenges copied them). Neighbours evicted since the
+   * search are skipped.
+   */
+  voteAt(res: Pick<SearchResult, 'ids' | 'scores' | 'k' | 'n'>, q: number): Vote {
     const M = this.models.length;
     const W = this.points.width; // = M
     const outcomes = this.points.outcomes;
     const counts = this.points.counts;
-    // per model: Σw, Σw², Σw·o, Σw·o² (reused across queries)
+    // per model: Σw, Σw², Σw·o, Σw·o²
     const acc = new Float64Array(4 * M);
     const taskW = new Float64Array(this.taskNames.length);
-    for (let q = 0; q < res.n; q++) {
-      // views of the search's arrays (made for this call, never reused): no copy, no new buffer
-      const ids = (res.ids as Int32Array).subarray(q * res.k, (q + 1) * res.k);
-      const scores = res.scores.subarray(q * res.k, (q + 1) * res.k);
-      acc.fill(0);
-      taskW.fill(0);
-      let taskTotal = 0;
-      const named: number[] = []; // tasks in the order the neighbours first name them
-      for (let j = 0; j < ids.length; j++) {
-        const s = this.points.slot(ids[j]!);
-        if (s < 0) continue; // removed (evicted, or merged away) while the search ran: feedback is concurrent
-        const w = Math.max(0, scores[j]!) ** 2;
-        if (w === 0) continue;
-        const task = this.points.task(s);
-        if (task >= 0) {
-          if (!named.includes(task)) named.push(task);
-          taskW[task]! += w;
-          taskTotal += w;
-        }
-        for (let m = 0; m < W; m++) {
-          const o = outcomes[s * W + m]!;
-          if (Number.isNaN(o)) continue;
-          const wm = w * Math.min(counts[s * W + m]!, 10) ** 0.5; // merged feedback counts a little more
-          acc[4 * m]! += wm;
-          acc[4 * m + 1]! += wm * wm;
-          acc[4 * m + 2]! += wm * o;
-          acc[4 * m + 3]! += wm * o * o;
-        }
+    // views of the search's arrays (made for this call, never reused): no copy, no new buffer
+    const ids = (res.ids as Int32Array).subarray(q * res.k, (q + 1) * res.k);
+    const scores = res.scores.subarray(q * res.k, (q + 1) * res.k);
+    let taskTotal = 0;
+    const named: number[] = []; // tasks in the order the neighbours first name them
+    for (let j = 0; j < ids.length; j++) {
+      const s = this.points.slot(ids[j]!);
+      if (s < 0) continue; // removed (evicted, or merged away) since the search: feedback is concurrent
+      const w = Math.max(0, scores[j]!) ** 2;
+      if (w === 0) continue;
+      const task = this.points.task(s);
+      if (task >= 0) {
+        if (!named.includes(task)) named.push(task);
+        taskW[task]! += w;
+        taskTotal += w;
       }
-      // the distribution's keys in that order; the label is the first of the largest shares
-      const distribution: Record<string, number> = dict();
-      let label: string | null = null;
-      let best = 0;
-      for (const t of named) {
-        const share = taskW[t]! / taskTotal;
-        distribution[this.taskNames[t]!] = share;
-        if (label === null || share > best) {
-          label = this.taskNames[t]!;
-          best = share;
-        }
+      for (let m = 0; m < W; m++) {
+        const o = outcomes[s * W + m]!;
+        if (Number.isNaN(o)) continue;
+        const wm = w * Math.min(counts[s * W + m]!, 10) ** 0.5; // merged feedback counts a little more
+        acc[4 * m]! += wm;
+        acc[4 * m + 1]! += wm * wm;
+        acc[4 * m + 2]! += wm * o;
+        acc[4 * m + 3]! += wm * o * o;
       }
-      const quality: Vote['quality'] = {};
-      for (let i = 0; i < M; i++) {
-        const w = acc[4 * i]!;
-        if (w === 0) continue;
-        const mean = acc[4 * i + 2]! / w;
-        const nEff = (w * w) / acc[4 * i + 1]!;
-        const variance = Math.max(0, acc[4 * i + 3]! / w - mean * mean);
-        quality[this.models[i]!] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
-      }
-      out.push({ task: { label, confidence: best, distribution }, quality, neighbours: { ids, scores } });
     }
-    return out;
+    // the distribution's keys in that order; the label is the first of the largest shares
+    const distribution: Record<string, number> = dict();
+    let label: string | null = null;
+    let best = 0;
+    for (const t of named) {
+      const share = taskW[t]! / taskTotal;
+      distribution[this.taskNames[t]!] = share;
+      if (label === null || share > best) {
+        label = this.taskNames[t]!;
+        best = share;
+      }
+    }
+    const quality: Vote['quality'] = {};
+    for (let i = 0; i < M; i++) {
+      const w = acc[4 * i]!;
+      if (w === 0) continue;
+      const mean = acc[4 * i + 2]! / w;
+      const nEff = (w * w) / acc[4 * i + 1]!;
+      const variance = Math.max(0, acc[4 * i + 3]! / w - mean * mean);
+      quality[this.models[i]!] = { mean, stderr: Math.sqrt((variance + 1 / 12) / (nEff + 1)), nEff };
+    }
+    return { task: { label, confidence: best, distribution }, quality, neighbours: { ids, scores } };
   }
 
   /**

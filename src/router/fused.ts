@@ -16,8 +16,11 @@ export interface PassOutput {
   analyses: PromptAnalysis[];
   /** n x dim, unit length (zeros for a prompt with no known token); empty when not asked for. */
   embeddings: Float32Array;
-  /** Per prompt (empty when the manifold is). */
-  votes: Array<Vote | undefined>;
+  /**
+   * Prompt i's vote (undefined when the manifold is empty), made when asked: from the native
+   * search's results, so each dies young with its decision.
+   */
+  vote: (i: number) => Vote | undefined;
 }
 
 /**
@@ -97,9 +100,14 @@ export class FusedPass {
       throw fromNative(e);
     }
     const analyses = shots.map((s, i) => analysisAt(s, r.features, r.counts, i));
-    let votes: Array<Vote | undefined> = [];
-    if (r.k > 0) votes = this.manifold.votesFrom({ ids: int32Ids(r.ids), scores: r.scores, k: r.k, n: r.n });
-    else if (embed && this.manifold.size > 0) votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
-    return { analyses, embeddings: r.embeddings, votes };
+    let vote: PassOutput['vote'] = () => undefined;
+    if (r.k > 0) {
+      const res = { ids: int32Ids(r.ids), scores: r.scores, k: r.k, n: r.n };
+      vote = (i) => this.manifold.voteAt(res, i);
+    } else if (embed && this.manifold.size > 0) {
+      const votes = await this.manifold.vote(r.embeddings, k); // the approximate graph answers
+      vote = (i) => votes[i];
+    }
+    return { analyses, embeddings: r.embeddings, vote };
   }
 }

@@ -141,10 +141,10 @@ export class Router {
     if (this.nativePass && this.fused === undefined) this.fused = FusedPass.create(this.embedder, this.manifold);
     if (this.nativePass && this.fused) return this.fused.run(prompts, this.k, this.active === 1, embed);
     const analyses = prompts.map((p) => analyze(p));
-    if (!embed) return { analyses, embeddings: new Float32Array(0), votes: [] };
+    if (!embed) return { analyses, embeddings: new Float32Array(0), vote: () => undefined };
     const embeddings = await this.embedder.embed(analyses.map((a) => a.fewShot.question));
     const votes: Array<Vote | undefined> = this.manifold.size > 0 ? await this.manifold.vote(embeddings, this.k) : [];
-    return { analyses, embeddings, votes };
+    return { analyses, embeddings, vote: (i) => votes[i] };
   }
 
   async routeBatch(prompts: readonly string[], options?: RouteOptions): Promise<Decision[]> {
@@ -183,7 +183,7 @@ export class Router {
     o: RouteOptions,
     each: (d: Decision, i: number) => void,
   ): Promise<void> {
-    const { analyses, embeddings: emb, votes } = await this.pass(prompts);
+    const { analyses, embeddings: emb, vote: voteOf } = await this.pass(prompts);
     const head = this.learned.head;
     const x = head ? headInput(emb, analyses, this.embedder.dim) : undefined;
     const out: HeadOutput | undefined = head && x ? await applyHead(head, this.manifold.backend, x) : undefined;
@@ -199,9 +199,10 @@ export class Router {
     if (this.measuredTokens.size) shared.tokens = this.measuredTokens;
     const decideOne = (a: PromptAnalysis, i: number): Decision => {
       const inputs: DecideInputs = { ...shared };
+      const v = voteOf(i); // made here, so it dies with this decision
       if (head && out) {
         const T = head.tasks.length;
-        const vote = votes[i]?.task.distribution;
+        const vote = v?.task.distribution;
         const distribution = mixTaskDistribution(head, out.taskProbs.subarray(i * T, (i + 1) * T), vote);
         const test = ood && distances ? ood.score(distances[i]!, distribution) : undefined;
         if (test && test.pValue < level) {
@@ -226,7 +227,7 @@ export class Router {
           source: vote && !isEmpty(vote) && head.knnWeight > 0 ? 'head+manifold' : 'head',
         };
       }
-      return decide(prompts[i]!, a, votes[i], models, o, this.registry.routing, this.load, inputs);
+      return decide(prompts[i]!, a, v, models, o, this.registry.routing, this.load, inputs);
     };
     for (let i = 0; i < analyses.length; i++) each(decideOne(analyses[i]!, i), i);
   }

@@ -80,9 +80,10 @@ export class FusedPass {
   async run(prompts: readonly string[], k: number, alone = false, embed = true): Promise<PassOutput> {
     const shots = prompts.map((p) => extractQuestion(p));
     const questions = shots.map((s) => s.question);
-    // the tokenizer reads NFKC text (ASCII is its own NFKC form); the features read the text as written
-    const normal = embed ? UnigramTokenizer.nfkc(questions) : questions;
-    const nfkc = normal.some((q, i) => q !== questions[i]) ? normal : null;
+    // the tokenizer reads NFKC text (ASCII is its own NFKC form; no tokens, no NFKC forms); the
+    // features read the text as written
+    const normal = embed ? UnigramTokenizer.nfkc(questions) : null;
+    const nfkc = normal?.some((q, i) => q !== questions[i]) ? normal : null;
     const exact = embed && this.manifold.size > 0 && this.manifold.searchesExactly;
     let r;
     // the texts go as arrays, read into one native text: a batch joined here would be a large

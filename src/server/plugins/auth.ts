@@ -4,7 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 
 import { ArbiterError, ErrorCodes } from '../../errors.js';
@@ -31,9 +31,16 @@ declare module 'fastify' {
      * onRequest hooks: `{ onRequest: app.requireRole('client') }`. `operator` (the dashboard): an
      * admin key when keys are on; open, like the API, when they are off (bind to 127.0.0.1).
      */
-    requireRole(need: 'client' | 'admin' | 'operator'): (req: FastifyRequest) => Promise<void>;
+    requireRole(need: 'client' | 'admin' | 'operator'): RoleHook;
   }
 }
+
+/**
+ * A callback-style hook: it decides synchronously, and an async one would cost every request a
+ * promise and a microtask turn (the compact /v1/route 26.6 -> 25.0 µs of server CPU with the
+ * metrics hook likewise, medians of four alternated rounds).
+ */
+export type RoleHook = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
 /** Keys are compared as SHA-256 digests: equal lengths for timingSafeEqual, and no key kept in the clear. */
 const digest = (key: string) => createHash('sha256').update(key).digest();
@@ -78,7 +85,7 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
       const role = admin ? 'admin' : client ? 'client' : null;
       return { keyId: role ? key.subarray(0, 8).toString('hex') : undefined, role, open };
     };
-    app.decorate('requireRole', (need: 'client' | 'admin' | 'operator') => async (req: FastifyRequest) => {
+    const check = (need: 'client' | 'admin' | 'operator', req: FastifyRequest): void => {
       req.caller = identify(req);
       if (open && need !== 'admin') return;
       if (open)
@@ -94,7 +101,20 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
         });
       if (need !== 'client' && r !== 'admin')
         throw new ArbiterError(ErrorCodes.FORBIDDEN, 'this endpoint needs an admin key', { param: 'authorization' });
-    });
+    };
+    app.decorate(
+      'requireRole',
+      (need: 'client' | 'admin' | 'operator'): RoleHook =>
+        (req, _reply, done) => {
+          try {
+            check(need, req);
+          } catch (e) {
+            done(e as Error);
+            return;
+          }
+          done();
+        },
+    );
   },
   { name: 'arbiter-auth' },
 );

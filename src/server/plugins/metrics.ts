@@ -65,10 +65,12 @@ export const metricsPlugin = fp<{ host: EngineHost }>(
       for (const c of e.calls)
         if (c.status === 'error' && gaveUp.has(c.model)) fallbacks.inc({ model: c.model, code: c.code ?? 'unknown' });
     });
-    app.addHook('onResponse', async (req, reply) => {
+    // callback style: no promise a request (see auth.ts's RoleHook)
+    app.addHook('onResponse', (req, reply, done) => {
       const route = req.routeOptions.url ?? 'unknown';
       requests.inc({ route, status: String(reply.statusCode) });
       duration.observe({ route }, reply.elapsedTime / 1000);
+      done();
     });
     app.get('/metrics', { onRequest: app.requireRole('client') }, async (_req, reply) => {
       void reply.header('content-type', registry.contentType);

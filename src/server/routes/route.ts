@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { routeBatchRequestSchema, routeRequestSchema, type RouteOptions } from '../../config/index.js';
 import type { Arbiter } from '../../engine/index.js';
 import { ArbiterError, ErrorCodes, toArbiterError } from '../../errors.js';
-import { parseFields, pickDecision, type Decision } from '../../router/index.js';
+import { parseFields, pickDecision, type Decision, type DecisionField } from '../../router/index.js';
 import type { EngineHost } from '../host.js';
 
 export interface BatchingOptions {
@@ -97,14 +97,31 @@ const STEP = 256;
 /** Full decisions are ~2 KB each: at most this many per request (compact ones: the schema's 10,000). */
 export const MAX_FULL_DECISIONS = 1000;
 
+/** Checked `?fields=` lists remembered (a client sends the same one each time); past this many, checked each time. */
+const FIELD_LISTS = 64;
+
+/** parseFields, remembered by the query's text: the compact path's hot loop skips splitting and checking it (~0.7 µs). */
+function fieldsParser(): (list: string) => readonly DecisionField[] {
+  const known = new Map<string, readonly DecisionField[]>();
+  return (list) => {
+    let fields = known.get(list);
+    if (!fields) {
+      fields = Object.freeze(parseFields(list)); // throws on a bad list: nothing remembered
+      if (known.size < FIELD_LISTS) known.set(list, fields);
+    }
+    return fields;
+  };
+}
+
 export function routeRoutes(app: FastifyInstance, host: EngineHost, o: BatchingOptions): void {
   const routeOne = microBatcher(host, o);
+  const fieldsOf = fieldsParser();
   const client = { onRequest: app.requireRole('client') };
   app.post('/v1/route', { ...client, schema: { body: routeRequestSchema } }, async (req, reply) => {
     const { prompt, options } = req.body as { prompt: string; options?: RouteOptions };
     // ?fields=model,confidence: those fields of the decision (and its id) instead of the whole ~2 KB
     const q = (req.query ?? {}) as { fields?: unknown };
-    const fields = typeof q.fields === 'string' ? parseFields(q.fields) : undefined;
+    const fields = typeof q.fields === 'string' ? fieldsOf(q.fields) : undefined;
     // recorded (kind route) under a request id, so the caller can rate the answer it got by id
     const rec = host.current.routeRecord(req.caller?.keyId ? { keyId: req.caller.keyId } : {});
     try {

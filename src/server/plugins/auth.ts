@@ -102,19 +102,15 @@ export const authPlugin = fp<{ auth?: AuthOptions }>(
       if (need !== 'client' && r !== 'admin')
         throw new ArbiterError(ErrorCodes.FORBIDDEN, 'this endpoint needs an admin key', { param: 'authorization' });
     };
-    app.decorate(
-      'requireRole',
-      (need: 'client' | 'admin' | 'operator'): RoleHook =>
-        (req, _reply, done) => {
-          try {
-            check(need, req);
-          } catch (e) {
-            done(e as Error);
-            return;
-          }
-          done();
-        },
-    );
+    app.decorate('requireRole', (need: 'client' | 'admin' | 'operator'): RoleHook => (req, _reply, done) => {
+      try {
+        check(need, req);
+      } catch (e) {
+        done(e as Error);
+        return;
+      }
+      done();
+    });
   },
   { name: 'arbiter-auth' },
 );

@@ -37,8 +37,8 @@ declare module 'fastify' {
 
 /**
  * A callback-style hook: it decides synchronously, and an async one would cost every request a
- * promise and a microtask turn (the compact /v1/route 26.6 -> 25.0 µs of server CPU with the
- * metrics hook likewise, medians of four alternated rounds).
+ * promise and a microtask turn (measured with the metrics hook likewise: CHANGELOG, "gateway
+ * hooks without promises").
  */
 export type RoleHook = (req: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
 
